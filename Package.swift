@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// evtop: a terminal dashboard for event-driven systems.
+/// Folder = target = responsibility; see ../shared/DESIGN.md §2.
+let package = Package(
+    name: "evtop",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "evtop", targets: ["evtop"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "EventModel",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")]
+        ),
+        .target(
+            name: "EmbeddedStore",
+            dependencies: ["EventModel", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "TerminalUI",
+            dependencies: ["Yams"]
+        ),
+        .systemLibrary(
+            name: "CNCurses",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"])]
+        ),
+        .target(
+            name: "NCursesTerminal",
+            dependencies: ["CNCurses", "TerminalUI"]
+        ),
+        .target(
+            name: "Dashboard",
+            dependencies: ["TerminalUI", "EventModel"]
+        ),
+        .target(
+            name: "Simulator",
+            dependencies: ["EventModel"]
+        ),
+        .executableTarget(
+            name: "evtop",
+            dependencies: [
+                "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator",
+                "Yams",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
+        .testTarget(name: "EmbeddedStoreTests", dependencies: ["EmbeddedStore", "EventModel"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
+        .testTarget(name: "NCursesTerminalTests", dependencies: ["NCursesTerminal", "TerminalUI"]),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: ["Dashboard", "TerminalUI", "EventModel"],
+            exclude: ["Golden"]
+        ),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "EventModel", "EmbeddedStore"]),
+        .testTarget(name: "EndToEndTests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v6]
+)

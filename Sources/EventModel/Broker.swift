@@ -1,0 +1,134 @@
+import Foundation
+
+/// One partition's watermarks: low = first retained offset, high = next offset to be written.
+public struct PartitionWatermarks: Sendable, Hashable, Codable {
+    /// Partition number.
+    public var partition: Int32
+    /// First offset still in the log.
+    public var low: Int64
+    /// Offset the next record will get (log end offset).
+    public var high: Int64
+
+    /// Creates watermarks.
+    public init(partition: Int32, low: Int64, high: Int64) {
+        self.partition = partition
+        self.low = low
+        self.high = high
+    }
+
+    /// Number of records retained in the partition.
+    public var count: Int64 { max(0, high - low) }
+}
+
+/// A topic with its partitions' watermarks.
+public struct TopicInfo: Sendable, Hashable, Codable {
+    /// Topic name.
+    public var name: String
+    /// Partitions sorted by number.
+    public var partitions: [PartitionWatermarks]
+
+    /// Creates a topic description.
+    public init(name: String, partitions: [PartitionWatermarks]) {
+        self.name = name
+        self.partitions = partitions
+    }
+
+    /// Sum of high watermarks: total records ever written (what throughput differentiates).
+    public var totalHigh: Int64 { partitions.reduce(0) { $0 + $1.high } }
+    /// Records currently retained across partitions.
+    public var retained: Int64 { partitions.reduce(0) { $0 + $1.count } }
+}
+
+/// A consumer group: its state, members and committed offsets.
+public struct ConsumerGroup: Sendable, Hashable, Codable {
+    /// Group id.
+    public var id: String
+    /// Broker-reported state ("Stable", "Empty", ...).
+    public var state: String
+    /// Number of live members.
+    public var members: Int
+    /// Committed offsets per partition (the next offset the group will read).
+    public var offsets: [TopicPartition: Int64]
+    /// When each partition's offset was last committed, milliseconds since the epoch, where known.
+    public var commitTimesMillis: [TopicPartition: Int64]
+
+    /// Creates a consumer group description.
+    public init(id: String, state: String, members: Int,
+                offsets: [TopicPartition: Int64], commitTimesMillis: [TopicPartition: Int64] = [:]) {
+        self.id = id
+        self.state = state
+        self.members = members
+        self.offsets = offsets
+        self.commitTimesMillis = commitTimesMillis
+    }
+
+    /// Topics this group has committed offsets for, sorted.
+    public var topics: [String] { Array(Set(offsets.keys.map(\.topic))).sorted() }
+}
+
+/// Everything a tick needs from a broker, taken at one instant: O(partitions) to produce.
+public struct BrokerSnapshot: Sendable, Hashable {
+    /// When the snapshot was taken.
+    public var time: Date
+    /// Topics sorted by name.
+    public var topics: [TopicInfo]
+    /// Consumer groups sorted by id.
+    public var groups: [ConsumerGroup]
+
+    /// Creates a snapshot.
+    public init(time: Date, topics: [TopicInfo], groups: [ConsumerGroup]) {
+        self.time = time
+        self.topics = topics
+        self.groups = groups
+    }
+}
+
+/// Errors any broker log may report, worded for an operator.
+public enum BrokerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The topic does not exist.
+    case unknownTopic(String)
+    /// The partition does not exist in the topic.
+    case unknownPartition(String, Int32)
+    /// The source URL could not be understood.
+    case badURL(String, reason: String)
+    /// The broker could not be reached or went away.
+    case unavailable(String)
+    /// The log refused to write (read-only, or the store says no).
+    case writeRefused(String)
+
+    /// A one-line explanation for the status line and stderr.
+    public var description: String {
+        switch self {
+        case .unknownTopic(let t): return "unknown topic '\(t)'"
+        case .unknownPartition(let t, let p): return "topic '\(t)' has no partition \(p)"
+        case .badURL(let url, let reason): return "cannot use broker '\(url)': \(reason)"
+        case .unavailable(let why): return "broker unavailable: \(why)"
+        case .writeRefused(let why): return "write refused: \(why)"
+        }
+    }
+}
+
+/// A broker's log with Kafka semantics: the embedded SQLite store and Kafka both implement it.
+public protocol BrokerLog: Sendable {
+    /// The source as the user named it (e.g. `sqlite:/tmp/demo.db`), without secrets.
+    var sourceDescription: String { get }
+
+    /// Topics, partitions and watermarks, plus consumer groups and their offsets. O(partitions).
+    func snapshot() async throws -> BrokerSnapshot
+
+    /// Creates a topic if it does not exist; an existing topic keeps its partitions.
+    func createTopic(_ name: String, partitions: Int32) async throws
+
+    /// Appends records atomically in order; returns where each landed.
+    @discardableResult
+    func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition]
+
+    /// Reads up to `maxRecords` records of one partition starting at `offset`.
+    func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record]
+
+    /// Commits a group's offsets (the next offset to read per partition) and marks `member` alive.
+    func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws
+
+    /// Marks `member` of `group` alive without committing (a heartbeat).
+    func heartbeat(group: String, member: String) async throws
+}

@@ -1,0 +1,132 @@
+/// A frame: a grid of cells that views draw into, diffed against the previous frame.
+public struct ScreenBuffer: Sendable, Hashable {
+    /// Width in columns.
+    public private(set) var width: Int
+    /// Height in rows.
+    public private(set) var height: Int
+    /// Cells in row-major order.
+    public private(set) var cells: [Cell]
+
+    /// A blank buffer of the given size.
+    public init(width: Int, height: Int, fill: Cell = .blank) {
+        self.width = max(0, width)
+        self.height = max(0, height)
+        self.cells = Array(repeating: fill, count: self.width * self.height)
+    }
+
+    /// A blank buffer of the given size.
+    public init(size: Size) { self.init(width: size.width, height: size.height) }
+
+    /// The whole buffer as a rectangle.
+    public var area: Rect { Rect(x: 0, y: 0, width: width, height: height) }
+
+    /// The cell at (x, y); a blank cell outside the buffer.
+    public subscript(x: Int, y: Int) -> Cell {
+        get {
+            guard x >= 0, y >= 0, x < width, y < height else { return .blank }
+            return cells[y * width + x]
+        }
+        set {
+            guard x >= 0, y >= 0, x < width, y < height else { return }
+            cells[y * width + x] = newValue
+        }
+    }
+
+    /// Fills `rect` (clipped to the buffer) with `cell`.
+    public mutating func fill(_ rect: Rect, with cell: Cell = .blank) {
+        let r = rect.intersection(area)
+        guard !r.isEmpty else { return }
+        for y in r.y..<r.maxY {
+            let base = y * width
+            for x in r.x..<r.maxX { cells[base + x] = cell }
+        }
+    }
+
+    /// Sets the style of every cell in `rect`, keeping symbols.
+    public mutating func setStyle(_ rect: Rect, style: Style) {
+        let r = rect.intersection(area)
+        guard !r.isEmpty else { return }
+        for y in r.y..<r.maxY {
+            for x in r.x..<r.maxX { cells[y * width + x].style = style }
+        }
+    }
+
+    /// Lays `style` over every cell in `rect` (non-default parts win), keeping symbols.
+    public mutating func patchStyle(_ rect: Rect, with style: Style) {
+        let r = rect.intersection(area)
+        guard !r.isEmpty else { return }
+        for y in r.y..<r.maxY {
+            for x in r.x..<r.maxX { cells[y * width + x].style = cells[y * width + x].style.patched(with: style) }
+        }
+    }
+
+    /// Writes `text` at (x, y), at most `maxWidth` columns, never past the right edge.
+    /// Control characters are escaped first; a wide glyph that would straddle the limit
+    /// is replaced by a space. Returns the number of columns written.
+    @discardableResult
+    public mutating func put(_ text: String, x: Int, y: Int, style: Style = .plain, maxWidth: Int? = nil) -> Int {
+        guard y >= 0, y < height, x < width else { return 0 }
+        let limit = min(maxWidth ?? Int.max, width - max(x, 0)) + min(x, 0)
+        guard limit > 0 else { return 0 }
+        var col = x
+        let end = x + limit
+        for ch in TextWidth.sanitized(text) {
+            let w = TextWidth.of(ch)
+            if w == 0 {
+                // Combining mark: attach to the previous cell's grapheme.
+                if col > x, col - 1 >= 0 {
+                    var prev = col - 1
+                    if self[prev, y].isContinuation, prev > 0 { prev -= 1 }
+                    self[prev, y].symbol.append(ch)
+                }
+                continue
+            }
+            if col + w > end {
+                if w == 2, col < end, col >= 0 { self[col, y] = Cell(" ", style: style); col += 1 }
+                break
+            }
+            if col >= 0 {
+                clearWideOverlap(x: col, y: y)
+                self[col, y] = Cell(String(ch), style: style)
+                if w == 2 {
+                    clearWideOverlap(x: col + 1, y: y)
+                    self[col + 1, y] = Cell("", style: style)
+                }
+            }
+            col += w
+        }
+        return max(0, col - max(x, 0))
+    }
+
+    /// Before overwriting (x, y), repairs a wide glyph that this write would cut in half.
+    private mutating func clearWideOverlap(x: Int, y: Int) {
+        guard x >= 0, x < width else { return }
+        let current = self[x, y]
+        if current.isContinuation, x > 0 {
+            self[x - 1, y] = Cell(" ", style: self[x - 1, y].style)
+        } else if TextWidth.of(current.symbol) == 2, x + 1 < width, self[x + 1, y].isContinuation {
+            self[x + 1, y] = Cell(" ", style: self[x + 1, y].style)
+        }
+    }
+
+    /// The buffer's text, one line per row, trailing spaces kept (golden files compare this).
+    public var lines: [String] {
+        (0..<height).map { y in
+            var line = ""
+            for x in 0..<width {
+                let c = cells[y * width + x]
+                if !c.isContinuation { line += c.symbol }
+            }
+            return line
+        }
+    }
+
+    /// The buffer's text joined with newlines, trailing spaces of each line removed.
+    public var plainText: String {
+        lines.map { line in
+            var s = Substring(line)
+            while s.last == " " { s = s.dropLast() }
+            return String(s)
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,119 @@
+/// The meanings views ask the theme for; a theme maps every role to a style.
+/// Views never name raw colours (as gitui's `Theme` and k9s skins do).
+public enum Role: String, CaseIterable, Sendable, Hashable {
+    case text = "text"
+    case textDim = "text.dim"
+    case textAccent = "text.accent"
+    case header = "header"
+    case headerTitle = "header.title"
+    case headerSource = "header.source"
+    case connectionLive = "conn.live"
+    case connectionDown = "conn.down"
+    case paused = "paused"
+    case statusLine = "status"
+    case statusKey = "status.key"
+    case statusError = "status.error"
+    case statusInfo = "status.info"
+    case border = "border"
+    case borderTitle = "border.title"
+    case tableHeader = "table.header"
+    case tableRow = "table.row"
+    case tableSelected = "table.selected"
+    case tableMarked = "table.marked"
+    case tableSort = "table.sort"
+    case sparkline = "sparkline"
+    case barFilled = "bar.filled"
+    case barEmpty = "bar.empty"
+    case progressDone = "progress.done"
+    case progressTodo = "progress.todo"
+    case dialog = "dialog"
+    case dialogBorder = "dialog.border"
+    case dialogTitle = "dialog.title"
+    case helpKey = "help.key"
+    case helpText = "help.text"
+    case filter = "filter"
+    case rateZero = "rate.zero"
+    case lagOK = "lag.ok"
+    case lagWarn = "lag.warn"
+    case lagStall = "lag.stall"
+    case lagStop = "lag.stop"
+    case lagRewind = "lag.rewind"
+    case lagError = "lag.err"
+    case sagaRunning = "saga.running"
+    case sagaStepDone = "saga.step.done"
+    case sagaStepFailed = "saga.step.failed"
+    case sagaCompensation = "saga.step.compensation"
+    case sagaSpan = "saga.span"
+    case dlqMarker = "dlq.marker"
+    case dlqRow = "dlq.row"
+}
+
+/// A named mapping from roles to styles, loaded from `themes/NAME.yaml`.
+public struct Theme: Sendable, Hashable {
+    /// Theme name (file name without extension).
+    public var name: String
+    /// Style per role; every role is present in a loaded theme.
+    public var styles: [Role: Style]
+
+    /// Creates a theme; roles left out fall back to `.plain`.
+    public init(name: String, styles: [Role: Style]) {
+        self.name = name
+        self.styles = styles
+    }
+
+    /// The style for a role.
+    public func style(_ role: Role) -> Style { styles[role] ?? .plain }
+
+    /// The theme with every colour removed, keeping attributes (NO_COLOR, monochrome terminals).
+    public var withoutColor: Theme {
+        Theme(name: name, styles: styles.mapValues { Style(attributes: $0.attributes) })
+    }
+
+    /// A built-in dark theme, used when no theme file can be found.
+    public static let fallback: Theme = {
+        var s: [Role: Style] = [:]
+        for role in Role.allCases { s[role] = .plain }
+        s[.textDim] = Style(foreground: .ansi(8))
+        s[.textAccent] = Style(foreground: .ansi(6), attributes: .bold)
+        s[.header] = Style(foreground: .ansi(15), background: .ansi(4))
+        s[.headerTitle] = Style(foreground: .ansi(15), background: .ansi(4), attributes: .bold)
+        s[.headerSource] = Style(foreground: .ansi(11), background: .ansi(4))
+        s[.connectionLive] = Style(foreground: .ansi(10), background: .ansi(4), attributes: .bold)
+        s[.connectionDown] = Style(foreground: .ansi(9), background: .ansi(4), attributes: .bold)
+        s[.paused] = Style(foreground: .ansi(0), background: .ansi(11), attributes: .bold)
+        s[.statusKey] = Style(foreground: .ansi(14), attributes: .bold)
+        s[.statusError] = Style(foreground: .ansi(9), attributes: .bold)
+        s[.statusInfo] = Style(foreground: .ansi(11))
+        s[.border] = Style(foreground: .ansi(8))
+        s[.borderTitle] = Style(foreground: .ansi(14), attributes: .bold)
+        s[.tableHeader] = Style(foreground: .ansi(7), attributes: [.bold, .underline])
+        s[.tableSelected] = Style(foreground: .ansi(0), background: .ansi(6))
+        s[.tableMarked] = Style(foreground: .ansi(11), attributes: .bold)
+        s[.tableSort] = Style(foreground: .ansi(11), attributes: .bold)
+        s[.sparkline] = Style(foreground: .ansi(2))
+        s[.barFilled] = Style(foreground: .ansi(2))
+        s[.barEmpty] = Style(foreground: .ansi(8))
+        s[.progressDone] = Style(foreground: .ansi(10))
+        s[.progressTodo] = Style(foreground: .ansi(8))
+        s[.dialog] = Style(foreground: .ansi(15), background: .ansi(0))
+        s[.dialogBorder] = Style(foreground: .ansi(14), background: .ansi(0))
+        s[.dialogTitle] = Style(foreground: .ansi(11), background: .ansi(0), attributes: .bold)
+        s[.helpKey] = Style(foreground: .ansi(14), attributes: .bold)
+        s[.filter] = Style(foreground: .ansi(11), attributes: .bold)
+        s[.rateZero] = Style(foreground: .ansi(8))
+        s[.lagOK] = Style(foreground: .ansi(2))
+        s[.lagWarn] = Style(foreground: .ansi(11), attributes: .bold)
+        s[.lagStall] = Style(foreground: .ansi(9), attributes: .bold)
+        s[.lagStop] = Style(foreground: .ansi(9), attributes: [.bold, .reverse])
+        s[.lagRewind] = Style(foreground: .ansi(13), attributes: .bold)
+        s[.lagError] = Style(foreground: .ansi(9), attributes: [.bold, .reverse])
+        s[.sagaRunning] = Style(foreground: .ansi(14))
+        s[.sagaStepDone] = Style(foreground: .ansi(10))
+        s[.sagaStepFailed] = Style(foreground: .ansi(9), attributes: .bold)
+        s[.sagaCompensation] = Style(foreground: .ansi(13))
+        s[.sagaSpan] = Style(foreground: .ansi(12))
+        s[.dlqMarker] = Style(foreground: .ansi(9), attributes: .bold)
+        s[.dlqRow] = Style(foreground: .ansi(9))
+        return Theme(name: "fallback", styles: s)
+    }()
+}
