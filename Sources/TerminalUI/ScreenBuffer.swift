@@ -33,10 +33,13 @@ public struct ScreenBuffer: Sendable, Hashable {
     }
 
     /// Fills `rect` (clipped to the buffer) with `cell`.
+    /// A wide glyph cut in half by the rectangle's edges is replaced by a space.
     public mutating func fill(_ rect: Rect, with cell: Cell = .blank) {
         let r = rect.intersection(area)
         guard !r.isEmpty else { return }
         for y in r.y..<r.maxY {
+            clearWideOverlap(x: r.x, y: y)
+            clearWideOverlap(x: r.maxX - 1, y: y)
             let base = y * width
             for x in r.x..<r.maxX { cells[base + x] = cell }
         }
@@ -62,18 +65,19 @@ public struct ScreenBuffer: Sendable, Hashable {
 
     /// Writes `text` at (x, y), at most `maxWidth` columns, never past the right edge.
     /// Control characters are escaped first; a wide glyph that would straddle the limit
-    /// is replaced by a space. Returns the number of columns written.
+    /// (or the left edge) is replaced by a space. Returns the number of columns written.
     @discardableResult
     public mutating func put(_ text: String, x: Int, y: Int, style: Style = .plain, maxWidth: Int? = nil) -> Int {
         guard y >= 0, y < height, x < width else { return 0 }
-        let limit = min(maxWidth ?? Int.max, width - max(x, 0)) + min(x, 0)
-        guard limit > 0 else { return 0 }
+        // Columns are counted from `x`; `end` is one past the last column we may write.
+        let allowed = min(max(0, maxWidth ?? Int.max), width - x)
+        guard allowed > 0 else { return 0 }
+        let end = x + allowed
         var col = x
-        let end = x + limit
         for ch in TextWidth.sanitized(text) {
             let w = TextWidth.of(ch)
             if w == 0 {
-                // Combining mark: attach to the previous cell's grapheme.
+                // A lone combining mark or zero-width scalar: attach it to the previous glyph.
                 if col > x, col - 1 >= 0 {
                     var prev = col - 1
                     if self[prev, y].isContinuation, prev > 0 { prev -= 1 }
@@ -82,29 +86,44 @@ public struct ScreenBuffer: Sendable, Hashable {
                 continue
             }
             if col + w > end {
-                if w == 2, col < end, col >= 0 { self[col, y] = Cell(" ", style: style); col += 1 }
+                // A wide glyph that does not fit: show a space in the one column left.
+                if w == 2, col < end, col >= 0 { writeCell(Cell(" ", style: style), x: col, y: y) }
+                if w == 2, col < end { col += 1 }
                 break
             }
             if col >= 0 {
-                clearWideOverlap(x: col, y: y)
-                self[col, y] = Cell(String(ch), style: style)
-                if w == 2 {
-                    clearWideOverlap(x: col + 1, y: y)
-                    self[col + 1, y] = Cell("", style: style)
-                }
+                writeCell(Cell(String(ch), style: style), x: col, y: y)
+                if w == 2 { writeCell(Cell("", style: style), x: col + 1, y: y) }
+            } else if col + w > 0 {
+                // Left half is off the buffer: the visible right half becomes a space.
+                writeCell(Cell(" ", style: style), x: 0, y: y)
             }
             col += w
         }
         return max(0, col - max(x, 0))
     }
 
+    /// Sets one cell, first repairing any wide glyph the write would cut in half.
+    private mutating func writeCell(_ cell: Cell, x: Int, y: Int) {
+        guard x >= 0, x < width, y >= 0, y < height else { return }
+        if cell.isContinuation {
+            // The glyph at x-1 was just written by the caller; only the right neighbour may break.
+            if x + 1 < width, self[x + 1, y].isContinuation {
+                cells[y * width + x + 1] = Cell(" ", style: self[x + 1, y].style)
+            }
+        } else {
+            clearWideOverlap(x: x, y: y)
+        }
+        cells[y * width + x] = cell
+    }
+
     /// Before overwriting (x, y), repairs a wide glyph that this write would cut in half.
     private mutating func clearWideOverlap(x: Int, y: Int) {
-        guard x >= 0, x < width else { return }
+        guard x >= 0, x < width, y >= 0, y < height else { return }
         let current = self[x, y]
-        if current.isContinuation, x > 0 {
-            self[x - 1, y] = Cell(" ", style: self[x - 1, y].style)
-        } else if TextWidth.of(current.symbol) == 2, x + 1 < width, self[x + 1, y].isContinuation {
+        if current.isContinuation {
+            if x > 0 { self[x - 1, y] = Cell(" ", style: self[x - 1, y].style) }
+        } else if x + 1 < width, self[x + 1, y].isContinuation {
             self[x + 1, y] = Cell(" ", style: self[x + 1, y].style)
         }
     }

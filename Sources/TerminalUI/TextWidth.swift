@@ -32,10 +32,10 @@ public enum TextWidth {
         return 1
     }
 
-    /// Columns the whole string occupies.
+    /// Columns the whole string occupies once drawn (that is, after `sanitized`).
     public static func of(_ text: String) -> Int {
         var total = 0
-        for ch in text { total += of(ch) }
+        for ch in sanitized(text) { total += of(ch) }
         return total
     }
 
@@ -98,9 +98,10 @@ public enum TextWidth {
         return "\\u{" + String(v, radix: 16) + "}"
     }
 
-    /// The longest prefix of `text` that fits in `columns`, with "…" when it was cut.
+    /// The longest prefix of `text` (sanitized) that fits in `columns`, with "…" when it was cut.
     public static func truncated(_ text: String, to columns: Int, ellipsis: Bool = true) -> String {
         guard columns > 0 else { return "" }
+        let text = sanitized(text)
         if of(text) <= columns { return text }
         let limit = ellipsis ? columns - 1 : columns
         var used = 0

@@ -1,0 +1,31 @@
+import Foundation
+import EventModel
+import TerminalUI
+
+/// Everything that can change the state: input, source updates, time.
+public enum Action: Sendable {
+    /// A key press.
+    case key(Key)
+    /// The terminal was resized.
+    case resize(Size)
+    /// Mouse wheel, in lines (negative = up).
+    case scroll(Int)
+    /// A fresh snapshot from the source.
+    case snapshot(BrokerSnapshot)
+    /// The source failed to answer.
+    case sourceFailed(String)
+    /// Time passed (the clock in the header, message expiry).
+    case tick(Date)
+    /// The theme changed (after the run loop loaded it).
+    case themeChanged(String)
+    /// Something the run loop wants the user to know.
+    case notify(String, isError: Bool)
+}
+
+/// What the reducer asks the run loop to do; the reducer itself never performs I/O.
+public enum Effect: Sendable, Hashable {
+    /// Load and switch to a theme by name or path.
+    case loadTheme(String)
+    /// Open a saga timeline (needs the saga view).
+    case follow(String)
+}

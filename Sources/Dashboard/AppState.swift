@@ -1,0 +1,169 @@
+import Foundation
+import EventModel
+import TerminalUI
+
+/// Which screen is showing.
+public enum ViewID: Sendable, Hashable {
+    /// All topics with their produce rates.
+    case topics
+    /// One topic's partitions with watermarks and rates.
+    case partitions(topic: String)
+    /// Consumer groups and their lag (arrives with the lag issue).
+    case lag
+    /// Sagas by correlation ID (arrives with the saga issue).
+    case sagas
+    /// Dead-letter queues (arrives with the DLQ issue).
+    case deadLetters
+
+    /// The name used by `:` commands and filters.
+    public var name: String {
+        switch self {
+        case .topics: return "topics"
+        case .partitions: return "partitions"
+        case .lag: return "lag"
+        case .sagas: return "sagas"
+        case .deadLetters: return "dlq"
+        }
+    }
+}
+
+/// Whether the source answers.
+public enum ConnectionState: Sendable, Hashable {
+    /// No snapshot yet.
+    case connecting
+    /// The last poll succeeded.
+    case live
+    /// The last poll failed, with the reason.
+    case down(String)
+}
+
+/// A table's selection and scroll position. Selection is remembered by row key so that
+/// rows re-sorting under live data do not move the cursor to another row.
+public struct TableCursor: Sendable, Hashable {
+    /// Key of the selected row (topic name, partition number, ...).
+    public var selectedKey: String?
+    /// First visible row.
+    public var scroll: Int = 0
+
+    /// Creates a cursor.
+    public init(selectedKey: String? = nil, scroll: Int = 0) {
+        self.selectedKey = selectedKey
+        self.scroll = scroll
+    }
+}
+
+/// Columns the topics table can be sorted by.
+public enum TopicSortKey: String, CaseIterable, Sendable, Hashable {
+    case name, partitions, total, rate1, rate10, rate60, groups
+
+    /// The column title shown in the sort indicator.
+    public var title: String {
+        switch self {
+        case .name: return "topic"
+        case .partitions: return "part"
+        case .total: return "total"
+        case .rate1: return "1s/s"
+        case .rate10: return "10s/s"
+        case .rate60: return "60s/s"
+        case .groups: return "groups"
+        }
+    }
+}
+
+/// A line the user is typing: a `/` filter or a `:` command.
+public struct Prompt: Sendable, Hashable {
+    /// What the line is for.
+    public enum Kind: Sendable, Hashable { case filter, command }
+    /// What the line is for.
+    public var kind: Kind
+    /// Text typed so far.
+    public var text: String
+
+    /// Creates a prompt.
+    public init(kind: Kind, text: String = "") {
+        self.kind = kind
+        self.text = text
+    }
+}
+
+/// A message in the status line until `until`.
+public struct StatusMessage: Sendable, Hashable {
+    /// How loud the message is.
+    public enum Level: Sendable, Hashable { case info, error }
+    /// Text shown.
+    public var text: String
+    /// Info or error.
+    public var level: Level
+    /// When it stops showing.
+    public var until: Date
+
+    /// Creates a message.
+    public init(_ text: String, level: Level, until: Date) {
+        self.text = text
+        self.level = level
+        self.until = until
+    }
+}
+
+/// Everything a frame shows, and nothing else: screens are pure functions of it.
+public struct AppState: Sendable {
+    /// The source as the user named it (no secrets).
+    public var source: String
+    /// Whether the source answers.
+    public var connection: ConnectionState = .connecting
+    /// Wall-clock time of the last tick (the clock in the header).
+    public var now: Date
+    /// Offset of local time from UTC, for the header clock.
+    public var utcOffsetSeconds: Int = 0
+    /// Terminal size, for paging.
+    public var size: Size
+    /// True while the display is frozen.
+    public var paused: Bool = false
+    /// The screen showing.
+    public var view: ViewID = .topics
+    /// Screens to return to with esc.
+    public var backStack: [ViewID] = []
+    /// The last snapshot applied.
+    public var snapshot: BrokerSnapshot?
+    /// Produce rates derived from snapshots.
+    public var meter = ThroughputMeter()
+    /// Which topics are dead-letter queues.
+    public var deadLetterTopics = DeadLetterTopics()
+    /// Topics table cursor.
+    public var topicsCursor = TableCursor()
+    /// Partitions table cursor.
+    public var partitionsCursor = TableCursor()
+    /// Topics sort column.
+    public var topicSort: TopicSortKey = .rate10
+    /// Topics sort direction.
+    public var topicSortDescending = true
+    /// Active filter per view name (regex; a leading `!` inverts).
+    public var filters: [String: String] = [:]
+    /// The line being typed, if any.
+    public var prompt: Prompt?
+    /// True while the help overlay shows.
+    public var showHelp = false
+    /// A transient status-line message.
+    public var message: StatusMessage?
+    /// A standing hint, e.g. how to get data into an empty store.
+    public var hint: String?
+    /// Name of the theme in use.
+    public var themeName: String = "default"
+    /// True when every write is disabled.
+    public var readOnly = false
+    /// Set when the app should exit.
+    public var shouldQuit = false
+
+    /// Creates the state for a source.
+    public init(source: String, now: Date, size: Size) {
+        self.source = source
+        self.now = now
+        self.size = size
+    }
+
+    /// The filter of the current view ("" when none).
+    public var currentFilter: String { filters[view.name] ?? "" }
+
+    /// Rows of table body visible at the current size (used for paging).
+    public var visibleTableRows: Int { max(1, Layout(size: size).tableBodyRows) }
+}

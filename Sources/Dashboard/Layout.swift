@@ -1,0 +1,31 @@
+import TerminalUI
+
+/// Where the header, content and status line go for a terminal size.
+/// Below 40×8 the content loses its border so that data keeps the space.
+public struct Layout: Sendable, Hashable {
+    /// Top row: source, connection, counts, clock.
+    public let header: Rect
+    /// The view's area (border included).
+    public let content: Rect
+    /// Bottom row: key hints, prompt or message.
+    public let status: Rect
+    /// Whether the content has a border.
+    public let bordered: Bool
+
+    /// Lays out a screen of the given size.
+    public init(size: Size) {
+        let full = Rect(x: 0, y: 0, width: size.width, height: size.height)
+        let (header, rest) = full.splitTop(size.height >= 3 ? 1 : 0)
+        let (content, status) = rest.splitBottom(size.height >= 2 ? 1 : 0)
+        self.header = header
+        self.content = content
+        self.status = status
+        self.bordered = size.width >= 40 && size.height >= 8
+    }
+
+    /// The content's inside (within the border when there is one).
+    public var inner: Rect { bordered ? content.inset(by: 1) : content }
+
+    /// Table rows below the table's header line.
+    public var tableBodyRows: Int { max(0, inner.height - 1) }
+}

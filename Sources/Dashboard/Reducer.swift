@@ -1,0 +1,270 @@
+import Foundation
+import EventModel
+import TerminalUI
+
+/// Applies actions to the state. Pure: time comes in through actions, I/O goes out as effects.
+public enum Reducer {
+    /// How long a status message stays.
+    static let messageSeconds: TimeInterval = 4
+
+    /// Applies one action, returning what the run loop must do.
+    @discardableResult
+    public static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
+        switch action {
+        case .key(let key):
+            return handleKey(&state, key)
+        case .resize(let size):
+            state.size = size
+            clampCursors(&state)
+        case .scroll(let lines):
+            moveSelection(&state, by: lines)
+        case .snapshot(let snapshot):
+            state.connection = .live
+            guard !state.paused else { return [] }
+            state.now = snapshot.time
+            state.meter.record(snapshot)
+            state.snapshot = snapshot
+            if snapshot.topics.isEmpty, state.hint == nil {
+                state.hint = "empty store: run `evtop demo`, or attach with --broker"
+            } else if !snapshot.topics.isEmpty, state.hint?.hasPrefix("empty store") == true {
+                state.hint = nil
+            }
+        case .sourceFailed(let reason):
+            state.connection = .down(reason)
+        case .tick(let now):
+            state.now = now
+            if let m = state.message, m.until <= now { state.message = nil }
+        case .themeChanged(let name):
+            state.themeName = name
+            say(&state, "theme: \(name)")
+        case .notify(let text, let isError):
+            say(&state, text, error: isError)
+        }
+        return []
+    }
+
+    // MARK: - Keys
+
+    private static func handleKey(_ state: inout AppState, _ key: Key) -> [Effect] {
+        if state.prompt != nil { return handlePromptKey(&state, key) }
+        if state.showHelp {
+            // Any key closes help; q still quits.
+            state.showHelp = false
+            if key == .char("q") { state.shouldQuit = true }
+            return []
+        }
+        switch key {
+        case .char("q"), .ctrl("c"):
+            state.shouldQuit = true
+        case .char("?"):
+            state.showHelp = true
+        case .char(":"):
+            state.prompt = Prompt(kind: .command)
+        case .char("/"):
+            state.prompt = Prompt(kind: .filter, text: state.currentFilter)
+        case .escape:
+            goBack(&state)
+        case .char("j"), .down:
+            moveSelection(&state, by: 1)
+        case .char("k"), .up:
+            moveSelection(&state, by: -1)
+        case .pageDown, .ctrl("f"):
+            moveSelection(&state, by: state.visibleTableRows)
+        case .pageUp, .ctrl("b"):
+            moveSelection(&state, by: -state.visibleTableRows)
+        case .char("g"), .home:
+            moveSelection(&state, by: Int.min / 2)
+        case .char("G"), .end:
+            moveSelection(&state, by: Int.max / 2)
+        case .enter:
+            drillIn(&state)
+        case .char("p"):
+            state.paused.toggle()
+            say(&state, state.paused ? "paused: figures frozen, p resumes" : "resumed")
+        case .char("s"):
+            cycleSort(&state, reverse: false)
+        case .char("S"):
+            state.topicSortDescending.toggle()
+        case .char("1"): switchView(&state, to: .topics)
+        case .char("2"): switchView(&state, to: .lag)
+        case .char("3"): switchView(&state, to: .sagas)
+        case .char("4"): switchView(&state, to: .deadLetters)
+        default:
+            break
+        }
+        return []
+    }
+
+    private static func handlePromptKey(_ state: inout AppState, _ key: Key) -> [Effect] {
+        guard var prompt = state.prompt else { return [] }
+        switch key {
+        case .escape:
+            state.prompt = nil
+            if prompt.kind == .filter { state.filters[state.view.name] = nil }
+            return []
+        case .enter:
+            state.prompt = nil
+            if prompt.kind == .filter {
+                state.filters[state.view.name] = prompt.text.isEmpty ? nil : prompt.text
+                resetCursor(&state)
+                return []
+            }
+            return runCommand(&state, prompt.text)
+        case .backspace:
+            if prompt.text.isEmpty { state.prompt = nil; return [] }
+            prompt.text.removeLast()
+        case .ctrl("u"):
+            prompt.text = ""
+        case .char(let c):
+            prompt.text.append(c)
+        default:
+            return []
+        }
+        state.prompt = prompt
+        // Filters apply as you type, as in k9s.
+        if prompt.kind == .filter {
+            state.filters[state.view.name] = prompt.text.isEmpty ? nil : prompt.text
+            resetCursor(&state)
+        }
+        return []
+    }
+
+    /// Runs a `:` command line.
+    public static func runCommand(_ state: inout AppState, _ line: String) -> [Effect] {
+        let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        guard let verb = words.first?.lowercased() else { return [] }
+        let argument = words.dropFirst().joined(separator: " ")
+        switch verb {
+        case "q", "q!", "quit", "exit":
+            state.shouldQuit = true
+        case "topics", "topic", "t":
+            switchView(&state, to: .topics)
+        case "lag", "groups", "consumers":
+            switchView(&state, to: .lag)
+        case "sagas", "saga":
+            switchView(&state, to: .sagas)
+        case "dlq", "dlt", "deadletters":
+            switchView(&state, to: .deadLetters)
+        case "follow":
+            guard !argument.isEmpty else { say(&state, "usage: :follow CORRELATION-ID", error: true); return [] }
+            return [.follow(argument)]
+        case "theme":
+            guard !argument.isEmpty else { say(&state, "usage: :theme NAME (theme now: \(state.themeName))", error: true); return [] }
+            return [.loadTheme(argument)]
+        case "pause":
+            state.paused = true
+        case "resume":
+            state.paused = false
+        case "help", "h":
+            state.showHelp = true
+        default:
+            say(&state, "unknown command :\(verb) — try :topics :lag :sagas :dlq :follow ID :theme NAME :q", error: true)
+        }
+        return []
+    }
+
+    // MARK: - Navigation
+
+    private static func switchView(_ state: inout AppState, to view: ViewID) {
+        switch view {
+        case .topics, .partitions:
+            state.backStack = []
+            state.view = view
+        case .lag:
+            say(&state, "lag view: not in this build yet (topics are: 1)", error: true)
+        case .sagas:
+            say(&state, "sagas view: not in this build yet (topics are: 1)", error: true)
+        case .deadLetters:
+            say(&state, "dead-letter view: not in this build yet; DLQ topics are marked in topics", error: true)
+        }
+    }
+
+    private static func goBack(_ state: inout AppState) {
+        if !state.currentFilter.isEmpty {
+            state.filters[state.view.name] = nil
+            return
+        }
+        if let previous = state.backStack.popLast() {
+            state.view = previous
+        }
+    }
+
+    private static func drillIn(_ state: inout AppState) {
+        switch state.view {
+        case .topics:
+            let rows = TopicsModel.rows(state)
+            guard let key = state.topicsCursor.selectedKey ?? rows.first?.name,
+                  rows.contains(where: { $0.name == key }) else { return }
+            state.backStack.append(state.view)
+            state.view = .partitions(topic: key)
+            state.partitionsCursor = TableCursor()
+        default:
+            break
+        }
+    }
+
+    private static func cycleSort(_ state: inout AppState, reverse: Bool) {
+        guard state.view == .topics else { return }
+        let all = TopicSortKey.allCases
+        let i = all.firstIndex(of: state.topicSort) ?? 0
+        state.topicSort = all[(i + 1) % all.count]
+        // Names read best ascending, figures descending.
+        state.topicSortDescending = state.topicSort != .name
+        say(&state, "sorted by \(state.topicSort.title) \(state.topicSortDescending ? "▼" : "▲")")
+    }
+
+    // MARK: - Cursor
+
+    /// Keys of the current table's rows, in display order.
+    static func rowKeys(_ state: AppState) -> [String] {
+        switch state.view {
+        case .topics: return TopicsModel.rows(state).map(\.name)
+        case .partitions(let topic): return TopicsModel.partitionRows(state, topic: topic).map { String($0.partition) }
+        default: return []
+        }
+    }
+
+    /// The index of the selected row among `keys` (0 when the key is gone).
+    public static func selectedIndex(_ cursor: TableCursor, keys: [String]) -> Int {
+        guard let key = cursor.selectedKey, let i = keys.firstIndex(of: key) else { return 0 }
+        return i
+    }
+
+    private static func moveSelection(_ state: inout AppState, by delta: Int) {
+        let keys = rowKeys(state)
+        guard !keys.isEmpty else { return }
+        var cursor = currentCursor(state)
+        let current = selectedIndex(cursor, keys: keys)
+        let target = max(0, min(keys.count - 1, current.addingReportingOverflow(delta).partialValue))
+        cursor.selectedKey = keys[target]
+        cursor.scroll = Table.scrollOffset(selected: target, current: cursor.scroll,
+                                           visibleRows: state.visibleTableRows, rowCount: keys.count)
+        setCursor(&state, cursor)
+    }
+
+    private static func clampCursors(_ state: inout AppState) {
+        moveSelection(&state, by: 0)
+    }
+
+    private static func resetCursor(_ state: inout AppState) {
+        setCursor(&state, TableCursor())
+    }
+
+    private static func currentCursor(_ state: AppState) -> TableCursor {
+        switch state.view {
+        case .partitions: return state.partitionsCursor
+        default: return state.topicsCursor
+        }
+    }
+
+    private static func setCursor(_ state: inout AppState, _ cursor: TableCursor) {
+        switch state.view {
+        case .partitions: state.partitionsCursor = cursor
+        default: state.topicsCursor = cursor
+        }
+    }
+
+    private static func say(_ state: inout AppState, _ text: String, error: Bool = false) {
+        state.message = StatusMessage(text, level: error ? .error : .info, until: state.now.addingTimeInterval(messageSeconds))
+    }
+}

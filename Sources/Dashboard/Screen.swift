@@ -1,0 +1,110 @@
+import Foundation
+import EventModel
+import TerminalUI
+
+/// Draws whole frames: `state + theme -> ScreenBuffer`. Pure; tests compare its text with golden files.
+public enum Screen {
+    /// Renders the frame for `state` at `state.size`.
+    public static func render(_ state: AppState, theme: Theme) -> ScreenBuffer {
+        var buffer = ScreenBuffer(size: state.size)
+        buffer.fill(buffer.area, with: Cell(" ", style: theme.style(.text)))
+        let layout = Layout(size: state.size)
+        HeaderBar.render(state, in: layout.header, into: &buffer, theme: theme)
+        switch state.view {
+        case .topics:
+            TopicsScreen.render(state, layout: layout, into: &buffer, theme: theme)
+        case .partitions(let topic):
+            PartitionsScreen.render(state, topic: topic, layout: layout, into: &buffer, theme: theme)
+        case .lag, .sagas, .deadLetters:
+            TopicsScreen.render(state, layout: layout, into: &buffer, theme: theme)
+        }
+        StatusBar.render(state, in: layout.status, into: &buffer, theme: theme)
+        if state.showHelp {
+            HelpScreen.overlay(state).render(in: layout.content, into: &buffer, theme: theme)
+        }
+        return buffer
+    }
+}
+
+/// The top line: who we watch, whether it answers, what is there, and the time.
+enum HeaderBar {
+    static func render(_ state: AppState, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
+        guard !area.isEmpty else { return }
+        var left: [Span] = [Span(text: " evtop ", role: .headerTitle), Span(text: " " + state.source, role: .headerSource)]
+        switch state.connection {
+        case .connecting: left.append(Span(text: " ○ connecting", role: .header))
+        case .live: left.append(Span(text: " ● live", role: .connectionLive))
+        case .down(let why): left.append(Span(text: " ✗ down: " + why, role: .connectionDown))
+        }
+        if state.paused { left.append(Span(text: " ⏸ PAUSED ", role: .paused)) }
+        var right: [Span] = []
+        if let snapshot = state.snapshot {
+            let dead = TopicsModel.deadLetterCount(state)
+            var counts = "\(NumberFormat.grouped(Int64(snapshot.topics.count))) topics · \(NumberFormat.grouped(Int64(snapshot.groups.count))) groups"
+            if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) dead letters" }
+            right.append(Span(text: counts + "   ", role: .header))
+        }
+        right.append(Span(text: Clock.hms(state.now, utcOffsetSeconds: state.utcOffsetSeconds) + " ", role: .header))
+        StatusLine(left: left, right: right, fill: .header).render(in: area, into: &buffer, theme: theme)
+    }
+}
+
+/// The bottom line: the prompt being typed, a message, a hint, or key hints.
+enum StatusBar {
+    static func render(_ state: AppState, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
+        guard !area.isEmpty else { return }
+        if let prompt = state.prompt {
+            let lead = prompt.kind == .filter ? "/" : ":"
+            var right: [Span] = []
+            if prompt.kind == .filter, RowFilter(prompt.text).isPlainText {
+                right.append(Span(text: "not a regex: plain text match ", role: .statusInfo))
+            }
+            StatusLine(left: [Span(text: lead + prompt.text + "▏", role: .filter)], right: right, fill: .statusLine)
+                .render(in: area, into: &buffer, theme: theme)
+            return
+        }
+        if let message = state.message, message.until > state.now {
+            let role: Role = message.level == .error ? .statusError : .statusInfo
+            StatusLine(left: [Span(text: " " + message.text, role: role)], right: [], fill: .statusLine)
+                .render(in: area, into: &buffer, theme: theme)
+            return
+        }
+        var left: [Span] = []
+        for (key, text) in keyHints(state) {
+            left.append(Span(text: " " + key, role: .statusKey))
+            left.append(Span(text: " " + text + " ", role: .statusLine))
+        }
+        var right: [Span] = []
+        if let hint = state.hint { right.append(Span(text: hint + " ", role: .statusInfo)) }
+        let filter = state.currentFilter
+        if !filter.isEmpty { right.append(Span(text: "filter: " + filter + " ", role: .filter)) }
+        // The hint matters more than key hints: show it on the left when it is there.
+        if !right.isEmpty, state.hint != nil {
+            StatusLine(left: right.map { Span(text: " " + $0.text, role: $0.role) }, right: [], fill: .statusLine)
+                .render(in: area, into: &buffer, theme: theme)
+            return
+        }
+        StatusLine(left: left, right: right, fill: .statusLine).render(in: area, into: &buffer, theme: theme)
+    }
+
+    static func keyHints(_ state: AppState) -> [(String, String)] {
+        switch state.view {
+        case .partitions:
+            return [("esc", "back"), ("/", "filter"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+        default:
+            return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
+                    ("enter", "partitions"), ("s", "sort"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+        }
+    }
+}
+
+/// Wall-clock formatting without Foundation's locale machinery (deterministic in tests).
+public enum Clock {
+    /// `HH:MM:SS` of `date` at the given UTC offset.
+    public static func hms(_ date: Date, utcOffsetSeconds: Int) -> String {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down)) + utcOffsetSeconds
+        let day = ((seconds % 86_400) + 86_400) % 86_400
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(two(day / 3600)):\(two(day % 3600 / 60)):\(two(day % 60))"
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import EventModel
+
+/// One row of the topics table, derived from a snapshot and the meter.
+public struct TopicRow: Sendable, Hashable {
+    /// Topic name.
+    public var name: String
+    /// True when the topic is a dead-letter queue.
+    public var isDeadLetter: Bool
+    /// Partition count.
+    public var partitions: Int
+    /// Records retained across partitions.
+    public var total: Int64
+    /// Produce rates.
+    public var rates: ThroughputMeter.Rates
+    /// Consumer groups with committed offsets on the topic.
+    public var groups: Int
+}
+
+/// One row of the partitions table.
+public struct PartitionRow: Sendable, Hashable {
+    /// Partition number.
+    public var partition: Int32
+    /// Low and high watermark.
+    public var watermarks: PartitionWatermarks
+    /// Produce rates.
+    public var rates: ThroughputMeter.Rates
+    /// Lag of each group reading the partition, sorted by lag descending.
+    public var groupLags: [(group: String, lag: Int64)]
+
+    public static func == (a: PartitionRow, b: PartitionRow) -> Bool {
+        a.partition == b.partition && a.watermarks == b.watermarks && a.rates == b.rates
+            && a.groupLags.map(\.group) == b.groupLags.map(\.group) && a.groupLags.map(\.lag) == b.groupLags.map(\.lag)
+    }
+
+    public func hash(into h: inout Hasher) { h.combine(partition); h.combine(watermarks) }
+}
+
+/// A compiled row filter: case-insensitive regex, `!` prefix inverts; an invalid regex
+/// falls back to a plain substring match so typing never breaks the view.
+public struct RowFilter {
+    private let regex: Regex<AnyRegexOutput>?
+    private let needle: String
+    private let inverted: Bool
+    /// True when the pattern is not a valid regex (matched as plain text instead).
+    public let isPlainText: Bool
+
+    /// Compiles `pattern` ("" matches everything).
+    public init(_ pattern: String) {
+        var p = pattern
+        inverted = p.hasPrefix("!")
+        if inverted { p.removeFirst() }
+        needle = p.lowercased()
+        if p.isEmpty {
+            regex = nil
+            isPlainText = false
+        } else if let r = try? Regex(p) {
+            regex = r.ignoresCase()
+            isPlainText = false
+        } else {
+            regex = nil
+            isPlainText = true
+        }
+    }
+
+    /// True when `text` passes the filter.
+    public func matches(_ text: String) -> Bool {
+        if needle.isEmpty { return true }
+        let hit: Bool
+        if let regex {
+            hit = (try? regex.firstMatch(in: text)) != nil
+        } else {
+            hit = text.lowercased().contains(needle)
+        }
+        return hit != inverted
+    }
+}
+
+/// Pure derivations of table rows from state: the same code serves screens, keys and the CLI.
+public enum TopicsModel {
+    /// Topic rows, filtered by the topics filter and sorted by the chosen column (ties by name).
+    public static func rows(_ state: AppState) -> [TopicRow] {
+        guard let snapshot = state.snapshot else { return [] }
+        let groupsPerTopic = groupCounts(snapshot.groups)
+        let filter = RowFilter(state.filters[ViewID.topics.name] ?? "")
+        var rows: [TopicRow] = []
+        rows.reserveCapacity(snapshot.topics.count)
+        for topic in snapshot.topics where filter.matches(topic.name) {
+            rows.append(TopicRow(
+                name: topic.name,
+                isDeadLetter: state.deadLetterTopics.isDeadLetterTopic(topic.name),
+                partitions: topic.partitions.count,
+                total: topic.retained,
+                rates: state.meter.rates(topic: topic.name),
+                groups: groupsPerTopic[topic.name] ?? 0))
+        }
+        return sorted(rows, by: state.topicSort, descending: state.topicSortDescending)
+    }
+
+    /// Topic rows sorted by a column.
+    public static func sorted(_ rows: [TopicRow], by key: TopicSortKey, descending: Bool) -> [TopicRow] {
+        func value(_ r: TopicRow) -> Double {
+            switch key {
+            case .name: return 0
+            case .partitions: return Double(r.partitions)
+            case .total: return Double(r.total)
+            case .rate1: return r.rates.perSecond1 ?? -1
+            case .rate10: return r.rates.perSecond10 ?? -1
+            case .rate60: return r.rates.perSecond60 ?? -1
+            case .groups: return Double(r.groups)
+            }
+        }
+        return rows.sorted { a, b in
+            if key != .name {
+                let va = value(a), vb = value(b)
+                if va != vb { return descending ? va > vb : va < vb }
+                return a.name < b.name
+            }
+            return descending ? a.name > b.name : a.name < b.name
+        }
+    }
+
+    /// Number of groups with offsets per topic: O(committed partitions).
+    public static func groupCounts(_ groups: [ConsumerGroup]) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for g in groups {
+            for t in Set(g.offsets.keys.map(\.topic)) { counts[t, default: 0] += 1 }
+        }
+        return counts
+    }
+
+    /// Partition rows of one topic, filtered by the partitions filter (matched on the number).
+    public static func partitionRows(_ state: AppState, topic: String) -> [PartitionRow] {
+        guard let info = state.snapshot?.topics.first(where: { $0.name == topic }) else { return [] }
+        let filter = RowFilter(state.filters[ViewID.partitions(topic: topic).name] ?? "")
+        let groups = state.snapshot?.groups ?? []
+        return info.partitions.compactMap { p in
+            guard filter.matches(String(p.partition)) else { return nil }
+            let tp = TopicPartition(topic, p.partition)
+            let lags = groups.compactMap { g -> (group: String, lag: Int64)? in
+                guard let committed = g.offsets[tp] else { return nil }
+                return (g.id, max(0, p.high - committed))
+            }.sorted { $0.lag != $1.lag ? $0.lag > $1.lag : $0.group < $1.group }
+            return PartitionRow(partition: p.partition, watermarks: p,
+                                rates: state.meter.rates(topic: topic, partition: p.partition), groupLags: lags)
+        }
+    }
+
+    /// Records retained on dead-letter topics.
+    public static func deadLetterCount(_ state: AppState) -> Int64 {
+        guard let snapshot = state.snapshot else { return 0 }
+        return snapshot.topics.reduce(0) { sum, t in
+            state.deadLetterTopics.isDeadLetterTopic(t.name) ? sum + t.retained : sum
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import EventModel
+import TerminalUI
+
+/// "What is flowing?": every topic with its size and produce rates.
+enum TopicsScreen {
+    static func render(_ state: AppState, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
+        let rows = TopicsModel.rows(state)
+        let arrow = state.topicSortDescending ? "▼" : "▲"
+        let total = state.snapshot?.topics.count ?? 0
+        let title = rows.count == total ? "Topics" : "Topics \(rows.count)/\(total)"
+        let area: Rect
+        if layout.bordered {
+            let block = Block(title: title, rightTitle: "sort: \(state.topicSort.title) \(arrow)")
+            block.render(in: layout.content, into: &buffer, theme: theme)
+            area = block.inner(layout.content)
+        } else {
+            area = layout.content
+        }
+        guard !area.isEmpty else { return }
+        if rows.isEmpty {
+            let text = state.snapshot == nil ? "waiting for the first snapshot…"
+                : (state.currentFilter.isEmpty ? "no topics yet" : "no topic matches the filter “\(state.currentFilter)”")
+            buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
+            return
+        }
+        let sparkWidth = max(10, min(30, area.width / 5))
+        let columns: [TableColumn] = [
+            TableColumn("TOPIC", width: .flexible(min: 12, weight: 1), priority: 100),
+            TableColumn("PART", width: .fixed(4), alignment: .right, priority: 50),
+            TableColumn("TOTAL", width: .fixed(11), alignment: .right, priority: 90),
+            TableColumn("1s/s", width: .fixed(7), alignment: .right, priority: 70),
+            TableColumn("10s/s", width: .fixed(7), alignment: .right, priority: 80),
+            TableColumn("60s/s", width: .fixed(7), alignment: .right, priority: 60),
+            TableColumn(sparkTitle(width: sparkWidth, bucket: state.meter.bucketSeconds), width: .fixed(sparkWidth), priority: 40),
+            TableColumn("GROUPS", width: .fixed(6), alignment: .right, priority: 30),
+        ]
+        let selected = Reducer.selectedIndex(state.topicsCursor, keys: rows.map(\.name))
+        let visible = max(0, area.height - 1)
+        let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        let meter = state.meter
+        var table = Table(columns: columns, rowCount: rows.count) { i in
+            let r = rows[i]
+            let name = r.isDeadLetter ? TableCell(r.name + "  DLQ", role: r.total > 0 ? .dlqMarker : nil) : TableCell(r.name)
+            return TableRowContent(cells: [
+                name,
+                TableCell(String(r.partitions)),
+                TableCell(NumberFormat.grouped(r.total)),
+                rateCell(r.rates.perSecond1),
+                rateCell(r.rates.perSecond10),
+                rateCell(r.rates.perSecond60),
+                TableCell(Sparkline.string(meter.history(topic: r.name), width: sparkWidth), role: .sparkline),
+                TableCell(r.groups == 0 ? "–" : String(r.groups), role: r.groups == 0 ? .textDim : nil),
+            ], role: r.isDeadLetter && r.total > 0 ? .dlqRow : nil, isMarked: false)
+        }
+        table.selectedRow = selected
+        table.scrollOffset = scroll
+        table.sortColumn = sortColumnIndex(state.topicSort)
+        table.sortDescending = state.topicSortDescending
+        table.render(in: area, into: &buffer, theme: theme)
+    }
+
+    static func rateCell(_ rate: Double?) -> TableCell {
+        guard let rate else { return TableCell("–", role: .textDim) }
+        return TableCell(NumberFormat.rate(rate), role: rate == 0 ? .rateZero : nil)
+    }
+
+    static func sparkTitle(width: Int, bucket: Double) -> String {
+        "LAST " + NumberFormat.duration(seconds: Double(width) * bucket).uppercased()
+    }
+
+    static func sortColumnIndex(_ key: TopicSortKey) -> Int {
+        switch key {
+        case .name: return 0
+        case .partitions: return 1
+        case .total: return 2
+        case .rate1: return 3
+        case .rate10: return 4
+        case .rate60: return 5
+        case .groups: return 7
+        }
+    }
+}
+
+/// One topic's partitions: watermarks, rates, and who reads them how far behind.
+enum PartitionsScreen {
+    static func render(_ state: AppState, topic: String, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
+        let rows = TopicsModel.partitionRows(state, topic: topic)
+        let area: Rect
+        if layout.bordered {
+            let count = state.snapshot?.topics.first { $0.name == topic }?.partitions.count ?? 0
+            let block = Block(title: "\(topic) · \(count) partition\(count == 1 ? "" : "s")", rightTitle: "esc back")
+            block.render(in: layout.content, into: &buffer, theme: theme)
+            area = block.inner(layout.content)
+        } else {
+            area = layout.content
+        }
+        guard !area.isEmpty else { return }
+        if rows.isEmpty {
+            buffer.put("topic \(topic) has no partitions (or is gone)", x: area.x + 1, y: area.y, style: theme.style(.textDim), maxWidth: area.width - 1)
+            return
+        }
+        let columns: [TableColumn] = [
+            TableColumn("PARTITION", width: .fixed(9), alignment: .right, priority: 100),
+            TableColumn("LOW", width: .fixed(11), alignment: .right, priority: 40),
+            TableColumn("HIGH", width: .fixed(11), alignment: .right, priority: 90),
+            TableColumn("RECORDS", width: .fixed(11), alignment: .right, priority: 60),
+            TableColumn("1s/s", width: .fixed(7), alignment: .right, priority: 70),
+            TableColumn("10s/s", width: .fixed(7), alignment: .right, priority: 80),
+            TableColumn("60s/s", width: .fixed(7), alignment: .right, priority: 50),
+            TableColumn("CONSUMER LAG", width: .flexible(min: 14, weight: 1), priority: 75),
+        ]
+        let selected = Reducer.selectedIndex(state.partitionsCursor, keys: rows.map { String($0.partition) })
+        let visible = max(0, area.height - 1)
+        var table = Table(columns: columns, rowCount: rows.count) { i in
+            let r = rows[i]
+            let lag = r.groupLags.isEmpty ? "–" : r.groupLags.map { "\($0.group) \(NumberFormat.grouped($0.lag))" }.joined(separator: ", ")
+            return TableRowContent(cells: [
+                TableCell(String(r.partition)),
+                TableCell(NumberFormat.grouped(r.watermarks.low)),
+                TableCell(NumberFormat.grouped(r.watermarks.high)),
+                TableCell(NumberFormat.grouped(r.watermarks.count)),
+                TopicsScreen.rateCell(r.rates.perSecond1),
+                TopicsScreen.rateCell(r.rates.perSecond10),
+                TopicsScreen.rateCell(r.rates.perSecond60),
+                TableCell(lag, role: r.groupLags.isEmpty ? .textDim : nil),
+            ], role: nil, isMarked: false)
+        }
+        table.selectedRow = selected
+        table.scrollOffset = Table.scrollOffset(selected: selected, current: state.partitionsCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        table.render(in: area, into: &buffer, theme: theme)
+    }
+}

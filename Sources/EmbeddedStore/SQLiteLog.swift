@@ -1,0 +1,418 @@
+import EventModel
+import Foundation
+import GRDB
+
+/// The embedded broker log: one SQLite file in WAL mode with Kafka semantics.
+///
+/// Several `SQLiteLog`s — in one process or in several — may open the same file:
+/// readers never block, writers serialize on SQLite's write lock and wait up to
+/// ``busyTimeout`` for it. Watermarks live in the `partitions` table and are
+/// updated in the same transaction as the records, so ``snapshot()`` costs
+/// O(partitions + group offsets) and never scans records.
+public final class SQLiteLog: BrokerLog {
+    /// How a store is opened.
+    public enum OpenMode: Sendable {
+        /// Creates the file and schema when the file is missing or empty.
+        case readWrite
+        /// Never creates or modifies anything; every write throws ``StoreError/readOnly(_:)``.
+        case readOnly
+    }
+
+    /// A member counts as alive when its last heartbeat or commit is at most this old (seconds).
+    public static let memberLivenessWindow: TimeInterval = 10
+    /// How long a write waits for another connection or process holding the write lock (seconds).
+    public static let busyTimeout: TimeInterval = 5
+    /// Members silent for longer than this (seconds) are forgotten on the group's next commit or heartbeat.
+    public static let memberRetention: TimeInterval = 24 * 3600
+    /// The schema version this build reads and writes.
+    public static let schemaVersion = StoreFormat.schemaVersion
+    /// `PRAGMA application_id` of evtop stores (ASCII "evtp").
+    public static let applicationID = StoreFormat.applicationID
+
+    /// The file's path as given.
+    public let path: String
+    /// How the store was opened.
+    public let mode: OpenMode
+    private let pool: DatabasePool
+    private let roundRobin = RoundRobin()
+
+    /// `sqlite:` followed by the path.
+    public var sourceDescription: String { "sqlite:" + path }
+
+    /// Opens (and in `.readWrite` mode, creates when missing or empty) the store at `path`.
+    ///
+    /// Anything that is not a healthy evtop store of a supported schema throws a ``StoreError``
+    /// before the file is modified.
+    public init(path: String, mode: OpenMode = .readWrite) throws {
+        self.path = path
+        self.mode = mode
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
+        if isDirectory.boolValue { throw StoreError.cannotOpen(path, "it is a directory") }
+        let size = exists ? ((try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? nil) ?? 0 : 0
+
+        switch mode {
+        case .readOnly:
+            guard exists else { throw StoreError.missing(path) }
+            guard size > 0 else { throw StoreError.notAnEvtopStore(path) }
+            guard try StoreFormat.inspect(path: path) == .store else { throw StoreError.notAnEvtopStore(path) }
+        case .readWrite:
+            if exists && size > 0 { _ = try StoreFormat.inspect(path: path) }
+        }
+
+        var config = Configuration()
+        config.readonly = mode == .readOnly
+        config.busyMode = .timeout(Self.busyTimeout)
+        config.label = "evtop.store"
+        config.maximumReaderCount = 4
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            if mode == .readWrite {
+                try pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        try StoreFormat.createSchemaIfNeeded(db, path: path)
+                        return .commit
+                    }
+                }
+            }
+        } catch let error as DatabaseError {
+            throw StoreFormat.mapOpenError(error, path: path)
+        }
+    }
+
+    // MARK: - BrokerLog
+
+    /// Topics with watermarks and groups with offsets, commit times and live member counts.
+    public func snapshot() async throws -> BrokerSnapshot {
+        let now = Date()
+        let liveSince = Self.millis(now) - Int64(Self.memberLivenessWindow * 1000)
+        return try await guarded {
+            try await pool.read { db in
+                var topics: [TopicInfo] = []
+                let partitions = try Row.fetchCursor(db.cachedStatement(sql: """
+                    SELECT topic, "partition", low, high FROM partitions ORDER BY topic, "partition"
+                    """))
+                while let row = try partitions.next() {
+                    let name: String = row[0]
+                    let wm = PartitionWatermarks(partition: row[1], low: row[2], high: row[3])
+                    if topics.last?.name == name {
+                        topics[topics.count - 1].partitions.append(wm)
+                    } else {
+                        topics.append(TopicInfo(name: name, partitions: [wm]))
+                    }
+                }
+                topics.sort { $0.name < $1.name }
+
+                var groups: [String: ConsumerGroup] = [:]
+                func group(_ id: String) -> ConsumerGroup {
+                    groups[id] ?? ConsumerGroup(id: id, state: "Empty", members: 0, offsets: [:])
+                }
+                let offsets = try Row.fetchCursor(db.cachedStatement(sql: """
+                    SELECT group_id, topic, "partition", committed, committed_at FROM group_offsets
+                    """))
+                while let row = try offsets.next() {
+                    let id: String = row[0]
+                    var g = group(id)
+                    let tp = TopicPartition(row[1], row[2])
+                    g.offsets[tp] = row[3]
+                    g.commitTimesMillis[tp] = row[4]
+                    groups[id] = g
+                }
+                let members = try Row.fetchCursor(db.cachedStatement(sql: """
+                    SELECT group_id, SUM(last_seen >= ?) FROM group_members GROUP BY group_id
+                    """), arguments: [liveSince])
+                while let row = try members.next() {
+                    let id: String = row[0]
+                    var g = group(id)
+                    g.members = row[1]
+                    g.state = g.members > 0 ? "Stable" : "Empty"
+                    groups[id] = g
+                }
+                return BrokerSnapshot(time: now, topics: topics,
+                                      groups: groups.values.sorted { $0.id < $1.id })
+            }
+        }
+    }
+
+    /// Creates `name` with `partitions` partitions; an existing topic is left as it is.
+    public func createTopic(_ name: String, partitions: Int32) async throws {
+        try checkWritable()
+        guard !name.isEmpty, name.utf8.count <= 249 else {
+            throw BrokerError.writeRefused("topic names must be 1 to 249 bytes long")
+        }
+        guard partitions >= 1 else {
+            throw BrokerError.writeRefused("topic '\(name)' needs at least one partition (got \(partitions))")
+        }
+        let now = Self.nowMillis()
+        try await write { db in
+            guard try Int32.fetchOne(db.cachedStatement(sql: "SELECT partitions FROM topics WHERE name = ?"),
+                                     arguments: [name]) == nil else { return }
+            try db.cachedStatement(sql: "INSERT INTO topics(name, partitions, created_at) VALUES (?, ?, ?)")
+                .execute(arguments: [name, partitions, now])
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO partitions(topic, "partition", low, high) VALUES (?, ?, 0, 0)
+                """)
+            for p in 0..<partitions { try insert.execute(arguments: [name, p]) }
+        }
+    }
+
+    /// Appends all records in one transaction; offsets continue from each partition's high watermark.
+    ///
+    /// Unknown topics throw ``BrokerError/unknownTopic(_:)`` (topics are never created implicitly) and
+    /// unknown partitions ``BrokerError/unknownPartition(_:_:)``; either way nothing is written.
+    @discardableResult
+    public func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] {
+        try checkWritable()
+        if records.isEmpty { return [] }
+        let roundRobin = self.roundRobin
+        return try await write { db in
+            let partitionCount = try db.cachedStatement(sql: "SELECT partitions FROM topics WHERE name = ?")
+            let highOf = try db.cachedStatement(sql: """
+                SELECT high FROM partitions WHERE topic = ? AND "partition" = ?
+                """)
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO records(topic, "partition", "offset", ts, key, headers, value)
+                VALUES (?, ?, ?, ?, CASE WHEN ? THEN X'' ELSE ? END, ?, CASE WHEN ? THEN X'' ELSE ? END)
+                """)
+            var counts: [String: Int32] = [:]
+            var highs: [TopicPartition: Int64] = [:]
+            var positions: [RecordPosition] = []
+            positions.reserveCapacity(records.count)
+            for record in records {
+                let count: Int32
+                if let known = counts[record.topic] {
+                    count = known
+                } else {
+                    guard let found = try Int32.fetchOne(partitionCount, arguments: [record.topic]) else {
+                        throw BrokerError.unknownTopic(record.topic)
+                    }
+                    counts[record.topic] = found
+                    count = found
+                }
+                let partition: Int32
+                if let p = record.partition {
+                    guard p >= 0 && p < count else { throw BrokerError.unknownPartition(record.topic, p) }
+                    partition = p
+                } else if let key = record.key {
+                    partition = KeyPartitioner.partition(for: key, count: count)
+                } else {
+                    partition = roundRobin.next(record.topic, count: count)
+                }
+                let tp = TopicPartition(record.topic, partition)
+                let offset: Int64
+                if let h = highs[tp] {
+                    offset = h
+                } else {
+                    guard let h = try Int64.fetchOne(highOf, arguments: [record.topic, partition]) else {
+                        throw BrokerError.unknownPartition(record.topic, partition)
+                    }
+                    offset = h
+                }
+                insert.setUncheckedArguments([
+                    record.topic, partition, offset, record.timestampMillis,
+                    record.key?.isEmpty == true, record.key.map { Data($0) },
+                    HeaderCodec.encode(record.headers).map { Data($0) },
+                    record.value?.isEmpty == true, record.value.map { Data($0) },
+                ])
+                try insert.execute()
+                highs[tp] = offset + 1
+                positions.append(RecordPosition(topic: record.topic, partition: partition, offset: offset))
+            }
+            let setHigh = try db.cachedStatement(sql: """
+                UPDATE partitions SET high = ? WHERE topic = ? AND "partition" = ?
+                """)
+            for (tp, high) in highs {
+                try setHigh.execute(arguments: [high, tp.topic, tp.partition])
+            }
+            return positions
+        }
+    }
+
+    /// Up to `maxRecords` records of one partition with offsets ≥ `offset`, ascending.
+    public func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [EventModel.Record] {
+        let path = self.path
+        return try await guarded {
+            try await pool.read { db in
+                guard let count = try Int32.fetchOne(
+                    db.cachedStatement(sql: "SELECT partitions FROM topics WHERE name = ?"), arguments: [topic])
+                else { throw BrokerError.unknownTopic(topic) }
+                guard partition >= 0 && partition < count else {
+                    throw BrokerError.unknownPartition(topic, partition)
+                }
+                guard maxRecords > 0 else { return [] }
+                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                    SELECT "offset", ts, key, headers, value FROM records
+                    WHERE topic = ? AND "partition" = ? AND "offset" >= ?
+                    ORDER BY "offset" LIMIT ?
+                    """), arguments: [topic, partition, offset, maxRecords])
+                var records: [EventModel.Record] = []
+                while let row = try rows.next() {
+                    let recordOffset: Int64 = row[0]
+                    let headers: [RecordHeader]
+                    if let blob = row[3] as Data? {
+                        do {
+                            headers = try HeaderCodec.decode([UInt8](blob))
+                        } catch {
+                            throw StoreError.corrupt(path, "malformed headers in \(topic)/\(partition)@\(recordOffset)")
+                        }
+                    } else {
+                        headers = []
+                    }
+                    records.append(EventModel.Record(
+                        topic: topic, partition: partition, offset: recordOffset, timestampMillis: row[1],
+                        key: (row[2] as Data?).map { [UInt8]($0) }, headers: headers,
+                        value: (row[4] as Data?).map { [UInt8]($0) }))
+                }
+                return records
+            }
+        }
+    }
+
+    /// Commits `offsets` for `group` (each the next offset to read) and marks `member` alive.
+    public func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
+        try checkWritable()
+        let now = Self.nowMillis()
+        try await write { db in
+            let partitionCount = try db.cachedStatement(sql: "SELECT partitions FROM topics WHERE name = ?")
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO group_offsets(group_id, topic, "partition", committed, committed_at)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(group_id, topic, "partition")
+                DO UPDATE SET committed = excluded.committed, committed_at = excluded.committed_at
+                """)
+            for (tp, committed) in offsets.sorted(by: { $0.key < $1.key }) {
+                guard let count = try Int32.fetchOne(partitionCount, arguments: [tp.topic]) else {
+                    throw BrokerError.unknownTopic(tp.topic)
+                }
+                guard tp.partition >= 0 && tp.partition < count else {
+                    throw BrokerError.unknownPartition(tp.topic, tp.partition)
+                }
+                try upsert.execute(arguments: [group, tp.topic, tp.partition, committed, now])
+            }
+            try Self.touch(db, group: group, member: member, now: now)
+        }
+    }
+
+    /// Marks `member` of `group` alive.
+    public func heartbeat(group: String, member: String) async throws {
+        try checkWritable()
+        let now = Self.nowMillis()
+        try await write { db in try Self.touch(db, group: group, member: member, now: now) }
+    }
+
+    // MARK: - Extras
+
+    /// Deletes the records of a partition below `offset` and advances its low watermark (retention).
+    ///
+    /// `offset` is clamped to the high watermark; a low watermark never moves back.
+    /// Returns the number of records deleted.
+    @discardableResult
+    public func deleteRecords(topic: String, partition: Int32, before offset: Int64) async throws -> Int64 {
+        try checkWritable()
+        return try await write { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT low, high FROM partitions WHERE topic = ? AND "partition" = ?
+                """), arguments: [topic, partition]) else {
+                if try Int32.fetchOne(db, sql: "SELECT partitions FROM topics WHERE name = ?", arguments: [topic]) == nil {
+                    throw BrokerError.unknownTopic(topic)
+                }
+                throw BrokerError.unknownPartition(topic, partition)
+            }
+            let low: Int64 = row[0], high: Int64 = row[1]
+            let newLow = min(max(offset, low), high)
+            guard newLow > low else { return 0 }
+            try db.cachedStatement(sql: """
+                DELETE FROM records WHERE topic = ? AND "partition" = ? AND "offset" < ?
+                """).execute(arguments: [topic, partition, newLow])
+            let deleted = Int64(db.changesCount)
+            try db.cachedStatement(sql: """
+                UPDATE partitions SET low = ? WHERE topic = ? AND "partition" = ?
+                """).execute(arguments: [newLow, topic, partition])
+            return deleted
+        }
+    }
+
+    /// Records retained across all partitions (sum of high − low): O(partitions).
+    public func recordCount() throws -> Int64 {
+        do {
+            return try pool.read { db in
+                try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(high - low), 0) FROM partitions") ?? 0
+            }
+        } catch let error as DatabaseError {
+            throw map(error)
+        }
+    }
+
+    // MARK: - Internals
+
+    static func nowMillis() -> Int64 { millis(Date()) }
+
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    private static func touch(_ db: Database, group: String, member: String, now: Int64) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO group_members(group_id, member, last_seen) VALUES (?, ?, ?)
+            ON CONFLICT(group_id, member) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)
+            """).execute(arguments: [group, member, now])
+        try db.cachedStatement(sql: "DELETE FROM group_members WHERE group_id = ? AND last_seen < ?")
+            .execute(arguments: [group, now - Int64(memberRetention * 1000)])
+    }
+
+    private func checkWritable() throws {
+        if mode == .readOnly { throw StoreError.readOnly(path) }
+    }
+
+    /// One IMMEDIATE transaction on the writer connection: takes the write lock up front so the busy
+    /// timeout applies (a deferred transaction upgraded to a write could fail at once with SQLITE_BUSY).
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await guarded {
+            try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        }
+    }
+
+    private func guarded<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError {
+            throw map(error)
+        }
+    }
+
+    private func map(_ error: DatabaseError) -> Error {
+        switch error.resultCode {
+        case .SQLITE_READONLY:
+            return StoreError.readOnly(path)
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return BrokerError.unavailable(
+                "'\(path)' stayed locked by another writer for more than \(Int(Self.busyTimeout)) s; try again")
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return StoreError.corrupt(path, error.message ?? "database disk image is malformed")
+        case .SQLITE_FULL:
+            return BrokerError.writeRefused("the disk holding '\(path)' is full")
+        default:
+            return error
+        }
+    }
+}
+
+/// Per-topic round-robin partition choice for records without key or partition.
+private final class RoundRobin: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next: [String: UInt32] = [:]
+
+    func next(_ topic: String, count: Int32) -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        let n = next[topic, default: 0]
+        next[topic] = n &+ 1
+        return Int32(n % UInt32(count))
+    }
+}

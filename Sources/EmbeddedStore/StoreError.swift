@@ -1,0 +1,52 @@
+import Foundation
+
+/// Why an embedded store could not be opened or written, worded for an operator.
+///
+/// Every opening error is raised before the file is modified: evtop never
+/// "repairs", converts or initialises a file it does not recognise.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    /// A valid SQLite database that belongs to something else (no `evtop_meta`, another application id).
+    case notAnEvtopStore(String)
+    /// Not a database at all, or a damaged one (bad header, failed `PRAGMA quick_check`, truncated).
+    case corrupt(String, String)
+    /// Written by a newer evtop whose schema this build cannot read.
+    case newerSchema(String, found: Int, supported: Int)
+    /// Read-only mode was asked to open a file that does not exist.
+    case missing(String)
+    /// A write was attempted on a store opened read-only (or on a file SQLite can only read).
+    case readOnly(String)
+    /// The file could not be opened at all (missing directory, permissions, a directory, ...).
+    case cannotOpen(String, String)
+
+    /// The path the error is about.
+    public var path: String {
+        switch self {
+        case .notAnEvtopStore(let p), .missing(let p), .readOnly(let p): return p
+        case .corrupt(let p, _), .cannotOpen(let p, _): return p
+        case .newerSchema(let p, _, _): return p
+        }
+    }
+
+    /// A one-line explanation saying what happened and what to do.
+    public var description: String {
+        switch self {
+        case .notAnEvtopStore(let p):
+            return "'\(p)' is a SQLite database but not an evtop store (no evtop_meta table or a foreign application id); "
+                + "evtop left it untouched. Point --broker at an evtop store, or at a new file to create one"
+        case .corrupt(let p, let detail):
+            return "'\(p)' is not a usable evtop store: \(detail). evtop left it untouched; "
+                + "restore it from a backup, or move it aside and let evtop create a new store"
+        case .newerSchema(let p, let found, let supported):
+            return "'\(p)' was written by a newer evtop (schema \(found), this evtop reads up to \(supported)); "
+                + "upgrade evtop. The file was left untouched"
+        case .missing(let p):
+            return "'\(p)' does not exist; read-only mode never creates a store. "
+                + "Check the path, or open it without --read-only to create it"
+        case .readOnly(let p):
+            return "'\(p)' is open read-only, so writes are refused; "
+                + "reopen it without --read-only (and check the file's permissions) to write"
+        case .cannotOpen(let p, let detail):
+            return "cannot open '\(p)': \(detail). Check that the directory exists and that evtop may read (and write) it"
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+
+/// The on-disk format of an evtop store, and the checks made before opening one.
+enum StoreFormat {
+    /// `PRAGMA application_id`: ASCII "evtp".
+    static let applicationID: Int32 = 0x6576_7470
+    /// The only schema this build reads and writes.
+    static let schemaVersion = 1
+    /// `evtop_meta.format`.
+    static let formatName = "evtop-store"
+
+    static let schemaSQL = """
+        CREATE TABLE evtop_meta(
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE topics(
+            name TEXT PRIMARY KEY NOT NULL,
+            partitions INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE partitions(
+            topic TEXT NOT NULL,
+            "partition" INTEGER NOT NULL,
+            low INTEGER NOT NULL DEFAULT 0,
+            high INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY(topic, "partition")
+        ) WITHOUT ROWID;
+        CREATE TABLE records(
+            topic TEXT NOT NULL,
+            "partition" INTEGER NOT NULL,
+            "offset" INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            key BLOB,
+            headers BLOB,
+            value BLOB,
+            PRIMARY KEY(topic, "partition", "offset")
+        ) WITHOUT ROWID;
+        CREATE TABLE group_offsets(
+            group_id TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            "partition" INTEGER NOT NULL,
+            committed INTEGER NOT NULL,
+            committed_at INTEGER NOT NULL,
+            PRIMARY KEY(group_id, topic, "partition")
+        ) WITHOUT ROWID;
+        CREATE TABLE group_members(
+            group_id TEXT NOT NULL,
+            member TEXT NOT NULL,
+            last_seen INTEGER NOT NULL,
+            PRIMARY KEY(group_id, member)
+        ) WITHOUT ROWID;
+        """
+
+    /// What an existing, non-empty file turned out to be.
+    enum Existing {
+        /// A valid evtop store of a supported schema.
+        case store
+        /// A SQLite database with no tables and no application id: may be initialised.
+        case emptyDatabase
+    }
+
+    /// Checks a file read-only, never modifying it. Throws a `StoreError` for anything that is not
+    /// a healthy evtop store of a supported schema (or an empty SQLite database).
+    static func inspect(path: String) throws -> Existing {
+        // 1. The 100-byte header, read as plain bytes: rejects non-databases without involving SQLite.
+        let header: [UInt8]
+        do {
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            header = Array(try handle.read(upToCount: 100) ?? Data())
+        } catch {
+            throw StoreError.cannotOpen(path, "\(error.localizedDescription)")
+        }
+        guard header.count == 100, header.starts(with: Array("SQLite format 3\u{0}".utf8)) else {
+            throw StoreError.corrupt(path, "not a SQLite database (bad file header)")
+        }
+        func be32(_ at: Int) -> Int32 {
+            Int32(bitPattern: UInt32(header[at]) << 24 | UInt32(header[at + 1]) << 16
+                  | UInt32(header[at + 2]) << 8 | UInt32(header[at + 3]))
+        }
+        // Without a -wal file the header is authoritative: decide what we can before SQLite opens the
+        // file (a read-only SQLite connection to a WAL database would create -wal/-shm siblings).
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? nil
+        if (walSize ?? 0) == 0 {
+            let appID = be32(68), userVersion = Int(be32(60))
+            if appID != 0 && appID != applicationID { throw StoreError.notAnEvtopStore(path) }
+            if appID == applicationID && userVersion > schemaVersion {
+                throw StoreError.newerSchema(path, found: userVersion, supported: schemaVersion)
+            }
+        }
+
+        // 2. SQLite, read-only.
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(SQLiteLog.busyTimeout)
+        config.label = "evtop.store.inspect"
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch let error as DatabaseError {
+            throw mapOpenError(error, path: path)
+        }
+        defer { try? queue.close() }
+        do {
+            return try queue.read { db in try inspect(db, path: path) }
+        } catch let error as DatabaseError {
+            throw mapOpenError(error, path: path)
+        }
+    }
+
+    /// The checks on an open connection. Also used inside the creating transaction.
+    static func inspect(_ db: Database, path: String, quickCheck: Bool = true) throws -> Existing {
+        let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+        let userVersion = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        let tables = try String.fetchAll(db, sql: """
+            SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'
+            """)
+        if tables.isEmpty && appID == 0 && userVersion == 0 { return .emptyDatabase }
+        guard appID == applicationID, tables.contains("evtop_meta") else {
+            throw StoreError.notAnEvtopStore(path)
+        }
+        let meta = Dictionary(
+            try Row.fetchAll(db, sql: "SELECT key, value FROM evtop_meta").map { ($0[0] as String, $0[1] as String) },
+            uniquingKeysWith: { _, last in last })
+        guard meta["format"] == formatName else { throw StoreError.notAnEvtopStore(path) }
+        guard let versionText = meta["schema_version"], let version = Int(versionText) else {
+            throw StoreError.corrupt(path, "evtop_meta has no valid schema_version")
+        }
+        let found = max(version, userVersion)
+        if found > schemaVersion {
+            throw StoreError.newerSchema(path, found: found, supported: schemaVersion)
+        }
+        if quickCheck {
+            let problems = try String.fetchAll(db, sql: "PRAGMA quick_check(5)")
+            if problems != ["ok"] {
+                throw StoreError.corrupt(path, "integrity check failed: " + problems.joined(separator: "; "))
+            }
+        }
+        return .store
+    }
+
+    /// Creates the schema when the database has none. Must run inside an IMMEDIATE transaction.
+    static func createSchemaIfNeeded(_ db: Database, path: String) throws {
+        switch try inspect(db, path: path, quickCheck: false) {
+        case .store:
+            return
+        case .emptyDatabase:
+            try db.execute(sql: schemaSQL)
+            try db.execute(sql: "INSERT INTO evtop_meta(key, value) VALUES ('format', ?), ('schema_version', ?), ('created_at', ?)",
+                           arguments: [formatName, String(schemaVersion), String(SQLiteLog.nowMillis())])
+            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+            try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
+        }
+    }
+
+    static func mapOpenError(_ error: DatabaseError, path: String) -> StoreError {
+        switch error.resultCode {
+        case .SQLITE_NOTADB:
+            return .corrupt(path, "not a SQLite database (\(error.message ?? "file is not a database"))")
+        case .SQLITE_CORRUPT, .SQLITE_FORMAT, .SQLITE_IOERR:
+            return .corrupt(path, error.message ?? "database disk image is malformed")
+        case .SQLITE_READONLY:
+            return .readOnly(path)
+        default:
+            return .cannotOpen(path, error.message ?? "\(error)")
+        }
+    }
+}

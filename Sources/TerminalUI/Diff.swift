@@ -1,0 +1,51 @@
+/// One cell the terminal must write so that it shows a new frame.
+public struct CellUpdate: Sendable, Hashable {
+    /// Column.
+    public var x: Int
+    /// Row.
+    public var y: Int
+    /// What to write there (never a continuation cell).
+    public var cell: Cell
+
+    /// Creates an update.
+    public init(x: Int, y: Int, cell: Cell) {
+        self.x = x
+        self.y = y
+        self.cell = cell
+    }
+}
+
+extension ScreenBuffer {
+    /// The cells to write, left to right and top to bottom, so that a terminal showing
+    /// `previous` shows `self`.
+    ///
+    /// When the sizes differ every cell is returned. Continuation cells (the right half of
+    /// a wide glyph) are never returned: writing the glyph covers them. As in ratatui's
+    /// buffer diff, a cell whose left neighbour used to be a wide glyph is rewritten even
+    /// when it compares equal, because the terminal blanked it when that glyph was replaced;
+    /// a continuation cell left without its wide glyph is written as a space.
+    public func diff(from previous: ScreenBuffer) -> [CellUpdate] {
+        var updates: [CellUpdate] = []
+        let sameSize = previous.width == width && previous.height == height
+        for y in 0..<height {
+            var toSkip = 0       // columns still covered by a wide glyph of `self`
+            var invalidated = 0  // columns still covered by a wide glyph of either frame
+            for x in 0..<width {
+                let current = self[x, y]
+                let old = sameSize ? previous[x, y] : Cell.blank
+                let currentWidth = current.isContinuation ? 0 : TextWidth.of(current.symbol)
+                let oldWidth = (!sameSize || old.isContinuation) ? 0 : TextWidth.of(old.symbol)
+                if toSkip == 0 {
+                    // An orphan continuation (no wide glyph to its left) is shown as a space.
+                    let wanted = current.isContinuation ? Cell(" ", style: current.style) : current
+                    if !sameSize || wanted != old || invalidated > 0 {
+                        updates.append(CellUpdate(x: x, y: y, cell: wanted))
+                    }
+                }
+                toSkip = max(0, (toSkip > 0 ? toSkip : currentWidth) - 1)
+                invalidated = max(0, max(currentWidth, oldWidth, invalidated) - 1)
+            }
+        }
+        return updates
+    }
+}

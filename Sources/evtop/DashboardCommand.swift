@@ -1,0 +1,35 @@
+import Foundation
+import ArgumentParser
+import Logging
+import EventModel
+import TerminalUI
+import Dashboard
+
+/// Opens the interactive dashboard.
+struct DashboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ui",
+        abstract: "Open the dashboard (the default when no command is given)."
+    )
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var display: DisplayOptions
+
+    @Option(name: .long, help: ArgumentHelp("Open the timeline of this correlation ID.", valueName: "id"))
+    var follow: String?
+
+    func run() async throws {
+        FileLogHandler.bootstrap()
+        let resolved = try source.resolve()
+        let theme = try display.loadTheme(config: resolved.config)
+        let log = try SourceFactory.open(resolved.url, readOnly: source.readOnly, create: resolved.isDefault)
+        var state = AppState.initial(source: log.sourceDescription, context: resolved.context,
+                                     size: Size(width: 80, height: 24), readOnly: source.readOnly, theme: theme.name)
+        if resolved.isDefault {
+            state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
+        }
+        if let follow { Reducer.reduce(&state, .notify("follow \(follow): the sagas view is not in this build yet", isError: true)) }
+        try await DashboardRunner.run(log: log, state: state, theme: theme,
+                                      refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor)
+    }
+}

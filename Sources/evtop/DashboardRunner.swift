@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import Synchronization
+import EventModel
+import TerminalUI
+import NCursesTerminal
+import Dashboard
+
+/// Actions produced off the UI thread (source polling), collected for the run loop.
+final class ActionMailbox: Sendable {
+    private let queue = Mutex<[Action]>([])
+
+    /// Adds an action.
+    func post(_ action: Action) { queue.withLock { $0.append(action) } }
+
+    /// Takes every queued action.
+    func drain() -> [Action] { queue.withLock { q in defer { q.removeAll() }; return q } }
+}
+
+/// Polls a broker log for snapshots at a fixed interval until cancelled.
+struct SnapshotPoller {
+    let log: any BrokerLog
+    let interval: Duration
+    let mailbox: ActionMailbox
+    let logger = Logger(label: "evtop.poller")
+
+    func start() -> Task<Void, Never> {
+        Task.detached { [log, interval, mailbox, logger] in
+            while !Task.isCancelled {
+                do {
+                    mailbox.post(.snapshot(try await log.snapshot()))
+                } catch {
+                    logger.warning("snapshot failed: \(error)")
+                    mailbox.post(.sourceFailed(String(describing: error)))
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+/// The interactive loop: keys, source updates and a tick reduced into the state, one draw per pass.
+/// Everything ncurses happens here, on the main actor.
+@MainActor
+enum DashboardRunner {
+    static func run(log: any BrokerLog, state initial: AppState, theme initialTheme: Theme,
+                    refresh: Duration, noColor: Bool) async throws {
+        let backend = try NCursesBackend(noColor: noColor)
+        defer { backend.restore() }
+        var state = initial
+        state.size = backend.size
+        var theme = noColor ? initialTheme.withoutColor : initialTheme
+        let mailbox = ActionMailbox()
+        let poller = SnapshotPoller(log: log, interval: refresh, mailbox: mailbox).start()
+        defer { poller.cancel() }
+
+        var dirty = true
+        var lastTick = Date()
+        while !state.shouldQuit {
+            // Input first: drain everything the terminal has, without blocking.
+            var effects: [Effect] = []
+            while let event = backend.nextEvent(timeoutMillis: 0) {
+                switch event {
+                case .key(let key): effects += Reducer.reduce(&state, .key(key))
+                case .resize(let size): effects += Reducer.reduce(&state, .resize(size))
+                case .scroll(let lines): effects += Reducer.reduce(&state, .scroll(lines))
+                }
+                dirty = true
+                if state.shouldQuit { break }
+            }
+            for action in mailbox.drain() {
+                effects += Reducer.reduce(&state, action)
+                dirty = true
+            }
+            let now = Date()
+            if now.timeIntervalSince(lastTick) >= 1 {
+                lastTick = now
+                effects += Reducer.reduce(&state, .tick(now))
+                dirty = true
+            }
+            for effect in effects {
+                perform(effect, state: &state, theme: &theme, noColor: noColor)
+            }
+            if dirty {
+                backend.draw(Screen.render(state, theme: theme))
+                dirty = false
+            }
+            try await Task.sleep(for: .milliseconds(15))
+        }
+    }
+
+    private static func perform(_ effect: Effect, state: inout AppState, theme: inout Theme, noColor: Bool) {
+        switch effect {
+        case .loadTheme(let name):
+            do {
+                let loaded = try ThemeCatalog.load(name)
+                theme = noColor ? loaded.withoutColor : loaded
+                Reducer.reduce(&state, .themeChanged(loaded.name))
+            } catch {
+                Reducer.reduce(&state, .notify("theme: \(error)", isError: true))
+            }
+        case .follow(let id):
+            Reducer.reduce(&state, .notify("follow \(id): the sagas view is not in this build yet", isError: true))
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A swift-log handler appending lines to a file: the screen belongs to the dashboard.
+struct FileLogHandler: LogHandler {
+    private final class Sink: Sendable {
+        let handle: Mutex<FileHandle?>
+        init(path: String) {
+            try? Paths.ensureParent(of: path)
+            if !FileManager.default.fileExists(atPath: path) {
+                FileManager.default.createFile(atPath: path, contents: nil)
+            }
+            let h = FileHandle(forWritingAtPath: path)
+            _ = try? h?.seekToEnd()
+            handle = Mutex(h)
+        }
+        func write(_ line: String) {
+            handle.withLock { h in try? h?.write(contentsOf: Data(line.utf8)) }
+        }
+    }
+
+    private static let sinks = Mutex<[String: Sink]>([:])
+    private let sink: Sink
+    private let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    init(label: String, path: String) {
+        self.label = label
+        self.sink = FileLogHandler.sinks.withLock { sinks in
+            if let s = sinks[path] { return s }
+            let s = Sink(path: path)
+            sinks[path] = s
+            return s
+        }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        let meta = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        sink.write("\(stamp) \(event.level) \(label): \(event.message)\(meta)\n")
+    }
+
+    /// Sends every logger of the process to the log file.
+    static func bootstrap() {
+        let path = Paths.logFile
+        LoggingSystem.bootstrap { label in FileLogHandler(label: label, path: path) }
+    }
+}

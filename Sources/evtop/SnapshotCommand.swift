@@ -1,0 +1,47 @@
+import Foundation
+import ArgumentParser
+import EventModel
+import Dashboard
+import TerminalUI
+
+/// `evtop snapshot`: one rendered screen as plain text.
+struct SnapshotCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Print one rendered dashboard screen as plain text."
+    )
+
+    @OptionGroup var source: SourceOptions
+
+    @Option(name: .long, help: ArgumentHelp("View to render: topics, or partitions:TOPIC.", valueName: "view"))
+    var view: String = "topics"
+
+    @Option(name: .long, help: "Screen width in columns.")
+    var width: Int = 100
+
+    @Option(name: .long, help: "Screen height in rows.")
+    var height: Int = 30
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between the two samples rates are computed from.", valueName: "seconds"))
+    var interval: Double = 1
+
+    func validate() throws {
+        guard (1...1000).contains(width), (1...1000).contains(height) else {
+            throw ValidationError("--width and --height must be between 1 and 1000")
+        }
+    }
+
+    func run() async throws {
+        let resolved = try source.resolve()
+        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false)
+        var state = AppState.initial(source: log.sourceDescription, context: resolved.context,
+                                     size: Size(width: width, height: height), readOnly: true, theme: "default")
+        switch view {
+        case "topics": state.view = .topics
+        case let v where v.hasPrefix("partitions:"): state.view = .partitions(topic: String(v.dropFirst("partitions:".count)))
+        default: throw ValidationError("unknown view '\(view)' (this build renders: topics, partitions:TOPIC)")
+        }
+        state = try await Sampling.sampledState(log: log, interval: interval, state: state)
+        print(Screen.render(state, theme: Theme.fallback).plainText)
+    }
+}

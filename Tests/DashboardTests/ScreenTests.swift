@@ -1,0 +1,90 @@
+import XCTest
+@testable import Dashboard
+import EventModel
+import TerminalUI
+
+final class TopicsScreenTests: XCTestCase {
+    func testTopicsGolden80x24() {
+        let state = Fixtures.liveState(width: 80, height: 24)
+        assertGolden(Screen.render(state, theme: .fallback), "topics-80x24")
+    }
+
+    func testTopicsGolden160x48() {
+        let state = Fixtures.liveState(width: 160, height: 48)
+        assertGolden(Screen.render(state, theme: .fallback), "topics-160x48")
+    }
+
+    func testTopicsGolden100x30() {
+        let state = Fixtures.liveState(width: 100, height: 30)
+        assertGolden(Screen.render(state, theme: .fallback), "topics-100x30")
+    }
+
+    func testPartitionsGolden80x24() {
+        var state = Fixtures.liveState(width: 80, height: 24)
+        state.view = .partitions(topic: "orders")
+        assertGolden(Screen.render(state, theme: .fallback), "partitions-orders-80x24")
+    }
+
+    func testHelpGolden80x24() {
+        var state = Fixtures.liveState(width: 80, height: 24)
+        Reducer.reduce(&state, .key(.char("?")))
+        assertGolden(Screen.render(state, theme: .fallback), "help-80x24")
+    }
+
+    func testTinyTerminalsDoNotCrashAndKeepHeader() {
+        for (w, h) in [(20, 5), (1, 1), (0, 0), (10, 2), (39, 7), (200, 3)] {
+            let state = Fixtures.liveState(width: w, height: h)
+            let buffer = Screen.render(state, theme: .fallback)
+            XCTAssertEqual(buffer.width, w)
+            XCTAssertEqual(buffer.height, h)
+            if h >= 3 && w >= 20 {
+                XCTAssertTrue(buffer.lines[0].contains("evtop"), "header at \(w)x\(h): \(buffer.lines[0])")
+            }
+        }
+        assertGolden(Screen.render(Fixtures.liveState(width: 20, height: 5), theme: .fallback), "topics-20x5")
+    }
+
+    func testRatesAreRightAlignedWithSeparators() throws {
+        let state = Fixtures.liveState(width: 100, height: 30)
+        let lines = Screen.render(state, theme: .fallback).lines
+        let audit = try XCTUnwrap(lines.first { $0.contains("audit-log") })
+        XCTAssertTrue(audit.contains(","), "thousands separators in \(audit)")
+        // The busiest topic sorts first under the default 10s/s descending sort.
+        let firstRow = try XCTUnwrap(lines.firstIndex { $0.contains("TOPIC") }) + 1
+        XCTAssertTrue(lines[firstRow].contains("audit-log"), lines[firstRow])
+    }
+
+    func testEscapeSequencesInTopicNamesAreNeverDrawnRaw() {
+        var state = AppState(source: "sqlite:x", now: Fixtures.end, size: Size(width: 80, height: 10))
+        let evil = TopicInfo(name: "evil\u{1b}[31mred\u{07}", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 5)])
+        Reducer.reduce(&state, .snapshot(BrokerSnapshot(time: Fixtures.end, topics: [evil], groups: [])))
+        let buffer = Screen.render(state, theme: .fallback)
+        for cell in buffer.cells {
+            XCTAssertFalse(cell.symbol.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }, "raw control in \(cell)")
+        }
+        XCTAssertTrue(buffer.plainText.contains("evil␛[31mred␇"), buffer.plainText)
+    }
+
+    func testEmptyStoreShowsHowToStart() {
+        var state = AppState(source: "sqlite:x", now: Fixtures.end, size: Size(width: 100, height: 12))
+        Reducer.reduce(&state, .snapshot(BrokerSnapshot(time: Fixtures.end, topics: [], groups: [])))
+        let text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertTrue(text.contains("evtop demo"), text)
+    }
+
+    func testSourceDownShowsInHeader() {
+        var state = Fixtures.liveState(width: 100, height: 12)
+        Reducer.reduce(&state, .sourceFailed("database is locked"))
+        XCTAssertTrue(Screen.render(state, theme: .fallback).lines[0].contains("down: database is locked"))
+    }
+
+    func testPausedFreezesFigures() {
+        var state = Fixtures.liveState(width: 100, height: 30)
+        Reducer.reduce(&state, .key(.char("p")))
+        let before = Screen.render(state, theme: .fallback).lines
+        Reducer.reduce(&state, .snapshot(Fixtures.snapshot(at: 1)))
+        let after = Screen.render(state, theme: .fallback).lines
+        XCTAssertEqual(Array(before.dropFirst().dropLast()), Array(after.dropFirst().dropLast()))
+        XCTAssertTrue(after[0].contains("PAUSED"))
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import XCTest
+
+/// The non-interactive commands, run as processes: what scripts and CI jobs see.
+final class CLIEndToEndTests: XCTestCase {
+    /// A headless demo writing in one process while other processes read the same file.
+    func testTopicsJSONWhileHeadlessDemoWrites() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("shared.db")
+        let demo = Process()
+        demo.executableURL = URL(fileURLWithPath: binary)
+        demo.arguments = ["demo", "--headless", "--store", store, "--rate", "50", "--duration", "40"]
+        demo.environment = ProcessInfo.processInfo.environment.merging(box.environment) { $1 }
+        demo.standardOutput = FileHandle.nullDevice
+        demo.standardError = FileHandle.nullDevice
+        try demo.run()
+        defer { if demo.isRunning { demo.terminate() }; demo.waitUntilExit() }
+
+        // Poll until the reader, a second process, sees data flowing.
+        var topics: [[String: Any]] = []
+        let deadline = Date().addingTimeInterval(40)
+        while Date() < deadline {
+            let r = try runProcess(binary, ["topics", "--broker", "sqlite:" + store, "--json", "--interval", "1"], env: box.environment)
+            if r.status == 0, let data = r.stdout.data(using: .utf8),
+               let parsed = try JSONSerialization.jsonObject(with: data) as? [[String: Any]],
+               parsed.contains(where: { ($0["topic"] as? String) == "orders" && (($0["rate10s"] as? Double) ?? 0) > 0 }) {
+                topics = parsed
+                break
+            }
+            usleep(300_000)
+        }
+        XCTAssertFalse(topics.isEmpty, "topics --json never showed a producing orders topic")
+        let names = Set(topics.compactMap { $0["topic"] as? String })
+        XCTAssertTrue(names.isSuperset(of: ["orders", "payments", "inventory", "shipments"]), "\(names)")
+        XCTAssertTrue(topics.contains { ($0["deadLetterQueue"] as? Bool) == true })
+
+        let text = try runProcess(binary, ["topics", "--broker", "sqlite:" + store, "--interval", "0"], env: box.environment)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.hasPrefix("TOPIC"), text.stdout)
+
+        let snap = try runProcess(binary, ["snapshot", "--view", "topics", "--width", "80", "--height", "24",
+                                           "--broker", "sqlite:" + store], env: box.environment)
+        XCTAssertEqual(snap.status, 0, snap.stderr)
+        let lines = snap.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.count, 25, "24 rows and a final newline:\n\(snap.stdout)")
+        XCTAssertTrue(lines[0].contains("evtop"))
+        XCTAssertTrue(snap.stdout.contains("orders"))
+    }
+
+    func testBadBrokerURLsGiveClearErrors() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let cases: [(String, String)] = [
+            ("foo://x", "unknown scheme 'foo'"),
+            ("kafka://", "no bootstrap servers"),
+            ("kafka://host:notaport", "is not host:port"),
+            ("/tmp/x.db", "no scheme"),
+            ("sqlite:", "no file path"),
+        ]
+        for (url, expected) in cases {
+            let r = try runProcess(binary, ["topics", "--broker", url, "--interval", "0"], env: box.environment)
+            XCTAssertNotEqual(r.status, 0, url)
+            XCTAssertTrue(r.stderr.contains(expected), "\(url): \(r.stderr)")
+        }
+    }
+
+    func testCorruptAndForeignStoresAreRefusedUntouched() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let corrupt = box.path("corrupt.db")
+        let garbage = Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) })
+        try garbage.write(to: URL(fileURLWithPath: corrupt))
+        let r = try runProcess(binary, ["topics", "--broker", "sqlite:" + corrupt, "--interval", "0"], env: box.environment)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains(corrupt), r.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: corrupt)), garbage, "the corrupt file was changed")
+
+        let missing = box.path("missing.db")
+        let m = try runProcess(binary, ["topics", "--broker", "sqlite:" + missing, "--interval", "0"], env: box.environment)
+        XCTAssertNotEqual(m.status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing), "a read-only command created a store")
+    }
+
+    func testMalformedConfigNamesFileAndLine() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let dir = box.environment["XDG_CONFIG_HOME"]! + "/evtop"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "contexts:\n  local:\n    broker: sqlite:/tmp/x.db\n    brokr: typo\n".write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
+        let r = try runProcess(binary, ["topics", "--interval", "0"], env: box.environment)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("config.yaml:4"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("brokr"), r.stderr)
+    }
+
+    func testContextFromConfigIsUsed() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("ctx.db")
+        _ = try runProcess(binary, ["demo", "--headless", "--store", store, "--duration", "2"], env: box.environment)
+        let dir = box.environment["XDG_CONFIG_HOME"]! + "/evtop"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "default-context: demo\ncontexts:\n  demo:\n    broker: sqlite:\(store)\n  other:\n    broker: sqlite:/nonexistent/x.db\n"
+            .write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
+        let r = try runProcess(binary, ["topics", "--interval", "0"], env: box.environment)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("orders"), r.stdout)
+        let other = try runProcess(binary, ["topics", "--interval", "0", "--context", "other"], env: box.environment)
+        XCTAssertNotEqual(other.status, 0)
+        let unknown = try runProcess(binary, ["topics", "--context", "nope"], env: box.environment)
+        XCTAssertTrue(unknown.stderr.contains("no context named 'nope'"), unknown.stderr)
+    }
+}

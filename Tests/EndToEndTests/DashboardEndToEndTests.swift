@@ -1,0 +1,85 @@
+import Foundation
+import XCTest
+
+/// The real binary in a real terminal (tmux): what an operator sees.
+final class DashboardEndToEndTests: XCTestCase {
+    /// Topic rows with a non-zero 1s or 10s rate: "orders   3   1,234   21   19 …".
+    static func hasLiveRates(_ screen: String) -> Bool {
+        screen.split(separator: "\n").contains { line in
+            guard line.contains("orders ") || line.contains("payments ") else { return false }
+            let numbers = line.split(separator: " ").compactMap { Double($0.replacingOccurrences(of: ",", with: "")) }
+            return numbers.count >= 4 && numbers[2...].contains { $0 > 0 }
+        }
+    }
+
+    func testDemoShowsLiveTopicsHelpResizeAndQuitRestoresTerminal() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let session = try TmuxSession(width: 100, height: 30,
+                                      command: "\(binary) demo --store \(box.path("demo.db")) --rate 40; echo EXITED:$?",
+                                      env: box.environment)
+
+        session.waitFor("topic rows with non-zero rates", limit: 45, Self.hasLiveRates)
+        let screen = session.capture()
+        XCTAssertTrue(screen.contains("● live"), screen)
+        XCTAssertTrue(screen.contains("TOPIC"), screen)
+        XCTAssertTrue(screen.contains("orders.DLT") || screen.contains("payments.DLT"), screen)
+
+        session.send(literal: "?")
+        session.waitFor("help overlay") { $0.contains("Keys") && $0.contains("filter (regex") }
+        session.send(literal: "x")
+        session.waitFor("help closed") { !$0.contains("filter (regex") }
+
+        // Resize: the layout follows (the status line moves to the new last row, borders to the new width).
+        session.resize(width: 80, height: 24)
+        session.waitFor("80x24 layout") { screen in
+            let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+            return lines.count >= 24 && lines[22].hasPrefix("└") && lines[22].hasSuffix("┘") && lines[22].count == 80
+        }
+        session.resize(width: 120, height: 40)
+        session.waitFor("120x40 layout") { screen in
+            let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+            return lines.count >= 40 && lines[38].hasPrefix("└") && lines[38].count == 120
+        }
+
+        session.send(literal: "q")
+        session.waitFor("evtop to exit 0") { $0.contains("EXITED:0") }
+        // The terminal is usable again: typed text echoes and commands run.
+        session.send(literal: "echo restored-$((40+2))")
+        session.sendKeys("Enter")
+        session.waitFor("shell echo after exit") { $0.contains("restored-42") }
+    }
+
+    func testFilterAndDrillDownInTerminal() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let session = try TmuxSession(width: 100, height: 30,
+                                      command: "\(binary) demo --store \(box.path("demo.db")); echo EXITED:$?",
+                                      env: box.environment)
+        session.waitFor("topics", limit: 45) { $0.contains("shipments") }
+        session.send(literal: "/ship")
+        session.waitFor("filtered to shipments") { s in s.contains("shipments") && !s.contains("payments ") }
+        session.sendKeys("Enter")
+        session.sendKeys("Enter")
+        session.waitFor("partition drill-down") { $0.contains("shipments · 1 partition") && $0.contains("PARTITION") }
+        session.sendKeys("Escape")
+        session.waitFor("back to topics") { $0.contains("Topics") }
+        session.sendKeys("C-c")
+        session.waitFor("exit after ctrl-c") { $0.contains("EXITED:") }
+    }
+
+    func testSigtermRestoresTerminal() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("sigterm.db")
+        let session = try TmuxSession(width: 90, height: 25,
+                                      command: "\(binary) demo --store \(store); echo EXITED:$?",
+                                      env: box.environment)
+        session.waitFor("dashboard up", limit: 45) { $0.contains("● live") }
+        try runProcess("/usr/bin/pkill", ["-TERM", "-f", store])
+        session.waitFor("exit after SIGTERM") { $0.contains("EXITED:") }
+        session.send(literal: "echo back-$((1+1))")
+        session.sendKeys("Enter")
+        session.waitFor("shell usable after SIGTERM") { $0.contains("back-2") }
+    }
+}

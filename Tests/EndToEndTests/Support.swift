@@ -1,0 +1,133 @@
+import Foundation
+import XCTest
+
+/// The evtop binary under test: $EVTOP_BINARY (set by scripts/test), else the debug build.
+func evtopBinary() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["EVTOP_BINARY"], FileManager.default.isExecutableFile(atPath: path) {
+        return path
+    }
+    let root = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let path = root.appendingPathComponent(".build/debug/evtop").path
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw XCTSkip("evtop binary not built at \(path); run scripts/test (swift build --build-tests first)")
+    }
+    return path
+}
+
+/// A scratch directory with XDG folders, so tests never touch the user's config or data.
+final class Sandbox {
+    let root: URL
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-e2e-\(UUID().uuidString.prefix(8))")
+        for d in ["config", "data", "state"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(d), withIntermediateDirectories: true)
+        }
+    }
+    var environment: [String: String] {
+        ["XDG_CONFIG_HOME": root.appendingPathComponent("config").path,
+         "XDG_DATA_HOME": root.appendingPathComponent("data").path,
+         "XDG_STATE_HOME": root.appendingPathComponent("state").path]
+    }
+    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+    deinit { try? FileManager.default.removeItem(at: root) }
+}
+
+/// Result of running a command to completion.
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a program with arguments and extra environment, waiting at most `limit` seconds.
+@discardableResult
+func runProcess(_ program: String, _ args: [String], env: [String: String] = [:], limit: Double = 60) throws -> RunResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: program)
+    p.arguments = args
+    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    // Read both pipes concurrently so a chatty child never blocks on a full pipe.
+    let outData = LockedData(), errData = LockedData()
+    let group = DispatchGroup()
+    for (pipe, sink) in [(out, outData), (err, errData)] {
+        group.enter()
+        DispatchQueue.global().async {
+            sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+            group.leave()
+        }
+    }
+    let deadline = Date().addingTimeInterval(limit)
+    while p.isRunning && Date() < deadline { usleep(20_000) }
+    if p.isRunning { p.terminate() }
+    p.waitUntilExit()
+    group.wait()
+    return RunResult(status: p.terminationStatus,
+                     stdout: String(decoding: outData.get(), as: UTF8.self),
+                     stderr: String(decoding: errData.get(), as: UTF8.self))
+}
+
+final class LockedData: @unchecked Sendable {
+    private var data = Data()
+    private let lock = NSLock()
+    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}
+
+/// A tmux server of our own (own socket) with one window: a real terminal to drive evtop in.
+final class TmuxSession {
+    let socket = "evtop-test-\(getpid())-\(UUID().uuidString.prefix(6))"
+    let name = "e2e"
+    let tmux: String
+
+    init(width: Int, height: Int, command: String, env: [String: String]) throws {
+        guard let tmux = ["/usr/bin/tmux", "/usr/local/bin/tmux"].first(where: FileManager.default.isExecutableFile) else {
+            throw XCTSkip("tmux is not installed")
+        }
+        self.tmux = tmux
+        let exports = env.map { "export \($0.key)='\($0.value)'" }.joined(separator: "; ")
+        // A plain shell runs evtop, so that after it exits we can see the terminal is usable again.
+        let shell = "env -i PATH=/usr/bin:/bin HOME=\(NSHomeDirectory()) TERM=xterm-256color LANG=C.UTF-8 bash --norc --noprofile"
+        try run(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", shell])
+        try run(["set-option", "-t", name, "status", "off"])
+        send(literal: "\(exports); export PS1='$ '; clear")
+        sendKeys("Enter")
+        send(literal: command)
+        sendKeys("Enter")
+    }
+
+    @discardableResult
+    func run(_ args: [String]) throws -> RunResult {
+        try runProcess(tmux, ["-L", socket] + args, limit: 10)
+    }
+
+    func send(literal text: String) { _ = try? run(["send-keys", "-t", name, "-l", text]) }
+    func sendKeys(_ keys: String...) { _ = try? run(["send-keys", "-t", name] + keys) }
+
+    /// The visible screen as text.
+    func capture() -> String { (try? run(["capture-pane", "-p", "-t", name]))?.stdout ?? "" }
+
+    /// Resizes the window (and so the pane): the app gets SIGWINCH.
+    func resize(width: Int, height: Int) { _ = try? run(["resize-window", "-t", name, "-x", "\(width)", "-y", "\(height)"]) }
+
+    /// Polls the screen until `predicate` holds; fails with the last screen after `limit` seconds.
+    @discardableResult
+    func waitFor(_ what: String, limit: Double = 30, file: StaticString = #filePath, line: UInt = #line,
+                 _ predicate: (String) -> Bool) -> String? {
+        let deadline = Date().addingTimeInterval(limit)
+        var screen = ""
+        while Date() < deadline {
+            screen = capture()
+            if predicate(screen) { return screen }
+            usleep(100_000)
+        }
+        XCTFail("timed out waiting for \(what); last screen:\n\(screen)", file: file, line: line)
+        return nil
+    }
+
+    deinit { _ = try? run(["kill-server"]) }
+}
