@@ -26,6 +26,12 @@ public struct Layout: Sendable, Hashable {
     /// The content's inside (within the border when there is one).
     public var inner: Rect { bordered ? content.inset(by: 1) : content }
 
+    /// Where a table goes: the inside, with a column of air on each side when bordered.
+    public var tableArea: Rect {
+        let i = inner
+        return bordered ? Rect(x: i.x + 1, y: i.y, width: i.width - 2, height: i.height) : i
+    }
+
     /// Table rows below the table's header line.
     public var tableBodyRows: Int { max(0, inner.height - 1) }
 }

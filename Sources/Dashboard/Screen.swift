@@ -30,22 +30,39 @@ public enum Screen {
 enum HeaderBar {
     static func render(_ state: AppState, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
         guard !area.isEmpty else { return }
-        var left: [Span] = [Span(text: " evtop ", role: .headerTitle), Span(text: " " + state.source, role: .headerSource)]
-        switch state.connection {
-        case .connecting: left.append(Span(text: " ○ connecting", role: .header))
-        case .live: left.append(Span(text: " ● live", role: .connectionLive))
-        case .down(let why): left.append(Span(text: " ✗ down: " + why, role: .connectionDown))
-        }
-        if state.paused { left.append(Span(text: " ⏸ PAUSED ", role: .paused)) }
+        // Right side first: counts and clock are what changes; the source path yields space to them.
         var right: [Span] = []
         if let snapshot = state.snapshot {
             let dead = TopicsModel.deadLetterCount(state)
+            let wide = area.width >= 100
             var counts = "\(NumberFormat.grouped(Int64(snapshot.topics.count))) topics · \(NumberFormat.grouped(Int64(snapshot.groups.count))) groups"
-            if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) dead letters" }
-            right.append(Span(text: counts + "   ", role: .header))
+            if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) \(wide ? "dead letters" : "DLQ")" }
+            right.append(Span(text: counts + (wide ? "   " : "  "), role: .header))
         }
         right.append(Span(text: Clock.hms(state.now, utcOffsetSeconds: state.utcOffsetSeconds) + " ", role: .header))
-        StatusLine(left: left, right: right, fill: .header).render(in: area, into: &buffer, theme: theme)
+
+        let connection: Span
+        switch state.connection {
+        case .connecting: connection = Span(text: " ○ connecting", role: .header)
+        case .live: connection = Span(text: " ● live", role: .connectionLive)
+        case .down(let why): connection = Span(text: " ✗ down: " + why, role: .connectionDown)
+        }
+        let title = Span(text: " evtop ", role: .headerTitle)
+        let paused = state.paused ? [Span(text: " ⏸ PAUSED ", role: .paused)] : []
+        let fixed = [title, connection] + paused + right
+        let used = fixed.reduce(0) { $0 + TextWidth.of($1.text) } + 2
+        let sourceRoom = max(8, area.width - used)
+        let source = Span(text: " " + middleTruncated(state.source, to: sourceRoom - 1), role: .headerSource)
+        StatusLine(left: [title, source, connection] + paused, right: right, fill: .header)
+            .render(in: area, into: &buffer, theme: theme)
+    }
+
+    /// Cuts the middle out of a long source, keeping scheme and file name: `sqlite:/var/…/demo.db`.
+    static func middleTruncated(_ text: String, to width: Int) -> String {
+        guard TextWidth.of(text) > width, width > 4 else { return text }
+        let chars = Array(text)
+        let tail = (width - 1) / 2, head = width - 1 - tail
+        return String(chars.prefix(head)) + "…" + String(chars.suffix(tail))
     }
 }
 

@@ -13,7 +13,7 @@ enum TopicsScreen {
         if layout.bordered {
             let block = Block(title: title, rightTitle: "sort: \(state.topicSort.title) \(arrow)")
             block.render(in: layout.content, into: &buffer, theme: theme)
-            area = block.inner(layout.content)
+            area = layout.tableArea
         } else {
             area = layout.content
         }
@@ -24,7 +24,9 @@ enum TopicsScreen {
             buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
             return
         }
-        let sparkWidth = max(10, min(30, area.width / 5))
+        // Whole minutes of history: 12 buckets of the meter make one minute at the default 5 s.
+        let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))
+        let sparkWidth = perMinute * max(1, min(3, area.width / 50))
         let columns: [TableColumn] = [
             TableColumn("TOPIC", width: .flexible(min: 12, weight: 1), priority: 100),
             TableColumn("PART", width: .fixed(4), alignment: .right, priority: 50),
@@ -66,7 +68,8 @@ enum TopicsScreen {
     }
 
     static func sparkTitle(width: Int, bucket: Double) -> String {
-        "LAST " + NumberFormat.duration(seconds: Double(width) * bucket).uppercased()
+        let seconds = Double(width) * bucket
+        return seconds.truncatingRemainder(dividingBy: 60) == 0 ? "LAST \(Int(seconds / 60)) MIN" : "LAST \(Int(seconds))s"
     }
 
     static func sortColumnIndex(_ key: TopicSortKey) -> Int {
@@ -91,7 +94,7 @@ enum PartitionsScreen {
             let count = state.snapshot?.topics.first { $0.name == topic }?.partitions.count ?? 0
             let block = Block(title: "\(topic) · \(count) partition\(count == 1 ? "" : "s")", rightTitle: "esc back")
             block.render(in: layout.content, into: &buffer, theme: theme)
-            area = block.inner(layout.content)
+            area = layout.tableArea
         } else {
             area = layout.content
         }

@@ -191,41 +191,42 @@ public final class NCursesBackend: TerminalBackend {
     /// Shows `buffer`, writing only the cells that differ from the last frame, then one doupdate.
     public func draw(_ buffer: ScreenBuffer) {
         guard !isRestored else { return }
-        let previous = lastFrame.flatMap { $0.width == buffer.width && $0.height == buffer.height ? $0 : nil }
-        if previous == nil {
+        let updates: [CellUpdate]
+        if let lastFrame, lastFrame.width == buffer.width, lastFrame.height == buffer.height {
+            updates = buffer.diff(from: lastFrame)
+        } else {
+            // First frame or new size: start from a blank screen and write only non-blank cells.
             werase(window)
             if clearPhysicalScreen { clearok(window, true) }
             clearPhysicalScreen = false
+            updates = buffer.diff(from: ScreenBuffer(width: buffer.width, height: buffer.height))
         }
 
-        let width = buffer.width
-        let cells = buffer.cells
-        let previousCells = previous?.cells
-        var symbolBuffer = [wchar_t](repeating: 0, count: Int(CCHARW_MAX) + 1)
-        for y in 0..<buffer.height {
-            let row = y * width
-            var forceNext = false
-            for x in 0..<width {
-                let cell = cells[row + x]
-                let mustWrite = forceNext
-                forceNext = false
-                if cell.isContinuation { continue }
-                if let previousCells {
-                    if !mustWrite, previousCells[row + x] == cell { continue }
-                } else if !mustWrite, cell == .blank {
-                    continue // werase already left it blank
-                }
-                forceNext = write(cell, x: x, y: y, into: &symbolBuffer, bufferSaysWide: x + 1 < width && cells[row + x + 1].isContinuation)
+        var symbol = [wchar_t](repeating: 0, count: Int(CCHARW_MAX) + 1)
+        var pendingRewrite: (x: Int, y: Int)?
+        for update in updates {
+            if let pending = pendingRewrite, pending != (update.x, update.y) {
+                rewriteIfNeeded(pending, in: buffer, symbol: &symbol)
             }
+            pendingRewrite = write(update.cell, x: update.x, y: update.y, in: buffer, symbol: &symbol)
         }
+        if let pending = pendingRewrite { rewriteIfNeeded(pending, in: buffer, symbol: &symbol) }
         wnoutrefresh(window)
         doupdate()
         lastFrame = buffer
     }
 
-    /// Writes one cell; returns true when the next cell must be rewritten because the
-    /// terminal's width for this glyph (libc wcwidth) disagrees with the buffer's.
-    private func write(_ cell: Cell, x: Int, y: Int, into symbol: inout [wchar_t], bufferSaysWide: Bool) -> Bool {
+    private func rewriteIfNeeded(_ position: (x: Int, y: Int), in buffer: ScreenBuffer, symbol: inout [wchar_t]) {
+        guard position.x < buffer.width else { return }
+        var cell = buffer[position.x, position.y]
+        if cell.isContinuation { cell.symbol = " " }
+        _ = write(cell, x: position.x, y: position.y, in: buffer, symbol: &symbol)
+    }
+
+    /// Writes one cell. Returns the position of the next cell when the terminal's width for
+    /// this glyph (libc wcwidth) is 2 but the buffer's is 1: ncurses then covered that
+    /// cell, and rewriting it keeps the rest of the row in its columns.
+    private func write(_ cell: Cell, x: Int, y: Int, in buffer: ScreenBuffer, symbol: inout [wchar_t]) -> (x: Int, y: Int)? {
         var count = 0
         for scalar in cell.symbol.unicodeScalars where count < Int(CCHARW_MAX) {
             symbol[count] = wchar_t(bitPattern: Self.displayable(scalar).value)
@@ -234,17 +235,17 @@ public final class NCursesBackend: TerminalBackend {
         if count == 0 { symbol[0] = 0x20; count = 1 }
         symbol[count] = 0
         let (attributes, pair) = attributesAndPair(for: cell.style)
-        let terminalWidth = cnc_wcwidth(symbol[0])
         // Ignore ERR: it is expected at the bottom-right cell (the cell is still drawn).
         _ = symbol.withUnsafeBufferPointer { wch in
             cnc_mvwadd_wchars(window, Int32(y), Int32(x), wch.baseAddress, attributes, pair)
         }
+        let bufferSaysWide = x + 1 < buffer.width && buffer[x + 1, y].isContinuation
+        let terminalWidth = cnc_wcwidth(symbol[0])
         if bufferSaysWide && terminalWidth == 1 {
-            // Keep the grid aligned: fill the column the terminal did not use.
+            // The terminal drew it narrow: fill the column it left so nothing stale shows.
             _ = cnc_mvwadd_wchars(window, Int32(y), Int32(x + 1), [0x20, 0], attributes, pair)
-            return false
         }
-        return !bufferSaysWide && terminalWidth == 2
+        return !bufferSaysWide && terminalWidth == 2 ? (x + 1, y) : nil
     }
 
     /// Control characters must never reach the terminal raw (defence in depth: `put`
@@ -257,7 +258,9 @@ public final class NCursesBackend: TerminalBackend {
         return scalar
     }
 
-    private func attributesAndPair(for style: Style) -> (attr_t, Int16) {
+    private func attributesAndPair(for original: Style) -> (attr_t, Int16) {
+        // Without colour, TerminalUI turns a coloured background into reverse video.
+        let style = colorSupport == .none ? original.downgraded(to: .none) : original
         var attributes = cnc_A_NORMAL()
         let a = style.attributes
         if a.contains(.bold) { attributes |= attributeBits.bold }

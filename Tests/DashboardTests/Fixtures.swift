@@ -23,8 +23,8 @@ enum Fixtures {
     static func snapshot(at t: Double) -> BrokerSnapshot {
         let topics = topicSpecs.map { spec -> TopicInfo in
             // A wave so sparklines have shape; each partition takes a share of the rate.
-            let wave = 1 + 0.5 * sin(t / 40)
-            let total = Double(spec.base) + spec.rate * (t + 300) * wave
+            // Rate = spec.rate × (1 + cos(t/20)): never negative, so the counter only grows.
+            let total = Double(spec.base) + spec.rate * ((t + 300) + 20 * sin(t / 20))
             let parts = (0..<spec.partitions).map { p -> PartitionWatermarks in
                 let share = Int64(total / Double(spec.partitions)) + Int64(p)
                 return PartitionWatermarks(partition: Int32(p), low: spec.name == "idle" ? 3 : 0, high: share)

@@ -111,12 +111,17 @@ final class ReducerTests: XCTestCase {
         XCTAssertNil(state.message)
     }
 
-    func testThroughputFromFixtureIsPlausible() throws {
+    func testThroughputMatchesWatermarkDeltas() throws {
         let state = Fixtures.liveState(width: 100, height: 30)
         let orders = try XCTUnwrap(TopicsModel.rows(state).first { $0.name == "orders" })
-        let r10 = try XCTUnwrap(orders.rates.perSecond10)
-        XCTAssertGreaterThan(r10, 100)
-        XCTAssertLessThan(r10, 400)
+        func total(_ t: Double) -> Int64 {
+            Fixtures.snapshot(at: t).topics.first { $0.name == "orders" }?.totalHigh ?? 0
+        }
+        let expected10 = Double(total(0) - total(-10)) / 10
+        let expected1 = Double(total(0) - total(-1))
+        XCTAssertEqual(try XCTUnwrap(orders.rates.perSecond10), expected10, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(orders.rates.perSecond1), expected1, accuracy: 1e-9)
+        XCTAssertGreaterThan(expected10, 0)
         XCTAssertEqual(orders.groups, 2)
     }
 }

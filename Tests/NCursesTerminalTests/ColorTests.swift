@@ -3,44 +3,6 @@ import TerminalUI
 @testable import NCursesTerminal
 
 final class ColorMapperTests: XCTestCase {
-    func testRGBToXterm256() {
-        XCTAssertEqual(ColorMapper.xterm256(r: 255, g: 0, b: 0), 196)
-        XCTAssertEqual(ColorMapper.xterm256(r: 0, g: 0, b: 0), 16)
-        XCTAssertEqual(ColorMapper.xterm256(r: 255, g: 255, b: 255), 231)
-        XCTAssertEqual(ColorMapper.xterm256(r: 128, g: 128, b: 128), 244, "greys use the 24-step ramp")
-        XCTAssertEqual(ColorMapper.xterm256(r: 95, g: 135, b: 175), 67)
-    }
-
-    func testPaletteRGB() {
-        XCTAssertEqual(ColorMapper.rgb(ofIndex: 196).0, 255)
-        XCTAssertTrue(ColorMapper.rgb(ofIndex: 232) == (8, 8, 8))
-        XCTAssertTrue(ColorMapper.rgb(ofIndex: 255) == (238, 238, 238))
-        XCTAssertTrue(ColorMapper.rgb(ofIndex: 9) == (255, 0, 0))
-    }
-
-    func testDowngradeTo256KeepsPaletteColours() {
-        XCTAssertEqual(ColorMapper.downgrade(.rgb(255, 0, 0), to: .palette256), .indexed(196))
-        XCTAssertEqual(ColorMapper.downgrade(.ansi(12), to: .palette256), .ansi(12))
-        XCTAssertEqual(ColorMapper.downgrade(.indexed(67), to: .palette256), .indexed(67))
-        XCTAssertEqual(ColorMapper.downgrade(.default, to: .palette256), .default)
-    }
-
-    func testDowngradeTo16() {
-        XCTAssertEqual(ColorMapper.downgrade(.rgb(250, 10, 10), to: .ansi16), .ansi(9))
-        XCTAssertEqual(ColorMapper.downgrade(.indexed(4), to: .ansi16), .ansi(4))
-        XCTAssertEqual(ColorMapper.downgrade(.indexed(231), to: .ansi16), .ansi(15))
-        XCTAssertEqual(ColorMapper.downgrade(.indexed(16), to: .ansi16), .ansi(0))
-        XCTAssertEqual(ColorMapper.downgrade(.ansi(14), to: .ansi16), .ansi(14))
-    }
-
-    func testDowngradeTo8AndNone() {
-        XCTAssertEqual(ColorMapper.downgrade(.ansi(9), to: .basic8), .ansi(1))
-        XCTAssertEqual(ColorMapper.downgrade(.rgb(0, 0, 200), to: .basic8), .ansi(4))
-        XCTAssertEqual(ColorMapper.downgrade(.indexed(196), to: .basic8), .ansi(1))
-        XCTAssertEqual(ColorMapper.downgrade(.ansi(3), to: .none), .default)
-        XCTAssertEqual(ColorMapper.downgrade(.rgb(1, 2, 3), to: .none), .default)
-    }
-
     func testResolveUsesBoldForBrightForegroundOn8Colours() {
         XCTAssertEqual(ColorMapper.resolve(.ansi(11), for: .basic8, isForeground: true),
                        .init(index: 3, needsBold: true))
@@ -51,6 +13,9 @@ final class ColorMapperTests: XCTestCase {
         XCTAssertEqual(ColorMapper.resolve(.default, for: .palette256, isForeground: true),
                        .init(index: -1, needsBold: false))
         XCTAssertEqual(ColorMapper.resolve(.rgb(255, 0, 0), for: .palette256, isForeground: true).index, 196)
+        XCTAssertEqual(ColorMapper.resolve(.rgb(255, 0, 0), for: .none, isForeground: true).index, -1)
+        XCTAssertLessThan(ColorMapper.resolve(.indexed(21), for: .ansi16, isForeground: false).index, 16)
+        XCTAssertLessThan(ColorMapper.resolve(.rgb(10, 200, 10), for: .basic8, isForeground: true).index, 8)
     }
 
     func testColorSupportDetectionAndLowering() {

@@ -1,0 +1,178 @@
+import Dashboard
+import EmbeddedStore
+import EventModel
+import Foundation
+import TerminalUI
+
+/// A deterministic generator (SplitMix64): the same workload on every run.
+public struct BenchRandom: Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    public mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.count))
+    }
+}
+
+/// A broker with many topics whose watermarks advance tick after tick, as a busy cluster's would.
+///
+/// Topics have 1–12 partitions, every 50th is a dead-letter topic, and 100 consumer groups
+/// commit offsets on 5 topics each, so every column of the topics table has work to do.
+public struct TopicsWorkload: Sendable {
+    /// Topic names, sorted (snapshots list topics by name).
+    public let names: [String]
+    /// Partition count per topic.
+    public let partitionCounts: [Int]
+    /// Records per second per partition of each topic.
+    public let ratePerPartition: [Int64]
+    /// Consumer groups (offsets fixed: only lag changes).
+    public let groups: [ConsumerGroup]
+    /// Time of tick 0.
+    public let start: Date
+
+    /// Total partitions across topics.
+    public var partitionTotal: Int { partitionCounts.reduce(0, +) }
+
+    public init(topics: Int = 10_000, groups groupCount: Int = 100, seed: UInt64 = 42,
+                start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        var random = BenchRandom(seed: seed)
+        let domains = ["orders", "payments", "inventory", "shipping", "billing", "users", "audit", "search"]
+        var names: [String] = []
+        names.reserveCapacity(topics)
+        for i in 0..<topics {
+            let domain = domains[i % domains.count]
+            var name = "\(domain).events.v\(1 + i % 3).\(String(format: "%05d", i))"
+            if i % 50 == 49 { name += ".DLT" }
+            names.append(name)
+        }
+        names.sort()
+        self.names = names
+        partitionCounts = names.map { _ in random.int(1...12) }
+        ratePerPartition = names.map { _ in Int64(random.int(0...400)) }
+        var groups: [ConsumerGroup] = []
+        for g in 0..<groupCount {
+            var offsets: [TopicPartition: Int64] = [:]
+            for _ in 0..<5 {
+                let t = random.int(0...(names.count - 1))
+                for p in 0..<partitionCounts[t] { offsets[TopicPartition(names[t], Int32(p))] = 1_000 }
+            }
+            groups.append(ConsumerGroup(id: String(format: "group-%03d", g), state: "Stable", members: 3, offsets: offsets))
+        }
+        self.groups = groups
+        self.start = start
+    }
+
+    /// The snapshot taken `tick` seconds after `start`.
+    public func snapshot(tick: Int) -> BrokerSnapshot {
+        var topics: [TopicInfo] = []
+        topics.reserveCapacity(names.count)
+        let elapsed = Int64(tick)
+        for i in names.indices {
+            var partitions: [PartitionWatermarks] = []
+            partitions.reserveCapacity(partitionCounts[i])
+            for p in 0..<partitionCounts[i] {
+                // Uneven partitions: the rate varies with the partition number.
+                let rate = ratePerPartition[i] * Int64(p % 3 + 1)
+                partitions.append(PartitionWatermarks(partition: Int32(p), low: 0, high: 10_000 + rate * elapsed))
+            }
+            topics.append(TopicInfo(name: names[i], partitions: partitions))
+        }
+        return BrokerSnapshot(time: start.addingTimeInterval(TimeInterval(tick)), topics: topics, groups: groups)
+    }
+
+    /// A dashboard state on the topics screen after `ticks` one-second polls, so 1 s and 10 s rates exist.
+    public func state(size: Size = Size(width: 200, height: 60), ticks: Int = 12) -> AppState {
+        var state = AppState(source: "sqlite:/tmp/bench.db", now: start, size: size)
+        for tick in 0..<ticks {
+            Reducer.reduce(&state, .snapshot(snapshot(tick: tick)))
+        }
+        return state
+    }
+}
+
+/// Records like the demo's: JSON values of about 200 bytes, a key and three headers.
+public enum StoreWorkload {
+    /// Topic the store benchmarks write.
+    public static let topic = "bench.orders"
+    /// Its partition count.
+    public static let partitions: Int32 = 8
+
+    /// `count` records starting at sequence number `first`.
+    public static func records(first: Int, count: Int, timestampMillis: Int64 = 1_800_000_000_000) -> [OutgoingRecord] {
+        (first..<(first + count)).map { n in
+            let id = String(format: "%08d", n)
+            let value = """
+                {"type":"OrderPlaced","orderId":"ord-\(id)","customerId":"cus-\(String(format: "%06d", n % 100_000))",\
+                "items":[{"sku":"SKU-\(n % 977)","qty":\(1 + n % 5)}],"amount":\(n % 10_000).\(n % 100),\
+                "currency":"EUR","placedAt":"2027-01-15T10:00:00Z","v":1}
+                """
+            return OutgoingRecord(
+                topic: topic, timestampMillis: timestampMillis + Int64(n),
+                key: Array("ord-\(id)".utf8),
+                headers: [RecordHeader("correlation-id", "corr-\(id)"),
+                          RecordHeader("event-type", "OrderPlaced"),
+                          RecordHeader("content-type", "application/json")],
+                value: Array(value.utf8))
+        }
+    }
+
+    /// Average value size of the records, in bytes.
+    public static func averageValueBytes(_ records: [OutgoingRecord]) -> Int {
+        records.isEmpty ? 0 : records.reduce(0) { $0 + ($1.value?.count ?? 0) } / records.count
+    }
+
+    /// A fresh store file in a new temporary folder, with the benchmark topic.
+    public static func freshStore() async throws -> (SQLiteLog, URL) {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("evtop-bench-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let log = try SQLiteLog(path: dir.appendingPathComponent("bench.db").path, mode: .readWrite)
+        try await log.createTopic(topic, partitions: partitions)
+        return (log, dir)
+    }
+
+    /// Reads every partition from offset 0, `batch` records per fetch; returns records read.
+    public static func readAll(_ log: SQLiteLog, batch: Int = 1_000) async throws -> Int {
+        var total = 0
+        for p in 0..<partitions {
+            var offset: Int64 = 0
+            while true {
+                let records = try await log.fetch(topic: topic, partition: p, from: offset, maxRecords: batch)
+                guard let last = records.last else { break }
+                total += records.count
+                offset = last.offset + 1
+            }
+        }
+        return total
+    }
+}
+
+/// Summary statistics of durations.
+public struct Stats: Sendable {
+    public let samples: [Duration]
+    public init(_ samples: [Duration]) { self.samples = samples.sorted() }
+    /// Nearest-rank percentile, 0...100.
+    public func percentile(_ p: Double) -> Duration {
+        guard !samples.isEmpty else { return .zero }
+        let rank = Int((p / 100 * Double(samples.count)).rounded(.up))
+        return samples[min(samples.count - 1, max(0, rank - 1))]
+    }
+    public var median: Duration { percentile(50) }
+    public var p95: Duration { percentile(95) }
+}
+
+extension Duration {
+    /// Seconds as a Double.
+    public var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+    /// Milliseconds as a Double.
+    public var milliseconds: Double { seconds * 1_000 }
+}
