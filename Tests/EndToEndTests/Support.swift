@@ -41,15 +41,24 @@ struct RunResult {
 
 /// Runs a program with arguments and extra environment, waiting at most `limit` seconds.
 @discardableResult
-func runProcess(_ program: String, _ args: [String], env: [String: String] = [:], limit: Double = 60) throws -> RunResult {
+func runProcess(_ program: String, _ args: [String], env: [String: String] = [:], limit: Double = 60,
+                captureOutput: Bool = true) throws -> RunResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: program)
     p.arguments = args
     p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+    p.standardInput = FileHandle.nullDevice
+    guard captureOutput else {
+        // A daemon (the tmux server) would inherit our pipes and keep them open forever.
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return RunResult(status: p.terminationStatus, stdout: "", stderr: "")
+    }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
-    p.standardInput = FileHandle.nullDevice
     try p.run()
     // Read both pipes concurrently so a chatty child never blocks on a full pipe.
     let outData = LockedData(), errData = LockedData()
@@ -78,6 +87,23 @@ final class LockedData: @unchecked Sendable {
     func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }
 
+/// Runs a program with posix_spawn and waits for it; stdio goes to /dev/null. Returns the exit status.
+func spawnAndWait(_ program: String, _ args: [String]) -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for fd: Int32 in [0, 1, 2] {
+        posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+    }
+    let argv: [UnsafeMutablePointer<CChar>?] = ([program] + args).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, program, &actions, nil, argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    return (status >> 8) & 0xff
+}
+
 /// A tmux server of our own (own socket) with one window: a real terminal to drive evtop in.
 final class TmuxSession {
     let socket = "evtop-test-\(getpid())-\(UUID().uuidString.prefix(6))"
@@ -92,7 +118,10 @@ final class TmuxSession {
         let exports = env.map { "export \($0.key)='\($0.value)'" }.joined(separator: "; ")
         // A plain shell runs evtop, so that after it exits we can see the terminal is usable again.
         let shell = "env -i PATH=/usr/bin:/bin HOME=\(NSHomeDirectory()) TERM=xterm-256color LANG=C.UTF-8 bash --norc --noprofile"
-        try run(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", shell])
+        // Foundation's Process waits for descriptors the daemonising tmux server inherits, so it never
+        // returns here: spawn and reap the client directly instead.
+        let status = spawnAndWait(tmux, ["-L", socket, "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", shell])
+        guard status == 0 else { throw XCTSkip("tmux new-session failed with status \(status)") }
         try run(["set-option", "-t", name, "status", "off"])
         send(literal: "\(exports); export PS1='$ '; clear")
         sendKeys("Enter")

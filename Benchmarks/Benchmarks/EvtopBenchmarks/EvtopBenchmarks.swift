@@ -58,7 +58,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("Store append 200k records (batches of 500)",
-              configuration: .init(metrics: [.wallClock, .throughput, .cpuTotal], timeUnits: .milliseconds,
+              configuration: .init(metrics: [.wallClock, .cpuTotal], timeUnits: .milliseconds,
                                    maxIterations: 3)) { benchmark in
         let (log, dir) = try await StoreWorkload.freshStore()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -70,7 +70,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("Store read 200k records (fetch 1,000 at a time)",
-              configuration: .init(metrics: [.wallClock, .throughput, .cpuTotal], timeUnits: .milliseconds,
+              configuration: .init(metrics: [.wallClock, .cpuTotal], timeUnits: .milliseconds,
                                    maxIterations: 3)) { benchmark in
         let (log, dir) = try await StoreWorkload.freshStore()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -110,7 +110,7 @@ public enum StoreWorkload {
             let value = """
                 {"type":"OrderPlaced","orderId":"ord-\(id)","customerId":"cus-\(String(format: "%06d", n % 100_000))",\
                 "items":[{"sku":"SKU-\(n % 977)","qty":\(1 + n % 5)}],"amount":\(n % 10_000).\(n % 100),\
-                "currency":"EUR","placedAt":"2027-01-15T10:00:00Z","v":1}
+                "currency":"EUR","channel":"web","placedAt":"2027-01-15T10:00:00Z","v":1}
                 """
             return OutgoingRecord(
                 topic: topic, timestampMillis: timestampMillis + Int64(n),
