@@ -153,6 +153,8 @@ public struct AppState: Sendable {
     public var readOnly = false
     /// Set when the app should exit.
     public var shouldQuit = false
+    /// Topic rows derived from the fields above; kept current by the reducer.
+    public var topicRowsCache = TopicRowsCache()
 
     /// Creates the state for a source.
     public init(source: String, now: Date, size: Size) {

@@ -10,6 +10,12 @@ public enum Reducer {
     /// Applies one action, returning what the run loop must do.
     @discardableResult
     public static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
+        let effects = apply(&state, action)
+        TopicsModel.refreshCache(&state)
+        return effects
+    }
+
+    private static func apply(_ state: inout AppState, _ action: Action) -> [Effect] {
         switch action {
         case .key(let key):
             return handleKey(&state, key)
@@ -192,7 +198,7 @@ public enum Reducer {
     private static func drillIn(_ state: inout AppState) {
         switch state.view {
         case .topics:
-            let rows = TopicsModel.rows(state)
+            let rows = TopicsModel.cachedRows(state)
             guard let key = state.topicsCursor.selectedKey ?? rows.first?.name,
                   rows.contains(where: { $0.name == key }) else { return }
             state.backStack.append(state.view)
@@ -218,7 +224,7 @@ public enum Reducer {
     /// Keys of the current table's rows, in display order.
     static func rowKeys(_ state: AppState) -> [String] {
         switch state.view {
-        case .topics: return TopicsModel.rows(state).map(\.name)
+        case .topics: return TopicsModel.cachedRows(state).map(\.name)
         case .partitions(let topic): return TopicsModel.partitionRows(state, topic: topic).map { String($0.partition) }
         default: return []
         }

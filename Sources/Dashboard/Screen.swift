@@ -33,7 +33,7 @@ enum HeaderBar {
         // Right side first: counts and clock are what changes; the source path yields space to them.
         var right: [Span] = []
         if let snapshot = state.snapshot {
-            let dead = TopicsModel.deadLetterCount(state)
+            let dead = TopicsModel.cachedDeadLetterCount(state)
             let wide = area.width >= 100
             var counts = "\(NumberFormat.grouped(Int64(snapshot.topics.count))) topics · \(NumberFormat.grouped(Int64(snapshot.groups.count))) groups"
             if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) \(wide ? "dead letters" : "DLQ")" }

@@ -76,25 +76,99 @@ public struct RowFilter {
     }
 }
 
+/// Topic rows derived once per change of their inputs, so that frames drawn between
+/// snapshots (keys, ticks) cost O(visible rows), not O(topics).
+public struct TopicRowsCache: Sendable {
+    /// Everything the rows depend on.
+    struct Key: Hashable, Sendable {
+        var time: Date?
+        var filter: String
+        var sort: TopicSortKey
+        var descending: Bool
+        var patterns: [String]
+    }
+    var key: Key?
+    /// Whether each topic name is a dead-letter queue: glob matching once per name, not per tick.
+    var deadLetterFlags: [String: Bool] = [:]
+    var flagPatterns: [String] = []
+    /// Rows in display order.
+    var rows: [TopicRow] = []
+    /// Records retained on dead-letter topics.
+    var deadLetterCount: Int64 = 0
+
+    /// An empty cache.
+    public init() {}
+}
+
 /// Pure derivations of table rows from state: the same code serves screens, keys and the CLI.
 public enum TopicsModel {
+    static func cacheKey(_ state: AppState) -> TopicRowsCache.Key {
+        TopicRowsCache.Key(time: state.snapshot?.time, filter: state.filters[ViewID.topics.name] ?? "",
+                           sort: state.topicSort, descending: state.topicSortDescending,
+                           patterns: state.deadLetterTopics.patterns)
+    }
+
+    /// Brings the cache up to date with the state (a no-op when nothing it depends on changed).
+    public static func refreshCache(_ state: inout AppState) {
+        let key = cacheKey(state)
+        guard state.topicRowsCache.key != key else { return }
+        var cache = state.topicRowsCache
+        state.topicRowsCache = TopicRowsCache() // drop our reference so the flags mutate in place
+        if cache.flagPatterns != key.patterns {
+            cache.deadLetterFlags = [:]
+            cache.flagPatterns = key.patterns
+        }
+        let derived = derive(state, flags: &cache.deadLetterFlags)
+        cache.rows = derived.rows
+        cache.deadLetterCount = derived.deadLetters
+        cache.key = key
+        state.topicRowsCache = cache
+    }
+
+    /// The rows from the cache when it is current, else computed afresh.
+    public static func cachedRows(_ state: AppState) -> [TopicRow] {
+        state.topicRowsCache.key == cacheKey(state) ? state.topicRowsCache.rows : rows(state)
+    }
+
+    /// Dead letters from the cache when it is current, else counted afresh.
+    public static func cachedDeadLetterCount(_ state: AppState) -> Int64 {
+        state.topicRowsCache.key == cacheKey(state) ? state.topicRowsCache.deadLetterCount : deadLetterCount(state)
+    }
+
     /// Topic rows, filtered by the topics filter and sorted by the chosen column (ties by name).
     public static func rows(_ state: AppState) -> [TopicRow] {
-        guard let snapshot = state.snapshot else { return [] }
+        var flags: [String: Bool] = [:]
+        return derive(state, flags: &flags).rows
+    }
+
+    /// One pass over the topics: rows that pass the filter, and the dead letters of all topics.
+    static func derive(_ state: AppState, flags: inout [String: Bool]) -> (rows: [TopicRow], deadLetters: Int64) {
+        guard let snapshot = state.snapshot else { return ([], 0) }
         let groupsPerTopic = groupCounts(snapshot.groups)
-        let filter = RowFilter(state.filters[ViewID.topics.name] ?? "")
+        let pattern = state.filters[ViewID.topics.name] ?? ""
+        let filter = RowFilter(pattern)
         var rows: [TopicRow] = []
         rows.reserveCapacity(snapshot.topics.count)
-        for topic in snapshot.topics where filter.matches(topic.name) {
+        var deadLetters: Int64 = 0
+        for topic in snapshot.topics {
+            let isDead: Bool
+            if let known = flags[topic.name] {
+                isDead = known
+            } else {
+                isDead = state.deadLetterTopics.isDeadLetterTopic(topic.name)
+                flags[topic.name] = isDead
+            }
+            if isDead { deadLetters += topic.retained }
+            guard pattern.isEmpty || filter.matches(topic.name) else { continue }
             rows.append(TopicRow(
                 name: topic.name,
-                isDeadLetter: state.deadLetterTopics.isDeadLetterTopic(topic.name),
+                isDeadLetter: isDead,
                 partitions: topic.partitions.count,
                 total: topic.retained,
                 rates: state.meter.rates(topic: topic.name),
                 groups: groupsPerTopic[topic.name] ?? 0))
         }
-        return sorted(rows, by: state.topicSort, descending: state.topicSortDescending)
+        return (sorted(rows, by: state.topicSort, descending: state.topicSortDescending), deadLetters)
     }
 
     /// Topic rows sorted by a column.
@@ -110,14 +184,14 @@ public enum TopicsModel {
             case .groups: return Double(r.groups)
             }
         }
-        return rows.sorted { a, b in
-            if key != .name {
-                let va = value(a), vb = value(b)
-                if va != vb { return descending ? va > vb : va < vb }
-                return a.name < b.name
-            }
-            return descending ? a.name > b.name : a.name < b.name
+        // Sort indices by precomputed keys: rows are not moved and keys not recomputed per comparison.
+        let keys = rows.map(value)
+        let order = rows.indices.sorted { i, j in
+            if key != .name, keys[i] != keys[j] { return descending ? keys[i] > keys[j] : keys[i] < keys[j] }
+            if key == .name, descending { return rows[i].name > rows[j].name }
+            return rows[i].name < rows[j].name
         }
+        return order.map { rows[$0] }
     }
 
     /// Number of groups with offsets per topic: O(committed partitions).

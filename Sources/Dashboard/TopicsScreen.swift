@@ -5,7 +5,7 @@ import TerminalUI
 /// "What is flowing?": every topic with its size and produce rates.
 enum TopicsScreen {
     static func render(_ state: AppState, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
-        let rows = TopicsModel.rows(state)
+        let rows = TopicsModel.cachedRows(state)
         let arrow = state.topicSortDescending ? "▼" : "▲"
         let total = state.snapshot?.topics.count ?? 0
         let title = rows.count == total ? "Topics" : "Topics \(rows.count)/\(total)"
@@ -37,7 +37,7 @@ enum TopicsScreen {
             TableColumn(sparkTitle(width: sparkWidth, bucket: state.meter.bucketSeconds), width: .fixed(sparkWidth), priority: 40),
             TableColumn("GROUPS", width: .fixed(6), alignment: .right, priority: 30),
         ]
-        let selected = Reducer.selectedIndex(state.topicsCursor, keys: rows.map(\.name))
+        let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
         let visible = max(0, area.height - 1)
         let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
         let meter = state.meter

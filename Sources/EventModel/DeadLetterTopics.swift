@@ -4,16 +4,22 @@ public struct DeadLetterTopics: Sendable, Hashable {
     public static let defaultPatterns = ["*.DLT", "*.DLQ", "*-dlt", "*-dlq", "dlq.*", "*.dead-letter"]
 
     /// Glob patterns: `*` matches any run of characters, matched case-sensitively.
-    public var patterns: [String]
+    public var patterns: [String] {
+        didSet { compiled = patterns.map { Array($0.unicodeScalars) } }
+    }
+    /// Patterns split into scalars once, not on every match (this runs per topic per tick).
+    private var compiled: [[Unicode.Scalar]]
 
     /// Creates a matcher.
     public init(patterns: [String] = DeadLetterTopics.defaultPatterns) {
         self.patterns = patterns
+        self.compiled = patterns.map { Array($0.unicodeScalars) }
     }
 
     /// True when `topic` matches any pattern.
     public func isDeadLetterTopic(_ topic: String) -> Bool {
-        patterns.contains { Glob.matches(pattern: $0, text: topic) }
+        let text = Array(topic.unicodeScalars)
+        return compiled.contains { Glob.matches(pattern: $0, text: text) }
     }
 }
 
@@ -21,7 +27,11 @@ public struct DeadLetterTopics: Sendable, Hashable {
 public enum Glob {
     /// True when `text` matches `pattern`.
     public static func matches(pattern: String, text: String) -> Bool {
-        let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
+        matches(pattern: Array(pattern.unicodeScalars), text: Array(text.unicodeScalars))
+    }
+
+    /// True when `t` matches `p`, both as scalars.
+    public static func matches(pattern p: [Unicode.Scalar], text t: [Unicode.Scalar]) -> Bool {
         var pi = 0, ti = 0
         var star = -1, mark = 0
         while ti < t.count {

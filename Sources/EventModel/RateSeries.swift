@@ -39,20 +39,25 @@ public struct RateSeries: Sendable, Hashable {
     /// back to the sample nearest the window's start. Nil until two samples exist.
     public func rate(over window: Double) -> Double? {
         guard let last = samples.last, samples.count >= 2 else { return nil }
-        let start = last.time - window
-        // Samples are few (one per tick within the span): a backwards scan is cheap and bounded.
-        var base = samples[samples.count - 2]
-        var i = samples.count - 2
-        while i >= 0 {
-            let s = samples[i]
-            base = s
-            // A tick that came a little early still counts as the window start.
-            if s.time <= start + min(window * 0.1, 0.5) { break }
-            i -= 1
+        // A tick that came a little early still counts as the window start.
+        let start = last.time - window + min(window * 0.1, 0.5)
+        // Binary search for the newest sample at or before `start` (samples are time-ordered);
+        // when none is that old, the oldest sample bounds the window.
+        var lo = 0, hi = samples.count - 2
+        var base = 0
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if samples[mid].time <= start {
+                base = mid
+                lo = mid + 1
+            } else {
+                hi = mid - 1
+            }
         }
-        let dt = last.time - base.time
+        let first = samples[base]
+        let dt = last.time - first.time
         guard dt > 0 else { return nil }
-        return Double(last.value - base.value) / dt
+        return Double(last.value - first.value) / dt
     }
 }
 

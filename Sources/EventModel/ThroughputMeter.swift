@@ -24,10 +24,14 @@ public struct ThroughputMeter: Sendable {
     private struct TopicSeries: Sendable {
         var total: RateSeries
         var history: RateHistory
-        var partitions: [Int32: RateSeries]
+        /// Indexed by partition number (Kafka numbers partitions 0..<n), nil for gaps.
+        var partitions: [RateSeries?]
+        /// The number of the last snapshot that listed the topic: older means it vanished.
+        var seenIn: Int
     }
 
     private var topics: [String: TopicSeries] = [:]
+    private var snapshotsRecorded = 0
     /// Seconds per sparkline bucket.
     public let bucketSeconds: Double
     /// Sparkline buckets kept per topic.
@@ -40,30 +44,45 @@ public struct ThroughputMeter: Sendable {
     }
 
     /// Records the watermarks of a snapshot. Topics that disappeared are forgotten.
+    /// Mutates every series in place (no copy of a topic's partition map per tick).
     public mutating func record(_ snapshot: BrokerSnapshot) {
         let t = snapshot.time.timeIntervalSinceReferenceDate
-        var seen = Set<String>()
-        seen.reserveCapacity(snapshot.topics.count)
+        snapshotsRecorded += 1
+        let stamp = snapshotsRecorded
+        let (bucket, capacity) = (bucketSeconds, historyCapacity)
         for topic in snapshot.topics {
-            seen.insert(topic.name)
-            var series = topics[topic.name] ?? TopicSeries(
+            Self.update(&topics[topic.name, default: TopicSeries(
                 total: RateSeries(span: 60),
-                history: RateHistory(bucketSeconds: bucketSeconds, capacity: historyCapacity),
-                partitions: [:])
-            let total = topic.totalHigh
-            series.total.append(time: t, value: total)
-            series.history.append(time: t, value: total)
-            for p in topic.partitions {
-                series.partitions[p.partition, default: RateSeries(span: 60)].append(time: t, value: p.high)
-            }
-            if series.partitions.count > topic.partitions.count {
-                let live = Set(topic.partitions.map(\.partition))
-                series.partitions = series.partitions.filter { live.contains($0.key) }
-            }
-            topics[topic.name] = series
+                history: RateHistory(bucketSeconds: bucket, capacity: capacity),
+                partitions: [], seenIn: stamp)], with: topic, time: t, stamp: stamp)
         }
-        if topics.count > seen.count {
-            topics = topics.filter { seen.contains($0.key) }
+        if topics.count > snapshot.topics.count {
+            topics = topics.filter { $0.value.seenIn == stamp }
+        }
+    }
+
+    private static func update(_ series: inout TopicSeries, with topic: TopicInfo, time t: Double, stamp: Int) {
+        series.seenIn = stamp
+        let total = topic.totalHigh
+        series.total.append(time: t, value: total)
+        series.history.append(time: t, value: total)
+        var highest = -1
+        for p in topic.partitions {
+            let i = Int(p.partition)
+            guard i >= 0, i < 1 << 20 else { continue } // not a partition number a broker would give
+            highest = max(highest, i)
+            if i >= series.partitions.count {
+                series.partitions.append(contentsOf: repeatElement(nil, count: i + 1 - series.partitions.count))
+            }
+            if series.partitions[i] == nil { series.partitions[i] = RateSeries(span: 60) }
+            series.partitions[i]?.append(time: t, value: p.high)
+        }
+        if series.partitions.count > topic.partitions.count {
+            // Partitions vanished (topic recreated smaller): keep only the listed ones.
+            var live = [Bool](repeating: false, count: highest + 1)
+            for p in topic.partitions where p.partition >= 0 && Int(p.partition) <= highest { live[Int(p.partition)] = true }
+            series.partitions.removeLast(series.partitions.count - (highest + 1))
+            for i in series.partitions.indices where !live[i] { series.partitions[i] = nil }
         }
     }
 
@@ -75,7 +94,8 @@ public struct ThroughputMeter: Sendable {
 
     /// Rates of one partition.
     public func rates(topic: String, partition: Int32) -> Rates {
-        guard let s = topics[topic]?.partitions[partition] else { return Rates() }
+        guard let all = topics[topic]?.partitions, partition >= 0, Int(partition) < all.count,
+              let s = all[Int(partition)] else { return Rates() }
         return Rates(perSecond1: s.rate(over: 1), perSecond10: s.rate(over: 10), perSecond60: s.rate(over: 60))
     }
 
