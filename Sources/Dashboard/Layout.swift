@@ -34,4 +34,11 @@ public struct Layout: Sendable, Hashable {
 
     /// Table rows below the table's header line.
     public var tableBodyRows: Int { max(0, inner.height - 1) }
+
+    /// Draws the view's border (when there is room for one) and returns where its table goes.
+    public func frame(_ block: Block, into buffer: inout ScreenBuffer, theme: Theme) -> Rect {
+        guard bordered else { return content }
+        block.render(in: content, into: &buffer, theme: theme)
+        return tableArea
+    }
 }

@@ -9,14 +9,7 @@ enum TopicsScreen {
         let arrow = state.topicSortDescending ? "▼" : "▲"
         let total = state.snapshot?.topics.count ?? 0
         let title = rows.count == total ? "Topics" : "Topics \(rows.count)/\(total)"
-        let area: Rect
-        if layout.bordered {
-            let block = Block(title: title, rightTitle: "sort: \(state.topicSort.title) \(arrow)")
-            block.render(in: layout.content, into: &buffer, theme: theme)
-            area = layout.tableArea
-        } else {
-            area = layout.content
-        }
+        let area = layout.frame(Block(title: title, rightTitle: "sort: \(state.topicSort.title) \(arrow)"), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
             let text = state.snapshot == nil ? "waiting for the first snapshot…"
@@ -89,15 +82,9 @@ enum TopicsScreen {
 enum PartitionsScreen {
     static func render(_ state: AppState, topic: String, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let rows = TopicsModel.partitionRows(state, topic: topic)
-        let area: Rect
-        if layout.bordered {
-            let count = state.snapshot?.topics.first { $0.name == topic }?.partitions.count ?? 0
-            let block = Block(title: "\(topic) · \(count) partition\(count == 1 ? "" : "s")", rightTitle: "esc back")
-            block.render(in: layout.content, into: &buffer, theme: theme)
-            area = layout.tableArea
-        } else {
-            area = layout.content
-        }
+        let count = state.snapshot?.topics.first { $0.name == topic }?.partitions.count ?? 0
+        let block = Block(title: "\(topic) · \(count) partition\(count == 1 ? "" : "s")", rightTitle: "esc back")
+        let area = layout.frame(block, into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
             buffer.put("topic \(topic) has no partitions (or is gone)", x: area.x + 1, y: area.y, style: theme.style(.textDim), maxWidth: area.width - 1)

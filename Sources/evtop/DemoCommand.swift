@@ -32,7 +32,7 @@ struct DemoCommand: AsyncParsableCommand {
     var duration: Double?
 
     @Option(name: .long, help: ArgumentHelp("Fraction of messages that are poison and end on a DLT.", valueName: "fraction"))
-    var poisonRate: Double = 0.01
+    var poisonRate: Double = 0.003
 
     @Flag(name: .long, help: "Run only the simulator; print progress instead of the dashboard.")
     var headless = false

@@ -44,6 +44,10 @@ enum SourceFactory {
     static func open(_ url: BrokerURL, readOnly: Bool, create: Bool) throws -> any BrokerLog {
         switch url {
         case .sqlite(let path):
+            // Only the default store is created on demand: a mistyped path must not become an empty store.
+            guard create || FileManager.default.fileExists(atPath: path) else {
+                throw OperatorError("no evtop store at \(path) (start one with: evtop demo --store \(path))")
+            }
             if create && !readOnly { try Paths.ensureParent(of: path) }
             return try SQLiteLog(path: path, mode: readOnly ? .readOnly : .readWrite)
         case .kafka:

@@ -82,4 +82,31 @@ final class DashboardEndToEndTests: XCTestCase {
         session.sendKeys("Enter")
         session.waitFor("shell usable after SIGTERM") { $0.contains("back-2") }
     }
+
+    func testNoArgumentsOpensDefaultStoreWithHintAndThemesSwitchLive() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let session = try TmuxSession(width: 100, height: 30, command: "\(binary); echo EXITED:$?", env: box.environment)
+        session.waitFor("empty-store hint") { $0.contains("evtop demo") && $0.contains("● live") }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: box.path("data") + "/evtop/evtop.db"))
+        session.send(literal: ":theme light")
+        session.sendKeys("Enter")
+        session.waitFor("theme switched") { $0.contains("theme: light") }
+        session.send(literal: ":theme nope")
+        session.sendKeys("Enter")
+        session.waitFor("unknown theme error") { $0.contains("no theme named 'nope'") }
+        session.send(literal: ":q")
+        session.sendKeys("Enter")
+        session.waitFor("exit") { $0.contains("EXITED:0") }
+    }
+
+    func testMissingExplicitStoreIsAnErrorNotANewFile() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let path = box.path("typo.db")
+        let r = try runProcess(binary, ["--broker", "sqlite:" + path], env: box.environment)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("no evtop store at"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+    }
 }

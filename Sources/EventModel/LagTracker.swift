@@ -1,0 +1,533 @@
+import Foundation
+import DequeModule
+
+/// Consumer lag evaluation after Burrow's rules (DESIGN.md §3), fed whole broker snapshots.
+///
+/// ## Samples
+/// Per (group, topic-partition) a bounded window (`windowSize`, default 10) of offset samples
+/// {time, committed offset, high watermark, lag} is kept. As in Burrow, a sample is taken when a
+/// **commit is observed**: the committed offset changed, or the broker-reported commit time changed
+/// (the same offset re-committed). A sample's time is the commit time when the broker reports it,
+/// else the snapshot time. Commits closer than `minSampleInterval` to the previous sample replace it
+/// (Burrow's `min-distance`), so a fast committer does not shrink the window to a few ticks.
+///
+/// Deliberately, no sample is added on ticks without a commit: the window then spans the last N
+/// commits whatever their cadence, so a group that commits rarely (every minute, say) is not judged
+/// STALL/WARN/STOP between commits. How the log end moves meanwhile is not lost: it is in the
+/// per-partition watermark history (for time lag and produce rate) and in the current lag, which
+/// is always computed against the latest high watermark.
+///
+/// Without broker commit times (Kafka's offset fetch does not return them) a re-commit of the same
+/// offset is invisible: a stalled consumer then shows as STOP rather than STALL.
+///
+/// ## Rules, in this order (first match wins)
+/// 1. ERROR: committed > high watermark, or the topic/partition no longer exists.
+/// 2. REWIND: the committed offset decreased between two samples of the window.
+/// 3. OK: lag is 0 now, or at any sample of the window.
+/// 4. STOP: `now − last commit > max(window span, minStopSeconds)`; span = last − first sample time.
+///    The floor keeps a window of one or two samples (just started watching) from flapping.
+/// 5. STALL: ≥ 2 samples and the committed offset is the same in all of them (lag > 0 by rule 3).
+///    Since samples are only taken on commits, this means "re-committing without progress".
+/// 6. WARN: ≥ 2 samples, the lag never decreased from one sample to the next, and it grew overall
+///    (a constant non-zero lag with progressing offsets is a consumer keeping pace: OK).
+/// 7. OK otherwise.
+///
+/// A partition of a consumed topic with no commit yet is reported with `committed == nil`,
+/// lag = high − low (everything retained is unread, as with `auto.offset.reset=earliest`) and
+/// status `.ok` (Burrow does not evaluate partitions without offsets).
+///
+/// ## Resets and forgetting
+/// A high watermark that goes back (topic deleted and recreated) resets that partition's watermark
+/// history and every group's window on it. Topics, partitions and groups missing from a snapshot
+/// are forgotten; a group's partition is forgotten when the group no longer has an offset for it.
+/// A partition that appears later simply starts with empty history.
+///
+/// ## Cost
+/// `record` is O(topic partitions + Σ groups' committed partitions) dictionary updates in place,
+/// never O(messages); all histories are bounded Deques. Snapshots not newer than the last are ignored.
+/// Time comes only from snapshots and the `now` passed to `evaluate`: the tracker never reads a clock.
+public struct LagTracker: Sendable {
+    /// Tuning knobs; the defaults suit a 1 s refresh.
+    public struct Configuration: Sendable, Hashable {
+        /// Offset samples per partition window (Burrow's `intervals`).
+        public var windowSize: Int
+        /// Commits closer than this (seconds) to the previous sample replace it.
+        public var minSampleInterval: Double
+        /// Lower bound of the span used by the STOP rule, in seconds.
+        public var minStopSeconds: Double
+        /// Watermark samples kept per partition (for time lag).
+        public var watermarkHistoryCapacity: Int
+        /// Minimum seconds between kept watermark samples (the newest is always current).
+        public var watermarkSampleInterval: Double
+        /// Seconds of total-lag history the trend is fitted over.
+        public var trendSeconds: Double
+        /// Absolute trend dead band, records per second.
+        public var trendDeadBandPerSecond: Double
+        /// Relative trend dead band: fraction of the current total lag per second.
+        public var trendRelativeDeadBand: Double
+        /// Seconds per sparkline value of `lagHistory`.
+        public var historyBucketSeconds: Double
+        /// Sparkline values kept per group.
+        public var historyCapacity: Int
+
+        /// Creates a configuration.
+        public init(windowSize: Int = 10, minSampleInterval: Double = 1, minStopSeconds: Double = 10,
+                    watermarkHistoryCapacity: Int = 900, watermarkSampleInterval: Double = 1,
+                    trendSeconds: Double = 30, trendDeadBandPerSecond: Double = 1,
+                    trendRelativeDeadBand: Double = 0.001,
+                    historyBucketSeconds: Double = 5, historyCapacity: Int = 120) {
+            self.windowSize = max(1, windowSize)
+            self.minSampleInterval = minSampleInterval
+            self.minStopSeconds = minStopSeconds
+            self.watermarkHistoryCapacity = max(2, watermarkHistoryCapacity)
+            self.watermarkSampleInterval = watermarkSampleInterval
+            self.trendSeconds = trendSeconds
+            self.trendDeadBandPerSecond = trendDeadBandPerSecond
+            self.trendRelativeDeadBand = trendRelativeDeadBand
+            self.historyBucketSeconds = historyBucketSeconds
+            self.historyCapacity = max(1, historyCapacity)
+        }
+    }
+
+    // MARK: Internal state
+
+    struct WatermarkPoint: Sendable, Hashable {
+        var time: Double
+        var high: Int64
+    }
+
+    struct WatermarkState: Sendable {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        /// Unique per history: set when first seen and whenever the history restarts; group
+        /// windows compare against it. 0 = not yet assigned.
+        var epoch: UInt64 = 0
+        var history: Deque<WatermarkPoint> = []
+        var seen: UInt64 = 0
+    }
+
+    struct OffsetSample: Sendable, Hashable {
+        /// Commit time if the broker reports it, else snapshot time.
+        var time: Double
+        /// Snapshot time (when `high` was read).
+        var observed: Double
+        var committed: Int64
+        var high: Int64
+        var lag: Int64
+    }
+
+    struct PartitionTrack: Sendable {
+        var window: Deque<OffsetSample> = []
+        var epoch: UInt64 = 0
+        var started = false
+        var committed: Int64 = 0
+        var commitTime: Double?
+        var lastCommitTime: Double = 0
+        var seen: UInt64 = 0
+    }
+
+    struct TotalPoint: Sendable, Hashable {
+        var time: Double
+        var total: Int64
+    }
+
+    struct GroupState: Sendable {
+        var state: String
+        var members: Int
+        var tracks: [TopicPartition: PartitionTrack] = [:]
+        var topics: [String] = []
+        /// Partitions of `topics` in the latest snapshot, and how many of them have a track.
+        var expectedPartitions = 0
+        var coveredPartitions = 0
+        var trend: Deque<TotalPoint> = []
+        var history: Deque<Int64> = []
+        var nextBucket: Double?
+        var seen: UInt64 = 0
+    }
+
+    /// Configuration in use.
+    public let configuration: Configuration
+    var watermarks: [TopicPartition: WatermarkState] = [:]
+    var topicInfos: [String: TopicInfo] = [:]
+    var groups: [String: GroupState] = [:]
+    var lastTime: Double?
+    private var generation: UInt64 = 0
+    private var nextEpoch: UInt64 = 1
+    /// Hard cap on trend points, whatever the refresh rate.
+    static let maxTrendPoints = 512
+
+    /// Creates an empty tracker.
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    // MARK: Recording
+
+    /// Records a snapshot: watermarks, committed offsets and commit times. Ignored unless newer
+    /// than the previous one.
+    public mutating func record(_ snapshot: BrokerSnapshot) {
+        let t = snapshot.time.timeIntervalSinceReferenceDate
+        if let last = lastTime, t <= last { return }
+        lastTime = t
+        generation &+= 1
+        let gen = generation
+        let config = configuration
+
+        topicInfos.removeAll(keepingCapacity: true)
+        var partitionCount = 0
+        for topic in snapshot.topics {
+            topicInfos[topic.name] = topic
+            for p in topic.partitions {
+                partitionCount += 1
+                let tp = TopicPartition(topic.name, p.partition)
+                let usedEpoch = watermarks[tp, default: WatermarkState()]
+                    .observe(time: t, low: p.low, high: p.high, generation: gen, newEpoch: nextEpoch, config: config)
+                if usedEpoch { nextEpoch &+= 1 }
+            }
+        }
+        if watermarks.count > partitionCount {
+            watermarks = watermarks.filter { $0.value.seen == gen }
+        }
+
+        let wms = watermarks
+        let infos = topicInfos
+        var groupCount = 0
+        for g in snapshot.groups {
+            groupCount += 1
+            groups[g.id, default: GroupState(state: g.state, members: g.members)]
+                .update(g, time: t, generation: gen, watermarks: wms, topics: infos, config: config)
+        }
+        if groups.count > groupCount {
+            groups = groups.filter { $0.value.seen == gen }
+        }
+    }
+
+    // MARK: Evaluation
+
+    /// Ids of the groups currently tracked, sorted.
+    public var groupIDs: [String] { groups.keys.sorted() }
+
+    /// Evaluates one group at `now`; nil if the group is not in the latest snapshot.
+    public func evaluate(group: String, now: Date) -> GroupLag? {
+        guard let gs = groups[group] else { return nil }
+        return evaluate(id: group, gs, now: now.timeIntervalSinceReferenceDate)
+    }
+
+    /// Evaluates every tracked group at `now`, sorted by id.
+    public func evaluateAll(now: Date) -> [GroupLag] {
+        let n = now.timeIntervalSinceReferenceDate
+        return groups.keys.sorted().map { evaluate(id: $0, groups[$0]!, now: n) }
+    }
+
+    /// Total lag of a group, one value per `historyBucketSeconds`, oldest first (for a sparkline).
+    public func lagHistory(group: String) -> [Int64] {
+        groups[group].map { Array($0.history) } ?? []
+    }
+
+    private func evaluate(id: String, _ gs: GroupState, now: Double) -> GroupLag {
+        var parts: [PartitionLag] = []
+        parts.reserveCapacity(max(gs.tracks.count, gs.expectedPartitions))
+        for (tp, track) in gs.tracks {
+            parts.append(evaluate(tp, track, watermarks[tp], now: now))
+        }
+        if gs.expectedPartitions > gs.coveredPartitions {
+            for topic in gs.topics {
+                guard let info = topicInfos[topic] else { continue }
+                for p in info.partitions where gs.tracks[TopicPartition(topic, p.partition)] == nil {
+                    parts.append(PartitionLag(
+                        topic: topic, partition: p.partition, committed: nil, high: p.high,
+                        lag: p.count, status: .ok, secondsBehind: nil, lastCommitAgeSeconds: nil,
+                        consumeRate: nil, produceRate: nil, catchUpSeconds: p.count == 0 ? 0 : nil))
+                }
+            }
+        }
+        parts.sort { $0.topic != $1.topic ? $0.topic < $1.topic : $0.partition < $1.partition }
+
+        var status = LagStatus.ok
+        var total: Int64 = 0
+        var maxLag: Int64 = 0
+        var behind: Double?
+        var lowerBound = false
+        var catchUp: Double? = 0
+        for p in parts {
+            status = max(status, p.status)
+            total += p.lag
+            maxLag = max(maxLag, p.lag)
+            if let s = p.secondsBehind { behind = max(behind ?? s, s) }
+            if p.secondsBehindIsLowerBound { lowerBound = true }
+            if p.lag > 0 {
+                if let c = p.catchUpSeconds, let slowest = catchUp { catchUp = max(slowest, c) } else { catchUp = nil }
+            }
+        }
+        return GroupLag(id: id, state: gs.state, members: gs.members, topics: gs.topics, partitions: parts,
+                        status: status, totalLag: total, maxLag: maxLag, secondsBehind: behind,
+                        secondsBehindIsLowerBound: lowerBound, trend: trend(gs), catchUpSeconds: catchUp)
+    }
+
+    private func evaluate(_ tp: TopicPartition, _ track: PartitionTrack, _ wm: WatermarkState?,
+                          now: Double) -> PartitionLag {
+        let age = now - track.lastCommitTime
+        guard let wm, track.committed <= wm.high else {
+            // Topic/partition gone, or committed beyond the log end.
+            return PartitionLag(topic: tp.topic, partition: tp.partition, committed: track.committed,
+                                high: wm?.high ?? 0, lag: 0, status: .error, secondsBehind: nil,
+                                lastCommitAgeSeconds: age, consumeRate: nil, produceRate: nil,
+                                catchUpSeconds: nil, windowSamples: track.window.count)
+        }
+        let lag = wm.high - track.committed
+        let status = Self.status(window: track.window, lag: lag, lastCommitTime: track.lastCommitTime,
+                                 now: now, minStop: configuration.minStopSeconds)
+        var behind: Double? = 0
+        var lowerBound = false
+        if lag > 0 {
+            if let (s, lb) = Self.secondsBehind(committed: track.committed, history: wm.history, now: now) {
+                behind = s
+                lowerBound = lb
+            } else {
+                behind = nil
+            }
+        }
+        var consume: Double?
+        var produce: Double?
+        if let first = track.window.first, let end = lastTime {
+            let dc = end - first.time
+            if dc > 0 { consume = Double(track.committed - first.committed) / dc }
+            let dp = end - first.observed
+            if dp > 0 { produce = Double(wm.high - first.high) / dp }
+        }
+        var catchUp: Double?
+        if lag == 0 {
+            catchUp = 0
+        } else if let c = consume, let p = produce, c > p {
+            catchUp = Double(lag) / (c - p)
+        }
+        return PartitionLag(topic: tp.topic, partition: tp.partition, committed: track.committed,
+                            high: wm.high, lag: lag, status: status, secondsBehind: behind,
+                            secondsBehindIsLowerBound: lowerBound, lastCommitAgeSeconds: age,
+                            consumeRate: consume, produceRate: produce, catchUpSeconds: catchUp,
+                            windowSamples: track.window.count)
+    }
+
+    /// Burrow's rules in evtop's precedence (see the type's documentation); `lag` is current, ≥ 0.
+    static func status(window: Deque<OffsetSample>, lag: Int64, lastCommitTime: Double,
+                       now: Double, minStop: Double) -> LagStatus {
+        var rewound = false
+        var zero = lag == 0
+        var neverDecreased = true
+        var i = window.startIndex
+        var previous: OffsetSample?
+        while i < window.endIndex {
+            let s = window[i]
+            if s.lag == 0 { zero = true }
+            if let p = previous {
+                if s.committed < p.committed { rewound = true }
+                if s.lag < p.lag { neverDecreased = false }
+            }
+            previous = s
+            i += 1
+        }
+        if rewound { return .rewind }
+        if zero { return .ok }
+        let span = (window.last?.time ?? 0) - (window.first?.time ?? 0)
+        if now - lastCommitTime > max(span, minStop) { return .stop }
+        guard window.count >= 2, let first = window.first, let last = window.last else { return .ok }
+        if first.committed == last.committed { return .stall }  // no decrease, so all equal
+        if neverDecreased && last.lag > first.lag { return .warn }
+        return .ok
+    }
+
+    /// Seconds since the log end was at `committed`, interpolated linearly between the watermark
+    /// samples bracketing it: with `hᵢ ≤ committed < hᵢ₊₁` (the last sample at or below it and the
+    /// next above), `t = tᵢ + (committed − hᵢ)/(hᵢ₊₁ − hᵢ)·(tᵢ₊₁ − tᵢ)` ≈ when the first unread record
+    /// was written. If every sample is above `committed`, the age of the oldest sample is returned
+    /// as a lower bound (`true`). Nil without history.
+    static func secondsBehind(committed: Int64, history: Deque<WatermarkPoint>, now: Double) -> (Double, Bool)? {
+        guard let oldest = history.first else { return nil }
+        // First index whose high is > committed (highs are non-decreasing within one epoch).
+        var lo = 0
+        var hi = history.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if history[history.startIndex + mid].high > committed { hi = mid } else { lo = mid + 1 }
+        }
+        if lo == 0 { return (max(0, now - oldest.time), true) }
+        if lo == history.count { return (0, false) }  // log end never passed `committed`: caught up
+        let a = history[history.startIndex + lo - 1]
+        let b = history[history.startIndex + lo]
+        let f = Double(committed - a.high) / Double(b.high - a.high)
+        let t = a.time + f * (b.time - a.time)
+        return (max(0, now - t), false)
+    }
+
+    /// Least-squares slope of total lag over the trend points, with a dead band.
+    func trend(_ gs: GroupState) -> LagTrend {
+        guard gs.trend.count >= 2, let last = gs.trend.last else { return .steady }
+        let n = Double(gs.trend.count)
+        let t0 = gs.trend.first!.time
+        var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0
+        for p in gs.trend {
+            let x = p.time - t0
+            let y = Double(p.total)
+            sx += x; sy += y; sxx += x * x; sxy += x * y
+        }
+        let d = n * sxx - sx * sx
+        guard d > 0 else { return .steady }
+        let slope = (n * sxy - sx * sy) / d
+        let band = max(configuration.trendDeadBandPerSecond,
+                       configuration.trendRelativeDeadBand * Double(last.total))
+        if slope > band { return .growing(perSecond: slope) }
+        if slope < -band { return .shrinking(perSecond: -slope) }
+        return .steady
+    }
+
+    /// Largest sizes of every bounded buffer, for tests.
+    func storageCounts() -> (window: Int, watermarks: Int, trend: Int, history: Int) {
+        var w = 0, h = 0, tr = 0, hi = 0
+        for wm in watermarks.values { h = max(h, wm.history.count) }
+        for g in groups.values {
+            tr = max(tr, g.trend.count)
+            hi = max(hi, g.history.count)
+            for t in g.tracks.values { w = max(w, t.window.count) }
+        }
+        return (w, h, tr, hi)
+    }
+}
+
+extension LagTracker.WatermarkState {
+    /// Adds a watermark sample; returns true when `newEpoch` was taken (first sample, or the high
+    /// watermark went back and the history restarted).
+    mutating func observe(time: Double, low: Int64, high: Int64, generation: UInt64, newEpoch: UInt64,
+                          config: LagTracker.Configuration) -> Bool {
+        seen = generation
+        var reset = false
+        if epoch == 0 || (!history.isEmpty && high < self.high) {
+            history.removeAll(keepingCapacity: true)
+            epoch = newEpoch
+            reset = true
+        }
+        self.low = low
+        self.high = high
+        let point = LagTracker.WatermarkPoint(time: time, high: high)
+        let c = history.count
+        if c >= 2 {
+            let prev = history[history.endIndex - 2]
+            let last = history[history.endIndex - 1]
+            // Keep only the ends of a plateau, and at most one sample per interval (the newest
+            // point replaces the last one until the interval has passed): exact enough, bounded.
+            if (last.high == high && prev.high == high) || time - prev.time < config.watermarkSampleInterval {
+                history[history.endIndex - 1] = point
+                return reset
+            }
+        }
+        history.append(point)
+        while history.count > config.watermarkHistoryCapacity { history.removeFirst() }
+        return reset
+    }
+}
+
+extension LagTracker.GroupState {
+    mutating func update(_ g: ConsumerGroup, time t: Double, generation gen: UInt64,
+                         watermarks: [TopicPartition: LagTracker.WatermarkState],
+                         topics infos: [String: TopicInfo], config: LagTracker.Configuration) {
+        state = g.state
+        members = g.members
+        seen = gen
+        let before = tracks.count
+        let times = g.commitTimesMillis
+        var total: Int64 = 0
+        var covered = 0
+        for (tp, committed) in g.offsets {
+            let wm = watermarks[tp]
+            var commitTime: Double?
+            if !times.isEmpty, let ms = times[tp] {
+                commitTime = Double(ms) / 1000 - Date.timeIntervalBetween1970AndReferenceDate
+            }
+            tracks[tp, default: LagTracker.PartitionTrack()]
+                .observe(committed: committed, commitTime: commitTime, time: t, watermark: wm,
+                         generation: gen, config: config)
+            if let wm {
+                covered += 1
+                total += max(0, wm.high - committed)
+            }
+        }
+        var changed = tracks.count != before
+        if tracks.count > g.offsets.count {
+            tracks = tracks.filter { $0.value.seen == gen }
+            changed = true
+        }
+        if changed {
+            topics = Array(Set(tracks.keys.map(\.topic))).sorted()
+        }
+        var expected = 0
+        for topic in topics { expected += infos[topic]?.partitions.count ?? 0 }
+        expectedPartitions = expected
+        coveredPartitions = covered
+        if expected > covered {
+            // Partitions with no commit yet count everything retained as lag.
+            for topic in topics {
+                guard let info = infos[topic] else { continue }
+                for p in info.partitions where tracks[TopicPartition(topic, p.partition)] == nil {
+                    total += p.count
+                }
+            }
+        }
+
+        trend.append(LagTracker.TotalPoint(time: t, total: total))
+        while trend.count > 2, trend[trend.startIndex + 1].time <= t - config.trendSeconds { trend.removeFirst() }
+        while trend.count > LagTracker.maxTrendPoints { trend.removeFirst() }
+
+        if let next = nextBucket {
+            if t >= next {
+                let k = Int(((t - next) / config.historyBucketSeconds).rounded(.down)) + 1
+                for _ in 0..<min(k, config.historyCapacity) { history.append(total) }
+                nextBucket = next + Double(k) * config.historyBucketSeconds
+            }
+        } else {
+            history.append(total)
+            nextBucket = t + config.historyBucketSeconds
+        }
+        while history.count > config.historyCapacity { history.removeFirst() }
+    }
+}
+
+extension LagTracker.PartitionTrack {
+    mutating func observe(committed: Int64, commitTime: Double?, time t: Double,
+                          watermark wm: LagTracker.WatermarkState?, generation gen: UInt64,
+                          config: LagTracker.Configuration) {
+        seen = gen
+        var restarted = false
+        if let wm, wm.epoch != epoch {
+            // New partition for this track, or the topic was recreated: history no longer applies,
+            // and the current position starts the new window.
+            restarted = true
+            window.removeAll(keepingCapacity: true)
+            epoch = wm.epoch
+        }
+        let offsetChanged = !started || committed != self.committed
+        let recommitted = commitTime != nil && commitTime != self.commitTime
+        guard offsetChanged || recommitted || restarted else { return }
+        started = true
+        self.committed = committed
+        self.commitTime = commitTime
+        if let ct = commitTime {
+            lastCommitTime = ct
+        } else if offsetChanged {
+            lastCommitTime = t
+        }
+        // Only valid positions enter the window; an offset beyond the log end is reported as error.
+        guard let wm, committed <= wm.high else { return }
+        var sampleTime = commitTime ?? t
+        if let last = window.last { sampleTime = max(sampleTime, last.time) }
+        let sample = LagTracker.OffsetSample(time: sampleTime, observed: t, committed: committed,
+                                             high: wm.high, lag: wm.high - committed)
+        // Burrow's min-distance: a commit too close to the previous sample replaces it, unless
+        // that would hide a rewind.
+        if let last = window.last, window.count >= 2, sample.time - last.time < config.minSampleInterval,
+           committed >= last.committed {
+            window[window.endIndex - 1] = sample
+        } else {
+            window.append(sample)
+        }
+        while window.count > config.windowSize { window.removeFirst() }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// Burrow-style status of a partition or a group, ordered so that the worst compares greatest:
+/// `ok < warn < stall < stop < rewind < error`. A group's status is its worst partition's.
+///
+/// Burrow itself reports a group as `ERR` when a partition is STOP, STALL or REWIND; evtop keeps
+/// the partition-level status for the group instead (more informative) and reserves `.error` for
+/// states Burrow cannot evaluate at all: a committed offset beyond the high watermark (negative
+/// lag), or a committed offset for a topic or partition that no longer exists.
+public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
+    /// Consuming normally, or caught up at some point in the window.
+    case ok
+    /// Lag grew at every sample of the window (the consumer is falling behind).
+    case warn
+    /// Committed offset unchanged across the window while lag > 0, but still committing.
+    case stall
+    /// No commit for longer than the window spans, with lag > 0.
+    case stop
+    /// The committed offset went back within the window.
+    case rewind
+    /// Not evaluable: negative lag (committed > high watermark) or the topic/partition is gone.
+    case error
+
+    /// Orders by severity.
+    public static func < (a: LagStatus, b: LagStatus) -> Bool { a.rawValue < b.rawValue }
+
+    /// Burrow's spelling, for display.
+    public var description: String {
+        switch self {
+        case .ok: return "OK"
+        case .warn: return "WARN"
+        case .stall: return "STALL"
+        case .stop: return "STOP"
+        case .rewind: return "REWIND"
+        case .error: return "ERR"
+        }
+    }
+}
+
+/// Direction of a group's total lag over the recent past (see `LagTracker.Configuration.trendSeconds`).
+/// Rates are magnitudes in records per second (always ≥ 0).
+public enum LagTrend: Sendable, Hashable {
+    /// Total lag increases by `perSecond` records each second.
+    case growing(perSecond: Double)
+    /// Total lag decreases by `perSecond` records each second.
+    case shrinking(perSecond: Double)
+    /// Change within the dead band, or not enough history yet.
+    case steady
+}
+
+/// Lag of one partition of one group at evaluation time.
+public struct PartitionLag: Sendable, Hashable {
+    /// Topic name.
+    public var topic: String
+    /// Partition number.
+    public var partition: Int32
+    /// The group's committed offset (next offset to read); nil when the group never committed here.
+    public var committed: Int64?
+    /// High watermark (log end offset); 0 when the topic or partition no longer exists.
+    public var high: Int64
+    /// Records behind: `high − committed`, clamped at 0 (negative lag is reported as `.error`).
+    /// With no commit yet: `high − low`, everything retained is unread.
+    public var lag: Int64
+    /// Burrow status of this partition.
+    public var status: LagStatus
+    /// How long ago the log end was where the group is now (≈ age of the oldest unread record).
+    /// 0 when lag is 0; nil when unknown (no commit, no watermark history).
+    public var secondsBehind: Double?
+    /// True when the committed offset is older than all watermark history: `secondsBehind` is then
+    /// the age of the oldest watermark sample, a lower bound.
+    public var secondsBehindIsLowerBound: Bool
+    /// Seconds since the last commit. With broker-reported commit times this is exact; without,
+    /// it is the time since evtop saw the committed offset change (or first saw it).
+    public var lastCommitAgeSeconds: Double?
+    /// Records per second consumed: committed offset change from the oldest window sample to the
+    /// latest snapshot, over that time. Nil until that time is > 0.
+    public var consumeRate: Double?
+    /// Records per second produced over the same interval (high watermark change).
+    public var produceRate: Double?
+    /// Seconds until lag reaches 0 at current rates: `lag / (consume − produce)`; 0 when lag is 0;
+    /// nil when it never will (consume ≤ produce) or rates are unknown.
+    public var catchUpSeconds: Double?
+    /// Offset samples in the evaluation window (≤ window size); Burrow's "completeness".
+    public var windowSamples: Int
+
+    /// Creates a partition lag.
+    public init(topic: String, partition: Int32, committed: Int64?, high: Int64, lag: Int64,
+                status: LagStatus, secondsBehind: Double?, secondsBehindIsLowerBound: Bool = false,
+                lastCommitAgeSeconds: Double?, consumeRate: Double?, produceRate: Double?,
+                catchUpSeconds: Double? = nil, windowSamples: Int = 0) {
+        self.topic = topic
+        self.partition = partition
+        self.committed = committed
+        self.high = high
+        self.lag = lag
+        self.status = status
+        self.secondsBehind = secondsBehind
+        self.secondsBehindIsLowerBound = secondsBehindIsLowerBound
+        self.lastCommitAgeSeconds = lastCommitAgeSeconds
+        self.consumeRate = consumeRate
+        self.produceRate = produceRate
+        self.catchUpSeconds = catchUpSeconds
+        self.windowSamples = windowSamples
+    }
+}
+
+/// Lag of one consumer group at evaluation time.
+public struct GroupLag: Sendable, Hashable {
+    /// Group id.
+    public var id: String
+    /// Broker-reported state ("Stable", "Empty", ...).
+    public var state: String
+    /// Live members (0 for an empty group, which is still evaluated).
+    public var members: Int
+    /// Topics the group has committed offsets for, sorted.
+    public var topics: [String]
+    /// Every partition of those topics, sorted by topic then partition (uncommitted ones included).
+    public var partitions: [PartitionLag]
+    /// Worst partition status (`.ok` for a group with no partitions).
+    public var status: LagStatus
+    /// Sum of partition lags.
+    public var totalLag: Int64
+    /// Largest partition lag.
+    public var maxLag: Int64
+    /// Largest partition `secondsBehind`; nil when no partition knows it.
+    public var secondsBehind: Double?
+    /// True when any partition's `secondsBehind` is only a lower bound (the maximum may be larger).
+    public var secondsBehindIsLowerBound: Bool
+    /// Direction of total lag over the recent past.
+    public var trend: LagTrend
+    /// Seconds until every partition has caught up (the slowest partition's catch-up time, since
+    /// partitions are consumed in parallel); 0 when total lag is 0; nil when some lagging partition
+    /// never catches up at current rates.
+    public var catchUpSeconds: Double?
+
+    /// Creates a group lag.
+    public init(id: String, state: String, members: Int, topics: [String], partitions: [PartitionLag],
+                status: LagStatus, totalLag: Int64, maxLag: Int64, secondsBehind: Double?,
+                secondsBehindIsLowerBound: Bool = false, trend: LagTrend, catchUpSeconds: Double?) {
+        self.id = id
+        self.state = state
+        self.members = members
+        self.topics = topics
+        self.partitions = partitions
+        self.status = status
+        self.totalLag = totalLag
+        self.maxLag = maxLag
+        self.secondsBehind = secondsBehind
+        self.secondsBehindIsLowerBound = secondsBehindIsLowerBound
+        self.trend = trend
+        self.catchUpSeconds = catchUpSeconds
+    }
+}
