@@ -8,8 +8,10 @@ public enum ViewID: Sendable, Hashable {
     case topics
     /// One topic's partitions with watermarks and rates.
     case partitions(topic: String)
-    /// Consumer groups and their lag (arrives with the lag issue).
+    /// Consumer groups and their lag health.
     case lag
+    /// One group's partitions with offsets, lag and status.
+    case groupPartitions(group: String)
     /// Sagas by correlation ID (arrives with the saga issue).
     case sagas
     /// Dead-letter queues (arrives with the DLQ issue).
@@ -21,6 +23,7 @@ public enum ViewID: Sendable, Hashable {
         case .topics: return "topics"
         case .partitions: return "partitions"
         case .lag: return "lag"
+        case .groupPartitions: return "group"
         case .sagas: return "sagas"
         case .deadLetters: return "dlq"
         }
@@ -66,6 +69,22 @@ public enum TopicSortKey: String, CaseIterable, Sendable, Hashable {
         case .rate10: return "10s/s"
         case .rate60: return "60s/s"
         case .groups: return "groups"
+        }
+    }
+}
+
+/// Columns the lag table can be sorted by.
+public enum LagSortKey: String, CaseIterable, Sendable, Hashable {
+    case status, group, lag, behind, members
+
+    /// The column title shown in the sort indicator.
+    public var title: String {
+        switch self {
+        case .status: return "status"
+        case .group: return "group"
+        case .lag: return "total lag"
+        case .behind: return "behind"
+        case .members: return "members"
         }
     }
 }
@@ -133,6 +152,20 @@ public struct AppState: Sendable {
     public var topicsCursor = TableCursor()
     /// Partitions table cursor.
     public var partitionsCursor = TableCursor()
+    /// Lag health per group, fed by every snapshot.
+    public var lagTracker = LagTracker()
+    /// The latest evaluation of every group (at the last snapshot's time).
+    public var groupLags: [GroupLag] = []
+    /// Lag table cursor.
+    public var lagCursor = TableCursor()
+    /// Group drill-down cursor.
+    public var groupCursor = TableCursor()
+    /// Lag sort column.
+    public var lagSort: LagSortKey = .status
+    /// Lag sort direction.
+    public var lagSortDescending = true
+    /// Show lag as time behind instead of offsets (`t` toggles).
+    public var lagInSeconds = false
     /// Topics sort column.
     public var topicSort: TopicSortKey = .rate10
     /// Topics sort direction.

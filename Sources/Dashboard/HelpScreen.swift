@@ -9,7 +9,7 @@ public enum HelpScreen {
             HelpEntry(key: "2 / :lag", text: "consumer lag"),
             HelpEntry(key: "3 / :sagas", text: "sagas by correlation ID"),
             HelpEntry(key: "4 / :dlq", text: "dead letters"),
-            HelpEntry(key: "enter", text: "drill in (partitions)"),
+            HelpEntry(key: "enter", text: "drill in: partitions"),
             HelpEntry(key: "esc", text: "clear filter, then back"),
         ]),
         HelpSection(title: "Move", entries: [
@@ -22,6 +22,7 @@ public enum HelpScreen {
             HelpEntry(key: "/", text: "filter (regex, /!x inverts)"),
             HelpEntry(key: "s", text: "sort by next column"),
             HelpEntry(key: "S", text: "reverse sort"),
+            HelpEntry(key: "t", text: "lag: offsets ↔ time behind"),
         ]),
         HelpSection(title: "General", entries: [
             HelpEntry(key: ":", text: "command line"),

@@ -29,6 +29,8 @@ public enum Reducer {
             guard !state.paused else { return [] }
             state.now = snapshot.time
             state.meter.record(snapshot)
+            state.lagTracker.record(snapshot)
+            state.groupLags = state.lagTracker.evaluateAll(now: snapshot.time)
             state.snapshot = snapshot
             if snapshot.topics.isEmpty, state.hint == nil {
                 state.hint = "empty store: run `evtop demo`, or attach with --broker"
@@ -88,9 +90,20 @@ public enum Reducer {
             state.paused.toggle()
             say(&state, state.paused ? "paused: figures frozen, p resumes" : "resumed")
         case .char("s"):
-            cycleSort(&state, reverse: false)
+            cycleSort(&state)
         case .char("S"):
-            state.topicSortDescending.toggle()
+            switch state.view {
+            case .topics: state.topicSortDescending.toggle()
+            case .lag: state.lagSortDescending.toggle()
+            default: break
+            }
+        case .char("t"):
+            switch state.view {
+            case .lag, .groupPartitions:
+                state.lagInSeconds.toggle()
+                say(&state, state.lagInSeconds ? "lag shown as time behind" : "lag shown in offsets")
+            default: break
+            }
         case .char("1"): switchView(&state, to: .topics)
         case .char("2"): switchView(&state, to: .lag)
         case .char("3"): switchView(&state, to: .sagas)
@@ -173,11 +186,9 @@ public enum Reducer {
 
     private static func switchView(_ state: inout AppState, to view: ViewID) {
         switch view {
-        case .topics, .partitions:
+        case .topics, .partitions, .lag, .groupPartitions:
             state.backStack = []
             state.view = view
-        case .lag:
-            say(&state, "lag view: not in this build yet (topics are: 1)", error: true)
         case .sagas:
             say(&state, "sagas view: not in this build yet (topics are: 1)", error: true)
         case .deadLetters:
@@ -204,19 +215,36 @@ public enum Reducer {
             state.backStack.append(state.view)
             state.view = .partitions(topic: key)
             state.partitionsCursor = TableCursor()
+        case .lag:
+            let rows = LagModel.rows(state)
+            guard let key = state.lagCursor.selectedKey ?? rows.first?.id,
+                  rows.contains(where: { $0.id == key }) else { return }
+            state.backStack.append(state.view)
+            state.view = .groupPartitions(group: key)
+            state.groupCursor = TableCursor()
         default:
             break
         }
     }
 
-    private static func cycleSort(_ state: inout AppState, reverse: Bool) {
-        guard state.view == .topics else { return }
-        let all = TopicSortKey.allCases
-        let i = all.firstIndex(of: state.topicSort) ?? 0
-        state.topicSort = all[(i + 1) % all.count]
-        // Names read best ascending, figures descending.
-        state.topicSortDescending = state.topicSort != .name
-        say(&state, "sorted by \(state.topicSort.title) \(state.topicSortDescending ? "▼" : "▲")")
+    private static func cycleSort(_ state: inout AppState) {
+        switch state.view {
+        case .topics:
+            let all = TopicSortKey.allCases
+            let i = all.firstIndex(of: state.topicSort) ?? 0
+            state.topicSort = all[(i + 1) % all.count]
+            // Names read best ascending, figures descending.
+            state.topicSortDescending = state.topicSort != .name
+            say(&state, "sorted by \(state.topicSort.title) \(state.topicSortDescending ? "▼" : "▲")")
+        case .lag:
+            let all = LagSortKey.allCases
+            let i = all.firstIndex(of: state.lagSort) ?? 0
+            state.lagSort = all[(i + 1) % all.count]
+            state.lagSortDescending = state.lagSort != .group
+            say(&state, "sorted by \(state.lagSort.title) \(state.lagSortDescending ? "▼" : "▲")")
+        default:
+            break
+        }
     }
 
     // MARK: - Cursor
@@ -226,6 +254,8 @@ public enum Reducer {
         switch state.view {
         case .topics: return TopicsModel.cachedRows(state).map(\.name)
         case .partitions(let topic): return TopicsModel.partitionRows(state, topic: topic).map { String($0.partition) }
+        case .lag: return LagModel.rows(state).map(\.id)
+        case .groupPartitions(let group): return LagModel.partitionRows(state, group: group).map(LagModel.key)
         default: return []
         }
     }
@@ -259,6 +289,8 @@ public enum Reducer {
     private static func currentCursor(_ state: AppState) -> TableCursor {
         switch state.view {
         case .partitions: return state.partitionsCursor
+        case .lag: return state.lagCursor
+        case .groupPartitions: return state.groupCursor
         default: return state.topicsCursor
         }
     }
@@ -266,6 +298,8 @@ public enum Reducer {
     private static func setCursor(_ state: inout AppState, _ cursor: TableCursor) {
         switch state.view {
         case .partitions: state.partitionsCursor = cursor
+        case .lag: state.lagCursor = cursor
+        case .groupPartitions: state.groupCursor = cursor
         default: state.topicsCursor = cursor
         }
     }

@@ -15,7 +15,11 @@ public enum Screen {
             TopicsScreen.render(state, layout: layout, into: &buffer, theme: theme)
         case .partitions(let topic):
             PartitionsScreen.render(state, topic: topic, layout: layout, into: &buffer, theme: theme)
-        case .lag, .sagas, .deadLetters:
+        case .lag:
+            LagScreen.render(state, layout: layout, into: &buffer, theme: theme)
+        case .groupPartitions(let group):
+            GroupPartitionsScreen.render(state, group: group, layout: layout, into: &buffer, theme: theme)
+        case .sagas, .deadLetters:
             TopicsScreen.render(state, layout: layout, into: &buffer, theme: theme)
         }
         StatusBar.render(state, in: layout.status, into: &buffer, theme: theme)
@@ -108,6 +112,13 @@ enum StatusBar {
         switch state.view {
         case .partitions:
             return [("esc", "back"), ("/", "filter"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+        case .groupPartitions:
+            return [("esc", "back"), ("/", "filter"), ("t", state.lagInSeconds ? "offsets" : "seconds"),
+                    ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+        case .lag:
+            return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
+                    ("enter", "partitions"), ("s", "sort"), ("t", state.lagInSeconds ? "offsets" : "seconds"),
+                    ("?", "help"), ("q", "quit")]
         default:
             return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
                     ("enter", "partitions"), ("s", "sort"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]

@@ -22,15 +22,18 @@ import DequeModule
 ///
 /// ## Rules, in this order (first match wins)
 /// 1. ERROR: committed > high watermark, or the topic/partition no longer exists.
-/// 2. REWIND: the committed offset decreased between two samples of the window.
-/// 3. OK: lag is 0 now, or at any sample of the window.
-/// 4. STOP: `now − last commit > max(window span, minStopSeconds)`; span = last − first sample time.
-///    The floor keeps a window of one or two samples (just started watching) from flapping.
-/// 5. STALL: ≥ 2 samples and the committed offset is the same in all of them (lag > 0 by rule 3).
+/// 2. OK: lag is 0 now.
+/// 3. STOP: `now − last commit > max(window span, minStopSeconds)`; span = last − first sample time.
+///    The floor keeps a window of one or two samples (just started watching) from flapping. This
+///    comes before the zero-lag-in-window rule, as in Burrow's code: a consumer that caught up and
+///    then died is STOP, not OK.
+/// 4. OK: lag was 0 at any sample of the window.
+/// 5. REWIND: the committed offset decreased between two samples of the window.
+/// 6. STALL: ≥ 2 samples and the committed offset is the same in all of them (lag > 0 by rule 3).
 ///    Since samples are only taken on commits, this means "re-committing without progress".
-/// 6. WARN: ≥ 2 samples, the lag never decreased from one sample to the next, and it grew overall
+/// 7. WARN: ≥ 2 samples, the lag never decreased from one sample to the next, and it grew overall
 ///    (a constant non-zero lag with progressing offsets is a consumer keeping pace: OK).
-/// 7. OK otherwise.
+/// 8. OK otherwise.
 ///
 /// A partition of a consumed topic with no commit yet is reported with `committed == nil`,
 /// lag = high − low (everything retained is unread, as with `auto.offset.reset=earliest`) and
@@ -136,6 +139,8 @@ public struct LagTracker: Sendable {
         var members: Int
         var tracks: [TopicPartition: PartitionTrack] = [:]
         var topics: [String] = []
+        /// Keys of `tracks`, sorted (kept up to date when partitions come and go).
+        var order: [TopicPartition] = []
         /// Partitions of `topics` in the latest snapshot, and how many of them have a track.
         var expectedPartitions = 0
         var coveredPartitions = 0
@@ -227,8 +232,8 @@ public struct LagTracker: Sendable {
     private func evaluate(id: String, _ gs: GroupState, now: Double) -> GroupLag {
         var parts: [PartitionLag] = []
         parts.reserveCapacity(max(gs.tracks.count, gs.expectedPartitions))
-        for (tp, track) in gs.tracks {
-            parts.append(evaluate(tp, track, watermarks[tp], now: now))
+        for tp in gs.order {
+            parts.append(evaluate(tp, gs.tracks[tp]!, watermarks[tp], now: now))
         }
         if gs.expectedPartitions > gs.coveredPartitions {
             for topic in gs.topics {
@@ -240,8 +245,9 @@ public struct LagTracker: Sendable {
                         consumeRate: nil, produceRate: nil, catchUpSeconds: p.count == 0 ? 0 : nil))
                 }
             }
+            // Only when some partition has no commit: otherwise `order` is already sorted.
+            parts.sort { $0.topic != $1.topic ? $0.topic < $1.topic : $0.partition < $1.partition }
         }
-        parts.sort { $0.topic != $1.topic ? $0.topic < $1.topic : $0.partition < $1.partition }
 
         var status = LagStatus.ok
         var total: Int64 = 0
@@ -326,10 +332,14 @@ public struct LagTracker: Sendable {
             previous = s
             i += 1
         }
-        if rewound { return .rewind }
-        if zero { return .ok }
+        // Burrow's own order (its calculatePartitionStatus): no current lag is never a problem; a
+        // consumer that stopped committing is STOP even if it had caught up earlier in the window
+        // (else a group that dies when idle would read OK forever); then zero lag in the window is OK.
+        if lag == 0 { return .ok }
         let span = (window.last?.time ?? 0) - (window.first?.time ?? 0)
         if now - lastCommitTime > max(span, minStop) { return .stop }
+        if zero { return .ok }
+        if rewound { return .rewind }
         guard window.count >= 2, let first = window.first, let last = window.last else { return .ok }
         if first.committed == last.committed { return .stall }  // no decrease, so all equal
         if neverDecreased && last.lag > first.lag { return .warn }
@@ -456,7 +466,8 @@ extension LagTracker.GroupState {
             changed = true
         }
         if changed {
-            topics = Array(Set(tracks.keys.map(\.topic))).sorted()
+            order = tracks.keys.sorted()
+            topics = Array(Set(order.map(\.topic))).sorted()
         }
         var expected = 0
         for topic in topics { expected += infos[topic]?.partitions.count ?? 0 }

@@ -13,7 +13,7 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: ArgumentHelp("View to render: topics, or partitions:TOPIC.", valueName: "view"))
+    @Option(name: .long, help: ArgumentHelp("View to render: topics, lag, partitions:TOPIC or group:GROUP.", valueName: "view"))
     var view: String = "topics"
 
     @Option(name: .long, help: "Screen width in columns.")
@@ -38,8 +38,10 @@ struct SnapshotCommand: AsyncParsableCommand {
                                      size: Size(width: width, height: height), readOnly: true, theme: "default")
         switch view {
         case "topics": state.view = .topics
+        case "lag": state.view = .lag
         case let v where v.hasPrefix("partitions:"): state.view = .partitions(topic: String(v.dropFirst("partitions:".count)))
-        default: throw ValidationError("unknown view '\(view)' (this build renders: topics, partitions:TOPIC)")
+        case let v where v.hasPrefix("group:"): state.view = .groupPartitions(group: String(v.dropFirst("group:".count)))
+        default: throw ValidationError("unknown view '\(view)' (this build renders: topics, lag, partitions:TOPIC, group:GROUP)")
         }
         state = try await Sampling.sampledState(log: log, interval: interval, state: state)
         print(Screen.render(state, theme: Theme.fallback).plainText)

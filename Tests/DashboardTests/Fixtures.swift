@@ -20,24 +20,49 @@ enum Fixtures {
         ("idle", 2, 10, 0),
     ]
 
+    /// High watermark of a fixture partition at time t (seconds relative to `end`).
+    static func high(_ name: String, _ p: Int, _ t: Double) -> Int64 {
+        guard let spec = topicSpecs.first(where: { $0.name == name }) else { return 0 }
+        // Rate = spec.rate × (1 + cos(t/20)): never negative, so the counter only grows.
+        let total = Double(spec.base) + spec.rate * ((t + 300) + 20 * sin(t / 20))
+        return Int64(total / Double(spec.partitions)) + Int64(p)
+    }
+
+    static func millis(_ t: Double) -> Int64 { Int64((end.timeIntervalSince1970 + t) * 1000) }
+
     static func snapshot(at t: Double) -> BrokerSnapshot {
         let topics = topicSpecs.map { spec -> TopicInfo in
-            // A wave so sparklines have shape; each partition takes a share of the rate.
-            // Rate = spec.rate × (1 + cos(t/20)): never negative, so the counter only grows.
-            let total = Double(spec.base) + spec.rate * ((t + 300) + 20 * sin(t / 20))
-            let parts = (0..<spec.partitions).map { p -> PartitionWatermarks in
-                let share = Int64(total / Double(spec.partitions)) + Int64(p)
-                return PartitionWatermarks(partition: Int32(p), low: spec.name == "idle" ? 3 : 0, high: share)
+            TopicInfo(name: spec.name, partitions: (0..<spec.partitions).map {
+                PartitionWatermarks(partition: Int32($0), low: spec.name == "idle" ? 3 : 0, high: high(spec.name, $0, t))
+            })
+        }
+        func group(_ id: String, members: Int, _ parts: [(String, Int, Int64, Double)]) -> ConsumerGroup {
+            var offsets: [TopicPartition: Int64] = [:], times: [TopicPartition: Int64] = [:]
+            for (topic, p, committed, at) in parts {
+                offsets[TopicPartition(topic, Int32(p))] = committed
+                times[TopicPartition(topic, Int32(p))] = millis(at)
             }
-            return TopicInfo(name: spec.name, partitions: parts)
+            return ConsumerGroup(id: id, state: members > 0 ? "Stable" : "Empty", members: members,
+                                 offsets: offsets, commitTimesMillis: times)
         }
         let groups = [
-            ConsumerGroup(id: "payment-service", state: "Stable", members: 2,
-                          offsets: [TopicPartition("orders", 0): 16_000, TopicPartition("orders", 1): 16_001, TopicPartition("orders", 2): 16_002]),
-            ConsumerGroup(id: "shipping-service", state: "Stable", members: 1,
-                          offsets: [TopicPartition("inventory", 0): 9_000, TopicPartition("inventory", 1): 9_000]),
-            ConsumerGroup(id: "order-service", state: "Stable", members: 1,
-                          offsets: [TopicPartition("payments", 0): 10_000, TopicPartition("shipments", 0): 17_000, TopicPartition("orders", 0): 1]),
+            // Keeps pace, caught up every tenth second: OK.
+            group("payment-service", members: 2, (0..<3).map { p in
+                ("orders", p, high("orders", p, t) - (Int(t) % 10 == 0 ? 0 : 5), t) }),
+            // Reads 90% of what arrives: lag only grows: WARN.
+            group("shipping-service", members: 1, (0..<3).map { p in
+                ("inventory", p, Int64(Double(high("inventory", p, t)) * 0.9), t) }),
+            // Re-commits the same offset every second: STALL (on payments p1 only).
+            group("inventory-service", members: 2, (0..<3).map { p in
+                p == 1 && t > -100 ? ("payments", p, high("payments", p, -100), t) : ("payments", p, high("payments", p, t), t) }),
+            // Stopped committing 200 s ago, no members left: STOP.
+            group("order-service", members: 0, [
+                ("shipments", 0, high("shipments", 0, min(t, -200)), min(t, -200)),
+                ("orders", 0, high("orders", 0, min(t, -200)), min(t, -200)),
+            ]),
+            // Reset its offsets back a minute five seconds ago: REWIND.
+            group("audit-archiver", members: 3, (0..<6).map { p in
+                ("audit-log-with-a-rather-long-topic-name.v2", p, t >= -5 ? high("audit-log-with-a-rather-long-topic-name.v2", p, -60) : high("audit-log-with-a-rather-long-topic-name.v2", p, t) - 100, t) }),
         ]
         return BrokerSnapshot(time: end.addingTimeInterval(t), topics: topics, groups: groups)
     }

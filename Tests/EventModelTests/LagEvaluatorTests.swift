@@ -113,11 +113,23 @@ final class LagEvaluatorTests: XCTestCase {
         XCTAssertEqual(status(tracker, now: 13), .ok)
     }
 
-    func testRewindTakesPrecedenceOverZeroLag() {
+    func testZeroLagInWindowTakesPrecedenceOverRewindAsInBurrow() {
         var tracker = LagTracker()
         tracker.record(snap(0, [topic("orders", [100])], [group("g", [p0: 100])]))
         tracker.record(snap(1, [topic("orders", [100])], [group("g", [p0: 40])]))
-        XCTAssertEqual(status(tracker, now: 1), .rewind)
+        XCTAssertEqual(status(tracker, now: 1), .ok, "a deliberate reset from caught up is not an alarm (Burrow)")
+    }
+
+    func testStopTakesPrecedenceOverEarlierZeroLag() {
+        var tracker = LagTracker()
+        // Caught up at t=0…9, then the consumer dies while the log keeps growing.
+        for t in 0..<10 {
+            tracker.record(snap(Double(t), [topic("orders", [Int64(100 + t)])], [group("g", [p0: Int64(100 + t)])]))
+        }
+        for t in 10..<60 {
+            tracker.record(snap(Double(t), [topic("orders", [Int64(100 + t * 5)])], [group("g", [p0: 109])]))
+        }
+        XCTAssertEqual(status(tracker, now: 59), .stop)
     }
 
     func testErrorWhenCommittedBeyondHighWatermarkOrTopicGone() throws {
@@ -256,7 +268,7 @@ final class LagEvaluatorTests: XCTestCase {
             let p = try XCTUnwrap(tracker.evaluate(group: "g", now: at(330))?.partitions.first)
             XCTAssertEqual(try XCTUnwrap(p.secondsBehind), 30.5, accuracy: 1e-9)
             XCTAssertEqual(p.status, .ok)
-            XCTAssertEqual(p.windowSamples, 5)
+            XCTAssertEqual(p.windowSamples, 6, "commits at 0, 60, …, 300")
         }
     }
 

@@ -1,0 +1,89 @@
+import Foundation
+import EventModel
+import TerminalUI
+
+/// Pure derivations for the lag views: rows, formatting and status roles.
+public enum LagModel {
+    /// Group rows, filtered by the lag filter (on group id and topics) and sorted.
+    public static func rows(_ state: AppState) -> [GroupLag] {
+        let pattern = state.filters[ViewID.lag.name] ?? ""
+        let filter = RowFilter(pattern)
+        let rows = pattern.isEmpty ? state.groupLags : state.groupLags.filter {
+            filter.matches($0.id + " " + $0.topics.joined(separator: " ") + " " + $0.status.description)
+        }
+        return sorted(rows, by: state.lagSort, descending: state.lagSortDescending)
+    }
+
+    /// Group rows sorted by a column, ties by group id.
+    public static func sorted(_ rows: [GroupLag], by key: LagSortKey, descending: Bool) -> [GroupLag] {
+        func value(_ g: GroupLag) -> Double {
+            switch key {
+            case .status: return Double(g.status.rawValue) * 1e15 + Double(g.totalLag)
+            case .group: return 0
+            case .lag: return Double(g.totalLag)
+            case .behind: return g.secondsBehind ?? -1
+            case .members: return Double(g.members)
+            }
+        }
+        let keys = rows.map(value)
+        let order = rows.indices.sorted { i, j in
+            if key != .group, keys[i] != keys[j] { return descending ? keys[i] > keys[j] : keys[i] < keys[j] }
+            if key == .group, descending { return rows[i].id > rows[j].id }
+            return rows[i].id < rows[j].id
+        }
+        return order.map { rows[$0] }
+    }
+
+    /// One group's partitions, worst first, filtered by the group view's filter.
+    public static func partitionRows(_ state: AppState, group: String) -> [PartitionLag] {
+        guard let g = state.groupLags.first(where: { $0.id == group }) else { return [] }
+        let filter = RowFilter(state.filters[ViewID.groupPartitions(group: group).name] ?? "")
+        return g.partitions
+            .filter { filter.matches("\($0.topic) \($0.partition) \($0.status)") }
+            .sorted { a, b in
+                if a.status != b.status { return a.status > b.status }
+                if a.lag != b.lag { return a.lag > b.lag }
+                return (a.topic, a.partition) < (b.topic, b.partition)
+            }
+    }
+
+    /// Row key of a partition in the drill-down.
+    public static func key(_ p: PartitionLag) -> String { "\(p.topic)/\(p.partition)" }
+
+    /// The theme role for a status.
+    public static func role(_ status: LagStatus) -> Role {
+        switch status {
+        case .ok: return .lagOK
+        case .warn: return .lagWarn
+        case .stall: return .lagStall
+        case .stop: return .lagStop
+        case .rewind: return .lagRewind
+        case .error: return .lagError
+        }
+    }
+
+    /// `↑ +21/s`, `↓ −5/s`, `→ 0/s`.
+    public static func trend(_ trend: LagTrend) -> String {
+        switch trend {
+        case .growing(let r): return "↑ +" + NumberFormat.rate(r) + "/s"
+        case .shrinking(let r): return "↓ −" + NumberFormat.rate(r) + "/s"
+        case .steady: return "→ 0/s"
+        }
+    }
+
+    /// Time behind: `–` unknown, `>5m` when only a lower bound is known.
+    public static func behind(_ seconds: Double?, lowerBound: Bool) -> String {
+        guard let seconds else { return "–" }
+        return (lowerBound ? ">" : "") + NumberFormat.duration(seconds: seconds)
+    }
+
+    /// Time to catch up: `now` when there is no lag, `never` when it does not shrink.
+    public static func catchUp(_ group: GroupLag) -> String {
+        if group.totalLag == 0 { return "now" }
+        guard let s = group.catchUpSeconds else { return "never" }
+        return s == 0 ? "now" : NumberFormat.duration(seconds: s)
+    }
+
+    /// Groups whose status is not OK.
+    public static func notOK(_ state: AppState) -> Int { state.groupLags.filter { $0.status != .ok }.count }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import EventModel
+import TerminalUI
+
+/// "Is anyone falling behind, since when, will they catch up?": one row per consumer group.
+enum LagScreen {
+    static func render(_ state: AppState, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
+        let rows = LagModel.rows(state)
+        let bad = LagModel.notOK(state)
+        let arrow = state.lagSortDescending ? "▼" : "▲"
+        let title = rows.count == state.groupLags.count ? "Consumer groups" : "Consumer groups \(rows.count)/\(state.groupLags.count)"
+        let right = (bad == 0 ? "all OK" : "\(bad) not OK") + " · sort: \(state.lagSort.title) \(arrow)"
+        let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
+        guard !area.isEmpty else { return }
+        if rows.isEmpty {
+            let text = state.snapshot == nil ? "waiting for the first snapshot…"
+                : (state.currentFilter.isEmpty ? "no consumer groups have committed offsets yet" : "no group matches the filter “\(state.currentFilter)”")
+            buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
+            return
+        }
+        let perMinute = max(1, Int((60 / state.lagTracker.configuration.historyBucketSeconds).rounded()))
+        let sparkWidth = perMinute
+        let lagTitle = state.lagInSeconds ? "MAX BEHIND" : "MAX LAG"
+        let columns: [TableColumn] = [
+            TableColumn("GROUP", width: .flexible(min: 14, weight: 2), priority: 100),
+            TableColumn("STATUS", width: .fixed(7), priority: 95),
+            TableColumn("STATE", width: .fixed(7), priority: 10),
+            TableColumn("MEMBERS", width: .fixed(7), alignment: .right, priority: 40),
+            TableColumn("TOPICS", width: .flexible(min: 10, weight: 1), priority: 15),
+            TableColumn("TOTAL LAG", width: .fixed(10), alignment: .right, priority: 90),
+            TableColumn(lagTitle, width: .fixed(10), alignment: .right, priority: 45),
+            TableColumn("BEHIND", width: .fixed(8), alignment: .right, priority: 85),
+            TableColumn("TREND", width: .fixed(10), priority: 70),
+            TableColumn("CATCH-UP", width: .fixed(8), alignment: .right, priority: 60),
+            TableColumn("LAG 1 MIN", width: .fixed(sparkWidth), priority: 30),
+        ]
+        let selected = state.lagCursor.selectedKey.flatMap { key in rows.firstIndex { $0.id == key } } ?? 0
+        let visible = max(0, area.height - 1)
+        let tracker = state.lagTracker
+        let inSeconds = state.lagInSeconds
+        var table = Table(columns: columns, rowCount: rows.count) { i in
+            let g = rows[i]
+            let maxCell: String
+            if inSeconds {
+                let worst = g.partitions.compactMap(\.secondsBehind).max()
+                maxCell = LagModel.behind(worst, lowerBound: g.secondsBehindIsLowerBound)
+            } else {
+                maxCell = NumberFormat.grouped(g.maxLag)
+            }
+            let trendRole: Role? = {
+                if case .growing = g.trend, g.totalLag > 0 { return .lagWarn }
+                return nil
+            }()
+            let history = tracker.lagHistory(group: g.id).map(Double.init)
+            return TableRowContent(cells: [
+                TableCell(g.id),
+                TableCell(g.status.description, role: LagModel.role(g.status)),
+                TableCell(g.state, role: g.members == 0 ? .textDim : nil),
+                TableCell(String(g.members), role: g.members == 0 ? .lagWarn : nil),
+                TableCell(g.topics.joined(separator: ","), role: .textDim),
+                TableCell(NumberFormat.grouped(g.totalLag), role: g.totalLag == 0 ? .rateZero : nil),
+                TableCell(maxCell),
+                TableCell(LagModel.behind(g.secondsBehind, lowerBound: g.secondsBehindIsLowerBound)),
+                TableCell(LagModel.trend(g.trend), role: trendRole),
+                TableCell(LagModel.catchUp(g), role: LagModel.catchUp(g) == "never" ? .lagWarn : nil),
+                TableCell(Sparkline.string(history, width: sparkWidth), role: .sparkline),
+            ], role: nil, isMarked: false)
+        }
+        table.selectedRow = selected
+        table.scrollOffset = Table.scrollOffset(selected: selected, current: state.lagCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        table.sortColumn = sortColumnIndex(state.lagSort)
+        table.sortDescending = state.lagSortDescending
+        table.render(in: area, into: &buffer, theme: theme)
+    }
+
+    static func sortColumnIndex(_ key: LagSortKey) -> Int {
+        switch key {
+        case .status: return 1
+        case .group: return 0
+        case .lag: return 5
+        case .behind: return 7
+        case .members: return 3
+        }
+    }
+}
+
+/// One group's partitions: where the lag is and which partition causes the status.
+enum GroupPartitionsScreen {
+    static func render(_ state: AppState, group: String, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
+        let rows = LagModel.partitionRows(state, group: group)
+        let g = state.groupLags.first { $0.id == group }
+        let title = g.map { "\(group) · \($0.status) · \($0.members) member\($0.members == 1 ? "" : "s")" } ?? group
+        let unit = state.lagInSeconds ? "lag in seconds (t: offsets)" : "lag in offsets (t: seconds)"
+        let area = layout.frame(Block(title: title, rightTitle: unit), into: &buffer, theme: theme)
+        guard !area.isEmpty else { return }
+        if rows.isEmpty {
+            buffer.put("group \(group) has no committed offsets (or is gone)", x: area.x + 1, y: area.y, style: theme.style(.textDim), maxWidth: area.width - 1)
+            return
+        }
+        let columns: [TableColumn] = [
+            TableColumn("TOPIC", width: .flexible(min: 10, weight: 1), priority: 100),
+            TableColumn("PART", width: .fixed(4), alignment: .right, priority: 99),
+            TableColumn("STATUS", width: .fixed(7), priority: 95),
+            TableColumn("COMMITTED", width: .fixed(11), alignment: .right, priority: 60),
+            TableColumn("HIGH", width: .fixed(11), alignment: .right, priority: 50),
+            TableColumn(state.lagInSeconds ? "BEHIND" : "LAG", width: .fixed(10), alignment: .right, priority: 90),
+            TableColumn("CONSUME/s", width: .fixed(9), alignment: .right, priority: 40),
+            TableColumn("PRODUCE/s", width: .fixed(9), alignment: .right, priority: 35),
+            TableColumn("LAST COMMIT", width: .fixed(11), alignment: .right, priority: 80),
+        ]
+        let selected = state.groupCursor.selectedKey.flatMap { key in rows.firstIndex { LagModel.key($0) == key } } ?? 0
+        let visible = max(0, area.height - 1)
+        let inSeconds = state.lagInSeconds
+        var table = Table(columns: columns, rowCount: rows.count) { i in
+            let p = rows[i]
+            let lag = inSeconds ? LagModel.behind(p.secondsBehind, lowerBound: p.secondsBehindIsLowerBound) : NumberFormat.grouped(p.lag)
+            return TableRowContent(cells: [
+                TableCell(p.topic),
+                TableCell(String(p.partition)),
+                TableCell(p.status.description, role: LagModel.role(p.status)),
+                TableCell(p.committed.map(NumberFormat.grouped) ?? "none", role: p.committed == nil ? .textDim : nil),
+                TableCell(NumberFormat.grouped(p.high)),
+                TableCell(lag, role: p.lag == 0 ? .rateZero : nil),
+                TopicsScreen.rateCell(p.consumeRate),
+                TopicsScreen.rateCell(p.produceRate),
+                TableCell(p.lastCommitAgeSeconds.map { NumberFormat.duration(seconds: $0) + " ago" } ?? "never",
+                          role: p.status == .stop ? .lagStop : nil),
+            ], role: nil, isMarked: false)
+        }
+        table.selectedRow = selected
+        table.scrollOffset = Table.scrollOffset(selected: selected, current: state.groupCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        table.render(in: area, into: &buffer, theme: theme)
+    }
+}

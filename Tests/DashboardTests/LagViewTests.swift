@@ -1,0 +1,80 @@
+import XCTest
+@testable import Dashboard
+import EventModel
+import TerminalUI
+
+final class LagViewTests: XCTestCase {
+    private func lagState(width: Int, height: Int) -> AppState {
+        var state = Fixtures.liveState(width: width, height: height)
+        Reducer.reduce(&state, .key(.char("2")))
+        return state
+    }
+
+    func testFixtureGroupsGetTheirBurrowStatuses() {
+        let state = lagState(width: 100, height: 30)
+        let status = Dictionary(uniqueKeysWithValues: state.groupLags.map { ($0.id, $0.status) })
+        XCTAssertEqual(status["payment-service"], .ok)
+        XCTAssertEqual(status["shipping-service"], .warn)
+        XCTAssertEqual(status["inventory-service"], .stall)
+        XCTAssertEqual(status["order-service"], .stop)
+        XCTAssertEqual(status["audit-archiver"], .rewind)
+    }
+
+    func testWorstGroupsSortFirst() {
+        let state = lagState(width: 100, height: 30)
+        XCTAssertEqual(LagModel.rows(state).map(\.id).first, "audit-archiver")
+        XCTAssertEqual(LagModel.rows(state).map(\.id).last, "payment-service")
+    }
+
+    func testLagGolden80x24() {
+        assertGolden(Screen.render(lagState(width: 80, height: 24), theme: .fallback), "lag-80x24")
+    }
+
+    func testLagGolden160x48() {
+        assertGolden(Screen.render(lagState(width: 160, height: 48), theme: .fallback), "lag-160x48")
+    }
+
+    func testDrillDownShowsTheStalledPartitionFirst() throws {
+        var state = lagState(width: 100, height: 30)
+        state.lagCursor.selectedKey = "inventory-service"
+        Reducer.reduce(&state, .key(.enter))
+        XCTAssertEqual(state.view, .groupPartitions(group: "inventory-service"))
+        let rows = LagModel.partitionRows(state, group: "inventory-service")
+        XCTAssertEqual(rows.first.map(LagModel.key), "payments/1")
+        XCTAssertEqual(rows.first?.status, .stall)
+        let text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertTrue(text.contains("inventory-service · STALL · 2 members"), text)
+        assertGolden(Screen.render(state, theme: .fallback), "group-inventory-80x24-wide")
+    }
+
+    func testDrillDownGolden80x24AndSecondsToggle() {
+        var state = lagState(width: 80, height: 24)
+        state.lagCursor.selectedKey = "order-service"
+        Reducer.reduce(&state, .key(.enter))
+        assertGolden(Screen.render(state, theme: .fallback), "group-order-80x24")
+        Reducer.reduce(&state, .key(.char("t")))
+        XCTAssertTrue(state.lagInSeconds)
+        let text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertTrue(text.contains("BEHIND"), text)
+        assertGolden(Screen.render(state, theme: .fallback), "group-order-80x24-seconds")
+        Reducer.reduce(&state, .key(.escape))
+        XCTAssertEqual(state.view, .lag)
+    }
+
+    func testLagFilterMatchesStatusAndTopics() {
+        var state = lagState(width: 100, height: 30)
+        state.filters["lag"] = "stall|stop"
+        XCTAssertEqual(Set(LagModel.rows(state).map(\.id)), ["inventory-service", "order-service"])
+        state.filters["lag"] = "inventory"
+        XCTAssertEqual(Set(LagModel.rows(state).map(\.id)), ["inventory-service", "shipping-service"])
+    }
+
+    func testSortCycleInLagView() {
+        var state = lagState(width: 100, height: 30)
+        Reducer.reduce(&state, .key(.char("s")))
+        XCTAssertEqual(state.lagSort, .group)
+        XCTAssertEqual(LagModel.rows(state).first?.id, "audit-archiver")
+        Reducer.reduce(&state, .key(.char("s")))
+        XCTAssertEqual(state.lagSort, .lag)
+    }
+}
