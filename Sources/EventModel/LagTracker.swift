@@ -531,9 +531,12 @@ extension LagTracker.PartitionTrack {
         if let last = window.last { sampleTime = max(sampleTime, last.time) }
         let sample = LagTracker.OffsetSample(time: sampleTime, observed: t, committed: committed,
                                              high: wm.high, lag: wm.high - committed)
-        // Burrow's min-distance: a commit too close to the previous sample replaces it, unless
-        // that would hide a rewind.
-        if let last = window.last, window.count >= 2, sample.time - last.time < config.minSampleInterval,
+        // Burrow's min-distance: a commit too close to the sample before the newest replaces the
+        // newest (unless that would hide a rewind). Measuring from the one before, not from the newest
+        // itself, matters: else commits every 100 ms would keep replacing forever and the window
+        // would never grow past two samples, spanning everything since the first.
+        if let last = window.last, window.count >= 2,
+           sample.time - window[window.endIndex - 2].time < config.minSampleInterval,
            committed >= last.committed {
             window[window.endIndex - 1] = sample
         } else {

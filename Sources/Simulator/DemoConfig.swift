@@ -79,7 +79,7 @@ struct DemoTuning: Sendable {
     var burstProbability = 0.15
     var lullProbability = 0.10
     /// The slow consumer (`shipping-service`): records per second = factor × config rate.
-    var slowCapacityFactor = 1.4
+    var slowCapacityFactor = 1.15
     /// Records per second any other group can process.
     var fastCapacityPerSecond = 5_000.0
     /// Most records fetched in one call.

@@ -111,4 +111,42 @@ final class CLIEndToEndTests: XCTestCase {
         let unknown = try runProcess(binary, ["topics", "--context", "nope"], env: box.environment)
         XCTAssertTrue(unknown.stderr.contains("no context named 'nope'"), unknown.stderr)
     }
+
+    /// `evtop lag --json` on a live demo: every demo group evaluated, and the exit code is the worst status.
+    func testLagJSONExitCodeMatchesWorstStatus() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("lag.db")
+        let demo = Process()
+        demo.executableURL = URL(fileURLWithPath: binary)
+        demo.arguments = ["demo", "--headless", "--store", store, "--rate", "40", "--duration", "60"]
+        demo.environment = ProcessInfo.processInfo.environment.merging(box.environment) { $1 }
+        demo.standardOutput = FileHandle.nullDevice
+        demo.standardError = FileHandle.nullDevice
+        try demo.run()
+        defer { if demo.isRunning { demo.terminate() }; demo.waitUntilExit() }
+        var groups: [[String: Any]] = []
+        var status: Int32 = -1
+        let deadline = Date().addingTimeInterval(40)
+        while Date() < deadline && groups.count < 4 {
+            let r = try runProcess(binary, ["lag", "--broker", "sqlite:" + store, "--json", "--window", "3"], env: box.environment)
+            status = r.status
+            groups = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]) ?? []
+        }
+        let ids = Set(groups.compactMap { $0["group"] as? String })
+        XCTAssertEqual(ids, ["order-service", "payment-service", "inventory-service", "shipping-service"])
+        let worst = groups.compactMap { $0["status"] as? String }.map { s -> Int32 in
+            s == "OK" ? 0 : (s == "WARN" ? 1 : 2)
+        }.max() ?? -1
+        XCTAssertEqual(status, worst, "exit status must be the worst group status")
+        for g in groups {
+            XCTAssertNotNil(g["totalLag"] as? Int, "\(g)")
+            XCTAssertFalse((g["partitions"] as? [Any] ?? []).isEmpty, "\(g)")
+        }
+        let unknown = try runProcess(binary, ["lag", "--broker", "sqlite:" + store, "--group", "nope", "--window", "0"], env: box.environment)
+        XCTAssertEqual(unknown.status, 3, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("no consumer group 'nope'"), unknown.stderr)
+        let table = try runProcess(binary, ["lag", "--broker", "sqlite:" + store, "--window", "0"], env: box.environment)
+        XCTAssertTrue(table.stdout.hasPrefix("GROUP"), table.stdout)
+    }
 }

@@ -109,4 +109,39 @@ final class DashboardEndToEndTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("no evtop store at"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
+
+    /// The demo's slow consumer falls behind and its stalling one stops committing: the lag view says so
+    /// within a minute, and the drill-down names the partition.
+    func testLagViewShowsSlowAndStalledGroupsOnTheDemo() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let session = try TmuxSession(width: 120, height: 30,
+                                      command: "\(binary) demo --store \(box.path("lag.db")) --rate 30; echo EXITED:$?",
+                                      env: box.environment)
+        session.waitFor("dashboard up", limit: 45) { $0.contains("● live") }
+        session.send(literal: "2")
+        session.waitFor("lag view") { $0.contains("Consumer groups") && $0.contains("shipping-service") }
+        func statusOf(_ group: String, in screen: String) -> String? {
+            for line in screen.split(separator: "\n") where line.contains(" \(group) ") {
+                return ["REWIND", "STALL", "STOP", "WARN", "ERR", "OK"].first { line.contains(" \($0) ") }
+            }
+            return nil
+        }
+        session.waitFor("inventory-service STALL/STOP and shipping-service not OK", limit: 90) { screen in
+            let inventory = statusOf("inventory-service", in: screen)
+            let shipping = statusOf("shipping-service", in: screen)
+            return (inventory == "STALL" || inventory == "STOP") && shipping != nil && shipping != "OK"
+        }
+        session.send(literal: "/^inventory-service")
+        session.sendKeys("Enter")
+        session.sendKeys("Enter")
+        session.waitFor("drill-down shows the stalled partition") { screen in
+            screen.contains("inventory-service ·") && screen.contains("LAST COMMIT")
+                && screen.split(separator: "\n").contains { $0.contains("STOP") || $0.contains("STALL") }
+        }
+        session.send(literal: "t")
+        session.waitFor("seconds toggle") { $0.contains("lag in seconds") }
+        session.send(literal: "q")
+        session.waitFor("exit") { $0.contains("EXITED:0") }
+    }
 }

@@ -428,3 +428,36 @@ final class LagEvaluatorTests: XCTestCase {
         XCTAssertEqual(tracker.storageCounts().window, 3)
     }
 }
+
+final class LagSamplingCadenceTests: XCTestCase {
+    /// Commits every 100 ms must still build a window of samples about a second apart,
+    /// so that a consumer that then stops is STOP after the window's span, not never.
+    func testFrequentCommitsBuildAFullWindowAndStopIsDetected() throws {
+        var tracker = LagTracker()
+        let tp = TopicPartition("orders", 0)
+        func snapshot(_ t: Double, high: Int64, committed: Int64, commitAt: Double) -> BrokerSnapshot {
+            BrokerSnapshot(time: Date(timeIntervalSinceReferenceDate: t),
+                           topics: [TopicInfo(name: "orders", partitions: [PartitionWatermarks(partition: 0, low: 0, high: high)])],
+                           groups: [ConsumerGroup(id: "g", state: "Stable", members: 1, offsets: [tp: committed],
+                                                  commitTimesMillis: [tp: Int64((commitAt + 978_307_200) * 1000)])])
+        }
+        var t = 0.0
+        var lastCommitted: Int64 = 0
+        while t < 30 {
+            // Consumer keeps pace but one record behind at each commit.
+            lastCommitted = Int64(t * 100)
+            tracker.record(snapshot(t, high: lastCommitted + 1, committed: lastCommitted, commitAt: t))
+            t += 0.1
+        }
+        let running = try XCTUnwrap(tracker.evaluate(group: "g", now: Date(timeIntervalSinceReferenceDate: t)))
+        XCTAssertEqual(running.partitions.first?.windowSamples, 10)
+        XCTAssertEqual(running.status, .ok)
+        // It stops committing; the log keeps growing.
+        let stoppedAt = t
+        while t < stoppedAt + 15 {
+            tracker.record(snapshot(t, high: Int64(t * 100) + 1, committed: lastCommitted, commitAt: stoppedAt - 0.1))
+            t += 0.5
+        }
+        XCTAssertEqual(tracker.evaluate(group: "g", now: Date(timeIntervalSinceReferenceDate: t))?.status, .stop)
+    }
+}
