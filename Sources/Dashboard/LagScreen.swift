@@ -21,8 +21,10 @@ enum LagScreen {
         let perMinute = max(1, Int((60 / state.lagTracker.configuration.historyBucketSeconds).rounded()))
         let sparkWidth = perMinute
         let lagTitle = state.lagInSeconds ? "MAX BEHIND" : "MAX LAG"
+        // Group ids are what the operator reads first: as wide as the longest, within reason.
+        let groupWidth = min(40, max(14, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 14))
         let columns: [TableColumn] = [
-            TableColumn("GROUP", width: .flexible(min: 14, weight: 2), priority: 100),
+            TableColumn("GROUP", width: .fixed(groupWidth), priority: 100),
             TableColumn("STATUS", width: .fixed(7), priority: 95),
             TableColumn("STATE", width: .fixed(7), priority: 10),
             TableColumn("MEMBERS", width: .fixed(7), alignment: .right, priority: 40),

@@ -265,9 +265,20 @@ public struct LagTracker: Sendable {
                 if let c = p.catchUpSeconds, let slowest = catchUp { catchUp = max(slowest, c) } else { catchUp = nil }
             }
         }
+        // The group's total-lag trend is the steadier signal (a least-squares slope over
+        // `trendSeconds`, not two noisy samples per partition): draining means it catches up at
+        // that pace, growing means never; steady falls back to the slowest partition's estimate.
+        let groupTrend = trend(gs)
+        if total == 0 {
+            catchUp = 0
+        } else if case .shrinking(let perSecond) = groupTrend, perSecond > 0 {
+            catchUp = Double(total) / perSecond
+        } else if case .growing = groupTrend {
+            catchUp = nil
+        }
         return GroupLag(id: id, state: gs.state, members: gs.members, topics: gs.topics, partitions: parts,
                         status: status, totalLag: total, maxLag: maxLag, secondsBehind: behind,
-                        secondsBehindIsLowerBound: lowerBound, trend: trend(gs), catchUpSeconds: catchUp)
+                        secondsBehindIsLowerBound: lowerBound, trend: groupTrend, catchUpSeconds: catchUp)
     }
 
     private func evaluate(_ tp: TopicPartition, _ track: PartitionTrack, _ wm: WatermarkState?,

@@ -78,8 +78,15 @@ struct DemoTuning: Sendable {
     var burstSlotSeconds = 10.0
     var burstProbability = 0.15
     var lullProbability = 0.10
-    /// The slow consumer (`shipping-service`): records per second = factor × config rate.
-    var slowCapacityFactor = 1.15
+    /// The slow consumer (`shipping-service`): records per second = factor × config rate. Its
+    /// downstream (a carrier API) turns slow for a phase of each period: then the factor drops to
+    /// `slowPhaseFactor`, below the quietest traffic, so its lag grows at every sample (WARN) and
+    /// recovers afterwards at `slowCapacityFactor`.
+    var slowCapacityFactor = 1.6
+    var slowPhaseFactor = 0.25
+    var slowPhaseStartSeconds = 5.0
+    var slowPhaseDurationSeconds = 30.0
+    var slowPhasePeriodSeconds = 120.0
     /// Records per second any other group can process.
     var fastCapacityPerSecond = 5_000.0
     /// Most records fetched in one call.

@@ -201,7 +201,7 @@ public actor DemoSystem {
             for sub in Self.subscriptions {
                 let group = sub.group
                 let capacity = group == DemoGroups.shippingService
-                    ? tuning.slowCapacityFactor * config.rate : tuning.fastCapacityPerSecond
+                    ? slowCapacityFactor(atSeconds: t) * config.rate : tuning.fastCapacityPerSecond
                 var budget = min((tokens[group] ?? 0) + capacity * dt, max(2 * capacity * dt, 1))
                 for member in members where member.group == group && !isStalled(member, atSeconds: t) {
                     let n = member.partitions.count
@@ -308,6 +308,13 @@ public actor DemoSystem {
         if Mix.unit(h) < 0.5 { return true }  // the whole group hangs
         let count = members.filter { $0.group == member.group }.count
         return member.index == Int((h >> 32) % UInt64(max(count, 1)))  // one member hangs
+    }
+
+    /// The slow consumer's capacity factor at simulated second `t` (see `DemoTuning`).
+    func slowCapacityFactor(atSeconds t: Double) -> Double {
+        guard tuning.slowPhasePeriodSeconds > 0, t >= tuning.slowPhaseStartSeconds else { return tuning.slowCapacityFactor }
+        let phase = (t - tuning.slowPhaseStartSeconds).truncatingRemainder(dividingBy: tuning.slowPhasePeriodSeconds)
+        return phase < tuning.slowPhaseDurationSeconds ? tuning.slowPhaseFactor : tuning.slowCapacityFactor
     }
 
     /// Orders per second at simulated second `t`: a wave times random bursts and lulls.
