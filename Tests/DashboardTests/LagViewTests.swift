@@ -44,7 +44,7 @@ final class LagViewTests: XCTestCase {
         XCTAssertEqual(rows.first?.status, .stall)
         let text = Screen.render(state, theme: .fallback).plainText
         XCTAssertTrue(text.contains("inventory-service · STALL · 2 members"), text)
-        assertGolden(Screen.render(state, theme: .fallback), "group-inventory-80x24-wide")
+        assertGolden(Screen.render(state, theme: .fallback), "group-inventory-100x30")
     }
 
     func testDrillDownGolden80x24AndSecondsToggle() {
@@ -59,6 +59,13 @@ final class LagViewTests: XCTestCase {
         assertGolden(Screen.render(state, theme: .fallback), "group-order-80x24-seconds")
         Reducer.reduce(&state, .key(.escape))
         XCTAssertEqual(state.view, .lag)
+    }
+
+    func testDrillDownGolden160x48() {
+        var state = lagState(width: 160, height: 48)
+        state.lagCursor.selectedKey = "shipping-service"
+        Reducer.reduce(&state, .key(.enter))
+        assertGolden(Screen.render(state, theme: .fallback), "group-shipping-160x48")
     }
 
     func testLagFilterMatchesStatusAndTopics() {

@@ -25,6 +25,29 @@ struct ScreenFixture: Sendable {
 }
 
 let screenFixture = ScreenFixture()
+
+/// 1,000 groups × 100 partitions, windows full (12 ticks recorded).
+struct LagFixture: Sendable {
+    let workload = LagWorkload()
+    let tracker: LagTracker
+    init() { tracker = workload.warmTracker(ticks: 12) }
+}
+
+/// The tracker `record` advances, a tick per iteration across the benchmark's runs (which are
+/// sequential; nothing else touches it). Its own tracker, not a copy of the fixture's: a shared
+/// copy would be copied on the first write, inside the measurement.
+final class LagRecorder: @unchecked Sendable {
+    let workload: LagWorkload
+    var tracker: LagTracker
+    var tick = 12
+    init(_ workload: LagWorkload) {
+        self.workload = workload
+        tracker = workload.warmTracker(ticks: 12)
+    }
+}
+
+let lagFixture = LagFixture()
+let lagRecorder = LagRecorder(lagFixture.workload)
 let storeRecords = StoreWorkload.records(first: 0, count: 200_000)
 
 let benchmarks: @Sendable () -> Void = {
@@ -55,6 +78,31 @@ let benchmarks: @Sendable () -> Void = {
         Reducer.reduce(&state, .snapshot(snapshot))
         benchmark.stopMeasurement()
         blackHole(state)
+    }
+
+    Benchmark("Lag record, 1,000 groups x 100 partitions, 10-sample window",
+              configuration: .init(timeUnits: .milliseconds, maxIterations: 40)) { benchmark in
+        // Snapshots one second apart, newer than any the tracker has seen, built outside the measurement.
+        let recorder = lagRecorder
+        let snapshots = benchmark.scaledIterations.map { _ in
+            defer { recorder.tick += 1 }
+            return recorder.workload.snapshot(tick: recorder.tick)
+        }
+        benchmark.startMeasurement()
+        for snapshot in snapshots { recorder.tracker.record(snapshot) }
+        benchmark.stopMeasurement()
+        blackHole(snapshots)
+    }
+
+    Benchmark("Lag evaluateAll, 1,000 groups x 100 partitions, 10-sample window",
+              configuration: .init(timeUnits: .milliseconds, maxIterations: 40)) { benchmark in
+        let fixture = lagFixture
+        let now = fixture.workload.time(tick: 11)  // the last snapshot recorded
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(fixture.tracker.evaluateAll(now: now))
+        }
+        benchmark.stopMeasurement()
     }
 
     Benchmark("Store append 200k records (batches of 500)",

@@ -176,3 +176,97 @@ extension Duration {
     /// Milliseconds as a Double.
     public var milliseconds: Double { seconds * 1_000 }
 }
+
+/// Consumer groups at scale for the lag tracker: `groups` groups, each committing on every
+/// partition of one of `topics` topics (`partitions` each), every tick, as a busy cluster's would.
+///
+/// With the defaults: 1,000 groups × 100 partitions = 100,000 group-partition offsets per snapshot,
+/// on 50 topics × 100 partitions (20 groups share each topic). Commit times advance every tick (each
+/// group commits ~250 ms before the snapshot), watermarks move at 0–400 records/s per partition,
+/// and the groups behave differently so that every rule of the evaluator has work to do:
+/// `g % 10` 0–3 keep pace with a lag of 500 (OK), 4–5 are caught up (lag 0), 6–7 consume at half
+/// the produce rate (lag grows: WARN), 8 catch up from 200,000 behind at 500/s, 9 re-commit the same offset
+/// (STALL). Names are ≤ 15 bytes, so they are Swift small strings (no refcounting), as short topic
+/// names and group ids would be.
+public struct LagWorkload: Sendable {
+    /// Topic names, sorted.
+    public let topicNames: [String]
+    /// Partitions per topic.
+    public let partitions: Int
+    /// Records per second per partition, `[topic][partition]`.
+    public let rates: [[Int64]]
+    /// Group ids, sorted.
+    public let groupIDs: [String]
+    /// Time of tick 0.
+    public let start: Date
+
+    /// Group-partition offsets per snapshot.
+    public var groupPartitions: Int { groupIDs.count * partitions }
+
+    public init(groups: Int = 1_000, topics: Int = 50, partitions: Int = 100, seed: UInt64 = 7,
+                start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        var random = BenchRandom(seed: seed)
+        topicNames = (0..<topics).map { String(format: "lag.topic.%03d", $0) }
+        self.partitions = partitions
+        rates = (0..<topics).map { _ in (0..<partitions).map { _ in Int64(random.int(0...400)) } }
+        groupIDs = (0..<groups).map { String(format: "group-%05d", $0) }
+        self.start = start
+    }
+
+    /// High watermark of a partition at `tick`.
+    @inline(__always)
+    func high(topic: Int, partition: Int, tick: Int) -> Int64 {
+        1_000_000 + rates[topic][partition] * Int64(tick)
+    }
+
+    /// The snapshot taken `tick` seconds after `start`.
+    public func snapshot(tick: Int) -> BrokerSnapshot {
+        let k = Int64(tick)
+        var topics: [TopicInfo] = []
+        topics.reserveCapacity(topicNames.count)
+        for t in topicNames.indices {
+            topics.append(TopicInfo(name: topicNames[t], partitions: (0..<partitions).map { p in
+                PartitionWatermarks(partition: Int32(p), low: 0, high: high(topic: t, partition: p, tick: tick))
+            }))
+        }
+        let nowMillis = Int64((start.timeIntervalSince1970 + Double(tick)) * 1_000)
+        var groups: [ConsumerGroup] = []
+        groups.reserveCapacity(groupIDs.count)
+        for g in groupIDs.indices {
+            let t = g % topicNames.count
+            var offsets: [TopicPartition: Int64] = [:]
+            var times: [TopicPartition: Int64] = [:]
+            offsets.reserveCapacity(partitions)
+            times.reserveCapacity(partitions)
+            let commitMillis = nowMillis - 250 - Int64(g % 7) * 10
+            for p in 0..<partitions {
+                let h = high(topic: t, partition: p, tick: tick)
+                let rate = rates[t][p]
+                let committed: Int64
+                switch g % 10 {
+                case 0...3: committed = max(0, h - 500)
+                case 4...5: committed = h
+                case 6...7: committed = 1_000_000 + rate * k / 2
+                case 8: committed = h - max(0, 200_000 - 500 * k)
+                default: committed = 990_000
+                }
+                let tp = TopicPartition(topicNames[t], Int32(p))
+                offsets[tp] = committed
+                times[tp] = commitMillis
+            }
+            groups.append(ConsumerGroup(id: groupIDs[g], state: "Stable", members: 4,
+                                        offsets: offsets, commitTimesMillis: times))
+        }
+        return BrokerSnapshot(time: start.addingTimeInterval(TimeInterval(tick)), topics: topics, groups: groups)
+    }
+
+    /// A tracker that has recorded ticks `0..<ticks` (12 fills the default 10-sample windows).
+    public func warmTracker(ticks: Int = 12, configuration: LagTracker.Configuration = .init()) -> LagTracker {
+        var tracker = LagTracker(configuration: configuration)
+        for tick in 0..<ticks { tracker.record(snapshot(tick: tick)) }
+        return tracker
+    }
+
+    /// Snapshot time of `tick`.
+    public func time(tick: Int) -> Date { start.addingTimeInterval(TimeInterval(tick)) }
+}

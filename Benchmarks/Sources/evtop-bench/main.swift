@@ -1,6 +1,6 @@
 // Plain benchmark runner: ContinuousClock, median and p95, one line per figure (pasteable).
 //
-//   evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store]
+//   evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag]
 import Dashboard
 import EmbeddedStore
 import EventModel
@@ -26,9 +26,11 @@ struct Options {
             case "--iterations": iterations = Int(value()) ?? iterations
             case "--records": records = Int(value()) ?? records
             case "--repeats": repeats = Int(value()) ?? repeats
-            case "--only": only = value()
+            case "--only":
+                only = value()
+                guard ["screen", "store", "lag"].contains(only!) else { fail("--only takes screen, store or lag") }
             case "-h", "--help":
-                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store]")
+                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag]")
                 exit(0)
             default: fail("unknown argument \(args[i])")
             }
@@ -141,6 +143,50 @@ if options.only == nil || options.only == "store" {
         + "\(grouped(Int(median(appendRates)))) records/s median of \(appendRates.count)")
     print("store read, \(grouped(count)) records (fetch 1,000 at a time, \(StoreWorkload.partitions) partitions): "
         + "\(grouped(Int(median(readRates)))) records/s median of \(readRates.count)")
+}
+
+// MARK: - Consumer lag
+
+if options.only == nil || options.only == "lag" {
+    // 1,000 groups × 100 partitions (100,000 group-partition offsets), default 10-sample window.
+    // 12 one-second ticks fill the windows; then each tick's snapshot is built outside the timed
+    // region and `record` and `evaluateAll` are timed separately.
+    let workload = LagWorkload()
+    var tracker = workload.warmTracker(ticks: 12)
+    var record: [Duration] = [], evaluate: [Duration] = []
+    let tickRuns = max(20, options.iterations / 5)
+    var statuses: [LagStatus: Int] = [:]
+    for i in 0..<tickRuns {
+        let tick = 12 + i
+        let snapshot = workload.snapshot(tick: tick)
+        let now = workload.time(tick: tick)
+        let (t0, t1, t2, lags) = withExtendedLifetime(snapshot) {
+            let t0 = clock.now
+            tracker.record(snapshot)
+            let t1 = clock.now
+            let lags = tracker.evaluateAll(now: now)
+            let t2 = clock.now
+            return (t0, t1, t2, lags)
+        }
+        record.append(t1 - t0); evaluate.append(t2 - t1)
+        sink &+= lags.count
+        if i == tickRuns - 1 {
+            for g in lags { statuses[g.status, default: 0] += 1 }
+            let partitions = lags.reduce(0) { $0 + $1.partitions.count }
+            let short = lags.reduce(0) { $0 + $1.partitions.filter { $0.windowSamples < tracker.configuration.windowSize }.count }
+            guard partitions == workload.groupPartitions, short == 0 else {
+                fail("lag workload: \(partitions) partitions evaluated, \(short) with a window not full")
+            }
+        }
+    }
+    let window = tracker.configuration.windowSize
+    let r = Stats(record), e = Stats(evaluate)
+    let mix = LagStatus.allCases.compactMap { s in statuses[s].map { "\(grouped($0)) \(s)" } }.joined(separator: ", ")
+    print("lag evaluation, \(grouped(workload.groupIDs.count)) groups × \(workload.partitions) partitions, "
+        + "\(window)-sample window: record \(ms(r.median)) + evaluate \(ms(e.median)) per tick median "
+        + "(p95 \(ms(r.p95)) + \(ms(e.p95)); "
+        + "\(grouped(workload.groupPartitions)) group-partitions on \(grouped(workload.topicNames.count * workload.partitions)) partitions, "
+        + "\(mix); n=\(tickRuns))")
 }
 
 if sink == 42 { print("") }
