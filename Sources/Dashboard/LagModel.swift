@@ -74,6 +74,8 @@ public enum LagModel {
     /// Time behind: `–` unknown, `>5m` when only a lower bound is known.
     public static func behind(_ seconds: Double?, lowerBound: Bool) -> String {
         guard let seconds else { return "–" }
+        // A lower bound under a second only says the history is too short to know.
+        if lowerBound && seconds < 1 { return "–" }
         return (lowerBound ? ">" : "") + NumberFormat.duration(seconds: seconds)
     }
 
