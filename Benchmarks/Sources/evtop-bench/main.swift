@@ -113,7 +113,7 @@ if options.only == nil || options.only == "screen" {
     }
     sink &+= state.snapshot?.topics.count ?? 0
     let s = Stats(ticks)
-    print("snapshot tick (meter update), \(grouped(workload.names.count)) topics: "
+    print("snapshot tick (meter, lag tracker, row derivation), \(grouped(workload.names.count)) topics: "
         + "\(ms(s.median)) median, \(ms(s.p95)) p95 (n=\(tickRuns))")
 }
 
