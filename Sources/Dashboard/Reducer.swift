@@ -209,16 +209,17 @@ public enum Reducer {
     private static func drillIn(_ state: inout AppState) {
         switch state.view {
         case .topics:
+            // The highlighted row: the remembered one, or the first when it is gone.
             let rows = TopicsModel.cachedRows(state)
-            guard let key = state.topicsCursor.selectedKey ?? rows.first?.name,
-                  rows.contains(where: { $0.name == key }) else { return }
+            guard !rows.isEmpty else { return }
+            let key = rows[selectedIndex(state.topicsCursor, keys: rows.map(\.name))].name
             state.backStack.append(state.view)
             state.view = .partitions(topic: key)
             state.partitionsCursor = TableCursor()
         case .lag:
             let rows = LagModel.rows(state)
-            guard let key = state.lagCursor.selectedKey ?? rows.first?.id,
-                  rows.contains(where: { $0.id == key }) else { return }
+            guard !rows.isEmpty else { return }
+            let key = rows[selectedIndex(state.lagCursor, keys: rows.map(\.id))].id
             state.backStack.append(state.view)
             state.view = .groupPartitions(group: key)
             state.groupCursor = TableCursor()

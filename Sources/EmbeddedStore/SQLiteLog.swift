@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import Synchronization
 import GRDB
 
 /// The embedded broker log: one SQLite file in WAL mode with Kafka semantics.
@@ -94,8 +95,13 @@ public final class SQLiteLog: BrokerLog {
                     SELECT topic, "partition", low, high FROM partitions ORDER BY topic, "partition"
                     """))
                 while let row = try partitions.next() {
-                    let name: String = row[0]
-                    let wm = PartitionWatermarks(partition: row[1], low: row[2], high: row[3])
+                    let name: String = try self.column(row, 0)
+                    let wm = PartitionWatermarks(partition: try self.column(row, 1), low: try self.column(row, 2),
+                                                 high: try self.column(row, 3))
+                    // Values another writer may have put there must still make sense as a log.
+                    guard wm.partition >= 0, wm.low >= 0, wm.low <= wm.high else {
+                        throw StoreError.corrupt(self.path, "impossible watermarks for \(name)/\(wm.partition): low \(wm.low), high \(wm.high)")
+                    }
                     if topics.last?.name == name {
                         topics[topics.count - 1].partitions.append(wm)
                     } else {
@@ -112,20 +118,24 @@ public final class SQLiteLog: BrokerLog {
                     SELECT group_id, topic, "partition", committed, committed_at FROM group_offsets
                     """))
                 while let row = try offsets.next() {
-                    let id: String = row[0]
+                    let id: String = try self.column(row, 0)
                     var g = group(id)
-                    let tp = TopicPartition(row[1], row[2])
-                    g.offsets[tp] = row[3]
-                    g.commitTimesMillis[tp] = row[4]
+                    let tp = TopicPartition(try self.column(row, 1), try self.column(row, 2))
+                    let committed: Int64 = try self.column(row, 3)
+                    guard committed >= 0 else {
+                        throw StoreError.corrupt(self.path, "negative committed offset for group \(id) on \(tp.topic)/\(tp.partition)")
+                    }
+                    g.offsets[tp] = committed
+                    g.commitTimesMillis[tp] = try self.column(row, 4)
                     groups[id] = g
                 }
                 let members = try Row.fetchCursor(db.cachedStatement(sql: """
                     SELECT group_id, SUM(last_seen >= ?) FROM group_members GROUP BY group_id
                     """), arguments: [liveSince])
                 while let row = try members.next() {
-                    let id: String = row[0]
+                    let id: String = try self.column(row, 0)
                     var g = group(id)
-                    g.members = row[1]
+                    g.members = try self.column(row, 1)
                     g.state = g.members > 0 ? "Stable" : "Empty"
                     groups[id] = g
                 }
@@ -216,6 +226,7 @@ public final class SQLiteLog: BrokerLog {
                     record.value?.isEmpty == true, record.value.map { Data($0) },
                 ])
                 try insert.execute()
+                guard offset < Int64.max else { throw BrokerError.writeRefused("partition \(tp.topic)/\(tp.partition) is full") }
                 highs[tp] = offset + 1
                 positions.append(RecordPosition(topic: record.topic, partition: partition, offset: offset))
             }
@@ -248,9 +259,9 @@ public final class SQLiteLog: BrokerLog {
                     """), arguments: [topic, partition, offset, maxRecords])
                 var records: [EventModel.Record] = []
                 while let row = try rows.next() {
-                    let recordOffset: Int64 = row[0]
+                    let recordOffset: Int64 = try self.column(row, 0)
                     let headers: [RecordHeader]
-                    if let blob = row[3] as Data? {
+                    if let blob: Data = try self.column(row, 3) as Data? {
                         do {
                             headers = try HeaderCodec.decode([UInt8](blob))
                         } catch {
@@ -260,9 +271,9 @@ public final class SQLiteLog: BrokerLog {
                         headers = []
                     }
                     records.append(EventModel.Record(
-                        topic: topic, partition: partition, offset: recordOffset, timestampMillis: row[1],
-                        key: (row[2] as Data?).map { [UInt8]($0) }, headers: headers,
-                        value: (row[4] as Data?).map { [UInt8]($0) }))
+                        topic: topic, partition: partition, offset: recordOffset, timestampMillis: try self.column(row, 1),
+                        key: (try self.column(row, 2) as Data?).map { [UInt8]($0) }, headers: headers,
+                        value: (try self.column(row, 4) as Data?).map { [UInt8]($0) }))
                 }
                 return records
             }
@@ -287,6 +298,9 @@ public final class SQLiteLog: BrokerLog {
                 }
                 guard tp.partition >= 0 && tp.partition < count else {
                     throw BrokerError.unknownPartition(tp.topic, tp.partition)
+                }
+                guard committed >= 0 else {
+                    throw BrokerError.writeRefused("offset \(committed) for \(tp.topic)/\(tp.partition) is negative")
                 }
                 try upsert.execute(arguments: [group, tp.topic, tp.partition, committed, now])
             }
@@ -319,7 +333,7 @@ public final class SQLiteLog: BrokerLog {
                 }
                 throw BrokerError.unknownPartition(topic, partition)
             }
-            let low: Int64 = row[0], high: Int64 = row[1]
+            let low: Int64 = try self.column(row, 0), high: Int64 = try self.column(row, 1)
             let newLow = min(max(offset, low), high)
             guard newLow > low else { return 0 }
             try db.cachedStatement(sql: """
@@ -404,15 +418,27 @@ public final class SQLiteLog: BrokerLog {
 }
 
 /// Per-topic round-robin partition choice for records without key or partition.
-private final class RoundRobin: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next: [String: UInt32] = [:]
+private final class RoundRobin: Sendable {
+    private let counters = Mutex<[String: UInt32]>([:])
 
     func next(_ topic: String, count: Int32) -> Int32 {
-        lock.lock()
-        defer { lock.unlock() }
-        let n = next[topic, default: 0]
-        next[topic] = n &+ 1
-        return Int32(n % UInt32(count))
+        guard count > 0 else { return 0 }  // a store with a zero-partition topic must not divide by zero
+        return counters.withLock { next in
+            let n = next[topic, default: 0]
+            next[topic] = n &+ 1
+            return Int32(n % UInt32(count))
+        }
+    }
+}
+
+extension SQLiteLog {
+    /// A column decoded as `T`, or `StoreError.corrupt` when the file holds something else there
+    /// (GRDB's subscript would stop the process; the file may have been written by anyone).
+    func column<T: DatabaseValueConvertible>(_ row: Row, _ index: Int) throws -> T {
+        do {
+            return try row.decode(T.self, atIndex: index)
+        } catch {
+            throw StoreError.corrupt(path, "unexpected value in column \(index): \(error)")
+        }
     }
 }

@@ -17,7 +17,7 @@ public struct PartitionWatermarks: Sendable, Hashable, Codable {
     }
 
     /// Number of records retained in the partition.
-    public var count: Int64 { max(0, high - low) }
+    public var count: Int64 { max(0, high.subtractingSaturating(low)) }
 }
 
 /// A topic with its partitions' watermarks.
@@ -34,9 +34,9 @@ public struct TopicInfo: Sendable, Hashable, Codable {
     }
 
     /// Sum of high watermarks: total records ever written (what throughput differentiates).
-    public var totalHigh: Int64 { partitions.reduce(0) { $0 + $1.high } }
+    public var totalHigh: Int64 { partitions.reduce(0) { $0.addingSaturating($1.high) } }
     /// Records currently retained across partitions.
-    public var retained: Int64 { partitions.reduce(0) { $0 + $1.count } }
+    public var retained: Int64 { partitions.reduce(0) { $0.addingSaturating($1.count) } }
 }
 
 /// A consumer group: its state, members and committed offsets.
@@ -131,4 +131,18 @@ public protocol BrokerLog: Sendable {
 
     /// Marks `member` of `group` alive without committing (a heartbeat).
     func heartbeat(group: String, member: String) async throws
+}
+
+extension Int64 {
+    /// `self + other`, pinned at the bounds instead of trapping: offsets come from outside.
+    public func addingSaturating(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self − other`, pinned at the bounds instead of trapping.
+    public func subtractingSaturating(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : difference
+    }
 }

@@ -257,7 +257,7 @@ public struct LagTracker: Sendable {
         var catchUp: Double? = 0
         for p in parts {
             status = max(status, p.status)
-            total += p.lag
+            total = total.addingSaturating(p.lag)
             maxLag = max(maxLag, p.lag)
             if let s = p.secondsBehind { behind = max(behind ?? s, s) }
             if p.secondsBehindIsLowerBound { lowerBound = true }
@@ -284,8 +284,8 @@ public struct LagTracker: Sendable {
     private func evaluate(_ tp: TopicPartition, _ track: PartitionTrack, _ wm: WatermarkState?,
                           now: Double) -> PartitionLag {
         let age = now - track.lastCommitTime
-        guard let wm, track.committed <= wm.high else {
-            // Topic/partition gone, or committed beyond the log end.
+        guard let wm, track.committed <= wm.high, track.committed >= 0 else {
+            // Topic/partition gone, committed beyond the log end, or a negative offset (no real position).
             return PartitionLag(topic: tp.topic, partition: tp.partition, committed: track.committed,
                                 high: wm?.high ?? 0, lag: 0, status: .error, secondsBehind: nil,
                                 lastCommitAgeSeconds: age, consumeRate: nil, produceRate: nil,
@@ -468,7 +468,7 @@ extension LagTracker.GroupState {
                          generation: gen, config: config)
             if let wm {
                 covered += 1
-                total += max(0, wm.high - committed)
+                total = total.addingSaturating(max(0, wm.high.subtractingSaturating(committed)))
             }
         }
         var changed = tracks.count != before
@@ -489,7 +489,7 @@ extension LagTracker.GroupState {
             for topic in topics {
                 guard let info = infos[topic] else { continue }
                 for p in info.partitions where tracks[TopicPartition(topic, p.partition)] == nil {
-                    total += p.count
+                    total = total.addingSaturating(p.count)
                 }
             }
         }
@@ -541,7 +541,7 @@ extension LagTracker.PartitionTrack {
         var sampleTime = commitTime ?? t
         if let last = window.last { sampleTime = max(sampleTime, last.time) }
         let sample = LagTracker.OffsetSample(time: sampleTime, observed: t, committed: committed,
-                                             high: wm.high, lag: wm.high - committed)
+                                             high: wm.high, lag: wm.high.subtractingSaturating(committed))
         // Burrow's min-distance: a commit too close to the sample before the newest replaces the
         // newest (unless that would hide a rewind). Measuring from the one before, not from the newest
         // itself, matters: else commits every 100 ms would keep replacing forever and the window

@@ -14,6 +14,8 @@ struct ContextConfig: Sendable, Equatable {
 
 /// `$XDG_CONFIG_HOME/evtop/config.yaml`.
 struct ConfigFile: Sendable, Equatable {
+    /// Where the config was read from (for error messages).
+    var path = "config.yaml"
     var defaultContext: String?
     var theme: String?
     var contexts: [ContextConfig] = []
@@ -23,7 +25,7 @@ struct ConfigFile: Sendable, Equatable {
         if let name {
             guard let c = contexts.first(where: { $0.name == name }) else {
                 let known = contexts.map(\.name).joined(separator: ", ")
-                throw ConfigError(file: "config", line: nil, problem: "no context named '\(name)'" + (known.isEmpty ? " (the config defines none)" : " (known: \(known))"))
+                throw ConfigError(file: path, line: nil, problem: "no context named '\(name)'" + (known.isEmpty ? " (the config defines none)" : " (known: \(known))"))
             }
             return c
         }
@@ -59,6 +61,7 @@ enum ConfigParser {
         guard let root = node else { return ConfigFile() }
         guard let map = root.mapping else { throw ConfigError(file: file, line: line(root), problem: "expected a mapping at the top level") }
         var config = ConfigFile()
+        config.path = file
         for (k, v) in map {
             guard let key = k.string else { continue }
             switch key {

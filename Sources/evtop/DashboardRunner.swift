@@ -44,13 +44,12 @@ struct SnapshotPoller {
 @MainActor
 enum DashboardRunner {
     static func run(log: any BrokerLog, state initial: AppState, theme initialTheme: Theme,
-                    refresh: Duration, noColor: Bool) async throws {
+                    refresh: Duration, noColor: Bool, mailbox: ActionMailbox = ActionMailbox()) async throws {
         let backend = try NCursesBackend(noColor: noColor)
         defer { backend.restore() }
         var state = initial
         state.size = backend.size
         var theme = noColor ? initialTheme.withoutColor : initialTheme
-        let mailbox = ActionMailbox()
         let poller = SnapshotPoller(log: log, interval: refresh, mailbox: mailbox).start()
         defer { poller.cancel() }
 

@@ -76,16 +76,21 @@ struct DemoCommand: AsyncParsableCommand {
             return
         }
 
+        // The simulator's failures reach the status line, not just the log.
+        let mailbox = ActionMailbox()
         let simulator = Task.detached {
             do { try await demo.run() } catch is CancellationError {} catch {
                 logger.error("demo stopped: \(error)")
+                mailbox.post(.notify("demo simulator stopped: \(error)", isError: true))
             }
         }
         defer { simulator.cancel() }
-        let theme = try display.loadTheme(config: nil)
+        let config = try? ConfigParser.load(path: Paths.configFile)
+        let theme = try display.loadTheme(config: config ?? nil)
         let state = AppState.initial(source: log.sourceDescription, context: nil, size: Size(width: 80, height: 24),
                                      readOnly: false, theme: theme.name)
         try await DashboardRunner.run(log: log, state: state, theme: theme,
-                                      refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor)
+                                      refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
+                                      mailbox: mailbox)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TerminalUI
 
 /// A swift-log handler appending lines to a file: the screen belongs to the dashboard.
 struct FileLogHandler: LogHandler {
@@ -42,10 +43,11 @@ struct FileLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        let stamp = ISO8601DateFormatter().string(from: Date())
+        let stamp = Date().formatted(.iso8601)
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let meta = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        sink.write("\(stamp) \(event.level) \(label): \(event.message)\(meta)\n")
+        // Errors quote store and broker text: escape it so `tail -f` cannot be steered.
+        sink.write(TextWidth.sanitized("\(stamp) \(event.level) \(label): \(event.message)\(meta)") + "\n")
     }
 
     /// Sends every logger of the process to the log file.

@@ -40,11 +40,11 @@ struct LagCommand: AsyncParsableCommand {
         do {
             groups = try await evaluate()
         } catch {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("Error: \(TextWidth.sanitized(String(describing: error)))\n".utf8))
             throw ExitCode(3)
         }
         if json {
-            print(try LagOutput.json(groups))
+            print(TerminalSafe.json(try LagOutput.json(groups)))
         } else {
             print(LagOutput.table(groups), terminator: "")
         }

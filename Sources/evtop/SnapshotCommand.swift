@@ -29,6 +29,7 @@ struct SnapshotCommand: AsyncParsableCommand {
         guard (1...1000).contains(width), (1...1000).contains(height) else {
             throw ValidationError("--width and --height must be between 1 and 1000")
         }
+        guard interval >= 0, interval <= 3600 else { throw ValidationError("--interval must be between 0 and 3600 seconds") }
     }
 
     func run() async throws {

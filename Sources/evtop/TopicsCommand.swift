@@ -22,6 +22,10 @@ struct TopicsCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only topics matching this regex (a leading ! inverts).", valueName: "regex"))
     var filter: String?
 
+    func validate() throws {
+        guard interval >= 0, interval <= 3600 else { throw ValidationError("--interval must be between 0 and 3600 seconds") }
+    }
+
     func run() async throws {
         let resolved = try source.resolve()
         let log = try SourceFactory.open(resolved.url, readOnly: true, create: false)
@@ -33,7 +37,7 @@ struct TopicsCommand: AsyncParsableCommand {
         state = try await Sampling.sampledState(log: log, interval: interval, state: state)
         let rows = TopicsModel.rows(state)
         if json {
-            print(try TopicsOutput.json(rows))
+            print(TerminalSafe.json(try TopicsOutput.json(rows)))
         } else {
             print(TopicsOutput.table(rows), terminator: "")
         }

@@ -150,3 +150,32 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertTrue(table.stdout.hasPrefix("GROUP"), table.stdout)
     }
 }
+
+/// Names from the log reach plain output escaped: no C1 control or escape sequence is printed raw.
+final class CLIOutputSafetyTests: XCTestCase {
+    func testHostileTopicNamesAreEscapedInTableAndJSON() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("hostile.db")
+        _ = try runProcess(binary, ["demo", "--headless", "--store", store, "--duration", "1"], env: box.environment)
+        let evil = "evil\u{1b}[31m\u{9b}2J\u{202e}x"
+        let insert = """
+            import sqlite3,sys
+            db=sqlite3.connect(sys.argv[1])
+            db.execute("INSERT INTO topics(name, partitions, created_at) VALUES (?, 1, 0)", (sys.argv[2],))
+            db.execute('INSERT INTO partitions(topic, "partition", low, high) VALUES (?, 0, 0, 0)', (sys.argv[2],))
+            db.commit()
+            """
+        let py = try runProcess("/usr/bin/python3", ["-c", insert, store, evil])
+        XCTAssertEqual(py.status, 0, py.stderr)
+        for args in [["topics", "--interval", "0"], ["topics", "--interval", "0", "--json"]] {
+            let r = try runProcess(binary, args + ["--broker", "sqlite:" + store], env: box.environment)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("evil"), r.stdout)
+            for forbidden: UInt32 in [0x1b, 0x9b, 0x202e] {
+                XCTAssertFalse(r.stdout.unicodeScalars.contains { $0.value == forbidden },
+                               "raw U+\(String(forbidden, radix: 16)) in \(args): \(r.stdout.debugDescription)")
+            }
+        }
+    }
+}
