@@ -54,11 +54,17 @@ enum DashboardRunner {
         defer { poller.cancel() }
 
         var dirty = true
-        var lastTick = Date()
+        // Ticks by a monotonic clock: a wall clock stepped back by NTP must not freeze them.
+        let clock = ContinuousClock()
+        var lastTick = clock.now
         while !state.shouldQuit {
-            // Input first: drain everything the terminal has, without blocking.
+            // Input first. The first read waits up to 40 ms for a key (the terminal wakes us at
+            // once when one comes: no busy polling, ~25 wake-ups a second when idle); the rest of a
+            // burst (a paste, a held key) is drained without waiting. Only this actor touches ncurses.
             var effects: [Effect] = []
-            while let event = backend.nextEvent(timeoutMillis: 0) {
+            var wait = 40
+            while let event = backend.nextEvent(timeoutMillis: wait) {
+                wait = 0
                 switch event {
                 case .key(let key): effects += Reducer.reduce(&state, .key(key))
                 case .resize(let size): effects += Reducer.reduce(&state, .resize(size))
@@ -71,10 +77,9 @@ enum DashboardRunner {
                 effects += Reducer.reduce(&state, action)
                 dirty = true
             }
-            let now = Date()
-            if now.timeIntervalSince(lastTick) >= 1 {
-                lastTick = now
-                effects += Reducer.reduce(&state, .tick(now))
+            if clock.now - lastTick >= .seconds(1) {
+                lastTick = clock.now
+                effects += Reducer.reduce(&state, .tick(Date()))
                 dirty = true
             }
             for effect in effects {
@@ -84,7 +89,7 @@ enum DashboardRunner {
                 backend.draw(Screen.render(state, theme: theme))
                 dirty = false
             }
-            try await Task.sleep(for: .milliseconds(15))
+            await Task.yield()
         }
     }
 
