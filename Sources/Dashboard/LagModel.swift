@@ -79,10 +79,14 @@ public enum LagModel {
         return (lowerBound ? ">" : "") + NumberFormat.duration(seconds: seconds)
     }
 
-    /// Time to catch up: `now` when there is no lag, `never` when it does not shrink.
+    /// Time to catch up: `now` when there is no lag, `never` when it grows, `–` when unknown.
     public static func catchUp(_ group: GroupLag) -> String {
         if group.totalLag == 0 { return "now" }
-        guard let s = group.catchUpSeconds else { return "never" }
+        guard let s = group.catchUpSeconds else {
+            // Only a growing lag means never; otherwise there is not enough signal to say.
+            if case .growing = group.trend { return "never" }
+            return "–"
+        }
         return s == 0 ? "now" : NumberFormat.duration(seconds: s)
     }
 

@@ -24,7 +24,7 @@ enum LagScreen {
         // Group ids are what the operator reads first: as wide as the longest, within reason.
         let groupWidth = min(40, max(14, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 14))
         let columns: [TableColumn] = [
-            TableColumn("GROUP", width: .fixed(groupWidth), priority: 100),
+            TableColumn("GROUP", width: .flexible(min: groupWidth, weight: 1), priority: 100),
             TableColumn("STATUS", width: .fixed(7), priority: 95),
             TableColumn("STATE", width: .fixed(7), priority: 10),
             TableColumn("MEMBERS", width: .fixed(7), alignment: .right, priority: 40),
