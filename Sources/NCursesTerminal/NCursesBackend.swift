@@ -170,6 +170,18 @@ public final class NCursesBackend: TerminalBackend {
         fclose(outputFile)
     }
 
+    /// The termination signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) received since start, if any.
+    /// The run loop checks it each pass, restores the terminal, then calls `reraise`.
+    public var pendingTerminationSignal: Int32? {
+        let sig = cnc_pending_termination_signal()
+        return sig == 0 ? nil : sig
+    }
+
+    /// Ends the process by `signal` with its default action, so the exit status tells the shell.
+    public static func reraise(_ signal: Int32) {
+        cnc_reraise(signal)
+    }
+
     /// Leaves curses mode and gives the terminal back (main screen, cursor, echo).
     /// Idempotent; safe from a `defer`, an error path and `deinit`. Drawing and input
     /// do nothing afterwards.

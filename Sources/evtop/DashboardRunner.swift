@@ -17,6 +17,11 @@ final class ActionMailbox: Sendable {
     func drain() -> [Action] { queue.withLock { q in defer { q.removeAll() }; return q } }
 }
 
+/// The dashboard was asked to stop by a signal; `Evtop.main` re-raises it once everything is cleaned up.
+struct TerminatedBySignal: Error {
+    var signal: Int32
+}
+
 /// Polls a broker log for snapshots at a fixed interval until cancelled.
 struct SnapshotPoller {
     let log: any BrokerLog
@@ -58,6 +63,10 @@ enum DashboardRunner {
         let clock = ContinuousClock()
         var lastTick = clock.now
         while !state.shouldQuit {
+            if let sig = backend.pendingTerminationSignal {
+                // Leave through the normal path: every defer (terminal, poller, simulator) runs.
+                throw TerminatedBySignal(signal: sig)
+            }
             // Input first. The first read waits up to 40 ms for a key (the terminal wakes us at
             // once when one comes: no busy polling, ~25 wake-ups a second when idle); the rest of a
             // burst (a paste, a held key) is drained without waiting. Only this actor touches ncurses.

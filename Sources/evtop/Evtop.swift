@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import Logging
 import TerminalUI
+import NCursesTerminal
 
 /// evtop: a terminal dashboard for event-driven systems.
 @main
@@ -28,6 +29,8 @@ struct Evtop: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let terminated as TerminatedBySignal {
+            NCursesBackend.reraise(terminated.signal)
         } catch {
             exit(withError: TerminalSafe.error(error))
         }

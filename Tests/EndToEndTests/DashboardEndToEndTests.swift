@@ -64,8 +64,13 @@ final class DashboardEndToEndTests: XCTestCase {
         session.waitFor("partition drill-down") { $0.contains("shipments · 1 partition") && $0.contains("PARTITION") }
         session.sendKeys("Escape")
         session.waitFor("back to topics") { $0.contains("Topics") }
+        // Ctrl-C kills evtop by SIGINT after it restored the terminal; bash then drops the rest
+        // of the command line, as for any program stopped by Ctrl-C, and the shell works again.
         session.sendKeys("C-c")
-        session.waitFor("exit after ctrl-c") { $0.contains("EXITED:") }
+        session.waitFor("dashboard gone after ctrl-c") { !$0.contains("● live") }
+        session.send(literal: "echo after-ctrl-c-$((2+2))")
+        session.sendKeys("Enter")
+        session.waitFor("shell usable after ctrl-c") { $0.contains("after-ctrl-c-4") }
     }
 
     func testSigtermRestoresTerminal() throws {
@@ -77,7 +82,8 @@ final class DashboardEndToEndTests: XCTestCase {
                                       env: box.environment)
         session.waitFor("dashboard up", limit: 45) { $0.contains("● live") }
         try runProcess("/usr/bin/pkill", ["-TERM", "-f", store])
-        session.waitFor("exit after SIGTERM") { $0.contains("EXITED:") }
+        // Killed by SIGTERM (143) after restoring the terminal: the shell sees the signal.
+        session.waitFor("exit 143 after SIGTERM") { $0.contains("EXITED:143") }
         session.send(literal: "echo back-$((1+1))")
         session.sendKeys("Enter")
         session.waitFor("shell usable after SIGTERM") { $0.contains("back-2") }

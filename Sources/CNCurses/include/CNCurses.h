@@ -22,6 +22,7 @@
 
 #include <locale.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,14 +110,48 @@ static inline int cnc_mvwadd_wchars(WINDOW *win, int y, int x, const wchar_t *wc
 /* MARK: - Restoring the terminal on signals */
 
 /*
- * Termination signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT): leave curses mode,
- * then re-raise with the default action so the exit status still says
- * "killed by signal N" (a shell shows 130 for Ctrl-C).
+ * Termination signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) only record the signal
+ * (async-signal-safe): the run loop sees it within one input wait, leaves its
+ * loop, restores the terminal and lets every `defer` run, then re-raises the
+ * signal so the exit status still says "killed by signal N" (130 for Ctrl-C).
+ * A second signal before that means the loop is stuck: leave curses mode and
+ * die at once.
  */
+static inline volatile sig_atomic_t *cnc__pending_signal(void) {
+    static volatile sig_atomic_t pending = 0;
+    return &pending;
+}
+
 static inline void cnc__terminate_handler(int sig) {
-    if (!isendwin()) endwin();
+    volatile sig_atomic_t *pending = cnc__pending_signal();
+    if (*pending != 0) {
+        if (!isendwin()) endwin();
+        signal(sig, SIG_DFL);
+        raise(sig); /* delivered once this handler returns (sig is blocked while in it) */
+        return;
+    }
+    *pending = sig;
+}
+
+/* The termination signal received since the handlers were installed, or 0. */
+static inline int cnc_pending_termination_signal(void) {
+    return (int)*cnc__pending_signal();
+}
+
+/*
+ * Dies by `sig` with its default action (after the terminal was restored). The
+ * caller may be a thread that blocks signals (Dispatch's workers do), so unblock
+ * it here first; should the signal still not end the process, exit with the
+ * status a shell would report for it.
+ */
+static inline void cnc_reraise(int sig) {
     signal(sig, SIG_DFL);
-    raise(sig); /* delivered once this handler returns (sig is blocked while in it) */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    _exit(128 + sig);
 }
 
 /*
