@@ -20,6 +20,8 @@ public enum Action: Sendable {
     case themeChanged(String)
     /// Something the run loop wants the user to know.
     case notify(String, isError: Bool)
+    /// Dead letters read from a DLQ topic (the newest few hundred, any order).
+    case deadLettersLoaded(topic: String, letters: [DeadLetter])
 }
 
 /// What the reducer asks the run loop to do; the reducer itself never performs I/O.
@@ -28,4 +30,6 @@ public enum Effect: Sendable, Hashable {
     case loadTheme(String)
     /// Open a saga timeline (needs the saga view).
     case follow(String)
+    /// Read the newest dead letters of these DLQ topics and post `.deadLettersLoaded` for each.
+    case loadDeadLetters([String])
 }

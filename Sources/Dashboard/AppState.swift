@@ -14,8 +14,12 @@ public enum ViewID: Sendable, Hashable {
     case groupPartitions(group: String)
     /// Sagas by correlation ID (arrives with the saga issue).
     case sagas
-    /// Dead-letter queues (arrives with the DLQ issue).
+    /// Dead-letter queues: one row per DLQ topic.
     case deadLetters
+    /// One DLQ topic's dead letters, newest first.
+    case deadLetterList(topic: String)
+    /// One dead letter: headers, payload, stack trace.
+    case deadLetterDetail(topic: String, partition: Int32, offset: Int64)
 
     /// The name used by `:` commands and filters.
     public var name: String {
@@ -26,6 +30,16 @@ public enum ViewID: Sendable, Hashable {
         case .groupPartitions: return "group"
         case .sagas: return "sagas"
         case .deadLetters: return "dlq"
+        case .deadLetterList: return "letters"
+        case .deadLetterDetail: return "letter"
+        }
+    }
+
+    /// True for the dead-letter views (overview, list, detail).
+    public var isDeadLetterView: Bool {
+        switch self {
+        case .deadLetters, .deadLetterList, .deadLetterDetail: return true
+        default: return false
         }
     }
 }
@@ -186,6 +200,18 @@ public struct AppState: Sendable {
     public var readOnly = false
     /// Set when the app should exit.
     public var shouldQuit = false
+    /// Parsed dead letters per DLQ topic: the newest `DeadLetterModel.maxLettersPerTopic`, newest first.
+    public var deadLetters: [String: [DeadLetter]] = [:]
+    /// Table rows derived from `deadLetters` when they are loaded (same order).
+    public var deadLetterRows: [String: [DeadLetterRow]] = [:]
+    /// Sum of high watermarks of each DLQ topic when its letters were last asked for.
+    public var deadLetterRequestedHighs: [String: Int64] = [:]
+    /// DLQ overview cursor.
+    public var deadLetterQueueCursor = TableCursor()
+    /// Letter list cursor.
+    public var deadLetterCursor = TableCursor()
+    /// First visible line of the letter detail.
+    public var deadLetterDetailScroll = 0
     /// Topic rows derived from the fields above; kept current by the reducer.
     public var topicRowsCache = TopicRowsCache()
 

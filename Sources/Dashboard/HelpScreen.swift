@@ -23,6 +23,7 @@ public enum HelpScreen {
             HelpEntry(key: "s", text: "sort by next column"),
             HelpEntry(key: "S", text: "reverse sort"),
             HelpEntry(key: "t", text: "lag: offsets ↔ time behind"),
+            HelpEntry(key: "enter", text: "dlq → letters → detail"),
         ]),
         HelpSection(title: "General", entries: [
             HelpEntry(key: ":", text: "command line"),

@@ -10,8 +10,9 @@ public enum Reducer {
     /// Applies one action, returning what the run loop must do.
     @discardableResult
     public static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
-        let effects = apply(&state, action)
+        var effects = apply(&state, action)
         TopicsModel.refreshCache(&state)
+        effects += DeadLetterModel.plannedLoads(&state)
         return effects
     }
 
@@ -47,6 +48,9 @@ public enum Reducer {
             say(&state, "theme: \(name)")
         case .notify(let text, let isError):
             say(&state, text, error: isError)
+        case .deadLettersLoaded(let topic, let letters):
+            DeadLetterModel.store(&state, topic: topic, letters: letters)
+            clampCursors(&state)
         }
         return []
     }
@@ -186,13 +190,11 @@ public enum Reducer {
 
     private static func switchView(_ state: inout AppState, to view: ViewID) {
         switch view {
-        case .topics, .partitions, .lag, .groupPartitions:
+        case .topics, .partitions, .lag, .groupPartitions, .deadLetters, .deadLetterList, .deadLetterDetail:
             state.backStack = []
             state.view = view
         case .sagas:
             say(&state, "sagas view: not in this build yet (topics are: 1)", error: true)
-        case .deadLetters:
-            say(&state, "dead-letter view: not in this build yet; DLQ topics are marked in topics", error: true)
         }
     }
 
@@ -223,6 +225,20 @@ public enum Reducer {
             state.backStack.append(state.view)
             state.view = .groupPartitions(group: key)
             state.groupCursor = TableCursor()
+        case .deadLetters:
+            let rows = DeadLetterModel.queueRows(state)
+            guard !rows.isEmpty else { return }
+            let topic = rows[selectedIndex(state.deadLetterQueueCursor, keys: rows.map(\.topic))].topic
+            state.backStack.append(state.view)
+            state.view = .deadLetterList(topic: topic)
+            state.deadLetterCursor = TableCursor()
+        case .deadLetterList(let topic):
+            let rows = DeadLetterModel.letterRows(state, topic: topic)
+            guard !rows.isEmpty else { return }
+            let row = rows[selectedIndex(state.deadLetterCursor, keys: rows.map(\.key))]
+            state.backStack.append(state.view)
+            state.view = .deadLetterDetail(topic: topic, partition: row.partition, offset: row.offset)
+            state.deadLetterDetailScroll = 0
         default:
             break
         }
@@ -257,6 +273,8 @@ public enum Reducer {
         case .partitions(let topic): return TopicsModel.partitionRows(state, topic: topic).map { String($0.partition) }
         case .lag: return LagModel.rows(state).map(\.id)
         case .groupPartitions(let group): return LagModel.partitionRows(state, group: group).map(LagModel.key)
+        case .deadLetters: return DeadLetterModel.queueRows(state).map(\.topic)
+        case .deadLetterList(let topic): return DeadLetterModel.letterRows(state, topic: topic).map(\.key)
         default: return []
         }
     }
@@ -268,6 +286,10 @@ public enum Reducer {
     }
 
     private static func moveSelection(_ state: inout AppState, by delta: Int) {
+        if case .deadLetterDetail(let topic, let partition, let offset) = state.view {
+            scrollDetail(&state, topic: topic, partition: partition, offset: offset, by: delta)
+            return
+        }
         let keys = rowKeys(state)
         guard !keys.isEmpty else { return }
         var cursor = currentCursor(state)
@@ -277,6 +299,15 @@ public enum Reducer {
         cursor.scroll = Table.scrollOffset(selected: target, current: cursor.scroll,
                                            visibleRows: state.visibleTableRows, rowCount: keys.count)
         setCursor(&state, cursor)
+    }
+
+    /// Scrolls the letter detail, keeping the last page full.
+    private static func scrollDetail(_ state: inout AppState, topic: String, partition: Int32, offset: Int64, by delta: Int) {
+        let lines = DeadLetterModel.letter(state, topic: topic, partition: partition, offset: offset)
+            .map { DeadLetterModel.detailLines($0, state: state).count } ?? 0
+        let page = max(1, Layout(size: state.size).inner.height)
+        let limit = max(0, lines - page)
+        state.deadLetterDetailScroll = max(0, min(limit, state.deadLetterDetailScroll.addingReportingOverflow(delta).partialValue))
     }
 
     private static func clampCursors(_ state: inout AppState) {
@@ -292,6 +323,8 @@ public enum Reducer {
         case .partitions: return state.partitionsCursor
         case .lag: return state.lagCursor
         case .groupPartitions: return state.groupCursor
+        case .deadLetters: return state.deadLetterQueueCursor
+        case .deadLetterList: return state.deadLetterCursor
         default: return state.topicsCursor
         }
     }
@@ -301,6 +334,9 @@ public enum Reducer {
         case .partitions: state.partitionsCursor = cursor
         case .lag: state.lagCursor = cursor
         case .groupPartitions: state.groupCursor = cursor
+        case .deadLetters: state.deadLetterQueueCursor = cursor
+        case .deadLetterList: state.deadLetterCursor = cursor
+        case .deadLetterDetail: break
         default: state.topicsCursor = cursor
         }
     }

@@ -19,7 +19,14 @@ public enum Screen {
             LagScreen.render(state, layout: layout, into: &buffer, theme: theme)
         case .groupPartitions(let group):
             GroupPartitionsScreen.render(state, group: group, layout: layout, into: &buffer, theme: theme)
-        case .sagas, .deadLetters:
+        case .deadLetters:
+            DeadLetterQueuesScreen.render(state, layout: layout, into: &buffer, theme: theme)
+        case .deadLetterList(let topic):
+            DeadLetterListScreen.render(state, topic: topic, layout: layout, into: &buffer, theme: theme)
+        case .deadLetterDetail(let topic, let partition, let offset):
+            DeadLetterDetailScreen.render(state, topic: topic, partition: partition, offset: offset,
+                                          layout: layout, into: &buffer, theme: theme)
+        case .sagas:
             TopicsScreen.render(state, layout: layout, into: &buffer, theme: theme)
         }
         StatusBar.render(state, in: layout.status, into: &buffer, theme: theme)
@@ -115,6 +122,14 @@ enum StatusBar {
         case .groupPartitions:
             return [("esc", "back"), ("/", "filter"), ("t", state.lagInSeconds ? "offsets" : "seconds"),
                     ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+        case .deadLetters:
+            return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
+                    ("enter", "letters"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+        case .deadLetterList:
+            return [("esc", "back"), ("enter", "details"), ("/", "filter"), ("j/k", "move"),
+                    ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+        case .deadLetterDetail:
+            return [("esc", "back"), ("j/k", "scroll"), ("PgUp/PgDn", "page"), ("g/G", "top/end"), ("?", "help"), ("q", "quit")]
         case .lag:
             return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
                     ("enter", "partitions"), ("s", "sort"), ("t", state.lagInSeconds ? "offsets" : "seconds"),

@@ -92,7 +92,7 @@ enum DashboardRunner {
                 dirty = true
             }
             for effect in effects {
-                perform(effect, state: &state, theme: &theme, noColor: noColor)
+                perform(effect, state: &state, theme: &theme, noColor: noColor, log: log, mailbox: mailbox)
             }
             if dirty {
                 backend.draw(Screen.render(state, theme: theme))
@@ -102,7 +102,8 @@ enum DashboardRunner {
         }
     }
 
-    private static func perform(_ effect: Effect, state: inout AppState, theme: inout Theme, noColor: Bool) {
+    private static func perform(_ effect: Effect, state: inout AppState, theme: inout Theme, noColor: Bool,
+                                log: any BrokerLog, mailbox: ActionMailbox) {
         switch effect {
         case .loadTheme(let name):
             do {
@@ -114,6 +115,21 @@ enum DashboardRunner {
             }
         case .follow(let id):
             Reducer.reduce(&state, .notify("follow \(id): the sagas view is not in this build yet", isError: true))
+        case .loadDeadLetters(let names):
+            // Off the UI thread: the result comes back through the mailbox like a snapshot.
+            let topics = (state.snapshot?.topics ?? []).filter { names.contains($0.name) }
+            let logger = Logger(label: "evtop.dlq")
+            Task.detached {
+                for topic in topics {
+                    do {
+                        let letters = try await DeadLetterLoader.load(log: log, topic: topic)
+                        mailbox.post(.deadLettersLoaded(topic: topic.name, letters: letters))
+                    } catch {
+                        logger.warning("loading dead letters of \(topic.name) failed: \(error)")
+                        mailbox.post(.notify("dead letters of \(topic.name): \(error)", isError: true))
+                    }
+                }
+            }
         }
     }
 }

@@ -1,0 +1,359 @@
+import Foundation
+import EventModel
+import TerminalUI
+
+/// One dead letter as the letter list shows it (derived once when letters load).
+public struct DeadLetterRow: Sendable, Hashable {
+    /// Row key: `partition/offset`.
+    public var key: String
+    /// Partition of the DLQ record.
+    public var partition: Int32
+    /// Offset of the DLQ record.
+    public var offset: Int64
+    /// When the record was dead-lettered (the DLQ record's timestamp), ms.
+    public var failedAtMillis: Int64
+    /// Where the failed record came from: `orders p1@77`, or "–".
+    public var original: String
+    /// Short exception class, e.g. `IllegalStateException` (root cause when known).
+    public var exceptionClass: String?
+    /// `IllegalStateException: sku-42 out of stock` (first line of the message).
+    public var exception: String
+    /// Header `event-type`, or the payload's JSON `eventType`, or "".
+    public var eventType: String
+    /// Header `correlation-id`, or "".
+    public var correlation: String
+    /// Redrive state (always "pending" until the redrive journal arrives).
+    public var state: String
+}
+
+/// One DLQ topic as the overview shows it.
+public struct DeadLetterQueueRow: Sendable, Hashable {
+    /// DLQ topic name.
+    public var topic: String
+    /// Records retained on the topic (from the watermarks).
+    public var retained: Int64
+    /// Letters loaded (at most `DeadLetterModel.maxLettersPerTopic`); nil before the first load.
+    public var loaded: Int?
+    /// Timestamp of the oldest loaded letter, ms.
+    public var oldestMillis: Int64?
+    /// Timestamp of the newest loaded letter, ms.
+    public var newestMillis: Int64?
+    /// Letters per minute over the last 60 s.
+    public var growthPerMinute: Double?
+    /// Most frequent short exception class among loaded letters.
+    public var topException: String?
+}
+
+/// A line of the letter detail.
+public struct DetailLine: Sendable, Hashable {
+    /// Text (sanitized when drawn).
+    public var text: String
+    /// How it is drawn (nil: plain text).
+    public var role: Role?
+
+    /// Creates a line.
+    public init(_ text: String, role: Role? = nil) {
+        self.text = text
+        self.role = role
+    }
+}
+
+/// Pure derivations for the dead-letter views.
+public enum DeadLetterModel {
+    /// Letters kept per DLQ topic (the newest).
+    public static let maxLettersPerTopic = 500
+    /// Payloads larger than this are never parsed as JSON (shown as a hex dump).
+    public static let maxJSONBytes = 1 << 20
+    /// Payload lines shown at most (pretty JSON).
+    public static let maxPayloadLines = 400
+    /// Hex dump lines shown at most (16 bytes each).
+    public static let maxHexLines = 256
+    /// Stack trace lines shown at most.
+    public static let maxStackLines = 300
+
+    // MARK: - Loading
+
+    /// DLQ topics of the last snapshot, sorted by name.
+    public static func deadLetterTopics(_ state: AppState) -> [TopicInfo] {
+        (state.snapshot?.topics ?? []).filter { state.deadLetterTopics.isDeadLetterTopic($0.name) }.sorted { $0.name < $1.name }
+    }
+
+    /// Topics whose letters must be (re)loaded now: those the current dead-letter view needs whose
+    /// high watermark changed since they were last asked for. Records the request.
+    static func plannedLoads(_ state: inout AppState) -> [Effect] {
+        guard state.view.isDeadLetterView, !state.paused else { return [] }
+        var wanted = deadLetterTopics(state)
+        switch state.view {
+        case .deadLetterList(let topic), .deadLetterDetail(let topic, _, _):
+            wanted = wanted.filter { $0.name == topic }
+        default: break
+        }
+        var due: [String] = []
+        for topic in wanted where state.deadLetterRequestedHighs[topic.name] != topic.totalHigh {
+            state.deadLetterRequestedHighs[topic.name] = topic.totalHigh
+            due.append(topic.name)
+        }
+        return due.isEmpty ? [] : [.loadDeadLetters(due)]
+    }
+
+    /// Stores loaded letters: newest first, at most `maxLettersPerTopic`, with their rows.
+    static func store(_ state: inout AppState, topic: String, letters: [DeadLetter]) {
+        let kept = Array(newestFirst(letters).prefix(maxLettersPerTopic))
+        state.deadLetters[topic] = kept
+        state.deadLetterRows[topic] = kept.map(row)
+    }
+
+    /// Letters ordered newest first (timestamp, then offset, then partition).
+    public static func newestFirst(_ letters: [DeadLetter]) -> [DeadLetter] {
+        letters.sorted { a, b in
+            if a.record.timestampMillis != b.record.timestampMillis { return a.record.timestampMillis > b.record.timestampMillis }
+            if a.record.offset != b.record.offset { return a.record.offset > b.record.offset }
+            return a.record.partition < b.record.partition
+        }
+    }
+
+    // MARK: - Overview
+
+    /// One row per DLQ topic, filtered by the dlq filter (topic and top exception).
+    public static func queueRows(_ state: AppState) -> [DeadLetterQueueRow] {
+        let filter = RowFilter(state.filters[ViewID.deadLetters.name] ?? "")
+        return deadLetterTopics(state).map { topic in
+            let letters = state.deadLetters[topic.name]
+            let rows = state.deadLetterRows[topic.name] ?? []
+            let stamps = letters?.map(\.record.timestampMillis) ?? []
+            var counts: [String: Int] = [:]
+            for r in rows { if let e = r.exceptionClass { counts[e, default: 0] += 1 } }
+            let top = counts.max { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }?.key
+            return DeadLetterQueueRow(topic: topic.name, retained: topic.retained, loaded: letters?.count,
+                                      oldestMillis: stamps.min(), newestMillis: stamps.max(),
+                                      growthPerMinute: state.meter.rates(topic: topic.name).perSecond60.map { $0 * 60 },
+                                      topException: top)
+        }.filter { filter.matches($0.topic + " " + ($0.topException ?? "")) }
+    }
+
+    /// Total letters retained on every DLQ topic.
+    public static func totalRetained(_ state: AppState) -> Int64 {
+        deadLetterTopics(state).reduce(0) { $0.addingSaturating($1.retained) }
+    }
+
+    /// "2h 3m ago" for a timestamp, relative to `now`.
+    public static func age(_ millis: Int64?, now: Date) -> String {
+        guard let millis else { return "–" }
+        let seconds = now.timeIntervalSince1970 - Double(millis) / 1000
+        return NumberFormat.duration(seconds: max(0, seconds)) + " ago"
+    }
+
+    /// "+0.2/min".
+    public static func growth(_ perMinute: Double?) -> String {
+        guard let perMinute else { return "–" }
+        if perMinute == 0 { return "0/min" }
+        return "+" + NumberFormat.rate(perMinute) + "/min"
+    }
+
+    // MARK: - Letter list
+
+    /// Rows of a DLQ topic, newest first, filtered by the letters filter over every column.
+    public static func letterRows(_ state: AppState, topic: String) -> [DeadLetterRow] {
+        let rows = state.deadLetterRows[topic] ?? []
+        let pattern = state.filters[ViewID.deadLetterList(topic: topic).name] ?? ""
+        guard !pattern.isEmpty else { return rows }
+        let filter = RowFilter(pattern)
+        return rows.filter { r in
+            filter.matches([String(r.offset), Clock.hms(Date(timeIntervalSince1970: Double(r.failedAtMillis) / 1000),
+                                                          utcOffsetSeconds: state.utcOffsetSeconds),
+                            r.original, r.exception, r.eventType, r.correlation, r.state].joined(separator: " "))
+        }
+    }
+
+    /// The letter at `partition`/`offset` of `topic`, if loaded.
+    public static func letter(_ state: AppState, topic: String, partition: Int32, offset: Int64) -> DeadLetter? {
+        state.deadLetters[topic]?.first { $0.record.partition == partition && $0.record.offset == offset }
+    }
+
+    /// Row key of a letter.
+    public static func key(partition: Int32, offset: Int64) -> String { "\(partition)/\(offset)" }
+
+    /// `IllegalStateException` from `java.lang.IllegalStateException`.
+    public static func shortClass(_ fqcn: String) -> String {
+        fqcn.split(separator: ".").last.map(String.init) ?? fqcn
+    }
+
+    /// The class that explains the failure: Spring's root cause, else the exception itself.
+    public static func failureClass(_ letter: DeadLetter) -> String? {
+        (letter.causeClass ?? letter.exceptionClass).map(shortClass)
+    }
+
+    /// The list row of a letter.
+    public static func row(_ letter: DeadLetter) -> DeadLetterRow {
+        let r = letter.record
+        var original = "–"
+        if let topic = letter.originalTopic {
+            original = topic
+            if let p = letter.originalPartition {
+                original += " p\(p)" + (letter.originalOffset.map { "@\($0)" } ?? "")
+            } else if let o = letter.originalOffset {
+                original += " @\(o)"
+            }
+        }
+        let cls = failureClass(letter)
+        let message = letter.exceptionMessage.map { firstLine($0) } ?? ""
+        let exception = [cls, message.isEmpty ? nil : message].compactMap { $0 }.joined(separator: ": ")
+        let eventType = r.header("event-type")?.utf8Value ?? jsonEventType(r.value) ?? ""
+        return DeadLetterRow(key: key(partition: r.partition, offset: r.offset), partition: r.partition, offset: r.offset,
+                             failedAtMillis: r.timestampMillis, original: original, exceptionClass: cls,
+                             exception: exception.isEmpty ? "–" : exception, eventType: eventType,
+                             correlation: r.header("correlation-id")?.utf8Value ?? "", state: "pending")
+    }
+
+    static func firstLine(_ text: String) -> String {
+        String(text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).first ?? "")
+    }
+
+    /// `eventType` of a JSON object payload (small payloads only).
+    static func jsonEventType(_ value: [UInt8]?) -> String? {
+        guard let value, !value.isEmpty, value.count <= 64 * 1024, value.first == UInt8(ascii: "{") else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] else { return nil }
+        return object["eventType"] as? String
+    }
+
+    // MARK: - Detail
+
+    /// The detail text of a letter: summary, headers, key, payload, stack trace, problems.
+    public static func detailLines(_ letter: DeadLetter, state: AppState) -> [DetailLine] {
+        typealias S = DeadLetterHeaderNames.Spring
+        let r = letter.record
+        let row = row(letter)
+        var lines: [DetailLine] = []
+        let failedAt = Date(timeIntervalSince1970: Double(r.timestampMillis) / 1000)
+        lines.append(DetailLine("\(r.topic) p\(r.partition)@\(r.offset) · failed \(Clock.hms(failedAt, utcOffsetSeconds: state.utcOffsetSeconds)) (\(age(r.timestampMillis, now: state.now))) · \(conventionName(letter.convention))",
+                                role: .textAccent))
+        lines.append(DetailLine("from \(row.original)" + (letter.consumerGroup.map { " · group \($0)" } ?? "")
+                                + (letter.attempts.map { " · \($0) attempt\($0 == 1 ? "" : "s")" } ?? "")
+                                + " · \(row.state)"))
+        lines.append(DetailLine(row.exception))
+        if let wrapper = letter.exceptionClass, letter.causeClass != nil, letter.causeClass != wrapper {
+            lines.append(DetailLine("wrapped in \(wrapper)", role: .textDim))
+        }
+        if let connector = letter.connectorName {
+            lines.append(DetailLine("connector \(connector)" + (letter.taskId.map { " task \($0)" } ?? "")
+                                    + (letter.stage.map { " · stage \($0)" } ?? ""), role: .textDim))
+        }
+
+        lines.append(DetailLine(""))
+        lines.append(DetailLine("Headers (\(r.headers.count))", role: .tableHeader))
+        if r.headers.isEmpty { lines.append(DetailLine("  none", role: .textDim)) }
+        for h in r.headers {
+            var value: String
+            let binary: Set<String> = [S.originalPartition, S.originalOffset, S.originalTimestamp, S.retryAttempts, S.attempts]
+            if !binary.contains(h.name), !h.value.contains(0), let text = h.utf8Value {
+                let parts = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                value = TextWidth.sanitized(String(parts.first ?? ""))
+                if parts.count > 1 { value += " … (\(parts.count) lines)" }
+            } else {
+                value = hex(h.value.prefix(32)) + (h.value.count > 32 ? " … (\(h.value.count) bytes)" : "")
+            }
+            switch h.name {
+            case S.originalPartition: if let p = letter.originalPartition { value += "  = \(p)" }
+            case S.originalOffset: if let o = letter.originalOffset { value += "  = \(o)" }
+            case S.originalTimestamp:
+                if let t = letter.originalTimestampMillis {
+                    value += "  = \(t) (\(Clock.hms(Date(timeIntervalSince1970: Double(t) / 1000), utcOffsetSeconds: state.utcOffsetSeconds)))"
+                }
+            default: break
+            }
+            lines.append(DetailLine("  \(TextWidth.sanitized(h.name)): \(value)"))
+        }
+
+        if let key = r.key {
+            lines.append(DetailLine(""))
+            lines.append(DetailLine("Key (\(NumberFormat.bytes(Int64(key.count))))", role: .tableHeader))
+            if let text = String(validating: key, as: UTF8.self) {
+                lines.append(DetailLine("  " + TextWidth.sanitized(text)))
+            } else {
+                lines.append(DetailLine("  " + hex(key.prefix(64)) + (key.count > 64 ? " …" : "")))
+            }
+        }
+
+        lines.append(DetailLine(""))
+        lines += payloadLines(r.value)
+
+        if let trace = letter.stackTrace {
+            let all = trace.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+            lines.append(DetailLine(""))
+            lines.append(DetailLine("Stack trace (\(all.count) lines)", role: .tableHeader))
+            for line in all.prefix(maxStackLines) {
+                lines.append(DetailLine("  " + TextWidth.sanitized(line.replacingOccurrences(of: "\t", with: "    "))))
+            }
+            if all.count > maxStackLines {
+                lines.append(DetailLine("  … \(all.count - maxStackLines) more lines", role: .textDim))
+            }
+        }
+
+        if !letter.problems.isEmpty {
+            lines.append(DetailLine(""))
+            lines.append(DetailLine("Problems (\(letter.problems.count))", role: .tableHeader))
+            for p in letter.problems { lines.append(DetailLine("  ! " + TextWidth.sanitized(p), role: .lagWarn)) }
+        }
+        return lines
+    }
+
+    /// "Payload" section: pretty JSON when it parses, else a hex dump; bounded either way.
+    static func payloadLines(_ value: [UInt8]?) -> [DetailLine] {
+        guard let value else { return [DetailLine("Payload: none (tombstone)", role: .tableHeader)] }
+        let size = NumberFormat.bytes(Int64(value.count))
+        if value.count <= maxJSONBytes, let first = value.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }),
+           first == UInt8(ascii: "{") || first == UInt8(ascii: "["),
+           let object = try? JSONSerialization.jsonObject(with: Data(value)),
+           let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
+            let text = String(decoding: pretty, as: UTF8.self)
+            let all = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+            var lines = [DetailLine("Payload (\(size), JSON)", role: .tableHeader)]
+            for line in all.prefix(maxPayloadLines) { lines.append(DetailLine("  " + TextWidth.sanitized(String(line)))) }
+            if all.count > maxPayloadLines {
+                lines.append(DetailLine("  … \(all.count - maxPayloadLines) more lines", role: .textDim))
+            }
+            return lines
+        }
+        var lines = [DetailLine("Payload (\(size), hex)", role: .tableHeader)]
+        let shown = min(value.count, maxHexLines * 16)
+        var offset = 0
+        while offset < shown {
+            let chunk = value[offset..<min(shown, offset + 16)]
+            lines.append(DetailLine("  " + hexDumpLine(offset: offset, chunk)))
+            offset += 16
+        }
+        if value.count > shown {
+            lines.append(DetailLine("  … \(NumberFormat.grouped(Int64(value.count - shown))) more bytes", role: .textDim))
+        }
+        return lines
+    }
+
+    private static let hexDigits = Array("0123456789abcdef")
+
+    /// `00 00 00 01`.
+    public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        bytes.map { String([hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 0x0F)]]) }.joined(separator: " ")
+    }
+
+    /// `000010  7b 22 61 …  |{"a…|`: offset, 16 bytes, printable ASCII (others as `.`).
+    static func hexDumpLine(offset: Int, _ chunk: ArraySlice<UInt8>) -> String {
+        var offsetText = String(offset, radix: 16)
+        offsetText = String(repeating: "0", count: max(0, 6 - offsetText.count)) + offsetText
+        var bytes = ""
+        for (i, b) in chunk.enumerated() {
+            bytes += String([hexDigits[Int(b >> 4)], hexDigits[Int(b & 0x0F)]]) + (i == 7 ? "  " : " ")
+        }
+        bytes = bytes.padding(toLength: 49, withPad: " ", startingAt: 0)
+        let ascii = String(chunk.map { (0x20..<0x7F).contains($0) ? Character(Unicode.Scalar($0)) : "." })
+        return offsetText + "  " + bytes + "|" + ascii + "|"
+    }
+
+    static func conventionName(_ c: DeadLetter.Convention) -> String {
+        switch c {
+        case .springKafka: return "Spring Kafka"
+        case .kafkaConnect: return "Kafka Connect"
+        case .evtop: return "evtop"
+        case .unknown: return "no dead-letter headers"
+        }
+    }
+}
