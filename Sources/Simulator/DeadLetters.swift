@@ -97,44 +97,26 @@ struct DemoFailure: Error, Sendable, Hashable {
     ]
 }
 
-/// Spring Kafka's `DeadLetterPublishingRecoverer` header names.
-public enum SpringDLTHeaders {
-    /// Original topic (UTF-8).
-    public static let originalTopic = "kafka_dlt-original-topic"
-    /// Original partition (4-byte big-endian int).
-    public static let originalPartition = "kafka_dlt-original-partition"
-    /// Original offset (8-byte big-endian long).
-    public static let originalOffset = "kafka_dlt-original-offset"
-    /// Original timestamp, ms since the epoch (8-byte big-endian long).
-    public static let originalTimestamp = "kafka_dlt-original-timestamp"
-    /// Original timestamp type (UTF-8, `CreateTime`).
-    public static let originalTimestampType = "kafka_dlt-original-timestamp-type"
-    /// Consumer group that failed (UTF-8).
-    public static let originalConsumerGroup = "kafka_dlt-original-consumer-group"
-    /// Exception class (UTF-8).
-    public static let exceptionFQCN = "kafka_dlt-exception-fqcn"
-    /// Cause class (UTF-8).
-    public static let exceptionCauseFQCN = "kafka_dlt-exception-cause-fqcn"
-    /// Exception message (UTF-8).
-    public static let exceptionMessage = "kafka_dlt-exception-message"
-    /// Full stack trace (UTF-8, multi-line).
-    public static let exceptionStacktrace = "kafka_dlt-exception-stacktrace"
+/// Dead letters as Spring Kafka's `DeadLetterPublishingRecoverer` publishes them
+/// (header names shared with the parser in EventModel).
+enum SpringDLTHeaders {
+    private typealias Name = DeadLetterHeaderNames.Spring
 
     /// The dead letter of `record` as Spring's recoverer publishes it: same key and value,
     /// original headers followed by the `kafka_dlt-*` headers.
     static func deadLetter(of record: Record, to topic: String, group: String,
                            failure: DemoFailure, timestampMillis: Int64) -> OutgoingRecord {
         var headers = record.headers
-        headers.append(RecordHeader(originalTopic, record.topic))
-        headers.append(RecordHeader(name: originalPartition, value: record.partition.bigEndianBytes))
-        headers.append(RecordHeader(name: originalOffset, value: record.offset.bigEndianBytes))
-        headers.append(RecordHeader(name: originalTimestamp, value: record.timestampMillis.bigEndianBytes))
-        headers.append(RecordHeader(originalTimestampType, "CreateTime"))
-        headers.append(RecordHeader(originalConsumerGroup, group))
-        headers.append(RecordHeader(exceptionFQCN, DemoFailure.listenerException))
-        headers.append(RecordHeader(exceptionCauseFQCN, failure.causeClass))
-        headers.append(RecordHeader(exceptionMessage, failure.message))
-        headers.append(RecordHeader(exceptionStacktrace, failure.stackTrace(service: group)))
+        headers.append(RecordHeader(Name.originalTopic, record.topic))
+        headers.append(RecordHeader(name: Name.originalPartition, value: record.partition.bigEndianBytes))
+        headers.append(RecordHeader(name: Name.originalOffset, value: record.offset.bigEndianBytes))
+        headers.append(RecordHeader(name: Name.originalTimestamp, value: record.timestampMillis.bigEndianBytes))
+        headers.append(RecordHeader(Name.originalTimestampType, "CreateTime"))
+        headers.append(RecordHeader(Name.originalConsumerGroup, group))
+        headers.append(RecordHeader(Name.exceptionFQCN, DemoFailure.listenerException))
+        headers.append(RecordHeader(Name.exceptionCauseFQCN, failure.causeClass))
+        headers.append(RecordHeader(Name.exceptionMessage, failure.message))
+        headers.append(RecordHeader(Name.exceptionStacktrace, failure.stackTrace(service: group)))
         return OutgoingRecord(topic: topic, partition: 0, timestampMillis: timestampMillis,
                               key: record.key, headers: headers, value: record.value)
     }
