@@ -211,37 +211,36 @@ public enum Reducer {
     private static func drillIn(_ state: inout AppState) {
         switch state.view {
         case .topics:
-            // The highlighted row: the remembered one, or the first when it is gone.
-            let rows = TopicsModel.cachedRows(state)
-            guard !rows.isEmpty else { return }
-            let key = rows[selectedIndex(state.topicsCursor, keys: rows.map(\.name))].name
-            state.backStack.append(state.view)
-            state.view = .partitions(topic: key)
+            guard let row = highlighted(TopicsModel.cachedRows(state), state.topicsCursor, key: \.name) else { return }
+            open(&state, .partitions(topic: row.name))
             state.partitionsCursor = TableCursor()
         case .lag:
-            let rows = LagModel.rows(state)
-            guard !rows.isEmpty else { return }
-            let key = rows[selectedIndex(state.lagCursor, keys: rows.map(\.id))].id
-            state.backStack.append(state.view)
-            state.view = .groupPartitions(group: key)
+            guard let row = highlighted(LagModel.rows(state), state.lagCursor, key: \.id) else { return }
+            open(&state, .groupPartitions(group: row.id))
             state.groupCursor = TableCursor()
         case .deadLetters:
-            let rows = DeadLetterModel.queueRows(state)
-            guard !rows.isEmpty else { return }
-            let topic = rows[selectedIndex(state.deadLetterQueueCursor, keys: rows.map(\.topic))].topic
-            state.backStack.append(state.view)
-            state.view = .deadLetterList(topic: topic)
+            guard let row = highlighted(DeadLetterModel.queueRows(state), state.deadLetterQueueCursor, key: \.topic) else { return }
+            open(&state, .deadLetterList(topic: row.topic))
             state.deadLetterCursor = TableCursor()
         case .deadLetterList(let topic):
-            let rows = DeadLetterModel.letterRows(state, topic: topic)
-            guard !rows.isEmpty else { return }
-            let row = rows[selectedIndex(state.deadLetterCursor, keys: rows.map(\.key))]
-            state.backStack.append(state.view)
-            state.view = .deadLetterDetail(topic: topic, partition: row.partition, offset: row.offset)
+            guard let row = highlighted(DeadLetterModel.letterRows(state, topic: topic), state.deadLetterCursor, key: \.key) else { return }
+            open(&state, .deadLetterDetail(topic: topic, partition: row.partition, offset: row.offset))
             state.deadLetterDetailScroll = 0
         default:
             break
         }
+    }
+
+    /// The highlighted row: the one the cursor remembers, or the first when it is gone.
+    private static func highlighted<Row>(_ rows: [Row], _ cursor: TableCursor, key: (Row) -> String) -> Row? {
+        guard !rows.isEmpty else { return nil }
+        return rows[selectedIndex(cursor, keys: rows.map(key))]
+    }
+
+    /// Shows `view`, with esc leading back to the current one.
+    private static func open(_ state: inout AppState, _ view: ViewID) {
+        state.backStack.append(state.view)
+        state.view = view
     }
 
     private static func cycleSort(_ state: inout AppState) {

@@ -109,8 +109,6 @@ enum DLQOutput {
     }
 
     static func json(_ letters: [DeadLetter]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let out = letters.map { d -> JSONRow in
             let row = DeadLetterModel.row(d)
             return JSONRow(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset,
@@ -120,7 +118,7 @@ enum DLQOutput {
                            exceptionMessage: d.exceptionMessage, eventType: row.eventType.isEmpty ? nil : row.eventType,
                            correlationID: row.correlation.isEmpty ? nil : row.correlation, state: row.state, problems: d.problems)
         }
-        return String(decoding: try encoder.encode(out), as: UTF8.self)
+        return try ScriptJSON.encode(out)
     }
 
     static func table(_ letters: [DeadLetter]) -> String {

@@ -115,8 +115,6 @@ enum LagOutput {
     }
 
     static func json(_ groups: [GroupLag]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let out = groups.map { g -> JSONGroup in
             let (trend, rate): (String, Double) = {
                 switch g.trend {
@@ -127,18 +125,16 @@ enum LagOutput {
             }()
             return JSONGroup(
                 group: g.id, status: g.status.description, state: g.state, members: g.members, topics: g.topics,
-                totalLag: g.totalLag, maxLag: g.maxLag, secondsBehind: g.secondsBehind.map(round2),
-                trend: trend, trendPerSecond: round2(rate), catchUpSeconds: g.catchUpSeconds.map(round2),
+                totalLag: g.totalLag, maxLag: g.maxLag, secondsBehind: g.secondsBehind.map(ScriptJSON.round2),
+                trend: trend, trendPerSecond: ScriptJSON.round2(rate), catchUpSeconds: g.catchUpSeconds.map(ScriptJSON.round2),
                 partitions: g.partitions.map {
                     JSONPartition(topic: $0.topic, partition: $0.partition, committed: $0.committed, high: $0.high, lag: $0.lag,
-                                  status: $0.status.description, secondsBehind: $0.secondsBehind.map(round2),
-                                  lastCommitAgeSeconds: $0.lastCommitAgeSeconds.map(round2))
+                                  status: $0.status.description, secondsBehind: $0.secondsBehind.map(ScriptJSON.round2),
+                                  lastCommitAgeSeconds: $0.lastCommitAgeSeconds.map(ScriptJSON.round2))
                 })
         }
-        return String(decoding: try encoder.encode(out), as: UTF8.self)
+        return try ScriptJSON.encode(out)
     }
-
-    static func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 
     static func table(_ groups: [GroupLag]) -> String {
         let header = ["GROUP", "STATUS", "MEMBERS", "TOTAL LAG", "MAX LAG", "BEHIND", "TREND", "CATCH-UP", "TOPICS"]

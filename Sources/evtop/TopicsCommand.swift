@@ -58,17 +58,13 @@ enum TopicsOutput {
     }
 
     static func json(_ rows: [TopicRow]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let out = rows.map {
             JSONRow(topic: $0.name, partitions: $0.partitions, total: $0.total, deadLetterQueue: $0.isDeadLetter,
-                    rate1s: $0.rates.perSecond1.map(round2), rate10s: $0.rates.perSecond10.map(round2),
-                    rate60s: $0.rates.perSecond60.map(round2), groups: $0.groups)
+                    rate1s: $0.rates.perSecond1.map(ScriptJSON.round2), rate10s: $0.rates.perSecond10.map(ScriptJSON.round2),
+                    rate60s: $0.rates.perSecond60.map(ScriptJSON.round2), groups: $0.groups)
         }
-        return String(decoding: try encoder.encode(out), as: UTF8.self)
+        return try ScriptJSON.encode(out)
     }
-
-    static func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 
     static func table(_ rows: [TopicRow]) -> String {
         let header = ["TOPIC", "PART", "TOTAL", "1s/s", "10s/s", "60s/s", "GROUPS"]
