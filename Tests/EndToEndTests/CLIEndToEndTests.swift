@@ -8,14 +8,8 @@ final class CLIEndToEndTests: XCTestCase {
         let binary = try evtopBinary()
         let box = try Sandbox()
         let store = box.path("shared.db")
-        let demo = Process()
-        demo.executableURL = URL(fileURLWithPath: binary)
-        demo.arguments = ["demo", "--headless", "--store", store, "--rate", "50", "--duration", "40"]
-        demo.environment = ProcessInfo.processInfo.environment.merging(box.environment) { $1 }
-        demo.standardOutput = FileHandle.nullDevice
-        demo.standardError = FileHandle.nullDevice
-        try demo.run()
-        defer { if demo.isRunning { demo.terminate() }; demo.waitUntilExit() }
+        let demo = try startHeadlessDemo(binary, store: store, rate: 50, seconds: 40, env: box.environment)
+        defer { demo.stop() }
 
         // Poll until the reader, a second process, sees data flowing.
         var topics: [[String: Any]] = []
@@ -117,14 +111,8 @@ final class CLIEndToEndTests: XCTestCase {
         let binary = try evtopBinary()
         let box = try Sandbox()
         let store = box.path("lag.db")
-        let demo = Process()
-        demo.executableURL = URL(fileURLWithPath: binary)
-        demo.arguments = ["demo", "--headless", "--store", store, "--rate", "40", "--duration", "60"]
-        demo.environment = ProcessInfo.processInfo.environment.merging(box.environment) { $1 }
-        demo.standardOutput = FileHandle.nullDevice
-        demo.standardError = FileHandle.nullDevice
-        try demo.run()
-        defer { if demo.isRunning { demo.terminate() }; demo.waitUntilExit() }
+        let demo = try startHeadlessDemo(binary, store: store, rate: 40, seconds: 60, env: box.environment)
+        defer { demo.stop() }
         var groups: [[String: Any]] = []
         var status: Int32 = -1
         let deadline = Date().addingTimeInterval(40)

@@ -160,3 +160,26 @@ final class TmuxSession {
 
     deinit { _ = try? run(["kill-server"]) }
 }
+
+/// A headless `evtop demo` writing to `store` in the background: the second process tests attach to.
+final class HeadlessDemo {
+    private let process: Process
+    init(_ process: Process) { self.process = process }
+    /// Ends the demo (if it is still running) and waits for it.
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
+
+/// Starts `evtop demo --headless` on `store` for at most `seconds`.
+func startHeadlessDemo(_ binary: String, store: String, rate: Int, seconds: Int, env: [String: String]) throws -> HeadlessDemo {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = ["demo", "--headless", "--store", store, "--rate", String(rate), "--duration", String(seconds)]
+    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return HeadlessDemo(p)
+}
