@@ -8,7 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "evtop", targets: ["evtop"]),
-        .library(name: "EvtopCore", targets: ["EventModel", "TerminalUI", "Dashboard", "EmbeddedStore"]),
+        .library(name: "EvtopCore", targets: ["EventModel", "TerminalUI", "Dashboard", "EmbeddedStore", "Redrive"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,6 +24,10 @@ let package = Package(
         ),
         .target(
             name: "EmbeddedStore",
+            dependencies: ["EventModel", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "Redrive",
             dependencies: ["EventModel", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
@@ -51,13 +55,14 @@ let package = Package(
             name: "evtop",
             dependencies: [
                 "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator",
-                "Yams",
+                "Redrive", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
         .testTarget(name: "EmbeddedStoreTests", dependencies: ["EmbeddedStore", "EventModel"]),
+        .testTarget(name: "RedriveTests", dependencies: ["Redrive", "EmbeddedStore", "EventModel"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "NCursesTerminalTests", dependencies: ["NCursesTerminal", "TerminalUI"]),
         .testTarget(

@@ -145,6 +145,22 @@ public final class SQLiteLog: BrokerLog {
         }
     }
 
+    /// One topic's watermarks, read from its partition rows only.
+    public func watermarks(topic: String) async throws -> TopicInfo {
+        try await guarded {
+            try await pool.read { db in
+                let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT "partition", low, high FROM partitions WHERE topic = ? ORDER BY "partition"
+                    """), arguments: [topic])
+                guard !rows.isEmpty else { throw BrokerError.unknownTopic(topic) }
+                let partitions = try rows.map { row in
+                    PartitionWatermarks(partition: try self.column(row, 0), low: try self.column(row, 1), high: try self.column(row, 2))
+                }
+                return TopicInfo(name: topic, partitions: partitions)
+            }
+        }
+    }
+
     /// Creates `name` with `partitions` partitions; an existing topic is left as it is.
     public func createTopic(_ name: String, partitions: Int32) async throws {
         try checkWritable()

@@ -131,6 +131,20 @@ public protocol BrokerLog: Sendable {
 
     /// Marks `member` of `group` alive without committing (a heartbeat).
     func heartbeat(group: String, member: String) async throws
+
+    /// One topic's partitions and watermarks; `BrokerError.unknownTopic` when it does not exist.
+    /// The default takes a whole snapshot; connectors answer it more cheaply.
+    func watermarks(topic: String) async throws -> TopicInfo
+}
+
+extension BrokerLog {
+    /// One topic's partitions and watermarks, from a whole snapshot.
+    public func watermarks(topic: String) async throws -> TopicInfo {
+        guard let info = try await snapshot().topics.first(where: { $0.name == topic }) else {
+            throw BrokerError.unknownTopic(topic)
+        }
+        return info
+    }
 }
 
 extension Int64 {

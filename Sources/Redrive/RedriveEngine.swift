@@ -1,0 +1,494 @@
+import EventModel
+import Foundation
+
+/// What an operator asked to move.
+public struct RedriveRequest: Sendable, Hashable {
+    /// Redrive sends dead letters back (id = DLQ position, so a letter moves once, ever);
+    /// replay copies a range of records (id scoped to the job, so a range may be replayed again).
+    public enum Kind: String, Sendable, Hashable { case redrive, replay }
+
+    /// Redrive or replay.
+    public var kind: Kind
+    /// The DLQ topic (redrive) or the source topic (replay).
+    public var sourceTopic: String
+    /// The selected records of `sourceTopic`, in the order they should move.
+    public var positions: [RecordPosition]
+    /// Send everything here instead of each letter's original topic.
+    public var targetOverride: String?
+    /// Messages per second; nil means as fast as the broker takes them.
+    public var ratePerSecond: Double?
+    /// Compute and report, write nothing.
+    public var dryRun: Bool
+    /// How the selection was made, for the audit trail.
+    public var selectionDescription: String
+    /// Who asked.
+    public var user: String
+
+    /// Creates a request.
+    public init(kind: Kind = .redrive, sourceTopic: String, positions: [RecordPosition], targetOverride: String? = nil,
+                ratePerSecond: Double? = nil, dryRun: Bool = false, selectionDescription: String, user: String) {
+        self.kind = kind
+        self.sourceTopic = sourceTopic
+        self.positions = positions
+        self.targetOverride = targetOverride
+        self.ratePerSecond = ratePerSecond
+        self.dryRun = dryRun
+        self.selectionDescription = selectionDescription
+        self.user = user
+    }
+}
+
+/// How far a job has come, reported after every batch.
+public struct RedriveProgress: Sendable, Hashable {
+    /// Job id ("dry-run" for a dry run).
+    public var jobID: String
+    /// Messages this job moves (claimed).
+    public var total: Int
+    /// Landed so far.
+    public var moved: Int
+    /// Could not be moved.
+    public var failed: Int
+    /// Already redriven by an earlier job (not moved again).
+    public var skipped: Int
+    /// Messages per second since the job started.
+    public var ratePerSecond: Double
+    /// Seconds left at that rate, when known.
+    public var etaSeconds: Double?
+    /// Why the job is waiting, when it is ("broker unavailable: …, retrying in 2 s").
+    public var waiting: String?
+
+    /// Creates a progress report.
+    public init(jobID: String, total: Int, moved: Int, failed: Int, skipped: Int, ratePerSecond: Double,
+                etaSeconds: Double?, waiting: String? = nil) {
+        self.jobID = jobID
+        self.total = total
+        self.moved = moved
+        self.failed = failed
+        self.skipped = skipped
+        self.ratePerSecond = ratePerSecond
+        self.etaSeconds = etaSeconds
+        self.waiting = waiting
+    }
+
+    /// Moved or failed: how much of the job is behind us.
+    public var finished: Int { moved + failed }
+}
+
+/// How a job ended.
+public struct RedriveReport: Sendable, Hashable {
+    /// Job id ("dry-run" for a dry run).
+    public var jobID: String
+    /// Messages selected.
+    public var selected: Int
+    /// Messages that landed (for a dry run: that would be moved).
+    public var moved: Int
+    /// Selected messages already redriven by an earlier job.
+    public var skipped: Int
+    /// Messages that could not be moved, with why (first few hundred).
+    public var failures: [Failure]
+    /// Failed count (may exceed `failures.count`).
+    public var failed: Int
+    /// Messages per target topic (moved, or for a dry run, to move).
+    public var targets: [String: Int]
+    /// True when the operator cancelled.
+    public var cancelled: Bool
+    /// True for a dry run.
+    public var dryRun: Bool
+
+    /// One message that could not be moved.
+    public struct Failure: Sendable, Hashable {
+        /// Redrive id.
+        public var redriveID: String
+        /// Why.
+        public var reason: String
+    }
+}
+
+/// The engine's view of wall time and sleeping, injectable so tests control neither.
+public struct RedriveClock: Sendable {
+    /// Seconds since the epoch.
+    public var now: @Sendable () -> Double
+    /// Sleeps for seconds (cancellation-aware).
+    public var sleep: @Sendable (Double) async -> Void
+
+    /// Creates a clock.
+    public init(now: @escaping @Sendable () -> Double, sleep: @escaping @Sendable (Double) async -> Void) {
+        self.now = now
+        self.sleep = sleep
+    }
+
+    /// The system clock.
+    public static let system = RedriveClock(
+        now: { Date().timeIntervalSince1970 },
+        sleep: { seconds in try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000)) })
+}
+
+/// Moves messages exactly once through the journal (DESIGN.md §4):
+/// intent (target + search offset) → produce with `evtop-redrive-id` → done.
+/// An intent found without done is resolved by looking for its id in the target from the
+/// search offset: found → done, not found → produced again.
+public final class RedriveEngine: Sendable {
+    /// Messages per batch: one journal transaction and one produce call each.
+    public static let maxBatch = 500
+    /// A job whose owner wrote no heartbeat for this long may be adopted (ms).
+    public static let staleAfterMillis: Int64 = 30_000
+
+    let log: any BrokerLog
+    let journal: RedriveJournal?
+    let clock: RedriveClock
+    let pid: Int32
+    let host: String
+
+    /// Creates an engine over a broker log and a journal (nil only for dry runs: they write nothing).
+    public init(log: any BrokerLog, journal: RedriveJournal?, clock: RedriveClock = .system) {
+        self.log = log
+        self.journal = journal
+        self.clock = clock
+        self.pid = getpid()
+        self.host = ProcessInfo.processInfo.hostName
+    }
+
+    var nowMillis: Int64 { Int64(clock.now() * 1000) }
+
+    /// True when a process with this pid exists on this host.
+    static let processIsAlive: @Sendable (Int32) -> Bool = { pid in
+        guard pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    // MARK: - Running
+
+    /// Runs a job to the end (or until `isCancelled` says stop between batches).
+    public func run(_ request: RedriveRequest,
+                    progress: @escaping @Sendable (RedriveProgress) -> Void = { _ in },
+                    isCancelled: @escaping @Sendable () -> Bool = { false }) async throws -> RedriveReport {
+        if request.dryRun { return try await dryRun(request) }
+        let journal = try requireJournal()
+        let created = nowMillis
+        let jobID = Self.newJobID(millis: created)
+        let items = request.positions.map { position -> (redriveID: String, source: RecordPosition) in
+            let base = RedriveRules.redriveID(position)
+            return (request.kind == .replay ? "replay:\(jobID):\(base)" : base, position)
+        }
+        let record = RedriveJobRecord(
+            id: jobID, kind: request.kind.rawValue, source: log.sourceDescription, sourceTopic: request.sourceTopic,
+            selection: request.selectionDescription, targetOverride: request.targetOverride,
+            ratePerSecond: request.ratePerSecond, user: request.user, host: host, createdAtMillis: created,
+            finishedAtMillis: nil, state: "running", selected: items.count, moved: 0, skipped: 0, failed: 0)
+        let claim = try journal.createJob(record, items: items, pid: pid)
+        return try await process(jobID: jobID, kind: request.kind, targetOverride: request.targetOverride,
+                                 rate: request.ratePerSecond, selected: items.count, skipped: claim.skipped,
+                                 cancelledJob: false, progress: progress, isCancelled: isCancelled)
+    }
+
+    /// Finishes every job a dead process left behind; returns their reports.
+    public func resumeInterrupted(progress: @escaping @Sendable (RedriveProgress) -> Void = { _ in },
+                                  isCancelled: @escaping @Sendable () -> Bool = { false }) async throws -> [RedriveReport] {
+        var reports: [RedriveReport] = []
+        let journal = try requireJournal()
+        let orphans = try journal.orphanedJobs(nowMillis: nowMillis, host: host, staleAfterMillis: Self.staleAfterMillis,
+                                               isAlive: Self.processIsAlive)
+        for job in orphans {
+            guard try journal.adopt(job.id, pid: pid, host: host, nowMillis: nowMillis,
+                                    staleAfterMillis: Self.staleAfterMillis, isAlive: Self.processIsAlive) else { continue }
+            reports.append(try await process(
+                jobID: job.id, kind: RedriveRequest.Kind(rawValue: job.kind) ?? .redrive, targetOverride: job.targetOverride,
+                rate: job.ratePerSecond, selected: job.selected, skipped: job.skipped,
+                cancelledJob: job.state == "cancelled", progress: progress, isCancelled: isCancelled))
+        }
+        return reports
+    }
+
+    func requireJournal() throws -> RedriveJournal {
+        guard let journal else { throw JournalError.unavailable("(none)", "a redrive needs a journal; only a dry run goes without") }
+        return journal
+    }
+
+    /// Job ids sort by creation time and stay unique across processes.
+    static func newJobID(millis: Int64) -> String {
+        let stamp = String(millis, radix: 36)
+        let random = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        return "rd-\(stamp)-\(random)"
+    }
+
+    private func process(jobID: String, kind: RedriveRequest.Kind, targetOverride: String?, rate: Double?,
+                         selected: Int, skipped: Int, cancelledJob: Bool,
+                         progress: @escaping @Sendable (RedriveProgress) -> Void,
+                         isCancelled: @escaping @Sendable () -> Bool) async throws -> RedriveReport {
+        let journal = try requireJournal()
+        var state = JobRun(jobID: jobID, kind: kind, targetOverride: targetOverride, started: clock.now(),
+                           limiter: RateLimiter(ratePerSecond: rate), skipped: skipped)
+        let counts = try journal.counts(jobID)
+        state.movedBefore = counts[.done] ?? 0
+        state.failedBefore = counts[.failed] ?? 0
+        state.total = counts.values.reduce(0, +)
+
+        // Intents first: a previous run may have produced them.
+        try await resolveIntents(&state, dropMissing: cancelledJob, progress: progress, isCancelled: isCancelled)
+        var cancelled = cancelledJob
+        if !cancelledJob {
+            while true {
+                if isCancelled() { cancelled = true; break }
+                let (granted, wait) = state.limiter.take(Self.maxBatch, now: clock.now())
+                if granted == 0 {
+                    await clock.sleep(min(wait, 0.25))
+                    continue
+                }
+                let batch = try journal.queued(jobID, limit: granted)
+                if batch.isEmpty { break }
+                try await move(batch, &state, progress: progress, isCancelled: isCancelled)
+                try journal.heartbeat(jobID, nowMillis: nowMillis)
+                progress(state.progress(now: clock.now()))
+            }
+        }
+        try journal.finish(jobID, cancelled: cancelled, nowMillis: nowMillis)
+        let final = try journal.counts(jobID)
+        return RedriveReport(jobID: jobID, selected: selected, moved: final[.done] ?? 0, skipped: skipped,
+                             failures: state.failures, failed: final[.failed] ?? 0, targets: state.targets,
+                             cancelled: cancelled, dryRun: false)
+    }
+
+    /// Mutable bookkeeping of one run of a job.
+    struct JobRun {
+        var jobID: String
+        var kind: RedriveRequest.Kind
+        var targetOverride: String?
+        var started: Double
+        var limiter: RateLimiter
+        var skipped: Int
+        var total = 0
+        var movedBefore = 0
+        var failedBefore = 0
+        var movedNow = 0
+        var failedNow = 0
+        var failures: [RedriveReport.Failure] = []
+        var targets: [String: Int] = [:]
+        var topicCache: [String: TopicInfo?] = [:]
+
+        func progress(now: Double, waiting: String? = nil) -> RedriveProgress {
+            let elapsed = max(0.001, now - started)
+            let rate = Double(movedNow + failedNow) / elapsed
+            let left = total - movedBefore - failedBefore - movedNow - failedNow
+            return RedriveProgress(jobID: jobID, total: total, moved: movedBefore + movedNow,
+                                   failed: failedBefore + failedNow, skipped: skipped, ratePerSecond: rate,
+                                   etaSeconds: rate > 0 ? Double(max(0, left)) / rate : nil, waiting: waiting)
+        }
+
+        mutating func fail(_ id: String, _ reason: String) {
+            failedNow += 1
+            if failures.count < 200 { failures.append(.init(redriveID: id, reason: reason)) }
+        }
+    }
+
+    /// Moves one batch of queued items: read, decide targets, write intents, produce, mark done.
+    private func move(_ batch: [JournalItem], _ state: inout JobRun,
+                      progress: @escaping @Sendable (RedriveProgress) -> Void,
+                      isCancelled: @escaping @Sendable () -> Bool) async throws {
+        let journal = try requireJournal()
+        let records = try await fetch(batch.map(\.source))
+        var failures: [(redriveID: String, reason: String)] = []
+        var planned: [(item: JournalItem, record: Record, topic: String, partition: Int32)] = []
+        for item in batch {
+            guard let record = records[item.source] else {
+                failures.append((item.redriveID, "no longer in \(item.source.topic) (retention deleted it?)"))
+                continue
+            }
+            let letter = DeadLetterParser.parse(record)
+            let target: String?
+            switch state.kind {
+            case .redrive: target = RedriveRules.targetTopic(letter, override: state.targetOverride)
+            case .replay: target = state.targetOverride
+            }
+            guard let target else {
+                failures.append((item.redriveID, "no original topic in its headers; choose a target"))
+                continue
+            }
+            guard let info = try await topicInfo(target, &state), !info.partitions.isEmpty else {
+                failures.append((item.redriveID, "target topic '\(target)' does not exist"))
+                continue
+            }
+            let partition: Int32
+            switch state.kind {
+            case .redrive:
+                partition = RedriveRules.targetPartition(
+                    originalTopic: letter.originalTopic, originalPartition: letter.originalPartition, target: target,
+                    key: record.key, redriveID: item.redriveID, partitionCount: Int32(info.partitions.count))
+            case .replay:
+                // A replay is a copy: the same partition number when the target has it.
+                partition = RedriveRules.targetPartition(
+                    originalTopic: target, originalPartition: record.partition, target: target,
+                    key: record.key, redriveID: item.redriveID, partitionCount: Int32(info.partitions.count))
+            }
+            planned.append((item, record, target, partition))
+        }
+        if !failures.isEmpty {
+            try journal.markFailed(failures, nowMillis: nowMillis)
+            for f in failures { state.fail(f.redriveID, f.reason) }
+        }
+        guard !planned.isEmpty else { return }
+
+        // Intents carry each target partition's high watermark read *before* producing.
+        var highs: [TopicPartition: Int64] = [:]
+        for topic in Set(planned.map(\.topic)) {
+            let info = try await log.watermarks(topic: topic)
+            state.topicCache[topic] = info
+            for p in info.partitions { highs[TopicPartition(topic, p.partition)] = p.high }
+        }
+        let intents = planned.map { p in
+            RedriveJournal.Intent(redriveID: p.item.redriveID, topic: p.topic, partition: p.partition,
+                                  searchFrom: highs[TopicPartition(p.topic, p.partition)] ?? 0)
+        }
+        try journal.recordIntents(intents, nowMillis: nowMillis)
+        let now = nowMillis
+        let outgoing = planned.map { p in
+            RedriveRules.outgoing(from: p.record, topic: p.topic, partition: p.partition, redriveID: p.item.redriveID,
+                                  nowMillis: now, keepAllHeaders: state.kind == .replay)
+        }
+        do {
+            let positions = try await log.produce(outgoing)
+            guard positions.count == planned.count else {
+                throw BrokerError.unavailable("the broker acknowledged \(positions.count) of \(planned.count) messages")
+            }
+            try journal.markDone(zip(planned, positions).map { ($0.item.redriveID, $1.offset) }, nowMillis: nowMillis)
+            state.movedNow += planned.count
+            for p in planned { state.targets[p.topic, default: 0] += 1 }
+        } catch let error as BrokerError {
+            // The batch may or may not have landed: wait for the broker, then resolve like a restart would.
+            try await waitAndResolve(error, &state, progress: progress, isCancelled: isCancelled)
+        }
+    }
+
+    /// Waits with backoff while the broker fails, then resolves the job's intents.
+    private func waitAndResolve(_ first: BrokerError, _ state: inout JobRun,
+                                progress: @escaping @Sendable (RedriveProgress) -> Void,
+                                isCancelled: @escaping @Sendable () -> Bool) async throws {
+        var error: Error = first
+        var delay = 0.5
+        while true {
+            progress(state.progress(now: clock.now(), waiting: "\(error), retrying in \(Int(delay.rounded(.up))) s"))
+            var slept = 0.0
+            while slept < delay {
+                if isCancelled() { return } // intents stay; the next start resolves them
+                await clock.sleep(0.1)
+                slept += 0.1
+            }
+            try requireJournal().heartbeat(state.jobID, nowMillis: nowMillis)
+            do {
+                try await resolveIntents(&state, dropMissing: false, progress: progress, isCancelled: isCancelled)
+                return
+            } catch let e as BrokerError {
+                error = e
+                delay = min(10, delay * 2)
+            }
+        }
+    }
+
+    /// Looks for every intent's id in its target partition from its search offset: found → done,
+    /// missing → queued again (or forgotten, for a cancelled job).
+    private func resolveIntents(_ state: inout JobRun, dropMissing: Bool,
+                                progress: @escaping @Sendable (RedriveProgress) -> Void,
+                                isCancelled: @escaping @Sendable () -> Bool) async throws {
+        let journal = try requireJournal()
+        let intents = try journal.intents(state.jobID)
+        guard !intents.isEmpty else { return }
+        var byTarget: [TopicPartition: [JournalItem]] = [:]
+        for item in intents {
+            guard let topic = item.targetTopic, let partition = item.targetPartition else { continue }
+            byTarget[TopicPartition(topic, partition), default: []].append(item)
+        }
+        var found: [(redriveID: String, offset: Int64)] = []
+        for (tp, items) in byTarget {
+            var wanted = Set(items.map(\.redriveID))
+            let from = items.compactMap(\.searchFrom).min() ?? 0
+            let info = try await log.watermarks(topic: tp.topic)
+            guard let high = info.partitions.first(where: { $0.partition == tp.partition })?.high else { continue }
+            var next = max(from, info.partitions.first(where: { $0.partition == tp.partition })?.low ?? from)
+            while next < high, !wanted.isEmpty {
+                let records = try await log.fetch(topic: tp.topic, partition: tp.partition, from: next, maxRecords: 1000)
+                guard let last = records.last else { break }
+                for r in records {
+                    if let id = RedriveRules.carriedRedriveID(r), wanted.remove(id) != nil { found.append((id, r.offset)) }
+                }
+                next = last.offset + 1
+            }
+        }
+        try journal.markDone(found, nowMillis: nowMillis)
+        state.movedNow += found.count
+        let landed = Set(found.map(\.redriveID))
+        let missing = intents.map(\.redriveID).filter { !landed.contains($0) }
+        if dropMissing { try journal.forget(missing) } else { try journal.requeue(missing, nowMillis: nowMillis) }
+        for item in intents where landed.contains(item.redriveID) {
+            if let t = item.targetTopic { state.targets[t, default: 0] += 1 }
+        }
+    }
+
+    /// Topic metadata, cached for the job (a missing topic is remembered as missing).
+    private func topicInfo(_ topic: String, _ state: inout JobRun) async throws -> TopicInfo? {
+        if let cached = state.topicCache[topic] { return cached }
+        do {
+            let info = try await log.watermarks(topic: topic)
+            state.topicCache[topic] = info
+            return info
+        } catch BrokerError.unknownTopic {
+            state.topicCache[topic] = .some(nil)
+            return nil
+        }
+    }
+
+    /// Reads the records at `positions`, fetching each partition's contiguous runs.
+    func fetch(_ positions: [RecordPosition]) async throws -> [RecordPosition: Record] {
+        var out: [RecordPosition: Record] = [:]
+        let byPartition = Dictionary(grouping: positions) { TopicPartition($0.topic, $0.partition) }
+        for (tp, list) in byPartition {
+            let offsets = list.map(\.offset).sorted()
+            var i = 0
+            while i < offsets.count {
+                // A run of offsets close together is one fetch.
+                var j = i
+                while j + 1 < offsets.count, offsets[j + 1] - offsets[i] < Int64(Self.maxBatch) { j += 1 }
+                let wanted = Set(offsets[i...j])
+                let records = try await log.fetch(topic: tp.topic, partition: tp.partition, from: offsets[i],
+                                                  maxRecords: Int(offsets[j] - offsets[i] + 1))
+                for r in records where wanted.contains(r.offset) {
+                    out[RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)] = r
+                }
+                i = j + 1
+            }
+        }
+        return out
+    }
+
+    // MARK: - Dry run
+
+    private func dryRun(_ request: RedriveRequest) async throws -> RedriveReport {
+        var state = JobRun(jobID: "dry-run", kind: request.kind, targetOverride: request.targetOverride,
+                           started: clock.now(), limiter: RateLimiter(ratePerSecond: nil), skipped: 0)
+        var alreadyDone = 0
+        var moved = 0
+        for chunk in stride(from: 0, to: request.positions.count, by: Self.maxBatch) {
+            let positions = Array(request.positions[chunk..<min(request.positions.count, chunk + Self.maxBatch)])
+            let records = try await fetch(positions)
+            var journalStates: [RecordPosition: RedriveItemState] = [:]
+            if request.kind == .redrive, let journal {
+                journalStates = try journal.states(topic: request.sourceTopic, positions: positions.map { ($0.partition, $0.offset) })
+            }
+            for position in positions {
+                let id = RedriveRules.redriveID(position)
+                if let s = journalStates[position], s != .failed { alreadyDone += 1; continue }
+                guard let record = records[position] else { state.fail(id, "no longer in \(position.topic)"); continue }
+                let letter = DeadLetterParser.parse(record)
+                let target = request.kind == .redrive ? RedriveRules.targetTopic(letter, override: request.targetOverride)
+                                                      : request.targetOverride
+                guard let target else { state.fail(id, "no original topic in its headers; choose a target"); continue }
+                guard try await topicInfo(target, &state) != nil else {
+                    state.fail(id, "target topic '\(target)' does not exist"); continue
+                }
+                moved += 1
+                state.targets[target, default: 0] += 1
+            }
+        }
+        return RedriveReport(jobID: "dry-run", selected: request.positions.count, moved: moved, skipped: alreadyDone,
+                             failures: state.failures, failed: state.failedNow, targets: state.targets,
+                             cancelled: false, dryRun: true)
+    }
+}

@@ -1,0 +1,453 @@
+import EventModel
+import Foundation
+import GRDB
+
+/// Errors of the redrive journal, worded for an operator.
+public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file exists but is not a redrive journal (or is damaged).
+    case notAJournal(String, String)
+    /// The journal could not be opened or written.
+    case unavailable(String, String)
+
+    /// One line for stderr and the status line.
+    public var description: String {
+        switch self {
+        case .notAJournal(let path, let why): return "'\(path)' is not a usable evtop redrive journal: \(why)"
+        case .unavailable(let path, let why): return "cannot use redrive journal '\(path)': \(why)"
+        }
+    }
+}
+
+/// One job as the audit trail keeps it.
+public struct RedriveJobRecord: Sendable, Hashable, Codable {
+    /// Job id (time-ordered).
+    public var id: String
+    /// `redrive` or `replay`.
+    public var kind: String
+    /// The broker, without secrets.
+    public var source: String
+    /// The DLQ (or, for a replay, source) topic.
+    public var sourceTopic: String
+    /// What was selected, as the operator asked ("3 marked", "filter /Timeout/", "offsets 10..<20").
+    public var selection: String
+    /// The target override, if any.
+    public var targetOverride: String?
+    /// Rate limit, messages per second.
+    public var ratePerSecond: Double?
+    /// Who ran it (login name).
+    public var user: String
+    /// Where it ran.
+    public var host: String
+    /// When it started, ms since the epoch.
+    public var createdAtMillis: Int64
+    /// When it ended, ms since the epoch.
+    public var finishedAtMillis: Int64?
+    /// `running`, `completed`, `cancelled`.
+    public var state: String
+    /// Messages selected.
+    public var selected: Int
+    /// Messages that landed in the target.
+    public var moved: Int
+    /// Selected messages another job had already redriven (or was redriving).
+    public var skipped: Int
+    /// Messages that could not be redriven.
+    public var failed: Int
+
+    /// Creates a job record.
+    public init(id: String, kind: String, source: String, sourceTopic: String, selection: String, targetOverride: String?,
+                ratePerSecond: Double?, user: String, host: String, createdAtMillis: Int64, finishedAtMillis: Int64?,
+                state: String, selected: Int, moved: Int, skipped: Int, failed: Int) {
+        self.id = id
+        self.kind = kind
+        self.source = source
+        self.sourceTopic = sourceTopic
+        self.selection = selection
+        self.targetOverride = targetOverride
+        self.ratePerSecond = ratePerSecond
+        self.user = user
+        self.host = host
+        self.createdAtMillis = createdAtMillis
+        self.finishedAtMillis = finishedAtMillis
+        self.state = state
+        self.selected = selected
+        self.moved = moved
+        self.skipped = skipped
+        self.failed = failed
+    }
+}
+
+/// One message of a job as the journal keeps it.
+public struct JournalItem: Sendable, Hashable {
+    /// The redrive id (DLQ position for redrive; job-scoped for replay).
+    public var redriveID: String
+    /// Order within the job.
+    public var seq: Int64
+    /// Where the message is read from.
+    public var source: RecordPosition
+    /// Journal state.
+    public var state: RedriveItemState
+    /// Target topic, once decided.
+    public var targetTopic: String?
+    /// Target partition, once decided.
+    public var targetPartition: Int32?
+    /// The target partition's high watermark when the intent was written: the message, if it
+    /// landed, is at or after it.
+    public var searchFrom: Int64?
+}
+
+/// The durable redrive journal (DESIGN.md §4): one SQLite file (WAL), separate from the broker,
+/// holding every job (the audit trail) and every selected message's state. A message moves
+/// queued → intent (target and search offset recorded) → done (landed offset recorded).
+public final class RedriveJournal: Sendable {
+    /// The file's path.
+    public let path: String
+    private let pool: DatabasePool
+    static let applicationID: Int32 = 0x6576_7472 // "evtr"
+    static let version = 1
+
+    /// Opens the journal at `path`, creating it (and its folder) unless `readOnly`.
+    public init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        let fm = FileManager.default
+        if readOnly {
+            guard fm.fileExists(atPath: path) else { throw JournalError.unavailable(path, "no such file") }
+        } else {
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        }
+        var config = Configuration()
+        config.readonly = readOnly
+        config.busyMode = .timeout(10)
+        config.label = "evtop.journal"
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            if readOnly {
+                try pool.read { db in try Self.check(db, path: path) }
+            } else {
+                try pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        try Self.createIfNeeded(db, path: path)
+                        return .commit
+                    }
+                }
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch let error as DatabaseError {
+            if error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
+                throw JournalError.notAJournal(path, error.message ?? "not a SQLite database")
+            }
+            throw JournalError.unavailable(path, error.message ?? "\(error)")
+        }
+    }
+
+    private static func check(_ db: Database, path: String) throws {
+        let app = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+        let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        guard app == applicationID else { throw JournalError.notAJournal(path, "it belongs to another program") }
+        guard version <= Self.version else {
+            throw JournalError.notAJournal(path, "written by a newer evtop (journal version \(version))")
+        }
+    }
+
+    private static func createIfNeeded(_ db: Database, path: String) throws {
+        let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+        if tables > 0 { return try check(db, path: path) }
+        try db.execute(sql: """
+            CREATE TABLE jobs(
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, source_topic TEXT NOT NULL,
+                selection TEXT NOT NULL, target_override TEXT, rate REAL, user TEXT NOT NULL, host TEXT NOT NULL,
+                owner_pid INTEGER, heartbeat_at INTEGER, created_at INTEGER NOT NULL, finished_at INTEGER,
+                state TEXT NOT NULL, selected INTEGER NOT NULL DEFAULT 0, moved INTEGER NOT NULL DEFAULT 0,
+                skipped INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE items(
+                redrive_id TEXT PRIMARY KEY, job_id TEXT NOT NULL, seq INTEGER NOT NULL,
+                src_topic TEXT NOT NULL, src_partition INTEGER NOT NULL, src_offset INTEGER NOT NULL,
+                state TEXT NOT NULL, target_topic TEXT, target_partition INTEGER, search_from INTEGER,
+                landed_offset INTEGER, detail TEXT, updated_at INTEGER NOT NULL);
+            CREATE INDEX items_by_job ON items(job_id, state, seq);
+            CREATE INDEX items_by_source ON items(src_topic, src_partition, src_offset);
+            PRAGMA application_id = \(applicationID);
+            PRAGMA user_version = \(version);
+            """)
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw JournalError.unavailable(self.path, "transaction returned nothing") }
+                return result
+            }
+        } catch let error as DatabaseError {
+            throw JournalError.unavailable(path, error.message ?? "\(error)")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as DatabaseError {
+            throw JournalError.unavailable(path, error.message ?? "\(error)")
+        }
+    }
+
+    // MARK: - Jobs
+
+    /// What creating a job claimed.
+    public struct Claim: Sendable, Hashable {
+        /// Messages this job now owns.
+        public var claimed: Int
+        /// Messages already redriven, or owned by another job.
+        public var skipped: Int
+    }
+
+    /// Records a job and claims its messages in one transaction. A message already done, or owned
+    /// by another job, is not claimed; one that failed before is taken over.
+    public func createJob(_ job: RedriveJobRecord, items: [(redriveID: String, source: RecordPosition)], pid: Int32) throws -> Claim {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO jobs(id, kind, source, source_topic, selection, target_override, rate, user, host,
+                                 owner_pid, heartbeat_at, created_at, state, selected)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)
+                """, arguments: [job.id, job.kind, job.source, job.sourceTopic, job.selection, job.targetOverride,
+                                 job.ratePerSecond, job.user, job.host, pid, job.createdAtMillis, job.createdAtMillis, items.count])
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO items(redrive_id, job_id, seq, src_topic, src_partition, src_offset, state, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)
+                ON CONFLICT(redrive_id) DO UPDATE SET job_id = excluded.job_id, seq = excluded.seq, state = 'queued',
+                    target_topic = NULL, target_partition = NULL, search_from = NULL, landed_offset = NULL,
+                    detail = NULL, updated_at = excluded.updated_at
+                WHERE items.state = 'failed'
+                """)
+            var claimed = 0
+            for (seq, item) in items.enumerated() {
+                try insert.execute(arguments: [item.redriveID, job.id, seq, item.source.topic, item.source.partition,
+                                               item.source.offset, job.createdAtMillis])
+                claimed += db.changesCount
+            }
+            let skipped = items.count - claimed
+            try db.execute(sql: "UPDATE jobs SET skipped = ? WHERE id = ?", arguments: [skipped, job.id])
+            return Claim(claimed: claimed, skipped: skipped)
+        }
+    }
+
+    /// Jobs left running by a process that is gone (its pid no longer exists on this host, or it
+    /// has not written a heartbeat for `staleAfterMillis`), plus finished jobs with intents left.
+    public func orphanedJobs(nowMillis: Int64, host: String, staleAfterMillis: Int64,
+                             isAlive: (Int32) -> Bool) throws -> [RedriveJobRecord] {
+        let candidates = try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, owner_pid, heartbeat_at, host FROM jobs j
+                WHERE state = 'running'
+                   OR EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.state IN ('intent', 'queued'))
+                ORDER BY created_at
+                """).map { row -> (String, Int32?, Int64?, String) in (row[0], row[1], row[2], row[3]) }
+        }
+        var orphans: [RedriveJobRecord] = []
+        for (id, pid, heartbeat, jobHost) in candidates {
+            let stale = (heartbeat ?? 0) < nowMillis - staleAfterMillis
+            let dead = jobHost == host && (pid.map { !isAlive($0) } ?? true)
+            if stale || dead, let job = try self.job(id) { orphans.append(job) }
+        }
+        return orphans
+    }
+
+    /// Takes over an orphaned job: succeeds only if nobody else took it since `job` was read.
+    public func adopt(_ jobID: String, pid: Int32, host: String, nowMillis: Int64, staleAfterMillis: Int64,
+                      isAlive: @escaping @Sendable (Int32) -> Bool) throws -> Bool {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT owner_pid, heartbeat_at, host FROM jobs WHERE id = ?",
+                                             arguments: [jobID]) else { return false }
+            let owner: Int32? = row[0]
+            let heartbeat: Int64? = row[1]
+            let jobHost: String = row[2]
+            let stale = (heartbeat ?? 0) < nowMillis - staleAfterMillis
+            let dead = jobHost == host && (owner.map { !isAlive($0) } ?? true)
+            guard stale || dead || owner == pid else { return false }
+            try db.execute(sql: "UPDATE jobs SET owner_pid = ?, host = ?, heartbeat_at = ? WHERE id = ?",
+                           arguments: [pid, host, nowMillis, jobID])
+            return true
+        }
+    }
+
+    /// Marks the owner alive.
+    public func heartbeat(_ jobID: String, nowMillis: Int64) throws {
+        try write { db in try db.execute(sql: "UPDATE jobs SET heartbeat_at = ? WHERE id = ?", arguments: [nowMillis, jobID]) }
+    }
+
+    /// One job.
+    public func job(_ id: String) throws -> RedriveJobRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.jobRecord) }
+    }
+
+    /// The newest `limit` jobs, newest first (the audit trail).
+    public func jobs(limit: Int) throws -> [RedriveJobRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit]).map(Self.jobRecord)
+        }
+    }
+
+    private static func jobRecord(_ row: Row) -> RedriveJobRecord {
+        RedriveJobRecord(id: row["id"], kind: row["kind"], source: row["source"], sourceTopic: row["source_topic"],
+                         selection: row["selection"], targetOverride: row["target_override"], ratePerSecond: row["rate"],
+                         user: row["user"], host: row["host"], createdAtMillis: row["created_at"],
+                         finishedAtMillis: row["finished_at"], state: row["state"], selected: row["selected"],
+                         moved: row["moved"], skipped: row["skipped"], failed: row["failed"])
+    }
+
+    /// Ends a job. A cancelled job gives its queued messages back (they may be selected again);
+    /// its intents stay until resolved. Counts are recomputed from the items.
+    public func finish(_ jobID: String, cancelled: Bool, nowMillis: Int64) throws {
+        try write { db in
+            if cancelled {
+                try db.execute(sql: "DELETE FROM items WHERE job_id = ? AND state = 'queued'", arguments: [jobID])
+            }
+            let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM items WHERE job_id = ? AND state IN ('queued', 'intent')",
+                                           arguments: [jobID]) ?? 0
+            let state = cancelled ? "cancelled" : (pending == 0 ? "completed" : "running")
+            try db.execute(sql: """
+                UPDATE jobs SET state = ?, finished_at = CASE WHEN ? = 'running' THEN NULL ELSE ? END,
+                    moved = (SELECT count(*) FROM items WHERE job_id = jobs.id AND state = 'done'),
+                    failed = (SELECT count(*) FROM items WHERE job_id = jobs.id AND state = 'failed'),
+                    owner_pid = CASE WHEN ? = 'running' THEN owner_pid ELSE NULL END
+                WHERE id = ?
+                """, arguments: [state, state, nowMillis, state, jobID])
+        }
+    }
+
+    // MARK: - Items
+
+    /// Counts of a job's items by state.
+    public func counts(_ jobID: String) throws -> [RedriveItemState: Int] {
+        try read { db in
+            var out: [RedriveItemState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM items WHERE job_id = ? GROUP BY state", arguments: [jobID]) {
+                if let s = RedriveItemState(rawValue: row[0]) { out[s] = row[1] }
+            }
+            return out
+        }
+    }
+
+    /// The next `limit` queued items of a job, in selection order.
+    public func queued(_ jobID: String, limit: Int) throws -> [JournalItem] {
+        try items(jobID, state: .queued, limit: limit)
+    }
+
+    /// Every intent of a job (messages whose produce may or may not have landed).
+    public func intents(_ jobID: String) throws -> [JournalItem] {
+        try items(jobID, state: .inFlight, limit: Int.max)
+    }
+
+    private func items(_ jobID: String, state: RedriveItemState, limit: Int) throws -> [JournalItem] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT redrive_id, seq, src_topic, src_partition, src_offset, state, target_topic, target_partition, search_from
+                FROM items WHERE job_id = ? AND state = ? ORDER BY seq LIMIT ?
+                """, arguments: [jobID, state.rawValue, min(limit, Int(Int32.max))]).map { row in
+                JournalItem(redriveID: row[0], seq: row[1],
+                            source: RecordPosition(topic: row[2], partition: row[3], offset: row[4]),
+                            state: RedriveItemState(rawValue: row[5]) ?? .queued,
+                            targetTopic: row[6], targetPartition: row[7], searchFrom: row[8])
+            }
+        }
+    }
+
+    /// An intent: the item will be produced to `topic`/`partition`, whose high watermark is now `searchFrom`.
+    public struct Intent: Sendable, Hashable {
+        /// Redrive id.
+        public var redriveID: String
+        /// Target topic.
+        public var topic: String
+        /// Target partition.
+        public var partition: Int32
+        /// The target partition's high watermark read before producing.
+        public var searchFrom: Int64
+
+        /// Creates an intent.
+        public init(redriveID: String, topic: String, partition: Int32, searchFrom: Int64) {
+            self.redriveID = redriveID
+            self.topic = topic
+            self.partition = partition
+            self.searchFrom = searchFrom
+        }
+    }
+
+    /// Writes intents for a batch, durably, before it is produced.
+    public func recordIntents(_ intents: [Intent], nowMillis: Int64) throws {
+        try write { db in
+            let update = try db.cachedStatement(sql: """
+                UPDATE items SET state = 'intent', target_topic = ?, target_partition = ?, search_from = ?, updated_at = ?
+                WHERE redrive_id = ?
+                """)
+            for i in intents {
+                try update.execute(arguments: [i.topic, i.partition, i.searchFrom, nowMillis, i.redriveID])
+            }
+        }
+    }
+
+    /// Marks items done with where they landed.
+    public func markDone(_ landed: [(redriveID: String, offset: Int64)], nowMillis: Int64) throws {
+        try write { db in
+            let update = try db.cachedStatement(sql: """
+                UPDATE items SET state = 'done', landed_offset = ?, updated_at = ? WHERE redrive_id = ?
+                """)
+            for l in landed { try update.execute(arguments: [l.offset, nowMillis, l.redriveID]) }
+        }
+    }
+
+    /// Marks items failed with a reason.
+    public func markFailed(_ failures: [(redriveID: String, reason: String)], nowMillis: Int64) throws {
+        try write { db in
+            let update = try db.cachedStatement(sql: "UPDATE items SET state = 'failed', detail = ?, updated_at = ? WHERE redrive_id = ?")
+            for f in failures { try update.execute(arguments: [f.reason, nowMillis, f.redriveID]) }
+        }
+    }
+
+    /// Puts intents that were resolved as not landed back in the queue, to be produced again.
+    public func requeue(_ ids: [String], nowMillis: Int64) throws {
+        try write { db in
+            let update = try db.cachedStatement(sql: """
+                UPDATE items SET state = 'queued', search_from = NULL, updated_at = ? WHERE redrive_id = ? AND state = 'intent'
+                """)
+            for id in ids { try update.execute(arguments: [nowMillis, id]) }
+        }
+    }
+
+    /// Drops intents resolved as not landed for a cancelled job (they may be selected again).
+    public func forget(_ ids: [String]) throws {
+        try write { db in
+            let delete = try db.cachedStatement(sql: "DELETE FROM items WHERE redrive_id = ? AND state = 'intent'")
+            for id in ids { try delete.execute(arguments: [id]) }
+        }
+    }
+
+    /// Journal states of messages read from `topic`, for the given partitions and offsets
+    /// (what the DLQ view shows next to each loaded letter).
+    public func states(topic: String, positions: [(partition: Int32, offset: Int64)]) throws -> [RecordPosition: RedriveItemState] {
+        guard !positions.isEmpty else { return [:] }
+        return try read { db in
+            var out: [RecordPosition: RedriveItemState] = [:]
+            let byPartition = Dictionary(grouping: positions, by: \.partition)
+            for (partition, list) in byPartition {
+                let offsets = list.map(\.offset)
+                guard let lo = offsets.min(), let hi = offsets.max() else { continue }
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT src_offset, state FROM items
+                    WHERE src_topic = ? AND src_partition = ? AND src_offset BETWEEN ? AND ? AND redrive_id NOT LIKE 'replay:%'
+                    """, arguments: [topic, partition, lo, hi])
+                let wanted = Set(offsets)
+                for row in rows {
+                    let offset: Int64 = row[0]
+                    guard wanted.contains(offset), let s = RedriveItemState(rawValue: row[1]) else { continue }
+                    out[RecordPosition(topic: topic, partition: partition, offset: offset)] = s
+                }
+            }
+            return out
+        }
+    }
+}

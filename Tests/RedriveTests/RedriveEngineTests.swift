@@ -1,0 +1,340 @@
+import EmbeddedStore
+import EventModel
+import Foundation
+import Redrive
+import XCTest
+
+/// The redrive engine against real SQLite files: a store (the broker) and a journal.
+final class RedriveEngineTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-redrive-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        if let dir { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// Big-endian bytes, as Spring writes partition and offset headers.
+    func be<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
+
+    /// A store with `orders` (3 partitions) and `orders.DLT` holding `count` Spring-style dead letters,
+    /// each with a key, a value, an application header and the DLT headers.
+    func seededStore(count: Int, dltPartitions: Int32 = 2) async throws -> SQLiteLog {
+        let log = try SQLiteLog(path: path("store.db"))
+        try await log.createTopic("orders", partitions: 3)
+        try await log.createTopic("orders.DLT", partitions: dltPartitions)
+        var batch: [OutgoingRecord] = []
+        for i in 0..<count {
+            typealias S = DeadLetterHeaderNames.Spring
+            let headers = [
+                RecordHeader("trace-parent", "00-\(i)-01"),
+                RecordHeader(name: S.originalTopic, value: Array("orders".utf8)),
+                RecordHeader(name: S.originalPartition, value: be(Int32(i % 3))),
+                RecordHeader(name: S.originalOffset, value: be(Int64(i))),
+                RecordHeader(S.exceptionFQCN, "java.lang.IllegalStateException"),
+                RecordHeader("correlation-id", "ord-\(i)"),
+            ]
+            batch.append(OutgoingRecord(topic: "orders.DLT", partition: Int32(i) % dltPartitions, timestampMillis: 1_700_000_000_000 + Int64(i),
+                                        key: Array("key-\(i)".utf8), headers: headers, value: Array("{\"n\":\(i)}".utf8)))
+            if batch.count == 1000 { try await log.produce(batch); batch.removeAll() }
+        }
+        if !batch.isEmpty { try await log.produce(batch) }
+        return log
+    }
+
+    func allPositions(_ log: SQLiteLog, topic: String) async throws -> [RecordPosition] {
+        let info = try await log.watermarks(topic: topic)
+        return info.partitions.flatMap { p in (p.low..<p.high).map { RecordPosition(topic: topic, partition: p.partition, offset: $0) } }
+    }
+
+    func readAll(_ log: SQLiteLog, topic: String) async throws -> [Record] {
+        var out: [Record] = []
+        for p in try await log.watermarks(topic: topic).partitions {
+            var next = p.low
+            while next < p.high {
+                let records = try await log.fetch(topic: topic, partition: p.partition, from: next, maxRecords: 5000)
+                guard let last = records.last else { break }
+                out += records
+                next = last.offset + 1
+            }
+        }
+        return out
+    }
+
+    /// Redrive ids found in a topic, with how many times each appears.
+    func redriveCounts(_ log: SQLiteLog, topic: String) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for r in try await readAll(log, topic: topic) {
+            if let id = RedriveRules.carriedRedriveID(r) { counts[id, default: 0] += 1 }
+        }
+        return counts
+    }
+
+    func request(_ positions: [RecordPosition], to target: String? = nil, rate: Double? = nil, dryRun: Bool = false) -> RedriveRequest {
+        RedriveRequest(sourceTopic: "orders.DLT", positions: positions, targetOverride: target, ratePerSecond: rate,
+                       dryRun: dryRun, selectionDescription: "test", user: "tester")
+    }
+
+    func testTenThousandDeadLettersLandExactlyOnceWithKeyValueAndHeadersIntact() async throws {
+        let log = try await seededStore(count: 10_000)
+        let journal = try RedriveJournal(path: path("journal.db"))
+        let engine = RedriveEngine(log: log, journal: journal)
+        let positions = try await allPositions(log, topic: "orders.DLT")
+        XCTAssertEqual(positions.count, 10_000)
+        let report = try await engine.run(request(positions))
+        XCTAssertEqual(report.moved, 10_000)
+        XCTAssertEqual(report.failed, 0)
+        XCTAssertEqual(report.targets, ["orders": 10_000])
+
+        let landed = try await readAll(log, topic: "orders")
+        XCTAssertEqual(landed.count, 10_000)
+        let counts = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(counts.count, 10_000)
+        XCTAssertTrue(counts.values.allSatisfy { $0 == 1 })
+        let dlq = Dictionary(uniqueKeysWithValues: try await readAll(log, topic: "orders.DLT").map { (RedriveRules.redriveID(RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset)), $0) })
+        for r in landed {
+            let id = try XCTUnwrap(RedriveRules.carriedRedriveID(r))
+            let original = try XCTUnwrap(dlq[id])
+            XCTAssertEqual(r.key, original.key)
+            XCTAssertEqual(r.value, original.value)
+            XCTAssertEqual(r.timestampMillis, original.timestampMillis)
+            // Non-DLT headers kept in order; DLT headers gone; evtop's headers added.
+            XCTAssertEqual(r.headers.filter { !$0.name.hasPrefix("evtop-") }, original.headers.filter { !$0.name.hasPrefix("kafka_dlt-") })
+            XCTAssertEqual(r.header("evtop-redriven-from")?.utf8Value, "orders.DLT/\(original.partition)/\(original.offset)")
+            // Back to the original partition.
+            let letter = DeadLetterParser.parse(original)
+            XCTAssertEqual(r.partition, letter.originalPartition)
+        }
+        let counts2 = try journal.counts(report.jobID)
+        XCTAssertEqual(counts2[.done], 10_000)
+        let audit = try XCTUnwrap(journal.jobs(limit: 1).first)
+        XCTAssertEqual(audit.state, "completed")
+        XCTAssertEqual(audit.moved, 10_000)
+        XCTAssertEqual(audit.user, "tester")
+    }
+
+    func testRepeatingARedriveMovesNothingTwice() async throws {
+        let log = try await seededStore(count: 50)
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path("journal.db")))
+        let positions = try await allPositions(log, topic: "orders.DLT")
+        _ = try await engine.run(request(Array(positions.prefix(20))))
+        let second = try await engine.run(request(positions))
+        XCTAssertEqual(second.skipped, 20)
+        XCTAssertEqual(second.moved, 30)
+        let counts = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(counts.count, 50)
+        XCTAssertEqual(Set(counts.values), [1])
+    }
+
+    func testCancelKeepsWhatMovedAndGivesTheRestBack() async throws {
+        let log = try await seededStore(count: 2_000)
+        let journal = try RedriveJournal(path: path("journal.db"))
+        let engine = RedriveEngine(log: log, journal: journal)
+        let positions = try await allPositions(log, topic: "orders.DLT")
+        let batches = Counter()
+        let report = try await engine.run(request(positions), progress: { _ in batches.increment() },
+                                          isCancelled: { batches.value >= 2 })
+        XCTAssertTrue(report.cancelled)
+        XCTAssertEqual(report.moved, 2 * RedriveEngine.maxBatch)
+        let landed = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(landed.count, report.moved)
+        XCTAssertEqual(try journal.jobs(limit: 1).first?.state, "cancelled")
+
+        // The rest can be redriven later, exactly once overall.
+        let rest = try await engine.run(request(positions))
+        XCTAssertEqual(rest.skipped, report.moved)
+        XCTAssertEqual(rest.moved, 2_000 - report.moved)
+        let all = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(all.count, 2_000)
+        XCTAssertEqual(Set(all.values), [1])
+    }
+
+    func testDryRunWritesNothing() async throws {
+        let log = try await seededStore(count: 30)
+        let journalPath = path("journal.db")
+        let engine = RedriveEngine(log: log, journal: nil)
+        let positions = try await allPositions(log, topic: "orders.DLT")
+        let before = try await log.snapshot().topics
+        let report = try await engine.run(request(positions, dryRun: true))
+        XCTAssertTrue(report.dryRun)
+        XCTAssertEqual(report.moved, 30)
+        XCTAssertEqual(report.targets, ["orders": 30])
+        let after = try await log.snapshot().topics
+        XCTAssertEqual(before, after)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: journalPath))
+        // A dry run with a missing override target says so for every letter.
+        let bad = try await engine.run(request(positions, to: "nope", dryRun: true))
+        XCTAssertEqual(bad.moved, 0)
+        XCTAssertEqual(bad.failed, 30)
+        XCTAssertTrue(bad.failures.first?.reason.contains("'nope' does not exist") ?? false)
+    }
+
+    func testLettersWithoutAnOriginalTopicFailClearlyAndOthersStillMove() async throws {
+        let log = try await seededStore(count: 10)
+        try await log.produce([OutgoingRecord(topic: "orders.DLT", partition: 0, timestampMillis: 1, key: nil,
+                                              headers: [RecordHeader("x", "y")], value: Array("orphan".utf8))])
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path("journal.db")))
+        let report = try await engine.run(request(try await allPositions(log, topic: "orders.DLT")))
+        XCTAssertEqual(report.moved, 10)
+        XCTAssertEqual(report.failed, 1)
+        XCTAssertTrue(report.failures.first?.reason.contains("no original topic") ?? false)
+        // A target override moves it.
+        let again = try await engine.run(request(try await allPositions(log, topic: "orders.DLT"), to: "orders"))
+        XCTAssertEqual(again.moved, 1)
+        XCTAssertEqual(again.skipped, 10)
+    }
+
+    func testTargetOverrideAndRateLimitStillExactlyOnce() async throws {
+        let log = try await seededStore(count: 40)
+        try await log.createTopic("orders-retry", partitions: 5)
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path("journal.db")))
+        let report = try await engine.run(request(try await allPositions(log, topic: "orders.DLT"), to: "orders-retry", rate: 400))
+        XCTAssertEqual(report.moved, 40)
+        XCTAssertEqual(report.targets, ["orders-retry": 40])
+        let counts = try await redriveCounts(log, topic: "orders-retry")
+        XCTAssertEqual(counts.count, 40)
+        let untouched = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(untouched.count, 0)
+    }
+
+    /// A crash between produce and "done": the intent is resolved by finding the id in the target.
+    func testResumeResolvesIntentsByLookingInTheTarget() async throws {
+        let log = try await seededStore(count: 100)
+        let journal = try RedriveJournal(path: path("journal.db"))
+        let positions = try await allPositions(log, topic: "orders.DLT")
+        let deadPID = try deadProcessID()
+        let job = RedriveJobRecord(id: "rd-crashed", kind: "redrive", source: log.sourceDescription, sourceTopic: "orders.DLT",
+                                   selection: "all", targetOverride: nil, ratePerSecond: nil, user: "u",
+                                   host: ProcessInfo.processInfo.hostName, createdAtMillis: 1, finishedAtMillis: nil,
+                                   state: "running", selected: 100, moved: 0, skipped: 0, failed: 0)
+        _ = try journal.createJob(job, items: positions.map { (RedriveRules.redriveID($0), $0) }, pid: deadPID)
+        // The dead process wrote intents for the first 60 and produced only the first 40 of them.
+        let first = Array(positions.prefix(60))
+        let highs = try await log.watermarks(topic: "orders")
+        let records = try await readAll(log, topic: "orders.DLT")
+        let byPosition = Dictionary(uniqueKeysWithValues: records.map { (RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset), $0) })
+        var intents: [RedriveJournal.Intent] = []
+        var produced: [OutgoingRecord] = []
+        for (i, p) in first.enumerated() {
+            let r = try XCTUnwrap(byPosition[p])
+            let letter = DeadLetterParser.parse(r)
+            let partition = try XCTUnwrap(letter.originalPartition)
+            intents.append(.init(redriveID: RedriveRules.redriveID(p), topic: "orders", partition: partition,
+                                 searchFrom: highs.partitions[Int(partition)].high))
+            if i < 40 {
+                produced.append(RedriveRules.outgoing(from: r, topic: "orders", partition: partition, redriveID: RedriveRules.redriveID(p), nowMillis: 5))
+            }
+        }
+        try journal.recordIntents(intents, nowMillis: 2)
+        try await log.produce(produced)
+
+        let engine = RedriveEngine(log: log, journal: journal)
+        let reports = try await engine.resumeInterrupted()
+        XCTAssertEqual(reports.map(\.jobID), ["rd-crashed"])
+        XCTAssertEqual(reports.first?.moved, 100)
+        let counts = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(counts.count, 100)
+        XCTAssertEqual(Set(counts.values), [1])
+        XCTAssertEqual(try journal.job("rd-crashed")?.state, "completed")
+        // Nothing is left to resume.
+        let again = try await engine.resumeInterrupted()
+        XCTAssertTrue(again.isEmpty)
+    }
+
+    func testAJobOfALiveProcessIsNotAdopted() async throws {
+        let log = try await seededStore(count: 5)
+        let journal = try RedriveJournal(path: path("journal.db"))
+        let positions = try await allPositions(log, topic: "orders.DLT")
+        let job = RedriveJobRecord(id: "rd-live", kind: "redrive", source: "s", sourceTopic: "orders.DLT", selection: "all",
+                                   targetOverride: nil, ratePerSecond: nil, user: "u", host: ProcessInfo.processInfo.hostName,
+                                   createdAtMillis: Int64(Date().timeIntervalSince1970 * 1000), finishedAtMillis: nil,
+                                   state: "running", selected: 5, moved: 0, skipped: 0, failed: 0)
+        // Owned by this very test process, with a fresh heartbeat: someone else's running job.
+        _ = try journal.createJob(job, items: positions.map { (RedriveRules.redriveID($0), $0) }, pid: getppid())
+        let reports = try await RedriveEngine(log: log, journal: journal).resumeInterrupted()
+        XCTAssertTrue(reports.isEmpty)
+        let untouched = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(untouched.count, 0)
+    }
+
+    func testReplayCopiesExactlyTheRangeAskedAndMayRepeat() async throws {
+        let log = try SQLiteLog(path: path("store.db"))
+        try await log.createTopic("events", partitions: 2)
+        try await log.createTopic("events-copy", partitions: 2)
+        for p in Int32(0)..<2 {
+            try await log.produce((0..<100).map { i in
+                OutgoingRecord(topic: "events", partition: p, timestampMillis: Int64(i), key: Array("k\(i)".utf8),
+                               headers: [RecordHeader("h", "\(i)")], value: Array("v\(p)-\(i)".utf8))
+            })
+        }
+        let range = (10..<35).map { RecordPosition(topic: "events", partition: 1, offset: Int64($0)) }
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path("journal.db")))
+        let req = RedriveRequest(kind: .replay, sourceTopic: "events", positions: range, targetOverride: "events-copy",
+                                 selectionDescription: "p1 10..<35", user: "u")
+        let report = try await engine.run(req)
+        XCTAssertEqual(report.moved, 25)
+        let copied = try await readAll(log, topic: "events-copy")
+        XCTAssertEqual(copied.count, 25)
+        XCTAssertEqual(Set(copied.map(\.partition)), [1])
+        XCTAssertEqual(copied.compactMap { $0.value.flatMap { String(bytes: $0, encoding: .utf8) } }.sorted(),
+                       (10..<35).map { "v1-\($0)" }.sorted())
+        XCTAssertTrue(copied.allSatisfy { $0.header("h") != nil })
+        // A replay may be repeated on purpose: a second job copies the range again.
+        let second = try await engine.run(req)
+        XCTAssertEqual(second.moved, 25)
+        let twice = try await readAll(log, topic: "events-copy")
+        XCTAssertEqual(twice.count, 50)
+    }
+
+    func testRateLimiterPacesAndAllowsBursts() {
+        var limiter = RateLimiter(ratePerSecond: 100)
+        XCTAssertEqual(limiter.burst, 10)
+        XCTAssertEqual(limiter.take(500, now: 0).granted, 10)
+        let waiting = limiter.take(500, now: 0)
+        XCTAssertEqual(waiting.granted, 0)
+        XCTAssertEqual(waiting.waitSeconds, 0.01, accuracy: 1e-9)
+        XCTAssertEqual(limiter.take(500, now: 0.05).granted, 5)
+        XCTAssertEqual(limiter.take(500, now: 10).granted, 10) // never more than the burst
+        var unlimited = RateLimiter(ratePerSecond: nil)
+        XCTAssertEqual(unlimited.take(500, now: 0).granted, 500)
+    }
+
+    func testTargetPartitionRules() {
+        XCTAssertEqual(RedriveRules.targetPartition(originalTopic: "a", originalPartition: 2, target: "a", key: nil, redriveID: "x", partitionCount: 3), 2)
+        // An original partition the target no longer has falls back to the key hash.
+        let byKey = RedriveRules.targetPartition(originalTopic: "a", originalPartition: 7, target: "a", key: [1, 2], redriveID: "x", partitionCount: 3)
+        XCTAssertEqual(byKey, KeyPartitioner.partition(for: [1, 2], count: 3))
+        XCTAssertEqual(RedriveRules.targetPartition(originalTopic: "a", originalPartition: 2, target: "b", key: nil, redriveID: "x", partitionCount: 4),
+                       KeyPartitioner.partition(for: Array("x".utf8), count: 4))
+    }
+
+    func testJournalRefusesAForeignFile() throws {
+        let p = path("foreign.db")
+        try Data("definitely not sqlite, just bytes".utf8).write(to: URL(fileURLWithPath: p))
+        XCTAssertThrowsError(try RedriveJournal(path: p)) { error in
+            XCTAssertTrue("\(error)".contains("not a usable evtop redrive journal"), "\(error)")
+        }
+    }
+
+    /// The pid of a process that has exited.
+    func deadProcessID() throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try p.run()
+        p.waitUntilExit()
+        return p.processIdentifier
+    }
+}
+
+/// A thread-safe counter for progress callbacks.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
