@@ -71,7 +71,7 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "EventModel", "EmbeddedStore"]),
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["EmbeddedStore", "EventModel", "Redrive"]),
     ],
     swiftLanguageModes: [.v6]
 )

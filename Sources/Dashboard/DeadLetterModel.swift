@@ -22,7 +22,7 @@ public struct DeadLetterRow: Sendable, Hashable {
     public var eventType: String
     /// Header `correlation-id`, or "".
     public var correlation: String
-    /// Redrive state (always "pending" until the redrive journal arrives).
+    /// Redrive state from the journal: pending, queued, moving, redriven, failed.
     public var state: String
 }
 
@@ -100,7 +100,7 @@ public enum DeadLetterModel {
     static func store(_ state: inout AppState, topic: String, letters: [DeadLetter]) {
         let kept = Array(newestFirst(letters).prefix(maxLettersPerTopic))
         state.deadLetters[topic] = kept
-        state.deadLetterRows[topic] = kept.map(row)
+        state.deadLetterRows[topic] = kept.map { row($0) }
     }
 
     /// Letters ordered newest first (timestamp, then offset, then partition).
@@ -158,11 +158,14 @@ public enum DeadLetterModel {
         let pattern = state.filters[ViewID.deadLetterList(topic: topic).name] ?? ""
         guard !pattern.isEmpty else { return rows }
         let filter = RowFilter(pattern)
-        return rows.filter { r in
-            filter.matches([String(r.offset), Clock.hms(Date(timeIntervalSince1970: Double(r.failedAtMillis) / 1000),
-                                                          utcOffsetSeconds: state.utcOffsetSeconds),
-                            r.original, r.exception, r.eventType, r.correlation, r.state].joined(separator: " "))
-        }
+        return rows.filter { filter.matches(filterText($0, utcOffsetSeconds: state.utcOffsetSeconds)) }
+    }
+
+    /// The text a letters filter matches against: every column as shown. `evtop dlq requeue --filter`
+    /// matches the same text, so a filter tried in the view selects the same letters from a script.
+    public static func filterText(_ r: DeadLetterRow, utcOffsetSeconds: Int) -> String {
+        [String(r.offset), Clock.hms(Date(timeIntervalSince1970: Double(r.failedAtMillis) / 1000), utcOffsetSeconds: utcOffsetSeconds),
+         r.original, r.exception, r.eventType, r.correlation, r.state].joined(separator: " ")
     }
 
     /// The letter at `partition`/`offset` of `topic`, if loaded.
@@ -183,8 +186,8 @@ public enum DeadLetterModel {
         (letter.causeClass ?? letter.exceptionClass).map(shortClass)
     }
 
-    /// The list row of a letter.
-    public static func row(_ letter: DeadLetter) -> DeadLetterRow {
+    /// The list row of a letter, with its redrive state from the journal (nil: never redriven).
+    public static func row(_ letter: DeadLetter, redrive: RedriveItemState? = nil) -> DeadLetterRow {
         let r = letter.record
         var original = "–"
         if let topic = letter.originalTopic {
@@ -202,7 +205,7 @@ public enum DeadLetterModel {
         return DeadLetterRow(key: key(partition: r.partition, offset: r.offset), partition: r.partition, offset: r.offset,
                              failedAtMillis: r.timestampMillis, original: original, exceptionClass: cls,
                              exception: exception.isEmpty ? "–" : exception, eventType: eventType,
-                             correlation: r.header("correlation-id")?.utf8Value ?? "", state: "pending")
+                             correlation: r.header("correlation-id")?.utf8Value ?? "", state: redrive?.label ?? "pending")
     }
 
     static func firstLine(_ text: String) -> String {

@@ -3,13 +3,14 @@ import ArgumentParser
 import EventModel
 import Dashboard
 import TerminalUI
+import Redrive
 
 /// `evtop dlq`: dead-letter queues from the command line.
 struct DLQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",
         abstract: "Inspect dead-letter queues.",
-        subcommands: [DLQListCommand.self]
+        subcommands: [DLQListCommand.self, DLQRequeueCommand.self, DLQResumeCommand.self, DLQJobsCommand.self]
     )
 }
 
@@ -56,10 +57,11 @@ struct DLQListCommand: AsyncParsableCommand {
         for topic in topics {
             letters += try await DeadLetterLoader.load(log: log, topic: topic, limit: max)
         }
+        let states = try DeadLetterLoader.redriveStates(letters, journalPath: JournalLocation.path(for: resolved.url))
         if json {
-            print(TerminalSafe.json(try DLQOutput.json(letters)))
+            print(TerminalSafe.json(try DLQOutput.json(letters, states: states)))
         } else {
-            print(DLQOutput.table(letters), terminator: "")
+            print(DLQOutput.table(letters, states: states), terminator: "")
         }
     }
 }
@@ -80,6 +82,19 @@ enum DeadLetterLoader {
             }
         }
         return Array(DeadLetterModel.newestFirst(letters).prefix(limit))
+    }
+}
+
+extension DeadLetterLoader {
+    /// Journal states of `letters` (none when there is no journal yet).
+    static func redriveStates(_ letters: [DeadLetter], journalPath: String) throws -> [RecordPosition: RedriveItemState] {
+        guard !letters.isEmpty, FileManager.default.fileExists(atPath: journalPath) else { return [:] }
+        let journal = try RedriveJournal(path: journalPath, readOnly: true)
+        var out: [RecordPosition: RedriveItemState] = [:]
+        for (topic, group) in Dictionary(grouping: letters, by: \.record.topic) {
+            out.merge(try journal.states(topic: topic, positions: group.map { ($0.record.partition, $0.record.offset) })) { a, _ in a }
+        }
+        return out
     }
 }
 
@@ -108,9 +123,13 @@ enum DLQOutput {
         Date(timeIntervalSince1970: Double(millis) / 1000).formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
-    static func json(_ letters: [DeadLetter]) throws -> String {
+    static func position(_ d: DeadLetter) -> RecordPosition {
+        RecordPosition(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset)
+    }
+
+    static func json(_ letters: [DeadLetter], states: [RecordPosition: RedriveItemState] = [:]) throws -> String {
         let out = letters.map { d -> JSONRow in
-            let row = DeadLetterModel.row(d)
+            let row = DeadLetterModel.row(d, redrive: states[position(d)])
             return JSONRow(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset,
                            failedAt: iso(d.record.timestampMillis), convention: d.convention.rawValue,
                            originalTopic: d.originalTopic, originalPartition: d.originalPartition, originalOffset: d.originalOffset,
@@ -121,10 +140,10 @@ enum DLQOutput {
         return try ScriptJSON.encode(out)
     }
 
-    static func table(_ letters: [DeadLetter]) -> String {
+    static func table(_ letters: [DeadLetter], states: [RecordPosition: RedriveItemState] = [:]) -> String {
         let header = ["TOPIC", "PART", "OFFSET", "FAILED AT", "ORIGINAL", "EXCEPTION", "EVENT TYPE", "CORRELATION", "STATE"]
         let body = letters.map { d -> [String] in
-            let r = DeadLetterModel.row(d)
+            let r = DeadLetterModel.row(d, redrive: states[position(d)])
             return [d.record.topic, String(d.record.partition), String(d.record.offset), iso(d.record.timestampMillis),
                     r.original, TextWidth.truncated(r.exception, to: 60), r.eventType.isEmpty ? "-" : r.eventType,
                     r.correlation.isEmpty ? "-" : r.correlation, r.state].map(TextWidth.sanitized)

@@ -1,0 +1,175 @@
+import EmbeddedStore
+import EventModel
+import Foundation
+import Redrive
+import XCTest
+
+/// Redrive and replay through the real binary: kill -9 at random moments, read-only, dry run, replay.
+final class RedriveEndToEndTests: XCTestCase {
+    func be<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
+
+    /// A store with `orders` (3 partitions) and `orders.DLT` (2) holding `count` Spring-style dead letters.
+    func seed(_ path: String, count: Int) async throws {
+        let log = try SQLiteLog(path: path)
+        try await log.createTopic("orders", partitions: 3)
+        try await log.createTopic("orders.DLT", partitions: 2)
+        typealias S = DeadLetterHeaderNames.Spring
+        var batch: [OutgoingRecord] = []
+        for i in 0..<count {
+            batch.append(OutgoingRecord(
+                topic: "orders.DLT", partition: Int32(i % 2), timestampMillis: 1_700_000_000_000 + Int64(i), key: Array("k\(i)".utf8),
+                headers: [RecordHeader("app", "a\(i)"), RecordHeader(name: S.originalTopic, value: Array("orders".utf8)),
+                          RecordHeader(name: S.originalPartition, value: be(Int32(i % 3))),
+                          RecordHeader(name: S.originalOffset, value: be(Int64(i))),
+                          RecordHeader(S.exceptionFQCN, i % 4 == 0 ? "java.net.SocketTimeoutException" : "java.lang.IllegalStateException")],
+                value: Array("{\"i\":\(i)}".utf8)))
+            if batch.count == 1000 { try await log.produce(batch); batch.removeAll() }
+        }
+        if !batch.isEmpty { try await log.produce(batch) }
+    }
+
+    /// How many times each redrive id appears in `topic`.
+    func redriveCounts(_ path: String, topic: String) async throws -> [String: Int] {
+        let log = try SQLiteLog(path: path, mode: .readOnly)
+        var counts: [String: Int] = [:]
+        for p in try await log.watermarks(topic: topic).partitions {
+            var next = p.low
+            while next < p.high {
+                let records = try await log.fetch(topic: topic, partition: p.partition, from: next, maxRecords: 5000)
+                guard let last = records.last else { break }
+                for r in records { if let id = RedriveRules.carriedRedriveID(r) { counts[id, default: 0] += 1 } }
+                next = last.offset + 1
+            }
+        }
+        return counts
+    }
+
+    /// Starts a process and returns its pid (stdio to /dev/null).
+    func spawn(_ program: String, _ args: [String], env: [String: String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: program)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    func testKillNineAtRandomMomentsThenResumeLandsEveryLetterExactlyOnce() async throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("crash.db")
+        // Unthrottled, so kills land in journal writes, produces and target scans alike. (A resumed
+        // job keeps the rate it was started with, so every run here continues the first job.)
+        let letters = 40_000
+        try await seed(store, count: letters)
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        var delays: [Int] = []
+        for run in 0..<20 {
+            let p = try spawn(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT", "--yes"],
+                              env: box.environment)
+            // The first run gets time to select the letters and write its job; every later run
+            // resumes that job at once.
+            let delay = run == 0 ? 2_000 : Int.random(in: 30...500, using: &generator)
+            delays.append(delay)
+            usleep(UInt32(delay) * 1000)
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            p.waitUntilExit()
+        }
+        // Most runs must really have been killed midway, or the test proves little.
+        XCTAssertGreaterThanOrEqual(kills, 15, "delays \(delays)")
+        let partial = try await redriveCounts(store, topic: "orders")
+        XCTAssertTrue(partial.values.allSatisfy { $0 == 1 }, "a duplicate after a kill")
+        XCTAssertLessThan(partial.count, letters, "the kills should have left work to resume")
+
+        let final = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT", "--yes"],
+                                   env: box.environment, limit: 120)
+        XCTAssertEqual(final.status, 0, final.stderr)
+        let counts = try await redriveCounts(store, topic: "orders")
+        XCTAssertEqual(counts.count, letters, "every letter landed")
+        XCTAssertEqual(Set(counts.values), [1], "exactly once")
+        let expected = Set((0..<letters).map { i in "orders.DLT/\(i % 2)/\(i / 2)" })
+        print("crash test: \(kills) kills at \(delays) ms; \(partial.count) of \(letters) landed before the final run")
+        XCTAssertEqual(Set(counts.keys), expected)
+
+        // The audit trail has every job, and nothing is left to resume.
+        let jobs = try runProcess(binary, ["dlq", "jobs", "--broker", "sqlite:" + store, "--json", "--max", "100"], env: box.environment)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [[String: Any]])
+        XCTAssertFalse(rows.contains { ($0["state"] as? String) == "running" }, jobs.stdout)
+        XCTAssertEqual(rows.compactMap { $0["moved"] as? Int }.reduce(0, +), letters, jobs.stdout)
+        let resume = try runProcess(binary, ["dlq", "resume", "--broker", "sqlite:" + store], env: box.environment)
+        XCTAssertEqual(resume.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "no interrupted jobs", resume.stderr)
+    }
+
+    func testReadOnlyRefusesAndDryRunWritesNothing() async throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("ro.db")
+        try await seed(store, count: 40)
+        let before = try Data(contentsOf: URL(fileURLWithPath: store))
+        let refused = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT", "--yes", "--read-only"],
+                                     env: box.environment)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("read-only"), refused.stderr)
+        let replayRefused = try runProcess(binary, ["replay", "--broker", "sqlite:" + store, "--source-topic", "orders.DLT", "--target-topic", "orders",
+                                                    "--from-offset", "0", "--limit", "5", "--yes", "--read-only"], env: box.environment)
+        XCTAssertNotEqual(replayRefused.status, 0)
+        XCTAssertTrue(replayRefused.stderr.contains("read-only"), replayRefused.stderr)
+
+        let dry = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT", "--dry-run",
+                                          "--filter", "SocketTimeout", "--json"], env: box.environment)
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["moved"] as? Int, 10) // every 4th of 40
+        XCTAssertEqual(report["dryRun"] as? Bool, true)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store)), before, "the store file is byte for byte unchanged")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store + ".redrive"), "no journal was created")
+        let counts = try await redriveCounts(store, topic: "orders")
+        XCTAssertTrue(counts.isEmpty)
+
+        // Without --yes and without a terminal to ask on, nothing happens.
+        let unconfirmed = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT"], env: box.environment)
+        XCTAssertNotEqual(unconfirmed.status, 0)
+        XCTAssertTrue(unconfirmed.stderr.contains("--yes"), unconfirmed.stderr)
+
+        // The filter selects the same letters for real; `dlq list` then shows them as redriven.
+        let real = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT",
+                                           "--filter", "SocketTimeout", "--max", "4", "--yes"], env: box.environment)
+        XCTAssertEqual(real.status, 0, real.stderr)
+        XCTAssertTrue(real.stdout.contains("requeued 4 of 4"), real.stdout)
+        let list = try runProcess(binary, ["dlq", "list", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT", "--json", "--max", "40"],
+                                  env: box.environment)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.filter { ($0["state"] as? String) == "redriven" }.count, 4, list.stdout)
+    }
+
+    func testReplayCopiesExactlyTheRange() async throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("replay.db")
+        try await seed(store, count: 100)
+        let log = try SQLiteLog(path: store)
+        try await log.createTopic("orders.copy", partitions: 2)
+        let r = try runProcess(binary, ["replay", "--broker", "sqlite:" + store, "--source-topic", "orders.DLT", "--target-topic", "orders.copy",
+                                        "--from-offset", "10", "--limit", "15", "--partition", "1", "--yes", "--json"], env: box.environment)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let copy = try await log.watermarks(topic: "orders.copy")
+        XCTAssertEqual(copy.partitions.map(\.high), [0, 15])
+        let copied = try await log.fetch(topic: "orders.copy", partition: 1, from: 0, maxRecords: 100)
+        let from = copied.compactMap { $0.header("evtop-redriven-from")?.utf8Value }
+        XCTAssertEqual(from, (10..<25).map { "orders.DLT/1/\($0)" })
+        // Replays keep every original header, the DLT ones included.
+        XCTAssertTrue(copied.allSatisfy { $0.header("kafka_dlt-original-topic") != nil })
+        // A range past the end copies what exists and says so.
+        let past = try runProcess(binary, ["replay", "--broker", "sqlite:" + store, "--source-topic", "orders.DLT", "--target-topic", "orders.copy",
+                                           "--from-offset", "1000", "--limit", "5", "--yes"], env: box.environment)
+        XCTAssertEqual(past.status, 0, past.stderr)
+        XCTAssertTrue(past.stdout.contains("nothing to copy"), past.stdout)
+    }
+}
