@@ -22,6 +22,14 @@ public enum Action: Sendable {
     case notify(String, isError: Bool)
     /// Dead letters read from a DLQ topic (the newest few hundred, any order).
     case deadLettersLoaded(topic: String, letters: [DeadLetter])
+    /// Journal states of loaded letters of a DLQ topic.
+    case redriveStatesLoaded(topic: String, states: [RecordPosition: RedriveItemState])
+    /// A redrive job moved another batch.
+    case redriveProgress(RedriveProgress)
+    /// A redrive job ended (done, cancelled or dry run).
+    case redriveFinished(RedriveReport)
+    /// A redrive job could not run or stopped on an error; the journal resumes it on the next start.
+    case redriveFailed(String)
 }
 
 /// What the reducer asks the run loop to do; the reducer itself never performs I/O.
@@ -32,4 +40,10 @@ public enum Effect: Sendable, Hashable {
     case follow(String)
     /// Read the newest dead letters of these DLQ topics and post `.deadLettersLoaded` for each.
     case loadDeadLetters([String])
+    /// Read the journal states of these letters and post `.redriveStatesLoaded`.
+    case loadRedriveStates(topic: String, positions: [RecordPosition])
+    /// Run a redrive job, posting `.redriveProgress` and then `.redriveFinished` or `.redriveFailed`.
+    case startRedrive(RedriveRequest)
+    /// Ask the running job to stop after the batch in flight.
+    case cancelRedrive
 }

@@ -105,8 +105,8 @@ public enum LagSortKey: String, CaseIterable, Sendable, Hashable {
 
 /// A line the user is typing: a `/` filter or a `:` command.
 public struct Prompt: Sendable, Hashable {
-    /// What the line is for.
-    public enum Kind: Sendable, Hashable { case filter, command }
+    /// What the line is for: a filter, a command, or the target topic of the redrive being confirmed.
+    public enum Kind: Sendable, Hashable { case filter, command, redriveTarget }
     /// What the line is for.
     public var kind: Kind
     /// Text typed so far.
@@ -212,6 +212,14 @@ public struct AppState: Sendable {
     public var deadLetterCursor = TableCursor()
     /// First visible line of the letter detail.
     public var deadLetterDetailScroll = 0
+    /// Marked letters per DLQ topic (row keys `partition/offset`), for `r`.
+    public var marks: [String: Set<String>] = [:]
+    /// Redrive states from the journal per DLQ topic, for the loaded letters.
+    public var redriveStates: [String: [RecordPosition: RedriveItemState]] = [:]
+    /// The redrive being confirmed, running or just finished (a dialog over the view).
+    public var redrive: RedriveDialog?
+    /// Rate the confirm dialog starts with (messages per second; nil: unthrottled).
+    public var redriveRate: Double? = 100
     /// Topic rows derived from the fields above; kept current by the reducer.
     public var topicRowsCache = TopicRowsCache()
 

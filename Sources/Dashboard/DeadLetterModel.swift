@@ -100,7 +100,21 @@ public enum DeadLetterModel {
     static func store(_ state: inout AppState, topic: String, letters: [DeadLetter]) {
         let kept = Array(newestFirst(letters).prefix(maxLettersPerTopic))
         state.deadLetters[topic] = kept
-        state.deadLetterRows[topic] = kept.map { row($0) }
+        refreshRows(&state, topic: topic)
+    }
+
+    /// Rebuilds a topic's rows from its letters and their journal states.
+    static func refreshRows(_ state: inout AppState, topic: String) {
+        guard let letters = state.deadLetters[topic] else { return }
+        let states = state.redriveStates[topic] ?? [:]
+        state.deadLetterRows[topic] = letters.map { d in
+            row(d, redrive: states[RecordPosition(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset)])
+        }
+    }
+
+    /// Positions of a topic's loaded letters.
+    static func positions(_ state: AppState, topic: String) -> [RecordPosition] {
+        (state.deadLetters[topic] ?? []).map { RecordPosition(topic: $0.record.topic, partition: $0.record.partition, offset: $0.record.offset) }
     }
 
     /// Letters ordered newest first (timestamp, then offset, then partition).

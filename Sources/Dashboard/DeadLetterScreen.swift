@@ -62,6 +62,7 @@ enum DeadLetterListScreen {
         }
         var right = "esc back"
         if let all, Int64(all.count) < retained { right = "newest \(all.count)" }
+        if let marked = state.marks[topic]?.count, marked > 0 { right = "\(marked) marked · r requeues" }
         if rows.count != (all?.count ?? 0) { right = "\(rows.count)/\(all?.count ?? 0) · filter: \(state.currentFilter)" }
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
@@ -79,11 +80,12 @@ enum DeadLetterListScreen {
             TableColumn("EXCEPTION", width: .flexible(min: 22, weight: 3), priority: 95),
             TableColumn("EVENT TYPE", width: .flexible(min: 12, weight: 1), priority: 40),
             TableColumn("CORRELATION", width: .flexible(min: 11, weight: 1), priority: 60),
-            TableColumn("STATE", width: .fixed(8), priority: 50),
+            TableColumn("STATE", width: .fixed(8), priority: 65),
         ]
         let selected = Reducer.selectedIndex(state.deadLetterCursor, keys: rows.map(\.key))
         let visible = max(0, area.height - 1)
         let offset = state.utcOffsetSeconds
+        let marks = state.marks[topic] ?? []
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let r = rows[i]
             return TableRowContent(cells: [
@@ -93,9 +95,10 @@ enum DeadLetterListScreen {
                 TableCell(r.exception),
                 TableCell(r.eventType.isEmpty ? "–" : r.eventType, role: r.eventType.isEmpty ? .textDim : nil),
                 TableCell(r.correlation.isEmpty ? "–" : r.correlation, role: r.correlation.isEmpty ? .textDim : nil),
-                TableCell(r.state, role: .dlqMarker),
-            ], role: nil, isMarked: false)
+                TableCell(r.state, role: r.state == "pending" ? .dlqMarker : (r.state == "failed" ? .lagStall : .lagOK)),
+            ], role: nil, isMarked: marks.contains(r.key))
         }
+        table.showMarkColumn = !marks.isEmpty
         table.selectedRow = selected
         table.scrollOffset = Table.scrollOffset(selected: selected, current: state.deadLetterCursor.scroll,
                                                 visibleRows: visible, rowCount: rows.count)

@@ -24,6 +24,9 @@ public enum HelpScreen {
             HelpEntry(key: "S", text: "reverse sort"),
             HelpEntry(key: "t", text: "lag: offsets ↔ time behind"),
             HelpEntry(key: "enter", text: "dlq → letters → detail"),
+            HelpEntry(key: "space", text: "mark / unmark a letter"),
+            HelpEntry(key: "r", text: "requeue marked or this one"),
+            HelpEntry(key: "R", text: "requeue all shown"),
         ]),
         HelpSection(title: "General", entries: [
             HelpEntry(key: ":", text: "command line"),

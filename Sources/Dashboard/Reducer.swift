@@ -51,6 +51,30 @@ public enum Reducer {
         case .deadLettersLoaded(let topic, let letters):
             DeadLetterModel.store(&state, topic: topic, letters: letters)
             clampCursors(&state)
+            return [.loadRedriveStates(topic: topic, positions: DeadLetterModel.positions(state, topic: topic))]
+        case .redriveStatesLoaded(let topic, let states):
+            state.redriveStates[topic] = states
+            DeadLetterModel.refreshRows(&state, topic: topic)
+        case .redriveProgress(let progress):
+            guard var dialog = state.redrive, dialog.isRunning else { return [] }
+            dialog.phase = .running(progress)
+            state.redrive = dialog
+        case .redriveFinished(let report):
+            let topic = state.redrive?.topic
+            if var dialog = state.redrive {
+                dialog.phase = .finished(report)
+                state.redrive = dialog
+            } else {
+                say(&state, "requeue \(report.jobID): \(report.moved) moved, \(report.failed) failed")
+            }
+            if let topic { return [.loadRedriveStates(topic: topic, positions: DeadLetterModel.positions(state, topic: topic))] }
+        case .redriveFailed(let why):
+            if var dialog = state.redrive {
+                dialog.phase = .failed(why)
+                state.redrive = dialog
+            } else {
+                say(&state, why, error: true)
+            }
         }
         return []
     }
@@ -59,6 +83,7 @@ public enum Reducer {
 
     private static func handleKey(_ state: inout AppState, _ key: Key) -> [Effect] {
         if state.prompt != nil { return handlePromptKey(&state, key) }
+        if state.redrive != nil { return RedriveModel.handleKey(&state, key) }
         if state.showHelp {
             // Any key closes help; q still quits.
             state.showHelp = false
@@ -108,6 +133,12 @@ public enum Reducer {
                 say(&state, state.lagInSeconds ? "lag shown as time behind" : "lag shown in offsets")
             default: break
             }
+        case .char(" "):
+            if case .deadLetterList(let topic) = state.view, RedriveModel.toggleMark(&state, topic: topic) {
+                moveSelection(&state, by: 1)
+            }
+        case .char("r"), .char("R"):
+            return startRedrive(&state, all: key == .char("R"))
         case .char("1"): switchView(&state, to: .topics)
         case .char("2"): switchView(&state, to: .lag)
         case .char("3"): switchView(&state, to: .sagas)
@@ -127,6 +158,10 @@ public enum Reducer {
             return []
         case .enter:
             state.prompt = nil
+            if prompt.kind == .redriveTarget {
+                RedriveModel.setTarget(&state, prompt.text)
+                return []
+            }
             if prompt.kind == .filter {
                 state.filters[state.view.name] = prompt.text.isEmpty ? nil : prompt.text
                 resetCursor(&state)
@@ -229,6 +264,34 @@ public enum Reducer {
         default:
             break
         }
+    }
+
+    /// `r` (marked, else highlighted) and `R` (all the filter shows) in the letter list or detail.
+    private static func startRedrive(_ state: inout AppState, all: Bool) -> [Effect] {
+        let topic: String
+        var highlightedLetter: (partition: Int32, offset: Int64)?
+        switch state.view {
+        case .deadLetterList(let t):
+            topic = t
+            if let row = highlighted(DeadLetterModel.letterRows(state, topic: t), state.deadLetterCursor, key: \.key) {
+                highlightedLetter = (row.partition, row.offset)
+            }
+        case .deadLetterDetail(let t, let partition, let offset):
+            topic = t
+            highlightedLetter = (partition, offset)
+        default:
+            return []
+        }
+        if state.readOnly {
+            say(&state, "read-only: requeue is disabled (--read-only)", error: true)
+            return []
+        }
+        guard let dialog = RedriveModel.plan(state, topic: topic, all: all, highlighted: all ? nil : highlightedLetter) else {
+            say(&state, "nothing to requeue: already requeued, or no letters loaded")
+            return []
+        }
+        state.redrive = dialog
+        return []
     }
 
     /// The highlighted row: the one the cursor remembers, or the first when it is gone.

@@ -33,6 +33,7 @@ public enum Screen {
             TopicsScreen.render(state, layout: layout, into: &buffer, theme: theme)
         }
         StatusBar.render(state, in: layout.status, into: &buffer, theme: theme)
+        RedriveModel.render(state, in: layout.content, into: &buffer, theme: theme)
         if state.showHelp {
             HelpScreen.overlay(state).render(in: layout.content, into: &buffer, theme: theme)
         }
@@ -85,7 +86,7 @@ enum StatusBar {
     static func render(_ state: AppState, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
         guard !area.isEmpty else { return }
         if let prompt = state.prompt {
-            let lead = prompt.kind == .filter ? "/" : ":"
+            let lead = prompt.kind == .filter ? "/" : (prompt.kind == .redriveTarget ? "target topic (empty: original): " : ":")
             var right: [Span] = []
             if prompt.kind == .filter, RowFilter(prompt.text).isPlainText {
                 right.append(Span(text: "not a regex: plain text match ", role: .statusInfo))
@@ -119,6 +120,17 @@ enum StatusBar {
     }
 
     static func keyHints(_ state: AppState) -> [(String, String)] {
+        if let dialog = state.redrive {
+            switch dialog.phase {
+            case .confirming:
+                return [("enter", dialog.dryRun ? "dry run" : "requeue"), ("d", dialog.dryRun ? "for real" : "dry run"),
+                        ("+/-", "rate"), ("t", "target"), ("esc", "cancel")]
+            case .running:
+                return [("esc", "cancel the job (what moved stays moved)")]
+            case .finished, .failed:
+                return [("any key", "close")]
+            }
+        }
         switch state.view {
         case .partitions:
             return [("esc", "back"), ("/", "filter"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
@@ -129,10 +141,10 @@ enum StatusBar {
             return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
                     ("enter", "letters"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
         case .deadLetterList:
-            return [("esc", "back"), ("enter", "details"), ("/", "filter"), ("j/k", "move"),
-                    ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+            return [("esc", "back"), ("enter", "details"), ("/", "filter"), ("space", "mark"), ("r", "requeue"),
+                    ("R", "all shown"), ("?", "help"), ("q", "quit")]
         case .deadLetterDetail:
-            return [("esc", "back"), ("j/k", "scroll"), ("PgUp/PgDn", "page"), ("g/G", "top/end"), ("?", "help"), ("q", "quit")]
+            return [("esc", "back"), ("j/k", "scroll"), ("PgUp/PgDn", "page"), ("r", "requeue"), ("?", "help"), ("q", "quit")]
         case .lag:
             return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
                     ("enter", "partitions"), ("s", "sort"), ("t", state.lagInSeconds ? "offsets" : "seconds"),

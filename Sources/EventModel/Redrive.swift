@@ -108,3 +108,126 @@ public struct RateLimiter: Sendable, Hashable {
         return (0, (1 - tokens) / rate)
     }
 }
+
+/// What an operator asked to move.
+public struct RedriveRequest: Sendable, Hashable {
+    /// Redrive sends dead letters back (id = DLQ position, so a letter moves once, ever);
+    /// replay copies a range of records (id scoped to the job, so a range may be replayed again).
+    public enum Kind: String, Sendable, Hashable { case redrive, replay }
+
+    /// Redrive or replay.
+    public var kind: Kind
+    /// The DLQ topic (redrive) or the source topic (replay).
+    public var sourceTopic: String
+    /// The selected records of `sourceTopic`, in the order they should move.
+    public var positions: [RecordPosition]
+    /// Send everything here instead of each letter's original topic.
+    public var targetOverride: String?
+    /// Messages per second; nil means as fast as the broker takes them.
+    public var ratePerSecond: Double?
+    /// Compute and report, write nothing.
+    public var dryRun: Bool
+    /// How the selection was made, for the audit trail.
+    public var selectionDescription: String
+    /// Who asked.
+    public var user: String
+
+    /// Creates a request.
+    public init(kind: Kind = .redrive, sourceTopic: String, positions: [RecordPosition], targetOverride: String? = nil,
+                ratePerSecond: Double? = nil, dryRun: Bool = false, selectionDescription: String, user: String) {
+        self.kind = kind
+        self.sourceTopic = sourceTopic
+        self.positions = positions
+        self.targetOverride = targetOverride
+        self.ratePerSecond = ratePerSecond
+        self.dryRun = dryRun
+        self.selectionDescription = selectionDescription
+        self.user = user
+    }
+}
+
+/// How far a job has come, reported after every batch.
+public struct RedriveProgress: Sendable, Hashable {
+    /// Job id ("dry-run" for a dry run).
+    public var jobID: String
+    /// Messages this job moves (claimed).
+    public var total: Int
+    /// Landed so far.
+    public var moved: Int
+    /// Could not be moved.
+    public var failed: Int
+    /// Already redriven by an earlier job (not moved again).
+    public var skipped: Int
+    /// Messages per second since the job started.
+    public var ratePerSecond: Double
+    /// Seconds left at that rate, when known.
+    public var etaSeconds: Double?
+    /// Why the job is waiting, when it is ("broker unavailable: …, retrying in 2 s").
+    public var waiting: String?
+
+    /// Creates a progress report.
+    public init(jobID: String, total: Int, moved: Int, failed: Int, skipped: Int, ratePerSecond: Double,
+                etaSeconds: Double?, waiting: String? = nil) {
+        self.jobID = jobID
+        self.total = total
+        self.moved = moved
+        self.failed = failed
+        self.skipped = skipped
+        self.ratePerSecond = ratePerSecond
+        self.etaSeconds = etaSeconds
+        self.waiting = waiting
+    }
+
+    /// Moved or failed: how much of the job is behind us.
+    public var finished: Int { moved + failed }
+}
+
+/// How a job ended.
+public struct RedriveReport: Sendable, Hashable {
+    /// Job id ("dry-run" for a dry run).
+    public var jobID: String
+    /// Messages selected.
+    public var selected: Int
+    /// Messages that landed (for a dry run: that would be moved).
+    public var moved: Int
+    /// Selected messages already redriven by an earlier job.
+    public var skipped: Int
+    /// Messages that could not be moved, with why (first few hundred).
+    public var failures: [Failure]
+    /// Failed count (may exceed `failures.count`).
+    public var failed: Int
+    /// Messages per target topic (moved, or for a dry run, to move).
+    public var targets: [String: Int]
+    /// True when the operator cancelled.
+    public var cancelled: Bool
+    /// True for a dry run.
+    public var dryRun: Bool
+
+    /// One message that could not be moved.
+    public struct Failure: Sendable, Hashable {
+        /// Redrive id.
+        public var redriveID: String
+        /// Why.
+        public var reason: String
+
+        /// Creates a failure.
+        public init(redriveID: String, reason: String) {
+            self.redriveID = redriveID
+            self.reason = reason
+        }
+    }
+
+    /// Creates a report.
+    public init(jobID: String, selected: Int, moved: Int, skipped: Int, failures: [Failure], failed: Int,
+                targets: [String: Int], cancelled: Bool, dryRun: Bool) {
+        self.jobID = jobID
+        self.selected = selected
+        self.moved = moved
+        self.skipped = skipped
+        self.failures = failures
+        self.failed = failed
+        self.targets = targets
+        self.cancelled = cancelled
+        self.dryRun = dryRun
+    }
+}

@@ -30,6 +30,7 @@ struct DashboardCommand: AsyncParsableCommand {
         }
         if let follow { Reducer.reduce(&state, .notify("follow \(follow): the sagas view is not in this build yet", isError: true)) }
         try await DashboardRunner.run(log: log, state: state, theme: theme,
-                                      refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor)
+                                      refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
+                                      journalPath: JournalLocation.path(for: resolved.url))
     }
 }

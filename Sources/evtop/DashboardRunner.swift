@@ -49,7 +49,10 @@ struct SnapshotPoller {
 @MainActor
 enum DashboardRunner {
     static func run(log: any BrokerLog, state initial: AppState, theme initialTheme: Theme,
-                    refresh: Duration, noColor: Bool, mailbox: ActionMailbox = ActionMailbox()) async throws {
+                    refresh: Duration, noColor: Bool, journalPath: String, mailbox: ActionMailbox = ActionMailbox()) async throws {
+        let redrive = DashboardRedrive(log: log, journalPath: journalPath, readOnly: initial.readOnly, mailbox: mailbox)
+        redrive.resumeInterrupted()
+        defer { redrive.cancel() }
         let backend = try NCursesBackend(noColor: noColor)
         defer { backend.restore() }
         var state = initial
@@ -92,7 +95,7 @@ enum DashboardRunner {
                 dirty = true
             }
             for effect in effects {
-                perform(effect, state: &state, theme: &theme, noColor: noColor, log: log, mailbox: mailbox)
+                perform(effect, state: &state, theme: &theme, noColor: noColor, log: log, mailbox: mailbox, redrive: redrive)
             }
             if dirty {
                 backend.draw(Screen.render(state, theme: theme))
@@ -103,7 +106,7 @@ enum DashboardRunner {
     }
 
     private static func perform(_ effect: Effect, state: inout AppState, theme: inout Theme, noColor: Bool,
-                                log: any BrokerLog, mailbox: ActionMailbox) {
+                                log: any BrokerLog, mailbox: ActionMailbox, redrive: DashboardRedrive) {
         switch effect {
         case .loadTheme(let name):
             do {
@@ -115,6 +118,12 @@ enum DashboardRunner {
             }
         case .follow(let id):
             Reducer.reduce(&state, .notify("follow \(id): the sagas view is not in this build yet", isError: true))
+        case .loadRedriveStates(let topic, let positions):
+            redrive.loadStates(topic: topic, positions: positions)
+        case .startRedrive(let request):
+            redrive.start(request)
+        case .cancelRedrive:
+            redrive.cancel()
         case .loadDeadLetters(let names):
             // Off the UI thread: the result comes back through the mailbox like a snapshot.
             let topics = (state.snapshot?.topics ?? []).filter { names.contains($0.name) }

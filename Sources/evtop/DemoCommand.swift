@@ -54,7 +54,7 @@ struct DemoCommand: AsyncParsableCommand {
         } else {
             path = Paths.demoStore
             // The default demo store starts fresh each time: simulator state is not persisted.
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            for suffix in ["", "-wal", "-shm", ".redrive", ".redrive-wal", ".redrive-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }
         try Paths.ensureParent(of: path)
         let log = try SQLiteLog(path: path, mode: .readWrite)
@@ -91,6 +91,6 @@ struct DemoCommand: AsyncParsableCommand {
                                      readOnly: false, theme: theme.name)
         try await DashboardRunner.run(log: log, state: state, theme: theme,
                                       refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
-                                      mailbox: mailbox)
+                                      journalPath: JournalLocation.path(for: .sqlite(path: path)), mailbox: mailbox)
     }
 }

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import Synchronization
+import EventModel
+import Dashboard
+import Redrive
+
+/// Redrive for the dashboard: runs jobs and reads journal states off the UI thread, posting
+/// results to the mailbox; resumes jobs a killed evtop left behind when the dashboard starts.
+final class DashboardRedrive: Sendable {
+    let log: any BrokerLog
+    let journalPath: String
+    let readOnly: Bool
+    let mailbox: ActionMailbox
+    private let cancelled = Mutex(false)
+    private let logger = Logger(label: "evtop.redrive")
+
+    init(log: any BrokerLog, journalPath: String, readOnly: Bool, mailbox: ActionMailbox) {
+        self.log = log
+        self.journalPath = journalPath
+        self.readOnly = readOnly
+        self.mailbox = mailbox
+    }
+
+    /// The journal for writing (created on first use); nil and a message when read-only or broken.
+    private func writableJournal() -> RedriveJournal? {
+        guard !readOnly else { return nil }
+        do { return try RedriveJournal(path: journalPath) } catch {
+            mailbox.post(.redriveFailed("\(error)"))
+            return nil
+        }
+    }
+
+    /// Finishes interrupted jobs in the background, saying so in the status line.
+    func resumeInterrupted() {
+        guard !readOnly, FileManager.default.fileExists(atPath: journalPath) else { return }
+        Task.detached { [self] in
+            do {
+                let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: journalPath))
+                for report in try await engine.resumeInterrupted() {
+                    mailbox.post(.notify("resumed interrupted requeue \(report.jobID): \(report.moved) moved in all", isError: false))
+                }
+            } catch {
+                logger.error("resuming interrupted redrive jobs failed: \(error)")
+                mailbox.post(.notify("resuming an interrupted requeue failed: \(error)", isError: true))
+            }
+        }
+    }
+
+    /// Runs a job; progress, then the report (or the error), arrive through the mailbox.
+    func start(_ request: RedriveRequest) {
+        cancelled.withLock { $0 = false }
+        let journal: RedriveJournal?
+        if request.dryRun {
+            journal = FileManager.default.fileExists(atPath: journalPath) ? try? RedriveJournal(path: journalPath, readOnly: true) : nil
+        } else {
+            guard let j = writableJournal() else { return }
+            journal = j
+        }
+        let engine = RedriveEngine(log: log, journal: journal)
+        Task.detached { [self] in
+            do {
+                let report = try await engine.run(request, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
+                                                  isCancelled: { [cancelled] in cancelled.withLock { $0 } })
+                logger.info("redrive \(report.jobID): \(report.moved) moved, \(report.failed) failed, cancelled \(report.cancelled)")
+                mailbox.post(.redriveFinished(report))
+            } catch {
+                logger.error("redrive failed: \(error)")
+                mailbox.post(.redriveFailed("\(error)"))
+            }
+        }
+    }
+
+    /// Asks the running job to stop after its batch in flight.
+    func cancel() { cancelled.withLock { $0 = true } }
+
+    /// Reads journal states for loaded letters.
+    func loadStates(topic: String, positions: [RecordPosition]) {
+        guard FileManager.default.fileExists(atPath: journalPath) else { return }
+        Task.detached { [self] in
+            do {
+                let journal = try RedriveJournal(path: journalPath, readOnly: true)
+                let states = try journal.states(topic: topic, positions: positions.map { ($0.partition, $0.offset) })
+                mailbox.post(.redriveStatesLoaded(topic: topic, states: states))
+            } catch {
+                logger.warning("reading redrive states failed: \(error)")
+            }
+        }
+    }
+}
