@@ -209,7 +209,9 @@ public enum RedriveModel {
     }
 
     static func rateText(_ rate: Double?) -> String {
-        rate.map { NumberFormat.rate($0) + "/s" } ?? "unthrottled"
+        guard let rate else { return "unthrottled" }
+        // Presets are whole numbers: "1/s", not "1.0/s".
+        return (rate == rate.rounded() && rate < 10_000 ? String(Int(rate)) : NumberFormat.rate(rate)) + "/s"
     }
 
     /// The dialog box for the current phase.

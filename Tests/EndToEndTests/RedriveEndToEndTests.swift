@@ -172,4 +172,50 @@ final class RedriveEndToEndTests: XCTestCase {
         XCTAssertEqual(past.status, 0, past.stderr)
         XCTAssertTrue(past.stdout.contains("nothing to copy"), past.stdout)
     }
+
+    func testRedriveFromTheDLQViewWithItsProgressBar() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("ui.db")
+        let session = try TmuxSession(width: 100, height: 30,
+                                      command: "\(binary) demo --store \(store) --rate 40 --poison-rate 0.1; echo EXITED:$?",
+                                      env: box.environment)
+        session.waitFor("topics", limit: 45) { $0.contains("TOPIC") && $0.contains("● live") }
+        session.send(literal: "4")
+        session.waitFor("orders.DLT with letters", limit: 60) { DLQEndToEndTests.dlqWithLetters($0) == "orders.DLT" }
+        session.send(literal: "/^orders\\.DLT\\b")
+        session.sendKeys("Enter")
+        session.waitFor("filter applied") { $0.contains("orders.DLT") && !$0.contains("▏") }
+        session.sendKeys("Enter")
+        session.waitFor("at least three pending letters", limit: 60) { screen in
+            screen.split(separator: "\n").filter { $0.contains("pending") }.count >= 3
+        }
+        // Everything shown, slowed to 1/s so the progress bar is there to see.
+        session.send(literal: "R")
+        session.waitFor("the confirm dialog") { $0.contains("dead letters?") && $0.contains("rate  100/s") }
+        for _ in 0..<3 { session.sendKeys("-") }
+        session.waitFor("rate 1/s") { $0.contains("rate  1/s") }
+        session.sendKeys("Enter")
+        session.waitFor("the progress bar moving", limit: 30) { screen in
+            screen.contains("Requeuing") && screen.contains("░") && screen.contains("/s") && screen.contains("ETA")
+        }
+        session.waitFor("a second letter moved", limit: 30) { screen in
+            screen.split(separator: "\n").contains { line in line.contains("░") && (line.contains(" 2/") || line.contains(" 3/")) }
+        }
+        session.sendKeys("Escape")
+        session.waitFor("the job cancelled, what moved stays moved", limit: 30) { $0.contains("Requeue cancelled") && $0.contains("cancelled: requeued") }
+        session.send(literal: "x")
+        session.send(literal: "G") // the oldest letters, which moved first, are at the bottom
+        session.waitFor("rows marked redriven", limit: 30) { $0.contains("redriven") && !$0.contains("Requeue cancelled") }
+        session.send(literal: "q")
+        session.waitFor("evtop to exit 0") { $0.contains("EXITED:0") }
+
+        let jobs = try runProcess(binary, ["dlq", "jobs", "--broker", "sqlite:" + store, "--json"], env: box.environment)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [[String: Any]], jobs.stderr)
+        let job = try XCTUnwrap(rows.first, jobs.stdout)
+        XCTAssertEqual(job["state"] as? String, "cancelled")
+        XCTAssertGreaterThanOrEqual(job["moved"] as? Int ?? 0, 2)
+        XCTAssertLessThan(job["moved"] as? Int ?? 0, job["selected"] as? Int ?? 0)
+        XCTAssertFalse((job["user"] as? String ?? "").isEmpty, "the audit trail names who ran it")
+    }
 }
