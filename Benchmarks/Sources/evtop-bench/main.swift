@@ -1,7 +1,8 @@
 // Plain benchmark runner: ContinuousClock, median and p95, one line per figure (pasteable).
 //
-//   evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag]
+//   evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag|redrive]
 import Dashboard
+import Redrive
 import EmbeddedStore
 import EventModel
 import EvtopBenchSupport
@@ -28,9 +29,9 @@ struct Options {
             case "--repeats": repeats = Int(value()) ?? repeats
             case "--only":
                 only = value()
-                guard ["screen", "store", "lag"].contains(only!) else { fail("--only takes screen, store or lag") }
+                guard ["screen", "store", "lag", "redrive"].contains(only!) else { fail("--only takes screen, store, lag or redrive") }
             case "-h", "--help":
-                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag]")
+                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag|redrive]")
                 exit(0)
             default: fail("unknown argument \(args[i])")
             }
@@ -187,6 +188,45 @@ if options.only == nil || options.only == "lag" {
         + "(p95 \(ms(r.p95)) + \(ms(e.p95)); "
         + "\(grouped(workload.groupPartitions)) group-partitions on \(grouped(workload.topicNames.count * workload.partitions)) partitions, "
         + "\(mix); n=\(tickRuns))")
+}
+
+// MARK: - Redrive
+
+if options.only == nil || options.only == "redrive" {
+    // Unthrottled redrive of Spring-style dead letters on the embedded store, through the journal
+    // (intent, produce with evtop-redrive-id, done): every message costs two journal
+    // transactions' share, a fetch share and a produce share (batches of 500).
+    let letters = max(1_000, options.records / 10)
+    var rates: [Double] = []
+    for _ in 0..<max(1, options.repeats) {
+        let (log, dir) = try await StoreWorkload.freshStore()
+        try await log.createTopic("orders", partitions: 3)
+        try await log.createTopic("orders.DLT", partitions: 3)
+        func be<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
+        func letter(_ i: Int) -> OutgoingRecord {
+            var headers: [RecordHeader] = [RecordHeader("correlation-id", "ord-\(i)"), RecordHeader("event-type", "OrderPlaced")]
+            headers.append(RecordHeader("kafka_dlt-original-topic", "orders"))
+            headers.append(RecordHeader(name: "kafka_dlt-original-partition", value: be(Int32(i % 3))))
+            headers.append(RecordHeader(name: "kafka_dlt-original-offset", value: be(Int64(i))))
+            headers.append(RecordHeader("kafka_dlt-exception-fqcn", "java.lang.IllegalStateException"))
+            let value = "{\"eventType\":\"OrderPlaced\",\"orderId\":\"ord-\(i)\",\"amount\":42.5,\"items\":[{\"sku\":\"sku-1\",\"qty\":2}]}"
+            return OutgoingRecord(topic: "orders.DLT", partition: Int32(i % 3), timestampMillis: 1_700_000_000_000 + Int64(i),
+                                  key: Array("ord-\(i)".utf8), headers: headers, value: Array(value.utf8))
+        }
+        let seed = (0..<letters).map(letter)
+        for start in stride(from: 0, to: letters, by: 1_000) { try await log.produce(Array(seed[start..<min(letters, start + 1_000)])) }
+        let positions = (0..<letters).map { i in RecordPosition(topic: "orders.DLT", partition: Int32(i % 3), offset: Int64(i / 3)) }
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: dir.appendingPathComponent("bench.db.redrive").path))
+        let t0 = clock.now
+        let report = try await engine.run(RedriveRequest(sourceTopic: "orders.DLT", positions: positions,
+                                                         selectionDescription: "bench", user: "bench"))
+        let elapsed = clock.now - t0
+        guard report.moved == letters else { fail("redrive moved \(report.moved) of \(letters)") }
+        rates.append(Double(letters) / elapsed.seconds)
+        try? FileManager.default.removeItem(at: dir)
+    }
+    print("redrive, \(grouped(letters)) dead letters, unthrottled, embedded store + journal (batches of \(RedriveEngine.maxBatch)): "
+        + "\(grouped(Int(rates.sorted()[rates.count / 2]))) messages/s median of \(rates.count)")
 }
 
 if sink == 42 { print("") }
