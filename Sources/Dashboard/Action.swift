@@ -22,6 +22,8 @@ public enum Action: Sendable {
     case notify(String, isError: Bool)
     /// Dead letters read from a DLQ topic (the newest few hundred, any order).
     case deadLettersLoaded(topic: String, letters: [DeadLetter])
+    /// Topics found to hold dead letters by their headers (the answer to `.probeDeadLetterTopics`).
+    case deadLetterTopicsDetected([String])
     /// Journal states of loaded letters of a DLQ topic.
     case redriveStatesLoaded(topic: String, states: [RecordPosition: RedriveItemState])
     /// A redrive job moved another batch.
@@ -40,6 +42,9 @@ public enum Effect: Sendable, Hashable {
     case follow(String)
     /// Read the newest dead letters of these DLQ topics and post `.deadLettersLoaded` for each.
     case loadDeadLetters([String])
+    /// Read the last record of each partition of these topics and post `.deadLetterTopicsDetected`
+    /// with those that carry dead-letter headers.
+    case probeDeadLetterTopics([String])
     /// Read the journal states of these letters and post `.redriveStatesLoaded`.
     case loadRedriveStates(topic: String, positions: [RecordPosition])
     /// Run a redrive job, posting `.redriveProgress` and then `.redriveFinished` or `.redriveFailed`.

@@ -212,6 +212,8 @@ public struct AppState: Sendable {
     public var deadLetterCursor = TableCursor()
     /// First visible line of the letter detail.
     public var deadLetterDetailScroll = 0
+    /// Topics already probed for dead-letter headers (names matching no DLQ pattern).
+    public var probedTopics: Set<String> = []
     /// Marked letters per DLQ topic (row keys `partition/offset`), for `r`.
     public var marks: [String: Set<String>] = [:]
     /// Redrive states from the journal per DLQ topic, for the loaded letters.

@@ -96,6 +96,21 @@ public enum DeadLetterModel {
         return due.isEmpty ? [] : [.loadDeadLetters(due)]
     }
 
+    /// Topics probed per snapshot at most: probing costs a fetch per partition, once per topic.
+    public static let probesPerSnapshot = 20
+
+    /// Non-empty topics whose names match no DLQ pattern and that were never probed for
+    /// dead-letter headers: a few per snapshot, each once. Records them as probed.
+    static func plannedProbes(_ state: inout AppState) -> [Effect] {
+        guard !state.paused, let topics = state.snapshot?.topics else { return [] }
+        var due: [String] = []
+        for topic in topics where due.count < probesPerSnapshot && topic.retained > 0 && !state.probedTopics.contains(topic.name) {
+            state.probedTopics.insert(topic.name)
+            if !state.deadLetterTopics.matchesPattern(topic.name) { due.append(topic.name) }
+        }
+        return due.isEmpty ? [] : [.probeDeadLetterTopics(due)]
+    }
+
     /// Stores loaded letters: newest first, at most `maxLettersPerTopic`, with their rows.
     static func store(_ state: inout AppState, topic: String, letters: [DeadLetter]) {
         let kept = Array(newestFirst(letters).prefix(maxLettersPerTopic))

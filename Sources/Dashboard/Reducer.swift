@@ -12,6 +12,7 @@ public enum Reducer {
     public static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
         var effects = apply(&state, action)
         TopicsModel.refreshCache(&state)
+        effects += DeadLetterModel.plannedProbes(&state)
         effects += DeadLetterModel.plannedLoads(&state)
         return effects
     }
@@ -52,6 +53,8 @@ public enum Reducer {
             DeadLetterModel.store(&state, topic: topic, letters: letters)
             clampCursors(&state)
             return [.loadRedriveStates(topic: topic, positions: DeadLetterModel.positions(state, topic: topic))]
+        case .deadLetterTopicsDetected(let topics):
+            state.deadLetterTopics.detectedByHeaders.formUnion(topics)
         case .redriveStatesLoaded(let topic, let states):
             state.redriveStates[topic] = states
             DeadLetterModel.refreshRows(&state, topic: topic)

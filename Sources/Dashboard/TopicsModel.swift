@@ -86,11 +86,13 @@ public struct TopicRowsCache: Sendable {
         var sort: TopicSortKey
         var descending: Bool
         var patterns: [String]
+        var detected: Set<String>
     }
     var key: Key?
     /// Whether each topic name is a dead-letter queue: glob matching once per name, not per tick.
     var deadLetterFlags: [String: Bool] = [:]
     var flagPatterns: [String] = []
+    var flagDetected: Set<String> = []
     /// Rows in display order.
     var rows: [TopicRow] = []
     /// Records retained on dead-letter topics.
@@ -105,7 +107,7 @@ public enum TopicsModel {
     static func cacheKey(_ state: AppState) -> TopicRowsCache.Key {
         TopicRowsCache.Key(time: state.snapshot?.time, filter: state.filters[ViewID.topics.name] ?? "",
                            sort: state.topicSort, descending: state.topicSortDescending,
-                           patterns: state.deadLetterTopics.patterns)
+                           patterns: state.deadLetterTopics.patterns, detected: state.deadLetterTopics.detectedByHeaders)
     }
 
     /// Brings the cache up to date with the state (a no-op when nothing it depends on changed).
@@ -114,9 +116,10 @@ public enum TopicsModel {
         guard state.topicRowsCache.key != key else { return }
         var cache = state.topicRowsCache
         state.topicRowsCache = TopicRowsCache() // drop our reference so the flags mutate in place
-        if cache.flagPatterns != key.patterns {
+        if cache.flagPatterns != key.patterns || cache.flagDetected != key.detected {
             cache.deadLetterFlags = [:]
             cache.flagPatterns = key.patterns
+            cache.flagDetected = key.detected
         }
         let derived = derive(state, flags: &cache.deadLetterFlags)
         cache.rows = derived.rows

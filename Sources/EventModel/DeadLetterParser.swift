@@ -6,6 +6,15 @@ import Foundation
 /// and described in `DeadLetter.problems`. Like Kafka clients, a repeated header is read
 /// from its last occurrence.
 public enum DeadLetterParser {
+    /// True when a record carries Spring Kafka or Kafka Connect dead-letter headers: what makes
+    /// a topic whose name matches no DLQ pattern a dead-letter queue all the same.
+    public static func hasDeadLetterHeaders(_ record: Record) -> Bool {
+        record.headers.contains { h in
+            h.name == DeadLetterHeaderNames.Spring.originalTopic || h.name == DeadLetterHeaderNames.Spring.exceptionFQCN
+                || h.name == DeadLetterHeaderNames.Connect.topic || h.name == DeadLetterHeaderNames.Connect.exceptionClassName
+        }
+    }
+
     /// Parses the dead-letter headers of `record`.
     public static func parse(_ record: Record) -> DeadLetter {
         typealias S = DeadLetterHeaderNames.Spring

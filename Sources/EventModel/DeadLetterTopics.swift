@@ -1,4 +1,5 @@
-/// Decides which topics are dead-letter queues, by configurable glob patterns.
+/// Decides which topics are dead-letter queues: by configurable glob patterns, and by the
+/// headers their records carry (topics found by probing, see `DeadLetterParser.hasDeadLetterHeaders`).
 public struct DeadLetterTopics: Sendable, Hashable {
     /// The patterns evtop uses when none are configured.
     public static let defaultPatterns = ["*.DLT", "*.DLQ", "*-dlt", "*-dlq", "dlq.*", "*.dead-letter"]
@@ -9,6 +10,8 @@ public struct DeadLetterTopics: Sendable, Hashable {
     }
     /// Patterns split into scalars once, not on every match (this runs per topic per tick).
     private var compiled: [[Unicode.Scalar]]
+    /// Topics whose names match no pattern but whose records carry Spring or Connect dead-letter headers.
+    public var detectedByHeaders: Set<String> = []
 
     /// Creates a matcher.
     public init(patterns: [String] = DeadLetterTopics.defaultPatterns) {
@@ -16,8 +19,13 @@ public struct DeadLetterTopics: Sendable, Hashable {
         self.compiled = patterns.map { Array($0.unicodeScalars) }
     }
 
-    /// True when `topic` matches any pattern.
+    /// True when `topic` matches any pattern or was found by its headers.
     public func isDeadLetterTopic(_ topic: String) -> Bool {
+        matchesPattern(topic) || detectedByHeaders.contains(topic)
+    }
+
+    /// True when `topic` matches any pattern.
+    public func matchesPattern(_ topic: String) -> Bool {
         let text = Array(topic.unicodeScalars)
         return compiled.contains { Glob.matches(pattern: $0, text: text) }
     }

@@ -51,6 +51,8 @@ struct DLQListCommand: AsyncParsableCommand {
             }
             topics = [topic]
         } else {
+            let others = snapshot.topics.filter { !matcher.matchesPattern($0.name) && $0.retained > 0 }
+            matcher.detectedByHeaders = Set(await DeadLetterLoader.probe(log: log, topics: others))
             topics = snapshot.topics.filter { matcher.isDeadLetterTopic($0.name) }.sorted { $0.name < $1.name }
         }
         var letters: [DeadLetter] = []
@@ -86,6 +88,20 @@ enum DeadLetterLoader {
 }
 
 extension DeadLetterLoader {
+    /// Topics among `topics` whose newest record in some partition (first 16 partitions) carries
+    /// dead-letter headers. A failed read just leaves the topic out.
+    static func probe(log: any BrokerLog, topics: [TopicInfo]) async -> [String] {
+        var found: [String] = []
+        for topic in topics {
+            for p in topic.partitions.prefix(16) where p.high > p.low {
+                guard let records = try? await log.fetch(topic: topic.name, partition: p.partition, from: p.high - 1, maxRecords: 1),
+                      let last = records.last else { continue }
+                if DeadLetterParser.hasDeadLetterHeaders(last) { found.append(topic.name); break }
+            }
+        }
+        return found
+    }
+
     /// Journal states of `letters` (none when there is no journal yet).
     static func redriveStates(_ letters: [DeadLetter], journalPath: String) throws -> [RecordPosition: RedriveItemState] {
         guard !letters.isEmpty, FileManager.default.fileExists(atPath: journalPath) else { return [:] }

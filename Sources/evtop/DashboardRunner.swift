@@ -118,6 +118,12 @@ enum DashboardRunner {
             }
         case .follow(let id):
             Reducer.reduce(&state, .notify("follow \(id): the sagas view is not in this build yet", isError: true))
+        case .probeDeadLetterTopics(let names):
+            let topics = (state.snapshot?.topics ?? []).filter { names.contains($0.name) }
+            Task.detached {
+                let found = await DeadLetterLoader.probe(log: log, topics: topics)
+                if !found.isEmpty { mailbox.post(.deadLetterTopicsDetected(found)) }
+            }
         case .loadRedriveStates(let topic, let positions):
             redrive.loadStates(topic: topic, positions: positions)
         case .startRedrive(let request):

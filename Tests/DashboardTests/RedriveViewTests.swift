@@ -138,4 +138,33 @@ final class RedriveViewTests: XCTestCase {
         Reducer.reduce(&tiny, .key(.char("r")))
         assertGolden(Screen.render(tiny, theme: .fallback), "redrive-confirm-20x5")
     }
+
+    func testTopicsWithDeadLetterHeadersButNoPatternNameAreProbedOnceAndBecomeDLQs() {
+        var state = Fixtures.liveState(width: 100, height: 30)
+        var snapshot = state.snapshot!
+        snapshot.time = snapshot.time.addingTimeInterval(1)
+        snapshot.topics.append(TopicInfo(name: "payment-failures", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 4)]))
+        snapshot.topics.append(TopicInfo(name: "empty-one", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 0)]))
+        let effects = Reducer.reduce(&state, .snapshot(snapshot))
+        XCTAssertTrue(effects.contains(.probeDeadLetterTopics(["payment-failures"])), "\(effects)")
+        // Probed once: the next snapshot asks nothing more.
+        snapshot.time = snapshot.time.addingTimeInterval(1)
+        XCTAssertFalse(Reducer.reduce(&state, .snapshot(snapshot)).contains { if case .probeDeadLetterTopics = $0 { return true }; return false })
+        XCTAssertFalse(DeadLetterModel.deadLetterTopics(state).map(\.name).contains("payment-failures"))
+        Reducer.reduce(&state, .deadLetterTopicsDetected(["payment-failures"]))
+        XCTAssertTrue(DeadLetterModel.deadLetterTopics(state).map(\.name).contains("payment-failures"))
+        XCTAssertTrue(TopicsModel.cachedRows(state).first { $0.name == "payment-failures" }?.isDeadLetter ?? false)
+    }
+
+    func testHasDeadLetterHeaders() {
+        let spring = Record(topic: "x", partition: 0, offset: 0, timestampMillis: 0, key: nil,
+                            headers: [RecordHeader("kafka_dlt-original-topic", "orders")], value: nil)
+        let connect = Record(topic: "x", partition: 0, offset: 0, timestampMillis: 0, key: nil,
+                             headers: [RecordHeader("__connect.errors.topic", "orders")], value: nil)
+        let plain = Record(topic: "x", partition: 0, offset: 0, timestampMillis: 0, key: nil,
+                           headers: [RecordHeader("evtop-redrive-id", "a/0/1"), RecordHeader("correlation-id", "c")], value: nil)
+        XCTAssertTrue(DeadLetterParser.hasDeadLetterHeaders(spring))
+        XCTAssertTrue(DeadLetterParser.hasDeadLetterHeaders(connect))
+        XCTAssertFalse(DeadLetterParser.hasDeadLetterHeaders(plain), "a redriven message is not a dead letter")
+    }
 }

@@ -218,4 +218,22 @@ final class RedriveEndToEndTests: XCTestCase {
         XCTAssertLessThan(job["moved"] as? Int ?? 0, job["selected"] as? Int ?? 0)
         XCTAssertFalse((job["user"] as? String ?? "").isEmpty, "the audit trail names who ran it")
     }
+
+    func testATopicNamedLikeAnyOtherIsADLQByItsHeaders() async throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("headers.db")
+        try await seed(store, count: 10)
+        // Copy the letters, headers and all, to a topic no DLQ pattern matches.
+        let log = try SQLiteLog(path: store)
+        try await log.createTopic("payment-failures", partitions: 1)
+        let r = try runProcess(binary, ["replay", "--broker", "sqlite:" + store, "--source-topic", "orders.DLT", "--target-topic", "payment-failures",
+                                        "--from-offset", "0", "--limit", "5", "--partition", "0", "--yes"], env: box.environment)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let list = try runProcess(binary, ["dlq", "list", "--broker", "sqlite:" + store, "--json"], env: box.environment)
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.filter { ($0["topic"] as? String) == "payment-failures" }.count, 5, list.stdout)
+        XCTAssertFalse(rows.contains { ($0["topic"] as? String) == "orders" }, "a plain topic is not a DLQ")
+    }
 }
