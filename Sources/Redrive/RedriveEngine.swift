@@ -133,7 +133,14 @@ public final class RedriveEngine: Sendable {
                 }
                 let batch = try journal.queued(jobID, limit: granted)
                 if batch.isEmpty { break }
-                try await move(batch, &state, progress: progress, isCancelled: isCancelled)
+                do {
+                    try await move(batch, &state)
+                } catch BrokerError.unavailable(let why) {
+                    // The batch may or may not have landed: wait for the broker, then resolve
+                    // like a restart would. Anything but a broker outage ends the run (the
+                    // journal keeps the job for the next start).
+                    try await waitAndResolve(BrokerError.unavailable(why), &state, progress: progress, isCancelled: isCancelled)
+                }
                 try journal.heartbeat(jobID, nowMillis: nowMillis)
                 progress(state.progress(now: clock.now()))
             }
@@ -178,9 +185,7 @@ public final class RedriveEngine: Sendable {
     }
 
     /// Moves one batch of queued items: read, decide targets, write intents, produce, mark done.
-    private func move(_ batch: [JournalItem], _ state: inout JobRun,
-                      progress: @escaping @Sendable (RedriveProgress) -> Void,
-                      isCancelled: @escaping @Sendable () -> Bool) async throws {
+    private func move(_ batch: [JournalItem], _ state: inout JobRun) async throws {
         let journal = try requireJournal()
         let records = try await fetch(batch.map(\.source))
         var failures: [(redriveID: String, reason: String)] = []
@@ -241,18 +246,13 @@ public final class RedriveEngine: Sendable {
             RedriveRules.outgoing(from: p.record, topic: p.topic, partition: p.partition, redriveID: p.item.redriveID,
                                   nowMillis: now, keepAllHeaders: state.kind == .replay)
         }
-        do {
-            let positions = try await log.produce(outgoing)
-            guard positions.count == planned.count else {
-                throw BrokerError.unavailable("the broker acknowledged \(positions.count) of \(planned.count) messages")
-            }
-            try journal.markDone(zip(planned, positions).map { ($0.item.redriveID, $1.offset) }, nowMillis: nowMillis)
-            state.movedNow += planned.count
-            for p in planned { state.targets[p.topic, default: 0] += 1 }
-        } catch let error as BrokerError {
-            // The batch may or may not have landed: wait for the broker, then resolve like a restart would.
-            try await waitAndResolve(error, &state, progress: progress, isCancelled: isCancelled)
+        let positions = try await log.produce(outgoing)
+        guard positions.count == planned.count else {
+            throw BrokerError.unavailable("the broker acknowledged \(positions.count) of \(planned.count) messages")
         }
+        try journal.markDone(zip(planned, positions).map { ($0.item.redriveID, $1.offset) }, nowMillis: nowMillis)
+        state.movedNow += planned.count
+        for p in planned { state.targets[p.topic, default: 0] += 1 }
     }
 
     /// Waits with backoff while the broker fails, then resolves the job's intents.
@@ -273,8 +273,8 @@ public final class RedriveEngine: Sendable {
             do {
                 try await resolveIntents(&state, dropMissing: false, progress: progress, isCancelled: isCancelled)
                 return
-            } catch let e as BrokerError {
-                error = e
+            } catch BrokerError.unavailable(let why) {
+                error = BrokerError.unavailable(why)
                 delay = min(10, delay * 2)
             }
         }
@@ -297,7 +297,10 @@ public final class RedriveEngine: Sendable {
         for (tp, items) in byTarget {
             var wanted = Set(items.map(\.redriveID))
             let from = items.compactMap(\.searchFrom).min() ?? 0
-            let info = try await log.watermarks(topic: tp.topic)
+            let info: TopicInfo
+            do { info = try await log.watermarks(topic: tp.topic) } catch BrokerError.unknownTopic {
+                continue // the target is gone: nothing landed there that still counts; produce again decides
+            }
             guard let high = info.partitions.first(where: { $0.partition == tp.partition })?.high else { continue }
             var next = max(from, info.partitions.first(where: { $0.partition == tp.partition })?.low ?? from)
             while next < high, !wanted.isEmpty {

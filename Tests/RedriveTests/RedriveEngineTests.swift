@@ -291,6 +291,23 @@ final class RedriveEngineTests: XCTestCase {
         XCTAssertEqual(twice.count, 50)
     }
 
+    /// Lost acknowledgements and a broker outage: produces that land but report failure, fetches
+    /// that fail. The engine waits, resolves by searching the target, and moves each letter once.
+    func testLostAcksAndOutagesStillExactlyOnce() async throws {
+        let store = try await seededStore(count: 2_000)
+        let log = FlakyLog(store, lostAcks: [1, 3, 4], failedFetches: [2, 5])
+        let quick = RedriveClock(now: { Date().timeIntervalSince1970 }, sleep: { _ in await Task.yield() })
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path("journal.db")), clock: quick)
+        let waits = Counter()
+        let report = try await engine.run(request(try await allPositions(store, topic: "orders.DLT")),
+                                          progress: { if $0.waiting != nil { waits.increment() } })
+        XCTAssertEqual(report.moved, 2_000)
+        XCTAssertGreaterThan(waits.value, 0, "the outage showed as waiting")
+        let counts = try await redriveCounts(store, topic: "orders")
+        XCTAssertEqual(counts.count, 2_000)
+        XCTAssertEqual(Set(counts.values), [1])
+    }
+
     func testRateLimiterPacesAndAllowsBursts() {
         var limiter = RateLimiter(ratePerSecond: 100)
         XCTAssertEqual(limiter.burst, 10)
@@ -337,4 +354,48 @@ final class Counter: @unchecked Sendable {
     private var count = 0
     func increment() { lock.lock(); count += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+/// A real store behind a door that sometimes closes: produce calls in `lostAcks` are written and
+/// then reported as failed (an acknowledgement lost on the way back); fetch calls in
+/// `failedFetches` fail before reading. Counts start at 0.
+final class FlakyLog: BrokerLog, @unchecked Sendable {
+    let inner: SQLiteLog
+    let lostAcks: Set<Int>
+    let failedFetches: Set<Int>
+    private let lock = NSLock()
+    private var produces = 0
+    private var fetches = 0
+
+    init(_ inner: SQLiteLog, lostAcks: Set<Int>, failedFetches: Set<Int>) {
+        self.inner = inner
+        self.lostAcks = lostAcks
+        self.failedFetches = failedFetches
+    }
+
+    private func next(_ counter: ReferenceWritableKeyPath<FlakyLog, Int>) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        let n = self[keyPath: counter]
+        self[keyPath: counter] = n + 1
+        return n
+    }
+
+    var sourceDescription: String { inner.sourceDescription }
+    func snapshot() async throws -> BrokerSnapshot { try await inner.snapshot() }
+    func createTopic(_ name: String, partitions: Int32) async throws { try await inner.createTopic(name, partitions: partitions) }
+    func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] {
+        let n = next(\.produces)
+        let positions = try await inner.produce(records)
+        if lostAcks.contains(n) { throw BrokerError.unavailable("acknowledgement lost (injected)") }
+        return positions
+    }
+    func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
+        if failedFetches.contains(next(\.fetches)) { throw BrokerError.unavailable("fetch failed (injected)") }
+        return try await inner.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
+    }
+    func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
+        try await inner.commit(group: group, member: member, offsets: offsets)
+    }
+    func heartbeat(group: String, member: String) async throws { try await inner.heartbeat(group: group, member: member) }
+    func watermarks(topic: String) async throws -> TopicInfo { try await inner.watermarks(topic: topic) }
 }
