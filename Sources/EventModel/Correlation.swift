@@ -214,6 +214,10 @@ public struct CorrelationRules: Sendable, Hashable {
 public struct CorrelationRuleError: Error, Sendable, CustomStringConvertible {
     /// The pointer as written.
     public var pointer: String
+
+    /// Creates the error for a pointer.
+    public init(pointer: String) { self.pointer = pointer }
+
     /// Why it was refused.
     public var description: String {
         "'\(pointer)' is not a JSON pointer (RFC 6901: starts with '/', '~' only as ~0 or ~1)"

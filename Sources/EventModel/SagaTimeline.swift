@@ -377,3 +377,26 @@ public struct SagaAssembler: Sendable {
         return (steps, state)
     }
 }
+
+/// One correlation ID as the correlation index summarises it (the sagas list reads these, newest first).
+public struct CorrelationSummary: Sendable, Hashable, Codable {
+    /// The correlation ID.
+    public var correlationID: String
+    /// Timestamp of its first record, ms.
+    public var firstMillis: Int64
+    /// Timestamp of its newest record, ms.
+    public var lastMillis: Int64
+    /// Records indexed under it.
+    public var records: Int
+    /// Event type of its newest record, if known.
+    public var lastEventType: String?
+
+    /// Creates a summary.
+    public init(correlationID: String, firstMillis: Int64, lastMillis: Int64, records: Int, lastEventType: String?) {
+        self.correlationID = correlationID
+        self.firstMillis = firstMillis
+        self.lastMillis = lastMillis
+        self.records = records
+        self.lastEventType = lastEventType
+    }
+}
