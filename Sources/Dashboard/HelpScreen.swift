@@ -24,6 +24,9 @@ public enum HelpScreen {
             HelpEntry(key: "S", text: "reverse sort"),
             HelpEntry(key: "t", text: "lag: offsets ↔ time behind"),
             HelpEntry(key: "enter", text: "dlq → letters → detail"),
+            HelpEntry(key: "enter", text: "sagas → timeline"),
+            HelpEntry(key: "f J K", text: "timeline: follow, scroll detail"),
+            HelpEntry(key: "c", text: "dead letter → its saga"),
         ]),
         HelpSection(title: "General", entries: [
             HelpEntry(key: ":", text: "command line"),

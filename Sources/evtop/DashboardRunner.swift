@@ -49,7 +49,8 @@ struct SnapshotPoller {
 @MainActor
 enum DashboardRunner {
     static func run(log: any BrokerLog, state initial: AppState, theme initialTheme: Theme,
-                    refresh: Duration, noColor: Bool, mailbox: ActionMailbox = ActionMailbox()) async throws {
+                    refresh: Duration, noColor: Bool, mailbox: ActionMailbox = ActionMailbox(),
+                    sagas: SagaLoader? = nil) async throws {
         let backend = try NCursesBackend(noColor: noColor)
         defer { backend.restore() }
         var state = initial
@@ -57,6 +58,9 @@ enum DashboardRunner {
         var theme = noColor ? initialTheme.withoutColor : initialTheme
         let poller = SnapshotPoller(log: log, interval: refresh, mailbox: mailbox).start()
         defer { poller.cancel() }
+        // The correlation index catches up off the UI thread, a bounded batch per refresh.
+        let indexing = sagas.map { SagaIndexing(loader: $0, interval: refresh).start() }
+        defer { indexing?.cancel() }
 
         var dirty = true
         // Ticks by a monotonic clock: a wall clock stepped back by NTP must not freeze them.
@@ -92,7 +96,7 @@ enum DashboardRunner {
                 dirty = true
             }
             for effect in effects {
-                perform(effect, state: &state, theme: &theme, noColor: noColor, log: log, mailbox: mailbox)
+                perform(effect, state: &state, theme: &theme, noColor: noColor, log: log, mailbox: mailbox, sagas: sagas)
             }
             if dirty {
                 backend.draw(Screen.render(state, theme: theme))
@@ -103,7 +107,7 @@ enum DashboardRunner {
     }
 
     private static func perform(_ effect: Effect, state: inout AppState, theme: inout Theme, noColor: Bool,
-                                log: any BrokerLog, mailbox: ActionMailbox) {
+                                log: any BrokerLog, mailbox: ActionMailbox, sagas: SagaLoader?) {
         switch effect {
         case .loadTheme(let name):
             do {
@@ -114,7 +118,14 @@ enum DashboardRunner {
                 Reducer.reduce(&state, .notify("theme: \(error)", isError: true))
             }
         case .follow(let id):
-            Reducer.reduce(&state, .notify("follow \(id): the sagas view is not in this build yet", isError: true))
+            // The reducer opened the timeline; its loads are planned like any other.
+            Logger(label: "evtop.sagas").info("following \(id)")
+        case .loadSagas, .loadSaga:
+            guard let sagas else {
+                Reducer.reduce(&state, .sagaLoadFailed("no saga loader for this source"))
+                return
+            }
+            SagaIndexing.load(effect, loader: sagas, mailbox: mailbox)
         case .loadDeadLetters(let names):
             // Off the UI thread: the result comes back through the mailbox like a snapshot.
             let topics = (state.snapshot?.topics ?? []).filter { names.contains($0.name) }
@@ -129,6 +140,46 @@ enum DashboardRunner {
                         mailbox.post(.notify("dead letters of \(topic.name): \(error)", isError: true))
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Keeps the correlation index caught up and answers the sagas views' loads, all off the UI thread.
+struct SagaIndexing {
+    let loader: SagaLoader
+    let interval: Duration
+
+    func start() -> Task<Void, Never> {
+        Task.detached { [loader, interval] in
+            let logger = Logger(label: "evtop.index")
+            while !Task.isCancelled {
+                do {
+                    try await loader.catchUp()
+                } catch {
+                    logger.warning("correlation index: \(error)")
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Runs a `.loadSagas` / `.loadSaga` effect and posts the result.
+    static func load(_ effect: Effect, loader: SagaLoader, mailbox: ActionMailbox) {
+        Task.detached {
+            do {
+                switch effect {
+                case .loadSagas:
+                    let rows = try await loader.recent(limit: SagaModel.maxListRows, now: Date())
+                    mailbox.post(.sagasLoaded(rows, note: loader.note))
+                case .loadSaga(let id):
+                    mailbox.post(.sagaLoaded(try await loader.timeline(id: id, now: Date()), note: loader.note))
+                default:
+                    break
+                }
+            } catch {
+                Logger(label: "evtop.sagas").warning("loading sagas failed: \(error)")
+                mailbox.post(.sagaLoadFailed(String(describing: error)))
             }
         }
     }
