@@ -207,7 +207,7 @@ public enum SagaModel {
     /// `1.24 s`, `812 ms`, `3m 12s`.
     public static func duration(_ seconds: Double) -> String {
         if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
-        if seconds < 60 { return String(format: "%.2f s", seconds) }
+        if seconds < 60 { return seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%.2f s", seconds) }
         return NumberFormat.duration(seconds: seconds)
     }
 

@@ -7,9 +7,10 @@ enum SagasScreen {
     static func render(_ state: AppState, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let rows = SagaModel.rows(state)
         let total = state.sagas.rows?.count ?? 0
-        let bad = rows.filter { $0.state == .failed || $0.state == .timedOut }.count
+        let failed = rows.filter { $0.state == .failed }.count, timedOut = rows.filter { $0.state == .timedOut }.count
         var title = rows.count == total ? "Sagas" : "Sagas \(rows.count)/\(total)"
-        if bad > 0 { title += " · \(bad) failed" }
+        if failed > 0 { title += " · \(NumberFormat.grouped(failed)) failed" }
+        if timedOut > 0 { title += " · \(NumberFormat.grouped(timedOut)) timed out" }
         let arrow = state.sagas.sortDescending ? "▼" : "▲"
         let right = [state.sagas.note, "sort: \(state.sagas.sort.title) \(arrow)"].compactMap { $0 }.joined(separator: " · ")
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
@@ -24,7 +25,7 @@ enum SagasScreen {
                        style: theme.style(state.sagas.error == nil ? .textDim : .statusError), maxWidth: area.width - 1)
             return
         }
-        let idWidth = min(36, max(12, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 12))
+        let idWidth = min(36, max(14, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 12))
         let columns: [TableColumn] = [
             TableColumn("CORRELATION ID", width: .flexible(min: idWidth, weight: 1), priority: 100),
             TableColumn("SAGA", width: .flexible(min: 9, weight: 1), priority: 50),
@@ -150,7 +151,7 @@ enum SagaTimelineScreen {
         t.hasDefinition ? "\(t.stepsDone)/\(t.steps.count) steps" : "\(t.steps.count) events"
     }
 
-    /// `COMPENSATED  place-order ↺ → authorize-payment ✗ → reserve-inventory · → ship ·`.
+    /// `COMPENSATED  ↺ place-order  ✗ authorize-payment  · reserve-inventory  · ship`.
     static func stepsLine(_ t: SagaTimeline, state: AppState, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
         var x = area.x
         x += buffer.put(t.state.label, x: x, y: area.y, style: theme.style(SagaModel.role(t.state)), maxWidth: area.maxX - x)
@@ -160,9 +161,9 @@ enum SagaTimelineScreen {
         x += 2
         let steps = t.hasDefinition ? t.steps : []
         for (i, step) in steps.enumerated() where x < area.maxX {
-            if i > 0 { x += buffer.put(" → ", x: x, y: area.y, style: theme.style(.textDim), maxWidth: area.maxX - x) }
-            x += buffer.put(step.name + " ", x: x, y: area.y, style: theme.style(step.status == .pending ? .textDim : .text), maxWidth: area.maxX - x)
-            x += buffer.put(SagaModel.stepGlyph(step.status), x: x, y: area.y, style: theme.style(SagaModel.role(step.status)), maxWidth: area.maxX - x)
+            if i > 0 { x += 2 }
+            x += buffer.put(SagaModel.stepGlyph(step.status) + " ", x: x, y: area.y, style: theme.style(SagaModel.role(step.status)), maxWidth: area.maxX - x)
+            x += buffer.put(step.name, x: x, y: area.y, style: theme.style(step.status == .pending ? .textDim : .text), maxWidth: area.maxX - x)
         }
         if steps.isEmpty {
             buffer.put("state inferred from event names (no saga definition matches)", x: x, y: area.y, style: theme.style(.textDim), maxWidth: area.maxX - x)
@@ -186,7 +187,7 @@ enum SagaTimelineScreen {
                                                                 label: item.label, role: SagaModel.role(item), isSelected: isSelected))
             }
         }
-        let titleWidth = min(max(8, width / 5), shown.map { TextWidth.of($0) }.max() ?? 8)
+        let titleWidth = min(max(8, width / 4), shown.map { TextWidth.of($0) }.max() ?? 8)
         return Timeline(rows: shown.compactMap { byRow[$0] }, span: seconds(t.endNanos), titleWidth: titleWidth)
     }
 
@@ -255,5 +256,25 @@ enum SagaTimelineScreen {
             buffer.put(String(repeating: "─", count: area.width), x: area.x, y: y, style: border)
             buffer.put(" " + title + " ", x: area.x + 1, y: y, style: theme.style(.textDim), maxWidth: area.width - 2)
         }
+    }
+}
+
+/// The timeline as plain text for `evtop saga ID`: the screen's title, steps line and waterfall, drawn by
+/// the same code into a buffer `width` columns wide.
+public enum SagaText {
+    /// Title, steps and waterfall lines (trailing spaces trimmed); the history is printed by the caller.
+    public static func header(_ t: SagaTimeline, state: AppState, width: Int) -> [String] {
+        let theme = Theme.fallback
+        var title = "\(t.correlationID) · \(t.sagaType ?? "saga") · \(t.state.label)"
+        if !t.items.isEmpty {
+            title += " · \(SagaModel.clock(nanos: t.startNanos, state)) · \(SagaModel.duration(t.durationSeconds)) · \(t.services.count) service\(t.services.count == 1 ? "" : "s")"
+        }
+        let height = 2 + t.rows.count + 1
+        var buffer = ScreenBuffer(width: max(40, width), height: height)
+        SagaTimelineScreen.stepsLine(t, state: state, in: Rect(x: 0, y: 0, width: buffer.width, height: 1), into: &buffer, theme: theme)
+        let waterfall = SagaTimelineScreen.waterfallTimeline(t, selected: nil, rows: t.rows.count, width: buffer.width)
+        waterfall.render(in: Rect(x: 0, y: 2, width: buffer.width, height: 1 + t.rows.count), into: &buffer, theme: theme)
+        let body = buffer.plainText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        return [TextWidth.sanitized(title)] + body
     }
 }

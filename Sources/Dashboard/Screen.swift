@@ -139,7 +139,7 @@ enum StatusBar {
             return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
                     ("enter", "timeline"), ("s", "sort"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
         case .sagaTimeline:
-            return [("esc", "back"), ("j/k", "item"), ("J/K", "scroll detail"), ("f", state.sagas.following ? "unfollow" : "follow"),
+            return [("esc", "back"), ("j/k", "item"), ("J/K", "detail"), ("f", state.sagas.following ? "unfollow" : "follow"),
                     ("g/G", "first/last"), ("?", "help"), ("q", "quit")]
         case .lag:
             return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),

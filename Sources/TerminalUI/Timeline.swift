@@ -146,16 +146,28 @@ public struct Timeline: Sendable, Hashable {
             }
             let markers = row.markers.sorted { $0.at < $1.at }
             let columns = markers.map { Timeline.column($0.at, span: span, width: plotWidth) }
+            var usedUntil = -1  // last plot column taken by a glyph or label
             for (k, m) in markers.enumerated() {
                 let x = columns[k]
                 let style = m.isSelected ? theme.style(m.role).patched(with: selected) : theme.style(m.role)
                 buffer.put(m.glyph, x: plotX + x, y: y, style: style, maxWidth: 1)
-                // The label runs up to one column before the next marker further right.
+                guard !m.label.isEmpty else { usedUntil = max(usedUntil, x); continue }
+                // The label runs right up to one column before the next marker; at the right edge it goes left
+                // of its glyph when the space since the previous label allows.
                 let limit = columns[(k + 1)...].first { $0 > x }.map { $0 - 1 } ?? plotWidth
                 let room = limit - (x + 2)
-                if room >= 3, !m.label.isEmpty {
-                    buffer.put(TextWidth.truncated(m.label, to: room), x: plotX + x + 2, y: y,
-                               style: theme.style(m.role), maxWidth: room)
+                let width = TextWidth.of(m.label)
+                let leftRoom = x - 2 - (usedUntil + 1)
+                if room < width, k == markers.count - 1 || columns[(k + 1)...].allSatisfy({ $0 == x }), leftRoom >= min(width, 3) {
+                    let text = TextWidth.truncated(m.label, to: min(width, leftRoom))
+                    buffer.put(text, x: plotX + x - 1 - TextWidth.of(text), y: y, style: theme.style(m.role))
+                    usedUntil = x
+                } else if room >= 3 {
+                    let text = TextWidth.truncated(m.label, to: room)
+                    buffer.put(text, x: plotX + x + 2, y: y, style: theme.style(m.role), maxWidth: room)
+                    usedUntil = x + 1 + TextWidth.of(text)
+                } else {
+                    usedUntil = max(usedUntil, x)
                 }
             }
         }
