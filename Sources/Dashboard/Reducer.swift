@@ -59,9 +59,9 @@ public enum Reducer {
             state.sagas.error = nil
             clampCursors(&state)
         case .sagaLoaded(let timeline, let note):
-            state.sagas.timelineLoading = false
-            // A late answer for a saga no longer open is dropped.
+            // A late answer for a saga no longer open is dropped (the open one's load is still under way).
             guard timeline.correlationID == state.sagas.timelineID else { return [] }
+            state.sagas.timelineLoading = false
             let wasNewest = state.sagas.selectedItem == nil || state.sagas.selectedItem == state.sagas.timeline?.items.last?.id
             state.sagas.timeline = timeline
             state.sagas.note = note

@@ -130,10 +130,12 @@ public enum SagaModel {
             state.sagas.listRequested = (high, state.now)
             return [.loadSagas]
         case .sagaTimeline(let id):
-            guard !state.sagas.timelineLoading else { return [] }
-            let fresh = state.sagas.timelineID != id || state.sagas.timeline == nil && state.sagas.timelineRequested == nil
+            // Another saga opened while one loads: ask at once (the late answer is dropped by its ID).
+            let other = state.sagas.timelineID != id
+            guard other || !state.sagas.timelineLoading else { return [] }
+            let fresh = other || state.sagas.timeline == nil && state.sagas.timelineRequested == nil
             guard fresh || (state.sagas.following && due(state.sagas.timelineRequested)) else { return [] }
-            if state.sagas.timelineID != id {
+            if other {
                 state.sagas.timelineID = id
                 state.sagas.timeline = nil
                 state.sagas.selectedItem = nil
@@ -197,6 +199,14 @@ public enum SagaModel {
         case .compensating, .compensated: return .sagaCompensation
         case .failed, .timedOut: return .sagaStepFailed
         }
+    }
+
+    /// Service names without a suffix they all share (`order, payment` for `order-service, payment-service`).
+    public static func shortServices(_ names: [String]) -> [String] {
+        for suffix in ["-service", "-svc", "service", "Service"] where names.count > 1 && names.allSatisfy({ $0.hasSuffix(suffix) && $0.count > suffix.count }) {
+            return names.map { String($0.dropLast(suffix.count)) }
+        }
+        return names
     }
 
     /// `3/4`, or `3` when the definition is unknown.

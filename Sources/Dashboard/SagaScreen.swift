@@ -25,15 +25,15 @@ enum SagasScreen {
                        style: theme.style(state.sagas.error == nil ? .textDim : .statusError), maxWidth: area.width - 1)
             return
         }
-        let idWidth = min(36, max(14, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 12))
+        let idWidth = min(36, max(11, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 12))
         let columns: [TableColumn] = [
-            TableColumn("CORRELATION ID", width: .flexible(min: idWidth, weight: 1), priority: 100),
+            TableColumn("CORRELATION", width: .flexible(min: idWidth, weight: 1), priority: 100),
             TableColumn("SAGA", width: .flexible(min: 9, weight: 1), priority: 50),
             TableColumn("STATE", width: .fixed(12), priority: 95),
             TableColumn("STARTED", width: .fixed(8), priority: 70),
             TableColumn("DURATION", width: .fixed(8), alignment: .right, priority: 80),
             TableColumn("STEPS", width: .fixed(5), alignment: .right, priority: 85),
-            TableColumn("LAST EVENT", width: .flexible(min: 14, weight: 1), priority: 75),
+            TableColumn("LAST EVENT", width: .flexible(min: 17, weight: 1), priority: 75),
             TableColumn("SERVICES", width: .flexible(min: 16, weight: 3), priority: 30),
         ]
         let selected = Reducer.selectedIndex(state.sagas.cursor, keys: rows.map(\.id))
@@ -51,7 +51,7 @@ enum SagasScreen {
                 TableCell(SagaModel.duration(r.durationSeconds)),
                 TableCell(SagaModel.steps(r)),
                 TableCell(last, role: lastRole),
-                TableCell(r.services.isEmpty ? "–" : r.services.joined(separator: ", "), role: .textDim),
+                TableCell(r.services.isEmpty ? "–" : SagaModel.shortServices(r.services).joined(separator: ", "), role: .textDim),
             ], role: nil, isMarked: false)
         }
         table.selectedRow = selected
@@ -77,12 +77,16 @@ enum SagasScreen {
 enum SagaTimelineScreen {
     static func render(_ state: AppState, id: String, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let timeline = state.sagas.timelineID == id ? state.sagas.timeline : nil
+        let note = state.sagas.note.flatMap { $0 == "index" ? nil : $0 }
+        let right = state.sagas.following ? "● following" : (note ?? "f follow")
         var title = id
         if let t = timeline, !t.items.isEmpty {
-            title += " · \(t.sagaType ?? "saga") · \(t.state.label) · \(SagaModel.clock(nanos: t.startNanos, state))"
-            title += " · \(SagaModel.duration(t.durationSeconds)) · \(t.services.count) service\(t.services.count == 1 ? "" : "s")"
+            // Parts in order of importance, each only when it still leaves room for the right title.
+            let room = layout.content.width - 4 - TextWidth.of(right) - 3
+            let parts = [t.sagaType ?? "saga", t.state.label, SagaModel.duration(t.durationSeconds),
+                         "\(t.services.count) service\(t.services.count == 1 ? "" : "s")", "started " + SagaModel.clock(nanos: t.startNanos, state)]
+            for part in parts where TextWidth.of(title) + 3 + TextWidth.of(part) <= room { title += " · " + part }
         }
-        let right = state.sagas.following ? "● following" : (state.sagas.note ?? "f follow")
         let block = Block(title: title, rightTitle: right)
         let area = layout.frame(block, into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
@@ -93,7 +97,7 @@ enum SagaTimelineScreen {
             else { text = "no records or spans with correlation ID \(id)" + (state.sagas.following ? " yet: waiting for them to arrive" : "") }
             buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1),
                        style: theme.style(state.sagas.error == nil ? .textDim : .statusError), maxWidth: area.width - 1)
-            if let note = state.sagas.note, area.height > 3 {
+            if let note = state.sagas.note, note != "index", area.height > 3 {
                 buffer.put(note, x: area.x + 1, y: area.y + 2, style: theme.style(.textDim), maxWidth: area.width - 1)
             }
             return
@@ -200,9 +204,9 @@ enum SagaTimelineScreen {
             TableColumn("AT", width: .fixed(9), alignment: .right, priority: 100),
             TableColumn("", width: .fixed(1), priority: 99),
             TableColumn("EVENT / SPAN", width: .flexible(min: 14, weight: 2), priority: 98),
-            TableColumn("SERVICE", width: .flexible(min: 12, weight: 1), priority: 80),
-            TableColumn("WHERE", width: .flexible(min: 14, weight: 1), priority: 60),
-            TableColumn("STEP", width: .flexible(min: 12, weight: 1), priority: 40),
+            TableColumn("SERVICE", width: .flexible(min: min(20, max(12, t.rows.map { TextWidth.of($0) }.max() ?? 12)), weight: 1), priority: 80),
+            TableColumn("WHERE", width: .flexible(min: 16, weight: 1), priority: 60),
+            TableColumn("STEP", width: .flexible(min: 16, weight: 1), priority: 40),
         ]
         let index = selected.flatMap { s in items.firstIndex { $0.id == s.id } } ?? max(0, items.count - 1)
         let start = t.startNanos
