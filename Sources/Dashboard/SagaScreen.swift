@@ -12,7 +12,7 @@ enum SagasScreen {
         if failed > 0 { title += " · \(NumberFormat.grouped(failed)) failed" }
         if timedOut > 0 { title += " · \(NumberFormat.grouped(timedOut)) timed out" }
         let arrow = state.sagas.sortDescending ? "▼" : "▲"
-        let right = [state.sagas.note, "sort: \(state.sagas.sort.title) \(arrow)"].compactMap { $0 }.joined(separator: " · ")
+        let right = [state.sagas.note.flatMap { $0 == "index" ? nil : $0 }, "sort: \(state.sagas.sort.title) \(arrow)"].compactMap { $0 }.joined(separator: " · ")
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
@@ -25,7 +25,9 @@ enum SagasScreen {
                        style: theme.style(state.sagas.error == nil ? .textDim : .statusError), maxWidth: area.width - 1)
             return
         }
-        let idWidth = min(36, max(11, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 12))
+        let longest = rows.lazy.map { TextWidth.of($0.id) }.max() ?? 12
+        // Narrow screens keep the state next to a shortened ID.
+        let idWidth = area.width < 40 ? max(4, min(longest, area.width - 13)) : min(36, max(11, longest))
         let columns: [TableColumn] = [
             TableColumn("CORRELATION", width: .flexible(min: idWidth, weight: 1), priority: 100),
             TableColumn("SAGA", width: .flexible(min: 9, weight: 1), priority: 50),
