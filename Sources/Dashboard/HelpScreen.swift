@@ -23,9 +23,6 @@ public enum HelpScreen {
             HelpEntry(key: "s", text: "sort by next column"),
             HelpEntry(key: "S", text: "reverse sort"),
             HelpEntry(key: "t", text: "lag: offsets ↔ time behind"),
-            HelpEntry(key: "enter", text: "dlq → letters → detail"),
-            HelpEntry(key: "enter", text: "sagas → timeline"),
-            HelpEntry(key: "f J K", text: "timeline: follow, scroll detail"),
             HelpEntry(key: "c", text: "dead letter → its saga"),
         ]),
         HelpSection(title: "General", entries: [

@@ -51,6 +51,7 @@ final class SagaEndToEndTests: XCTestCase {
         XCTAssertTrue(later.contains("correlation-id: \(id)") || later.contains("Headers"), later)
         // Back to the sagas list, where the order is a row; then quit cleanly.
         session.sendKeys("Escape")
+        session.waitFor("back on the topics view") { $0.contains("TOPIC") && !$0.contains("● following") }
         session.send(literal: "3")
         session.waitFor("the sagas list") { $0.contains("CORRELATION") && $0.contains("STATE") && $0.contains("ord-") }
         session.send(literal: "q")
