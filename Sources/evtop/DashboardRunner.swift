@@ -154,12 +154,14 @@ struct SagaIndexing {
         Task.detached { [loader, interval] in
             let logger = Logger(label: "evtop.index")
             while !Task.isCancelled {
+                var behind = false
                 do {
-                    try await loader.catchUp()
+                    // Bounded batches; while behind (a big store opened the first time) the next one follows at once.
+                    behind = (try await loader.catchUp()?.remaining ?? 0) > 0
                 } catch {
                     logger.warning("correlation index: \(error)")
                 }
-                try? await Task.sleep(for: interval)
+                try? await Task.sleep(for: behind ? .milliseconds(20) : interval)
             }
         }
     }

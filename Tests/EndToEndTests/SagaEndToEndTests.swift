@@ -98,4 +98,51 @@ final class SagaEndToEndTests: XCTestCase {
         XCTAssertEqual(screen.status, 0, screen.stderr)
         XCTAssertTrue(screen.stdout.contains("COMPENSATED") && screen.stdout.contains("events · "), screen.stdout)
     }
+
+    func testConfiguredCorrelationRulesAndSagaDefinitions() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("cfg.db")
+        let demo = try runProcess(binary, ["demo", "--headless", "--store", store, "--rate", "40", "--duration", "3"], env: box.environment, limit: 60)
+        XCTAssertEqual(demo.status, 0, demo.stderr)
+        // A definition of the same flow under another name, from a file the context names.
+        let definitions = """
+            sagas:
+              - name: CheckoutFlow
+                timeout: 2m
+                steps:
+                  - { name: order, service: orders-svc, topic: orders, completedBy: [OrderPlaced], compensatedBy: [OrderCancelled] }
+                  - { name: pay, service: payments-svc, topic: payments, completedBy: [PaymentAuthorized], failedBy: [PaymentDeclined] }
+                terminal: { completed: [OrderShipped], compensated: [OrderCancelled] }
+            """
+        try definitions.write(toFile: box.path("checkout.yaml"), atomically: true, encoding: .utf8)
+        // Headers that no record has: only the JSON pointer finds the order id.
+        let config = """
+            contexts:
+              demo:
+                broker: sqlite:\(store)
+                correlation:
+                  headers: [x-no-such-header]
+                  pointers: [/orderId]
+                sagas: [checkout.yaml]
+            """
+        try config.write(toFile: box.path("config.yaml"), atomically: true, encoding: .utf8)
+        let list = try runProcess(binary, ["saga", "--config", box.path("config.yaml"), "--json", "--limit", "5"], env: box.environment)
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])
+        let sagas = try XCTUnwrap(json["sagas"] as? [[String: Any]])
+        XCTAssertFalse(sagas.isEmpty, list.stdout)
+        // Sagas that got no further than ordering and paying fit the configured flow best (the built-in OrderSaga
+        // knows more of the longer ones).
+        XCTAssertTrue(sagas.contains { $0["sagaType"] as? String == "CheckoutFlow" && ($0["services"] as? [String]) == ["orders-svc", "payments-svc"] },
+                      list.stdout)
+        XCTAssertTrue(sagas.allSatisfy { ($0["correlationID"] as? String ?? "").hasPrefix("ord-") }, list.stdout)
+
+        // A broken definition file is refused with its path and line.
+        try "sagas:\n  - name: Broken\n    steps:\n      - { name: a, completedBy: [A] }\n    colour: blue\n"
+            .write(toFile: box.path("checkout.yaml"), atomically: true, encoding: .utf8)
+        let broken = try runProcess(binary, ["saga", "--config", box.path("config.yaml")], env: box.environment)
+        XCTAssertEqual(broken.status, 1)
+        XCTAssertTrue(broken.stderr.contains("checkout.yaml:5: unknown key 'colour'"), broken.stderr)
+    }
 }
