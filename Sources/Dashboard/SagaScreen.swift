@@ -12,7 +12,12 @@ enum SagasScreen {
         if failed > 0 { title += " · \(NumberFormat.grouped(failed)) failed" }
         if timedOut > 0 { title += " · \(NumberFormat.grouped(timedOut)) timed out" }
         let arrow = state.sagas.sortDescending ? "▼" : "▲"
-        let right = [state.sagas.note.flatMap { $0 == "index" ? nil : $0 }, "sort: \(state.sagas.sort.title) \(arrow)"].compactMap { $0 }.joined(separator: " · ")
+        // The column header marks the sort too: a note about where the rows came from matters more.
+        let right = state.sagas.note.flatMap { $0 == "index" ? nil : $0 } ?? "sort: \(state.sagas.sort.title) \(arrow)"
+        // One saga type for every row: named once in the title instead of a column.
+        let types = Set(rows.map(\.type))
+        let singleType = types.count == 1 ? types.first ?? nil : nil
+        if let singleType { title += " · " + singleType }
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
@@ -28,7 +33,7 @@ enum SagasScreen {
         let longest = rows.lazy.map { TextWidth.of($0.id) }.max() ?? 12
         // Narrow screens keep the state next to a shortened ID.
         let idWidth = area.width < 40 ? max(4, min(longest, area.width - 13)) : min(36, max(11, longest))
-        let columns: [TableColumn] = [
+        var columns: [TableColumn] = [
             TableColumn("CORRELATION", width: .flexible(min: idWidth, weight: 1), priority: 100),
             TableColumn("SAGA", width: .flexible(min: 9, weight: 1), priority: 50),
             TableColumn("STATE", width: .fixed(12), priority: 95),
@@ -38,6 +43,7 @@ enum SagasScreen {
             TableColumn("LAST EVENT", width: .flexible(min: 17, weight: 1), priority: 75),
             TableColumn("SERVICES", width: .flexible(min: 16, weight: 3), priority: 30),
         ]
+        if singleType != nil { columns.remove(at: 1) }
         let selected = Reducer.selectedIndex(state.sagas.cursor, keys: rows.map(\.id))
         let visible = max(0, area.height - 1)
         let offset = state.utcOffsetSeconds
@@ -45,7 +51,7 @@ enum SagasScreen {
             let r = rows[i]
             let last = r.lastEvent ?? "–"
             let lastRole: Role? = r.lastEvent.map { SagaAssembler.inferredOutcome($0) == .failed ? .sagaStepFailed : nil } ?? .textDim
-            return TableRowContent(cells: [
+            var cells: [TableCell] = [
                 TableCell(r.id),
                 TableCell(r.type ?? "–", role: r.type == nil ? .textDim : nil),
                 TableCell(r.state.label, role: SagaModel.role(r.state)),
@@ -54,11 +60,13 @@ enum SagasScreen {
                 TableCell(SagaModel.steps(r)),
                 TableCell(last, role: lastRole),
                 TableCell(r.services.isEmpty ? "–" : SagaModel.shortServices(r.services).joined(separator: ", "), role: .textDim),
-            ], role: nil, isMarked: false)
+            ]
+            if singleType != nil { cells.remove(at: 1) }
+            return TableRowContent(cells: cells, role: nil, isMarked: false)
         }
         table.selectedRow = selected
         table.scrollOffset = Table.scrollOffset(selected: selected, current: state.sagas.cursor.scroll, visibleRows: visible, rowCount: rows.count)
-        table.sortColumn = sortColumnIndex(state.sagas.sort)
+        table.sortColumn = sortColumnIndex(state.sagas.sort).map { singleType != nil && $0 > 1 ? $0 - 1 : $0 }
         table.sortDescending = state.sagas.sortDescending
         table.render(in: area, into: &buffer, theme: theme)
     }

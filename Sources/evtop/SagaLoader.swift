@@ -41,7 +41,7 @@ final class SagaLoader: Sendable {
         switch url {
         case .sqlite(let path):
             if readOnly {
-                return SagaLoader(log: log, assembler: assembler, index: nil, fallbackReason: "read-only: no index")
+                return SagaLoader(log: log, assembler: assembler, index: nil, fallbackReason: "read-only")
             }
             do {
                 return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path))
@@ -71,7 +71,7 @@ final class SagaLoader: Sendable {
 
     /// What the views say about where sagas come from.
     var note: String {
-        if let fallbackReason { return "\(fallbackReason), newest \(NumberFormat.groupedText(Self.scanLimit)) records scanned" }
+        if let fallbackReason { return "\(fallbackReason): newest \(NumberFormat.groupedText(Self.scanLimit)) scanned" }
         if let left = remaining.withLock({ $0 }), left > 0 { return "indexing: \(NumberFormat.groupedText(Int(left))) to go" }
         return "index"
     }
