@@ -37,19 +37,22 @@ final class SagaLoader: Sendable {
     }
 
     /// The loader for a source: an index in the store file unless read-only.
-    static func make(log: any BrokerLog, url: BrokerURL, readOnly: Bool, assembler: SagaAssembler) -> SagaLoader {
+    /// `traces`: the span store to join (the embedded store once it keeps spans), if any.
+    static func make(log: any BrokerLog, url: BrokerURL, readOnly: Bool, assembler: SagaAssembler,
+                     traces: (any TraceStore)? = nil) -> SagaLoader {
         switch url {
         case .sqlite(let path):
             if readOnly {
-                return SagaLoader(log: log, assembler: assembler, index: nil, fallbackReason: "read-only")
+                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "read-only")
             }
             do {
-                return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path))
+                return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces)
             } catch {
-                return SagaLoader(log: log, assembler: assembler, index: nil, fallbackReason: "no index (\(error))")
+                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index (\(error))")
             }
         case .kafka:
-            return SagaLoader(log: log, assembler: assembler, index: nil, fallbackReason: "no index for Kafka yet")
+            // A Kafka log can feed a CorrelationIndex in a local file (Paths data dir) once KafkaLog lands.
+            return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index for Kafka yet")
         }
     }
 
