@@ -20,7 +20,9 @@ final class SagaLoader: Sendable {
     /// Newest records read per scan when there is no index.
     static let scanLimit = 20_000
     /// Records and spans read per saga at most.
-    static let maxItemsPerSaga = 2_000
+    static let maxItemsPerSaga = 1_000
+    /// Bytes of a record value kept for the detail pane (bounded memory: items × this at most).
+    static let maxValueBytes = 64 * 1024
     /// Index records per saga read for the list.
     static let maxRefsPerListRow = 200
     /// Traces followed from `traceparent` headers per saga at most.
@@ -93,14 +95,21 @@ final class SagaLoader: Sendable {
             }
             return rows
         }
-        let byID = try await scan(matching: nil)
-        let newest = byID.sorted { a, b in
-            let la = a.value.last?.timestampMillis ?? 0, lb = b.value.last?.timestampMillis ?? 0
-            return la != lb ? la > lb : a.key > b.key
-        }.prefix(limit)
-        return newest.map { id, records in
-            SagaListRow(timeline: assembler.assemble(correlationID: id, records: records, spans: [], now: now))
+        var byID: [String: [SagaEventRef]] = [:]
+        try await scan { record, extraction in
+            guard let cid = extraction.correlationID, (byID[cid]?.count ?? 0) < Self.maxRefsPerListRow else { return }
+            byID[cid, default: []].append(SagaEventRef(topic: record.topic, partition: record.partition, offset: record.offset,
+                                                       timestampMillis: record.timestampMillis, eventType: extraction.eventType))
         }
+        var latest: [(id: String, last: Int64)] = []
+        for (cid, refs) in byID { latest.append((cid, refs.map(\.timestampMillis).max() ?? 0)) }
+        latest.sort { a, b in a.last != b.last ? a.last > b.last : a.id > b.id }
+        var rows: [SagaListRow] = []
+        for entry in latest.prefix(limit) {
+            let timeline = assembler.summarize(correlationID: entry.id, events: byID[entry.id] ?? [], now: now)
+            rows.append(SagaListRow(timeline: timeline))
+        }
+        return rows
     }
 
     // MARK: - Timeline
@@ -112,10 +121,18 @@ final class SagaLoader: Sendable {
             for ref in try await index.records(correlationID: id, limit: Self.maxItemsPerSaga) {
                 // Retention may have deleted an indexed record: skip it.
                 let fetched = try await log.fetch(topic: ref.topic, partition: ref.partition, from: ref.offset, maxRecords: 1)
-                if let r = fetched.first, r.offset == ref.offset { records.append(r) }
+                if var r = fetched.first, r.offset == ref.offset {
+                    if let v = r.value, v.count > Self.maxValueBytes { r.value = Array(v.prefix(Self.maxValueBytes)) }
+                    records.append(r)
+                }
             }
         } else {
-            records = try await scan(matching: id)[id] ?? []
+            try await scan { record, extraction in
+                guard extraction.correlationID == id, records.count < Self.maxItemsPerSaga else { return }
+                var kept = record
+                if let v = kept.value, v.count > Self.maxValueBytes { kept.value = Array(v.prefix(Self.maxValueBytes)) }
+                records.append(kept)
+            }
         }
         var spans: [EventModel.Span] = []
         if let traces {
@@ -136,27 +153,21 @@ final class SagaLoader: Sendable {
 
     // MARK: - Scan (no index)
 
-    /// Records by correlation ID among the newest `scanLimit` records (spread over the partitions).
-    private func scan(matching id: String?) async throws -> [String: [Record]] {
+    /// Hands every one of the newest `scanLimit` records (spread over the partitions) to `visit`, with what the rules find.
+    private func scan(_ visit: (Record, CorrelationRules.Extraction) -> Void) async throws {
         let snapshot = try await log.snapshot()
         let partitions = snapshot.topics.flatMap { t in t.partitions.filter { $0.high > $0.low }.map { (t.name, $0) } }
-        guard !partitions.isEmpty else { return [:] }
+        guard !partitions.isEmpty else { return }
         let perPartition = max(100, Self.scanLimit / partitions.count)
-        var out: [String: [Record]] = [:]
         for (topic, p) in partitions {
             var next = max(p.low, p.high.subtractingSaturating(Int64(perPartition)))
             while next < p.high {
                 let batch = try await log.fetch(topic: topic, partition: p.partition, from: next, maxRecords: min(1_000, Int(p.high - next)))
                 guard let last = batch.last else { break }
-                for r in batch {
-                    guard let cid = assembler.rules.correlationID(of: r), id == nil || cid == id else { continue }
-                    if (out[cid]?.count ?? 0) < Self.maxItemsPerSaga { out[cid, default: []].append(r) }
-                }
+                for r in batch { visit(r, assembler.rules.extract(r)) }
                 next = last.offset + 1
             }
         }
-        for key in out.keys { out[key]?.sort { $0.timestampMillis < $1.timestampMillis } }
-        return out
     }
 }
 
