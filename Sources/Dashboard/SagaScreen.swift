@@ -142,7 +142,8 @@ enum SagaTimelineScreen {
         }
 
         // 3. Compact history and 4. detail share the rest.
-        let historyHeight = max(2, (remaining - 2) / 2)
+        // The history takes what its items need (up to half); the detail pane gets the rest.
+        let historyHeight = max(2, min(t.items.count + 1, (remaining - 2) / 2))
         divider("\(t.items.filter { $0.kind != .span }.count) events · \(t.items.filter { $0.kind == .span }.count) spans",
                 y: y, layout: layout, area: area, into: &buffer, theme: theme)
         y += 1; remaining -= 1
