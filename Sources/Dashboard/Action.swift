@@ -32,14 +32,24 @@ public enum Action: Sendable {
     case redriveFinished(RedriveReport)
     /// A redrive job could not run or stopped on an error; the journal resumes it on the next start.
     case redriveFailed(String)
+    /// Recent sagas for the list, with where they came from (index, or a bounded scan).
+    case sagasLoaded([SagaListRow], note: String?)
+    /// A saga's timeline, with a note (e.g. read-only: scanned the newest records only).
+    case sagaLoaded(SagaTimeline, note: String?)
+    /// Loading sagas failed.
+    case sagaLoadFailed(String)
 }
 
 /// What the reducer asks the run loop to do; the reducer itself never performs I/O.
 public enum Effect: Sendable, Hashable {
     /// Load and switch to a theme by name or path.
     case loadTheme(String)
-    /// Open a saga timeline (needs the saga view).
+    /// Open a saga timeline (the reducer opens the view; the run loop may log or ignore it).
     case follow(String)
+    /// Load the recent sagas and post `.sagasLoaded`.
+    case loadSagas
+    /// Load one saga's timeline and post `.sagaLoaded`.
+    case loadSaga(String)
     /// Read the newest dead letters of these DLQ topics and post `.deadLettersLoaded` for each.
     case loadDeadLetters([String])
     /// Read the last record of each partition of these topics and post `.deadLetterTopicsDetected`

@@ -12,8 +12,10 @@ public enum ViewID: Sendable, Hashable {
     case lag
     /// One group's partitions with offsets, lag and status.
     case groupPartitions(group: String)
-    /// Sagas by correlation ID (arrives with the saga issue).
+    /// Sagas by correlation ID: the most recently active first.
     case sagas
+    /// One saga's timeline: events and spans of a correlation ID on one time axis.
+    case sagaTimeline(id: String)
     /// Dead-letter queues: one row per DLQ topic.
     case deadLetters
     /// One DLQ topic's dead letters, newest first.
@@ -29,6 +31,7 @@ public enum ViewID: Sendable, Hashable {
         case .lag: return "lag"
         case .groupPartitions: return "group"
         case .sagas: return "sagas"
+        case .sagaTimeline: return "saga"
         case .deadLetters: return "dlq"
         case .deadLetterList: return "letters"
         case .deadLetterDetail: return "letter"
@@ -222,6 +225,8 @@ public struct AppState: Sendable {
     public var redrive: RedriveDialog?
     /// Rate the confirm dialog starts with (messages per second; nil: unthrottled).
     public var redriveRate: Double? = 100
+    /// The sagas list and the open timeline.
+    public var sagas = SagaViewState()
     /// Topic rows derived from the fields above; kept current by the reducer.
     public var topicRowsCache = TopicRowsCache()
 

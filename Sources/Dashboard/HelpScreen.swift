@@ -27,6 +27,7 @@ public enum HelpScreen {
             HelpEntry(key: "space", text: "mark / unmark a letter"),
             HelpEntry(key: "r", text: "requeue marked or this one"),
             HelpEntry(key: "R", text: "requeue all shown"),
+            HelpEntry(key: "c", text: "dead letter → its saga"),
         ]),
         HelpSection(title: "General", entries: [
             HelpEntry(key: ":", text: "command line"),

@@ -14,6 +14,7 @@ public enum Reducer {
         TopicsModel.refreshCache(&state)
         effects += DeadLetterModel.plannedProbes(&state)
         effects += DeadLetterModel.plannedLoads(&state)
+        effects += SagaModel.plannedLoads(&state)
         return effects
     }
 
@@ -78,6 +79,26 @@ public enum Reducer {
             } else {
                 say(&state, why, error: true)
             }
+        case .sagasLoaded(let rows, let note):
+            state.sagas.listLoading = false
+            state.sagas.rows = Array(rows.prefix(SagaModel.maxListRows))
+            state.sagas.note = note
+            state.sagas.error = nil
+            clampCursors(&state)
+        case .sagaLoaded(let timeline, let note):
+            // A late answer for a saga no longer open is dropped (the open one's load is still under way).
+            guard timeline.correlationID == state.sagas.timelineID else { return [] }
+            state.sagas.timelineLoading = false
+            let wasNewest = state.sagas.selectedItem == nil || state.sagas.selectedItem == state.sagas.timeline?.items.last?.id
+            state.sagas.timeline = timeline
+            state.sagas.note = note
+            state.sagas.error = nil
+            // Following: the selection rides on the newest item unless the user moved it.
+            if wasNewest { state.sagas.selectedItem = timeline.items.last?.id }
+        case .sagaLoadFailed(let reason):
+            state.sagas.listLoading = false
+            state.sagas.timelineLoading = false
+            state.sagas.error = reason
         }
         return []
     }
@@ -127,7 +148,26 @@ public enum Reducer {
             switch state.view {
             case .topics: state.topicSortDescending.toggle()
             case .lag: state.lagSortDescending.toggle()
+            case .sagas: state.sagas.sortDescending.toggle()
             default: break
+            }
+        case .char("f"):
+            if case .sagaTimeline = state.view {
+                state.sagas.following.toggle()
+                say(&state, state.sagas.following ? "following: the timeline updates as events arrive" : "not following: timeline frozen")
+            }
+        case .char("J"), .char("K"):
+            if case .sagaTimeline = state.view {
+                state.sagas.detailScroll = max(0, state.sagas.detailScroll + (key == .char("J") ? 3 : -3))
+            }
+        case .char("c"):
+            if case .deadLetterDetail(let topic, let partition, let offset) = state.view {
+                let letter = DeadLetterModel.letter(state, topic: topic, partition: partition, offset: offset)
+                guard let id = letter.map({ DeadLetterModel.row($0).correlation }), !id.isEmpty else {
+                    say(&state, "this dead letter has no correlation-id header", error: true)
+                    return []
+                }
+                openSaga(&state, id, following: false)
             }
         case .char("t"):
             switch state.view {
@@ -208,6 +248,7 @@ public enum Reducer {
             switchView(&state, to: .deadLetters)
         case "follow":
             guard !argument.isEmpty else { say(&state, "usage: :follow CORRELATION-ID", error: true); return [] }
+            openSaga(&state, argument, following: true)
             return [.follow(argument)]
         case "theme":
             guard !argument.isEmpty else { say(&state, "usage: :theme NAME (theme now: \(state.themeName))", error: true); return [] }
@@ -228,12 +269,20 @@ public enum Reducer {
 
     private static func switchView(_ state: inout AppState, to view: ViewID) {
         switch view {
-        case .topics, .partitions, .lag, .groupPartitions, .deadLetters, .deadLetterList, .deadLetterDetail:
+        case .topics, .partitions, .lag, .groupPartitions, .sagas, .sagaTimeline, .deadLetters, .deadLetterList, .deadLetterDetail:
             state.backStack = []
             state.view = view
-        case .sagas:
-            say(&state, "sagas view: not in this build yet (topics are: 1)", error: true)
         }
+    }
+
+    /// Opens the timeline of `id` (esc returns to the current view); `following` keeps it live.
+    public static func openSaga(_ state: inout AppState, _ id: String, following: Bool) {
+        if case .sagaTimeline(let current) = state.view, current == id {
+            state.sagas.following = following || state.sagas.following
+            return
+        }
+        open(&state, .sagaTimeline(id: id))
+        state.sagas.following = following
     }
 
     private static func goBack(_ state: inout AppState) {
@@ -264,6 +313,9 @@ public enum Reducer {
             guard let row = highlighted(DeadLetterModel.letterRows(state, topic: topic), state.deadLetterCursor, key: \.key) else { return }
             open(&state, .deadLetterDetail(topic: topic, partition: row.partition, offset: row.offset))
             state.deadLetterDetailScroll = 0
+        case .sagas:
+            guard let row = highlighted(SagaModel.rows(state), state.sagas.cursor, key: \.id) else { return }
+            openSaga(&state, row.id, following: false)
         default:
             break
         }
@@ -324,6 +376,12 @@ public enum Reducer {
             state.lagSort = all[(i + 1) % all.count]
             state.lagSortDescending = state.lagSort != .group
             say(&state, "sorted by \(state.lagSort.title) \(state.lagSortDescending ? "▼" : "▲")")
+        case .sagas:
+            let all = SagaSortKey.allCases
+            let i = all.firstIndex(of: state.sagas.sort) ?? 0
+            state.sagas.sort = all[(i + 1) % all.count]
+            state.sagas.sortDescending = state.sagas.sort != .id
+            say(&state, "sorted by \(state.sagas.sort.title) \(state.sagas.sortDescending ? "▼" : "▲")")
         default:
             break
         }
@@ -340,6 +398,7 @@ public enum Reducer {
         case .groupPartitions(let group): return LagModel.partitionRows(state, group: group).map(LagModel.key)
         case .deadLetters: return DeadLetterModel.queueRows(state).map(\.topic)
         case .deadLetterList(let topic): return DeadLetterModel.letterRows(state, topic: topic).map(\.key)
+        case .sagas: return SagaModel.rows(state).map(\.id)
         default: return []
         }
     }
@@ -353,6 +412,16 @@ public enum Reducer {
     private static func moveSelection(_ state: inout AppState, by delta: Int) {
         if case .deadLetterDetail(let topic, let partition, let offset) = state.view {
             scrollDetail(&state, topic: topic, partition: partition, offset: offset, by: delta)
+            return
+        }
+        if case .sagaTimeline = state.view {
+            // j/k walk the items in time order; the detail pane follows the selection.
+            let keys = SagaModel.itemKeys(state)
+            guard !keys.isEmpty else { return }
+            let current = SagaModel.selectedItem(state).flatMap { keys.firstIndex(of: $0.id) } ?? keys.count - 1
+            let target = max(0, min(keys.count - 1, current.addingReportingOverflow(delta).partialValue))
+            if keys[target] != state.sagas.selectedItem { state.sagas.detailScroll = 0 }
+            state.sagas.selectedItem = keys[target]
             return
         }
         let keys = rowKeys(state)
@@ -390,6 +459,7 @@ public enum Reducer {
         case .groupPartitions: return state.groupCursor
         case .deadLetters: return state.deadLetterQueueCursor
         case .deadLetterList: return state.deadLetterCursor
+        case .sagas: return state.sagas.cursor
         default: return state.topicsCursor
         }
     }
@@ -401,7 +471,8 @@ public enum Reducer {
         case .groupPartitions: state.groupCursor = cursor
         case .deadLetters: state.deadLetterQueueCursor = cursor
         case .deadLetterList: state.deadLetterCursor = cursor
-        case .deadLetterDetail: break
+        case .deadLetterDetail, .sagaTimeline: break
+        case .sagas: state.sagas.cursor = cursor
         default: state.topicsCursor = cursor
         }
     }

@@ -30,7 +30,9 @@ public enum Screen {
             DeadLetterDetailScreen.render(state, topic: topic, partition: partition, offset: offset,
                                           layout: layout, into: &buffer, theme: theme)
         case .sagas:
-            TopicsScreen.render(state, layout: layout, into: &buffer, theme: theme)
+            SagasScreen.render(state, layout: layout, into: &buffer, theme: theme)
+        case .sagaTimeline(let id):
+            SagaTimelineScreen.render(state, id: id, layout: layout, into: &buffer, theme: theme)
         }
         StatusBar.render(state, in: layout.status, into: &buffer, theme: theme)
         RedriveModel.render(state, in: layout.content, into: &buffer, theme: theme)
@@ -144,7 +146,13 @@ enum StatusBar {
             return [("esc", "back"), ("enter", "details"), ("/", "filter"), ("space", "mark"), ("r", "requeue"),
                     ("R", "all shown"), ("?", "help"), ("q", "quit")]
         case .deadLetterDetail:
-            return [("esc", "back"), ("j/k", "scroll"), ("PgUp/PgDn", "page"), ("r", "requeue"), ("?", "help"), ("q", "quit")]
+            return [("esc", "back"), ("j/k", "scroll"), ("PgUp/PgDn", "page"), ("r", "requeue"), ("c", "saga"), ("?", "help"), ("q", "quit")]
+        case .sagas:
+            return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
+                    ("enter", "timeline"), ("s", "sort"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
+        case .sagaTimeline:
+            return [("esc", "back"), ("j/k", "item"), ("J/K", "detail"), ("f", state.sagas.following ? "unfollow" : "follow"),
+                    ("g/G", "first/last"), ("?", "help"), ("q", "quit")]
         case .lag:
             return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
                     ("enter", "partitions"), ("s", "sort"), ("t", state.lagInSeconds ? "offsets" : "seconds"),

@@ -73,6 +73,7 @@ public final class SQLiteLog: BrokerLog {
                 try pool.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
                         try StoreFormat.createSchemaIfNeeded(db, path: path)
+                        try CorrelationIndex.ensureCorrelationTables(db)
                         return .commit
                     }
                 }

@@ -45,3 +45,9 @@ enum OrderSaga {
 
     """
 }
+
+/// The demo's saga definition for other parts of evtop (the sagas view loads it as a built-in).
+public enum DemoSaga {
+    /// The OrderSaga definition as YAML (the same text a user would put in a saga definition file).
+    public static let definitionYAML = OrderSaga.yaml
+}

@@ -44,6 +44,7 @@ public enum Role: String, CaseIterable, Sendable, Hashable {
     case sagaStepFailed = "saga.step.failed"
     case sagaCompensation = "saga.step.compensation"
     case sagaSpan = "saga.span"
+    case sagaEvent = "saga.event"
     case dlqMarker = "dlq.marker"
     case dlqRow = "dlq.row"
 }
@@ -112,6 +113,7 @@ public struct Theme: Sendable, Hashable {
         s[.sagaStepFailed] = Style(foreground: .ansi(9), attributes: .bold)
         s[.sagaCompensation] = Style(foreground: .ansi(13))
         s[.sagaSpan] = Style(foreground: .ansi(12))
+        s[.sagaEvent] = Style(foreground: .ansi(15), attributes: .bold)
         s[.dlqMarker] = Style(foreground: .ansi(9), attributes: .bold)
         s[.dlqRow] = Style(foreground: .ansi(9))
         return Theme(name: "fallback", styles: s)

@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import EventModel
 
 /// One named place to attach to, as in kubectl contexts.
 struct ContextConfig: Sendable, Equatable {
@@ -9,6 +10,8 @@ struct ContextConfig: Sendable, Equatable {
     var deadLetterPatterns: [String]?
     var correlationHeaders: [String]?
     var correlationPointers: [String]?
+    /// Saga definition files (YAML), relative to the config file.
+    var sagaFiles: [String] = []
     var groups: [String] = []
 }
 
@@ -100,10 +103,25 @@ enum ConfigParser {
                 }
             case "dlq-patterns": c.deadLetterPatterns = try strings(v, key, file)
             case "correlation-headers": c.correlationHeaders = try strings(v, key, file)
-            case "correlation-pointers": c.correlationPointers = try strings(v, key, file)
+            case "correlation-pointers":
+                c.correlationPointers = try strings(v, key, file)
+                for p in c.correlationPointers ?? [] where JSONPointer(p) == nil {
+                    throw ConfigError(file: file, line: line(v), problem: CorrelationRuleError(pointer: p).description)
+                }
             case "groups": c.groups = try strings(v, key, file)
+            case "correlation":
+                // The same rules as one section: { headers: [...], pointers: [...] }.
+                guard let section = v.mapping else { throw ConfigError(file: file, line: line(v), problem: "'correlation' must be a mapping with headers and/or pointers") }
+                for (ck, cv) in section {
+                    switch ck.string ?? "" {
+                    case "headers": c.correlationHeaders = try strings(cv, "headers", file)
+                    case "pointers", "json-pointers": c.correlationPointers = try strings(cv, "pointers", file)
+                    default: throw ConfigError(file: file, line: line(ck), problem: "unknown key '\(ck.string ?? "?")' in correlation (expected headers, pointers)")
+                    }
+                }
+            case "sagas", "saga-definitions": c.sagaFiles = try strings(v, key, file)
             default:
-                throw ConfigError(file: file, line: line(k), problem: "unknown key '\(key)' in context '\(name)' (expected broker, properties, dlq-patterns, correlation-headers, correlation-pointers, groups)")
+                throw ConfigError(file: file, line: line(k), problem: "unknown key '\(key)' in context '\(name)' (expected broker, properties, dlq-patterns, correlation, correlation-headers, correlation-pointers, sagas, groups)")
             }
         }
         return c

@@ -28,9 +28,11 @@ struct DashboardCommand: AsyncParsableCommand {
         if resolved.isDefault {
             state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
         }
-        if let follow { Reducer.reduce(&state, .notify("follow \(follow): the sagas view is not in this build yet", isError: true)) }
+        let assembler = try SagaSetup.assembler(context: resolved.context, configPath: resolved.config?.path)
+        let sagas = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler)
+        if let follow { Reducer.openSaga(&state, follow, following: true) }
         try await DashboardRunner.run(log: log, state: state, theme: theme,
                                       refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
-                                      journalPath: JournalLocation.path(for: resolved.url))
+                                      journalPath: JournalLocation.path(for: resolved.url), sagas: sagas)
     }
 }

@@ -49,7 +49,8 @@ struct SnapshotPoller {
 @MainActor
 enum DashboardRunner {
     static func run(log: any BrokerLog, state initial: AppState, theme initialTheme: Theme,
-                    refresh: Duration, noColor: Bool, journalPath: String, mailbox: ActionMailbox = ActionMailbox()) async throws {
+                    refresh: Duration, noColor: Bool, journalPath: String, mailbox: ActionMailbox = ActionMailbox(),
+                    sagas: SagaLoader? = nil) async throws {
         let redrive = DashboardRedrive(log: log, journalPath: journalPath, readOnly: initial.readOnly, mailbox: mailbox)
         redrive.resumeInterrupted()
         defer { redrive.cancel() }
@@ -60,6 +61,9 @@ enum DashboardRunner {
         var theme = noColor ? initialTheme.withoutColor : initialTheme
         let poller = SnapshotPoller(log: log, interval: refresh, mailbox: mailbox).start()
         defer { poller.cancel() }
+        // The correlation index catches up off the UI thread, a bounded batch per refresh.
+        let indexing = sagas.map { SagaIndexing(loader: $0, interval: refresh).start() }
+        defer { indexing?.cancel() }
 
         var dirty = true
         // Ticks by a monotonic clock: a wall clock stepped back by NTP must not freeze them.
@@ -95,7 +99,8 @@ enum DashboardRunner {
                 dirty = true
             }
             for effect in effects {
-                perform(effect, state: &state, theme: &theme, noColor: noColor, log: log, mailbox: mailbox, redrive: redrive)
+                perform(effect, state: &state, theme: &theme, noColor: noColor, log: log, mailbox: mailbox,
+                        redrive: redrive, sagas: sagas)
             }
             if dirty {
                 backend.draw(Screen.render(state, theme: theme))
@@ -106,7 +111,7 @@ enum DashboardRunner {
     }
 
     private static func perform(_ effect: Effect, state: inout AppState, theme: inout Theme, noColor: Bool,
-                                log: any BrokerLog, mailbox: ActionMailbox, redrive: DashboardRedrive) {
+                                log: any BrokerLog, mailbox: ActionMailbox, redrive: DashboardRedrive, sagas: SagaLoader?) {
         switch effect {
         case .loadTheme(let name):
             do {
@@ -117,7 +122,8 @@ enum DashboardRunner {
                 Reducer.reduce(&state, .notify("theme: \(error)", isError: true))
             }
         case .follow(let id):
-            Reducer.reduce(&state, .notify("follow \(id): the sagas view is not in this build yet", isError: true))
+            // The reducer opened the timeline; its loads are planned like any other.
+            Logger(label: "evtop.sagas").info("following \(id)")
         case .probeDeadLetterTopics(let names):
             let topics = (state.snapshot?.topics ?? []).filter { names.contains($0.name) }
             Task.detached {
@@ -130,6 +136,12 @@ enum DashboardRunner {
             redrive.start(request)
         case .cancelRedrive:
             redrive.cancel()
+        case .loadSagas, .loadSaga:
+            guard let sagas else {
+                Reducer.reduce(&state, .sagaLoadFailed("no saga loader for this source"))
+                return
+            }
+            SagaIndexing.load(effect, loader: sagas, mailbox: mailbox)
         case .loadDeadLetters(let names):
             // Off the UI thread: the result comes back through the mailbox like a snapshot.
             let topics = (state.snapshot?.topics ?? []).filter { names.contains($0.name) }
@@ -144,6 +156,48 @@ enum DashboardRunner {
                         mailbox.post(.notify("dead letters of \(topic.name): \(error)", isError: true))
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Keeps the correlation index caught up and answers the sagas views' loads, all off the UI thread.
+struct SagaIndexing {
+    let loader: SagaLoader
+    let interval: Duration
+
+    func start() -> Task<Void, Never> {
+        Task.detached { [loader, interval] in
+            let logger = Logger(label: "evtop.index")
+            while !Task.isCancelled {
+                var behind = false
+                do {
+                    // Bounded batches; while behind (a big store opened the first time) the next one follows at once.
+                    behind = (try await loader.catchUp()?.remaining ?? 0) > 0
+                } catch {
+                    logger.warning("correlation index: \(error)")
+                }
+                try? await Task.sleep(for: behind ? .milliseconds(20) : interval)
+            }
+        }
+    }
+
+    /// Runs a `.loadSagas` / `.loadSaga` effect and posts the result.
+    static func load(_ effect: Effect, loader: SagaLoader, mailbox: ActionMailbox) {
+        Task.detached {
+            do {
+                switch effect {
+                case .loadSagas:
+                    let rows = try await loader.recent(limit: SagaModel.maxListRows, now: Date())
+                    mailbox.post(.sagasLoaded(rows, note: loader.note))
+                case .loadSaga(let id):
+                    mailbox.post(.sagaLoaded(try await loader.timeline(id: id, now: Date()), note: loader.note))
+                default:
+                    break
+                }
+            } catch {
+                Logger(label: "evtop.sagas").warning("loading sagas failed: \(error)")
+                mailbox.post(.sagaLoadFailed(String(describing: error)))
             }
         }
     }

@@ -89,8 +89,11 @@ struct DemoCommand: AsyncParsableCommand {
         let theme = try display.loadTheme(config: config ?? nil)
         let state = AppState.initial(source: log.sourceDescription, context: nil, size: Size(width: 80, height: 24),
                                      readOnly: false, theme: theme.name)
+        let assembler = try SagaSetup.assembler(context: nil, configPath: nil)
+        let sagas = SagaLoader.make(log: log, url: .sqlite(path: path), readOnly: false, assembler: assembler)
         try await DashboardRunner.run(log: log, state: state, theme: theme,
                                       refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
-                                      journalPath: JournalLocation.path(for: .sqlite(path: path)), mailbox: mailbox)
+                                      journalPath: JournalLocation.path(for: .sqlite(path: path)), mailbox: mailbox,
+                                      sagas: sagas)
     }
 }

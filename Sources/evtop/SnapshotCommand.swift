@@ -13,7 +13,7 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: ArgumentHelp("View to render: topics, lag, partitions:TOPIC or group:GROUP.", valueName: "view"))
+    @Option(name: .long, help: ArgumentHelp("View to render: topics, lag, partitions:TOPIC, group:GROUP, sagas or saga:ID.", valueName: "view"))
     var view: String = "topics"
 
     @Option(name: .long, help: "Screen width in columns.")
@@ -42,9 +42,25 @@ struct SnapshotCommand: AsyncParsableCommand {
         case "lag": state.view = .lag
         case let v where v.hasPrefix("partitions:"): state.view = .partitions(topic: String(v.dropFirst("partitions:".count)))
         case let v where v.hasPrefix("group:"): state.view = .groupPartitions(group: String(v.dropFirst("group:".count)))
-        default: throw ValidationError("unknown view '\(view)' (this build renders: topics, lag, partitions:TOPIC, group:GROUP)")
+        case "sagas": state.view = .sagas
+        case let v where v.hasPrefix("saga:"): state.view = .sagaTimeline(id: String(v.dropFirst("saga:".count)))
+        default: throw ValidationError("unknown view '\(view)' (this build renders: topics, lag, partitions:TOPIC, group:GROUP, sagas, saga:ID)")
         }
         state = try await Sampling.sampledState(log: log, interval: interval, state: state)
+        switch state.view {
+        case .sagas, .sagaTimeline:
+            // The same loads the dashboard makes, done here in line.
+            let assembler = try SagaSetup.assembler(context: resolved.context, configPath: resolved.config?.path)
+            let sagas = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler)
+            try await sagas.catchUpFully()
+            if case .sagaTimeline(let id) = state.view {
+                Reducer.reduce(&state, .sagaLoaded(try await sagas.timeline(id: id, now: state.now), note: sagas.note))
+            } else {
+                Reducer.reduce(&state, .sagasLoaded(try await sagas.recent(limit: SagaModel.maxListRows, now: state.now), note: sagas.note))
+            }
+        default:
+            break
+        }
         print(Screen.render(state, theme: Theme.fallback).plainText)
     }
 }

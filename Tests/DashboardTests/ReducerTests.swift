@@ -105,7 +105,7 @@ final class ReducerTests: XCTestCase {
 
     func testMessagesExpire() {
         var state = Fixtures.liveState(width: 100, height: 30)
-        Reducer.reduce(&state, .key(.char("3")))
+        _ = Reducer.runCommand(&state, "no-such-command")
         XCTAssertNotNil(state.message)
         Reducer.reduce(&state, .tick(state.now.addingTimeInterval(10)))
         XCTAssertNil(state.message)

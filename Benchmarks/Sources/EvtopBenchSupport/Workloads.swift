@@ -270,3 +270,42 @@ public struct LagWorkload: Sendable {
     /// Snapshot time of `tick`.
     public func time(tick: Int) -> Date { start.addingTimeInterval(TimeInterval(tick)) }
 }
+
+/// Saga lookups: demo-shaped order sagas (five events each over four topics) in a store, indexed by
+/// correlation ID.
+public enum SagaWorkload {
+    /// Topics and partitions, as the demo lays them out.
+    public static let topics: [(String, Int32)] = [("orders", 3), ("payments", 3), ("inventory", 3), ("shipments", 1)]
+    /// Event types of one saga, in order, with their topics.
+    public static let steps: [(String, String)] = [("OrderPlaced", "orders"), ("PaymentAuthorized", "payments"),
+                                                   ("InventoryReserved", "inventory"), ("OrderShipped", "shipments"),
+                                                   ("OrderCompleted", "orders")]
+
+    /// The correlation ID of saga `n`.
+    public static func id(_ n: Int) -> String { String(format: "ord-%08x", n &* 2_654_435_761 & 0xFFFF_FFFF) }
+
+    /// Records `first..<first+count` of the interleaved stream: sagas overlap in time as in a live system
+    /// (saga n's k-th event is record 5n+k, shuffled within windows of 50 sagas).
+    public static func records(first: Int, count: Int, start: Int64 = 1_800_000_000_000) -> [OutgoingRecord] {
+        (first..<(first + count)).map { i in
+            let window = i / 250, within = i % 250
+            let saga = window * 50 + within % 50, step = within / 50
+            let (type, topic) = steps[step]
+            let sid = id(saga)
+            let value = #"{"eventType":"\#(type)","correlationId":"\#(sid)","orderId":"\#(sid)","amount":\#(saga % 997).50,"currency":"EUR"}"#
+            return OutgoingRecord(topic: topic, timestampMillis: start + Int64(i), key: Array(sid.utf8),
+                                  headers: [RecordHeader("correlation-id", sid), RecordHeader("event-type", type),
+                                            RecordHeader("content-type", "application/json")],
+                                  value: Array(value.utf8))
+        }
+    }
+
+    /// A fresh store with the saga topics.
+    public static func freshStore() async throws -> (SQLiteLog, URL) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-bench-saga-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let log = try SQLiteLog(path: dir.appendingPathComponent("saga.db").path, mode: .readWrite)
+        for (name, partitions) in topics { try await log.createTopic(name, partitions: partitions) }
+        return (log, dir)
+    }
+}

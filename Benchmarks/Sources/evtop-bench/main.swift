@@ -1,6 +1,6 @@
 // Plain benchmark runner: ContinuousClock, median and p95, one line per figure (pasteable).
 //
-//   evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag|redrive]
+//   evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--only screen|store|lag|redrive|saga]
 import Dashboard
 import Redrive
 import EmbeddedStore
@@ -14,6 +14,7 @@ struct Options {
     var records = 200_000
     var repeats = 3
     var only: String?
+    var sagaRecords = 1_000_000
 
     init(_ args: [String]) {
         var i = 0
@@ -27,11 +28,12 @@ struct Options {
             case "--iterations": iterations = Int(value()) ?? iterations
             case "--records": records = Int(value()) ?? records
             case "--repeats": repeats = Int(value()) ?? repeats
+            case "--saga-records": sagaRecords = Int(value()) ?? sagaRecords
             case "--only":
                 only = value()
-                guard ["screen", "store", "lag", "redrive"].contains(only!) else { fail("--only takes screen, store, lag or redrive") }
+                guard ["screen", "store", "lag", "redrive", "saga"].contains(only!) else { fail("--only takes screen, store, lag, redrive or saga") }
             case "-h", "--help":
-                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag|redrive]")
+                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--only screen|store|lag|redrive|saga]")
                 exit(0)
             default: fail("unknown argument \(args[i])")
             }
@@ -227,6 +229,59 @@ if options.only == nil || options.only == "redrive" {
     }
     print("redrive, \(grouped(letters)) dead letters, unthrottled, embedded store + journal (batches of \(RedriveEngine.maxBatch)): "
         + "\(grouped(Int(rates.sorted()[rates.count / 2]))) messages/s median of \(rates.count)")
+// MARK: - Saga lookup
+
+if options.only == nil || options.only == "saga" {
+    // A store of `sagaRecords` records (five per saga, over the demo's topics), indexed by correlation ID,
+    // then lookups of random sagas: index query, record fetches and assembly, as `evtop saga ID` does.
+    let count = options.sagaRecords
+    let (log, dir) = try await SagaWorkload.freshStore()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let t0 = clock.now
+    var produced = 0
+    while produced < count {
+        let n = min(5_000, count - produced)
+        try await log.produce(SagaWorkload.records(first: produced, count: n))
+        produced += n
+    }
+    let t1 = clock.now
+    let index = try CorrelationIndex(path: log.path)
+    let indexer = CorrelationIndexer(log: log, index: index, rules: .default, batchSize: 2_000, maxRecordsPerTick: 100_000)
+    try await indexer.catchUpFully()
+    let t2 = clock.now
+    let indexed = try await index.indexedRecordCount()
+    guard indexed == Int64(count) else { fail("indexed \(indexed) of \(count) records") }
+    let assembler = SagaAssembler()
+    let sagas = count / 5
+    var query: [Duration] = [], full: [Duration] = []
+    var rng = SystemRandomNumberGenerator()
+    let lookups = max(50, options.iterations)
+    for i in 0..<(10 + lookups) {
+        let id = SagaWorkload.id(Int.random(in: 0..<max(1, sagas), using: &rng))
+        let a = clock.now
+        let refs = try await index.records(correlationID: id)
+        let b = clock.now
+        var records: [Record] = []
+        for ref in refs {
+            records += try await log.fetch(topic: ref.topic, partition: ref.partition, from: ref.offset, maxRecords: 1)
+        }
+        let timeline = assembler.assemble(correlationID: id, records: records, spans: [], now: Date())
+        let c = clock.now
+        guard timeline.items.count == 5 else { fail("saga \(id): \(timeline.items.count) items, expected 5") }
+        sink &+= timeline.items.count
+        if i >= 10 { query.append(b - a); full.append(c - a) }
+    }
+    let recentStart = clock.now
+    let recent = try await index.recentCorrelations(limit: 500)
+    let recentTime = clock.now - recentStart
+    sink &+= recent.count
+    let q = Stats(query), f = Stats(full)
+    print("saga store, \(grouped(count)) records (\(grouped(sagas)) sagas × 5 events, 4 topics): "
+        + "append \(grouped(Int(Double(count) / (t1 - t0).seconds))) records/s, "
+        + "index catch-up \(grouped(Int(Double(count) / (t2 - t1).seconds))) records/s")
+    print("saga lookup by correlation ID, \(grouped(count)) records indexed: index query \(ms(q.median)) median, \(ms(q.p95)) p95; "
+        + "with record fetches + assembly \(ms(f.median)) median, \(ms(f.p95)) p95 (n=\(lookups)); "
+        + "500 most recent sagas \(ms(recentTime))")
 }
 
 if sink == 42 { print("") }

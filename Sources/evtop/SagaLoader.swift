@@ -1,0 +1,177 @@
+import Foundation
+import Synchronization
+import EventModel
+import EmbeddedStore
+import Dashboard
+import TerminalUI
+
+/// Loads sagas for the dashboard and `evtop saga`: through the correlation index when it can be kept
+/// (the embedded store opened read-write), else by a bounded scan of the newest records, and says which.
+final class SagaLoader: Sendable {
+    let log: any BrokerLog
+    let assembler: SagaAssembler
+    let index: CorrelationIndex?
+    let indexer: CorrelationIndexer?
+    let traces: (any TraceStore)?
+    /// Why there is no index (shown with scanned results), nil when there is one.
+    let fallbackReason: String?
+    private let remaining = Mutex<Int64?>(nil)
+
+    /// Newest records read per scan when there is no index.
+    static let scanLimit = 20_000
+    /// Records and spans read per saga at most.
+    static let maxItemsPerSaga = 1_000
+    /// Bytes of a record value kept for the detail pane (bounded memory: items × this at most).
+    static let maxValueBytes = 64 * 1024
+    /// Index records per saga read for the list.
+    static let maxRefsPerListRow = 200
+    /// Traces followed from `traceparent` headers per saga at most.
+    static let maxTraces = 20
+
+    init(log: any BrokerLog, assembler: SagaAssembler, index: CorrelationIndex?, traces: (any TraceStore)? = nil,
+         fallbackReason: String? = nil) {
+        self.log = log
+        self.assembler = assembler
+        self.index = index
+        self.indexer = index.flatMap { $0.writable ? CorrelationIndexer(log: log, index: $0, rules: assembler.rules) : nil }
+        self.traces = traces
+        self.fallbackReason = index == nil ? (fallbackReason ?? "no correlation index") : nil
+    }
+
+    /// The loader for a source: an index in the store file unless read-only.
+    /// `traces`: the span store to join (the embedded store once it keeps spans), if any.
+    static func make(log: any BrokerLog, url: BrokerURL, readOnly: Bool, assembler: SagaAssembler,
+                     traces: (any TraceStore)? = nil) -> SagaLoader {
+        switch url {
+        case .sqlite(let path):
+            if readOnly {
+                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "read-only")
+            }
+            do {
+                return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces)
+            } catch {
+                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index (\(error))")
+            }
+        case .kafka:
+            // A Kafka log can feed a CorrelationIndex in a local file (Paths data dir) once KafkaLog lands.
+            return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index for Kafka yet")
+        }
+    }
+
+    /// Indexes what is new, bounded per call (the run loop calls it every refresh).
+    @discardableResult
+    func catchUp(snapshot: BrokerSnapshot? = nil) async throws -> CorrelationIndexer.Progress? {
+        guard let indexer else { return nil }
+        let progress = try await indexer.catchUp(snapshot: snapshot)
+        remaining.withLock { $0 = progress.remaining }
+        return progress
+    }
+
+    /// Indexes everything (for the command line).
+    func catchUpFully() async throws {
+        guard let indexer else { return }
+        try await indexer.catchUpFully()
+        remaining.withLock { $0 = 0 }
+    }
+
+    /// What the views say about where sagas come from.
+    var note: String {
+        if let fallbackReason { return "\(fallbackReason): newest \(NumberFormat.groupedText(Self.scanLimit)) scanned" }
+        if let left = remaining.withLock({ $0 }), left > 0 { return "indexing: \(NumberFormat.groupedText(Int(left))) to go" }
+        return "index"
+    }
+
+    // MARK: - List
+
+    /// The most recently active sagas, newest first.
+    func recent(limit: Int, now: Date) async throws -> [SagaListRow] {
+        if let index {
+            var rows: [SagaListRow] = []
+            for summary in try await index.recentCorrelations(limit: limit) {
+                let refs = try await index.records(correlationID: summary.correlationID, limit: Self.maxRefsPerListRow)
+                var row = SagaListRow(timeline: assembler.summarize(correlationID: summary.correlationID, events: refs, now: now))
+                row.items = max(row.items, summary.records)
+                rows.append(row)
+            }
+            return rows
+        }
+        var byID: [String: [SagaEventRef]] = [:]
+        try await scan { record, extraction in
+            guard let cid = extraction.correlationID, (byID[cid]?.count ?? 0) < Self.maxRefsPerListRow else { return }
+            byID[cid, default: []].append(SagaEventRef(topic: record.topic, partition: record.partition, offset: record.offset,
+                                                       timestampMillis: record.timestampMillis, eventType: extraction.eventType))
+        }
+        var latest: [(id: String, last: Int64)] = []
+        for (cid, refs) in byID { latest.append((cid, refs.map(\.timestampMillis).max() ?? 0)) }
+        latest.sort { a, b in a.last != b.last ? a.last > b.last : a.id > b.id }
+        var rows: [SagaListRow] = []
+        for entry in latest.prefix(limit) {
+            let timeline = assembler.summarize(correlationID: entry.id, events: byID[entry.id] ?? [], now: now)
+            rows.append(SagaListRow(timeline: timeline))
+        }
+        return rows
+    }
+
+    // MARK: - Timeline
+
+    /// One saga's timeline: its records (through the index or a scan) and spans (when a trace store is attached).
+    func timeline(id: String, now: Date) async throws -> SagaTimeline {
+        var records: [Record] = []
+        if let index {
+            for ref in try await index.records(correlationID: id, limit: Self.maxItemsPerSaga) {
+                // Retention may have deleted an indexed record: skip it.
+                let fetched = try await log.fetch(topic: ref.topic, partition: ref.partition, from: ref.offset, maxRecords: 1)
+                if var r = fetched.first, r.offset == ref.offset {
+                    if let v = r.value, v.count > Self.maxValueBytes { r.value = Array(v.prefix(Self.maxValueBytes)) }
+                    records.append(r)
+                }
+            }
+        } else {
+            try await scan { record, extraction in
+                guard extraction.correlationID == id, records.count < Self.maxItemsPerSaga else { return }
+                var kept = record
+                if let v = kept.value, v.count > Self.maxValueBytes { kept.value = Array(v.prefix(Self.maxValueBytes)) }
+                records.append(kept)
+            }
+        }
+        var spans: [EventModel.Span] = []
+        if let traces {
+            spans = try await traces.spans(correlationID: id, limit: Self.maxItemsPerSaga)
+            // Records carrying W3C trace context bring their traces along (spans not yet correlated).
+            var traceIDs: [String] = []
+            for r in records {
+                guard let tp = r.header("traceparent")?.utf8Value else { continue }
+                let parts = tp.split(separator: "-")
+                if parts.count >= 3, parts[1].count == 32, !traceIDs.contains(String(parts[1])) { traceIDs.append(String(parts[1])) }
+            }
+            for traceID in traceIDs.prefix(Self.maxTraces) where spans.count < Self.maxItemsPerSaga {
+                spans += try await traces.spans(traceID: traceID)
+            }
+        }
+        return assembler.assemble(correlationID: id, records: records, spans: Array(spans.prefix(Self.maxItemsPerSaga)), now: now)
+    }
+
+    // MARK: - Scan (no index)
+
+    /// Hands every one of the newest `scanLimit` records (spread over the partitions) to `visit`, with what the rules find.
+    private func scan(_ visit: (Record, CorrelationRules.Extraction) -> Void) async throws {
+        let snapshot = try await log.snapshot()
+        let partitions = snapshot.topics.flatMap { t in t.partitions.filter { $0.high > $0.low }.map { (t.name, $0) } }
+        guard !partitions.isEmpty else { return }
+        let perPartition = max(100, Self.scanLimit / partitions.count)
+        for (topic, p) in partitions {
+            var next = max(p.low, p.high.subtractingSaturating(Int64(perPartition)))
+            while next < p.high {
+                let batch = try await log.fetch(topic: topic, partition: p.partition, from: next, maxRecords: min(1_000, Int(p.high - next)))
+                guard let last = batch.last else { break }
+                for r in batch { visit(r, assembler.rules.extract(r)) }
+                next = last.offset + 1
+            }
+        }
+    }
+}
+
+extension NumberFormat {
+    /// `20,000`.
+    static func groupedText(_ value: Int) -> String { grouped(Int64(value)) }
+}

@@ -1,0 +1,131 @@
+import EmbeddedStore
+import EventModel
+import Foundation
+import XCTest
+
+final class CorrelationIndexTests: StoreTestCase {
+    func sagaRecord(_ topic: String, _ id: String?, _ type: String, ts: Int64) -> OutgoingRecord {
+        var headers = [RecordHeader("event-type", type)]
+        if let id { headers.insert(RecordHeader("correlation-id", id), at: 0) }
+        return record(topic, key: id, value: #"{"eventType":"\#(type)"}"#, headers: headers, ts: ts)
+    }
+
+    func makeStore() async throws -> SQLiteLog {
+        let log = try SQLiteLog(path: path())
+        try await log.createTopic("orders", partitions: 3)
+        try await log.createTopic("payments", partitions: 2)
+        return log
+    }
+
+    func testIndexesEveryPartitionAndLooksUpByID() async throws {
+        let log = try await makeStore()
+        var batch: [OutgoingRecord] = []
+        for i in 0..<50 {
+            batch.append(sagaRecord("orders", "ord-\(i)", "OrderPlaced", ts: 1_000 + Int64(i)))
+            batch.append(sagaRecord("payments", "ord-\(i)", "PaymentAuthorized", ts: 2_000 + Int64(i)))
+        }
+        batch.append(sagaRecord("orders", nil, "Heartbeat", ts: 5_000))  // no correlation ID: skipped, cursor still moves
+        try await log.produce(batch)
+        let index = try CorrelationIndex(path: log.path)
+        let indexer = CorrelationIndexer(log: log, index: index, rules: .default, batchSize: 7, maxRecordsPerTick: 30)
+        let first = try await indexer.catchUp()
+        XCTAssertEqual(first.read, 30, "bounded per tick")
+        XCTAssertEqual(first.remaining, 71)
+        let rest = try await indexer.catchUpFully()
+        XCTAssertEqual(rest, 71)
+        let indexed = try await index.indexedRecordCount()
+        XCTAssertEqual(indexed, 100)
+        let refs = try await index.records(correlationID: "ord-7")
+        XCTAssertEqual(refs.map(\.eventType), ["OrderPlaced", "PaymentAuthorized"])
+        XCTAssertEqual(refs.map(\.timestampMillis), [1_007, 2_007])
+        // The index points at the real records.
+        let fetched = try await log.fetch(topic: refs[1].topic, partition: refs[1].partition, from: refs[1].offset, maxRecords: 1)
+        XCTAssertEqual(fetched.first?.header("correlation-id")?.utf8Value, "ord-7")
+        let none = try await index.records(correlationID: "ord-missing")
+        XCTAssertEqual(none, [])
+        // Nothing new: nothing read.
+        let idle = try await indexer.catchUp()
+        XCTAssertEqual(idle, .init(read: 0, indexed: 0, remaining: 0))
+    }
+
+    func testRecentCorrelationsNewestFirstWithLastEventType() async throws {
+        let log = try await makeStore()
+        try await log.produce([sagaRecord("orders", "a", "OrderPlaced", ts: 100), sagaRecord("orders", "b", "OrderPlaced", ts: 200),
+                               sagaRecord("payments", "a", "PaymentDeclined", ts: 300)])
+        let index = try CorrelationIndex(path: log.path)
+        try await CorrelationIndexer(log: log, index: index, rules: .default).catchUpFully()
+        // Out of order: an older record of b arrives later; it must not become b's last event.
+        try await log.produce([sagaRecord("payments", "b", "PaymentAuthorized", ts: 150)])
+        try await CorrelationIndexer(log: log, index: index, rules: .default).catchUpFully()
+        let recent = try await index.recentCorrelations(limit: 10)
+        XCTAssertEqual(recent, [
+            CorrelationSummary(correlationID: "a", firstMillis: 100, lastMillis: 300, records: 2, lastEventType: "PaymentDeclined"),
+            CorrelationSummary(correlationID: "b", firstMillis: 150, lastMillis: 200, records: 2, lastEventType: "OrderPlaced"),
+        ])
+        let limited = try await index.recentCorrelations(limit: 1)
+        XCTAssertEqual(limited.map(\.correlationID), ["a"])
+        let prefixed = try await index.correlationIDs(prefix: "b", limit: 5)
+        XCTAssertEqual(prefixed, ["b"])
+    }
+
+    func testReindexingIsIdempotentAndCursorsSurviveReopen() async throws {
+        let log = try await makeStore()
+        try await log.produce((0..<20).map { sagaRecord("orders", "x\($0 % 4)", "E\($0)", ts: Int64($0)) })
+        let index = try CorrelationIndex(path: log.path)
+        try await CorrelationIndexer(log: log, index: index, rules: .default).catchUpFully()
+        // Re-applying the same entries (two processes racing) changes neither rows nor counts.
+        let refs = try await index.records(correlationID: "x1")
+        try await index.apply(refs.map { .init(topic: $0.topic, partition: $0.partition, offset: $0.offset, correlationID: "x1",
+                                               timestampMillis: $0.timestampMillis, eventType: $0.eventType) }, cursors: [:])
+        let again = try await index.recentCorrelations(limit: 10)
+        XCTAssertEqual(again.first { $0.correlationID == "x1" }?.records, 5)
+        // A reopened index continues from its cursors: nothing to read.
+        let reopened = try CorrelationIndex(path: log.path)
+        let progress = try await CorrelationIndexer(log: log, index: reopened, rules: .default).catchUp()
+        XCTAssertEqual(progress.read, 0)
+        let cursors = try await reopened.cursors()
+        XCTAssertEqual(cursors.values.reduce(0, +), 20)
+    }
+
+    func testRetentionMovesTheCursorPastDeletedRecords() async throws {
+        let log = try await makeStore()
+        try await log.produce((0..<10).map { sagaRecord("payments", "p", "E\($0)", ts: Int64($0)) }.map { var r = $0; r.partition = 0; return r })
+        _ = try await log.deleteRecords(topic: "payments", partition: 0, before: 6)
+        let index = try CorrelationIndex(path: log.path)
+        let progress = try await CorrelationIndexer(log: log, index: index, rules: .default).catchUp()
+        XCTAssertEqual(progress.read, 4)
+    }
+
+    func testReadOnlyStoreCannotIndexButReadsWhatIsThere() async throws {
+        let log = try await makeStore()
+        try await log.produce([sagaRecord("orders", "a", "OrderPlaced", ts: 1)])
+        let index = try CorrelationIndex(path: log.path)
+        try await CorrelationIndexer(log: log, index: index, rules: .default).catchUpFully()
+        let ro = try CorrelationIndex(path: log.path, readOnly: true)
+        XCTAssertFalse(ro.writable)
+        let found = try await ro.records(correlationID: "a")
+        XCTAssertEqual(found.count, 1)
+        await assertThrows(StoreError.readOnly(log.path)) { try await ro.apply([], cursors: [:]) }
+    }
+
+    func testStoreOpenedReadWriteHasTheTablesWithoutASchemaBump() async throws {
+        let log = try await makeStore()
+        let ro = try CorrelationIndex(path: log.path, readOnly: true)
+        let exists = try await ro.exists()
+        XCTAssertTrue(exists)
+        XCTAssertEqual(SQLiteLog.schemaVersion, 1)
+        // A store still opens read-only afterwards (the tables do not make it a foreign file).
+        XCTAssertNoThrow(try SQLiteLog(path: log.path, mode: .readOnly))
+    }
+
+    func testSeparateIndexFileForAnotherLog() async throws {
+        // A log that is not SQLite (here the in-memory one, as Kafka would be) feeds an index in a local file.
+        let memory = InMemoryLog()
+        try await memory.createTopic("orders", partitions: 1)
+        try await memory.produce([sagaRecord("orders", "k", "OrderPlaced", ts: 5)])
+        let index = try CorrelationIndex(path: path("kafka-index.db"))
+        try await CorrelationIndexer(log: memory, index: index, rules: .default).catchUpFully()
+        let refs = try await index.records(correlationID: "k")
+        XCTAssertEqual(refs.map(\.offset), [0])
+    }
+}
