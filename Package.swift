@@ -39,6 +39,19 @@ let package = Package(
             name: "NCursesTerminal",
             dependencies: ["CNCurses", "TerminalUI"]
         ),
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "KafkaLog",
+            dependencies: ["CRdKafka", "EventModel", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "evtop-mock-cluster",
+            dependencies: ["KafkaLog"]
+        ),
         .target(
             name: "Dashboard",
             dependencies: ["TerminalUI", "EventModel"]
@@ -50,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "evtop",
             dependencies: [
-                "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator",
+                "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator", "KafkaLog",
                 "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,6 +80,7 @@ let package = Package(
         ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "EventModel", "EmbeddedStore"]),
         .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "EventModel", "CRdKafka"]),
     ],
     swiftLanguageModes: [.v6]
 )

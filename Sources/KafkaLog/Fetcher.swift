@@ -1,0 +1,175 @@
+import Foundation
+import EventModel
+import CRdKafka
+
+/// The browse consumer: reads partitions with assign() only. It never subscribes and never commits;
+/// its group id is unique and unused, so evtop never joins or disturbs its users' groups.
+///
+/// `@unchecked Sendable`: librdkafka handles are thread-safe, and the assignment state is only
+/// touched on `queue`, a serial queue.
+public final class KafkaFetcher: @unchecked Sendable {
+    private let handle: KafkaHandle
+    private let consumerQueue: OpaquePointer
+    private let queue = DispatchQueue(label: "evtop.kafka.fetch")
+    private let timeout: Int32
+    /// The partition assigned and the next offset its queue will deliver (continuing reads skip re-assigning).
+    private var position: (tp: TopicPartition, next: Int64)?
+
+    init(settings: KafkaSettings, timeout: Int32) throws {
+        do {
+            let conf = try KafkaConf.make(settings, defaults: [
+                "client.id": "evtop-browse",
+                "fetch.wait.max.ms": "50",
+                "queued.max.messages.kbytes": "65536",
+            ], overrides: [
+                "group.id": "evtop-browse-" + UUID().uuidString.lowercased(),
+                "enable.auto.commit": "false",
+                "enable.auto.offset.store": "false",
+                "enable.partition.eof": "true",
+                "auto.offset.reset": "earliest",
+            ])
+            handle = try KafkaHandle(type: RD_KAFKA_CONSUMER, conf: conf, pollThread: false)
+        } catch let error as KafkaError {
+            throw BrokerError.unavailable(error.description)
+        }
+        guard let q = rd_kafka_queue_get_consumer(handle.rk) else {
+            throw BrokerError.unavailable("the browse consumer has no queue")
+        }
+        consumerQueue = q
+        self.timeout = timeout
+    }
+
+    deinit {
+        _ = rd_kafka_assign(handle.rk, nil)
+        rd_kafka_queue_destroy(consumerQueue)
+        rd_kafka_consumer_close(handle.rk)
+    }
+
+    /// Up to `maxRecords` records of one partition from `offset` (clamped to the retained range).
+    public func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
+        try await Blocking.run(on: queue) { [self] in
+            try fetchBlocking(TopicPartition(topic, partition), from: offset, maxRecords: maxRecords)
+        }
+    }
+
+    private func fetchBlocking(_ tp: TopicPartition, from offset: Int64, maxRecords: Int) throws -> [Record] {
+        if position?.tp != tp || position?.next != offset {
+            var low: Int64 = 0, high: Int64 = 0
+            let err = rd_kafka_query_watermark_offsets(handle.rk, tp.topic, tp.partition, &low, &high, timeout)
+            if err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART {
+                throw BrokerError.unknownPartition(tp.topic, tp.partition)
+            }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw BrokerError.unavailable("cannot read \(tp.topic)[\(tp.partition)]: \(err.text)")
+            }
+            let start = max(offset, low)
+            guard start < high else { return [] }
+            try assign([(tp, start)])
+            position = (tp, start)
+        }
+        var out: [Record] = []
+        out.reserveCapacity(min(maxRecords, 10_000))
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout) * 1_000_000
+        var batch = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 1000)
+        loop: while out.count < maxRecords, DispatchTime.now().uptimeNanoseconds < deadline {
+            let want = min(batch.count, maxRecords - out.count)
+            let n = rd_kafka_consume_batch_queue(consumerQueue, 100, &batch, want)
+            guard n > 0 else { continue }
+            var eof = false
+            for i in 0..<n {
+                guard let m = batch[i] else { continue }
+                defer { rd_kafka_message_destroy(m) }
+                if m.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { eof = true; continue }
+                if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    kafkaLogger.warning("browse consumer: \(m.pointee.err.text)")
+                    continue
+                }
+                let r = Self.record(m.pointee, topic: tp.topic)
+                out.append(r)
+                position = (tp, r.offset + 1)
+            }
+            if eof { break loop }
+        }
+        if out.isEmpty && DispatchTime.now().uptimeNanoseconds >= deadline {
+            position = nil
+            throw BrokerError.unavailable("no records from \(tp.topic)[\(tp.partition)] within \(timeout) ms")
+        }
+        return out
+    }
+
+    private func assign(_ parts: [(TopicPartition, Int64)]) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(clamping: parts.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in parts { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)?.pointee.offset = offset }
+        let err = rd_kafka_assign(handle.rk, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw BrokerError.unavailable("assign failed: \(err.text)") }
+    }
+
+    /// Reads every record of `partitions` from low up to the high watermark given, in batches handed
+    /// to `body` (assign() over all partitions at once: the bulk path of the saga index and the benchmark).
+    /// Returns the number of records read.
+    public func scan(topic: String, partitions: [PartitionWatermarks], body: @escaping @Sendable ([Record]) -> Void) async throws -> Int {
+        try await Blocking.run(on: queue) { [self] in
+            var remaining = Set(partitions.filter { $0.high > $0.low }.map(\.partition))
+            let ends = Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, $0.high) })
+            position = nil
+            try assign(partitions.filter { remaining.contains($0.partition) }.map { (TopicPartition(topic, $0.partition), $0.low) })
+            defer { _ = rd_kafka_assign(handle.rk, nil) }
+            var total = 0
+            var batch = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 4096)
+            var idle = 0
+            var records: [Record] = []
+            records.reserveCapacity(batch.count)
+            while !remaining.isEmpty {
+                let n = rd_kafka_consume_batch_queue(consumerQueue, 100, &batch, batch.count)
+                if n <= 0 {
+                    idle += 1
+                    if idle * 100 > Int(timeout) { throw BrokerError.unavailable("reading \(topic) stalled") }
+                    continue
+                }
+                idle = 0
+                records.removeAll(keepingCapacity: true)
+                for i in 0..<n {
+                    guard let m = batch[i] else { continue }
+                    defer { rd_kafka_message_destroy(m) }
+                    let p = m.pointee.partition
+                    if m.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { remaining.remove(p); continue }
+                    guard m.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                    records.append(Self.record(m.pointee, topic: topic))
+                    if m.pointee.offset + 1 >= ends[p] ?? .max { remaining.remove(p) }
+                }
+                total += records.count
+                body(records)
+            }
+            return total
+        }
+    }
+
+    /// Copies a librdkafka message into a `Record`: key, value and headers byte for byte.
+    static func record(_ m: rd_kafka_message_t, topic: String) -> Record {
+        var tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        var msg = m
+        let ts = rd_kafka_message_timestamp(&msg, &tstype)
+        var headers: [RecordHeader] = []
+        var hdrs: OpaquePointer? = nil
+        if rd_kafka_message_headers(&msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
+            let n = rd_kafka_header_cnt(hdrs)
+            headers.reserveCapacity(n)
+            for i in 0..<n {
+                var name: UnsafePointer<CChar>? = nil
+                var value: UnsafeRawPointer? = nil
+                var size = 0
+                guard rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let name else { continue }
+                headers.append(RecordHeader(name: String(cString: name), value: bytes(value, size) ?? []))
+            }
+        }
+        return Record(topic: topic, partition: m.partition, offset: m.offset, timestampMillis: max(0, ts),
+                      key: bytes(UnsafeRawPointer(m.key), m.key_len), headers: headers,
+                      value: bytes(UnsafeRawPointer(m.payload), m.len))
+    }
+
+    private static func bytes(_ p: UnsafeRawPointer?, _ n: Int) -> [UInt8]? {
+        guard let p else { return nil }
+        return Array(UnsafeRawBufferPointer(start: p, count: max(0, n)))
+    }
+}
