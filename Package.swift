@@ -63,10 +63,11 @@ let package = Package(
         .executableTarget(
             name: "evtop",
             dependencies: [
-                "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator", "KafkaLog",
+                "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator",
                 "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                "KafkaLog",
             ]
         ),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),

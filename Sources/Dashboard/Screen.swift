@@ -2,6 +2,9 @@ import Foundation
 import EventModel
 import TerminalUI
 
+/// Text spans of the header and status lines (EventModel has a `Span` too: the OpenTelemetry one).
+private typealias Span = TerminalUI.Span
+
 /// Draws whole frames: `state + theme -> ScreenBuffer`. Pure; tests compare its text with golden files.
 public enum Screen {
     /// Renders the frame for `state` at `state.size`.

@@ -65,7 +65,10 @@ extension KafkaLog {
         let listed = groupAPIs.withLock { $0.listing } ? try listGroups() : nil
         let ids = GroupSelection.groups(listed: listed, named: settings.groups)
         guard !ids.isEmpty else { return [] }
-        let described = groupAPIs.withLock { $0.describing } ? try describeGroups(ids) : [:]
+        // DescribeGroups only where ListGroups works (both date from Kafka 0.9): with librdkafka 2.0.2 a
+        // DescribeConsumerGroups the broker refuses leaves the group coordinator request stuck, so every
+        // later ListConsumerGroupOffsets (and rd_kafka_destroy) waits forever. Checked on the mock cluster.
+        let described = listed != nil && groupAPIs.withLock({ $0.describing }) ? try describeGroups(ids) : [:]
         let offsets = try committedOffsets(groups: ids, topics: topics)
         return ids.map { id in
             let d = described[id]
@@ -188,10 +191,13 @@ extension KafkaLog {
         return out
     }
 
-    /// CreateTopics with replication min(3, brokers); TOPIC_ALREADY_EXISTS is success.
+    /// CreateTopics with replication min(3, brokers); TOPIC_ALREADY_EXISTS is success. A cluster without
+    /// a controller (librdkafka's mock cluster) cannot create topics that way: the topic is then created
+    /// by the broker's auto-creation (its default partition count), and later calls go there directly.
     func createTopicBlocking(_ name: String, partitions: Int32) throws {
         let meta = try metadata()
         if meta.topics.contains(where: { $0.name == name }) { return }
+        if groupAPIs.withLock({ $0.noController }) { return try autoCreate(name) }
         let replication = Int32(max(1, min(3, meta.brokers)))
         var errstr = [CChar](repeating: 0, count: 512)
         guard let topic = rd_kafka_NewTopic_new(name, max(1, partitions), replication, &errstr, errstr.count) else {
@@ -206,6 +212,11 @@ extension KafkaLog {
         }
         defer { rd_kafka_event_destroy(event) }
         let err = rd_kafka_event_error(event)
+        if err == RD_KAFKA_RESP_ERR__TIMED_OUT || GroupSelection.isUnsupported(err) {
+            kafkaLogger.warning("CreateTopics failed (\(err.text)): creating '\(name)' by auto-creation instead")
+            groupAPIs.withLock { $0.noController = true }
+            return try autoCreate(name)
+        }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let result = rd_kafka_event_CreateTopics_result(event) else {
             throw unavailable("CreateTopics", err)
         }
@@ -220,6 +231,26 @@ extension KafkaLog {
                 }
             }
         }
+    }
+
+    /// Asks for the topic's metadata as a producer does, which makes a broker with auto-creation create it.
+    private func autoCreate(_ name: String) throws {
+        guard let rkt = rd_kafka_topic_new(producer.rk, name, nil) else {
+            throw BrokerError.writeRefused("cannot create topic '\(name)': \(rd_kafka_last_error().text)")
+        }
+        defer { rd_kafka_topic_destroy(rkt) }
+        for _ in 0..<20 {
+            var md: UnsafePointer<rd_kafka_metadata_t>? = nil
+            let err = rd_kafka_metadata(producer.rk, 0, rkt, &md, settings.timeoutMillis)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR, let md {
+                defer { rd_kafka_metadata_destroy(md) }
+                if Self.topics(md.pointee).contains(where: { $0.name == name && !$0.partitions.isEmpty }) { return }
+            } else if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw unavailable("cannot create topic '\(name)'", err)
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw BrokerError.writeRefused("cannot create topic '\(name)': the cluster neither created it nor allows auto-creation")
     }
 
     static func stateName(_ s: rd_kafka_consumer_group_state_t) -> String {

@@ -53,8 +53,11 @@ public final class KafkaFetcher: @unchecked Sendable {
     }
 
     private func fetchBlocking(_ tp: TopicPartition, from offset: Int64, maxRecords: Int) throws -> [Record] {
-        if position?.tp != tp || position?.next != offset {
-            var low: Int64 = 0, high: Int64 = 0
+        let continuing = position?.tp == tp && position?.next == offset
+        var low: Int64 = 0, high: Int64 = 0
+        // Continuing reads first look at the watermarks fetch responses left behind (no round trip).
+        if !continuing || rd_kafka_get_watermark_offsets(handle.rk, tp.topic, tp.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR
+            || high <= offset {
             let err = rd_kafka_query_watermark_offsets(handle.rk, tp.topic, tp.partition, &low, &high, timeout)
             if err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART {
                 throw BrokerError.unknownPartition(tp.topic, tp.partition)
@@ -62,8 +65,10 @@ public final class KafkaFetcher: @unchecked Sendable {
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw BrokerError.unavailable("cannot read \(tp.topic)[\(tp.partition)]: \(err.text)")
             }
-            let start = max(offset, low)
-            guard start < high else { return [] }
+        }
+        let start = max(offset, low)
+        guard start < high else { return [] }
+        if !continuing || start != offset {
             try assign([(tp, start)])
             position = (tp, start)
         }
@@ -84,7 +89,7 @@ public final class KafkaFetcher: @unchecked Sendable {
                     kafkaLogger.warning("browse consumer: \(m.pointee.err.text)")
                     continue
                 }
-                let r = Self.record(m.pointee, topic: tp.topic)
+                let r = Self.record(m, topic: tp.topic)
                 out.append(r)
                 position = (tp, r.offset + 1)
             }
@@ -135,7 +140,7 @@ public final class KafkaFetcher: @unchecked Sendable {
                     let p = m.pointee.partition
                     if m.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { remaining.remove(p); continue }
                     guard m.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
-                    records.append(Self.record(m.pointee, topic: topic))
+                    records.append(Self.record(m, topic: topic))
                     if m.pointee.offset + 1 >= ends[p] ?? .max { remaining.remove(p) }
                 }
                 total += records.count
@@ -146,13 +151,14 @@ public final class KafkaFetcher: @unchecked Sendable {
     }
 
     /// Copies a librdkafka message into a `Record`: key, value and headers byte for byte.
-    static func record(_ m: rd_kafka_message_t, topic: String) -> Record {
+    /// (librdkafka finds a message's headers and timestamp from its address: pass the message itself, never a copy.)
+    static func record(_ msg: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) -> Record {
         var tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        var msg = m
-        let ts = rd_kafka_message_timestamp(&msg, &tstype)
+        let m = msg.pointee
+        let ts = rd_kafka_message_timestamp(msg, &tstype)
         var headers: [RecordHeader] = []
         var hdrs: OpaquePointer? = nil
-        if rd_kafka_message_headers(&msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
+        if rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
             let n = rd_kafka_header_cnt(hdrs)
             headers.reserveCapacity(n)
             for i in 0..<n {

@@ -4,6 +4,8 @@ import CRdKafka
 
 /// librdkafka's own log lines and errors go to evtop's log file, never to the terminal.
 let kafkaLogger = Logger(label: "evtop.kafka")
+/// `EVTOP_KAFKA_DEBUG=1` with `-X debug=...` prints librdkafka's debug lines on stdout (for test runs only).
+let debugToStdout = ProcessInfo.processInfo.environment["EVTOP_KAFKA_DEBUG"] != nil
 
 /// A small lock-protected box (the project builds for platforms without `Mutex`).
 final class Locked<Value>: @unchecked Sendable {
@@ -66,7 +68,7 @@ enum KafkaConf {
             case ...3: kafkaLogger.error(line)
             case 4: kafkaLogger.warning(line)
             case 5...6: kafkaLogger.info(line)
-            default: kafkaLogger.debug(line)
+            default: kafkaLogger.debug(line); if debugToStdout { print("RDK \(line)") }
             }
         }
         return conf

@@ -15,7 +15,8 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
     /// The producer handle, also used for metadata, offsets and admin requests.
     let producer: KafkaHandle
     let watermarkCache = Locked<[TopicPartition: (low: Int64, high: Int64)]>([:])
-    let groupAPIs = Locked<(listing: Bool, describing: Bool)>((true, true))
+    /// What the cluster turned out not to support (remembered for the session).
+    let groupAPIs = Locked<(listing: Bool, describing: Bool, noController: Bool)>((true, true, false))
     private let browse = Locked<KafkaFetcher?>(nil)
     private let committers = Locked<[String: KafkaHandle]>([:])
 
