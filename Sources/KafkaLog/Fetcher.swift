@@ -5,6 +5,10 @@ import CRdKafka
 /// The browse consumer: reads partitions with assign() only. It never subscribes and never commits;
 /// its group id is unique and unused, so evtop never joins or disturbs its users' groups.
 ///
+/// Partitions once read stay assigned (up to `maxAssigned`, least recently used dropped), each with
+/// its own queue: librdkafka keeps prefetching them, so reading on where the last read stopped costs
+/// no round trip, and "caught up" is known from the watermarks fetch responses leave behind.
+///
 /// `@unchecked Sendable`: librdkafka handles are thread-safe, and the assignment state is only
 /// touched on `queue`, a serial queue.
 public final class KafkaFetcher: @unchecked Sendable {
@@ -12,15 +16,25 @@ public final class KafkaFetcher: @unchecked Sendable {
     private let consumerQueue: OpaquePointer
     private let queue = DispatchQueue(label: "evtop.kafka.fetch")
     private let timeout: Int32
-    /// The partition assigned and the next offset its queue will deliver (continuing reads skip re-assigning).
-    private var position: (tp: TopicPartition, next: Int64)?
+    /// Partitions kept assigned at most (each holds prefetched records up to librdkafka's limits).
+    static let maxAssigned = 256
+
+    /// An assigned partition: its own queue and the next offset that queue delivers.
+    private struct Assigned {
+        var queue: OpaquePointer
+        var next: Int64
+        var lastUse: UInt64
+    }
+    private var assigned: [TopicPartition: Assigned] = [:]
+    private var uses: UInt64 = 0
 
     init(settings: KafkaSettings, timeout: Int32) throws {
         do {
             let conf = try KafkaConf.make(settings, defaults: [
                 "client.id": "evtop-browse",
-                "fetch.wait.max.ms": "50",
-                "queued.max.messages.kbytes": "65536",
+                // Browsing wants fresh records soon; one fetch per broker every 20 ms at most when idle.
+                "fetch.wait.max.ms": "20",
+                "queued.max.messages.kbytes": "16384",
             ], overrides: [
                 "group.id": "evtop-browse-" + UUID().uuidString.lowercased(),
                 "enable.auto.commit": "false",
@@ -40,6 +54,7 @@ public final class KafkaFetcher: @unchecked Sendable {
     }
 
     deinit {
+        for a in assigned.values { rd_kafka_queue_destroy(a.queue) }
         _ = rd_kafka_assign(handle.rk, nil)
         rd_kafka_queue_destroy(consumerQueue)
         rd_kafka_consumer_close(handle.rk)
@@ -52,12 +67,22 @@ public final class KafkaFetcher: @unchecked Sendable {
         }
     }
 
-    private func fetchBlocking(_ tp: TopicPartition, from offset: Int64, maxRecords: Int) throws -> [Record] {
-        let continuing = position?.tp == tp && position?.next == offset
+    private func cachedHigh(_ tp: TopicPartition) -> Int64? {
         var low: Int64 = 0, high: Int64 = 0
-        // Continuing reads first look at the watermarks fetch responses left behind (no round trip).
-        if !continuing || rd_kafka_get_watermark_offsets(handle.rk, tp.topic, tp.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR
-            || high <= offset {
+        guard rd_kafka_get_watermark_offsets(handle.rk, tp.topic, tp.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+              high >= 0 else { return nil }
+        return high
+    }
+
+    private func fetchBlocking(_ tp: TopicPartition, from offset: Int64, maxRecords: Int) throws -> [Record] {
+        uses += 1
+        var current = assigned[tp]
+        if let a = current, a.next == offset, let high = cachedHigh(tp), high <= offset {
+            assigned[tp]?.lastUse = uses
+            return []  // caught up, as the last fetch response said
+        }
+        if current == nil || current?.next != offset {
+            var low: Int64 = 0, high: Int64 = 0
             let err = rd_kafka_query_watermark_offsets(handle.rk, tp.topic, tp.partition, &low, &high, timeout)
             if err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART {
                 throw BrokerError.unknownPartition(tp.topic, tp.partition)
@@ -65,21 +90,37 @@ public final class KafkaFetcher: @unchecked Sendable {
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw BrokerError.unavailable("cannot read \(tp.topic)[\(tp.partition)]: \(err.text)")
             }
+            let start = max(offset, low)
+            guard start < high else { return [] }
+            if let old = current {
+                // Elsewhere in the partition: re-assign it there (a fresh queue holds nothing stale).
+                try changeAssignment([(tp, 0)], add: false)
+                rd_kafka_queue_destroy(old.queue)
+                assigned[tp] = nil
+            }
+            current = try add(tp, at: start)
         }
-        let start = max(offset, low)
-        guard start < high else { return [] }
-        if !continuing || start != offset {
-            try assign([(tp, start)])
-            position = (tp, start)
-        }
+        guard var a = current else { return [] }
+        a.lastUse = uses
+        defer { assigned[tp] = a }
+
         var out: [Record] = []
         out.reserveCapacity(min(maxRecords, 10_000))
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout) * 1_000_000
         var batch = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 1000)
         loop: while out.count < maxRecords, DispatchTime.now().uptimeNanoseconds < deadline {
+            // Caught up as far as the last fetch response knows: return now, newer records come next time.
+            // (Waiting for them here would cost every caught-up partition a fetch round trip.)
+            if let high = cachedHigh(tp), high <= a.next { break loop }
             let want = min(batch.count, maxRecords - out.count)
-            let n = rd_kafka_consume_batch_queue(consumerQueue, 100, &batch, want)
-            guard n > 0 else { continue }
+            // What is there now (a batch call with a timeout waits until the batch is full).
+            var n = rd_kafka_consume_batch_queue(a.queue, 0, &batch, want)
+            if n <= 0 {
+                // Nothing yet: wait for the first record only.
+                guard let first = rd_kafka_consume_queue(a.queue, 20) else { continue }
+                batch[0] = first
+                n = 1
+            }
             var eof = false
             for i in 0..<n {
                 guard let m = batch[i] else { continue }
@@ -89,20 +130,51 @@ public final class KafkaFetcher: @unchecked Sendable {
                     kafkaLogger.warning("browse consumer: \(m.pointee.err.text)")
                     continue
                 }
+                guard m.pointee.offset >= a.next else { continue }  // stale, from before a seek
                 let r = Self.record(m, topic: tp.topic)
                 out.append(r)
-                position = (tp, r.offset + 1)
+                a.next = r.offset + 1
             }
             if eof { break loop }
         }
         if out.isEmpty && DispatchTime.now().uptimeNanoseconds >= deadline {
-            position = nil
             throw BrokerError.unavailable("no records from \(tp.topic)[\(tp.partition)] within \(timeout) ms")
         }
         return out
     }
 
+    /// Adds a partition to the assignment at `offset`, with its own queue; drops the least recently used beyond the cap.
+    private func add(_ tp: TopicPartition, at offset: Int64) throws -> Assigned {
+        if assigned.count >= Self.maxAssigned, let oldest = assigned.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
+            try changeAssignment([(oldest, 0)], add: false)
+            if let q = assigned.removeValue(forKey: oldest)?.queue { rd_kafka_queue_destroy(q) }
+        }
+        // The partition's own queue stops forwarding before the assignment starts fetching into it.
+        guard let q = rd_kafka_queue_get_partition(handle.rk, tp.topic, tp.partition) else {
+            throw BrokerError.unavailable("no queue for \(tp.topic)[\(tp.partition)]")
+        }
+        rd_kafka_queue_forward(q, nil)
+        do { try changeAssignment([(tp, offset)], add: true) } catch {
+            rd_kafka_queue_destroy(q)
+            throw error
+        }
+        return Assigned(queue: q, next: offset, lastUse: uses)
+    }
+
+    private func changeAssignment(_ parts: [(TopicPartition, Int64)], add: Bool) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(clamping: parts.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in parts { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)?.pointee.offset = offset }
+        if let error = add ? rd_kafka_incremental_assign(handle.rk, list) : rd_kafka_incremental_unassign(handle.rk, list) {
+            let text = rd_kafka_error_string(error).map { String(cString: $0) } ?? "unknown error"
+            rd_kafka_error_destroy(error)
+            throw BrokerError.unavailable("assign failed: \(text)")
+        }
+    }
+
     private func assign(_ parts: [(TopicPartition, Int64)]) throws {
+        for a in assigned.values { rd_kafka_queue_destroy(a.queue) }
+        assigned.removeAll()
         let list = rd_kafka_topic_partition_list_new(Int32(clamping: parts.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for (tp, offset) in parts { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)?.pointee.offset = offset }
@@ -116,8 +188,7 @@ public final class KafkaFetcher: @unchecked Sendable {
     public func scan(topic: String, partitions: [PartitionWatermarks], body: @escaping @Sendable ([Record]) -> Void) async throws -> Int {
         try await Blocking.run(on: queue) { [self] in
             var remaining = Set(partitions.filter { $0.high > $0.low }.map(\.partition))
-            let ends = Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, $0.high) })
-            position = nil
+            let ends = Dictionary(partitions.map { ($0.partition, $0.high) }, uniquingKeysWith: { a, _ in a })
             try assign(partitions.filter { remaining.contains($0.partition) }.map { (TopicPartition(topic, $0.partition), $0.low) })
             defer { _ = rd_kafka_assign(handle.rk, nil) }
             var total = 0
@@ -126,7 +197,11 @@ public final class KafkaFetcher: @unchecked Sendable {
             var records: [Record] = []
             records.reserveCapacity(batch.count)
             while !remaining.isEmpty {
-                let n = rd_kafka_consume_batch_queue(consumerQueue, 100, &batch, batch.count)
+                var n = rd_kafka_consume_batch_queue(consumerQueue, 0, &batch, batch.count)
+                if n <= 0, let first = rd_kafka_consume_queue(consumerQueue, 100) {
+                    batch[0] = first
+                    n = 1
+                }
                 if n <= 0 {
                     idle += 1
                     if idle * 100 > Int(timeout) { throw BrokerError.unavailable("reading \(topic) stalled") }

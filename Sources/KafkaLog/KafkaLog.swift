@@ -31,7 +31,8 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
             let conf = try KafkaConf.make(settings, defaults: [
                 "client.id": "evtop",
                 "partitioner": "murmur2_random", // keys land where the Java clients put them
-                "linger.ms": "5",
+                // produce() waits for its delivery reports: send at once (records queued meanwhile still batch).
+                "linger.ms": "0",
                 "socket.connection.setup.timeout.ms": "5000",
             ], overrides: [
                 "enable.idempotence": "true",
