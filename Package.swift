@@ -7,6 +7,8 @@ let package = Package(
     name: "evtop",
     platforms: [.macOS(.v13)],
     products: [
+        /// KafkaLog (a BrokerLog over librdkafka) and its mock-cluster harness, for the benchmarks package.
+        .library(name: "EvtopKafka", targets: ["KafkaLog"]),
         .executable(name: "evtop", targets: ["evtop"]),
         .library(name: "EvtopCore", targets: ["EventModel", "TerminalUI", "Dashboard", "EmbeddedStore"]),
     ],

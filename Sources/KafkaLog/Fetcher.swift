@@ -34,7 +34,6 @@ public final class KafkaFetcher: @unchecked Sendable {
                 "client.id": "evtop-browse",
                 // Browsing wants fresh records soon; one fetch per broker every 20 ms at most when idle.
                 "fetch.wait.max.ms": "20",
-                "queued.max.messages.kbytes": "16384",
             ], overrides: [
                 "group.id": "evtop-browse-" + UUID().uuidString.lowercased(),
                 "enable.auto.commit": "false",

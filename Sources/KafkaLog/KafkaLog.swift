@@ -99,6 +99,28 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
     /// Kafka group membership is the broker's business: evtop's commits need no heartbeat.
     public func heartbeat(group: String, member: String) async throws {}
 
+    /// Reads every record of `topic` between the given watermarks with the browse consumer (all partitions
+    /// assigned at once), handing batches to `body`: the bulk path for indexing a topic. Returns the count read.
+    public func scan(topic: String, partitions: [PartitionWatermarks], body: @escaping @Sendable ([Record]) -> Void) async throws -> Int {
+        try await browseFetcher().scan(topic: topic, partitions: partitions, body: body)
+    }
+
+    /// One topic's partitions with leaders and watermarks: one metadata request and two ListOffsets
+    /// round trips for that topic only; `BrokerError.unknownTopic` when it does not exist.
+    public func watermarks(topic: String) async throws -> TopicInfo {
+        try await Blocking.run { [self] in
+            let meta = try metadata()
+            guard let t = meta.topics.first(where: { $0.name == topic }) else { throw BrokerError.unknownTopic(topic) }
+            guard let info = watermarks(for: (topics: [t], brokers: meta.brokers)).first else { throw BrokerError.unknownTopic(topic) }
+            return info
+        }
+    }
+
+    /// The partitions of `topic` with watermarks (for `scan`).
+    public func watermarks(of topic: String) async throws -> [PartitionWatermarks] {
+        try await watermarks(topic: topic).partitions
+    }
+
     // MARK: Handles
 
     func browseFetcher() throws -> KafkaFetcher {
