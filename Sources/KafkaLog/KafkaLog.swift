@@ -34,6 +34,10 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
                 // produce() waits for its delivery reports: send at once (records queued meanwhile still batch).
                 "linger.ms": "0",
                 "socket.connection.setup.timeout.ms": "5000",
+                // One request in flight per broker: a retried batch can never be overtaken by the next one.
+                // (librdkafka's mock cluster accepts an overtaking batch and then calls the retry a duplicate,
+                // losing it; real brokers refuse the gap, but evtop's redrive should not lean on that.)
+                "max.in.flight.requests.per.connection": "1",
             ], overrides: [
                 "enable.idempotence": "true",
                 "acks": "all",

@@ -58,13 +58,29 @@ extension KafkaLog {
         return Array(UnsafeBufferPointer(start: p, count: Int(n)))
     }
 
-    /// Low and high watermarks for every partition: two ListOffsets round trips, each batched per
-    /// leader broker by librdkafka (`rd_kafka_offsets_for_times` with the EARLIEST/LATEST sentinels).
-    /// A partition whose leader does not answer keeps its last known figures.
+    /// Low and high watermarks for every partition: per leader broker, two ListOffsets requests
+    /// (`rd_kafka_offsets_for_times` with the EARLIEST/LATEST sentinels, all of that broker's partitions in
+    /// each), the brokers queried in parallel. A broker that does not answer costs only its own partitions,
+    /// which keep their last known figures; so does a partition without a leader.
     func watermarks(for meta: (topics: [TopicMetadata], brokers: Int)) -> [TopicInfo] {
-        let all = meta.topics.flatMap { t in t.partitions.map { TopicPartition(t.name, $0.partition) } }
-        let lows = listOffsets(all, sentinel: Int64(RD_KAFKA_OFFSET_BEGINNING))
-        let highs = listOffsets(all, sentinel: Int64(RD_KAFKA_OFFSET_END))
+        var byLeader: [Int32: [TopicPartition]] = [:]
+        for t in meta.topics {
+            for p in t.partitions {
+                guard let leader = p.leader else { continue }
+                byLeader[leader, default: []].append(TopicPartition(t.name, p.partition))
+            }
+        }
+        let groups = Array(byLeader.values)
+        let found = Locked<(lows: [TopicPartition: Int64], highs: [TopicPartition: Int64])>(([:], [:]))
+        DispatchQueue.concurrentPerform(iterations: groups.count) { i in
+            let lows = listOffsets(groups[i], sentinel: Int64(RD_KAFKA_OFFSET_BEGINNING))
+            let highs = listOffsets(groups[i], sentinel: Int64(RD_KAFKA_OFFSET_END))
+            found.withLock { f in
+                f.lows.merge(lows) { a, _ in a }
+                f.highs.merge(highs) { a, _ in a }
+            }
+        }
+        let (lows, highs) = found.withLock { ($0.lows, $0.highs) }
         return watermarkCache.withLock { cache in
             meta.topics.map { t in
                 TopicInfo(name: t.name, partitions: t.partitions.map { p in
@@ -85,7 +101,8 @@ extension KafkaLog {
         guard !partitions.isEmpty, let list = rd_kafka_topic_partition_list_new(Int32(clamping: partitions.count)) else { return [:] }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)?.pointee.offset = sentinel }
-        _ = rd_kafka_offsets_for_times(producer.rk, list, settings.timeoutMillis)
+        // A leader that is down holds the whole request for the timeout: keep it short, the cache covers the gap.
+        _ = rd_kafka_offsets_for_times(producer.rk, list, min(settings.timeoutMillis, 2000))
         var out: [TopicPartition: Int64] = [:]
         guard let elems = list.pointee.elems else { return [:] }
         for e in UnsafeBufferPointer(start: elems, count: Int(max(0, list.pointee.cnt))) {

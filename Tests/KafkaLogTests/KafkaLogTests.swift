@@ -168,12 +168,34 @@ final class KafkaLogTests: XCTestCase {
         }
         XCTAssertEqual(all.count, 1000)
         XCTAssertEqual(Set(all).count, 1000)
+        XCTAssertEqual(all.filter { $0.offset < 0 }, [], "a delivery report without an offset")
         let read = try kcat(["-C", "-b", cluster.bootstrap, "-t", "redrive", "-e", "-q", "-o", "beginning", "-f", "%s\\n"])
         let values = read.text.split(separator: "\n")
         XCTAssertEqual(values.count, 1000, "lost or duplicated records")
         XCTAssertEqual(Set(values).count, 1000)
         let snapshot = try await log.snapshot()
         XCTAssertEqual(snapshot.topics.first { $0.name == "redrive" }?.totalHigh, 1000)
+    }
+
+    func testAPartitionWhoseLeaderIsDownKeepsItsLastFiguresAndRecovers() async throws {
+        let (cluster, log) = try makeCluster()
+        try cluster.createTopic("events", partitions: 3)
+        for p in Int32(0)..<3 { cluster.setLeader(topic: "events", partition: p, leader: p + 1) }
+        for p in Int32(0)..<3 {
+            try kcatProduce(cluster.bootstrap, topic: "events", lines: (0..<(5 * Int(p + 1))).map { "e\($0)" }, partition: p)
+        }
+        let before = try await log.snapshot().topics.first { $0.name == "events" }
+        XCTAssertEqual(before?.partitions.map(\.high), [5, 10, 15])
+        cluster.setBroker(3, up: false)  // leader of partition 2
+        try kcatProduce(cluster.bootstrap, topic: "events", lines: ["x", "y"], partition: 0)
+        let during = try await log.snapshot().topics.first { $0.name == "events" }
+        XCTAssertEqual(during?.partitions.map(\.high), [7, 10, 15], "partition 2 keeps its last known figures")
+        cluster.setBroker(3, up: true)
+        let after = try await eventually { () async throws -> TopicInfo? in
+            let t = try await log.snapshot().topics.first { $0.name == "events" }
+            return t?.partitions.map(\.high) == [7, 10, 15] && t?.partitions[2].leader == 3 ? t : nil
+        }
+        XCTAssertNotNil(after)
     }
 
     func testAnUnreachableBrokerIsAClearError() async throws {
