@@ -9,8 +9,9 @@ times spawns `evtop --broker kafka://BOOTSTRAP` in a 100x30 pty and measures the
 until the screen contains "orders" and "payments"; then sends q.
 
 Consume: runs Benchmarks/.build/release/evtop-kafka-bench when it is built (scripts/bench_kafka builds
-it): RECORDS small JSON events over PARTITIONS partitions, read by evtop's consume + decode +
-correlation-index path and by `kcat -C -e -o beginning -q`, both rates and the ratio.
+it) against a second mock cluster in its own process: RECORDS small JSON events over PARTITIONS
+partitions, read by evtop's consume + decode + correlation-index path and by
+`kcat -C -e -o beginning -q`, both rates and the ratio.
 
 Python standard library, kcat and the two binaries. Prints one pasteable line per figure.
 """
@@ -94,10 +95,19 @@ def main():
         proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     if os.access(args.bench, os.X_OK):
-        out = subprocess.run([args.bench, "--records", str(args.records), "--partitions", str(args.partitions)],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, text=True).stdout
+        # A mock cluster of its own (a separate process, as kcat sees it) holding the benchmark topic.
+        proc = subprocess.Popen([mock, "--topic", f"bench-events:{args.partitions}"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            bootstrap = proc.stdout.readline().decode().strip()
+            out = subprocess.run([args.bench, "--records", str(args.records), "--partitions", str(args.partitions),
+                                  "--bootstrap", bootstrap, "--kcat", kcat],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, text=True).stdout
+        finally:
+            proc.kill()
+            proc.wait()
         for line in out.splitlines():
-            if line.startswith("kafka consume"):
+            if line.startswith("kafka "):
                 print(line, flush=True)
     else:
         print(f"(consume figure skipped: {args.bench} not built; run scripts/bench_kafka)", flush=True)

@@ -6,18 +6,24 @@ import EventModel
 // with assign(), librdkafka message -> Record with key/value/headers copied, JSON correlation id found,
 // counted in an index) and with `kcat -C -e -o beginning -q`, side by side; prints both rates and the ratio.
 //
-//   evtop-kafka-bench [--records 1000000] [--partitions 64] [--kcat /usr/bin/kcat]
+//   evtop-kafka-bench [--records 1000000] [--partitions 64] [--kcat /usr/bin/kcat] [--bootstrap HOST:PORT,...]
+//
+// Without --bootstrap the mock cluster runs inside this process (its broker threads then share the
+// process with evtop's consumer); with it, a mock cluster started by `evtop-mock-cluster --topic
+// bench-events:64` in a process of its own, as kcat sees it.
 
 var records = 1_000_000
 var partitions: Int32 = 64
 var kcatPath = "/usr/bin/kcat"
+var external: String?
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
     switch a {
     case "--records": records = Int(args.next() ?? "") ?? records
     case "--partitions": partitions = Int32(args.next() ?? "") ?? partitions
     case "--kcat": kcatPath = args.next() ?? kcatPath
-    default: print("usage: evtop-kafka-bench [--records N] [--partitions N] [--kcat PATH]"); exit(2)
+    case "--bootstrap": external = args.next()
+    default: print("usage: evtop-kafka-bench [--records N] [--partitions N] [--kcat PATH] [--bootstrap HOST:PORT,...]"); exit(2)
     }
 }
 
@@ -50,10 +56,11 @@ final class Index: @unchecked Sendable {
     var read = 0
 }
 
-let cluster = try KafkaMockCluster(brokers: 3)
 let topic = "bench-events"
-try cluster.createTopic(topic, partitions: partitions, replication: 1)
-let bootstrap = cluster.bootstrap.split(separator: ",").map(String.init)
+let cluster: KafkaMockCluster? = external == nil ? try KafkaMockCluster(brokers: 3) : nil
+if let cluster { try cluster.createTopic(topic, partitions: partitions, replication: 1) }
+let bootstrapText = external ?? cluster?.bootstrap ?? ""
+let bootstrap = bootstrapText.split(separator: ",").map(String.init)
 let writer = try KafkaLog(settings: KafkaSettings(bootstrap: bootstrap, properties: ["linger.ms": "20", "batch.num.messages": "10000"]))
 
 let clock = ContinuousClock()
@@ -75,7 +82,13 @@ let kept = info.reduce(Int64(0)) { $0 + $1.count }
 print("kafka bench topic: \(produced) JSON events produced in \(produceTime) over \(partitions) partitions; the mock kept \(kept) (from the watermarks)")
 
 // evtop: a fresh client, as the saga index or a DLQ scan would start.
-let reader = try KafkaLog(settings: KafkaSettings(bootstrap: bootstrap))
+// EVTOP_BENCH_X="key=value,key=value" passes librdkafka properties to the reading side (for tuning runs).
+var readerProps: [String: String] = [:]
+for kv in (ProcessInfo.processInfo.environment["EVTOP_BENCH_X"] ?? "").split(separator: ",") {
+    let parts = kv.split(separator: "=", maxSplits: 1).map(String.init)
+    if parts.count == 2 { readerProps[parts[0]] = parts[1] }
+}
+let reader = try KafkaLog(settings: KafkaSettings(bootstrap: bootstrap, properties: readerProps))
 let index = Index()
 func cpuSeconds() -> Double {
     var u = rusage()
@@ -97,7 +110,7 @@ guard Int64(read) == kept else { print("evtop read \(read) of \(kept) records");
 // kcat: the same records, printed to a pipe that wc counts.
 let p = Process()
 p.executableURL = URL(fileURLWithPath: "/bin/sh")
-p.arguments = ["-c", "\(kcatPath) -C -b \(cluster.bootstrap) -t \(topic) -e -o beginning -q | wc -l"]
+p.arguments = ["-c", "\(kcatPath) -C -b \(bootstrapText) -t \(topic) -e -o beginning -q | wc -l"]
 let out = Pipe()
 p.standardOutput = out
 let kcatStart = clock.now
@@ -111,6 +124,8 @@ guard kcatCount == kept else { print("kcat read \(kcatCount) of \(kept) records"
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 let evtopRate = Double(kept) / seconds(evtopTime)
 let kcatRate = Double(kept) / seconds(kcatTime)
-print(String(format: "kafka consume %lld records (%d partitions, mock cluster): evtop consume+decode+correlation index %.0f records/s (%.2f s, %d correlation ids), kcat -C -e -q %.0f records/s (%.2f s): ratio %.2f× kcat; evtop used %.2f s of CPU",
-             kept, partitions, evtopRate, seconds(evtopTime), index.counts.count, kcatRate, seconds(kcatTime), evtopRate / kcatRate, evtopCPU))
+let placement = external == nil ? "in the bench process" : "in its own process"
+print(String(format: "kafka consume %lld records (%d partitions, mock cluster " + placement + "): evtop consume+decode+correlation index %.0f records/s (%.2f s, %d correlation ids), kcat -C -e -q %.0f records/s (%.2f s): ratio %.2f× kcat; evtop used %.2f s of CPU",
+             kept, info.count, evtopRate, seconds(evtopTime), index.counts.count, kcatRate, seconds(kcatTime), evtopRate / kcatRate, evtopCPU))
 withExtendedLifetime(cluster) {}
+_ = kcatCount
