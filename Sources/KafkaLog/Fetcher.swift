@@ -16,6 +16,7 @@ public final class KafkaFetcher: @unchecked Sendable {
     private let consumerQueue: OpaquePointer
     private let queue = DispatchQueue(label: "evtop.kafka.fetch")
     private let timeout: Int32
+    private let settings: KafkaSettings
     /// Partitions kept assigned at most (each holds prefetched records up to librdkafka's limits).
     static let maxAssigned = 256
 
@@ -50,6 +51,7 @@ public final class KafkaFetcher: @unchecked Sendable {
         }
         consumerQueue = q
         self.timeout = timeout
+        self.settings = settings
     }
 
     deinit {
@@ -182,22 +184,41 @@ public final class KafkaFetcher: @unchecked Sendable {
     }
 
     /// Reads every record of `partitions` from low up to the high watermark given, in batches handed
-    /// to `body` (assign() over all partitions at once: the bulk path of the saga index and the benchmark).
-    /// Returns the number of records read.
+    /// to `body`: the bulk path of the saga index and the benchmark. It uses a consumer of its own with
+    /// librdkafka's simple (legacy) consumer API, as kcat -C does: no group at all, one queue for every
+    /// partition, never a commit. Returns the number of records read.
     public func scan(topic: String, partitions: [PartitionWatermarks], body: @escaping @Sendable ([Record]) -> Void) async throws -> Int {
-        try await Blocking.run(on: queue) { [self] in
+        let settings = self.settings
+        let timeout = self.timeout
+        return try await Blocking.run {
+            let conf = try KafkaConf.make(settings, defaults: ["client.id": "evtop-scan"], overrides: [
+                "enable.auto.commit": "false", "enable.auto.offset.store": "false", "enable.partition.eof": "true",
+            ])
+            let scanner = try KafkaHandle(type: RD_KAFKA_CONSUMER, conf: conf, pollThread: false)
+            guard let rkt = rd_kafka_topic_new(scanner.rk, topic, nil) else { throw BrokerError.unknownTopic(topic) }
+            defer { rd_kafka_topic_destroy(rkt) }
+            guard let q = rd_kafka_queue_new(scanner.rk) else { throw BrokerError.unavailable("cannot create a queue") }
+            defer { rd_kafka_queue_destroy(q) }
             var remaining = Set(partitions.filter { $0.high > $0.low }.map(\.partition))
             let ends = Dictionary(partitions.map { ($0.partition, $0.high) }, uniquingKeysWith: { a, _ in a })
-            try assign(partitions.filter { remaining.contains($0.partition) }.map { (TopicPartition(topic, $0.partition), $0.low) })
-            defer { _ = rd_kafka_assign(handle.rk, nil) }
+            var started: [Int32] = []
+            defer { for p in started { _ = rd_kafka_consume_stop(rkt, p) } }
+            for p in partitions where remaining.contains(p.partition) {
+                guard rd_kafka_consume_start_queue(rkt, p.partition, p.low, q) == 0 else {
+                    throw BrokerError.unavailable("cannot read \(topic)[\(p.partition)]: \(rd_kafka_last_error().text)")
+                }
+                started.append(p.partition)
+            }
             var total = 0
             var batch = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 4096)
             var idle = 0
             var records: [Record] = []
             records.reserveCapacity(batch.count)
             while !remaining.isEmpty {
-                var n = rd_kafka_consume_batch_queue(consumerQueue, 0, &batch, batch.count)
-                if n <= 0, let first = rd_kafka_consume_queue(consumerQueue, 100) {
+                // What is there now (with a timeout, a batch call waits until the batch is full) ...
+                var n = rd_kafka_consume_batch_queue(q, 0, &batch, batch.count)
+                if n <= 0, let first = rd_kafka_consume_queue(q, 100) {
+                    // ... else the first record to come.
                     batch[0] = first
                     n = 1
                 }
@@ -214,8 +235,10 @@ public final class KafkaFetcher: @unchecked Sendable {
                     let p = m.pointee.partition
                     if m.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { remaining.remove(p); continue }
                     guard m.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                    let end = ends[p] ?? .max
+                    guard m.pointee.offset < end else { remaining.remove(p); continue }
                     records.append(Self.record(m, topic: topic))
-                    if m.pointee.offset + 1 >= ends[p] ?? .max { remaining.remove(p) }
+                    if m.pointee.offset + 1 >= end { remaining.remove(p) }
                 }
                 total += records.count
                 body(records)

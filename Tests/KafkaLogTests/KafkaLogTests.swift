@@ -198,6 +198,22 @@ final class KafkaLogTests: XCTestCase {
         XCTAssertNotNil(after)
     }
 
+    func testScanReadsEveryRecordBetweenTheWatermarksOnce() async throws {
+        let (cluster, log) = try makeCluster()
+        try cluster.createTopic("index-me", partitions: 5)
+        for p in Int32(0)..<5 {
+            try kcatProduce(cluster.bootstrap, topic: "index-me", lines: (0..<(60 + Int(p))).map { "{\"p\":\(p),\"n\":\($0)}" }, partition: p)
+        }
+        let partitions = try await log.watermarks(of: "index-me")
+        let seen = LockedRecords()
+        let count = try await log.scan(topic: "index-me", partitions: partitions) { seen.append($0) }
+        XCTAssertEqual(count, 310)
+        let values = seen.all.compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        XCTAssertEqual(values.count, 310)
+        XCTAssertEqual(Set(values).count, 310)
+        XCTAssertTrue(values.contains("{\"p\":4,\"n\":63}"))
+    }
+
     func testAnUnreachableBrokerIsAClearError() async throws {
         let log = try KafkaLog(settings: KafkaSettings(bootstrap: ["127.0.0.1:1"], requestTimeout: .seconds(3)))
         do {
@@ -263,4 +279,13 @@ final class KafkaLogTests: XCTestCase {
         XCTAssertEqual(GroupSelection.groups(listed: nil, named: ["billing", "", "audit"]), ["audit", "billing"])
         XCTAssertEqual(GroupSelection.groups(listed: [], named: []), [])
     }
+}
+
+/// Records collected from scan callbacks.
+final class LockedRecords: @unchecked Sendable {
+    // @unchecked: `lock` guards `records`.
+    private let lock = NSLock()
+    private var records: [Record] = []
+    func append(_ batch: [Record]) { lock.lock(); records += batch; lock.unlock() }
+    var all: [Record] { lock.lock(); defer { lock.unlock() }; return records }
 }
