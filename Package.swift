@@ -7,6 +7,8 @@ let package = Package(
     name: "evtop",
     platforms: [.macOS(.v13)],
     products: [
+        /// KafkaLog (a BrokerLog over librdkafka) and its mock-cluster harness, for the benchmarks package.
+        .library(name: "EvtopKafka", targets: ["KafkaLog"]),
         .executable(name: "evtop", targets: ["evtop"]),
         .library(name: "EvtopCore", targets: ["EventModel", "TerminalUI", "Dashboard", "EmbeddedStore", "Redrive"]),
     ],
@@ -43,6 +45,19 @@ let package = Package(
             name: "NCursesTerminal",
             dependencies: ["CNCurses", "TerminalUI"]
         ),
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "KafkaLog",
+            dependencies: ["CRdKafka", "EventModel", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "evtop-mock-cluster",
+            dependencies: ["KafkaLog"]
+        ),
         .target(
             name: "Dashboard",
             dependencies: ["TerminalUI", "EventModel"]
@@ -58,6 +73,7 @@ let package = Package(
                 "Redrive", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                "KafkaLog",
             ]
         ),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
@@ -72,6 +88,7 @@ let package = Package(
         ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "EventModel", "EmbeddedStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["EmbeddedStore", "EventModel", "Redrive"]),
+        .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "EventModel", "CRdKafka", "Redrive"]),
     ],
     swiftLanguageModes: [.v6]
 )

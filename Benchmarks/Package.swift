@@ -25,6 +25,11 @@ let package = Package(
             name: "evtop-bench",
             dependencies: ["EvtopBenchSupport", .product(name: "EvtopCore", package: "evtop")]
         ),
+        /// Kafka: evtop's consume + decode + correlation-index path against kcat on librdkafka's mock cluster.
+        .executableTarget(
+            name: "evtop-kafka-bench",
+            dependencies: [.product(name: "EvtopKafka", package: "evtop"), .product(name: "EvtopCore", package: "evtop")]
+        ),
         /// The same workloads under ordo-one/benchmark (`swift package benchmark`).
         .executableTarget(
             name: "EvtopBenchmarks",

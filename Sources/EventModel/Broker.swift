@@ -8,12 +8,22 @@ public struct PartitionWatermarks: Sendable, Hashable, Codable {
     public var low: Int64
     /// Offset the next record will get (log end offset).
     public var high: Int64
+    /// Broker id of the partition leader, where the broker reports one (Kafka); nil when unknown or leaderless.
+    public var leader: Int32?
+    /// Broker ids holding replicas, where the broker reports them (Kafka).
+    public var replicas: [Int32]?
+    /// Broker ids of the in-sync replicas, where the broker reports them (Kafka).
+    public var inSyncReplicas: [Int32]?
 
-    /// Creates watermarks.
-    public init(partition: Int32, low: Int64, high: Int64) {
+    /// Creates watermarks; leader and replicas are for brokers that have them.
+    public init(partition: Int32, low: Int64, high: Int64,
+                leader: Int32? = nil, replicas: [Int32]? = nil, inSyncReplicas: [Int32]? = nil) {
         self.partition = partition
         self.low = low
         self.high = high
+        self.leader = leader
+        self.replicas = replicas
+        self.inSyncReplicas = inSyncReplicas
     }
 
     /// Number of records retained in the partition.

@@ -40,7 +40,7 @@ struct DLQListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let resolved = try source.resolve()
-        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false)
+        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false, kafka: source.kafkaOptions(resolved.context))
         var matcher = DeadLetterTopics()
         if let patterns = resolved.context?.deadLetterPatterns { matcher = DeadLetterTopics(patterns: patterns) }
         let snapshot = try await log.snapshot()

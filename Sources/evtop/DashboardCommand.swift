@@ -22,7 +22,8 @@ struct DashboardCommand: AsyncParsableCommand {
         FileLogHandler.bootstrap()
         let resolved = try source.resolve()
         let theme = try display.loadTheme(config: resolved.config)
-        let log = try SourceFactory.open(resolved.url, readOnly: source.readOnly, create: resolved.isDefault)
+        let log = try SourceFactory.open(resolved.url, readOnly: source.readOnly, create: resolved.isDefault,
+                                         kafka: source.kafkaOptions(resolved.context))
         var state = AppState.initial(source: log.sourceDescription, context: resolved.context,
                                      size: Size(width: 80, height: 24), readOnly: source.readOnly, theme: theme.name)
         if resolved.isDefault {

@@ -6,6 +6,7 @@ import EmbeddedStore
 import Simulator
 import TerminalUI
 import Dashboard
+import KafkaLog
 
 /// `evtop demo`: the simulated order-fulfillment system on the embedded store, with the dashboard on top.
 struct DemoCommand: AsyncParsableCommand {
@@ -21,6 +22,12 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Store file the demo writes (an existing evtop store is continued).", valueName: "path"))
     var store: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Run the demo on this broker instead: kafka://HOST:PORT[,HOST:PORT] or sqlite:PATH.", valueName: "url"))
+    var broker: String?
+
+    @Option(name: .customShort("X"), help: ArgumentHelp("librdkafka property key=value for --broker kafka://... (repeatable).", valueName: "key=value"))
+    var properties: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Mean orders per second.", valueName: "n"))
     var rate: Double = 20
@@ -48,8 +55,21 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         FileLogHandler.bootstrap()
         let logger = Logger(label: "evtop.demo")
+        if let broker, case .kafka(let bootstrap) = try BrokerURL.parse(broker) {
+            var props: [String: String] = [:]
+            for p in properties {
+                guard let eq = p.firstIndex(of: "=") else { throw ValidationError("-X takes key=value, got '\(p)'") }
+                props[String(p[..<eq])] = String(p[p.index(after: eq)...])
+            }
+            // The demo's own groups are named: a cluster that cannot list groups still shows their lag.
+            let log = try KafkaLog(settings: KafkaSettings(bootstrap: bootstrap, properties: props, groups: DemoGroups.all))
+            let url = "kafka://" + bootstrap.joined(separator: ",")
+            return try await run(on: log, url: .kafka(bootstrap: bootstrap), logger: logger, headlessBanner: "writing to \(url) — attach with: evtop --broker \(url)")
+        }
         let path: String
-        if let store {
+        if let broker, case .sqlite(let p) = try BrokerURL.parse(broker) {
+            path = p
+        } else if let store {
             path = Paths.expand(store)
         } else {
             path = Paths.demoStore
@@ -58,12 +78,17 @@ struct DemoCommand: AsyncParsableCommand {
         }
         try Paths.ensureParent(of: path)
         let log = try SQLiteLog(path: path, mode: .readWrite)
+        try await run(on: log, url: .sqlite(path: path), logger: logger, headlessBanner: "writing to \(path) — attach with: evtop --broker sqlite:\(path)")
+    }
+
+    /// Runs the demo system on `log`, headless or with the dashboard.
+    private func run(on log: any BrokerLog, url: BrokerURL, logger: Logger, headlessBanner: String) async throws {
         let demo = DemoSystem(log: log, config: DemoConfig(rate: rate, seed: seed, duration: duration, poisonRate: poisonRate))
         try await demo.setUp()
-        logger.info("demo started on \(path)")
+        logger.info("demo started on \(log.sourceDescription)")
 
         if headless {
-            print("evtop demo: writing to \(path) — attach with: evtop --broker sqlite:\(path)")
+            print("evtop demo: " + headlessBanner)
             let progress = Task.detached {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(5))
@@ -90,10 +115,10 @@ struct DemoCommand: AsyncParsableCommand {
         let state = AppState.initial(source: log.sourceDescription, context: nil, size: Size(width: 80, height: 24),
                                      readOnly: false, theme: theme.name)
         let assembler = try SagaSetup.assembler(context: nil, configPath: nil)
-        let sagas = SagaLoader.make(log: log, url: .sqlite(path: path), readOnly: false, assembler: assembler)
+        let sagas = SagaLoader.make(log: log, url: url, readOnly: false, assembler: assembler)
         try await DashboardRunner.run(log: log, state: state, theme: theme,
                                       refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
-                                      journalPath: JournalLocation.path(for: .sqlite(path: path)), mailbox: mailbox,
+                                      journalPath: JournalLocation.path(for: url), mailbox: mailbox,
                                       sagas: sagas)
     }
 }

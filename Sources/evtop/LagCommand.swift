@@ -53,7 +53,8 @@ struct LagCommand: AsyncParsableCommand {
 
     private func evaluate() async throws -> [GroupLag] {
         let resolved = try source.resolve()
-        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false)
+        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false,
+                                         kafka: source.kafkaOptions(resolved.context, groups: group.map { [$0] } ?? []))
         var state = AppState.initial(source: log.sourceDescription, context: resolved.context,
                                      size: Size(width: 120, height: 40), readOnly: true, theme: "default")
         let deadline = Date().addingTimeInterval(window)

@@ -26,6 +26,16 @@ struct SourceOptions: ParsableArguments {
         try ConfigParser.load(path: config.map(Paths.expand) ?? Paths.configFile)
     }
 
+    /// librdkafka properties (the context's, then -X, which win) and the context's groups, plus `groups`.
+    func kafkaOptions(_ context: ContextConfig?, groups: [String] = []) -> KafkaOptions {
+        var props = context?.properties ?? [:]
+        for p in properties {
+            guard let eq = p.firstIndex(of: "=") else { continue }
+            props[String(p[..<eq]).trimmingCharacters(in: .whitespaces)] = String(p[p.index(after: eq)...])
+        }
+        return KafkaOptions(properties: props, groups: (context?.groups ?? []) + groups)
+    }
+
     /// The broker URL to use and the context it came from: --broker, else the context's, else the default store.
     func resolve() throws -> (url: BrokerURL, raw: String, context: ContextConfig?, config: ConfigFile?, isDefault: Bool) {
         let config = try loadConfig()

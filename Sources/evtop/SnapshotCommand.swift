@@ -34,7 +34,7 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     func run() async throws {
         let resolved = try source.resolve()
-        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false)
+        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false, kafka: source.kafkaOptions(resolved.context, groups: view.hasPrefix("group:") ? [String(view.dropFirst("group:".count))] : []))
         var state = AppState.initial(source: log.sourceDescription, context: resolved.context,
                                      size: Size(width: width, height: height), readOnly: true, theme: "default")
         switch view {

@@ -1,6 +1,7 @@
 import Foundation
 import EventModel
 import EmbeddedStore
+import KafkaLog
 
 /// A broker URL, checked before anything is opened.
 enum BrokerURL: Equatable {
@@ -39,9 +40,17 @@ enum BrokerURL: Equatable {
     }
 }
 
+/// What a Kafka source needs besides its URL: librdkafka properties and the groups to show.
+struct KafkaOptions {
+    /// librdkafka properties: the context's, then `-X` (which win). May hold secrets: never print them.
+    var properties: [String: String] = [:]
+    /// Groups shown when the cluster cannot list groups (the context's `groups`, `--group`).
+    var groups: [String] = []
+}
+
 /// Opens the `BrokerLog` a URL names.
 enum SourceFactory {
-    static func open(_ url: BrokerURL, readOnly: Bool, create: Bool) throws -> any BrokerLog {
+    static func open(_ url: BrokerURL, readOnly: Bool, create: Bool, kafka: KafkaOptions = KafkaOptions()) throws -> any BrokerLog {
         switch url {
         case .sqlite(let path):
             // Only the default store is created on demand: a mistyped path must not become an empty store.
@@ -50,8 +59,9 @@ enum SourceFactory {
             }
             if create && !readOnly { try Paths.ensureParent(of: path) }
             return try SQLiteLog(path: path, mode: readOnly ? .readOnly : .readWrite)
-        case .kafka:
-            throw BrokerError.unavailable("Kafka brokers are not supported by this build of evtop yet; use sqlite:PATH (the embedded store)")
+        case .kafka(let bootstrap):
+            // Read-only is evtop's promise (no requeue or replay), not a client setting: reads never commit.
+            return try KafkaLog(settings: KafkaSettings(bootstrap: bootstrap, properties: kafka.properties, groups: kafka.groups))
         }
     }
 }

@@ -28,7 +28,7 @@ struct TopicsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let resolved = try source.resolve()
-        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false)
+        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false, kafka: source.kafkaOptions(resolved.context))
         var state = AppState.initial(source: log.sourceDescription, context: resolved.context,
                                      size: Size(width: 120, height: 40), readOnly: true, theme: "default")
         state.topicSort = .name

@@ -1,0 +1,161 @@
+import Foundation
+import EventModel
+import CRdKafka
+
+/// A `BrokerLog` over a Kafka cluster through librdkafka.
+///
+/// One idempotent producer (acks=all) also serves metadata, watermarks and admin requests; a
+/// browse consumer reads with assign() only (never subscribe, never commit, a unique unused group
+/// id); `commit(group:...)` uses one consumer per group, for evtop's own demo services.
+public final class KafkaLog: BrokerLog, @unchecked Sendable {
+    // @unchecked: librdkafka handles are thread-safe; every mutable Swift field is behind a lock.
+
+    /// The settings the log was opened with (properties may hold secrets: never print them).
+    public let settings: KafkaSettings
+    /// The producer handle, also used for metadata, offsets and admin requests.
+    let producer: KafkaHandle
+    let watermarkCache = Locked<[TopicPartition: (low: Int64, high: Int64)]>([:])
+    /// What the cluster turned out not to support (remembered for the session).
+    let groupAPIs = Locked<(listing: Bool, describing: Bool, noController: Bool)>((true, true, false))
+    private let browse = Locked<KafkaFetcher?>(nil)
+    private let committers = Locked<[String: KafkaHandle]>([:])
+
+    /// The source as the user named it, never with secrets.
+    public var sourceDescription: String { settings.description }
+
+    /// Opens a client; nothing is sent until the first request (librdkafka connects in the background).
+    public init(settings: KafkaSettings) throws {
+        guard !settings.bootstrap.isEmpty else { throw BrokerError.badURL("kafka://", reason: "no bootstrap servers") }
+        self.settings = settings
+        do {
+            let conf = try KafkaConf.make(settings, defaults: [
+                "client.id": "evtop",
+                "partitioner": "murmur2_random", // keys land where the Java clients put them
+                // produce() waits for its delivery reports: send at once (records queued meanwhile still batch).
+                "linger.ms": "0",
+                "socket.connection.setup.timeout.ms": "5000",
+                // One request in flight per broker: a retried batch can never be overtaken by the next one.
+                // (librdkafka's mock cluster accepts an overtaking batch and then calls the retry a duplicate,
+                // losing it; real brokers refuse the gap, but evtop's redrive should not lean on that.)
+                "max.in.flight.requests.per.connection": "1",
+            ], overrides: [
+                "enable.idempotence": "true",
+                "acks": "all",
+            ])
+            producer = try KafkaHandle(type: RD_KAFKA_PRODUCER, conf: conf, pollThread: true,
+                                       deliveryReport: deliveryReportCallback)
+        } catch let error as KafkaError {
+            throw BrokerError.badURL(settings.description, reason: error.description)
+        }
+    }
+
+    // MARK: BrokerLog
+
+    /// Metadata, watermarks (batched per broker) and consumer groups with committed offsets.
+    public func snapshot() async throws -> BrokerSnapshot {
+        try await Blocking.run { [self] in
+            let meta = try metadata()
+            let topics = watermarks(for: meta)
+            let groups = try consumerGroups(topics: topics)
+            return BrokerSnapshot(time: Date(), topics: topics, groups: groups)
+        }
+    }
+
+    /// Creates a topic through the admin API (replication min(3, brokers)); an existing topic is kept.
+    public func createTopic(_ name: String, partitions: Int32) async throws {
+        try await Blocking.run { [self] in try createTopicBlocking(name, partitions: partitions) }
+    }
+
+    /// Produces on the idempotent producer (acks=all) and waits for every delivery report.
+    /// Order holds per partition; Kafka without transactions makes no promise across partitions.
+    @discardableResult
+    public func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] {
+        guard !records.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(records, continuation: continuation)
+        }
+    }
+
+    /// Reads up to `maxRecords` records of one partition from `offset` with the browse consumer.
+    public func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
+        guard maxRecords > 0 else { return [] }
+        let fetcher = try browseFetcher()
+        return try await fetcher.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
+    }
+
+    /// Commits offsets for `group` with a consumer of that group that never joins it (for evtop's demo services).
+    public func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
+        guard !offsets.isEmpty else { return }
+        let handle = try committer(for: group)
+        try await Blocking.run { [self] in
+            let list = rd_kafka_topic_partition_list_new(Int32(clamping: offsets.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for (tp, offset) in offsets {
+                rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)?.pointee.offset = offset
+            }
+            let err = rd_kafka_commit(handle.rk, list, 0)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw BrokerError.unavailable("commit for group '\(group)' failed: \(err.text) (\(settings.description))")
+            }
+        }
+    }
+
+    /// Kafka group membership is the broker's business: evtop's commits need no heartbeat.
+    public func heartbeat(group: String, member: String) async throws {}
+
+    /// Reads every record of `topic` between the given watermarks with the browse consumer (all partitions
+    /// assigned at once), handing batches to `body`: the bulk path for indexing a topic. Returns the count read.
+    public func scan(topic: String, partitions: [PartitionWatermarks], body: @escaping @Sendable ([Record]) -> Void) async throws -> Int {
+        try await browseFetcher().scan(topic: topic, partitions: partitions, body: body)
+    }
+
+    /// One topic's partitions with leaders and watermarks: one metadata request and two ListOffsets
+    /// round trips for that topic only; `BrokerError.unknownTopic` when it does not exist.
+    public func watermarks(topic: String) async throws -> TopicInfo {
+        try await Blocking.run { [self] in
+            let meta = try metadata()
+            guard let t = meta.topics.first(where: { $0.name == topic }) else { throw BrokerError.unknownTopic(topic) }
+            guard let info = watermarks(for: (topics: [t], brokers: meta.brokers)).first else { throw BrokerError.unknownTopic(topic) }
+            return info
+        }
+    }
+
+    /// The partitions of `topic` with watermarks (for `scan`).
+    public func watermarks(of topic: String) async throws -> [PartitionWatermarks] {
+        try await watermarks(topic: topic).partitions
+    }
+
+    // MARK: Handles
+
+    func browseFetcher() throws -> KafkaFetcher {
+        try browse.withLock { f in
+            if let f { return f }
+            let made = try KafkaFetcher(settings: settings, timeout: settings.timeoutMillis)
+            f = made
+            return made
+        }
+    }
+
+    private func committer(for group: String) throws -> KafkaHandle {
+        try committers.withLock { map in
+            if let h = map[group] { return h }
+            do {
+                let conf = try KafkaConf.make(settings, defaults: ["client.id": "evtop"], overrides: [
+                    "group.id": group, "enable.auto.commit": "false", "enable.auto.offset.store": "false",
+                ])
+                let h = try KafkaHandle(type: RD_KAFKA_CONSUMER, conf: conf, pollThread: false)
+                map[group] = h
+                return h
+            } catch let error as KafkaError {
+                throw BrokerError.unavailable(error.description)
+            }
+        }
+    }
+
+    /// An operator's explanation of a failed request, with the transport error librdkafka saw.
+    func unavailable(_ what: String, _ err: rd_kafka_resp_err_t) -> BrokerError {
+        var text = "\(what) from \(settings.bootstrap.joined(separator: ",")): \(err.text)"
+        if let last = producer.health.lastError { text += " (last error: \(last))" }
+        return .unavailable(KafkaSecrets.scrub(text, properties: settings.properties))
+    }
+}

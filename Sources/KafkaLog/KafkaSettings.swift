@@ -1,0 +1,63 @@
+import Foundation
+
+/// What evtop needs to reach a Kafka cluster: bootstrap servers, librdkafka properties, known groups.
+public struct KafkaSettings: Sendable, Equatable {
+    /// Bootstrap servers as `host:port`.
+    public var bootstrap: [String]
+    /// librdkafka properties (`-X key=value` and the context's `properties`); may hold secrets.
+    public var properties: [String: String]
+    /// Consumer groups to show when the cluster cannot list groups (from the context or `--group`).
+    public var groups: [String]
+    /// How long one metadata, offsets or admin round trip may take before the broker counts as unavailable.
+    public var requestTimeout: Duration
+
+    /// Creates settings.
+    public init(bootstrap: [String], properties: [String: String] = [:], groups: [String] = [],
+                requestTimeout: Duration = .seconds(5)) {
+        self.bootstrap = bootstrap
+        self.properties = properties
+        self.groups = groups
+        self.requestTimeout = requestTimeout
+    }
+
+    /// `kafka://h1:9092,h2:9092`, plus the security protocol when one is set: never a secret.
+    public var description: String {
+        var text = "kafka://" + bootstrap.joined(separator: ",")
+        if let proto = properties["security.protocol"], !KafkaSecrets.isSecret("security.protocol") {
+            text += " (\(proto.lowercased()))"
+        }
+        return text
+    }
+
+    /// Milliseconds of `requestTimeout`, at least 100.
+    var timeoutMillis: Int32 {
+        let (s, a) = requestTimeout.components
+        return Int32(clamping: max(100, s * 1000 + a / 1_000_000_000_000_000))
+    }
+}
+
+/// Which librdkafka properties are secrets, and how to show a property list without them.
+public enum KafkaSecrets {
+    /// True for passwords, secrets, private keys and OAUTHBEARER config: never shown or logged.
+    public static func isSecret(_ key: String) -> Bool {
+        let k = key.lowercased()
+        return k.contains("password") || k.contains("secret") || k == "ssl.key.pem"
+            || k == "sasl.oauthbearer.config" || k.hasSuffix(".jaas.config") || k.contains("token")
+    }
+
+    /// `key=value` lines sorted by key, with every secret's value replaced by `***`.
+    public static func redacted(_ properties: [String: String]) -> [String] {
+        properties.keys.sorted().map { key in
+            key + "=" + (isSecret(key) ? "***" : (properties[key] ?? ""))
+        }
+    }
+
+    /// `text` with every secret value of `properties` replaced by `***` (for librdkafka error strings).
+    public static func scrub(_ text: String, properties: [String: String]) -> String {
+        var out = text
+        for (key, value) in properties where isSecret(key) && !value.isEmpty {
+            out = out.replacingOccurrences(of: value, with: "***")
+        }
+        return out
+    }
+}

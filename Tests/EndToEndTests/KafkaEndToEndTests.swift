@@ -1,0 +1,184 @@
+import Foundation
+import XCTest
+
+/// `evtop-mock-cluster` (librdkafka's mock cluster, 3 brokers) in a child process, driven by stdin commands.
+final class MockClusterProcess {
+    let process = Process()
+    let bootstrap: String
+    private let input = Pipe()
+    private let output = Pipe()
+    private var pending = Data()
+
+    init(topics: [String]) throws {
+        let binary = URL(fileURLWithPath: try evtopBinary()).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("evtop-mock-cluster").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("evtop-mock-cluster not built at \(binary)") }
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = topics.flatMap { ["--topic", $0] }
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var first = ""
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            pending += output.fileHandleForReading.availableData
+            if let nl = pending.firstIndex(of: 10) {
+                first = String(decoding: pending[..<nl], as: UTF8.self)
+                pending = Data(pending[(nl + 1)...])
+                break
+            }
+        }
+        guard !first.isEmpty else { throw XCTSkip("evtop-mock-cluster printed no bootstrap address") }
+        bootstrap = first
+    }
+
+    /// Sends one command (`down 1`, `up 1`, `topic NAME N`, `errors KEY COUNT CODE`) and waits for its answer.
+    @discardableResult
+    func command(_ line: String) -> String {
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let nl = pending.firstIndex(of: 10) {
+                defer { pending = Data(pending[(nl + 1)...]) }
+                return String(decoding: pending[..<nl], as: UTF8.self)
+            }
+            pending += output.fileHandleForReading.availableData
+        }
+        return "timeout"
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
+
+/// kcat, the independent client, with `input` on stdin.
+@discardableResult
+func kcat(_ args: [String], input: String? = nil) throws -> RunResult {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/kcat") else { throw XCTSkip("kcat is not installed") }
+    guard let input else { return try runProcess("/usr/bin/kcat", args, limit: 30) }
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("kcat-\(UUID().uuidString).txt")
+    try Data(input.utf8).write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    return try runProcess("/usr/bin/kcat", args + ["-l", file.path], limit: 30)
+}
+
+/// evtop against Kafka (librdkafka's mock cluster) with kcat producing and consuming on the other side.
+final class KafkaEndToEndTests: XCTestCase {
+    func testTopicsLagAndDeadLettersOfWhatKcatWrote() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["orders:6", "orders.DLT:2"])
+        let url = "kafka://" + cluster.bootstrap
+        let bs = cluster.bootstrap
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders", "-k", "A-1", "-q"],
+                                input: (1...40).map { "{\"order\":\($0)}" }.joined(separator: "\n") + "\n").status, 0)
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders.DLT", "-q", "-H", "kafka_dlt-original-topic=orders",
+                                 "-H", "kafka_dlt-original-partition=2", "-H", "kafka_dlt-original-offset=17",
+                                 "-H", "kafka_dlt-exception-fqcn=java.lang.IllegalStateException",
+                                 "-H", "kafka_dlt-exception-message=no stock for A-1"], input: "{\"order\":\"A-1\"}\n").status, 0)
+        let consumed = try kcat(["-G", "billing", "-b", bs, "-e", "-q", "-X", "auto.offset.reset=earliest", "orders"])
+        XCTAssertEqual(consumed.status, 0, consumed.stderr)
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders", "-k", "A-1", "-q"], input: "late1\nlate2\nlate3\n").status, 0)
+
+        let topics = try runProcess(binary, ["topics", "--broker", url, "--json", "--interval", "0"], env: box.environment)
+        XCTAssertEqual(topics.status, 0, topics.stderr)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(topics.stdout.utf8)) as? [[String: Any]])
+        let orders = try XCTUnwrap(rows.first { $0["topic"] as? String == "orders" })
+        XCTAssertEqual(orders["total"] as? Int, 43)
+        XCTAssertEqual(orders["partitions"] as? Int, 6)
+        XCTAssertEqual(rows.first { $0["topic"] as? String == "orders.DLT" }?["deadLetterQueue"] as? Bool, true)
+
+        // Lag of the group kcat committed: 3 records written after it read everything.
+        let lag = try runProcess(binary, ["lag", "--broker", url, "--group", "billing", "--json"], env: box.environment)
+        let groups = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lag.stdout.utf8)) as? [[String: Any]], lag.stderr)
+        XCTAssertEqual(groups.first?["group"] as? String, "billing")
+        XCTAssertEqual(groups.first?["totalLag"] as? Int, 3)
+
+        let dlq = try runProcess(binary, ["dlq", "list", "--broker", url, "--json"], env: box.environment)
+        XCTAssertEqual(dlq.status, 0, dlq.stderr)
+        let letters = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(dlq.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(letters.count, 1)
+        XCTAssertEqual(letters.first?["originalTopic"] as? String, "orders")
+        XCTAssertEqual(letters.first?["originalOffset"] as? Int, 17)
+        XCTAssertEqual(letters.first?["exceptionClass"] as? String, "java.lang.IllegalStateException")
+
+        let snap = try runProcess(binary, ["snapshot", "--broker", url, "--view", "lag", "--width", "100", "--height", "12",
+                                           "-X", "client.id=e2e"], env: box.environment)
+        XCTAssertEqual(snap.status, 0, snap.stderr)
+        _ = cluster
+    }
+
+    func testTopicsAndLagViewsInATerminalFollowTheClusterThroughAnOutage() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["payments:3"])
+        XCTAssertEqual(try kcat(["-P", "-b", cluster.bootstrap, "-t", "payments", "-q"],
+                                input: (1...30).map { "p\($0)" }.joined(separator: "\n") + "\n").status, 0)
+        XCTAssertEqual(try kcat(["-G", "ledger", "-b", cluster.bootstrap, "-e", "-q", "-X", "auto.offset.reset=earliest", "payments"]).status, 0)
+        // The mock cannot list groups: the context names the group, and a secret property rides along.
+        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
+        try """
+        contexts:
+          mock:
+            broker: kafka://\(cluster.bootstrap)
+            groups: [ledger]
+            properties:
+              sasl.password: hunter2-secret
+        """.write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
+        let session = try TmuxSession(width: 110, height: 30, command: "\(binary) --context mock --refresh 0.5; echo EXITED:$?",
+                                      env: box.environment)
+        session.waitFor("topics of the mock cluster") { $0.contains("payments") && $0.contains("● live") }
+        XCTAssertFalse(session.capture().contains("hunter2"))
+        session.send(literal: "2")
+        session.waitFor("lag view with the kcat group") { $0.contains("ledger") }
+
+        // Every broker down: the header says so; back up: live again, by itself.
+        for b in 1...3 { XCTAssertEqual(cluster.command("down \(b)"), "ok") }
+        session.waitFor("connection down in the header", limit: 40) { $0.contains("✗ down") }
+        for b in 1...3 { XCTAssertEqual(cluster.command("up \(b)"), "ok") }
+        session.waitFor("live again", limit: 40) { $0.contains("● live") && $0.contains("ledger") }
+        XCTAssertFalse(session.capture().contains("hunter2"))
+        session.send(literal: "q")
+        session.waitFor("exit") { $0.contains("EXITED:0") }
+        let logs = (try? FileManager.default.subpathsOfDirectory(atPath: box.root.path)) ?? []
+        for file in logs where file.hasSuffix(".log") {
+            let text = (try? String(contentsOfFile: box.path(file), encoding: .utf8)) ?? ""
+            XCTAssertFalse(text.contains("hunter2"), "secret in \(file)")
+        }
+    }
+
+    func testBrokenURLsAndUnreachableBrokersAreClearErrors() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let bad = try runProcess(binary, ["topics", "--broker", "kafka://localhost"], env: box.environment)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("is not host:port"), bad.stderr)
+        let down = try runProcess(binary, ["topics", "--broker", "kafka://127.0.0.1:1", "--interval", "0"], env: box.environment, limit: 30)
+        XCTAssertNotEqual(down.status, 0)
+        XCTAssertTrue(down.stderr.contains("broker unavailable") && down.stderr.contains("127.0.0.1:1"), down.stderr)
+        let badProperty = try runProcess(binary, ["topics", "--broker", "kafka://127.0.0.1:1", "-X", "no.such.thing=1"], env: box.environment)
+        XCTAssertNotEqual(badProperty.status, 0)
+        XCTAssertTrue(badProperty.stderr.contains("no.such.thing"), badProperty.stderr)
+    }
+
+    func testDemoRunsOnKafka() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["orders:3", "payments:3", "inventory:3", "shipments:3", "orders.DLT:1", "payments.DLT:1"])
+        let url = "kafka://" + cluster.bootstrap
+        let demo = try runProcess(binary, ["demo", "--broker", url, "--headless", "--duration", "4", "--rate", "30"],
+                                  env: box.environment, limit: 60)
+        XCTAssertEqual(demo.status, 0, demo.stderr)
+        XCTAssertTrue(demo.stdout.contains("attach with: evtop --broker \(url)"), demo.stdout)
+        let topics = try runProcess(binary, ["topics", "--broker", url, "--json", "--interval", "0"], env: box.environment)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(topics.stdout.utf8)) as? [[String: Any]], topics.stderr)
+        XCTAssertGreaterThan(rows.first { $0["topic"] as? String == "orders" }?["total"] as? Int ?? 0, 0)
+        let lag = try runProcess(binary, ["lag", "--broker", url, "--group", "payment-service", "--json"], env: box.environment)
+        let groups = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lag.stdout.utf8)) as? [[String: Any]], lag.stderr)
+        XCTAssertEqual(groups.first?["topics"] as? [String], ["inventory", "orders"])
+        _ = cluster
+    }
+}
