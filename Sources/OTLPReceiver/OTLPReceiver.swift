@@ -43,6 +43,8 @@ public struct OTLPReceiverStats: Sendable, Equatable {
     public var spansRejected = 0
     /// Requests refused with 503 because the store fell behind.
     public var throttled = 0
+    /// Spans accepted and waiting for the store right now.
+    public var pendingSpans = 0
     /// The last failure worth telling an operator, if any.
     public var lastError: String?
 }
@@ -73,7 +75,6 @@ public final class OTLPReceiver: Sendable {
         var serverChannel: Channel?
         var serverTask: Task<Void, Never>?
         var retentionTask: Task<Void, Never>?
-        var pending = 0
         var stats = OTLPReceiverStats()
     }
     private let state = Mutex(State())
@@ -309,11 +310,11 @@ public final class OTLPReceiver: Sendable {
         if count > 0 {
             let admitted = state.withLock { s -> Bool in
                 // One request larger than the whole queue still goes through when nothing else waits.
-                guard s.pending == 0 || s.pending + count <= limits.maxPendingSpans else {
+                guard s.stats.pendingSpans == 0 || s.stats.pendingSpans + count <= limits.maxPendingSpans else {
                     s.stats.throttled += 1
                     return false
                 }
-                s.pending += count
+                s.stats.pendingSpans += count
                 return true
             }
             guard admitted else {
@@ -322,10 +323,10 @@ public final class OTLPReceiver: Sendable {
             }
             do {
                 try await store.insertSpans(batch.spans)
-                state.withLock { $0.pending -= count; $0.stats.spansStored += count }
+                state.withLock { $0.stats.pendingSpans -= count; $0.stats.spansStored += count }
             } catch {
                 let message = "the span store failed: \(error)"
-                state.withLock { $0.pending -= count; $0.stats.lastError = message }
+                state.withLock { $0.stats.pendingSpans -= count; $0.stats.lastError = message }
                 log(message)
                 if case BrokerError.unavailable = error {
                     return errorReply(.serviceUnavailable, code: 14, message, encoding: encoding,
