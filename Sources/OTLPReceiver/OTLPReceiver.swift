@@ -47,6 +47,9 @@ public struct OTLPReceiverStats: Sendable, Equatable {
     public var pendingSpans = 0
     /// The last failure worth telling an operator, if any.
     public var lastError: String?
+
+    /// All zero.
+    public init() {}
 }
 
 /// An OTLP/HTTP trace receiver (POST /v1/traces, protobuf or JSON, optionally gzip) writing into a ``TraceStore``.
@@ -89,6 +92,12 @@ public final class OTLPReceiver: Sendable {
         self.log = log
     }
 
+    /// Why ``start()`` could not listen, in a few words (e.g. "address already in use").
+    public struct ListenError: Error, CustomStringConvertible {
+        /// The reason.
+        public var description: String
+    }
+
     /// Counters so far.
     public var stats: OTLPReceiverStats { state.withLock { $0.stats } }
 
@@ -109,7 +118,10 @@ public final class OTLPReceiver: Sendable {
                 }
         } catch {
             try? await group.shutdownGracefully()
-            throw error
+            if let io = error as? IOError {
+                throw ListenError(description: String(cString: strerror(io.errnoCode)).lowercased())
+            }
+            throw ListenError(description: "\(error)")
         }
         let bound = server.channel.localAddress?.port ?? port
         let serverTask = Task {

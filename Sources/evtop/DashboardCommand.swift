@@ -18,6 +18,13 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Open the timeline of this correlation ID.", valueName: "id"))
     var follow: String?
 
+    @Option(name: .long, help: ArgumentHelp("OTLP/HTTP trace receiver address, or off (default 127.0.0.1:4318 on an embedded store).", valueName: "host:port|off"))
+    var otlp: String?
+
+    func validate() throws {
+        if let otlp { _ = try OTLPListen.parse(otlp) }
+    }
+
     func run() async throws {
         FileLogHandler.bootstrap()
         let resolved = try source.resolve()
@@ -29,7 +36,14 @@ struct DashboardCommand: AsyncParsableCommand {
             state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
         }
         if let follow { Reducer.reduce(&state, .notify("follow \(follow): the sagas view is not in this build yet", isError: true)) }
-        try await DashboardRunner.run(log: log, state: state, theme: theme,
-                                      refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor)
+        let traces = await startDashboardReceiver(otlp, log: log, readOnly: source.readOnly, state: &state)
+        do {
+            try await DashboardRunner.run(log: log, state: state, theme: theme,
+                                          refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor)
+        } catch {
+            await traces?.stop()
+            throw error
+        }
+        await traces?.stop()
     }
 }

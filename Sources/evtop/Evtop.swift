@@ -15,7 +15,7 @@ struct Evtop: AsyncParsableCommand {
         embedded store ($XDG_DATA_HOME/evtop/evtop.db). Keys: ? in the dashboard.
         """,
         version: "0.1.0",
-        subcommands: [DashboardCommand.self, TopicsCommand.self, LagCommand.self, SnapshotCommand.self, DLQCommand.self, DemoCommand.self],
+        subcommands: [DashboardCommand.self, TopicsCommand.self, LagCommand.self, SnapshotCommand.self, DLQCommand.self, DemoCommand.self, CollectCommand.self],
         defaultSubcommand: DashboardCommand.self
     )
 
