@@ -74,6 +74,7 @@ public final class OTLPReceiver: Sendable {
     private let log: @Sendable (String) -> Void
 
     private struct State {
+        var boundPort: Int?
         var group: MultiThreadedEventLoopGroup?
         var serverChannel: Channel?
         var serverTask: Task<Void, Never>?
@@ -97,6 +98,9 @@ public final class OTLPReceiver: Sendable {
         /// The reason.
         public var description: String
     }
+
+    /// The port listened on while running.
+    public var boundPort: Int? { state.withLock { $0.boundPort } }
 
     /// Counters so far.
     public var stats: OTLPReceiverStats { state.withLock { $0.stats } }
@@ -140,6 +144,7 @@ public final class OTLPReceiver: Sendable {
         }
         let retentionTask = startRetention()
         state.withLock {
+            $0.boundPort = bound
             $0.group = group
             $0.serverChannel = server.channel
             $0.serverTask = serverTask
@@ -151,7 +156,7 @@ public final class OTLPReceiver: Sendable {
     /// Stops listening, ends open connections and waits until the server has wound down.
     public func stop() async {
         let (group, channel, serverTask, retentionTask) = state.withLock { s in
-            defer { s.group = nil; s.serverChannel = nil; s.serverTask = nil; s.retentionTask = nil }
+            defer { s.boundPort = nil; s.group = nil; s.serverChannel = nil; s.serverTask = nil; s.retentionTask = nil }
             return (s.group, s.serverChannel, s.serverTask, s.retentionTask)
         }
         retentionTask?.cancel()
