@@ -103,7 +103,7 @@ struct DemoCommand: AsyncParsableCommand {
         let theme = try display.loadTheme(config: config ?? nil)
         var state = AppState.initial(source: log.sourceDescription, context: nil, size: Size(width: 80, height: 24),
                                      readOnly: false, theme: theme.name)
-        Reducer.reduce(&state, .notify(traces.message, isError: traces.receiver == nil && traces.wanted))
+        if traces.receiver == nil && traces.wanted { Reducer.reduce(&state, .notify(traces.message, isError: true)) }
         do {
             try await DashboardRunner.run(log: log, state: state, theme: theme,
                                           refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,

@@ -69,7 +69,12 @@ func startDashboardReceiver(_ option: String?, log: any BrokerLog, readOnly: Boo
     }
     let logger = Logger(label: "evtop.otlp")
     let (receiver, message) = await startOTLPReceiver(listen, store: store, log: { logger.warning("\($0)") })
-    if receiver == nil { logger.warning("\(message)") } else { logger.info("\(message)") }
-    Reducer.reduce(&state, .notify(message, isError: receiver == nil))
+    // Success goes to the log only (the status line keeps its hints); a busy port is worth a message.
+    if receiver == nil {
+        logger.warning("\(message)")
+        Reducer.reduce(&state, .notify(message, isError: true))
+    } else {
+        logger.info("\(message)")
+    }
     return receiver
 }
