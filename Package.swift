@@ -8,7 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "evtop", targets: ["evtop"]),
-        .library(name: "EvtopCore", targets: ["EventModel", "TerminalUI", "Dashboard", "EmbeddedStore"]),
+        .library(name: "EvtopCore", targets: ["EventModel", "TerminalUI", "Dashboard", "EmbeddedStore", "OTLPReceiver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -5,7 +5,7 @@ import GRDB
 /// Span storage in the embedded store: the `spans` and `span_links` tables.
 ///
 /// Columns hold what is searched (trace, span, parent, service, times, correlation id); attributes, events
-/// and links are kept as one JSON document per span. Links also go to `span_links`, indexed by the linked
+/// and links are kept as one binary document per span (SpanDetailCodec). Links also go to `span_links`, indexed by the linked
 /// span, so a consumer span linked to a message's creation span is found from the creation span's
 /// correlation ID. Tables are created with `IF NOT EXISTS` when a store is opened read-write; stores
 /// written before spans existed simply get them.
@@ -51,13 +51,6 @@ extension SQLiteLog: TraceStore, SpanRetention {
         try db.execute(sql: spanSchemaSQL)
     }
 
-    /// Attributes, events and links of a span: the `detail` column.
-    private struct Detail: Codable {
-        var attributes: [SpanAttribute]
-        var events: [SpanEvent]
-        var links: [SpanLink]
-    }
-
     private static let columns = """
         trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns, status_code, status_message, detail
         """
@@ -70,9 +63,8 @@ extension SQLiteLog: TraceStore, SpanRetention {
     public func insertSpans(_ spans: [Span]) async throws -> Int {
         try checkWritable()
         if spans.isEmpty { return 0 }
-        let encoder = JSONEncoder()
-        let rows: [(Span, Data)] = try spans.map { span in
-            (span, try encoder.encode(Detail(attributes: span.attributes, events: span.events, links: span.links)))
+        let rows: [(Span, [UInt8])] = spans.map { span in
+            (span, SpanDetailCodec.encode(attributes: span.attributes, events: span.events, links: span.links))
         }
         return try await write { db in
             let upsert = try db.cachedStatement(sql: """
@@ -91,7 +83,7 @@ extension SQLiteLog: TraceStore, SpanRetention {
                 try upsert.execute(arguments: [
                     span.traceID, span.spanID, span.parentSpanID, span.service, span.name, span.kind.rawValue,
                     Self.sqlNanos(span.startUnixNano), Self.sqlNanos(span.endUnixNano), span.status.code.rawValue,
-                    span.status.message, detail, span.correlationID,
+                    span.status.message, Data(detail), span.correlationID,
                 ])
                 try dropLinks.execute(arguments: [span.traceID, span.spanID])
                 for link in span.links {
@@ -208,16 +200,16 @@ extension SQLiteLog: TraceStore, SpanRetention {
     private func decodeSpan(_ row: Row) throws -> Span {
         let kindRaw: Int = try column(row, 5), statusRaw: Int = try column(row, 8)
         let start: Int64 = try column(row, 6), end: Int64 = try column(row, 7)
-        let detailData: Data = try column(row, 10)
+        let detailBytes: [UInt8] = Array(try column(row, 10) as Data)
         guard let kind = SpanKind(rawValue: kindRaw), let code = SpanStatus.Code(rawValue: statusRaw),
               start >= 0, end >= 0 else {
             throw StoreError.corrupt(path, "impossible span kind, status or time in the spans table")
         }
-        let detail: Detail
+        let detail: (attributes: [SpanAttribute], events: [SpanEvent], links: [SpanLink])
         do {
-            detail = try JSONDecoder().decode(Detail.self, from: detailData)
+            detail = try SpanDetailCodec.decode(detailBytes)
         } catch {
-            throw StoreError.corrupt(path, "unreadable span detail: \(error)")
+            throw StoreError.corrupt(path, "unreadable span detail (attributes, events, links)")
         }
         return Span(traceID: try column(row, 0), spanID: try column(row, 1), parentSpanID: try column(row, 2),
                     service: try column(row, 3), name: try column(row, 4), kind: kind,

@@ -134,7 +134,7 @@ final class HTTPBehaviourTests: ReceiverTestCase {
     }
 
     func testOversizedBodiesAre413() async throws {
-        try await startReceiver(OTLPReceiverLimits(maxBodyBytes: 4096))
+        try await startReceiver(OTLPReceiverLimits(maxBodyBytes: 4096, retentionAge: nil, retentionMaxSpans: nil))
         let big = try OTLPConversion.encodeRequest((0..<200).map { span($0) })
         XCTAssertGreaterThan(big.count, 4096)
         var reply = try await post(big)
@@ -174,7 +174,7 @@ final class HTTPBehaviourTests: ReceiverTestCase {
     }
 
     func testStoreBehindGets503WithRetryAfter() async throws {
-        try await startReceiver(OTLPReceiverLimits(maxPendingSpans: 2, retryAfterSeconds: 7))
+        try await startReceiver(OTLPReceiverLimits(maxPendingSpans: 2, retryAfterSeconds: 7, retentionAge: nil, retentionMaxSpans: nil))
         // Another process holds the store's write lock, as a busy writer would; the first request waits for it.
         let path = dir.appendingPathComponent("store.db").path
         let lock = Process()
@@ -224,5 +224,22 @@ final class HTTPBehaviourTests: ReceiverTestCase {
         XCTAssertEqual(exporter.counters.dropped, 0)
         let awaited13 = try await store.spanCount()
         XCTAssertEqual(awaited13, 10)
+    }
+
+    func testRetentionRunsPeriodically() async throws {
+        try await startReceiver(OTLPReceiverLimits(retentionAge: 3_600, retentionMaxSpans: nil, retentionInterval: 0.05))
+        var fresh = span(2, trace: "1af7651916cd43dd8448eb211c80319c")
+        fresh.startUnixNano = UInt64(Date().timeIntervalSince1970 * 1e9)
+        fresh.endUnixNano = fresh.startUnixNano + 1_000
+        let reply = try await post(try OTLPConversion.encodeRequest([span(1), fresh]))  // span(1) is from 2023
+        XCTAssertEqual(reply.status, 200)
+        var left = try await store.spanCount()
+        for _ in 0..<200 where left != 1 {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            left = try await store.spanCount()
+        }
+        XCTAssertEqual(left, 1)
+        let kept = try await store.spans(traceID: fresh.traceID)
+        XCTAssertEqual(kept, [fresh])
     }
 }

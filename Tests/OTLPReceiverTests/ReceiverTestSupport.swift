@@ -27,7 +27,10 @@ class ReceiverTestCase: XCTestCase {
         if let dir { try? FileManager.default.removeItem(at: dir) }
     }
 
-    func startReceiver(_ limits: OTLPReceiverLimits = OTLPReceiverLimits()) async throws {
+    /// Default limits without retention (fixtures carry fixed, old timestamps).
+    static let noRetention = OTLPReceiverLimits(retentionAge: nil, retentionMaxSpans: nil)
+
+    func startReceiver(_ limits: OTLPReceiverLimits = ReceiverTestCase.noRetention) async throws {
         let r = OTLPReceiver(host: "127.0.0.1", port: 0, store: store, limits: limits)
         port = try await r.start()
         receiver = r

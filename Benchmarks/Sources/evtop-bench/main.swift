@@ -1,6 +1,6 @@
 // Plain benchmark runner: ContinuousClock, median and p95, one line per figure (pasteable).
 //
-//   evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag]
+//   evtop-bench [--iterations N] [--records N] [--repeats N] [--spans N] [--ingest-batches N] [--only screen|store|lag|otlp]
 import Dashboard
 import EmbeddedStore
 import EventModel
@@ -13,6 +13,8 @@ struct Options {
     var records = 200_000
     var repeats = 3
     var only: String?
+    var spans = 1_000_000
+    var ingestBatches = 400
 
     init(_ args: [String]) {
         var i = 0
@@ -26,11 +28,13 @@ struct Options {
             case "--iterations": iterations = Int(value()) ?? iterations
             case "--records": records = Int(value()) ?? records
             case "--repeats": repeats = Int(value()) ?? repeats
+            case "--spans": spans = max(5, Int(value()) ?? spans)
+            case "--ingest-batches": ingestBatches = max(1, Int(value()) ?? ingestBatches)
             case "--only":
                 only = value()
-                guard ["screen", "store", "lag"].contains(only!) else { fail("--only takes screen, store or lag") }
+                guard ["screen", "store", "lag", "otlp"].contains(only!) else { fail("--only takes screen, store, lag or otlp") }
             case "-h", "--help":
-                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--only screen|store|lag]")
+                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--spans N] [--ingest-batches N] [--only screen|store|lag|otlp]")
                 exit(0)
             default: fail("unknown argument \(args[i])")
             }
@@ -187,6 +191,12 @@ if options.only == nil || options.only == "lag" {
         + "(p95 \(ms(r.p95)) + \(ms(e.p95)); "
         + "\(grouped(workload.groupPartitions)) group-partitions on \(grouped(workload.topicNames.count * workload.partitions)) partitions, "
         + "\(mix); n=\(tickRuns))")
+}
+
+// MARK: - OTLP ingest and span lookup
+
+if options.only == nil || options.only == "otlp" {
+    try await OTLPBench.run(lookupSpans: options.spans, ingestBatches: options.ingestBatches, clock: clock)
 }
 
 if sink == 42 { print("") }
