@@ -219,6 +219,10 @@ public final class OTLPReceiver: Sendable {
                             try await write(r, version: h.version, keepAlive: false, to: outbound)
                             return
                         }
+                        // curl (and URLSession on Linux) wait a second for this before sending a large body.
+                        if refusal == nil, h.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                            try await outbound.write(.head(HTTPResponseHead(version: h.version, status: .continue)))
+                        }
                     case .body(var chunk):
                         guard refusal == nil else { continue }
                         if body.readableBytes + chunk.readableBytes > limits.maxBodyBytes {

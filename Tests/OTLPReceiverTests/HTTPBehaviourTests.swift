@@ -242,4 +242,31 @@ final class HTTPBehaviourTests: ReceiverTestCase {
         let kept = try await store.spans(traceID: fresh.traceID)
         XCTAssertEqual(kept, [fresh])
     }
+
+    func testExpect100ContinueIsAnswered() async throws {
+        try await startReceiver()
+        let body = try OTLPConversion.encodeRequest([span(1)])
+        let bodyFile = dir.appendingPathComponent("body.bin")
+        try Data(body).write(to: bodyFile)
+        // A client that waits for 100 Continue before sending the body, as curl does for large bodies.
+        let script = """
+            import socket, sys
+            body = open(sys.argv[2], 'rb').read()
+            s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)
+            s.sendall(b'POST /v1/traces HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/x-protobuf\\r\\n'
+                      + b'Expect: 100-continue\\r\\nContent-Length: ' + str(len(body)).encode() + b'\\r\\n\\r\\n')
+            interim = s.recv(4096)
+            print(interim.split(b'\\r\\n')[0].decode())
+            s.sendall(body)
+            final = b''
+            while b'\\r\\n\\r\\n' not in final:
+                final += s.recv(4096)
+            print(final.split(b'\\r\\n')[0].decode())
+            """
+        let result = try await run("/usr/bin/env", ["python3", "-c", script, String(port), bodyFile.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout.split(separator: "\n"), ["HTTP/1.1 100 Continue", "HTTP/1.1 200 OK"])
+        let count = try await store.spanCount()
+        XCTAssertEqual(count, 1)
+    }
 }
