@@ -82,6 +82,7 @@ public final class OTLPReceiver: Sendable {
         var stats = OTLPReceiverStats()
     }
     private let state = Mutex(State())
+    private let writer: IngestWriter
 
     /// Creates a receiver; nothing listens until ``start()``. `log` receives operator-facing messages.
     public init(host: String = "127.0.0.1", port: Int = OTLPReceiver.defaultPort, store: any TraceStore,
@@ -91,6 +92,7 @@ public final class OTLPReceiver: Sendable {
         self.store = store
         self.limits = limits
         self.log = log
+        self.writer = IngestWriter(store: store)
     }
 
     /// Why ``start()`` could not listen, in a few words (e.g. "address already in use").
@@ -343,7 +345,7 @@ public final class OTLPReceiver: Sendable {
                                   headers: [("Retry-After", String(limits.retryAfterSeconds))])
             }
             do {
-                try await store.insertSpans(batch.spans)
+                try await writer.insert(batch.spans)
                 state.withLock { $0.stats.pendingSpans -= count; $0.stats.spansStored += count }
             } catch {
                 let message = "the span store failed: \(error)"
@@ -361,5 +363,43 @@ public final class OTLPReceiver: Sendable {
         }
         return Reply(status: .ok, contentType: encoding.contentType,
                      body: OTLPConversion.response(rejected: batch.rejected, message: batch.rejectionMessage, encoding: encoding))
+    }
+}
+
+/// The one writer between requests and the store: spans of requests that arrive while a transaction is
+/// running are stored together in the next one (group commit), and each request is answered once its
+/// spans are committed.
+actor IngestWriter {
+    private let store: any TraceStore
+    private var waiting: [(spans: [Span], done: CheckedContinuation<Void, any Error>)] = []
+    private var draining = false
+
+    init(store: any TraceStore) {
+        self.store = store
+    }
+
+    /// Stores `spans` (with whatever else is waiting) and returns when they are committed.
+    func insert(_ spans: [Span]) async throws {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            waiting.append((spans, done))
+            if !draining {
+                draining = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !waiting.isEmpty {
+            let jobs = waiting
+            waiting.removeAll()
+            do {
+                try await store.insertSpans(jobs.flatMap(\.spans))
+                for job in jobs { job.done.resume() }
+            } catch {
+                for job in jobs { job.done.resume(throwing: error) }
+            }
+        }
+        draining = false
     }
 }
