@@ -115,11 +115,15 @@ public final class OTLPReceiver: Sendable {
         do {
             server = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                // Export bodies are large (a 512-span batch is ~150 KB): read them in big chunks.
+                .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                    minimum: 4 * 1024, initial: 64 * 1024, maximum: 1024 * 1024))
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                         return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                            wrappingChannelSynchronously: channel)
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(backPressureStrategy: .init(lowWatermark: 16, highWatermark: 64)))
                     }
                 }
         } catch {

@@ -62,12 +62,14 @@ enum OTLPBench {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try SQLiteLog(path: dir.appendingPathComponent("ingest.db").path)
+        let session = URLSession(configuration: .ephemeral)
+        let senders = Int(ProcessInfo.processInfo.environment["EVTOP_BENCH_CONNECTIONS"] ?? "") ?? 4
+        // The HTTP path alone (client, receiver, decode) into a store that keeps nothing, for scale.
+        let httpSeconds = try await post(bodies, into: DiscardingStore(), session: session, senders: senders, clock: clock)
         let receiver = OTLPReceiver(host: "127.0.0.1", port: 0, store: store,
                                     limits: OTLPReceiverLimits(maxPendingSpans: 1_000_000, retentionAge: nil, retentionMaxSpans: nil))
         let port = try await receiver.start()
         let url = URL(string: "http://127.0.0.1:\(port)/v1/traces")!
-        let session = URLSession(configuration: .ephemeral)
-        let senders = 4
         let t0 = clock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for s in 0..<senders {
@@ -93,11 +95,13 @@ enum OTLPBench {
         guard stored == spanCount else { fail("OTLP ingest: \(stored) spans stored, \(spanCount) sent") }
         print("OTLP ingest, protobuf over loopback HTTP into the embedded store, \(grouped(spanCount)) spans "
             + "(batches of \(batchSize), ~\(grouped(avgBytes)) B per request, \(senders) connections): "
-            + "\(grouped(Int(Double(spanCount) / ingestSeconds))) spans/s (decode alone \(grouped(Int(decodeRate))) spans/s)")
+            + "\(grouped(Int(Double(spanCount) / ingestSeconds))) spans/s (HTTP path into a discarding store "
+            + "\(grouped(Int(Double(spanCount) / httpSeconds))) spans/s, decode alone \(grouped(Int(decodeRate))) spans/s)")
 
         // 3. Lookup by correlation id in a store of `lookupSpans` spans (filled directly, 5,000 per transaction).
         let big = try SQLiteLog(path: dir.appendingPathComponent("lookup.db").path)
         let orders = lookupSpans / 5
+        let fillBatch = Int(ProcessInfo.processInfo.environment["EVTOP_BENCH_FILL_BATCH"] ?? "") ?? 5_000
         var insertTime = Duration.zero
         var pendingBatch: [Span] = []
         func flushBatch() async throws {
@@ -108,7 +112,7 @@ enum OTLPBench {
         }
         for o in 0..<orders {
             pendingBatch += spans(order: o)
-            if pendingBatch.count >= 5_000 { try await flushBatch() }
+            if pendingBatch.count >= fillBatch { try await flushBatch() }
         }
         if !pendingBatch.isEmpty { try await flushBatch() }
         let fillRate = Double(orders * 5) / insertTime.seconds
@@ -126,5 +130,43 @@ enum OTLPBench {
         let s = Stats(samples)
         print("span lookup by correlation id, \(grouped(orders * 5)) spans stored (\(grouped(orders)) sagas of 5, links followed): "
             + "\(ms(s.median)) median, p95 \(ms(s.p95)) (n=\(samples.count)); direct insert \(grouped(Int(fillRate))) spans/s")
+    }
+}
+
+/// Keeps nothing: isolates the HTTP path's cost in the ingest figure.
+struct DiscardingStore: TraceStore {
+    func insertSpans(_ spans: [Span]) async throws -> Int { spans.count }
+    func spans(correlationID id: String, limit: Int) async throws -> [Span] { [] }
+    func spans(traceID: String) async throws -> [Span] { [] }
+}
+
+extension OTLPBench {
+    /// Posts every body over `senders` connections to a receiver into `store`; returns the seconds taken.
+    static func post(_ bodies: [[UInt8]], into store: any TraceStore, session: URLSession, senders: Int,
+                     clock: ContinuousClock) async throws -> Double {
+        let receiver = OTLPReceiver(host: "127.0.0.1", port: 0, store: store,
+                                    limits: OTLPReceiverLimits(maxPendingSpans: 1_000_000, retentionAge: nil, retentionMaxSpans: nil))
+        let port = try await receiver.start()
+        let url = URL(string: "http://127.0.0.1:\(port)/v1/traces")!
+        let t0 = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for s in 0..<senders {
+                let mine = stride(from: s, to: bodies.count, by: senders).map { bodies[$0] }
+                group.addTask {
+                    for body in mine {
+                        var request = URLRequest(url: url)
+                        request.httpMethod = "POST"
+                        request.setValue("application/x-protobuf", forHTTPHeaderField: "Content-Type")
+                        request.httpBody = Data(body)
+                        let (_, response) = try await session.data(for: request)
+                        guard (response as? HTTPURLResponse)?.statusCode == 200 else { fail("OTLP post: HTTP error") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seconds = (clock.now - t0).seconds
+        await receiver.stop()
+        return seconds
     }
 }

@@ -1,6 +1,8 @@
 // Plain benchmark runner: ContinuousClock, median and p95, one line per figure (pasteable).
 //
 //   evtop-bench [--iterations N] [--records N] [--repeats N] [--spans N] [--ingest-batches N] [--only screen|store|lag|otlp]
+//   (otlp knobs for experiments: EVTOP_BENCH_CONNECTIONS=4 client connections, EVTOP_BENCH_FILL_BATCH=5000 spans per
+//   transaction when filling the lookup store)
 import Dashboard
 import EmbeddedStore
 import EventModel
