@@ -10,7 +10,7 @@ let package = Package(
         /// KafkaLog (a BrokerLog over librdkafka) and its mock-cluster harness, for the benchmarks package.
         .library(name: "EvtopKafka", targets: ["KafkaLog"]),
         .executable(name: "evtop", targets: ["evtop"]),
-        .library(name: "EvtopCore", targets: ["EventModel", "TerminalUI", "Dashboard", "EmbeddedStore", "Redrive"]),
+        .library(name: "EvtopCore", targets: ["EventModel", "TerminalUI", "Dashboard", "EmbeddedStore", "Redrive", "OTLPReceiver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(
@@ -66,11 +68,26 @@ let package = Package(
             name: "Simulator",
             dependencies: ["EventModel"]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "OTLPReceiver",
+            dependencies: [
+                "EventModel", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .executableTarget(
             name: "evtop",
             dependencies: [
                 "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator",
-                "Redrive", "Yams",
+                "Redrive", "OTLPReceiver", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 "KafkaLog",
@@ -89,6 +106,7 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "EventModel", "EmbeddedStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["EmbeddedStore", "EventModel", "Redrive"]),
         .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "EventModel", "CRdKafka", "Redrive"]),
+        .testTarget(name: "OTLPReceiverTests", dependencies: ["OTLPReceiver", "EmbeddedStore", "EventModel"]),
     ],
     swiftLanguageModes: [.v6]
 )

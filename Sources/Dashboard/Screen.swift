@@ -48,28 +48,28 @@ enum HeaderBar {
     static func render(_ state: AppState, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
         guard !area.isEmpty else { return }
         // Right side first: counts and clock are what changes; the source path yields space to them.
-        var right: [Span] = []
+        var right: [TerminalUI.Span] = []
         if let snapshot = state.snapshot {
             let dead = TopicsModel.cachedDeadLetterCount(state)
             let wide = area.width >= 100
             var counts = "\(NumberFormat.grouped(Int64(snapshot.topics.count))) topics · \(NumberFormat.grouped(Int64(snapshot.groups.count))) groups"
             if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) \(wide ? "dead letters" : "DLQ")" }
-            right.append(Span(text: counts + (wide ? "   " : "  "), role: .header))
+            right.append(TerminalUI.Span(text: counts + (wide ? "   " : "  "), role: .header))
         }
-        right.append(Span(text: Clock.hms(state.now, utcOffsetSeconds: state.utcOffsetSeconds) + " ", role: .header))
+        right.append(TerminalUI.Span(text: Clock.hms(state.now, utcOffsetSeconds: state.utcOffsetSeconds) + " ", role: .header))
 
-        let connection: Span
+        let connection: TerminalUI.Span
         switch state.connection {
-        case .connecting: connection = Span(text: " ○ connecting", role: .header)
-        case .live: connection = Span(text: " ● live", role: .connectionLive)
-        case .down(let why): connection = Span(text: " ✗ down: " + why, role: .connectionDown)
+        case .connecting: connection = TerminalUI.Span(text: " ○ connecting", role: .header)
+        case .live: connection = TerminalUI.Span(text: " ● live", role: .connectionLive)
+        case .down(let why): connection = TerminalUI.Span(text: " ✗ down: " + why, role: .connectionDown)
         }
-        let title = Span(text: " evtop ", role: .headerTitle)
-        let paused = state.paused ? [Span(text: " ⏸ PAUSED ", role: .paused)] : []
+        let title = TerminalUI.Span(text: " evtop ", role: .headerTitle)
+        let paused = state.paused ? [TerminalUI.Span(text: " ⏸ PAUSED ", role: .paused)] : []
         let fixed = [title, connection] + paused + right
         let used = fixed.reduce(0) { $0 + TextWidth.of($1.text) } + 2
         let sourceRoom = max(8, area.width - used)
-        let source = Span(text: " " + middleTruncated(state.source, to: sourceRoom - 1), role: .headerSource)
+        let source = TerminalUI.Span(text: " " + middleTruncated(state.source, to: sourceRoom - 1), role: .headerSource)
         StatusLine(left: [title, source, connection] + paused, right: right, fill: .header)
             .render(in: area, into: &buffer, theme: theme)
     }
@@ -89,32 +89,32 @@ enum StatusBar {
         guard !area.isEmpty else { return }
         if let prompt = state.prompt {
             let lead = prompt.kind == .filter ? "/" : (prompt.kind == .redriveTarget ? "target topic (empty: original): " : ":")
-            var right: [Span] = []
+            var right: [TerminalUI.Span] = []
             if prompt.kind == .filter, RowFilter(prompt.text).isPlainText {
-                right.append(Span(text: "not a regex: plain text match ", role: .statusInfo))
+                right.append(TerminalUI.Span(text: "not a regex: plain text match ", role: .statusInfo))
             }
-            StatusLine(left: [Span(text: lead + prompt.text + "▏", role: .filter)], right: right, fill: .statusLine)
+            StatusLine(left: [TerminalUI.Span(text: lead + prompt.text + "▏", role: .filter)], right: right, fill: .statusLine)
                 .render(in: area, into: &buffer, theme: theme)
             return
         }
         if let message = state.message, message.until > state.now {
             let role: Role = message.level == .error ? .statusError : .statusInfo
-            StatusLine(left: [Span(text: " " + message.text, role: role)], right: [], fill: .statusLine)
+            StatusLine(left: [TerminalUI.Span(text: " " + message.text, role: role)], right: [], fill: .statusLine)
                 .render(in: area, into: &buffer, theme: theme)
             return
         }
-        var left: [Span] = []
+        var left: [TerminalUI.Span] = []
         for (key, text) in keyHints(state) {
-            left.append(Span(text: " " + key, role: .statusKey))
-            left.append(Span(text: " " + text + " ", role: .statusLine))
+            left.append(TerminalUI.Span(text: " " + key, role: .statusKey))
+            left.append(TerminalUI.Span(text: " " + text + " ", role: .statusLine))
         }
-        var right: [Span] = []
-        if let hint = state.hint { right.append(Span(text: hint + " ", role: .statusInfo)) }
+        var right: [TerminalUI.Span] = []
+        if let hint = state.hint { right.append(TerminalUI.Span(text: hint + " ", role: .statusInfo)) }
         let filter = state.currentFilter
-        if !filter.isEmpty { right.append(Span(text: "filter: " + filter + " ", role: .filter)) }
+        if !filter.isEmpty { right.append(TerminalUI.Span(text: "filter: " + filter + " ", role: .filter)) }
         // The hint matters more than key hints: show it on the left when it is there.
         if !right.isEmpty, state.hint != nil {
-            StatusLine(left: right.map { Span(text: " " + $0.text, role: $0.role) }, right: [], fill: .statusLine)
+            StatusLine(left: right.map { TerminalUI.Span(text: " " + $0.text, role: $0.role) }, right: [], fill: .statusLine)
                 .render(in: area, into: &buffer, theme: theme)
             return
         }

@@ -34,7 +34,8 @@ public final class SQLiteLog: BrokerLog {
     public let path: String
     /// How the store was opened.
     public let mode: OpenMode
-    private let pool: DatabasePool
+    /// The connection pool (internal: the span store in SpanStore.swift shares it).
+    let pool: DatabasePool
     private let roundRobin = RoundRobin()
 
     /// `sqlite:` followed by the path.
@@ -74,6 +75,7 @@ public final class SQLiteLog: BrokerLog {
                     try db.inTransaction(.immediate) {
                         try StoreFormat.createSchemaIfNeeded(db, path: path)
                         try CorrelationIndex.ensureCorrelationTables(db)
+                        try SQLiteLog.ensureSpanTables(db)
                         return .commit
                     }
                 }
@@ -390,13 +392,13 @@ public final class SQLiteLog: BrokerLog {
             .execute(arguments: [group, now - Int64(memberRetention * 1000)])
     }
 
-    private func checkWritable() throws {
+    func checkWritable() throws {
         if mode == .readOnly { throw StoreError.readOnly(path) }
     }
 
     /// One IMMEDIATE transaction on the writer connection: takes the write lock up front so the busy
     /// timeout applies (a deferred transaction upgraded to a write could fail at once with SQLITE_BUSY).
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await guarded {
             try await pool.writeWithoutTransaction { db in
                 var result: T?
@@ -409,7 +411,7 @@ public final class SQLiteLog: BrokerLog {
         }
     }
 
-    private func guarded<T>(_ body: () async throws -> T) async throws -> T {
+    func guarded<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as DatabaseError {

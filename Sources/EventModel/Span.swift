@@ -192,3 +192,23 @@ public protocol TraceStore: Sendable {
     /// All spans of one trace, by start time.
     func spans(traceID: String) async throws -> [Span]
 }
+
+/// A trace store that can forget old spans (the OTLP receiver runs it periodically).
+public protocol SpanRetention: Sendable {
+    /// Deletes spans that started before `cutoffUnixNano`, then the oldest beyond `maxSpans`; returns how many went.
+    @discardableResult
+    func pruneSpans(olderThanUnixNano cutoffUnixNano: UInt64, maxSpans: Int) async throws -> Int
+}
+
+extension Span {
+    /// Span attributes that carry a correlation (conversation) ID, newest name first.
+    public static let correlationAttributeKeys = ["messaging.message.conversation_id", "messaging.conversation_id"]
+
+    /// The span's correlation ID: the first non-empty string attribute of ``correlationAttributeKeys``.
+    public var correlationID: String? {
+        for key in Span.correlationAttributeKeys {
+            if let value = attribute(key)?.stringValue, !value.isEmpty { return value }
+        }
+        return nil
+    }
+}

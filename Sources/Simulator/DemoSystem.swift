@@ -64,6 +64,11 @@ public actor DemoSystem {
     private var isSetUp = false
     private var advancing = false
     private var counters = DemoStats()
+    /// Where spans go; nil: no spans are made (see DemoSpans.swift).
+    private var spanSink: DemoSpanSink?
+    /// This step's spans, handed to `spanSink` at its end.
+    private var stepSpans: [Span] = []
+    private var spanCounter: UInt64 = 0
 
     /// Subscriptions and member counts per group.
     static let subscriptions: [(group: String, topics: [String], members: Int)] = [
@@ -90,6 +95,11 @@ public actor DemoSystem {
         self.config = config
         self.tuning = tuning
         self.rng = SplitMix64(seed: config.seed)
+    }
+
+    /// Sends the services' OpenTelemetry spans (producer and consumer, see `DemoSpans`) to `sink`, once per step.
+    public func setSpanSink(_ sink: DemoSpanSink?) {
+        spanSink = sink
     }
 
     /// Counters of what the demo has done so far.
@@ -226,6 +236,10 @@ public actor DemoSystem {
                 }
                 if topic.name.hasSuffix(".DLT") { counters.deadLettered += batch.count }
             }
+            if let sink = spanSink, !stepSpans.isEmpty {
+                sink(stepSpans)
+            }
+            stepSpans.removeAll(keepingCapacity: true)
 
             // Commit after producing (at-least-once), then heartbeat.
             for member in members {
@@ -243,6 +257,7 @@ public actor DemoSystem {
                 }
             }
         } catch {
+            stepSpans.removeAll(keepingCapacity: true)
             // Re-read from the committed offsets next time, as a restarted consumer would.
             for (group, offsets) in committed {
                 for (tp, offset) in offsets { positions[group, default: [:]][tp] = offset }
@@ -264,7 +279,9 @@ public actor DemoSystem {
                 var state = retryStates[group]?[tp]
                 if let s = state, s.offset != record.offset { state = nil }
                 if let s = state, now < s.nextAttemptMillis { break fetching }  // backing off
-                switch process(record, group: group) {
+                let outcome = process(record, group: group)
+                if spanSink != nil { traceProcessing(record, group: group, outcome: outcome, now: now) }
+                switch outcome {
                 case .ignored:
                     break
                 case .handled(let produced):
@@ -353,6 +370,7 @@ public actor DemoSystem {
             counters.ordersPlaced += 1
             guard rng.nextUnit() < config.poisonRate else {
                 records.append(event(.orderPlaced, orderID: orderID, fields: fields, at: at))
+                traceOrderPlaced(records.last)
                 continue
             }
             counters.poisonProduced += 1
@@ -370,8 +388,39 @@ public actor DemoSystem {
                 records.append(event(.orderPlaced, orderID: orderID, fields: fields, at: at,
                                      raw: Array("\u{1b}[31mURGENT\u{1b}[0m leave at door".utf8)))
             }
+            traceOrderPlaced(records.last)
         }
         return records.isEmpty ? [:] : [DemoTopics.orders: records]
+    }
+
+    /// The order service's PRODUCER span for a new OrderPlaced.
+    private func traceOrderPlaced(_ record: OutgoingRecord?) {
+        guard spanSink != nil, let record,
+              let span = DemoSpans.producer(record, service: DemoGroups.orderService, parent: nil, seed: config.seed)
+        else { return }
+        stepSpans.append(span)
+    }
+
+    /// A CONSUMER span for one processing attempt, and PRODUCER spans (its children) for what it publishes.
+    private func traceProcessing(_ record: Record, group: String, outcome: Outcome, now: Int64) {
+        var failure: (type: String, message: String, stack: String)?
+        switch outcome {
+        case .ignored: return
+        case .handled: failure = nil
+        case .failed(let f): failure = (f.causeClass, f.message, f.stackTrace(service: group))
+        }
+        spanCounter &+= 1
+        let spanID = Mix.hex(Mix.mix64(spanCounter &+ Mix.mix64(config.seed ^ 0xC0_45_0E_11)) | 1, width: 16)
+        guard let consumer = DemoSpans.consumer(record, service: group, spanID: spanID, atMillis: now,
+                                                failure: failure, seed: config.seed) else { return }
+        stepSpans.append(consumer)
+        if case .handled(let produced) = outcome {
+            for out in produced {
+                if let span = DemoSpans.producer(out, service: group, parent: spanID, seed: config.seed) {
+                    stepSpans.append(span)
+                }
+            }
+        }
     }
 
     private func nextPoisonVariant(_ topic: String) -> Int {

@@ -18,6 +18,13 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Open the timeline of this correlation ID.", valueName: "id"))
     var follow: String?
 
+    @Option(name: .long, help: ArgumentHelp("OTLP/HTTP trace receiver address, or off (default 127.0.0.1:4318 on an embedded store).", valueName: "host:port|off"))
+    var otlp: String?
+
+    func validate() throws {
+        if let otlp { _ = try OTLPListen.parse(otlp) }
+    }
+
     func run() async throws {
         FileLogHandler.bootstrap()
         let resolved = try source.resolve()
@@ -30,10 +37,18 @@ struct DashboardCommand: AsyncParsableCommand {
             state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
         }
         let assembler = try SagaSetup.assembler(context: resolved.context, configPath: resolved.config?.path)
-        let sagas = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler)
+        let sagas = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler,
+                                    traces: log as? any TraceStore)
         if let follow { Reducer.openSaga(&state, follow, following: true) }
-        try await DashboardRunner.run(log: log, state: state, theme: theme,
-                                      refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
-                                      journalPath: JournalLocation.path(for: resolved.url), sagas: sagas)
+        let receiver = await startDashboardReceiver(otlp, log: log, readOnly: source.readOnly, state: &state)
+        do {
+            try await DashboardRunner.run(log: log, state: state, theme: theme,
+                                          refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
+                                          journalPath: JournalLocation.path(for: resolved.url), sagas: sagas)
+        } catch {
+            await receiver?.stop()
+            throw error
+        }
+        await receiver?.stop()
     }
 }

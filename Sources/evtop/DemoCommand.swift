@@ -7,6 +7,7 @@ import Simulator
 import TerminalUI
 import Dashboard
 import KafkaLog
+import OTLPReceiver
 
 /// `evtop demo`: the simulated order-fulfillment system on the embedded store, with the dashboard on top.
 struct DemoCommand: AsyncParsableCommand {
@@ -44,12 +45,16 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run only the simulator; print progress instead of the dashboard.")
     var headless = false
 
+    @Option(name: .long, help: ArgumentHelp("Where the demo's own OTLP receiver listens; its services export spans to it (off: no spans).", valueName: "host:port|off"))
+    var otlp: String = "127.0.0.1:\(OTLPReceiver.defaultPort)"
+
     @OptionGroup var display: DisplayOptions
 
     func validate() throws {
         guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be between 0 and 100000 orders/s") }
         guard (0...1).contains(poisonRate) else { throw ValidationError("--poison-rate must be between 0 and 1") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        _ = try OTLPListen.parse(otlp)
     }
 
     func run() async throws {
@@ -86,18 +91,32 @@ struct DemoCommand: AsyncParsableCommand {
         let demo = DemoSystem(log: log, config: DemoConfig(rate: rate, seed: seed, duration: duration, poisonRate: poisonRate))
         try await demo.setUp()
         logger.info("demo started on \(log.sourceDescription)")
+        let traces: DemoTraces
+        if let store = log as? SQLiteLog {
+            traces = await DemoTraces.start(try OTLPListen.parse(otlp), store: store, demo: demo, logger: logger)
+        } else {
+            traces = DemoTraces(message: "demo spans need the embedded store (spans are kept there); none on \(log.sourceDescription)", wanted: false)
+        }
 
         if headless {
             print("evtop demo: " + headlessBanner)
+            print("evtop demo: \(traces.message)")
             let progress = Task.detached {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(5))
                     let s = await demo.stats
-                    print("orders \(s.ordersPlaced)  events \(s.eventsProduced)  dead letters \(s.deadLettered)")
+                    print("orders \(s.ordersPlaced)  events \(s.eventsProduced)  dead letters \(s.deadLettered)"
+                          + (traces.exporter.map { "  spans exported \($0.counters.exported)" } ?? ""))
                 }
             }
             defer { progress.cancel() }
-            try await demo.run()
+            do {
+                try await demo.run()
+            } catch {
+                await traces.stop()
+                throw error
+            }
+            await traces.stop()
             return
         }
 
@@ -112,13 +131,69 @@ struct DemoCommand: AsyncParsableCommand {
         defer { simulator.cancel() }
         let config = try? ConfigParser.load(path: Paths.configFile)
         let theme = try display.loadTheme(config: config ?? nil)
-        let state = AppState.initial(source: log.sourceDescription, context: nil, size: Size(width: 80, height: 24),
+        var state = AppState.initial(source: log.sourceDescription, context: nil, size: Size(width: 80, height: 24),
                                      readOnly: false, theme: theme.name)
+        if traces.receiver == nil && traces.wanted { Reducer.reduce(&state, .notify(traces.message, isError: true)) }
         let assembler = try SagaSetup.assembler(context: nil, configPath: nil)
-        let sagas = SagaLoader.make(log: log, url: url, readOnly: false, assembler: assembler)
-        try await DashboardRunner.run(log: log, state: state, theme: theme,
-                                      refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
-                                      journalPath: JournalLocation.path(for: url), mailbox: mailbox,
-                                      sagas: sagas)
+        let sagas = SagaLoader.make(log: log, url: url, readOnly: false, assembler: assembler, traces: log as? any TraceStore)
+        do {
+            try await DashboardRunner.run(log: log, state: state, theme: theme,
+                                          refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
+                                          journalPath: JournalLocation.path(for: url), mailbox: mailbox, sagas: sagas)
+        } catch {
+            simulator.cancel()
+            await traces.stop()
+            throw error
+        }
+        simulator.cancel()
+        await traces.stop()
+    }
+}
+
+/// The demo's trace path: its own OTLP receiver into the demo store, and an exporter the simulated services
+/// send their spans through, over real HTTP.
+struct DemoTraces: Sendable {
+    var receiver: OTLPReceiver?
+    var exporter: OTLPExporter?
+    var flusher: Task<Void, Never>?
+    var message: String
+    var wanted: Bool
+
+    /// Starts the receiver (an ephemeral port when the asked one is busy) and wires the simulator to an exporter.
+    static func start(_ listen: OTLPListen, store: SQLiteLog, demo: DemoSystem, logger: Logger) async -> DemoTraces {
+        guard case .on(let host, _) = listen else {
+            return DemoTraces(message: "demo spans off (--otlp off)", wanted: false)
+        }
+        let warn: @Sendable (String) -> Void = { logger.warning("\($0)") }
+        var (receiver, message) = await startOTLPReceiver(listen, store: store, log: warn)
+        if receiver == nil {
+            let first = message
+            (receiver, message) = await startOTLPReceiver(.on(host: host, port: 0), store: store, log: warn)
+            if receiver != nil { message = "port busy, demo traces on an ephemeral port — " + message }
+            logger.warning("\(first)")
+        }
+        guard let receiver, let port = receiver.boundPort,
+              let url = OTLPExporter.endpoint(host: host, port: port) else {
+            return DemoTraces(message: message, wanted: true)
+        }
+        let exporter = OTLPExporter(endpoint: url, batchSize: 512)
+        await demo.setSpanSink { spans in exporter.enqueue(spans) }
+        // As an SDK's batch processor: a partial batch goes out after at most a second.
+        let flusher = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await exporter.flush()
+                if let error = exporter.counters.lastError { logger.warning("\(error)") }
+            }
+        }
+        logger.info("\(message)")
+        return DemoTraces(receiver: receiver, exporter: exporter, flusher: flusher, message: message, wanted: true)
+    }
+
+    /// Sends what is queued, then stops the receiver.
+    func stop() async {
+        flusher?.cancel()
+        await exporter?.flush()
+        await receiver?.stop()
     }
 }

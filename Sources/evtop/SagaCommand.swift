@@ -48,7 +48,8 @@ struct SagaCommand: AsyncParsableCommand {
         let resolved = try source.resolve()
         let log = try SourceFactory.open(resolved.url, readOnly: true, create: false)
         let assembler = try SagaSetup.assembler(context: resolved.context, configPath: resolved.config?.path)
-        let loader = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler)
+        let loader = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler,
+                                     traces: log as? any TraceStore)
         try await loader.catchUpFully()
         let now = Date()
         var display = AppState(source: log.sourceDescription, now: now, size: Size(width: width, height: 24))

@@ -1,6 +1,9 @@
 // Plain benchmark runner: ContinuousClock, median and p95, one line per figure (pasteable).
 //
-//   evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--only screen|store|lag|redrive|saga]
+//   evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N]
+//               [--only screen|store|lag|redrive|saga|otlp]
+//   (otlp knobs for experiments: EVTOP_BENCH_CONNECTIONS=4 client connections, EVTOP_BENCH_FILL_BATCH=5000 spans per
+//   transaction when filling the lookup store)
 import Dashboard
 import Redrive
 import EmbeddedStore
@@ -15,6 +18,8 @@ struct Options {
     var repeats = 3
     var only: String?
     var sagaRecords = 1_000_000
+    var spans = 1_000_000
+    var ingestBatches = 400
 
     init(_ args: [String]) {
         var i = 0
@@ -29,11 +34,13 @@ struct Options {
             case "--records": records = Int(value()) ?? records
             case "--repeats": repeats = Int(value()) ?? repeats
             case "--saga-records": sagaRecords = Int(value()) ?? sagaRecords
+            case "--spans": spans = max(5, Int(value()) ?? spans)
+            case "--ingest-batches": ingestBatches = max(1, Int(value()) ?? ingestBatches)
             case "--only":
                 only = value()
-                guard ["screen", "store", "lag", "redrive", "saga"].contains(only!) else { fail("--only takes screen, store, lag, redrive or saga") }
+                guard ["screen", "store", "lag", "redrive", "saga", "otlp"].contains(only!) else { fail("--only takes screen, store, lag, redrive, saga or otlp") }
             case "-h", "--help":
-                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--only screen|store|lag|redrive|saga]")
+                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N] [--only screen|store|lag|redrive|saga|otlp]")
                 exit(0)
             default: fail("unknown argument \(args[i])")
             }
@@ -282,6 +289,10 @@ if options.only == nil || options.only == "saga" {
     print("saga lookup by correlation ID, \(grouped(count)) records indexed: index query \(ms(q.median)) median, \(ms(q.p95)) p95; "
         + "with record fetches + assembly \(ms(f.median)) median, \(ms(f.p95)) p95 (n=\(lookups)); "
         + "500 most recent sagas \(ms(recentTime))")
+// MARK: - OTLP ingest and span lookup
+
+if options.only == nil || options.only == "otlp" {
+    try await OTLPBench.run(lookupSpans: options.spans, ingestBatches: options.ingestBatches, clock: clock)
 }
 
 if sink == 42 { print("") }

@@ -1,0 +1,325 @@
+import EventModel
+import Foundation
+import SwiftProtobuf
+
+typealias ProtoRequest = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
+typealias ProtoResponse = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse
+typealias ProtoSpan = Opentelemetry_Proto_Trace_V1_Span
+typealias ProtoAnyValue = Opentelemetry_Proto_Common_V1_AnyValue
+typealias ProtoKeyValue = Opentelemetry_Proto_Common_V1_KeyValue
+
+/// The wire encodings of OTLP/HTTP.
+public enum OTLPEncoding: Sendable, Equatable {
+    /// `application/x-protobuf`: binary protobuf.
+    case protobuf
+    /// `application/json`: protobuf's JSON mapping with OTLP's exceptions (hex ids).
+    case json
+
+    /// The Content-Type header value.
+    public var contentType: String {
+        switch self {
+        case .protobuf: return "application/x-protobuf"
+        case .json: return "application/json"
+        }
+    }
+
+    /// The encoding a Content-Type header names (parameters such as `charset` ignored), or nil.
+    public init?(contentType: String) {
+        let base = contentType.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+        switch base.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "application/x-protobuf", "application/protobuf": self = .protobuf
+        case "application/json": self = .json
+        default: return nil
+        }
+    }
+}
+
+/// What one export request turned into: the spans to store and the ones refused, with the first reason.
+public struct OTLPDecodedBatch: Sendable, Equatable {
+    /// Valid spans, converted.
+    public var spans: [Span]
+    /// How many spans were refused.
+    public var rejected: Int
+    /// Why (the first refusal), empty when none was.
+    public var rejectionMessage: String
+}
+
+/// Converts between OTLP trace messages and EventModel spans. Pure.
+public enum OTLPConversion {
+    /// Deepest nesting of array/map attribute values kept; deeper values become their text.
+    static let maxValueDepth = 8
+
+    /// A malformed body: the whole request is refused with 400.
+    public struct MalformedBody: Error, CustomStringConvertible {
+        /// What was wrong.
+        public var description: String
+    }
+
+    /// Decodes an ExportTraceServiceRequest body (already inflated) into spans.
+    public static func decodeRequest(_ body: [UInt8], encoding: OTLPEncoding) throws -> OTLPDecodedBatch {
+        let request: ProtoRequest
+        do {
+            switch encoding {
+            case .protobuf:
+                request = try ProtoRequest(serializedBytes: body)
+            case .json:
+                var options = JSONDecodingOptions()
+                options.ignoreUnknownFields = true
+                request = try ProtoRequest(jsonUTF8Bytes: body, options: options)
+            }
+        } catch {
+            throw MalformedBody(description: "not a valid OTLP ExportTraceServiceRequest (\(encoding.contentType)): \(error)")
+        }
+        return convert(request, idsAsJSONHex: encoding == .json)
+    }
+
+    /// Converts a decoded request. With `idsAsJSONHex`, id fields hold what swift-protobuf's JSON decoder
+    /// made of OTLP/JSON's hex strings (it reads them as base64, which hex always is); re-encoding as
+    /// base64 gives the hex text back.
+    static func convert(_ request: ProtoRequest, idsAsJSONHex: Bool) -> OTLPDecodedBatch {
+        var spans: [Span] = []
+        var rejected = 0
+        var message = ""
+        func reject(_ why: String) {
+            rejected += 1
+            if message.isEmpty { message = why }
+        }
+        for resourceSpans in request.resourceSpans {
+            let resourceAttributes = resourceSpans.resource.attributes
+            let service = resourceAttributes.last { $0.key == "service.name" }.flatMap { kv -> String? in
+                if case .stringValue(let s)? = kv.value.value, !s.isEmpty { return s }
+                return nil
+            } ?? "unknown"
+            for scopeSpans in resourceSpans.scopeSpans {
+                for proto in scopeSpans.spans {
+                    do {
+                        spans.append(try span(proto, service: service, jsonHex: idsAsJSONHex))
+                    } catch let error as InvalidSpan {
+                        reject("span '\(proto.name.prefix(80))': \(error.reason)")
+                    } catch {
+                        reject("span '\(proto.name.prefix(80))': \(error)")
+                    }
+                }
+            }
+        }
+        if rejected > 1 { message += " (and \(rejected - 1) more)" }
+        return OTLPDecodedBatch(spans: spans, rejected: rejected, rejectionMessage: message)
+    }
+
+    struct InvalidSpan: Error { var reason: String }
+
+    /// Lowercase hex of an id of `length` bytes; nil for an empty id when `optional`.
+    static func id(_ data: Data, length: Int, field: String, jsonHex: Bool, optional: Bool = false) throws -> String? {
+        if data.isEmpty {
+            if optional { return nil }
+            throw InvalidSpan(reason: "\(field) is missing")
+        }
+        let hex: String
+        if jsonHex {
+            let text = data.base64EncodedString()
+            guard text.utf8.allSatisfy({ $0 < 128 && isHexDigit($0) }) else {
+                throw InvalidSpan(reason: "\(field) is not a hex string")
+            }
+            hex = text.lowercased()
+        } else {
+            hex = lowerHex(data)
+        }
+        guard hex.utf8.count == length * 2 else {
+            throw InvalidSpan(reason: "\(field) must be \(length) bytes (\(length * 2) hex digits), got \(hex.utf8.count / 2)")
+        }
+        guard hex.utf8.contains(where: { $0 != UInt8(ascii: "0") }) else {
+            throw InvalidSpan(reason: "\(field) is all zeroes")
+        }
+        return hex
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Lowercase hex of bytes (String(format:) costs microseconds per byte on Linux).
+    static func lowerHex(_ data: Data) -> String {
+        String(unsafeUninitializedCapacity: data.count * 2) { buffer in
+            var k = 0
+            for byte in data {
+                buffer[k] = hexDigits[Int(byte >> 4)]
+                buffer[k + 1] = hexDigits[Int(byte & 0x0f)]
+                k += 2
+            }
+            return k
+        }
+    }
+
+    private static func isHexDigit(_ c: UInt8) -> Bool {
+        (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)
+    }
+
+    static func span(_ p: ProtoSpan, service: String, jsonHex: Bool) throws -> Span {
+        guard let traceID = try id(p.traceID, length: 16, field: "trace_id", jsonHex: jsonHex),
+              let spanID = try id(p.spanID, length: 8, field: "span_id", jsonHex: jsonHex) else {
+            throw InvalidSpan(reason: "missing id")
+        }
+        let parent = try id(p.parentSpanID, length: 8, field: "parent_span_id", jsonHex: jsonHex, optional: true)
+        let links: [SpanLink] = try p.links.map { link in
+            guard let t = try id(link.traceID, length: 16, field: "link trace_id", jsonHex: jsonHex),
+                  let s = try id(link.spanID, length: 8, field: "link span_id", jsonHex: jsonHex) else {
+                throw InvalidSpan(reason: "link without ids")
+            }
+            return SpanLink(traceID: t, spanID: s, attributes: attributes(link.attributes))
+        }
+        let code: SpanStatus.Code
+        switch p.status.code {
+        case .ok: code = .ok
+        case .error: code = .error
+        default: code = .unset
+        }
+        return Span(traceID: traceID, spanID: spanID, parentSpanID: parent, service: service, name: p.name,
+                    kind: SpanKind(rawValue: p.kind.rawValue) ?? .unspecified,
+                    startUnixNano: p.startTimeUnixNano, endUnixNano: p.endTimeUnixNano,
+                    status: SpanStatus(code: code, message: p.status.message),
+                    attributes: attributes(p.attributes),
+                    events: p.events.map { SpanEvent(timeUnixNano: $0.timeUnixNano, name: $0.name, attributes: attributes($0.attributes)) },
+                    links: links)
+    }
+
+    static func attributes(_ list: [ProtoKeyValue], depth: Int = 0) -> [SpanAttribute] {
+        list.map { SpanAttribute($0.key, value($0.value, depth: depth)) }
+    }
+
+    static func value(_ v: ProtoAnyValue, depth: Int) -> AttributeValue {
+        switch v.value {
+        case .stringValue(let s)?: return .string(s)
+        case .boolValue(let b)?: return .bool(b)
+        case .intValue(let i)?: return .int(i)
+        case .doubleValue(let d)?: return .double(d)
+        case .bytesValue(let d)?: return .bytes(Array(d))
+        case .arrayValue(let a)?:
+            guard depth < maxValueDepth else { return .string("[…]") }
+            return .array(a.values.map { value($0, depth: depth + 1) })
+        case .kvlistValue(let kv)?:
+            guard depth < maxValueDepth else { return .string("{…}") }
+            return .keyValues(attributes(kv.values, depth: depth + 1))
+        case nil: return .string("")
+        }
+    }
+
+    // MARK: - Span -> OTLP (the exporter)
+
+    /// An ExportTraceServiceRequest holding `spans`, one ResourceSpans per service, serialized as protobuf.
+    public static func encodeRequest(_ spans: [Span], scopeName: String = "evtop") throws -> [UInt8] {
+        var request = ProtoRequest()
+        var order: [String] = []
+        var byService: [String: [ProtoSpan]] = [:]
+        for span in spans {
+            if byService[span.service] == nil { order.append(span.service) }
+            byService[span.service, default: []].append(proto(span))
+        }
+        for service in order {
+            var rs = Opentelemetry_Proto_Trace_V1_ResourceSpans()
+            rs.resource.attributes = [keyValue(SpanAttribute("service.name", .string(service)))]
+            var ss = Opentelemetry_Proto_Trace_V1_ScopeSpans()
+            ss.scope.name = scopeName
+            ss.spans = byService[service] ?? []
+            rs.scopeSpans = [ss]
+            request.resourceSpans.append(rs)
+        }
+        return try request.serializedBytes()
+    }
+
+    static func bytes(hex: String) -> Data {
+        var data = Data(capacity: hex.utf8.count / 2)
+        var high: UInt8?
+        for c in hex.utf8 {
+            let v: UInt8
+            switch c {
+            case 48...57: v = c - 48
+            case 97...102: v = c - 87
+            case 65...70: v = c - 55
+            default: continue
+            }
+            if let h = high { data.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return data
+    }
+
+    static func proto(_ s: Span) -> ProtoSpan {
+        var p = ProtoSpan()
+        p.traceID = bytes(hex: s.traceID)
+        p.spanID = bytes(hex: s.spanID)
+        if let parent = s.parentSpanID { p.parentSpanID = bytes(hex: parent) }
+        p.name = s.name
+        p.kind = ProtoSpan.SpanKind(rawValue: s.kind.rawValue) ?? .unspecified
+        p.startTimeUnixNano = s.startUnixNano
+        p.endTimeUnixNano = s.endUnixNano
+        p.attributes = s.attributes.map(keyValue)
+        p.events = s.events.map { e in
+            var pe = ProtoSpan.Event()
+            pe.timeUnixNano = e.timeUnixNano
+            pe.name = e.name
+            pe.attributes = e.attributes.map(keyValue)
+            return pe
+        }
+        p.links = s.links.map { l in
+            var pl = ProtoSpan.Link()
+            pl.traceID = bytes(hex: l.traceID)
+            pl.spanID = bytes(hex: l.spanID)
+            pl.attributes = l.attributes.map(keyValue)
+            return pl
+        }
+        p.status.code = Opentelemetry_Proto_Trace_V1_Status.StatusCode(rawValue: s.status.code.rawValue) ?? .unset
+        p.status.message = s.status.message
+        return p
+    }
+
+    static func keyValue(_ a: SpanAttribute) -> ProtoKeyValue {
+        var kv = ProtoKeyValue()
+        kv.key = a.key
+        kv.value = anyValue(a.value)
+        return kv
+    }
+
+    static func anyValue(_ v: AttributeValue) -> ProtoAnyValue {
+        var p = ProtoAnyValue()
+        switch v {
+        case .string(let s): p.stringValue = s
+        case .bool(let b): p.boolValue = b
+        case .int(let i): p.intValue = i
+        case .double(let d): p.doubleValue = d
+        case .bytes(let b): p.bytesValue = Data(b)
+        case .array(let values):
+            var a = Opentelemetry_Proto_Common_V1_ArrayValue()
+            a.values = values.map(anyValue)
+            p.arrayValue = a
+        case .keyValues(let pairs):
+            var kv = Opentelemetry_Proto_Common_V1_KeyValueList()
+            kv.values = pairs.map(keyValue)
+            p.kvlistValue = kv
+        }
+        return p
+    }
+
+    // MARK: - Responses
+
+    /// An ExportTraceServiceResponse (with partial_success when spans were rejected) in `encoding`.
+    static func response(rejected: Int, message: String, encoding: OTLPEncoding) -> [UInt8] {
+        var response = ProtoResponse()
+        if rejected > 0 {
+            response.partialSuccess.rejectedSpans = Int64(rejected)
+            response.partialSuccess.errorMessage = message
+        }
+        return serialize(response, encoding: encoding)
+    }
+
+    /// A google.rpc.Status body for an error response.
+    static func status(code: Int32, message: String, encoding: OTLPEncoding) -> [UInt8] {
+        var status = Google_Rpc_Status()
+        status.code = code
+        status.message = message
+        return serialize(status, encoding: encoding)
+    }
+
+    static func serialize<M: SwiftProtobuf.Message>(_ message: M, encoding: OTLPEncoding) -> [UInt8] {
+        switch encoding {
+        case .protobuf: return (try? message.serializedBytes()) ?? []
+        case .json: return (try? message.jsonUTF8Bytes()) ?? Array("{}".utf8)
+        }
+    }
+}

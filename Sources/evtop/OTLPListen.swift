@@ -1,0 +1,80 @@
+import Foundation
+import ArgumentParser
+import EventModel
+import OTLPReceiver
+import EmbeddedStore
+import Dashboard
+import Logging
+
+/// Where the OTLP receiver listens (`--otlp HOST:PORT`), or `off`.
+enum OTLPListen: Equatable {
+    /// No receiver.
+    case off
+    /// Listen on host and port (port 0: any free port).
+    case on(host: String, port: Int)
+
+    /// The default: loopback, OTLP/HTTP's port.
+    static let standard = OTLPListen.on(host: "127.0.0.1", port: OTLPReceiver.defaultPort)
+
+    /// Parses `off`, `HOST:PORT`, `[V6]:PORT` or `:PORT` (loopback).
+    static func parse(_ text: String) throws -> OTLPListen {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if t.lowercased() == "off" { return .off }
+        let host: Substring, portText: Substring
+        if t.hasPrefix("["), let close = t.firstIndex(of: "]") {
+            host = t[t.index(after: t.startIndex)..<close]
+            let rest = t[t.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw ValidationError("--otlp takes HOST:PORT or off, got '\(text)'") }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = t.lastIndex(of: ":"), !t[..<colon].contains(":") else {
+                throw ValidationError("--otlp takes HOST:PORT or off (e.g. 127.0.0.1:4318), got '\(text)'")
+            }
+            host = t[..<colon]
+            portText = t[t.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw ValidationError("--otlp: '\(portText)' is not a port (0-65535)")
+        }
+        return .on(host: host.isEmpty ? "127.0.0.1" : String(host), port: port)
+    }
+
+    /// `host:port` as a URL authority.
+    static func authority(host: String, port: Int) -> String {
+        (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+    }
+}
+
+/// Starts a receiver into `store`; on failure (e.g. the port is taken) returns the reason instead of throwing.
+func startOTLPReceiver(_ listen: OTLPListen, store: any TraceStore,
+                       log: @escaping @Sendable (String) -> Void) async -> (receiver: OTLPReceiver?, message: String) {
+    guard case .on(let host, let port) = listen else { return (nil, "OTLP receiver off") }
+    let receiver = OTLPReceiver(host: host, port: port, store: store, log: log)
+    do {
+        let bound = try await receiver.start()
+        return (receiver, "OTLP/HTTP traces: http://\(OTLPListen.authority(host: host, port: bound))\(OTLPReceiver.tracesPath)")
+    } catch {
+        return (nil, "no OTLP receiver: cannot listen on \(OTLPListen.authority(host: host, port: port)) (\(error)); carrying on without traces")
+    }
+}
+
+/// The dashboard's receiver: on by default for a writable embedded store; a busy port is reported in the
+/// status line and the dashboard carries on without one.
+func startDashboardReceiver(_ option: String?, log: any BrokerLog, readOnly: Bool, state: inout AppState) async -> OTLPReceiver? {
+    let listen = (try? option.map(OTLPListen.parse)) ?? .standard
+    guard listen != .off else { return nil }
+    guard let store = log as? SQLiteLog, !readOnly else {
+        if option != nil { Reducer.reduce(&state, .notify("--otlp needs a writable embedded store; no OTLP receiver", isError: true)) }
+        return nil
+    }
+    let logger = Logger(label: "evtop.otlp")
+    let (receiver, message) = await startOTLPReceiver(listen, store: store, log: { logger.warning("\($0)") })
+    // Success goes to the log only (the status line keeps its hints); a busy port is worth a message.
+    if receiver == nil {
+        logger.warning("\(message)")
+        Reducer.reduce(&state, .notify(message, isError: true))
+    } else {
+        logger.info("\(message)")
+    }
+    return receiver
+}

@@ -1,0 +1,121 @@
+import EmbeddedStore
+import EventModel
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import OTLPReceiver
+import XCTest
+
+/// A receiver on a free loopback port writing into a real SQLite store in a temporary directory.
+class ReceiverTestCase: XCTestCase {
+    var dir: URL!
+    var store: SQLiteLog!
+    var receiver: OTLPReceiver?
+    var port = 0
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-otlp-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try SQLiteLog(path: dir.appendingPathComponent("store.db").path)
+    }
+
+    override func tearDown() async throws {
+        await receiver?.stop()
+        receiver = nil
+        store = nil
+        if let dir { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    /// Default limits without retention (fixtures carry fixed, old timestamps).
+    static let noRetention = OTLPReceiverLimits(retentionAge: nil, retentionMaxSpans: nil)
+
+    func startReceiver(_ limits: OTLPReceiverLimits = ReceiverTestCase.noRetention) async throws {
+        let r = OTLPReceiver(host: "127.0.0.1", port: 0, store: store, limits: limits)
+        port = try await r.start()
+        receiver = r
+        XCTAssertGreaterThan(port, 0)
+    }
+
+    var endpoint: String { "http://127.0.0.1:\(port)/v1/traces" }
+
+    struct Reply: Sendable {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    /// One HTTP request over a fresh connection.
+    func post(_ body: [UInt8], contentType: String? = "application/x-protobuf", encoding: String? = nil,
+              path: String = "/v1/traces", method: String = "POST") async throws -> Reply {
+        try await Self.post(port: port, body, contentType: contentType, encoding: encoding, path: path, method: method)
+    }
+
+    /// One HTTP request to a receiver on `port` over a fresh connection.
+    static func post(port: Int, _ body: [UInt8], contentType: String? = "application/x-protobuf", encoding: String? = nil,
+                     path: String = "/v1/traces", method: String = "POST") async throws -> Reply {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        if let encoding { request.setValue(encoding, forHTTPHeaderField: "Content-Encoding") }
+        if method != "GET" { request.httpBody = Data(body) }
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        let (data, response) = try await session.data(for: request)
+        let http = try XCTUnwrap(response as? HTTPURLResponse)
+        var headers: [String: String] = [:]
+        for (k, v) in http.allHeaderFields { headers[String(describing: k).lowercased()] = String(describing: v) }
+        return Reply(status: http.statusCode, headers: headers, body: data)
+    }
+
+    /// A span as the demo would make it.
+    func span(_ n: Int, trace: String = "0af7651916cd43dd8448eb211c80319c", conversation: String? = "ord-1",
+              parent: String? = nil, links: [SpanLink] = []) -> Span {
+        var attributes = [SpanAttribute("messaging.system", .string("kafka"))]
+        if let conversation { attributes.append(SpanAttribute("messaging.message.conversation_id", .string(conversation))) }
+        return Span(traceID: trace, spanID: String(format: "%016x", 0x37ad6b7169203300 + n), parentSpanID: parent,
+                    service: "orders", name: "span \(n)", kind: .producer,
+                    startUnixNano: 1_700_000_000_000_000_000 + UInt64(n) * 1_000_000,
+                    endUnixNano: 1_700_000_000_000_000_000 + UInt64(n) * 1_000_000 + 500_000,
+                    attributes: attributes, links: links)
+    }
+
+    /// The Python OpenTelemetry SDK sender in Tests/Fixtures.
+    static var pythonSender: String {
+        URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/otlp_send.py").path
+    }
+
+    /// Runs a program to completion off the cooperative pool; returns status and stdout.
+    func run(_ program: String, _ args: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    let p = Process()
+                    p.executableURL = URL(fileURLWithPath: program)
+                    p.arguments = args
+                    let out = Pipe(), err = Pipe()
+                    p.standardOutput = out
+                    p.standardError = err
+                    try p.run()
+                    let o = out.fileHandleForReading.readDataToEndOfFile()
+                    let e = err.fileHandleForReading.readDataToEndOfFile()
+                    p.waitUntilExit()
+                    continuation.resume(returning: (p.terminationStatus, String(decoding: o, as: UTF8.self),
+                                                    String(decoding: e, as: UTF8.self)))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    func requirePythonSDK() async throws {
+        let probe = try await run("/usr/bin/env", ["python3", "-c", "import opentelemetry.exporter.otlp.proto.http"])
+        if probe.status != 0 {
+            XCTFail("the Python OpenTelemetry SDK is missing; scripts/deps installs it (\(probe.stderr.suffix(200)))")
+            throw XCTSkip("no Python OpenTelemetry SDK")
+        }
+    }
+}
