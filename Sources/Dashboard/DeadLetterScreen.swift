@@ -95,7 +95,7 @@ enum DeadLetterListScreen {
                 TableCell(r.exception),
                 TableCell(r.eventType.isEmpty ? "–" : r.eventType, role: r.eventType.isEmpty ? .textDim : nil),
                 TableCell(r.correlation.isEmpty ? "–" : r.correlation, role: r.correlation.isEmpty ? .textDim : nil),
-                TableCell(r.state, role: r.state == "pending" ? .dlqMarker : (r.state == "failed" ? .lagStall : .lagOK)),
+                TableCell(r.state, role: r.state == "pending" ? .dlqMarker : (r.state == "failed" ? .lagStall : (r.state == "redriven" ? .lagOK : .lagWarn))),
             ], role: nil, isMarked: marks.contains(r.key))
         }
         table.showMarkColumn = !marks.isEmpty

@@ -178,7 +178,12 @@ public enum RedriveModel {
             }
         case .running:
             if key == .escape || key == .ctrl("c") || key == .char("q") {
-                guard !dialog.cancelRequested else { return [] }
+                if dialog.cancelRequested {
+                    // Asked twice: the operator wants out now (a broker may stall the batch in
+                    // flight for minutes). The journal finishes the job on the next start.
+                    if key != .escape { state.shouldQuit = true }
+                    return []
+                }
                 dialog.cancelRequested = true
                 state.redrive = dialog
                 return [.cancelRedrive]
@@ -245,7 +250,8 @@ public enum RedriveModel {
             var lines = ["", "to    " + targetsText(dialog.targets, known: known)]
             if let waiting = progress?.waiting { lines.append("waiting: " + waiting) }
             if let failed = progress?.failed, failed > 0 { lines.append("\(failed) failed so far") }
-            let hint = dialog.cancelRequested ? "cancelling after the batch in flight…" : "esc cancel (what moved stays moved)"
+            let hint = dialog.cancelRequested ? "cancelling after the batch in flight… (q again quits; the job resumes next start)"
+                : "esc cancel (what moved stays moved)"
             return (Dialog(title: "Requeuing \(count) \(noun) from \(dialog.topic)", lines: lines, hint: hint, minContentWidth: 50),
                     ProgressBar(fraction: Double(moved) / Double(total), label: label, labelRole: .dialog))
         case .finished(let report):

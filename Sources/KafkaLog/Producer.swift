@@ -8,6 +8,7 @@ final class DeliveryBatch: @unchecked Sendable {
     private let lock = NSLock()
     private var positions: [RecordPosition?]
     private var failure: String?
+    private var permanentFailure = false
     private var remaining: Int
     private var continuation: CheckedContinuation<[RecordPosition], Error>?
     private let topics: [String]
@@ -20,10 +21,11 @@ final class DeliveryBatch: @unchecked Sendable {
     }
 
     /// Records one record's outcome; resumes the caller after the last one.
-    func settle(index: Int, partition: Int32, offset: Int64, error: String?) {
+    func settle(index: Int, partition: Int32, offset: Int64, error: String?, transient: Bool = false) {
         lock.lock()
         if let error {
             if failure == nil { failure = error }
+            if !transient { permanentFailure = true }
         } else if index < positions.count {
             positions[index] = RecordPosition(topic: topics[index], partition: partition, offset: offset)
         }
@@ -37,7 +39,9 @@ final class DeliveryBatch: @unchecked Sendable {
     }
 
     private func finish() -> Result<[RecordPosition], Error> {
-        if let failure { return .failure(BrokerError.writeRefused(failure)) }
+        // A timeout or an outage may or may not have written the record: the caller must treat it
+        // as "unavailable" (wait, then look) rather than as a refusal of this record.
+        if let failure { return .failure(permanentFailure ? BrokerError.writeRefused(failure) : BrokerError.unavailable(failure)) }
         let all = positions.compactMap { $0 }
         guard all.count == positions.count else { return .failure(BrokerError.writeRefused("a delivery report had no position")) }
         return .success(all)
@@ -60,8 +64,16 @@ let deliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kaf
     let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
     let m = message.pointee
     if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+        let transientErrors: Set<Int32> = [
+            RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue, RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue, RD_KAFKA_RESP_ERR__TRANSPORT.rawValue,
+            RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue,
+            RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND.rawValue,
+            RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE.rawValue, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue,
+        ]
+        let possiblyWritten = rd_kafka_message_status(message) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED
         ticket.batch.settle(index: ticket.index, partition: m.partition, offset: m.offset,
-                            error: "delivery failed: \(m.err.text) (\(m.err.name))")
+                            error: "delivery failed: \(m.err.text) (\(m.err.name))",
+                            transient: possiblyWritten || transientErrors.contains(m.err.rawValue))
     } else {
         ticket.batch.settle(index: ticket.index, partition: m.partition, offset: m.offset, error: nil)
     }

@@ -27,8 +27,6 @@ public struct RedriveClock: Sendable {
 public final class RedriveEngine: Sendable {
     /// Messages per batch: one journal transaction and one produce call each.
     public static let maxBatch = 500
-    /// A job whose owner wrote no heartbeat for this long may be adopted (ms).
-    public static let staleAfterMillis: Int64 = 30_000
 
     let log: any BrokerLog
     let journal: RedriveJournal?
@@ -46,12 +44,6 @@ public final class RedriveEngine: Sendable {
     }
 
     var nowMillis: Int64 { Int64(clock.now() * 1000) }
-
-    /// True when a process with this pid exists on this host.
-    static let processIsAlive: @Sendable (Int32) -> Bool = { pid in
-        guard pid > 0 else { return false }
-        return kill(pid, 0) == 0 || errno == EPERM
-    }
 
     // MARK: - Running
 
@@ -72,26 +64,33 @@ public final class RedriveEngine: Sendable {
             selection: request.selectionDescription, targetOverride: request.targetOverride,
             ratePerSecond: request.ratePerSecond, user: request.user, host: host, createdAtMillis: created,
             finishedAtMillis: nil, state: "running", selected: items.count, moved: 0, skipped: 0, failed: 0)
+        // The owner lock is taken before the job exists, so no resumer can adopt it in between.
+        guard let lock = JobLock.tryAcquire(journalPath: journal.path, jobID: jobID) else {
+            throw JournalError.unavailable(journal.path, "cannot create the lock file of job \(jobID) next to it")
+        }
+        defer { withExtendedLifetime(lock) {} } // held until the run ends, however it ends
         let claim = try journal.createJob(record, items: items, pid: pid)
         return try await process(jobID: jobID, kind: request.kind, targetOverride: request.targetOverride,
                                  rate: request.ratePerSecond, selected: items.count, skipped: claim.skipped,
                                  cancelledJob: false, progress: progress, isCancelled: isCancelled)
     }
 
-    /// Finishes every job a dead process left behind; returns their reports.
+    /// Finishes every job of this source whose owner is gone (its lock can be taken: the kernel
+    /// released it when the owner exited or was killed); returns their reports. Jobs whose
+    /// owner still runs, however stalled, are left to it.
     public func resumeInterrupted(progress: @escaping @Sendable (RedriveProgress) -> Void = { _ in },
                                   isCancelled: @escaping @Sendable () -> Bool = { false }) async throws -> [RedriveReport] {
         var reports: [RedriveReport] = []
         let journal = try requireJournal()
-        let orphans = try journal.orphanedJobs(nowMillis: nowMillis, host: host, staleAfterMillis: Self.staleAfterMillis,
-                                               isAlive: Self.processIsAlive)
-        for job in orphans {
-            guard try journal.adopt(job.id, pid: pid, host: host, nowMillis: nowMillis,
-                                    staleAfterMillis: Self.staleAfterMillis, isAlive: Self.processIsAlive) else { continue }
-            reports.append(try await process(
+        for candidate in try journal.unfinishedJobs(source: log.sourceDescription) {
+            guard let lock = JobLock.tryAcquire(journalPath: journal.path, jobID: candidate.id) else { continue }
+            guard let job = try journal.adopt(candidate.id, pid: pid, host: host, nowMillis: nowMillis) else { continue }
+            let report = try await process(
                 jobID: job.id, kind: RedriveRequest.Kind(rawValue: job.kind) ?? .redrive, targetOverride: job.targetOverride,
                 rate: job.ratePerSecond, selected: job.selected, skipped: job.skipped,
-                cancelledJob: job.state == "cancelled", progress: progress, isCancelled: isCancelled))
+                cancelledJob: job.state == "cancelled", progress: progress, isCancelled: isCancelled)
+            withExtendedLifetime(lock) {}
+            reports.append(report)
         }
         return reports
     }
@@ -121,7 +120,7 @@ public final class RedriveEngine: Sendable {
         state.total = counts.values.reduce(0, +)
 
         // Intents first: a previous run may have produced them.
-        try await resolveIntents(&state, dropMissing: cancelledJob, progress: progress, isCancelled: isCancelled)
+        try await resolveIntents(&state, dropMissing: cancelledJob)
         var cancelled = cancelledJob
         if !cancelledJob {
             while true {
@@ -131,10 +130,22 @@ public final class RedriveEngine: Sendable {
                     await clock.sleep(min(wait, 0.25))
                     continue
                 }
-                let batch = try journal.queued(jobID, limit: granted)
+                let batch = try journal.queued(jobID, limit: state.singlesLeft > 0 ? 1 : granted)
                 if batch.isEmpty { break }
+                if state.singlesLeft > 0 { state.singlesLeft -= 1 }
                 do {
                     try await move(batch, &state)
+                } catch BrokerError.writeRefused(let why) {
+                    // The broker refused something in the batch for good (too large, not allowed,
+                    // ...). Resolve what did land; then retry one message at a time, so that only
+                    // the refused one fails and the rest still move.
+                    let landed = try await resolveIntents(&state, dropMissing: false)
+                    if batch.count > 1 {
+                        state.singlesLeft = batch.count
+                    } else if let item = batch.first, !landed.contains(item.redriveID) {
+                        try journal.markFailed([(item.redriveID, "the broker refused it: \(why)")], nowMillis: nowMillis)
+                        state.fail(item.redriveID, "the broker refused it: \(why)")
+                    }
                 } catch BrokerError.unavailable(let why) {
                     // The batch may or may not have landed: wait for the broker, then resolve
                     // like a restart would. Anything but a broker outage ends the run (the
@@ -168,6 +179,8 @@ public final class RedriveEngine: Sendable {
         var failures: [RedriveReport.Failure] = []
         var targets: [String: Int] = [:]
         var topicCache: [String: TopicInfo?] = [:]
+        /// Messages still to move one at a time after a batch was refused.
+        var singlesLeft = 0
 
         func progress(now: Double, waiting: String? = nil) -> RedriveProgress {
             let elapsed = max(0.001, now - started)
@@ -190,9 +203,22 @@ public final class RedriveEngine: Sendable {
         let records = try await fetch(batch.map(\.source))
         var failures: [(redriveID: String, reason: String)] = []
         var planned: [(item: JournalItem, record: Record, topic: String, partition: Int32)] = []
+        // A record missing from the answer is gone only if retention moved the log start past it;
+        // otherwise the read was short (a slow broker): wait and try again, never fail it.
+        var lows: [TopicPartition: Int64] = [:]
+        for item in batch where records[item.source] == nil {
+            let tp = TopicPartition(item.source.topic, item.source.partition)
+            if lows[tp] == nil {
+                let info = try await log.watermarks(topic: item.source.topic)
+                for p in info.partitions { lows[TopicPartition(item.source.topic, p.partition)] = p.low }
+            }
+            if item.source.offset >= (lows[tp] ?? 0) {
+                throw BrokerError.unavailable("could not read \(item.source.topic) p\(item.source.partition)@\(item.source.offset) yet")
+            }
+        }
         for item in batch {
             guard let record = records[item.source] else {
-                failures.append((item.redriveID, "no longer in \(item.source.topic) (retention deleted it?)"))
+                failures.append((item.redriveID, "no longer in \(item.source.topic): retention deleted it"))
                 continue
             }
             let letter = DeadLetterParser.parse(record)
@@ -240,7 +266,10 @@ public final class RedriveEngine: Sendable {
             RedriveJournal.Intent(redriveID: p.item.redriveID, topic: p.topic, partition: p.partition,
                                   searchFrom: highs[TopicPartition(p.topic, p.partition)] ?? 0)
         }
-        try journal.recordIntents(intents, nowMillis: nowMillis)
+        let written = try journal.recordIntents(intents, jobID: state.jobID, nowMillis: nowMillis)
+        // Only what this run still owns moves (a guard against any second owner).
+        planned = planned.filter { written.contains($0.item.redriveID) }
+        guard !planned.isEmpty else { return }
         let now = nowMillis
         let outgoing = planned.map { p in
             RedriveRules.outgoing(from: p.record, topic: p.topic, partition: p.partition, redriveID: p.item.redriveID,
@@ -271,7 +300,7 @@ public final class RedriveEngine: Sendable {
             }
             try requireJournal().heartbeat(state.jobID, nowMillis: nowMillis)
             do {
-                try await resolveIntents(&state, dropMissing: false, progress: progress, isCancelled: isCancelled)
+                try await resolveIntents(&state, dropMissing: false)
                 return
             } catch BrokerError.unavailable(let why) {
                 error = BrokerError.unavailable(why)
@@ -282,12 +311,11 @@ public final class RedriveEngine: Sendable {
 
     /// Looks for every intent's id in its target partition from its search offset: found → done,
     /// missing → queued again (or forgotten, for a cancelled job).
-    private func resolveIntents(_ state: inout JobRun, dropMissing: Bool,
-                                progress: @escaping @Sendable (RedriveProgress) -> Void,
-                                isCancelled: @escaping @Sendable () -> Bool) async throws {
+    @discardableResult
+    private func resolveIntents(_ state: inout JobRun, dropMissing: Bool) async throws -> Set<String> {
         let journal = try requireJournal()
         let intents = try journal.intents(state.jobID)
-        guard !intents.isEmpty else { return }
+        guard !intents.isEmpty else { return [] }
         var byTarget: [TopicPartition: [JournalItem]] = [:]
         for item in intents {
             guard let topic = item.targetTopic, let partition = item.targetPartition else { continue }
@@ -320,6 +348,7 @@ public final class RedriveEngine: Sendable {
         for item in intents where landed.contains(item.redriveID) {
             if let t = item.targetTopic { state.targets[t, default: 0] += 1 }
         }
+        return landed
     }
 
     /// Topic metadata, cached for the job (a missing topic is remembered as missing).

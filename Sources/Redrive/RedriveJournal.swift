@@ -236,43 +236,33 @@ public final class RedriveJournal: Sendable {
         }
     }
 
-    /// Jobs left running by a process that is gone (its pid no longer exists on this host, or it
-    /// has not written a heartbeat for `staleAfterMillis`), plus finished jobs with intents left.
-    public func orphanedJobs(nowMillis: Int64, host: String, staleAfterMillis: Int64,
-                             isAlive: (Int32) -> Bool) throws -> [RedriveJobRecord] {
-        let candidates = try read { db in
+    /// Jobs with work left (running, or with queued or in-flight messages) on `source`, oldest
+    /// first. Whether one is orphaned is decided by its owner lock (`JobLock`), not here.
+    public func unfinishedJobs(source: String) throws -> [RedriveJobRecord] {
+        try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT id, owner_pid, heartbeat_at, host FROM jobs j
-                WHERE state = 'running'
-                   OR EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.state IN ('intent', 'queued'))
+                SELECT * FROM jobs j
+                WHERE j.source = ? AND (j.state = 'running'
+                   OR EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.state IN ('intent', 'queued')))
                 ORDER BY created_at
-                """).map { row -> (String, Int32?, Int64?, String) in (row[0], row[1], row[2], row[3]) }
+                """, arguments: [source]).map(Self.jobRecord)
         }
-        var orphans: [RedriveJobRecord] = []
-        for (id, pid, heartbeat, jobHost) in candidates {
-            let stale = (heartbeat ?? 0) < nowMillis - staleAfterMillis
-            let dead = jobHost == host && (pid.map { !isAlive($0) } ?? true)
-            if stale || dead, let job = try self.job(id) { orphans.append(job) }
-        }
-        return orphans
     }
 
-    /// Takes over an orphaned job: succeeds only if nobody else took it since `job` was read.
-    public func adopt(_ jobID: String, pid: Int32, host: String, nowMillis: Int64, staleAfterMillis: Int64,
-                      isAlive: @escaping @Sendable (Int32) -> Bool) throws -> Bool {
-        try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT owner_pid, heartbeat_at, host FROM jobs WHERE id = ?",
-                                             arguments: [jobID]) else { return false }
-            let owner: Int32? = row[0]
-            let heartbeat: Int64? = row[1]
-            let jobHost: String = row[2]
-            let stale = (heartbeat ?? 0) < nowMillis - staleAfterMillis
-            let dead = jobHost == host && (owner.map { !isAlive($0) } ?? true)
-            guard stale || dead || owner == pid else { return false }
+    /// Records the new owner of a job whose lock it holds; returns the job as it is now, or nil
+    /// when nothing is left to do (another process finished it meanwhile).
+    public func adopt(_ jobID: String, pid: Int32, host: String, nowMillis: Int64) throws -> RedriveJobRecord? {
+        let adopted = try write { db -> Bool in
+            let pending = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM jobs j WHERE j.id = ? AND (j.state = 'running'
+                   OR EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.state IN ('intent', 'queued')))
+                """, arguments: [jobID]) ?? 0
+            guard pending > 0 else { return false }
             try db.execute(sql: "UPDATE jobs SET owner_pid = ?, host = ?, heartbeat_at = ? WHERE id = ?",
                            arguments: [pid, host, nowMillis, jobID])
             return true
         }
+        return adopted ? try job(jobID) : nil
     }
 
     /// Marks the owner alive.
@@ -377,16 +367,20 @@ public final class RedriveJournal: Sendable {
         }
     }
 
-    /// Writes intents for a batch, durably, before it is produced.
-    public func recordIntents(_ intents: [Intent], nowMillis: Int64) throws {
+    /// Writes intents for a batch of `jobID`, durably, before it is produced. Only items still
+    /// queued in that job move to intent; returns their ids (produce only those).
+    public func recordIntents(_ intents: [Intent], jobID: String, nowMillis: Int64) throws -> Set<String> {
         try write { db in
             let update = try db.cachedStatement(sql: """
                 UPDATE items SET state = 'intent', target_topic = ?, target_partition = ?, search_from = ?, updated_at = ?
-                WHERE redrive_id = ?
+                WHERE redrive_id = ? AND job_id = ? AND state = 'queued'
                 """)
+            var written: Set<String> = []
             for i in intents {
-                try update.execute(arguments: [i.topic, i.partition, i.searchFrom, nowMillis, i.redriveID])
+                try update.execute(arguments: [i.topic, i.partition, i.searchFrom, nowMillis, i.redriveID, jobID])
+                if db.changesCount > 0 { written.insert(i.redriveID) }
             }
+            return written
         }
     }
 
@@ -394,7 +388,7 @@ public final class RedriveJournal: Sendable {
     public func markDone(_ landed: [(redriveID: String, offset: Int64)], nowMillis: Int64) throws {
         try write { db in
             let update = try db.cachedStatement(sql: """
-                UPDATE items SET state = 'done', landed_offset = ?, updated_at = ? WHERE redrive_id = ?
+                UPDATE items SET state = 'done', landed_offset = ?, updated_at = ? WHERE redrive_id = ? AND state = 'intent'
                 """)
             for l in landed { try update.execute(arguments: [l.offset, nowMillis, l.redriveID]) }
         }

@@ -50,6 +50,8 @@ final class DashboardRedrive: Sendable {
     /// Runs a job; progress, then the report (or the error), arrive through the mailbox.
     func start(_ request: RedriveRequest) {
         cancelled.withLock { $0 = false }
+        var request = request
+        request.user = Operator.name // the audit trail names the same user as the CLI does
         let journal: RedriveJournal?
         if request.dryRun {
             journal = FileManager.default.fileExists(atPath: journalPath) ? try? RedriveJournal(path: journalPath, readOnly: true) : nil

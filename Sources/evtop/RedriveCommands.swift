@@ -55,13 +55,19 @@ enum Operator {
 final class CancelFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
+    private var jobRunning = false
     private var sources: [DispatchSourceSignal] = []
+
+    /// Marks whether a job is running: a signal outside a job (at the confirm prompt, say)
+    /// simply ends the command.
+    func setJobRunning(_ running: Bool) { lock.lock(); jobRunning = running; lock.unlock() }
 
     /// True once a signal arrived.
     var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
 
     /// Starts listening for SIGINT and SIGTERM.
     func install() {
+        guard sources.isEmpty else { return }
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -69,8 +75,13 @@ final class CancelFlag: @unchecked Sendable {
                 guard let self else { return }
                 self.lock.lock()
                 let second = self.cancelled
+                let inJob = self.jobRunning
                 self.cancelled = true
                 self.lock.unlock()
+                if !inJob {
+                    FileHandle.standardError.write(Data("\n".utf8))
+                    exit(130)
+                }
                 if second {
                     signal(sig, SIG_DFL)
                     raise(sig)
@@ -102,11 +113,20 @@ enum MoveRunner {
         return (log, journal, resolved.url)
     }
 
-    /// Finishes jobs a killed process left behind, saying so on stderr.
-    static func resume(_ engine: RedriveEngine, cancel: CancelFlag) async throws {
-        let reports = try await engine.resumeInterrupted(isCancelled: { cancel.isCancelled })
-        for r in reports {
-            FileHandle.standardError.write(Data("resumed interrupted job \(r.jobID): \(r.moved) moved in all, \(r.failed) failed\n".utf8))
+    /// Finishes jobs a killed process left behind, saying so on stderr. A failure here is a
+    /// warning: the operator's own job still runs (the journal keeps the old one for later).
+    static func resume(_ engine: RedriveEngine, cancel: CancelFlag) async {
+        cancel.setJobRunning(true)
+        defer { cancel.setJobRunning(false) }
+        do {
+            let reports = try await engine.resumeInterrupted(progress: { p in
+                FileHandle.standardError.write(Data("resuming interrupted job \(p.jobID): \(p.moved)/\(p.total)\n".utf8))
+            }, isCancelled: { cancel.isCancelled })
+            for r in reports {
+                FileHandle.standardError.write(Data("resumed interrupted job \(r.jobID): \(r.moved) moved in all, \(r.failed) failed\n".utf8))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("warning: an interrupted job could not be resumed now (\(TextWidth.sanitized(String(describing: error)))); `evtop dlq resume` retries it\n".utf8))
         }
     }
 
@@ -125,6 +145,9 @@ enum MoveRunner {
     static func run(_ request: RedriveRequest, engine: RedriveEngine, cancel: CancelFlag, json: Bool) async throws {
         let interactive = isatty(STDERR_FILENO) != 0
         let lastPrint = Mutex(0.0)
+        cancel.install()
+        cancel.setJobRunning(true)
+        defer { cancel.setJobRunning(false) }
         let report = try await engine.run(request, progress: { p in
             let now = Date().timeIntervalSince1970
             guard lastPrint.exchangeIfOlder(than: now - 0.5) else { return }
@@ -246,8 +269,12 @@ struct DLQRequeueCommand: AsyncParsableCommand {
         let (log, journal, _) = try MoveRunner.open(source, move)
         let engine = RedriveEngine(log: log, journal: journal)
         let cancel = CancelFlag()
-        cancel.install()
-        if !move.dryRun { try await MoveRunner.resume(engine, cancel: cancel) }
+        // Jobs a killed evtop left midway are finished first (the operator confirmed them when
+        // they started); their letters are then "already requeued" for the selection below.
+        if !move.dryRun {
+            cancel.install()
+            await MoveRunner.resume(engine, cancel: cancel)
+        }
         let positions = try await DeadLetterSelection.select(log: log, topic: dlqTopic, filter: filter ?? "", max: max, journal: journal)
         guard !positions.isEmpty else {
             print("nothing to requeue from \(TextWidth.sanitized(dlqTopic))" + (filter.map { " matching \(TextWidth.sanitized($0))" } ?? ""))
@@ -413,8 +440,10 @@ struct ReplayCommand: AsyncParsableCommand {
         let (log, journal, _) = try MoveRunner.open(source, move)
         let engine = RedriveEngine(log: log, journal: journal)
         let cancel = CancelFlag()
-        cancel.install()
-        if !move.dryRun { try await MoveRunner.resume(engine, cancel: cancel) }
+        if !move.dryRun {
+            cancel.install()
+            await MoveRunner.resume(engine, cancel: cancel)
+        }
         let info: TopicInfo
         do { info = try await log.watermarks(topic: sourceTopic) } catch BrokerError.unknownTopic {
             throw OperatorError("no topic named \(TextWidth.sanitized(sourceTopic))")

@@ -95,10 +95,14 @@ final class RedriveViewTests: XCTestCase {
                                                                 ratePerSecond: 100, etaSeconds: 0.09)))
         guard case .running(let p)? = state.redrive?.phase else { return XCTFail("not running") }
         XCTAssertEqual(p?.moved, 6)
-        // q and esc do not leave while a job runs: they ask it to stop, once.
+        // esc asks the job to stop, once; esc again does nothing more.
         XCTAssertEqual(Reducer.reduce(&state, .key(.escape)), [.cancelRedrive])
-        XCTAssertEqual(Reducer.reduce(&state, .key(.char("q"))), [])
+        XCTAssertEqual(Reducer.reduce(&state, .key(.escape)), [])
         XCTAssertFalse(state.shouldQuit)
+        // q (or ctrl-c) after a cancel quits at once: the journal finishes the job next start.
+        var impatient = state
+        Reducer.reduce(&impatient, .key(.char("q")))
+        XCTAssertTrue(impatient.shouldQuit)
         let report = RedriveReport(jobID: "rd-1", selected: 15, moved: 7, skipped: 0, failures: [], failed: 0,
                                    targets: ["orders": 7], cancelled: true, dryRun: false)
         let effects = Reducer.reduce(&state, .redriveFinished(report))

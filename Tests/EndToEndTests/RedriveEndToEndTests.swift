@@ -71,9 +71,18 @@ final class RedriveEndToEndTests: XCTestCase {
         for run in 0..<20 {
             let p = try spawn(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT", "--yes"],
                               env: box.environment)
-            // The first run gets time to select the letters and write its job; every later run
-            // resumes that job at once.
-            let delay = run == 0 ? 2_000 : Int.random(in: 30...500, using: &generator)
+            // The first run is left to select the letters and write its job; every later run
+            // resumes that job at once (before it even looks for new letters).
+            if run == 0 {
+                let deadline = Date().addingTimeInterval(120)
+                while Date() < deadline {
+                    if FileManager.default.fileExists(atPath: store + ".redrive"),
+                       let journal = try? RedriveJournal(path: store + ".redrive", readOnly: true),
+                       let jobs = try? journal.jobs(limit: 1), !jobs.isEmpty { break }
+                    usleep(20_000)
+                }
+            }
+            let delay = Int.random(in: 30...500, using: &generator)
             delays.append(delay)
             usleep(UInt32(delay) * 1000)
             if p.isRunning {

@@ -230,7 +230,7 @@ final class RedriveEngineTests: XCTestCase {
                 produced.append(RedriveRules.outgoing(from: r, topic: "orders", partition: partition, redriveID: RedriveRules.redriveID(p), nowMillis: 5))
             }
         }
-        try journal.recordIntents(intents, nowMillis: 2)
+        _ = try journal.recordIntents(intents, jobID: "rd-crashed", nowMillis: 2)
         try await log.produce(produced)
 
         let engine = RedriveEngine(log: log, journal: journal)
@@ -246,20 +246,54 @@ final class RedriveEngineTests: XCTestCase {
         XCTAssertTrue(again.isEmpty)
     }
 
-    func testAJobOfALiveProcessIsNotAdopted() async throws {
+    func testAJobWhoseOwnerHoldsItsLockIsNeverAdoptedHoweverStaleItLooks() async throws {
         let log = try await seededStore(count: 5)
         let journal = try RedriveJournal(path: path("journal.db"))
         let positions = try await allPositions(log, topic: "orders.DLT")
-        let job = RedriveJobRecord(id: "rd-live", kind: "redrive", source: "s", sourceTopic: "orders.DLT", selection: "all",
-                                   targetOverride: nil, ratePerSecond: nil, user: "u", host: ProcessInfo.processInfo.hostName,
-                                   createdAtMillis: Int64(Date().timeIntervalSince1970 * 1000), finishedAtMillis: nil,
+        // An owner whose heartbeat is ancient and whose pid is gone, but which holds the lock:
+        // a produce stalled for minutes looks exactly like this.
+        let owner = try XCTUnwrap(JobLock.tryAcquire(journalPath: journal.path, jobID: "rd-live"))
+        let job = RedriveJobRecord(id: "rd-live", kind: "redrive", source: log.sourceDescription, sourceTopic: "orders.DLT", selection: "all",
+                                   targetOverride: nil, ratePerSecond: nil, user: "u", host: "elsewhere",
+                                   createdAtMillis: 1, finishedAtMillis: nil,
                                    state: "running", selected: 5, moved: 0, skipped: 0, failed: 0)
-        // Owned by this very test process, with a fresh heartbeat: someone else's running job.
-        _ = try journal.createJob(job, items: positions.map { (RedriveRules.redriveID($0), $0) }, pid: getppid())
-        let reports = try await RedriveEngine(log: log, journal: journal).resumeInterrupted()
+        _ = try journal.createJob(job, items: positions.map { (RedriveRules.redriveID($0), $0) }, pid: try deadProcessID())
+        let engine = RedriveEngine(log: log, journal: journal)
+        let reports = try await engine.resumeInterrupted()
         XCTAssertTrue(reports.isEmpty)
         let untouched = try await redriveCounts(log, topic: "orders")
         XCTAssertEqual(untouched.count, 0)
+        // Once the owner is gone (its lock released), the job is finished, exactly once.
+        withExtendedLifetime(owner) {}
+        _ = consume owner
+        let later = try await engine.resumeInterrupted()
+        XCTAssertEqual(later.first?.moved, 5)
+        let counts = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(counts.count, 5)
+        XCTAssertEqual(Set(counts.values), [1])
+    }
+
+    /// A record the broker refuses for good fails alone; the rest of its batch still moves, the
+    /// job completes, and a later job may try the failed one again.
+    func testARefusedRecordFailsAloneAndTheJobCompletes() async throws {
+        let store = try await seededStore(count: 20)
+        let log = FlakyLog(store, lostAcks: [], failedFetches: [], refusedKey: "key-7")
+        let journal = try RedriveJournal(path: path("journal.db"))
+        let engine = RedriveEngine(log: log, journal: journal)
+        let report = try await engine.run(request(try await allPositions(store, topic: "orders.DLT")))
+        XCTAssertEqual(report.moved, 19)
+        XCTAssertEqual(report.failed, 1)
+        XCTAssertTrue(report.failures.first?.reason.contains("refused") ?? false, "\(report.failures)")
+        XCTAssertEqual(try journal.job(report.jobID)?.state, "completed")
+        let counts = try await redriveCounts(store, topic: "orders")
+        XCTAssertEqual(counts.count, 19)
+        XCTAssertEqual(Set(counts.values), [1])
+        // Nothing is left hanging for a resume, and the failed letter may be selected again.
+        let resumed = try await engine.resumeInterrupted()
+        XCTAssertTrue(resumed.isEmpty)
+        let again = try await RedriveEngine(log: store, journal: journal).run(request(try await allPositions(store, topic: "orders.DLT")))
+        XCTAssertEqual(again.moved, 1)
+        XCTAssertEqual(again.skipped, 19)
     }
 
     func testReplayCopiesExactlyTheRangeAskedAndMayRepeat() async throws {
@@ -363,12 +397,14 @@ final class FlakyLog: BrokerLog, @unchecked Sendable {
     let inner: SQLiteLog
     let lostAcks: Set<Int>
     let failedFetches: Set<Int>
+    let refusedKey: String?
     private let lock = NSLock()
     private var produces = 0
     private var fetches = 0
 
-    init(_ inner: SQLiteLog, lostAcks: Set<Int>, failedFetches: Set<Int>) {
+    init(_ inner: SQLiteLog, lostAcks: Set<Int>, failedFetches: Set<Int>, refusedKey: String? = nil) {
         self.inner = inner
+        self.refusedKey = refusedKey
         self.lostAcks = lostAcks
         self.failedFetches = failedFetches
     }
@@ -385,6 +421,9 @@ final class FlakyLog: BrokerLog, @unchecked Sendable {
     func createTopic(_ name: String, partitions: Int32) async throws { try await inner.createTopic(name, partitions: partitions) }
     func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] {
         let n = next(\.produces)
+        if let refusedKey, records.contains(where: { $0.key == Array(refusedKey.utf8) }) {
+            throw BrokerError.writeRefused("MSG_SIZE_TOO_LARGE (injected)")
+        }
         let positions = try await inner.produce(records)
         if lostAcks.contains(n) { throw BrokerError.unavailable("acknowledgement lost (injected)") }
         return positions
