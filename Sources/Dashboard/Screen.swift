@@ -53,7 +53,7 @@ enum HeaderBar {
             let dead = TopicsModel.cachedDeadLetterCount(state)
             let wide = area.width >= 100
             var counts = "\(NumberFormat.grouped(Int64(snapshot.topics.count))) topics · \(NumberFormat.grouped(Int64(snapshot.groups.count))) groups"
-            if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) \(wide ? "dead letters" : "DLQ")" }
+            if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) \(wide ? (dead == 1 ? "dead letter" : "dead letters") : "DLQ")" }
             right.append(TerminalUI.Span(text: counts + (wide ? "   " : "  "), role: .header))
         }
         right.append(TerminalUI.Span(text: Clock.hms(state.now, utcOffsetSeconds: state.utcOffsetSeconds) + " ", role: .header))
