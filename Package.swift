@@ -88,7 +88,7 @@ let package = Package(
         ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "EventModel", "EmbeddedStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["EmbeddedStore", "EventModel", "Redrive"]),
-        .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "EventModel", "CRdKafka", "Redrive"]),
+        .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "EventModel", "CRdKafka", "Redrive", "EmbeddedStore"]),
     ],
     swiftLanguageModes: [.v6]
 )
