@@ -61,7 +61,13 @@ enum HeaderBar {
         let connection: Span
         switch state.connection {
         case .connecting: connection = Span(text: " ○ connecting", role: .header)
-        case .live: connection = Span(text: " ● live", role: .connectionLive)
+        case .live:
+            if let b = state.snapshot?.brokers, b.isPartial {
+                // Some brokers down: their partitions keep their last figures (each shows its age).
+                connection = Span(text: " ◐ \(b.up)/\(b.total) brokers", role: .connectionDown)
+            } else {
+                connection = Span(text: " ● live", role: .connectionLive)
+            }
         case .down(let why): connection = Span(text: " ✗ down: " + why, role: .connectionDown)
         }
         let title = Span(text: " evtop ", role: .headerTitle)
