@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "EventModel", "EmbeddedStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["EmbeddedStore", "EventModel", "Redrive"]),
-        .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "EventModel", "CRdKafka", "Redrive"]),
+        .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "EventModel", "CRdKafka", "Redrive", "EmbeddedStore"]),
         .testTarget(name: "OTLPReceiverTests", dependencies: ["OTLPReceiver", "EmbeddedStore", "EventModel"]),
     ],
     swiftLanguageModes: [.v6]

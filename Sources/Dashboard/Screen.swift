@@ -61,7 +61,13 @@ enum HeaderBar {
         let connection: TerminalUI.Span
         switch state.connection {
         case .connecting: connection = TerminalUI.Span(text: " ○ connecting", role: .header)
-        case .live: connection = TerminalUI.Span(text: " ● live", role: .connectionLive)
+        case .live:
+            if let b = state.snapshot?.brokers, b.isPartial {
+                // Some brokers down: their partitions keep their last figures (each shows its age).
+                connection = TerminalUI.Span(text: " ◐ \(b.up)/\(b.total) brokers", role: .connectionDown)
+            } else {
+                connection = TerminalUI.Span(text: " ● live", role: .connectionLive)
+            }
         case .down(let why): connection = TerminalUI.Span(text: " ✗ down: " + why, role: .connectionDown)
         }
         let title = TerminalUI.Span(text: " evtop ", role: .headerTitle)

@@ -326,7 +326,10 @@ public final class CorrelationIndexer: Sendable {
             while budget > 0, next < high {
                 let want = min(batchSize, budget, Int(min(Int64(Int.max), high - next)))
                 let records = try await log.fetch(topic: tp.topic, partition: tp.partition, from: next, maxRecords: want)
-                guard let last = records.last else { next = high; break }
+                // Nothing (yet): leave the cursor where it is. A Kafka fetch can come back empty while the snapshot's
+                // high watermark is already ahead of what the consumer has seen; jumping to `high` would skip those
+                // records for good. The next call tries again (and `catchUpFully` stops when a call reads nothing).
+                guard let last = records.last else { break }
                 for r in records {
                     let ex = rules.extract(r)
                     guard let id = ex.correlationID else { continue }

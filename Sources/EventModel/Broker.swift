@@ -84,13 +84,35 @@ public struct BrokerSnapshot: Sendable, Hashable {
     public var topics: [TopicInfo]
     /// Consumer groups sorted by id.
     public var groups: [ConsumerGroup]
+    /// Which brokers of a cluster answered (nil for a log without brokers, such as the embedded store).
+    public var brokers: BrokerAvailability?
 
     /// Creates a snapshot.
-    public init(time: Date, topics: [TopicInfo], groups: [ConsumerGroup]) {
+    public init(time: Date, topics: [TopicInfo], groups: [ConsumerGroup], brokers: BrokerAvailability? = nil) {
         self.time = time
         self.topics = topics
         self.groups = groups
+        self.brokers = brokers
     }
+}
+
+/// How many of a cluster's brokers answered the last snapshot's requests.
+public struct BrokerAvailability: Sendable, Hashable {
+    /// Brokers in the cluster's metadata.
+    public var total: Int
+    /// Ids of the brokers that did not answer, sorted.
+    public var down: [Int32]
+
+    /// Creates an availability report (`down` is sorted and kept within the cluster's count).
+    public init(total: Int, down: [Int32]) {
+        self.total = max(0, total)
+        self.down = Array(Set(down).sorted().prefix(self.total))
+    }
+
+    /// Brokers that answered.
+    public var up: Int { total - down.count }
+    /// True when some but not all brokers are down.
+    public var isPartial: Bool { !down.isEmpty && up > 0 }
 }
 
 /// Errors any broker log may report, worded for an operator.

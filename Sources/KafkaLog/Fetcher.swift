@@ -191,7 +191,15 @@ public final class KafkaFetcher: @unchecked Sendable {
         let settings = self.settings
         let timeout = self.timeout
         return try await Blocking.run {
-            let conf = try KafkaConf.make(settings, defaults: ["client.id": "evtop-scan"], overrides: [
+            let conf = try KafkaConf.make(settings, defaults: [
+                "client.id": "evtop-scan",
+                // Every partition is forwarded to one queue, and librdkafka measures that queue against
+                // queued.min.messages for each partition; before 2.1 (no fetch.queue.backoff.ms) a partition over
+                // the limit stops fetching for a whole second. With the default 100,000, a bulk read that gets
+                // ahead of the decoder stalled every partition at once (most of the scan was spent waiting);
+                // 300,000 keeps fetches flowing. Memory stays bounded by queued.max.messages.kbytes (64 MB).
+                "queued.min.messages": "300000",
+            ], overrides: [
                 "enable.auto.commit": "false", "enable.auto.offset.store": "false", "enable.partition.eof": "true",
             ])
             let scanner = try KafkaHandle(type: RD_KAFKA_CONSUMER, conf: conf, pollThread: false)

@@ -51,13 +51,15 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
 
     // MARK: BrokerLog
 
-    /// Metadata, watermarks (batched per broker) and consumer groups with committed offsets.
+    /// Metadata, watermarks (batched per broker), consumer groups with committed offsets, and which brokers answered.
     public func snapshot() async throws -> BrokerSnapshot {
         try await Blocking.run { [self] in
             let meta = try metadata()
-            let topics = watermarks(for: meta)
+            let (topics, silent) = watermarksAndSilentLeaders(for: meta)
             let groups = try consumerGroups(topics: topics)
-            return BrokerSnapshot(time: Date(), topics: topics, groups: groups)
+            // A leader that answered no ListOffsets request counts as down (brokers leading nothing count as up).
+            return BrokerSnapshot(time: Date(), topics: topics, groups: groups,
+                                  brokers: BrokerAvailability(total: meta.brokers, down: silent))
         }
     }
 

@@ -63,6 +63,11 @@ extension KafkaLog {
     /// each), the brokers queried in parallel. A broker that does not answer costs only its own partitions,
     /// which keep their last known figures; so does a partition without a leader.
     func watermarks(for meta: (topics: [TopicMetadata], brokers: Int)) -> [TopicInfo] {
+        watermarksAndSilentLeaders(for: meta).topics
+    }
+
+    /// ``watermarks(for:)`` plus the leader brokers that answered neither ListOffsets request (down or unreachable), sorted.
+    func watermarksAndSilentLeaders(for meta: (topics: [TopicMetadata], brokers: Int)) -> (topics: [TopicInfo], silent: [Int32]) {
         var byLeader: [Int32: [TopicPartition]] = [:]
         for t in meta.topics {
             for p in t.partitions {
@@ -70,18 +75,20 @@ extension KafkaLog {
                 byLeader[leader, default: []].append(TopicPartition(t.name, p.partition))
             }
         }
-        let groups = Array(byLeader.values)
-        let found = Locked<(lows: [TopicPartition: Int64], highs: [TopicPartition: Int64])>(([:], [:]))
+        let leaders = Array(byLeader.keys)
+        let groups = leaders.map { byLeader[$0] ?? [] }
+        let found = Locked<(lows: [TopicPartition: Int64], highs: [TopicPartition: Int64], silent: [Int32])>(([:], [:], []))
         DispatchQueue.concurrentPerform(iterations: groups.count) { i in
             let lows = listOffsets(groups[i], sentinel: Int64(RD_KAFKA_OFFSET_BEGINNING))
             let highs = listOffsets(groups[i], sentinel: Int64(RD_KAFKA_OFFSET_END))
             found.withLock { f in
                 f.lows.merge(lows) { a, _ in a }
                 f.highs.merge(highs) { a, _ in a }
+                if lows.isEmpty && highs.isEmpty { f.silent.append(leaders[i]) }
             }
         }
-        let (lows, highs) = found.withLock { ($0.lows, $0.highs) }
-        return watermarkCache.withLock { cache in
+        let (lows, highs, silent) = found.withLock { ($0.lows, $0.highs, $0.silent.sorted()) }
+        let topics = watermarkCache.withLock { cache in
             meta.topics.map { t in
                 TopicInfo(name: t.name, partitions: t.partitions.map { p in
                     var w = p
@@ -94,6 +101,7 @@ extension KafkaLog {
                 })
             }
         }
+        return (topics, silent)
     }
 
     /// One ListOffsets request per leader broker for `partitions`; nil for partitions that failed.

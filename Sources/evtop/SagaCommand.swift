@@ -10,8 +10,10 @@ struct SagaCommand: AsyncParsableCommand {
         commandName: "saga",
         abstract: "Print a saga's timeline by correlation ID (without an ID: the most recently active sagas).",
         discussion: """
-        Lookups go through the correlation index kept in the store (it catches up first); with --read-only \
-        the newest records are scanned instead. Exit status 1 when no record or span has the ID.
+        Lookups go through the correlation index (it catches up first): kept in the store file for an embedded \
+        store (with --read-only the newest records are scanned instead), in a local file under \
+        $XDG_STATE_HOME/evtop/index/ for a Kafka cluster (read with assign() only: no consumer group is joined, \
+        nothing is committed). Exit status 1 when no record or span has the ID.
         """
     )
 

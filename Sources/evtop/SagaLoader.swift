@@ -6,7 +6,8 @@ import Dashboard
 import TerminalUI
 
 /// Loads sagas for the dashboard and `evtop saga`: through the correlation index when it can be kept
-/// (the embedded store opened read-write), else by a bounded scan of the newest records, and says which.
+/// (the embedded store opened read-write, or a local index file for a Kafka cluster), else by a bounded
+/// scan of the newest records, and says which.
 final class SagaLoader: Sendable {
     let log: any BrokerLog
     let assembler: SagaAssembler
@@ -38,7 +39,7 @@ final class SagaLoader: Sendable {
         self.fallbackReason = index == nil ? (fallbackReason ?? "no correlation index") : nil
     }
 
-    /// The loader for a source: an index in the store file unless read-only.
+    /// The loader for a source: an index in the store file unless read-only; for Kafka, a local index file.
     /// `traces`: the span store to join (the embedded store once it keeps spans), if any.
     static func make(log: any BrokerLog, url: BrokerURL, readOnly: Bool, assembler: SagaAssembler,
                      traces: (any TraceStore)? = nil) -> SagaLoader {
@@ -52,10 +53,25 @@ final class SagaLoader: Sendable {
             } catch {
                 return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index (\(error))")
             }
-        case .kafka:
-            // A Kafka log can feed a CorrelationIndex in a local file (Paths data dir) once KafkaLog lands.
-            return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index for Kafka yet")
+        case .kafka(let bootstrap):
+            // The index lives in a local file of evtop's own (never in the cluster), fed by the browse consumer
+            // (assign() only: no group joined, nothing committed), so it is kept with --read-only too.
+            let path = indexPath(bootstrap: bootstrap)
+            do {
+                try Paths.ensureParent(of: path)
+                return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces)
+            } catch {
+                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces,
+                                  fallbackReason: "no index (\(path): \(error))")
+            }
         }
+    }
+
+    /// The local index file of a Kafka cluster: `$XDG_STATE_HOME/evtop/index/<bootstrap servers>.sqlite`
+    /// (characters other than letters, digits, `.` and `-` become `_`, as for the redrive journal).
+    static func indexPath(bootstrap: [String]) -> String {
+        let name = bootstrap.joined(separator: ",").map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }
+        return Paths.stateDirectory + "/index/" + String(name) + ".sqlite"
     }
 
     /// Indexes what is new, bounded per call (the run loop calls it every refresh).

@@ -78,6 +78,21 @@ final class TopicsScreenTests: XCTestCase {
         XCTAssertTrue(Screen.render(state, theme: .fallback).lines[0].contains("down: database is locked"))
     }
 
+    func testSomeBrokersDownShowsAPartialOutageInHeader() throws {
+        var state = Fixtures.liveState(width: 100, height: 30)
+        var partial = try XCTUnwrap(state.snapshot)
+        partial.brokers = BrokerAvailability(total: 3, down: [2])
+        Reducer.reduce(&state, .snapshot(partial))
+        let header = Screen.render(state, theme: .fallback).lines[0]
+        XCTAssertTrue(header.contains("◐ 2/3 brokers"), header)
+        XCTAssertFalse(header.contains("● live"), header)
+        // Every broker back: live again.
+        partial.brokers = BrokerAvailability(total: 3, down: [])
+        Reducer.reduce(&state, .snapshot(partial))
+        let back = Screen.render(state, theme: .fallback).lines[0]
+        XCTAssertTrue(back.contains("● live") && !back.contains("brokers"), back)
+    }
+
     func testPausedFreezesFigures() {
         var state = Fixtures.liveState(width: 100, height: 30)
         Reducer.reduce(&state, .key(.char("p")))

@@ -135,8 +135,11 @@ final class KafkaEndToEndTests: XCTestCase {
         session.send(literal: "2")
         session.waitFor("lag view with the kcat group") { $0.contains("ledger") }
 
+        // One broker down (it leads a partition): a partial outage in the header.
+        XCTAssertEqual(cluster.command("down 1"), "ok")
+        session.waitFor("partial outage in the header", limit: 40) { $0.contains("◐ 2/3 brokers") }
         // Every broker down: the header says so; back up: live again, by itself.
-        for b in 1...3 { XCTAssertEqual(cluster.command("down \(b)"), "ok") }
+        for b in 2...3 { XCTAssertEqual(cluster.command("down \(b)"), "ok") }
         session.waitFor("connection down in the header", limit: 40) { $0.contains("✗ down") }
         for b in 1...3 { XCTAssertEqual(cluster.command("up \(b)"), "ok") }
         session.waitFor("live again", limit: 40) { $0.contains("● live") && $0.contains("ledger") }
@@ -148,6 +151,53 @@ final class KafkaEndToEndTests: XCTestCase {
             let text = (try? String(contentsOfFile: box.path(file), encoding: .utf8)) ?? ""
             XCTAssertFalse(text.contains("hunter2"), "secret in \(file)")
         }
+    }
+
+    func testSagaByCorrelationIDThroughALocalIndexOfTheCluster() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["orders:3", "payments:2"])
+        let url = "kafka://" + cluster.bootstrap
+        let bs = cluster.bootstrap
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders", "-p", "1", "-q", "-H", "correlation-id=ord-7", "-H", "event-type=OrderPlaced"],
+                                input: "{\"order\":7}\n").status, 0)
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "payments", "-p", "0", "-q", "-H", "correlation-id=ord-7", "-H", "event-type=PaymentDeclined"],
+                                input: "{\"order\":7,\"reason\":\"card\"}\n").status, 0)
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders", "-p", "2", "-q", "-H", "correlation-id=ord-8", "-H", "event-type=OrderPlaced"],
+                                input: (1...30).map { "{\"order\":8,\"n\":\($0)}" }.joined(separator: "\n") + "\n").status, 0)
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders", "-p", "1", "-q"],
+                                input: "{\"type\":\"OrderCancelled\",\"correlationId\":\"ord-7\"}\n").status, 0)
+
+        let saga = try runProcess(binary, ["saga", "ord-7", "--broker", url, "--json"], env: box.environment, limit: 60)
+        XCTAssertEqual(saga.status, 0, saga.stderr)
+        let timeline = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(saga.stdout.utf8)) as? [String: Any], saga.stdout)
+        XCTAssertEqual(timeline["source"] as? String, "index", saga.stdout)
+        let items = try XCTUnwrap(timeline["items"] as? [[String: Any]])
+        XCTAssertEqual(items.compactMap { $0["label"] as? String }.sorted(), ["OrderCancelled", "OrderPlaced", "PaymentDeclined"], saga.stdout)
+        XCTAssertEqual(Set(items.compactMap { $0["topic"] as? String }), ["orders", "payments"])
+        // The index is a local file under the state directory, named after the bootstrap servers.
+        let name = String(bs.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+        let indexFile = box.path("state/evtop/index/\(name).sqlite")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: indexFile), indexFile)
+
+        let list = try runProcess(binary, ["saga", "--broker", url, "--json"], env: box.environment, limit: 60)
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let listed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(Set((listed["sagas"] as? [[String: Any]] ?? []).compactMap { $0["correlationID"] as? String }), ["ord-7", "ord-8"])
+
+        let missing = try runProcess(binary, ["saga", "ord-nope", "--broker", url], env: box.environment, limit: 60)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("no records or spans with correlation ID ord-nope (index)"), missing.stderr)
+
+        // An index file that cannot be opened: the bounded scan finds the saga and says why.
+        let other = try Sandbox()
+        try FileManager.default.createDirectory(atPath: other.path("state/evtop/index/\(name).sqlite"), withIntermediateDirectories: true)
+        let scanned = try runProcess(binary, ["saga", "ord-7", "--broker", url, "--json"], env: other.environment, limit: 60)
+        XCTAssertEqual(scanned.status, 0, scanned.stderr)
+        let scannedTimeline = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(scanned.stdout.utf8)) as? [String: Any], scanned.stdout)
+        XCTAssertEqual((scannedTimeline["items"] as? [Any])?.count, 3, scanned.stdout)
+        XCTAssertTrue((scannedTimeline["source"] as? String ?? "").hasPrefix("no index ("), scanned.stdout)
+        _ = cluster
     }
 
     func testBrokenURLsAndUnreachableBrokersAreClearErrors() throws {

@@ -200,6 +200,27 @@ final class KafkaLogTests: XCTestCase {
         XCTAssertNotNil(after)
     }
 
+    func testSnapshotSaysWhichBrokersAreDown() async throws {
+        let (cluster, log) = try makeCluster()
+        try cluster.createTopic("spread", partitions: 3)
+        for p in Int32(0)..<3 { cluster.setLeader(topic: "spread", partition: p, leader: p + 1) }
+        let all = try await eventually { () async throws -> BrokerAvailability? in
+            let b = try await log.snapshot().brokers
+            return b?.down == [] && b?.total == 3 ? b : nil
+        }
+        XCTAssertEqual(all?.up, 3)
+        cluster.setBroker(2, up: false)
+        let partial = try await log.snapshot().brokers
+        XCTAssertEqual(partial, BrokerAvailability(total: 3, down: [2]))
+        XCTAssertEqual(partial?.isPartial, true)
+        cluster.setBroker(2, up: true)
+        let back = try await eventually { () async throws -> BrokerAvailability? in
+            let b = try await log.snapshot().brokers
+            return b?.down == [] ? b : nil
+        }
+        XCTAssertEqual(back?.total, 3)
+    }
+
     func testScanReadsEveryRecordBetweenTheWatermarksOnce() async throws {
         let (cluster, log) = try makeCluster()
         try cluster.createTopic("index-me", partitions: 5)
