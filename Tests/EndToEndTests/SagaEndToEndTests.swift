@@ -48,8 +48,8 @@ final class SagaEndToEndTests: XCTestCase {
         let later = session.capture()
         XCTAssertTrue(later.contains("OrderSaga"), later)
         XCTAssertTrue(later.contains("order-service") && later.contains("payment-service"), later)
-        // The detail pane shows the selected (newest) event's headers.
-        XCTAssertTrue(later.contains("correlation-id: \(id)") || later.contains("Headers"), later)
+        // The detail pane shows the selected (newest) item: an event's headers or a span's attributes.
+        XCTAssertTrue(later.contains("correlation-id: \(id)") || later.contains("Headers") || later.contains("Attributes"), later)
         // Back to the sagas list, where the order is a row; then quit cleanly.
         session.sendKeys("Escape")
         session.waitFor("back on the topics view") { $0.contains("TOPIC") && !$0.contains("● following") }
@@ -80,8 +80,11 @@ final class SagaEndToEndTests: XCTestCase {
         let timeline = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(detail.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(timeline["state"] as? String, "compensated")
         let items = try XCTUnwrap(timeline["items"] as? [[String: Any]])
-        XCTAssertEqual(items.first?["label"] as? String, "OrderPlaced")
-        XCTAssertEqual(items.last?["label"] as? String, "OrderCancelled")
+        // Events and the demo's spans on one axis: the first and last events bracket the saga.
+        let events = items.filter { $0["kind"] as? String == "event" }
+        XCTAssertEqual(events.first?["label"] as? String, "OrderPlaced")
+        XCTAssertEqual(events.last?["label"] as? String, "OrderCancelled")
+        XCTAssertTrue(items.contains { $0["kind"] as? String == "span" }, "the demo's spans join the timeline")
 
         // Read-only: no index is written; a bounded scan finds the same saga and says so.
         let ro = try runProcess(binary, ["saga", "--broker", "sqlite:" + store, "--read-only", id, "--json"], env: box.environment)
