@@ -17,6 +17,9 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
     let watermarkCache = Locked<[TopicPartition: (low: Int64, high: Int64)]>([:])
     /// What the cluster turned out not to support (remembered for the session).
     let groupAPIs = Locked<(listing: Bool, describing: Bool, noController: Bool)>((true, true, false))
+    /// The groups of the last snapshot in which every leader answered: shown again while some
+    /// broker is down instead of asking the admin API (see `snapshot()`).
+    let lastGroups = Locked<[ConsumerGroup]?>(nil)
     private let browse = Locked<KafkaFetcher?>(nil)
     private let committers = Locked<[String: KafkaHandle]>([:])
 
@@ -56,7 +59,20 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
         try await Blocking.run { [self] in
             let meta = try metadata()
             let (topics, silent) = watermarksAndSilentLeaders(for: meta)
-            let groups = try consumerGroups(topics: topics)
+            // While a broker is down, the group figures of the last full snapshot stand (their
+            // commit ages grow) and no admin request is made: librdkafka 2.0.2 can abort
+            // (rd_kafka_enq_once_del_source_return: eonce->refcnt > 0) when admin requests time
+            // out around a broker coming back, which an outage makes likely. Reproduced on the
+            // mock cluster by taking brokers down and up under a 0.5 s refresh.
+            let groups: [ConsumerGroup]
+            if !silent.isEmpty, let last = lastGroups.withLock({ $0 }) {
+                groups = last
+            } else if !silent.isEmpty {
+                groups = []
+            } else {
+                groups = try consumerGroups(topics: topics)
+                lastGroups.withLock { $0 = groups }
+            }
             // A leader that answered no ListOffsets request counts as down (brokers leading nothing count as up).
             return BrokerSnapshot(time: Date(), topics: topics, groups: groups,
                                   brokers: BrokerAvailability(total: meta.brokers, down: silent))
