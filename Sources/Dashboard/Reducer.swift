@@ -12,7 +12,8 @@ public enum Reducer {
     public static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
         var effects = apply(&state, action)
         TopicsModel.refreshCache(&state)
-        effects += DeadLetterModel.plannedProbes(&state)
+        // Probing looks at every topic: only a new snapshot can bring new ones, not a key.
+        if case .snapshot = action { effects += DeadLetterModel.plannedProbes(&state) }
         effects += DeadLetterModel.plannedLoads(&state)
         effects += SagaModel.plannedLoads(&state)
         return effects

@@ -63,7 +63,7 @@ final class DashboardRedrive: Sendable {
         Task.detached { [self] in
             do {
                 let report = try await engine.run(request, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
-                                                  isCancelled: { [cancelled] in cancelled.withLock { $0 } })
+                                                  isCancelled: { [self] in cancelled.withLock { $0 } })
                 logger.info("redrive \(report.jobID): \(report.moved) moved, \(report.failed) failed, cancelled \(report.cancelled)")
                 mailbox.post(.redriveFinished(report))
             } catch {

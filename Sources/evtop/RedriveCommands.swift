@@ -144,13 +144,13 @@ enum MoveRunner {
     /// Runs a request with progress on stderr and prints the report; exit 1 when something failed, 130 when cancelled.
     static func run(_ request: RedriveRequest, engine: RedriveEngine, cancel: CancelFlag, json: Bool) async throws {
         let interactive = isatty(STDERR_FILENO) != 0
-        let lastPrint = Mutex(0.0)
+        let throttle = PrintThrottle(interval: 0.5)
         cancel.install()
         cancel.setJobRunning(true)
         defer { cancel.setJobRunning(false) }
         let report = try await engine.run(request, progress: { p in
             let now = Date().timeIntervalSince1970
-            guard lastPrint.exchangeIfOlder(than: now - 0.5) else { return }
+            guard throttle.allows(now: now) else { return }
             let eta = p.etaSeconds.map { " · ETA " + NumberFormat.duration(seconds: $0) } ?? ""
             let line = "moved \(p.moved)/\(p.total) · \(NumberFormat.rate(p.ratePerSecond))/s\(eta)" + (p.waiting.map { " · " + $0 } ?? "")
             FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" : "") .utf8) + Data(TextWidth.sanitized(line).utf8) + Data((interactive ? "" : "\n").utf8))
@@ -213,22 +213,20 @@ enum MoveRunner {
     }
 }
 
-/// A tiny lock-protected value for callbacks from other threads.
-final class Mutex<Value: Sendable>: @unchecked Sendable {
+/// Lets progress lines through at most every `interval` seconds, from any thread.
+final class PrintThrottle: @unchecked Sendable {
+    // @unchecked: `last` is only touched under `lock`.
     private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { lock.lock(); defer { lock.unlock() }; return body(&value) }
-}
+    private var last = 0.0
+    private let interval: Double
+    init(interval: Double) { self.interval = interval }
 
-extension Mutex where Value == Double {
-    /// Sets the value to `now`-ish and returns true when it was older than `limit` (rate-limits printing).
-    func exchangeIfOlder(than limit: Double) -> Bool {
-        withLock { last in
-            guard last < limit else { return false }
-            last = limit + 0.5
-            return true
-        }
+    /// True (and the clock restarts) when the last line was printed at least `interval` ago.
+    func allows(now: Double) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard now - last >= interval else { return false }
+        last = now
+        return true
     }
 }
 
