@@ -20,6 +20,8 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
     /// The groups of the last snapshot in which every leader answered: shown again while some
     /// broker is down instead of asking the admin API (see `snapshot()`).
     let lastGroups = Locked<[ConsumerGroup]?>(nil)
+    /// Every broker id any metadata response of this session listed.
+    let knownBrokers = Locked<Set<Int32>>([])
     private let browse = Locked<KafkaFetcher?>(nil)
     private let committers = Locked<[String: KafkaHandle]>([:])
 
@@ -58,7 +60,13 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
     public func snapshot() async throws -> BrokerSnapshot {
         try await Blocking.run { [self] in
             let meta = try metadata()
-            let (topics, silent) = watermarksAndSilentLeaders(for: meta)
+            let (topics, silentLeaders) = watermarksAndSilentLeaders(for: (meta.topics, meta.brokers))
+            let availability = knownBrokers.withLock { known in
+                defer { known.formUnion(meta.brokerIDs) }
+                return Self.availability(known: known, listed: meta.brokerIDs, silentLeaders: silentLeaders)
+            }
+            // Only a silent leader holds requests until they time out; a broker gone from the metadata is not asked.
+            let silent = silentLeaders
             // While a broker is down, the group figures of the last full snapshot stand (their
             // commit ages grow) and no admin request is made: librdkafka 2.0.2 can abort
             // (rd_kafka_enq_once_del_source_return: eonce->refcnt > 0) when admin requests time
@@ -73,9 +81,7 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
                 groups = try consumerGroups(topics: topics)
                 lastGroups.withLock { $0 = groups }
             }
-            // A leader that answered no ListOffsets request counts as down (brokers leading nothing count as up).
-            return BrokerSnapshot(time: Date(), topics: topics, groups: groups,
-                                  brokers: BrokerAvailability(total: meta.brokers, down: silent))
+            return BrokerSnapshot(time: Date(), topics: topics, groups: groups, brokers: availability)
         }
     }
 

@@ -11,7 +11,7 @@ struct TopicMetadata: Sendable {
 extension KafkaLog {
     /// Topics with partitions, leaders, replicas and ISRs (no watermarks yet). Internal `__` topics are left out.
     /// Fails fast when librdkafka reports every broker down, else after the request timeout.
-    func metadata() throws -> (topics: [TopicMetadata], brokers: Int) {
+    func metadata() throws -> (topics: [TopicMetadata], brokers: Int, brokerIDs: [Int32]) {
         let start = DispatchTime.now().uptimeNanoseconds
         let deadline = start + UInt64(settings.timeoutMillis) * 1_000_000
         var lastError = RD_KAFKA_RESP_ERR__TIMED_OUT
@@ -21,7 +21,8 @@ extension KafkaLog {
             if err == RD_KAFKA_RESP_ERR_NO_ERROR, let md {
                 defer { rd_kafka_metadata_destroy(md) }
                 producer.health.markReachable()
-                return (Self.topics(md.pointee), Int(md.pointee.broker_cnt))
+                let listed = md.pointee.brokers.map { Array(UnsafeBufferPointer(start: $0, count: Int(max(0, md.pointee.broker_cnt)))) } ?? []
+                return (Self.topics(md.pointee), Int(md.pointee.broker_cnt), listed.map(\.id))
             }
             lastError = err
             let now = DispatchTime.now().uptimeNanoseconds
@@ -51,6 +52,16 @@ extension KafkaLog {
             out.append(TopicMetadata(name: name, partitions: parts.sorted { $0.partition < $1.partition }))
         }
         return out.sorted { $0.name < $1.name }
+    }
+
+    /// Which brokers are down: leaders that answered no ListOffsets request, and brokers seen earlier in
+    /// the session that the metadata no longer lists (a real cluster drops a dead broker from its metadata,
+    /// and its partitions move to other leaders, so the silent-leader test alone would miss it).
+    /// A broker removed from the cluster on purpose therefore shows as down until evtop restarts.
+    public static func availability(known: Set<Int32>, listed: [Int32], silentLeaders: [Int32]) -> BrokerAvailability {
+        let all = known.union(listed)
+        let missing = known.subtracting(listed)
+        return BrokerAvailability(total: all.count, down: Array(missing.union(silentLeaders)))
     }
 
     private static func ids(_ p: UnsafeMutablePointer<Int32>?, _ n: Int32) -> [Int32] {

@@ -9,6 +9,8 @@ public final class KafkaMockCluster: @unchecked Sendable {
     private let cluster: OpaquePointer
     /// `host:port,host:port,...` of the mock brokers.
     public let bootstrap: String
+    /// How many brokers the cluster has (ids 1...brokers).
+    public let brokers: Int32
 
     /// Starts a mock cluster with `brokers` brokers (ids 1...brokers) owned by a dummy producer handle.
     public init(brokers: Int32 = 3) throws {
@@ -26,6 +28,7 @@ public final class KafkaMockCluster: @unchecked Sendable {
         }
         self.rk = rk
         self.cluster = cluster
+        self.brokers = brokers
         self.bootstrap = String(cString: b)
     }
 
@@ -34,10 +37,15 @@ public final class KafkaMockCluster: @unchecked Sendable {
         rd_kafka_destroy(rk)
     }
 
-    /// Creates a topic with `partitions` partitions (leaders spread over the brokers).
+    /// Creates a topic with `partitions` partitions, partition p led by broker `p % brokers + 1`.
+    ///
+    /// The mock itself picks each leader at random among the replicas, so a test that takes
+    /// broker 1 down would find it leading nothing in about one run in four (with 3 partitions).
     public func createTopic(_ name: String, partitions: Int32, replication: Int32 = 3) throws {
         let err = rd_kafka_mock_topic_create(cluster, name, partitions, replication)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.client("mock topic \(name): \(err.text)") }
+        guard brokers > 0 else { return }
+        for p in 0..<partitions { setLeader(topic: name, partition: p, leader: p % brokers + 1) }
     }
 
     /// Takes broker `id` down (its connections are closed and refused) or brings it back up.

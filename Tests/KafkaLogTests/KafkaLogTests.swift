@@ -221,6 +221,25 @@ final class KafkaLogTests: XCTestCase {
         XCTAssertEqual(back?.total, 3)
     }
 
+    func testABrokerGoneFromTheMetadataCountsAsDown() {
+        // A real cluster drops a dead broker from its metadata and moves its leaderships away.
+        XCTAssertEqual(KafkaLog.availability(known: [], listed: [1, 2, 3], silentLeaders: []),
+                       BrokerAvailability(total: 3, down: []))
+        XCTAssertEqual(KafkaLog.availability(known: [1, 2, 3], listed: [1, 3], silentLeaders: []),
+                       BrokerAvailability(total: 3, down: [2]))
+        XCTAssertEqual(KafkaLog.availability(known: [1, 2, 3], listed: [1, 3], silentLeaders: [3]),
+                       BrokerAvailability(total: 3, down: [2, 3]))
+        XCTAssertEqual(KafkaLog.availability(known: [1, 2, 3], listed: [1, 2, 3, 4], silentLeaders: []),
+                       BrokerAvailability(total: 4, down: []))
+    }
+
+    func testMockTopicsSpreadTheirLeadersOverTheBrokers() async throws {
+        let (cluster, log) = try makeCluster()
+        try cluster.createTopic("spread", partitions: 5)
+        let topic = try await log.watermarks(topic: "spread")
+        XCTAssertEqual(topic.partitions.map(\.leader), [1, 2, 3, 1, 2])
+    }
+
     func testScanReadsEveryRecordBetweenTheWatermarksOnce() async throws {
         let (cluster, log) = try makeCluster()
         try cluster.createTopic("index-me", partitions: 5)
