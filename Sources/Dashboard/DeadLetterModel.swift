@@ -277,19 +277,25 @@ public enum DeadLetterModel {
         for h in r.headers {
             var value: String
             let binary: Set<String> = [S.originalPartition, S.originalOffset, S.originalTimestamp, S.retryAttempts, S.attempts]
-            if !binary.contains(h.name), !h.value.contains(0), let text = h.utf8Value {
+            // Spring writes these as big-endian integers, but producers such as kcat send decimal text.
+            let decimalText = !h.value.isEmpty && h.value.allSatisfy { (0x30...0x39).contains($0) || $0 == 0x2D }
+            if decimalText, let text = h.utf8Value {
+                value = text
+            } else if !binary.contains(h.name), !h.value.contains(0), let text = h.utf8Value {
                 let parts = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
                 value = TextWidth.sanitized(String(parts.first ?? ""))
                 if parts.count > 1 { value += " … (\(parts.count) lines)" }
             } else {
                 value = hex(h.value.prefix(32)) + (h.value.count > 32 ? " … (\(h.value.count) bytes)" : "")
             }
+            // A binary value gets its decoded number; decimal text already is one.
             switch h.name {
-            case S.originalPartition: if let p = letter.originalPartition { value += "  = \(p)" }
-            case S.originalOffset: if let o = letter.originalOffset { value += "  = \(o)" }
+            case S.originalPartition: if let p = letter.originalPartition, !decimalText { value += "  = \(p)" }
+            case S.originalOffset: if let o = letter.originalOffset, !decimalText { value += "  = \(o)" }
             case S.originalTimestamp:
                 if let t = letter.originalTimestampMillis {
-                    value += "  = \(t) (\(Clock.hms(Date(timeIntervalSince1970: Double(t) / 1000), utcOffsetSeconds: state.utcOffsetSeconds)))"
+                    let clock = Clock.hms(Date(timeIntervalSince1970: Double(t) / 1000), utcOffsetSeconds: state.utcOffsetSeconds)
+                    value += decimalText ? "  (\(clock))" : "  = \(t) (\(clock))"
                 }
             default: break
             }

@@ -281,6 +281,7 @@ public struct SagaAssembler: Sendable {
         for item in items where !rows.contains(item.row) { rows.append(item.row) }
 
         let events = items.filter { $0.kind == .event }
+        // A saga known only from its dead letters still names its last event (the letter's type).
         let start = items.map(\.startNanos).min() ?? 0
         let end = items.map(\.endNanos).max() ?? 0
         var steps: [SagaStep] = []
@@ -297,7 +298,8 @@ public struct SagaAssembler: Sendable {
         }
         return SagaTimeline(correlationID: correlationID, sagaType: definition?.name, state: state, items: items,
                             steps: steps, rows: rows, startNanos: start, endNanos: end,
-                            lastEventType: events.last?.label, timeoutSeconds: timeout)
+                            lastEventType: (events.last ?? items.last { $0.kind == .deadLetter })?.label,
+                            timeoutSeconds: timeout)
     }
 
     /// Steps and state by a definition: a set judgement, so arrival order does not matter.

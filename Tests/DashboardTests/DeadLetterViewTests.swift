@@ -196,6 +196,20 @@ final class DeadLetterReducerTests: XCTestCase {
         XCTAssertEqual(DeadLetterModel.growth(0.2), "+0.2/min")
     }
 
+    func testDetailShowsDecimalTextHeadersAsTheyAre() throws {
+        // kcat and most non-Java producers send the numbers as text: no hex, no repeated "= n".
+        let state = DeadLetterFixtures.state(width: 80, height: 24)
+        var letter = try XCTUnwrap(DeadLetterModel.letter(state, topic: "orders.DLT", partition: 0, offset: 14))
+        letter.record.headers = [RecordHeader("kafka_dlt-original-topic", "payments"),
+                                 RecordHeader("kafka_dlt-original-partition", "0"),
+                                 RecordHeader("kafka_dlt-original-offset", "1234"),
+                                 RecordHeader("kafka_dlt-original-timestamp", "-")]
+        let text = DeadLetterModel.detailLines(letter, state: state).map(\.text)
+        XCTAssertTrue(text.contains("  kafka_dlt-original-partition: 0"), text.joined(separator: "\n"))
+        XCTAssertTrue(text.contains("  kafka_dlt-original-offset: 1234"), text.joined(separator: "\n"))
+        XCTAssertFalse(text.contains { $0.contains("original-offset") && $0.contains("=") }, text.joined(separator: "\n"))
+    }
+
     func testDetailShowsBinaryHeadersDecodedAndHugePayloadsBounded() throws {
         let state = DeadLetterFixtures.state(width: 80, height: 24)
         let letter = try XCTUnwrap(DeadLetterModel.letter(state, topic: "orders.DLT", partition: 0, offset: 14))

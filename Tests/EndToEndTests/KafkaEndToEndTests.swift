@@ -153,6 +153,86 @@ final class KafkaEndToEndTests: XCTestCase {
         }
     }
 
+    func testDeadLettersRequeueAndSagasViewsInATerminal() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["orders:3", "payments:2", "orders.DLT:2"])
+        let bs = cluster.bootstrap
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders", "-p", "1", "-q", "-H", "correlation-id=ord-7", "-H", "event-type=OrderPlaced"],
+                                input: "{\"order\":7}\n").status, 0)
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "payments", "-p", "0", "-q", "-H", "correlation-id=ord-7", "-H", "event-type=PaymentDeclined"],
+                                input: "{\"order\":7,\"reason\":\"card\"}\n").status, 0)
+        // The failed payment, dead-lettered the way Spring Kafka does it (kcat sends the numbers as text).
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders.DLT", "-p", "0", "-q",
+                                 "-H", "kafka_dlt-original-topic=payments", "-H", "kafka_dlt-original-partition=0",
+                                 "-H", "kafka_dlt-original-offset=0", "-H", "kafka_dlt-exception-fqcn=java.lang.IllegalStateException",
+                                 "-H", "kafka_dlt-exception-message=card declined", "-H", "correlation-id=ord-7",
+                                 "-H", "event-type=PaymentDeclined", "-H", "trace-note=kept"],
+                                input: "{\"order\":7,\"reason\":\"card\"}\n").status, 0)
+        for n in 1...3 {
+            XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders.DLT", "-p", "1", "-q",
+                                     "-H", "kafka_dlt-original-topic=orders", "-H", "kafka_dlt-original-partition=2",
+                                     "-H", "kafka_dlt-original-offset=\(n)", "-H", "kafka_dlt-exception-fqcn=java.lang.NullPointerException",
+                                     "-H", "correlation-id=ord-\(10 + n)", "-H", "event-type=OrderPlaced"],
+                                    input: "{\"order\":\(10 + n)}\n").status, 0)
+        }
+        let session = try TmuxSession(width: 110, height: 30, command: "\(binary) --broker kafka://\(bs) --refresh 0.5; echo EXITED:$?",
+                                      env: box.environment)
+        session.waitFor("topics of the mock cluster") { $0.contains("orders.DLT") && $0.contains("● live") }
+        session.send(literal: "4")
+        session.waitFor("the DLQ overview", limit: 30) { screen in
+            screen.contains("Dead-letter queues") && screen.split(separator: "\n").contains { $0.contains("orders.DLT") && $0.contains(" 4 ") }
+        }
+        session.sendKeys("Enter")
+        session.waitFor("four pending letters", limit: 30) { screen in
+            screen.split(separator: "\n").filter { $0.contains("pending") }.count == 4 && screen.contains("IllegalStateException")
+        }
+        // The Spring letter of ord-7: its detail, then its saga.
+        session.send(literal: "/ord-7")
+        session.sendKeys("Enter")
+        session.waitFor("the filter leaves ord-7") { screen in
+            screen.contains("ord-7") && !screen.contains("ord-11") && !screen.contains("▏")
+        }
+        session.sendKeys("Enter")
+        session.waitFor("the letter's detail with its headers decoded") { screen in
+            screen.contains("from payments p0@0") && screen.contains("kafka_dlt-original-offset: 0") && screen.contains("\"reason\" : \"card\"")
+        }
+        session.send(literal: "c")
+        session.waitFor("the saga of ord-7 read from the cluster", limit: 60) { screen in
+            screen.contains("ord-7") && screen.contains("FAILED") && screen.contains("OrderPlaced") && screen.contains("orders.DLT p0@0")
+        }
+        session.sendKeys("Escape")
+        session.waitFor("back on the letter") { $0.contains("from payments p0@0") }
+        // Requeue it: the confirm dialog names the original topic, the job runs, the state says so.
+        session.send(literal: "r")
+        session.waitFor("the confirm dialog") { $0.contains("Requeue 1 dead letter?") && $0.contains("to    payments") }
+        session.sendKeys("Enter")
+        session.waitFor("the job done", limit: 60) { $0.contains("Requeue done") && $0.contains("requeued 1 of 1") }
+        session.sendKeys("Escape")
+        session.sendKeys("Escape")
+        session.waitFor("the letter marked redriven", limit: 30) { screen in
+            screen.split(separator: "\n").contains { $0.contains("ord-7") && $0.contains("redriven") }
+        }
+        // The sagas view lists what the cluster holds, the dead-letter-only sagas included.
+        session.send(literal: "3")
+        session.waitFor("the sagas list", limit: 60) { screen in
+            let lines = screen.split(separator: "\n")
+            return lines.contains { $0.contains("ord-7") && $0.contains("FAILED") } && lines.contains { $0.contains("ord-12") && $0.contains("OrderPlaced") }
+        }
+        session.send(literal: "q")
+        session.waitFor("exit") { $0.contains("EXITED:0") }
+
+        // kcat reads the requeued payment back: exactly one copy, Spring headers gone, the others kept.
+        let read = try kcat(["-C", "-b", bs, "-t", "payments", "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%h|%s\\n"])
+        XCTAssertEqual(read.status, 0, read.stderr)
+        let copies = read.stdout.split(separator: "\n").filter { $0.contains("evtop-redrive-id") }
+        XCTAssertEqual(copies.count, 1, read.stdout)
+        XCTAssertTrue(copies.first?.contains("trace-note=kept") ?? false, read.stdout)
+        XCTAssertFalse(copies.first?.contains("kafka_dlt-") ?? true, read.stdout)
+        XCTAssertTrue(copies.first?.hasSuffix("{\"order\":7,\"reason\":\"card\"}") ?? false, read.stdout)
+        _ = cluster
+    }
+
     func testSagaByCorrelationIDThroughALocalIndexOfTheCluster() throws {
         let binary = try evtopBinary()
         let box = try Sandbox()

@@ -132,6 +132,12 @@ final class SagaAssemblerTests: XCTestCase {
         XCTAssertEqual(t.items[1].row, "orders.DLT")
         XCTAssertEqual(t.state, .running)
         XCTAssertEqual(t.services, ["order-service", "payment-service", "inventory-service", "shipping-service"])
+        XCTAssertEqual(t.lastEventType, "OrderPlaced")
+        // Known only from a dead letter: still running, and its last event is the letter's type.
+        let lone = timeline([event("PaymentDeclined", at: t0, topic: "payments.DLT", offset: 3)])
+        XCTAssertEqual(lone.state, .running)
+        XCTAssertEqual(lone.lastEventType, "PaymentDeclined")
+        XCTAssertEqual(lone.stepsDone, 0)
     }
 
     func testInferredStatesWithoutDefinition() {
