@@ -20,6 +20,8 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
     /// The groups of the last snapshot in which every leader answered: shown again while some
     /// broker is down instead of asking the admin API (see `snapshot()`).
     let lastGroups = Locked<[ConsumerGroup]?>(nil)
+    /// The cluster id, once a metadata response carried it.
+    private let knownClusterID = Locked<String?>(nil)
     /// Every broker id any metadata response of this session listed.
     let knownBrokers = Locked<Set<Int32>>([])
     private let browse = Locked<KafkaFetcher?>(nil)
@@ -83,6 +85,24 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
             }
             return BrokerSnapshot(time: Date(), topics: topics, groups: groups, brokers: availability)
         }
+    }
+
+    /// The cluster's id (KIP-78), cached once known: what evtop's local files for this cluster are named
+    /// after, so that two clusters reached at the same address (a test cluster rebuilt in place) never
+    /// share a redrive journal or a correlation index. Nil when no broker answers within `timeoutMillis`
+    /// (at most the settings' request timeout),
+    /// or for brokers older than 0.10.1, which have none.
+    public func clusterID(timeoutMillis: Int32) async -> String? {
+        if let known = knownClusterID.withLock({ $0 }) { return known }
+        let found: String?? = try? await Blocking.run { [self] in
+            guard let raw = rd_kafka_clusterid(producer.rk, min(timeoutMillis, settings.timeoutMillis)) else { return nil }
+            defer { rd_kafka_mem_free(producer.rk, raw) }
+            let id = String(cString: raw)
+            guard !id.isEmpty else { return nil }
+            knownClusterID.withLock { $0 = id }
+            return id
+        }
+        return found ?? nil
     }
 
     /// Creates a topic through the admin API (replication min(3, brokers)); an existing topic is kept.

@@ -59,7 +59,7 @@ struct DLQListCommand: AsyncParsableCommand {
         for topic in topics {
             letters += try await DeadLetterLoader.load(log: log, topic: topic, limit: max)
         }
-        let states = try DeadLetterLoader.redriveStates(letters, journalPath: JournalLocation.path(for: resolved.url))
+        let states = try DeadLetterLoader.redriveStates(letters, journalPath: try await JournalLocation.path(for: resolved.url, log: log))
         if json {
             print(TerminalSafe.json(try DLQOutput.json(letters, states: states)))
         } else {

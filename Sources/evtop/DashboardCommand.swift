@@ -37,14 +37,16 @@ struct DashboardCommand: AsyncParsableCommand {
             state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
         }
         let assembler = try SagaSetup.assembler(context: resolved.context, configPath: resolved.config?.path)
+        // A Kafka index is named after the cluster's id: a cluster down at start costs 1.5 s and the index for this session.
+        let clusterID = await SourceFiles.clusterID(of: log, timeoutMillis: 1500)
         let sagas = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler,
-                                    traces: log as? any TraceStore)
+                                    traces: log as? any TraceStore, clusterID: clusterID)
         if let follow { Reducer.openSaga(&state, follow, following: true) }
         let receiver = await startDashboardReceiver(otlp, log: log, readOnly: source.readOnly, state: &state)
         do {
             try await DashboardRunner.run(log: log, state: state, theme: theme,
                                           refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
-                                          journalPath: JournalLocation.path(for: resolved.url), sagas: sagas)
+                                          journal: JournalLocator(url: resolved.url, log: log), sagas: sagas)
         } catch {
             await receiver?.stop()
             throw error

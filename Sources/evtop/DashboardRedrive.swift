@@ -9,34 +9,27 @@ import Redrive
 /// results to the mailbox; resumes jobs a killed evtop left behind when the dashboard starts.
 final class DashboardRedrive: Sendable {
     let log: any BrokerLog
-    let journalPath: String
+    let journal: JournalLocator
     let readOnly: Bool
     let mailbox: ActionMailbox
     private let cancelled = Mutex(false)
     private let logger = Logger(label: "evtop.redrive")
 
-    init(log: any BrokerLog, journalPath: String, readOnly: Bool, mailbox: ActionMailbox) {
+    init(log: any BrokerLog, journal: JournalLocator, readOnly: Bool, mailbox: ActionMailbox) {
         self.log = log
-        self.journalPath = journalPath
+        self.journal = journal
         self.readOnly = readOnly
         self.mailbox = mailbox
     }
 
-    /// The journal for writing (created on first use); nil and a message when read-only or broken.
-    private func writableJournal() -> RedriveJournal? {
-        guard !readOnly else { return nil }
-        do { return try RedriveJournal(path: journalPath) } catch {
-            mailbox.post(.redriveFailed("\(error)"))
-            return nil
-        }
-    }
-
     /// Finishes interrupted jobs in the background, saying so in the status line.
     func resumeInterrupted() {
-        guard !readOnly, FileManager.default.fileExists(atPath: journalPath) else { return }
+        guard !readOnly else { return }
         Task.detached { [self] in
             do {
-                let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: journalPath))
+                // A cluster that is down at start has not said its id: the next start resumes instead.
+                guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
+                let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path))
                 for report in try await engine.resumeInterrupted() {
                     mailbox.post(.notify("resumed interrupted requeue \(report.jobID): \(report.moved) moved in all", isError: false))
                 }
@@ -52,16 +45,17 @@ final class DashboardRedrive: Sendable {
         cancelled.withLock { $0 = false }
         var request = request
         request.user = Operator.name // the audit trail names the same user as the CLI does
-        let journal: RedriveJournal?
-        if request.dryRun {
-            journal = FileManager.default.fileExists(atPath: journalPath) ? try? RedriveJournal(path: journalPath, readOnly: true) : nil
-        } else {
-            guard let j = writableJournal() else { return }
-            journal = j
-        }
-        let engine = RedriveEngine(log: log, journal: journal)
-        Task.detached { [self] in
+        Task.detached { [self, request] in
             do {
+                let path = try await journal.path()
+                let journal: RedriveJournal?
+                if request.dryRun {
+                    journal = FileManager.default.fileExists(atPath: path) ? try RedriveJournal(path: path, readOnly: true) : nil
+                } else {
+                    guard !readOnly else { throw OperatorError("read-only: requeue is disabled (--read-only)") }
+                    journal = try RedriveJournal(path: path)
+                }
+                let engine = RedriveEngine(log: log, journal: journal)
                 let report = try await engine.run(request, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
                                                   isCancelled: { [self] in cancelled.withLock { $0 } })
                 logger.info("redrive \(report.jobID): \(report.moved) moved, \(report.failed) failed, cancelled \(report.cancelled)")
@@ -78,10 +72,10 @@ final class DashboardRedrive: Sendable {
 
     /// Reads journal states for loaded letters.
     func loadStates(topic: String, positions: [RecordPosition]) {
-        guard FileManager.default.fileExists(atPath: journalPath) else { return }
         Task.detached { [self] in
             do {
-                let journal = try RedriveJournal(path: journalPath, readOnly: true)
+                guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
+                let journal = try RedriveJournal(path: path, readOnly: true)
                 let states = try journal.states(topic: topic, positions: positions.map { ($0.partition, $0.offset) })
                 mailbox.post(.redriveStatesLoaded(topic: topic, states: states))
             } catch {

@@ -49,9 +49,9 @@ struct SnapshotPoller {
 @MainActor
 enum DashboardRunner {
     static func run(log: any BrokerLog, state initial: AppState, theme initialTheme: Theme,
-                    refresh: Duration, noColor: Bool, journalPath: String, mailbox: ActionMailbox = ActionMailbox(),
+                    refresh: Duration, noColor: Bool, journal: JournalLocator, mailbox: ActionMailbox = ActionMailbox(),
                     sagas: SagaLoader? = nil) async throws {
-        let redrive = DashboardRedrive(log: log, journalPath: journalPath, readOnly: initial.readOnly, mailbox: mailbox)
+        let redrive = DashboardRedrive(log: log, journal: journal, readOnly: initial.readOnly, mailbox: mailbox)
         redrive.resumeInterrupted()
         defer { redrive.cancel() }
         let backend = try NCursesBackend(noColor: noColor)

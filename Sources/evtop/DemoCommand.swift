@@ -135,11 +135,12 @@ struct DemoCommand: AsyncParsableCommand {
                                      readOnly: false, theme: theme.name)
         if traces.receiver == nil && traces.wanted { Reducer.reduce(&state, .notify(traces.message, isError: true)) }
         let assembler = try SagaSetup.assembler(context: nil, configPath: nil)
-        let sagas = SagaLoader.make(log: log, url: url, readOnly: false, assembler: assembler, traces: log as? any TraceStore)
+        let sagas = SagaLoader.make(log: log, url: url, readOnly: false, assembler: assembler, traces: log as? any TraceStore,
+                                    clusterID: await SourceFiles.clusterID(of: log))
         do {
             try await DashboardRunner.run(log: log, state: state, theme: theme,
                                           refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,
-                                          journalPath: JournalLocation.path(for: url), mailbox: mailbox, sagas: sagas)
+                                          journal: JournalLocator(url: url, log: log), mailbox: mailbox, sagas: sagas)
         } catch {
             simulator.cancel()
             await traces.stop()

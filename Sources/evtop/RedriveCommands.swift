@@ -5,17 +5,65 @@ import EventModel
 import Dashboard
 import Redrive
 import TerminalUI
+import KafkaLog
+import Synchronization
 
-/// Where a source's redrive journal lives: next to an embedded store, else in the state folder.
+/// Where a source's redrive journal lives: next to an embedded store, else in the state folder,
+/// named after the Kafka cluster's id (see ``SourceFiles``).
 enum JournalLocation {
-    static func path(for url: BrokerURL) -> String {
+    static func path(for url: BrokerURL, log: any BrokerLog) async throws -> String {
         switch url {
         case .sqlite(let path):
             return path + ".redrive"
         case .kafka(let bootstrap):
-            let name = bootstrap.joined(separator: ",").map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }
-            return Paths.stateDirectory + "/redrive/" + String(name) + ".journal"
+            guard let id = await SourceFiles.clusterID(of: log) else {
+                // Never guess: a journal of another cluster would mark its letters as already requeued.
+                throw OperatorError("cannot tell which Kafka cluster \(bootstrap.joined(separator: ",")) is: no broker answered with its cluster id "
+                                    + "(is it reachable?). The redrive journal is named after it; --journal PATH names one yourself")
+            }
+            return Paths.stateDirectory + "/redrive/" + SourceFiles.stem(bootstrap: bootstrap, clusterID: id) + ".journal"
         }
+    }
+}
+
+/// Names of evtop's local files for a Kafka cluster (redrive journal, correlation index).
+enum SourceFiles {
+    /// How long a command waits for the cluster to say its id.
+    static let clusterIDTimeoutMillis: Int32 = 5000
+
+    /// The cluster id of a Kafka source, nil for other sources or when no broker answered in time.
+    static func clusterID(of log: any BrokerLog, timeoutMillis: Int32 = clusterIDTimeoutMillis) async -> String? {
+        guard let kafka = log as? KafkaLog else { return nil }
+        return await kafka.clusterID(timeoutMillis: timeoutMillis)
+    }
+
+    /// `HOSTS@CLUSTERID`: the bootstrap servers sorted (so `a,b` and `b,a` agree), then the cluster id
+    /// (so a cluster rebuilt at the same address gets files of its own). Characters other than letters,
+    /// digits, `.` and `-` become `_`.
+    static func stem(bootstrap: [String], clusterID: String) -> String {
+        let safe = { (text: String) in String(text.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }) }
+        return safe(bootstrap.sorted().joined(separator: ",")) + "@" + safe(clusterID)
+    }
+}
+
+/// The dashboard's journal path, found on first use: for Kafka it needs the cluster's id, which a
+/// cluster that is down at start cannot give yet (evtop keeps running and asks again later).
+final class JournalLocator: Sendable {
+    private let url: BrokerURL
+    private let log: any BrokerLog
+    private let found = Mutex<String?>(nil)
+
+    init(url: BrokerURL, log: any BrokerLog) {
+        self.url = url
+        self.log = log
+    }
+
+    /// The journal path, once known.
+    func path() async throws -> String {
+        if let known = found.withLock({ $0 }) { return known }
+        let path = try await JournalLocation.path(for: url, log: log)
+        found.withLock { $0 = path }
+        return path
     }
 }
 
@@ -97,13 +145,14 @@ final class CancelFlag: @unchecked Sendable {
 /// Runs jobs from the command line: resume first, confirm, progress on stderr, report.
 enum MoveRunner {
     /// Opens the log and journal for a writing command (refusing under --read-only).
-    static func open(_ source: SourceOptions, _ move: MoveOptions) throws -> (log: any BrokerLog, journal: RedriveJournal?, url: BrokerURL) {
+    static func open(_ source: SourceOptions, _ move: MoveOptions) async throws -> (log: any BrokerLog, journal: RedriveJournal?, url: BrokerURL) {
         let resolved = try source.resolve()
         if source.readOnly && !move.dryRun {
             throw OperatorError("read-only: requeue and replay are disabled (--read-only); --dry-run still shows what would move")
         }
-        let log = try SourceFactory.open(resolved.url, readOnly: move.dryRun, create: false)
-        let path = move.journal.map(Paths.expand) ?? JournalLocation.path(for: resolved.url)
+        let log = try SourceFactory.open(resolved.url, readOnly: move.dryRun, create: false, kafka: source.kafkaOptions(resolved.context))
+        let path: String
+        if let chosen = move.journal { path = Paths.expand(chosen) } else { path = try await JournalLocation.path(for: resolved.url, log: log) }
         let journal: RedriveJournal?
         if move.dryRun {
             journal = FileManager.default.fileExists(atPath: path) ? try RedriveJournal(path: path, readOnly: true) : nil
@@ -264,7 +313,7 @@ struct DLQRequeueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (log, journal, _) = try MoveRunner.open(source, move)
+        let (log, journal, _) = try await MoveRunner.open(source, move)
         let engine = RedriveEngine(log: log, journal: journal)
         let cancel = CancelFlag()
         // Jobs a killed evtop left midway are finished first (the operator confirmed them when
@@ -346,8 +395,9 @@ struct DLQResumeCommand: AsyncParsableCommand {
     func run() async throws {
         guard !source.readOnly else { throw OperatorError("read-only: resume is disabled (--read-only)") }
         let resolved = try source.resolve()
-        let log = try SourceFactory.open(resolved.url, readOnly: false, create: false)
-        let path = journal.map(Paths.expand) ?? JournalLocation.path(for: resolved.url)
+        let log = try SourceFactory.open(resolved.url, readOnly: false, create: false, kafka: source.kafkaOptions(resolved.context))
+        let path: String
+        if let journal { path = Paths.expand(journal) } else { path = try await JournalLocation.path(for: resolved.url, log: log) }
         guard FileManager.default.fileExists(atPath: path) else { print("no redrive journal at \(path): nothing to resume"); return }
         let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path))
         let cancel = CancelFlag()
@@ -378,7 +428,15 @@ struct DLQJobsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let resolved = try source.resolve()
-        let path = journal.map(Paths.expand) ?? JournalLocation.path(for: resolved.url)
+        let path: String
+        switch (journal, resolved.url) {
+        case (let chosen?, _): path = Paths.expand(chosen)
+        case (nil, .sqlite(let store)): path = store + ".redrive"
+        case (nil, .kafka):
+            // Kafka journals are named after the cluster's id: ask the cluster for it.
+            let log = try SourceFactory.open(resolved.url, readOnly: true, create: false, kafka: source.kafkaOptions(resolved.context))
+            path = try await JournalLocation.path(for: resolved.url, log: log)
+        }
         guard FileManager.default.fileExists(atPath: path) else {
             if json { print("[]") } else { print("no redrive journal at \(path): no jobs yet") }
             return
@@ -435,7 +493,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (log, journal, _) = try MoveRunner.open(source, move)
+        let (log, journal, _) = try await MoveRunner.open(source, move)
         let engine = RedriveEngine(log: log, journal: journal)
         let cancel = CancelFlag()
         if !move.dryRun {

@@ -48,10 +48,10 @@ struct SagaCommand: AsyncParsableCommand {
 
     func run() async throws {
         let resolved = try source.resolve()
-        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false)
+        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false, kafka: source.kafkaOptions(resolved.context))
         let assembler = try SagaSetup.assembler(context: resolved.context, configPath: resolved.config?.path)
         let loader = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler,
-                                     traces: log as? any TraceStore)
+                                     traces: log as? any TraceStore, clusterID: await SourceFiles.clusterID(of: log))
         try await loader.catchUpFully()
         let now = Date()
         var display = AppState(source: log.sourceDescription, now: now, size: Size(width: width, height: 24))

@@ -39,10 +39,11 @@ final class SagaLoader: Sendable {
         self.fallbackReason = index == nil ? (fallbackReason ?? "no correlation index") : nil
     }
 
-    /// The loader for a source: an index in the store file unless read-only; for Kafka, a local index file.
+    /// The loader for a source: an index in the store file unless read-only; for Kafka, a local index file
+    /// named after the cluster's id (`clusterID`; without one, a bounded scan, and the loader says why).
     /// `traces`: the span store to join (the embedded store once it keeps spans), if any.
     static func make(log: any BrokerLog, url: BrokerURL, readOnly: Bool, assembler: SagaAssembler,
-                     traces: (any TraceStore)? = nil) -> SagaLoader {
+                     traces: (any TraceStore)? = nil, clusterID: String? = nil) -> SagaLoader {
         switch url {
         case .sqlite(let path):
             if readOnly {
@@ -56,7 +57,11 @@ final class SagaLoader: Sendable {
         case .kafka(let bootstrap):
             // The index lives in a local file of evtop's own (never in the cluster), fed by the browse consumer
             // (assign() only: no group joined, nothing committed), so it is kept with --read-only too.
-            let path = indexPath(bootstrap: bootstrap)
+            guard let clusterID else {
+                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces,
+                                  fallbackReason: "no index (the cluster did not say its id at start)")
+            }
+            let path = indexPath(bootstrap: bootstrap, clusterID: clusterID)
             do {
                 try Paths.ensureParent(of: path)
                 return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces)
@@ -67,11 +72,10 @@ final class SagaLoader: Sendable {
         }
     }
 
-    /// The local index file of a Kafka cluster: `$XDG_STATE_HOME/evtop/index/<bootstrap servers>.sqlite`
-    /// (characters other than letters, digits, `.` and `-` become `_`, as for the redrive journal).
-    static func indexPath(bootstrap: [String]) -> String {
-        let name = bootstrap.joined(separator: ",").map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }
-        return Paths.stateDirectory + "/index/" + String(name) + ".sqlite"
+    /// The local index file of a Kafka cluster: `$XDG_STATE_HOME/evtop/index/HOSTS@CLUSTERID.sqlite`
+    /// (see ``SourceFiles/stem(bootstrap:clusterID:)``; the redrive journal is named the same way).
+    static func indexPath(bootstrap: [String], clusterID: String) -> String {
+        Paths.stateDirectory + "/index/" + SourceFiles.stem(bootstrap: bootstrap, clusterID: clusterID) + ".sqlite"
     }
 
     /// Indexes what is new, bounded per call (the run loop calls it every refresh).

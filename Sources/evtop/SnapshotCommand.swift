@@ -52,7 +52,7 @@ struct SnapshotCommand: AsyncParsableCommand {
             // The same loads the dashboard makes, done here in line.
             let assembler = try SagaSetup.assembler(context: resolved.context, configPath: resolved.config?.path)
             let sagas = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler,
-                                        traces: log as? any TraceStore)
+                                        traces: log as? any TraceStore, clusterID: await SourceFiles.clusterID(of: log))
             try await sagas.catchUpFully()
             if case .sagaTimeline(let id) = state.view {
                 Reducer.reduce(&state, .sagaLoaded(try await sagas.timeline(id: id, now: state.now), note: sagas.note))

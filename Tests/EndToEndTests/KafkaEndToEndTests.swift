@@ -230,7 +230,23 @@ final class KafkaEndToEndTests: XCTestCase {
         XCTAssertTrue(copies.first?.contains("trace-note=kept") ?? false, read.stdout)
         XCTAssertFalse(copies.first?.contains("kafka_dlt-") ?? true, read.stdout)
         XCTAssertTrue(copies.first?.hasSuffix("{\"order\":7,\"reason\":\"card\"}") ?? false, read.stdout)
+        // The journal is named after the servers (in any order) and the cluster's id.
+        let journals = try FileManager.default.contentsOfDirectory(atPath: box.path("state/evtop/redrive")).filter { $0.hasSuffix(".journal") }
+        XCTAssertEqual(journals.count, 1, "\(journals)")
+        XCTAssertTrue(journals.first?.hasPrefix(Self.fileStem(bs) + "@") ?? false, "\(journals)")
+        let reversed = bs.split(separator: ",").reversed().joined(separator: ",")
+        let jobs = try runProcess(binary, ["dlq", "jobs", "--broker", "kafka://" + reversed, "--json"], env: box.environment, limit: 60)
+        XCTAssertEqual(jobs.status, 0, jobs.stderr)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [[String: Any]], jobs.stdout)
+        XCTAssertEqual(rows.first?["moved"] as? Int, 1, jobs.stdout)
         _ = cluster
+    }
+
+    /// Bootstrap servers as evtop names its files after them: sorted, characters other than letters,
+    /// digits, `.` and `-` as `_`.
+    static func fileStem(_ bootstrap: String) -> String {
+        String(bootstrap.split(separator: ",").map(String.init).sorted().joined(separator: ",")
+            .map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
     }
 
     func testSagaByCorrelationIDThroughALocalIndexOfTheCluster() throws {
@@ -255,10 +271,10 @@ final class KafkaEndToEndTests: XCTestCase {
         let items = try XCTUnwrap(timeline["items"] as? [[String: Any]])
         XCTAssertEqual(items.compactMap { $0["label"] as? String }.sorted(), ["OrderCancelled", "OrderPlaced", "PaymentDeclined"], saga.stdout)
         XCTAssertEqual(Set(items.compactMap { $0["topic"] as? String }), ["orders", "payments"])
-        // The index is a local file under the state directory, named after the bootstrap servers.
-        let name = String(bs.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
-        let indexFile = box.path("state/evtop/index/\(name).sqlite")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: indexFile), indexFile)
+        // The index is a local file under the state directory, named after the servers and the cluster's id.
+        let indexFiles = try FileManager.default.contentsOfDirectory(atPath: box.path("state/evtop/index"))
+        XCTAssertEqual(indexFiles.filter { $0.hasSuffix(".sqlite") }.count, 1, "\(indexFiles)")
+        XCTAssertTrue(indexFiles.contains { $0.hasPrefix(Self.fileStem(bs) + "@") && $0.count > Self.fileStem(bs).count + 8 }, "\(indexFiles)")
 
         let list = try runProcess(binary, ["saga", "--broker", url, "--json"], env: box.environment, limit: 60)
         XCTAssertEqual(list.status, 0, list.stderr)
@@ -271,7 +287,8 @@ final class KafkaEndToEndTests: XCTestCase {
 
         // An index file that cannot be opened: the bounded scan finds the saga and says why.
         let other = try Sandbox()
-        try FileManager.default.createDirectory(atPath: other.path("state/evtop/index/\(name).sqlite"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: other.path("state/evtop"), withIntermediateDirectories: true)
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: other.path("state/evtop/index")))
         let scanned = try runProcess(binary, ["saga", "ord-7", "--broker", url, "--json"], env: other.environment, limit: 60)
         XCTAssertEqual(scanned.status, 0, scanned.stderr)
         let scannedTimeline = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(scanned.stdout.utf8)) as? [String: Any], scanned.stdout)
