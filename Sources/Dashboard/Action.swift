@@ -55,8 +55,8 @@ public enum Effect: Sendable, Hashable {
     /// Read the last record of each partition of these topics and post `.deadLetterTopicsDetected`
     /// with those that carry dead-letter headers.
     case probeDeadLetterTopics([String])
-    /// Read the journal states of these letters and post `.redriveStatesLoaded`.
-    case loadRedriveStates(topic: String, positions: [RecordPosition])
+    /// Read the journal states of these letters (positions and timestamps) and post `.redriveStatesLoaded`.
+    case loadRedriveStates(topic: String, positions: [RecordPosition], timestamps: [RecordPosition: Int64])
     /// Run a redrive job, posting `.redriveProgress` and then `.redriveFinished` or `.redriveFailed`.
     case startRedrive(RedriveRequest)
     /// Ask the running job to stop after the batch in flight.

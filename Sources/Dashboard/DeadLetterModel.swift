@@ -132,6 +132,13 @@ public enum DeadLetterModel {
         (state.deadLetters[topic] ?? []).map { RecordPosition(topic: $0.record.topic, partition: $0.record.partition, offset: $0.record.offset) }
     }
 
+    /// Timestamps of a topic's loaded letters, by position (part of their redrive ids).
+    static func timestamps(_ state: AppState, topic: String) -> [RecordPosition: Int64] {
+        Dictionary((state.deadLetters[topic] ?? []).map {
+            (RecordPosition(topic: $0.record.topic, partition: $0.record.partition, offset: $0.record.offset), $0.record.timestampMillis)
+        }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// Letters ordered newest first (timestamp, then offset, then partition).
     public static func newestFirst(_ letters: [DeadLetter]) -> [DeadLetter] {
         letters.sorted { a, b in

@@ -20,6 +20,8 @@ public struct RedriveDialog: Sendable, Hashable {
     public var topic: String
     /// Letters selected, in the order they move (oldest first).
     public var positions: [RecordPosition]
+    /// Their timestamps as shown (part of each redrive id).
+    public var timestamps: [RecordPosition: Int64] = [:]
     /// How they were selected ("3 marked", "the selected letter", "all 37 matching /x/").
     public var selection: String
     /// Target topic per letter's original topic, or the override, with counts; nil key = no original topic.
@@ -109,6 +111,9 @@ public enum RedriveModel {
             topic: topic,
             positions: chosen.map { RecordPosition(topic: $0.record.topic, partition: $0.record.partition, offset: $0.record.offset) },
             selection: selection, targets: [:], rate: state.redriveRate)
+        dialog.timestamps = Dictionary(chosen.map {
+            (RecordPosition(topic: $0.record.topic, partition: $0.record.partition, offset: $0.record.offset), $0.record.timestampMillis)
+        }, uniquingKeysWith: { a, _ in a })
         dialog.targets = targets(chosen, override: nil)
         return dialog
     }
@@ -134,7 +139,7 @@ public enum RedriveModel {
     static func request(_ dialog: RedriveDialog) -> RedriveRequest {
         RedriveRequest(kind: .redrive, sourceTopic: dialog.topic, positions: dialog.positions, targetOverride: dialog.targetOverride,
                        ratePerSecond: dialog.rate, dryRun: dialog.dryRun, selectionDescription: dialog.selection,
-                       user: ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+                       user: ProcessInfo.processInfo.environment["USER"] ?? "unknown", timestamps: dialog.timestamps)
     }
 
     /// The next rate preset up or down from `rate`.

@@ -54,7 +54,7 @@ public enum Reducer {
         case .deadLettersLoaded(let topic, let letters):
             DeadLetterModel.store(&state, topic: topic, letters: letters)
             clampCursors(&state)
-            return [.loadRedriveStates(topic: topic, positions: DeadLetterModel.positions(state, topic: topic))]
+            return [.loadRedriveStates(topic: topic, positions: DeadLetterModel.positions(state, topic: topic), timestamps: DeadLetterModel.timestamps(state, topic: topic))]
         case .deadLetterTopicsDetected(let topics):
             state.deadLetterTopics.detectedByHeaders.formUnion(topics)
         case .redriveStatesLoaded(let topic, let states):
@@ -72,7 +72,7 @@ public enum Reducer {
             } else {
                 say(&state, "requeue \(report.jobID): \(report.moved) moved, \(report.failed) failed")
             }
-            if let topic { return [.loadRedriveStates(topic: topic, positions: DeadLetterModel.positions(state, topic: topic))] }
+            if let topic { return [.loadRedriveStates(topic: topic, positions: DeadLetterModel.positions(state, topic: topic), timestamps: DeadLetterModel.timestamps(state, topic: topic))] }
         case .redriveFailed(let why):
             if var dialog = state.redrive {
                 dialog.phase = .failed(why)

@@ -3,10 +3,18 @@ import Foundation
 /// Where a redriven or replayed message goes and what it carries: pure rules shared by the
 /// redrive engine, its dry run and the confirm dialog (DESIGN.md §4).
 public enum RedriveRules {
-    /// The redrive id of a dead letter: its own DLQ position, `topic/partition/offset`.
-    /// The same letter always gets the same id, which is what makes a repeat find it already done.
-    public static func redriveID(_ position: RecordPosition) -> String {
-        "\(position.topic)/\(position.partition)/\(position.offset)"
+    /// The redrive id of a dead letter: its own DLQ position and timestamp, `topic/partition/offset@millis`
+    /// (`topic/partition/offset` when the timestamp is not known). The same letter always gets the same id,
+    /// which is what makes a repeat find it already done; the timestamp tells a new letter at an old
+    /// position (a DLQ topic purged by deleting and recreating it) from the one that was requeued.
+    public static func redriveID(_ position: RecordPosition, timestampMillis: Int64? = nil) -> String {
+        "\(position.topic)/\(position.partition)/\(position.offset)" + (timestampMillis.map { "@\($0)" } ?? "")
+    }
+
+    /// The letter timestamp a redrive id carries (nil for ids without one, and for replay ids).
+    public static func timestamp(inRedriveID id: String) -> Int64? {
+        guard !id.hasPrefix("replay:"), let tail = id.split(separator: "/").last, let at = tail.lastIndex(of: "@") else { return nil }
+        return Int64(tail[tail.index(after: at)...])
     }
 
     /// True for headers that describe the failure or an earlier redrive, which a requeued
@@ -131,13 +139,18 @@ public struct RedriveRequest: Sendable, Hashable {
     public var selectionDescription: String
     /// Who asked.
     public var user: String
+    /// Each selected letter's timestamp as it was shown (redrive): part of its redrive id, and checked
+    /// again when the letter is read, so a letter that changed since is not moved in its place.
+    public var timestamps: [RecordPosition: Int64]
 
     /// Creates a request.
     public init(kind: Kind = .redrive, sourceTopic: String, positions: [RecordPosition], targetOverride: String? = nil,
-                ratePerSecond: Double? = nil, dryRun: Bool = false, selectionDescription: String, user: String) {
+                ratePerSecond: Double? = nil, dryRun: Bool = false, selectionDescription: String, user: String,
+                timestamps: [RecordPosition: Int64] = [:]) {
         self.kind = kind
         self.sourceTopic = sourceTopic
         self.positions = positions
+        self.timestamps = timestamps
         self.targetOverride = targetOverride
         self.ratePerSecond = ratePerSecond
         self.dryRun = dryRun

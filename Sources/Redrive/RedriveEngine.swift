@@ -56,8 +56,10 @@ public final class RedriveEngine: Sendable {
         let created = nowMillis
         let jobID = Self.newJobID(millis: created)
         let items = request.positions.map { position -> (redriveID: String, source: RecordPosition) in
-            let base = RedriveRules.redriveID(position)
-            return (request.kind == .replay ? "replay:\(jobID):\(base)" : base, position)
+            switch request.kind {
+            case .redrive: return (RedriveRules.redriveID(position, timestampMillis: request.timestamps[position]), position)
+            case .replay: return ("replay:\(jobID):\(RedriveRules.redriveID(position))", position)
+            }
         }
         let record = RedriveJobRecord(
             id: jobID, kind: request.kind.rawValue, source: log.sourceDescription, sourceTopic: request.sourceTopic,
@@ -219,6 +221,10 @@ public final class RedriveEngine: Sendable {
         for item in batch {
             guard let record = records[item.source] else {
                 failures.append((item.redriveID, "no longer in \(item.source.topic): retention deleted it"))
+                continue
+            }
+            if let shown = RedriveRules.timestamp(inRedriveID: item.redriveID), shown != record.timestampMillis {
+                failures.append((item.redriveID, "another record is at this position now (was \(item.source.topic) deleted and recreated?)"))
                 continue
             }
             let letter = DeadLetterParser.parse(record)
@@ -399,12 +405,16 @@ public final class RedriveEngine: Sendable {
             let records = try await fetch(positions)
             var journalStates: [RecordPosition: RedriveItemState] = [:]
             if request.kind == .redrive, let journal {
-                journalStates = try journal.states(topic: request.sourceTopic, positions: positions.map { ($0.partition, $0.offset) })
+                journalStates = try journal.states(topic: request.sourceTopic,
+                                                   positions: positions.map { ($0.partition, $0.offset, request.timestamps[$0]) })
             }
             for position in positions {
-                let id = RedriveRules.redriveID(position)
+                let id = RedriveRules.redriveID(position, timestampMillis: request.kind == .redrive ? request.timestamps[position] : nil)
                 if let s = journalStates[position], s != .failed { alreadyDone += 1; continue }
                 guard let record = records[position] else { state.fail(id, "no longer in \(position.topic)"); continue }
+                if request.kind == .redrive, let shown = request.timestamps[position], shown != record.timestampMillis {
+                    state.fail(id, "another record is at this position now (was \(position.topic) deleted and recreated?)"); continue
+                }
                 let letter = DeadLetterParser.parse(record)
                 let target = request.kind == .redrive ? RedriveRules.targetTopic(letter, override: request.targetOverride)
                                                       : request.targetOverride

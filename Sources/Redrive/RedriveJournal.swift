@@ -420,9 +420,10 @@ public final class RedriveJournal: Sendable {
         }
     }
 
-    /// Journal states of messages read from `topic`, for the given partitions and offsets
-    /// (what the DLQ view shows next to each loaded letter).
-    public func states(topic: String, positions: [(partition: Int32, offset: Int64)]) throws -> [RecordPosition: RedriveItemState] {
+    /// Journal states of letters read from `topic`, for the given partitions, offsets and timestamps
+    /// (what the DLQ view shows next to each loaded letter). An entry counts only for the letter whose
+    /// redrive id it has: a new letter at the position of a requeued one (a recreated topic) is pending.
+    public func states(topic: String, positions: [(partition: Int32, offset: Int64, timestampMillis: Int64?)]) throws -> [RecordPosition: RedriveItemState] {
         guard !positions.isEmpty else { return [:] }
         return try read { db in
             var out: [RecordPosition: RedriveItemState] = [:]
@@ -431,13 +432,15 @@ public final class RedriveJournal: Sendable {
                 let offsets = list.map(\.offset)
                 guard let lo = offsets.min(), let hi = offsets.max() else { continue }
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT src_offset, state FROM items
+                    SELECT src_offset, state, redrive_id FROM items
                     WHERE src_topic = ? AND src_partition = ? AND src_offset BETWEEN ? AND ? AND redrive_id NOT LIKE 'replay:%'
                     """, arguments: [topic, partition, lo, hi])
-                let wanted = Set(offsets)
+                let wanted = Dictionary(list.map { (RedriveRules.redriveID(RecordPosition(topic: topic, partition: partition, offset: $0.offset),
+                                                                             timestampMillis: $0.timestampMillis), $0.offset) },
+                                        uniquingKeysWith: { a, _ in a })
                 for row in rows {
-                    let offset: Int64 = row[0]
-                    guard wanted.contains(offset), let s = RedriveItemState(rawValue: row[1]) else { continue }
+                    let id: String = row[2]
+                    guard let offset = wanted[id], let s = RedriveItemState(rawValue: row[1]) else { continue }
                     out[RecordPosition(topic: topic, partition: partition, offset: offset)] = s
                 }
             }

@@ -108,7 +108,7 @@ extension DeadLetterLoader {
         let journal = try RedriveJournal(path: journalPath, readOnly: true)
         var out: [RecordPosition: RedriveItemState] = [:]
         for (topic, group) in Dictionary(grouping: letters, by: \.record.topic) {
-            out.merge(try journal.states(topic: topic, positions: group.map { ($0.record.partition, $0.record.offset) })) { a, _ in a }
+            out.merge(try journal.states(topic: topic, positions: group.map { ($0.record.partition, $0.record.offset, $0.record.timestampMillis) })) { a, _ in a }
         }
         return out
     }

@@ -71,12 +71,12 @@ final class DashboardRedrive: Sendable {
     func cancel() { cancelled.withLock { $0 = true } }
 
     /// Reads journal states for loaded letters.
-    func loadStates(topic: String, positions: [RecordPosition]) {
+    func loadStates(topic: String, positions: [RecordPosition], timestamps: [RecordPosition: Int64]) {
         Task.detached { [self] in
             do {
                 guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
                 let journal = try RedriveJournal(path: path, readOnly: true)
-                let states = try journal.states(topic: topic, positions: positions.map { ($0.partition, $0.offset) })
+                let states = try journal.states(topic: topic, positions: positions.map { ($0.partition, $0.offset, timestamps[$0]) })
                 mailbox.post(.redriveStatesLoaded(topic: topic, states: states))
             } catch {
                 logger.warning("reading redrive states failed: \(error)")

@@ -130,8 +130,8 @@ enum DashboardRunner {
                 let found = await DeadLetterLoader.probe(log: log, topics: topics)
                 if !found.isEmpty { mailbox.post(.deadLetterTopicsDetected(found)) }
             }
-        case .loadRedriveStates(let topic, let positions):
-            redrive.loadStates(topic: topic, positions: positions)
+        case .loadRedriveStates(let topic, let positions, let timestamps):
+            redrive.loadStates(topic: topic, positions: positions, timestamps: timestamps)
         case .startRedrive(let request):
             redrive.start(request)
         case .cancelRedrive:

@@ -322,7 +322,8 @@ struct DLQRequeueCommand: AsyncParsableCommand {
             cancel.install()
             await MoveRunner.resume(engine, cancel: cancel)
         }
-        let positions = try await DeadLetterSelection.select(log: log, topic: dlqTopic, filter: filter ?? "", max: max, journal: journal)
+        let letters = try await DeadLetterSelection.select(log: log, topic: dlqTopic, filter: filter ?? "", max: max, journal: journal)
+        let positions = letters.map(\.position)
         guard !positions.isEmpty else {
             print("nothing to requeue from \(TextWidth.sanitized(dlqTopic))" + (filter.map { " matching \(TextWidth.sanitized($0))" } ?? ""))
             return
@@ -330,7 +331,8 @@ struct DLQRequeueCommand: AsyncParsableCommand {
         var selection = "\(positions.count) oldest"
         if let filter { selection += " matching /\(filter)/" }
         let request = RedriveRequest(kind: .redrive, sourceTopic: dlqTopic, positions: positions, targetOverride: to,
-                                     ratePerSecond: move.rate, dryRun: move.dryRun, selectionDescription: selection, user: Operator.name)
+                                     ratePerSecond: move.rate, dryRun: move.dryRun, selectionDescription: selection, user: Operator.name,
+                                     timestamps: Dictionary(letters.map { ($0.position, $0.time) }, uniquingKeysWith: { a, _ in a }))
         if !move.dryRun {
             let rate = move.rate.map { "at \(NumberFormat.rate($0))/s" } ?? "unthrottled"
             try MoveRunner.confirm("Requeue \(positions.count) dead letters from \(TextWidth.sanitized(dlqTopic)) to \(TextWidth.sanitized(to ?? "their original topics")), \(rate)?", yes: move.yes)
@@ -343,7 +345,7 @@ struct DLQRequeueCommand: AsyncParsableCommand {
 enum DeadLetterSelection {
     /// Letters of `topic`, oldest first, that match `filter` and are not already requeued or in a
     /// job; at most `max`. Reads partitions in chunks: memory O(partitions × max), not O(topic).
-    static func select(log: any BrokerLog, topic: String, filter: String, max: Int?, journal: RedriveJournal?) async throws -> [RecordPosition] {
+    static func select(log: any BrokerLog, topic: String, filter: String, max: Int?, journal: RedriveJournal?) async throws -> [(time: Int64, position: RecordPosition)] {
         let info: TopicInfo
         do { info = try await log.watermarks(topic: topic) } catch BrokerError.unknownTopic {
             throw OperatorError("no topic named \(TextWidth.sanitized(topic))")
@@ -359,7 +361,7 @@ enum DeadLetterSelection {
                 let records = try await log.fetch(topic: topic, partition: p.partition, from: next, maxRecords: 1000)
                 guard let last = records.last else { break }
                 next = last.offset + 1
-                let states = try journal?.states(topic: topic, positions: records.map { ($0.partition, $0.offset) }) ?? [:]
+                let states = try journal?.states(topic: topic, positions: records.map { ($0.partition, $0.offset, $0.timestampMillis) }) ?? [:]
                 for r in records where taken < limit {
                     let position = RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)
                     let state = states[position]
@@ -376,7 +378,7 @@ enum DeadLetterSelection {
         candidates.sort { a, b in
             a.time != b.time ? a.time < b.time : (a.position.partition, a.position.offset) < (b.position.partition, b.position.offset)
         }
-        return candidates.prefix(limit).map(\.position)
+        return Array(candidates.prefix(limit))
     }
 }
 

@@ -106,9 +106,10 @@ final class RedriveViewTests: XCTestCase {
         let report = RedriveReport(jobID: "rd-1", selected: 15, moved: 7, skipped: 0, failures: [], failed: 0,
                                    targets: ["orders": 7], cancelled: true, dryRun: false)
         let effects = Reducer.reduce(&state, .redriveFinished(report))
-        guard case .loadRedriveStates(let topic, let positions)? = effects.first else { return XCTFail("\(effects)") }
+        guard case .loadRedriveStates(let topic, let positions, let timestamps)? = effects.first else { return XCTFail("\(effects)") }
         XCTAssertEqual(topic, "orders.DLT")
         XCTAssertEqual(positions.count, 15)
+        XCTAssertEqual(Set(timestamps.keys), Set(positions), "each letter's timestamp rides along: it is part of its redrive id")
         // The journal says which moved: rows show it, and R leaves them out next time.
         let moved = Dictionary(uniqueKeysWithValues: positions.prefix(7).map { ($0, RedriveItemState.done) })
         Reducer.reduce(&state, .redriveStatesLoaded(topic: "orders.DLT", states: moved))

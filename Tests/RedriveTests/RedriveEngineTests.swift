@@ -131,6 +131,43 @@ final class RedriveEngineTests: XCTestCase {
         XCTAssertEqual(Set(counts.values), [1])
     }
 
+    func testANewLetterAtARequeuedLettersPositionIsNotTakenForIt() async throws {
+        // A DLQ topic purged by deleting and recreating it puts new letters at old offsets: the
+        // letter's timestamp in its redrive id keeps the journal from calling them requeued.
+        let log = try await seededStore(count: 10)
+        let journal = try RedriveJournal(path: path("journal.db"))
+        let engine = RedriveEngine(log: log, journal: journal)
+        let letters = try await readAll(log, topic: "orders.DLT")
+        let positions = letters.map { RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
+        let shown = Dictionary(uniqueKeysWithValues: letters.map { (RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset), $0.timestampMillis) })
+        var asShown = request(positions)
+        asShown.timestamps = shown
+        let first = try await engine.run(asShown)
+        XCTAssertEqual(first.moved, 10)
+        let again = try await engine.run(asShown)
+        XCTAssertEqual(again.skipped, 10, "the same letters are already requeued")
+
+        // The same positions with other timestamps: other letters, not requeued yet...
+        let other = shown.mapValues { $0 + 1 }
+        let states = try journal.states(topic: "orders.DLT", positions: positions.map { ($0.partition, $0.offset, other[$0]) })
+        XCTAssertTrue(states.isEmpty, "\(states)")
+        let seen = try journal.states(topic: "orders.DLT", positions: positions.map { ($0.partition, $0.offset, shown[$0]) })
+        XCTAssertEqual(Set(seen.values), [.done])
+        // ...and a job for them does not move the record that is really there in their place.
+        var changed = request(positions)
+        changed.timestamps = other
+        let refused = try await engine.run(changed)
+        XCTAssertEqual(refused.skipped, 0)
+        XCTAssertEqual(refused.moved, 0)
+        XCTAssertEqual(refused.failed, 10)
+        XCTAssertTrue(refused.failures.first?.reason.contains("deleted and recreated") ?? false, "\(refused.failures)")
+        let dry = try await engine.run({ var r = changed; r.dryRun = true; return r }())
+        XCTAssertEqual(dry.moved, 0)
+        let counts = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(counts.count, 10)
+        XCTAssertEqual(Set(counts.values), [1], "nothing moved twice")
+    }
+
     func testCancelKeepsWhatMovedAndGivesTheRestBack() async throws {
         let log = try await seededStore(count: 2_000)
         let journal = try RedriveJournal(path: path("journal.db"))
