@@ -148,6 +148,34 @@ public final class CorrelationIndex: Sendable {
         }
     }
 
+    /// Drops what the index holds for these partitions (entries and cursors) and recomputes the
+    /// summaries of the correlation ids they held: for a partition that now ends before its cursor,
+    /// which only a topic deleted and recreated under the same name does.
+    public func forget(_ partitions: [TopicPartition]) async throws {
+        guard writable else { throw StoreError.readOnly(path) }
+        guard !partitions.isEmpty else { return }
+        try await write { db in
+            for tp in partitions {
+                let args: StatementArguments = [tp.topic, tp.partition]
+                let ids = try String.fetchAll(db, sql: """
+                    SELECT DISTINCT correlation_id FROM correlation_records WHERE topic = ? AND "partition" = ?
+                    """, arguments: args)
+                try db.execute(sql: #"DELETE FROM correlation_records WHERE topic = ? AND "partition" = ?"#, arguments: args)
+                try db.execute(sql: #"DELETE FROM correlation_cursors WHERE topic = ? AND "partition" = ?"#, arguments: args)
+                for id in ids {
+                    try db.execute(sql: "DELETE FROM correlations WHERE correlation_id = ?", arguments: [id])
+                    try db.execute(sql: """
+                        INSERT INTO correlations(correlation_id, first_ts, last_ts, records, last_event_type)
+                        SELECT correlation_id, MIN(ts), MAX(ts), COUNT(*),
+                               (SELECT event_type FROM correlation_records r2 WHERE r2.correlation_id = r.correlation_id
+                                  AND event_type IS NOT NULL ORDER BY ts DESC LIMIT 1)
+                        FROM correlation_records r WHERE correlation_id = ? GROUP BY correlation_id
+                        """, arguments: [id])
+                }
+            }
+        }
+    }
+
     // MARK: - Reading
 
     /// How far each partition is indexed (the next offset to index).
@@ -303,7 +331,19 @@ public final class CorrelationIndexer: Sendable {
     public func catchUp(snapshot given: BrokerSnapshot? = nil) async throws -> Progress {
         let snapshot: BrokerSnapshot
         if let given { snapshot = given } else { snapshot = try await log.snapshot() }
-        let stored = try await index.cursors()
+        var stored = try await index.cursors()
+        // A partition that ends before its cursor was deleted and recreated: what the index holds for it
+        // points at records that are gone. (A high of 0 may only mean no figure yet: a leader down at start.)
+        let recreated = snapshot.topics.flatMap { t in
+            t.partitions.compactMap { p -> TopicPartition? in
+                let tp = TopicPartition(t.name, p.partition)
+                return p.high > 0 && p.high < (stored[tp] ?? 0) ? tp : nil
+            }
+        }
+        if !recreated.isEmpty {
+            try await index.forget(recreated)
+            for tp in recreated { stored[tp] = nil }
+        }
         var lagging: [(TopicPartition, Int64, Int64)] = []  // partition, from, high
         for topic in snapshot.topics {
             for p in topic.partitions {

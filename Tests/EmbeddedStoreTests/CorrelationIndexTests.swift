@@ -96,6 +96,38 @@ final class CorrelationIndexTests: StoreTestCase {
         XCTAssertEqual(progress.read, 4)
     }
 
+    func testATopicRecreatedUnderTheSameNameIsIndexedAfresh() async throws {
+        // The index file outlives the topic: a log whose partition ends before the cursor had it recreated.
+        let file = path("index.sqlite")
+        let before = InMemoryLog()
+        try await before.createTopic("orders", partitions: 2)
+        try await before.produce((0..<20).map { i in var r = sagaRecord("orders", "old-\(i % 5)", "OrderPlaced", ts: Int64(i)); r.partition = 0; return r })
+        try await before.produce([{ var r = sagaRecord("orders", "old-0", "OrderShipped", ts: 100); r.partition = 1; return r }()])
+        let index = try CorrelationIndex(path: file)
+        try await CorrelationIndexer(log: before, index: index, rules: .default).catchUpFully()
+        let first = try await index.indexedRecordCount()
+        XCTAssertEqual(first, 21)
+
+        let after = InMemoryLog()
+        try await after.createTopic("orders", partitions: 2)
+        try await after.produce((0..<3).map { i in var r = sagaRecord("orders", "new-\(i)", "OrderPlaced", ts: 200 + Int64(i)); r.partition = 0; return r })
+        try await after.produce([{ var r = sagaRecord("orders", "old-0", "OrderShipped", ts: 100); r.partition = 1; return r }()])
+        try await CorrelationIndexer(log: after, index: index, rules: .default).catchUpFully()
+        let fresh = try await index.records(correlationID: "new-2")
+        XCTAssertEqual(fresh.map(\.offset), [2])
+        let gone = try await index.records(correlationID: "old-3")
+        XCTAssertEqual(gone, [], "entries of the old partition 0 are forgotten")
+        // Partition 1 never went back: its entry stays, and the summary counts only what is left.
+        let kept = try await index.records(correlationID: "old-0")
+        XCTAssertEqual(kept.map(\.partition), [1])
+        let summaries = try await index.recentCorrelations(limit: 10)
+        XCTAssertEqual(summaries.first { $0.correlationID == "old-0" }?.records, 1)
+        XCTAssertEqual(summaries.first { $0.correlationID == "old-0" }?.lastEventType, "OrderShipped")
+        XCTAssertNil(summaries.first { $0.correlationID == "old-3" })
+        let left = try await index.indexedRecordCount()
+        XCTAssertEqual(left, 4)
+    }
+
     func testReadOnlyStoreCannotIndexButReadsWhatIsThere() async throws {
         let log = try await makeStore()
         try await log.produce([sagaRecord("orders", "a", "OrderPlaced", ts: 1)])
