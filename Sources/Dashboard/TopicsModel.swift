@@ -1,5 +1,6 @@
 import Foundation
 import EventModel
+import TerminalUI
 
 /// One row of the topics table, derived from a snapshot and the meter.
 public struct TopicRow: Sendable, Hashable {
@@ -204,6 +205,42 @@ public enum TopicsModel {
             for t in Set(g.offsets.keys.map(\.topic)) { counts[t, default: 0] += 1 }
         }
         return counts
+    }
+
+    /// A partition's leader, replicas and in-sync replicas as the partitions view shows them (Kafka),
+    /// with the role that flags trouble: no leader or a leader that is down, fewer in-sync replicas than replicas.
+    public struct Replication: Sendable, Hashable {
+        /// Leader broker id, `N ✗` when it is down, `none` when leaderless.
+        public var leader: String
+        /// Role for the leader cell (trouble only).
+        public var leaderRole: Role?
+        /// Replica broker ids, comma-separated.
+        public var replicas: String
+        /// In-sync replica broker ids, comma-separated.
+        public var inSync: String
+        /// Role for the ISR cell: a warning when under-replicated.
+        public var inSyncRole: Role?
+    }
+
+    /// ``Replication`` of a partition; `down` are the brokers the last snapshot found down.
+    public static func replication(_ p: PartitionWatermarks, down: Set<Int32>) -> Replication {
+        let list = { (ids: [Int32]?) in ids.map { $0.isEmpty ? "–" : $0.map(String.init).joined(separator: ",") } ?? "–" }
+        var leader = "none", leaderRole: Role? = .connectionDown
+        if let l = p.leader {
+            leader = down.contains(l) ? "\(l) ✗" : String(l)
+            leaderRole = down.contains(l) ? .connectionDown : nil
+        }
+        // Under-replicated: the ISR cell names the replicas out of sync too (REPLICAS may be dropped on narrow screens).
+        let out = (p.replicas ?? []).filter { !(p.inSyncReplicas ?? []).contains($0) }
+        let under = p.inSyncReplicas != nil && !out.isEmpty
+        let inSync = list(p.inSyncReplicas) + (under ? " (\(list(out)) out)" : "")
+        return Replication(leader: leader, leaderRole: leaderRole, replicas: list(p.replicas), inSync: inSync,
+                           inSyncRole: under ? .lagWarn : nil)
+    }
+
+    /// True when the source reports leaders or replicas (Kafka): the partitions view then shows them.
+    public static func hasReplication(_ info: TopicInfo) -> Bool {
+        info.partitions.contains { $0.leader != nil || $0.replicas != nil }
     }
 
     /// Partition rows of one topic, filtered by the partitions filter (matched on the number).

@@ -90,7 +90,7 @@ enum PartitionsScreen {
             buffer.put("topic \(topic) has no partitions (or is gone)", x: area.x + 1, y: area.y, style: theme.style(.textDim), maxWidth: area.width - 1)
             return
         }
-        let columns: [TableColumn] = [
+        var columns: [TableColumn] = [
             TableColumn("PARTITION", width: .fixed(9), alignment: .right, priority: 100),
             TableColumn("LOW", width: .fixed(11), alignment: .right, priority: 40),
             TableColumn("HIGH", width: .fixed(11), alignment: .right, priority: 90),
@@ -100,12 +100,23 @@ enum PartitionsScreen {
             TableColumn("60s/s", width: .fixed(7), alignment: .right, priority: 50),
             TableColumn("CONSUMER LAG", width: .flexible(min: 14, weight: 1), priority: 75),
         ]
+        // Kafka reports who leads and who holds each partition: shown after HIGH, trouble in its roles.
+        let info = state.snapshot?.topics.first { $0.name == topic }
+        let replicated = info.map(TopicsModel.hasReplication) ?? false
+        let down = Set(state.snapshot?.brokers?.down ?? [])
+        if replicated {
+            columns.insert(contentsOf: [
+                TableColumn("LEADER", width: .fixed(6), alignment: .right, priority: 85),
+                TableColumn("REPLICAS", width: .fixed(8), priority: 45),
+                TableColumn("ISR", width: .fixed(11), priority: 65),
+            ], at: 3)
+        }
         let selected = Reducer.selectedIndex(state.partitionsCursor, keys: rows.map { String($0.partition) })
         let visible = max(0, area.height - 1)
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let r = rows[i]
             let lag = r.groupLags.isEmpty ? "–" : r.groupLags.map { "\($0.group) \(NumberFormat.grouped($0.lag))" }.joined(separator: ", ")
-            return TableRowContent(cells: [
+            var cells = [
                 TableCell(String(r.partition)),
                 TableCell(NumberFormat.grouped(r.watermarks.low)),
                 TableCell(NumberFormat.grouped(r.watermarks.high)),
@@ -114,7 +125,13 @@ enum PartitionsScreen {
                 TopicsScreen.rateCell(r.rates.perSecond10),
                 TopicsScreen.rateCell(r.rates.perSecond60),
                 TableCell(lag, role: r.groupLags.isEmpty ? .textDim : nil),
-            ], role: nil, isMarked: false)
+            ]
+            if replicated {
+                let rep = TopicsModel.replication(r.watermarks, down: down)
+                cells.insert(contentsOf: [TableCell(rep.leader, role: rep.leaderRole), TableCell(rep.replicas),
+                                          TableCell(rep.inSync, role: rep.inSyncRole)], at: 3)
+            }
+            return TableRowContent(cells: cells, role: nil, isMarked: false)
         }
         table.selectedRow = selected
         table.scrollOffset = Table.scrollOffset(selected: selected, current: state.partitionsCursor.scroll, visibleRows: visible, rowCount: rows.count)

@@ -18,6 +18,9 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Open the timeline of this correlation ID.", valueName: "id"))
     var follow: String?
 
+    @Option(name: .long, help: ArgumentHelp("Kafka consumer group to show even when the cluster cannot list its groups (repeatable; adds to the context's groups).", valueName: "group"))
+    var group: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("OTLP/HTTP trace receiver address, or off (default 127.0.0.1:4318 on an embedded store).", valueName: "host:port|off"))
     var otlp: String?
 
@@ -30,7 +33,7 @@ struct DashboardCommand: AsyncParsableCommand {
         let resolved = try source.resolve()
         let theme = try display.loadTheme(config: resolved.config)
         let log = try SourceFactory.open(resolved.url, readOnly: source.readOnly, create: resolved.isDefault,
-                                         kafka: source.kafkaOptions(resolved.context))
+                                         kafka: source.kafkaOptions(resolved.context, groups: group))
         var state = AppState.initial(source: log.sourceDescription, context: resolved.context,
                                      size: Size(width: 80, height: 24), readOnly: source.readOnly, theme: theme.name)
         if resolved.isDefault {

@@ -25,6 +25,42 @@ final class TopicsScreenTests: XCTestCase {
         assertGolden(Screen.render(state, theme: .fallback), "partitions-orders-80x24")
     }
 
+    func testPartitionsOfAKafkaTopicShowLeadersReplicasAndISR() {
+        // Kafka reports leaders and replicas: partition 1's leader is down, partition 2 is under-replicated.
+        var state = Fixtures.liveState(width: 100, height: 24)
+        guard var snapshot = state.snapshot, let t = snapshot.topics.firstIndex(where: { $0.name == "orders" }) else { return XCTFail("no orders") }
+        for i in snapshot.topics[t].partitions.indices {
+            let p = Int32(i)
+            snapshot.topics[t].partitions[i].leader = p % 3 + 1
+            snapshot.topics[t].partitions[i].replicas = [1, 2, 3]
+            snapshot.topics[t].partitions[i].inSyncReplicas = p == 2 ? [3] : [1, 2, 3]
+        }
+        snapshot.brokers = BrokerAvailability(total: 3, down: [2])
+        Reducer.reduce(&state, .snapshot(snapshot))
+        state.view = .partitions(topic: "orders")
+        let buffer = Screen.render(state, theme: .fallback)
+        assertGolden(buffer, "partitions-kafka-100x24")
+        let lines = buffer.lines
+        let header = try? XCTUnwrap(lines.first { $0.contains("PARTITION") })
+        XCTAssertTrue(header?.contains("LEADER ISR") ?? false, header ?? "")
+        let row1 = lines.first { $0.hasPrefix("│         1 ") } ?? ""
+        XCTAssertTrue(row1.contains("2 ✗ 1,2,3 "), row1)
+        let row2 = lines.first { $0.hasPrefix("│         2 ") } ?? ""
+        XCTAssertTrue(row2.contains("3 3 (1,2 out)"), row2)
+        // Wide enough, the replicas get their own column.
+        state.size = Size(width: 140, height: 24)
+        let wide = Screen.render(state, theme: .fallback).lines.first { $0.contains("PARTITION") } ?? ""
+        XCTAssertTrue(wide.contains("LEADER REPLICAS ISR"), wide)
+        XCTAssertEqual(TopicsModel.replication(snapshot.topics[t].partitions[1], down: [2]).leaderRole, .connectionDown)
+        XCTAssertEqual(TopicsModel.replication(snapshot.topics[t].partitions[2], down: [2]).inSyncRole, .lagWarn)
+        XCTAssertNil(TopicsModel.replication(snapshot.topics[t].partitions[0], down: [2]).inSyncRole)
+        var leaderless = snapshot.topics[t].partitions[0]
+        leaderless.leader = nil
+        XCTAssertEqual(TopicsModel.replication(leaderless, down: []).leader, "none")
+        // The embedded store reports none of it, and its partitions view stays as it was.
+        XCTAssertFalse(TopicsModel.hasReplication(Fixtures.liveState(width: 80, height: 24).snapshot?.topics.first ?? TopicInfo(name: "x", partitions: [])))
+    }
+
     func testHelpGolden80x24() {
         var state = Fixtures.liveState(width: 80, height: 24)
         Reducer.reduce(&state, .key(.char("?")))

@@ -132,12 +132,27 @@ final class KafkaEndToEndTests: XCTestCase {
                                       env: box.environment)
         session.waitFor("topics of the mock cluster") { $0.contains("payments") && $0.contains("● live") }
         XCTAssertFalse(session.capture().contains("hunter2"))
+        // The partitions: leaders (partition p led by broker p + 1), replicas and ISR.
+        session.sendKeys("Enter")
+        session.waitFor("partitions with leaders and replicas") { screen in
+            screen.contains("LEADER REPLICAS ISR") && screen.split(separator: "\n").contains { $0.contains("│         0 ") && $0.contains(" 1 1,2,3") }
+        }
+        session.sendKeys("Escape")
+        session.waitFor("back on the topics") { $0.contains("TOPIC") && !$0.contains("LEADER") }
         session.send(literal: "2")
         session.waitFor("lag view with the kcat group") { $0.contains("ledger") }
 
-        // One broker down (it leads a partition): a partial outage in the header.
+        // One broker down (it leads partition 0): a partial outage in the header, and in the partitions.
         XCTAssertEqual(cluster.command("down 1"), "ok")
         session.waitFor("partial outage in the header", limit: 40) { $0.contains("◐ 2/3 brokers") }
+        session.send(literal: "1")
+        session.waitFor("the topics view") { $0.contains("TOPIC") }
+        session.sendKeys("Enter")
+        session.waitFor("the leader of partition 0 down", limit: 20) { $0.contains("1 ✗") }
+        session.sendKeys("Escape")
+        session.waitFor("back on the topics") { $0.contains("TOPIC") && !$0.contains("LEADER") }
+        session.send(literal: "2")
+        session.waitFor("the lag view again") { $0.contains("ledger") && $0.contains("GROUP") }
         // Every broker down: the header says so; back up: live again, by itself.
         for b in 2...3 { XCTAssertEqual(cluster.command("down \(b)"), "ok") }
         session.waitFor("connection down in the header", limit: 40) { $0.contains("✗ down") }
@@ -176,7 +191,10 @@ final class KafkaEndToEndTests: XCTestCase {
                                      "-H", "correlation-id=ord-\(10 + n)", "-H", "event-type=OrderPlaced"],
                                     input: "{\"order\":\(10 + n)}\n").status, 0)
         }
-        let session = try TmuxSession(width: 110, height: 30, command: "\(binary) --broker kafka://\(bs) --refresh 0.5; echo EXITED:$?",
+        // A group kcat committed, named on the command line (the mock cannot list groups).
+        XCTAssertEqual(try kcat(["-G", "audit", "-b", bs, "-e", "-q", "-X", "auto.offset.reset=earliest", "orders"]).status, 0)
+        let session = try TmuxSession(width: 110, height: 30,
+                                      command: "\(binary) --broker kafka://\(bs) --group audit --refresh 0.5; echo EXITED:$?",
                                       env: box.environment)
         session.waitFor("topics of the mock cluster") { $0.contains("orders.DLT") && $0.contains("● live") }
         session.send(literal: "4")
@@ -219,6 +237,8 @@ final class KafkaEndToEndTests: XCTestCase {
             let lines = screen.split(separator: "\n")
             return lines.contains { $0.contains("ord-7") && $0.contains("FAILED") } && lines.contains { $0.contains("ord-12") && $0.contains("OrderPlaced") }
         }
+        session.send(literal: "2")
+        session.waitFor("the group named with --group") { $0.contains("audit") && $0.contains("orders") }
         session.send(literal: "q")
         session.waitFor("exit") { $0.contains("EXITED:0") }
 
