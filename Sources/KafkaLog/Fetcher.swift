@@ -25,6 +25,17 @@ public final class KafkaFetcher: @unchecked Sendable {
         var queue: OpaquePointer
         var next: Int64
         var lastUse: UInt64
+        /// Where librdkafka last said the partition ends (its PARTITION_EOF offset). It can be past `next`:
+        /// a transactional producer's commit marker takes an offset but is no record, and librdkafka says
+        /// EOF only once, so without this a partition ending in a marker would wait out every later fetch.
+        var endSeen: Int64?
+    }
+
+    /// True when there is nothing to read at `next`: the high watermark is not past it, or not past
+    /// where the partition was last seen to end (only control records in between).
+    static func caughtUp(next: Int64, high: Int64?, endSeen: Int64?) -> Bool {
+        guard let high else { return false }
+        return high <= max(next, endSeen ?? next)
     }
     private var assigned: [TopicPartition: Assigned] = [:]
     private var uses: UInt64 = 0
@@ -78,7 +89,7 @@ public final class KafkaFetcher: @unchecked Sendable {
     private func fetchBlocking(_ tp: TopicPartition, from offset: Int64, maxRecords: Int) throws -> [Record] {
         uses += 1
         var current = assigned[tp]
-        if let a = current, a.next == offset, let high = cachedHigh(tp), high <= offset {
+        if let a = current, a.next == offset, Self.caughtUp(next: offset, high: cachedHigh(tp), endSeen: a.endSeen) {
             assigned[tp]?.lastUse = uses
             return []  // caught up, as the last fetch response said
         }
@@ -112,7 +123,7 @@ public final class KafkaFetcher: @unchecked Sendable {
         loop: while out.count < maxRecords, DispatchTime.now().uptimeNanoseconds < deadline {
             // Caught up as far as the last fetch response knows: return now, newer records come next time.
             // (Waiting for them here would cost every caught-up partition a fetch round trip.)
-            if let high = cachedHigh(tp), high <= a.next { break loop }
+            if Self.caughtUp(next: a.next, high: cachedHigh(tp), endSeen: a.endSeen) { break loop }
             let want = min(batch.count, maxRecords - out.count)
             // What is there now (a batch call with a timeout waits until the batch is full).
             var n = rd_kafka_consume_batch_queue(a.queue, 0, &batch, want)
@@ -126,7 +137,11 @@ public final class KafkaFetcher: @unchecked Sendable {
             for i in 0..<n {
                 guard let m = batch[i] else { continue }
                 defer { rd_kafka_message_destroy(m) }
-                if m.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { eof = true; continue }
+                if m.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    eof = true
+                    a.endSeen = m.pointee.offset
+                    continue
+                }
                 if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                     kafkaLogger.warning("browse consumer: \(m.pointee.err.text)")
                     continue
