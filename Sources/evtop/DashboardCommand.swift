@@ -40,10 +40,13 @@ struct DashboardCommand: AsyncParsableCommand {
             state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
         }
         let assembler = try SagaSetup.assembler(context: resolved.context, configPath: resolved.config?.path)
-        // A Kafka index is named after the cluster's id: a cluster down at start costs 1.5 s and the index for this session.
-        let clusterID = await SourceFiles.clusterID(of: log, timeoutMillis: 1500)
-        let sagas = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler,
-                                    traces: log as? any TraceStore, clusterID: clusterID)
+        // A Kafka index is named after the cluster's id, asked for in the background: a cluster that is
+        // down at start gets the bounded scan for this session, and the first frame never waits.
+        let (url, readOnly) = (resolved.url, source.readOnly)
+        let sagas = PendingSagaLoader {
+            SagaLoader.make(log: log, url: url, readOnly: readOnly, assembler: assembler, traces: log as? any TraceStore,
+                            clusterID: await SourceFiles.clusterID(of: log))
+        }
         if let follow { Reducer.openSaga(&state, follow, following: true) }
         let receiver = await startDashboardReceiver(otlp, log: log, readOnly: source.readOnly, state: &state)
         do {

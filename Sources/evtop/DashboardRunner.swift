@@ -50,7 +50,7 @@ struct SnapshotPoller {
 enum DashboardRunner {
     static func run(log: any BrokerLog, state initial: AppState, theme initialTheme: Theme,
                     refresh: Duration, noColor: Bool, journal: JournalLocator, mailbox: ActionMailbox = ActionMailbox(),
-                    sagas: SagaLoader? = nil) async throws {
+                    sagas: PendingSagaLoader? = nil) async throws {
         let redrive = DashboardRedrive(log: log, journal: journal, readOnly: initial.readOnly, mailbox: mailbox)
         redrive.resumeInterrupted()
         defer { redrive.cancel() }
@@ -111,7 +111,7 @@ enum DashboardRunner {
     }
 
     private static func perform(_ effect: Effect, state: inout AppState, theme: inout Theme, noColor: Bool,
-                                log: any BrokerLog, mailbox: ActionMailbox, redrive: DashboardRedrive, sagas: SagaLoader?) {
+                                log: any BrokerLog, mailbox: ActionMailbox, redrive: DashboardRedrive, sagas: PendingSagaLoader?) {
         switch effect {
         case .loadTheme(let name):
             do {
@@ -163,12 +163,13 @@ enum DashboardRunner {
 
 /// Keeps the correlation index caught up and answers the sagas views' loads, all off the UI thread.
 struct SagaIndexing {
-    let loader: SagaLoader
+    let loader: PendingSagaLoader
     let interval: Duration
 
     func start() -> Task<Void, Never> {
-        Task.detached { [loader, interval] in
+        Task.detached { [loader = self.loader, interval] in
             let logger = Logger(label: "evtop.index")
+            let loader = await loader.loader
             while !Task.isCancelled {
                 var behind = false
                 do {
@@ -183,8 +184,9 @@ struct SagaIndexing {
     }
 
     /// Runs a `.loadSagas` / `.loadSaga` effect and posts the result.
-    static func load(_ effect: Effect, loader: SagaLoader, mailbox: ActionMailbox) {
+    static func load(_ effect: Effect, loader pending: PendingSagaLoader, mailbox: ActionMailbox) {
         Task.detached {
+            let loader = await pending.loader
             do {
                 switch effect {
                 case .loadSagas:

@@ -135,8 +135,10 @@ struct DemoCommand: AsyncParsableCommand {
                                      readOnly: false, theme: theme.name)
         if traces.receiver == nil && traces.wanted { Reducer.reduce(&state, .notify(traces.message, isError: true)) }
         let assembler = try SagaSetup.assembler(context: nil, configPath: nil)
-        let sagas = SagaLoader.make(log: log, url: url, readOnly: false, assembler: assembler, traces: log as? any TraceStore,
-                                    clusterID: await SourceFiles.clusterID(of: log))
+        let sagas = PendingSagaLoader {
+            SagaLoader.make(log: log, url: url, readOnly: false, assembler: assembler, traces: log as? any TraceStore,
+                            clusterID: await SourceFiles.clusterID(of: log))
+        }
         do {
             try await DashboardRunner.run(log: log, state: state, theme: theme,
                                           refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,

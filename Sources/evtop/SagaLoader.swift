@@ -195,3 +195,19 @@ extension NumberFormat {
     /// `20,000`.
     static func groupedText(_ value: Int) -> String { grouped(Int64(value)) }
 }
+
+/// A saga loader made in the background: for Kafka it needs the cluster's id, and the dashboard's
+/// first frame must not wait for a cluster that is slow or down.
+final class PendingSagaLoader: Sendable {
+    private let task: Task<SagaLoader, Never>
+
+    /// Starts making the loader now.
+    init(_ make: @escaping @Sendable () async -> SagaLoader) {
+        task = Task.detached { await make() }
+    }
+
+    /// The loader, once made.
+    var loader: SagaLoader {
+        get async { await task.value }
+    }
+}
