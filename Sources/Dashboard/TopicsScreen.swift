@@ -108,7 +108,7 @@ enum PartitionsScreen {
             columns.insert(contentsOf: [
                 TableColumn("LEADER", width: .fixed(6), alignment: .right, priority: 85),
                 TableColumn("REPLICAS", width: .fixed(8), priority: 45),
-                TableColumn("ISR", width: .fixed(11), priority: 65),
+                TableColumn("ISR", width: .flexible(min: 8, weight: 1), priority: 65),
             ], at: 3)
         }
         let selected = Reducer.selectedIndex(state.partitionsCursor, keys: rows.map { String($0.partition) })

@@ -333,11 +333,14 @@ public final class CorrelationIndexer: Sendable {
         if let given { snapshot = given } else { snapshot = try await log.snapshot() }
         var stored = try await index.cursors()
         // A partition that ends before its cursor was deleted and recreated: what the index holds for it
-        // points at records that are gone. (A high of 0 may only mean no figure yet: a leader down at start.)
+        // points at records that are gone. Only figures a broker just gave count: a high of 0 may mean none
+        // yet, and a partition whose leader is down shows its last known figures.
+        let down = Set(snapshot.brokers?.down ?? [])
         let recreated = snapshot.topics.flatMap { t in
             t.partitions.compactMap { p -> TopicPartition? in
                 let tp = TopicPartition(t.name, p.partition)
-                return p.high > 0 && p.high < (stored[tp] ?? 0) ? tp : nil
+                let answered = p.leader.map { !down.contains($0) } ?? (p.replicas == nil)  // Kafka without a leader: stale
+                return answered && p.high > 0 && p.high < (stored[tp] ?? 0) ? tp : nil
             }
         }
         if !recreated.isEmpty {
@@ -365,18 +368,23 @@ public final class CorrelationIndexer: Sendable {
             var entries: [CorrelationIndex.Entry] = []
             while budget > 0, next < high {
                 let want = min(batchSize, budget, Int(min(Int64(Int.max), high - next)))
-                let records = try await log.fetch(topic: tp.topic, partition: tp.partition, from: next, maxRecords: want)
-                // Nothing (yet): leave the cursor where it is. A Kafka fetch can come back empty while the snapshot's
-                // high watermark is already ahead of what the consumer has seen; jumping to `high` would skip those
-                // records for good. The next call tries again (and `catchUpFully` stops when a call reads nothing).
-                guard let last = records.last else { break }
+                let (records, after) = try await log.read(topic: tp.topic, partition: tp.partition, from: next, maxRecords: want)
+                // Nothing (yet): leave the cursor where the log says to go on (past transaction markers, which
+                // are no records), never at `high`: a Kafka fetch can come back empty while the snapshot's high
+                // watermark is already ahead of what the consumer has seen, and jumping would skip those records
+                // for good. The next call tries again (and `catchUpFully` stops when a call reads nothing).
+                guard !records.isEmpty else {
+                    next = max(next, min(after, high))
+                    break
+                }
                 for r in records {
                     let ex = rules.extract(r)
                     guard let id = ex.correlationID else { continue }
                     entries.append(CorrelationIndex.Entry(topic: r.topic, partition: r.partition, offset: r.offset,
                                                           correlationID: id, timestampMillis: r.timestampMillis, eventType: ex.eventType))
                 }
-                next = last.offset + 1
+                // Never past the snapshot's high: a later, lower high then means only a recreated topic (below).
+                next = min(max(after, next), high)
                 read += records.count
                 budget -= records.count
             }

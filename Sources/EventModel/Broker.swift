@@ -158,6 +158,11 @@ public protocol BrokerLog: Sendable {
     /// Reads up to `maxRecords` records of one partition starting at `offset`.
     func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record]
 
+    /// ``fetch(topic:partition:from:maxRecords:)`` plus the offset to read from next. That can be past the
+    /// last record: in Kafka, a transaction's commit marker takes an offset but is no record, and a reader
+    /// that only follows records would wait at it forever. The default follows the records.
+    func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64)
+
     /// Commits a group's offsets (the next offset to read per partition) and marks `member` alive.
     func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws
 
@@ -170,6 +175,12 @@ public protocol BrokerLog: Sendable {
 }
 
 extension BrokerLog {
+    /// Reads with ``fetch(topic:partition:from:maxRecords:)``; next is after the last record, or `offset` when none.
+    public func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
+        let records = try await fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
+        return (records, records.last.map { $0.offset + 1 } ?? offset)
+    }
+
     /// One topic's partitions and watermarks, from a whole snapshot.
     public func watermarks(topic: String) async throws -> TopicInfo {
         guard let info = try await snapshot().topics.first(where: { $0.name == topic }) else {

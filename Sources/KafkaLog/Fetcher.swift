@@ -74,8 +74,21 @@ public final class KafkaFetcher: @unchecked Sendable {
 
     /// Up to `maxRecords` records of one partition from `offset` (clamped to the retained range).
     public func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
+        try await read(topic: topic, partition: partition, from: offset, maxRecords: maxRecords).records
+    }
+
+    /// ``fetch(topic:partition:from:maxRecords:)`` plus where to read next: past the last record, or, when
+    /// librdkafka said the partition ends further on (only control records in between), that end.
+    public func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
         try await Blocking.run(on: queue) { [self] in
-            try fetchBlocking(TopicPartition(topic, partition), from: offset, maxRecords: maxRecords)
+            let tp = TopicPartition(topic, partition)
+            let records = try fetchBlocking(tp, from: offset, maxRecords: maxRecords)
+            var next = records.last.map { $0.offset + 1 } ?? offset
+            if let a = assigned[tp], a.next == next, let end = a.endSeen, end > next,
+               Self.caughtUp(next: next, high: cachedHigh(tp), endSeen: end) {
+                next = end
+            }
+            return (records, next)
         }
     }
 

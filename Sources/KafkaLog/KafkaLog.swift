@@ -127,6 +127,12 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
         return try await fetcher.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
     }
 
+    /// ``fetch(topic:partition:from:maxRecords:)`` plus where to read next, past transaction markers at the end.
+    public func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
+        guard maxRecords > 0 else { return ([], offset) }
+        return try await browseFetcher().read(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
+    }
+
     /// Commits offsets for `group` with a consumer of that group that never joins it (for evtop's demo services).
     public func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
         guard !offsets.isEmpty else { return }

@@ -20,9 +20,10 @@ public struct KafkaSettings: Sendable, Equatable {
         self.requestTimeout = requestTimeout
     }
 
-    /// `kafka://h1:9092,h2:9092`, plus the security protocol when one is set: never a secret.
+    /// `kafka://h1:9092,h2:9092` (the servers sorted, so that every spelling of one list names the
+    /// same source in the redrive journal), plus the security protocol when one is set: never a secret.
     public var description: String {
-        var text = "kafka://" + bootstrap.joined(separator: ",")
+        var text = "kafka://" + bootstrap.sorted().joined(separator: ",")
         if let proto = properties["security.protocol"], !KafkaSecrets.isSecret("security.protocol") {
             text += " (\(proto.lowercased()))"
         }

@@ -224,8 +224,15 @@ public final class RedriveJournal: Sendable {
                     detail = NULL, updated_at = excluded.updated_at
                 WHERE items.state = 'failed'
                 """)
+            // Journals written before redrive ids carried the letter's timestamp hold `topic/partition/offset`:
+            // such an entry stands for the letter at that position, whatever its timestamp.
+            let legacy = try db.cachedStatement(sql: "SELECT state FROM items WHERE redrive_id = ?")
             var claimed = 0
             for (seq, item) in items.enumerated() {
+                if RedriveRules.timestamp(inRedriveID: item.redriveID) != nil,
+                   let state = try String.fetchOne(legacy, arguments: [RedriveRules.redriveID(item.source)]), state != "failed" {
+                    continue
+                }
                 try insert.execute(arguments: [item.redriveID, job.id, seq, item.source.topic, item.source.partition,
                                                item.source.offset, job.createdAtMillis])
                 claimed += db.changesCount
@@ -438,10 +445,18 @@ public final class RedriveJournal: Sendable {
                 let wanted = Dictionary(list.map { (RedriveRules.redriveID(RecordPosition(topic: topic, partition: partition, offset: $0.offset),
                                                                              timestampMillis: $0.timestampMillis), $0.offset) },
                                         uniquingKeysWith: { a, _ in a })
+                // An entry from before ids carried timestamps (`topic/partition/offset`) stands for its position.
+                let legacy = Dictionary(list.map { (RedriveRules.redriveID(RecordPosition(topic: topic, partition: partition, offset: $0.offset)), $0.offset) },
+                                        uniquingKeysWith: { a, _ in a })
                 for row in rows {
                     let id: String = row[2]
-                    guard let offset = wanted[id], let s = RedriveItemState(rawValue: row[1]) else { continue }
-                    out[RecordPosition(topic: topic, partition: partition, offset: offset)] = s
+                    guard let s = RedriveItemState(rawValue: row[1]) else { continue }
+                    if let offset = wanted[id] {
+                        out[RecordPosition(topic: topic, partition: partition, offset: offset)] = s
+                    } else if let offset = legacy[id] {
+                        let position = RecordPosition(topic: topic, partition: partition, offset: offset)
+                        if out[position] == nil { out[position] = s }
+                    }
                 }
             }
             return out

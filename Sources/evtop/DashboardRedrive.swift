@@ -56,6 +56,13 @@ final class DashboardRedrive: Sendable {
                     journal = try RedriveJournal(path: path)
                 }
                 let engine = RedriveEngine(log: log, journal: journal)
+                if !request.dryRun {
+                    // Jobs a killed evtop left (not resumed at start if the cluster had not answered then) go
+                    // first, as on the command line: their letters then count as requeued for this one.
+                    for report in try await engine.resumeInterrupted() {
+                        mailbox.post(.notify("resumed interrupted requeue \(report.jobID): \(report.moved) moved in all", isError: false))
+                    }
+                }
                 let report = try await engine.run(request, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
                                                   isCancelled: { [self] in cancelled.withLock { $0 } })
                 logger.info("redrive \(report.jobID): \(report.moved) moved, \(report.failed) failed, cancelled \(report.cancelled)")
@@ -74,7 +81,12 @@ final class DashboardRedrive: Sendable {
     func loadStates(topic: String, positions: [RecordPosition], timestamps: [RecordPosition: Int64]) {
         Task.detached { [self] in
             do {
-                guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
+                let path: String
+                do { path = try await journal.path() } catch {
+                    mailbox.post(.notify("requeue states unknown: \(error)", isError: true))
+                    return
+                }
+                guard FileManager.default.fileExists(atPath: path) else { return }
                 let journal = try RedriveJournal(path: path, readOnly: true)
                 let states = try journal.states(topic: topic, positions: positions.map { ($0.partition, $0.offset, timestamps[$0]) })
                 mailbox.post(.redriveStatesLoaded(topic: topic, states: states))

@@ -174,7 +174,9 @@ struct SagaIndexing {
                 var behind = false
                 do {
                     // Bounded batches; while behind (a big store opened the first time) the next one follows at once.
-                    behind = (try await loader.catchUp()?.remaining ?? 0) > 0
+                    // A batch that read nothing waits the interval: whatever holds it up, no busy loop.
+                    let progress = try await loader.catchUp()
+                    behind = (progress?.remaining ?? 0) > 0 && (progress?.read ?? 0) > 0
                 } catch {
                     logger.warning("correlation index: \(error)")
                 }

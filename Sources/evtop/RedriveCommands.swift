@@ -21,7 +21,7 @@ enum JournalLocation {
                 throw OperatorError("cannot tell which Kafka cluster \(bootstrap.joined(separator: ",")) is: no broker answered with its cluster id "
                                     + "(is it reachable?). The redrive journal is named after it; --journal PATH names one yourself")
             }
-            return Paths.stateDirectory + "/redrive/" + SourceFiles.stem(bootstrap: bootstrap, clusterID: id) + ".journal"
+            return Paths.stateDirectory + "/redrive/" + SourceFiles.stem(clusterID: id) + ".journal"
         }
     }
 }
@@ -37,12 +37,11 @@ enum SourceFiles {
         return await kafka.clusterID(timeoutMillis: timeoutMillis)
     }
 
-    /// `HOSTS@CLUSTERID`: the bootstrap servers sorted (so `a,b` and `b,a` agree), then the cluster id
-    /// (so a cluster rebuilt at the same address gets files of its own). Characters other than letters,
-    /// digits, `.` and `-` become `_`.
-    static func stem(bootstrap: [String], clusterID: String) -> String {
-        let safe = { (text: String) in String(text.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }) }
-        return safe(bootstrap.sorted().joined(separator: ",")) + "@" + safe(clusterID)
+    /// `kafka-CLUSTERID`: one name per cluster, however its servers are spelled (`a,b`, `b,a`, `a`), and
+    /// a new one for a cluster rebuilt at the same address. Characters other than letters, digits, `.`
+    /// and `-` become `_`.
+    static func stem(clusterID: String) -> String {
+        "kafka-" + String(clusterID.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
     }
 }
 

@@ -54,14 +54,14 @@ final class SagaLoader: Sendable {
             } catch {
                 return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index (\(error))")
             }
-        case .kafka(let bootstrap):
+        case .kafka:
             // The index lives in a local file of evtop's own (never in the cluster), fed by the browse consumer
             // (assign() only: no group joined, nothing committed), so it is kept with --read-only too.
             guard let clusterID else {
                 return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces,
                                   fallbackReason: "no index (the cluster did not say its id at start)")
             }
-            let path = indexPath(bootstrap: bootstrap, clusterID: clusterID)
+            let path = indexPath(clusterID: clusterID)
             do {
                 try Paths.ensureParent(of: path)
                 return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces)
@@ -72,10 +72,10 @@ final class SagaLoader: Sendable {
         }
     }
 
-    /// The local index file of a Kafka cluster: `$XDG_STATE_HOME/evtop/index/HOSTS@CLUSTERID.sqlite`
-    /// (see ``SourceFiles/stem(bootstrap:clusterID:)``; the redrive journal is named the same way).
-    static func indexPath(bootstrap: [String], clusterID: String) -> String {
-        Paths.stateDirectory + "/index/" + SourceFiles.stem(bootstrap: bootstrap, clusterID: clusterID) + ".sqlite"
+    /// The local index file of a Kafka cluster: `$XDG_STATE_HOME/evtop/index/kafka-CLUSTERID.sqlite`
+    /// (see ``SourceFiles/stem(clusterID:)``; the redrive journal is named the same way).
+    static func indexPath(clusterID: String) -> String {
+        Paths.stateDirectory + "/index/" + SourceFiles.stem(clusterID: clusterID) + ".sqlite"
     }
 
     /// Indexes what is new, bounded per call (the run loop calls it every refresh).

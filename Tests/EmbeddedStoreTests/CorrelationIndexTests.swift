@@ -128,6 +128,28 @@ final class CorrelationIndexTests: StoreTestCase {
         XCTAssertEqual(left, 4)
     }
 
+    func testAPartitionEndingInATransactionMarkerIsIndexedToItsEnd() async throws {
+        // Kafka's transactional producers end their writes with a commit marker: an offset, but no record.
+        let inner = InMemoryLog()
+        try await inner.createTopic("orders", partitions: 1)
+        try await inner.produce((0..<5).map { sagaRecord("orders", "t-\($0)", "OrderPlaced", ts: Int64($0)) })
+        let log = MarkerLog(inner: inner)
+        let index = try CorrelationIndex(path: path("marker-index.sqlite"))
+        let indexer = CorrelationIndexer(log: log, index: index, rules: .default)
+        try await indexer.catchUpFully()
+        let after = try await indexer.catchUp()
+        XCTAssertEqual(after.remaining, 0, "the marker is not left to read")
+        let cursors = try await index.cursors()
+        XCTAssertEqual(cursors[TopicPartition("orders", 0)], 6)
+        let count = try await index.indexedRecordCount()
+        XCTAssertEqual(count, 5)
+        // A log that only follows records (the protocol's default) leaves the marker to read: what this fixes.
+        let plain = CorrelationIndexer(log: FollowRecordsOnly(log), index: try CorrelationIndex(path: path("plain-index.sqlite")), rules: .default)
+        try await plain.catchUpFully()
+        let stuck = try await plain.catchUp()
+        XCTAssertEqual(stuck.remaining, 1)
+    }
+
     func testReadOnlyStoreCannotIndexButReadsWhatIsThere() async throws {
         let log = try await makeStore()
         try await log.produce([sagaRecord("orders", "a", "OrderPlaced", ts: 1)])
@@ -160,4 +182,58 @@ final class CorrelationIndexTests: StoreTestCase {
         let refs = try await index.records(correlationID: "k")
         XCTAssertEqual(refs.map(\.offset), [0])
     }
+}
+
+/// A log that behaves as Kafka does after a transactional producer: each partition's last offset is a
+/// commit marker (no record), and `read` says to go on past it. Records come from an in-memory log
+/// that is not written to after the marker.
+final class MarkerLog: BrokerLog, @unchecked Sendable {
+    let inner: InMemoryLog
+    var sourceDescription: String { "marker:" + inner.sourceDescription }
+
+    init(inner: InMemoryLog) { self.inner = inner }
+
+    func snapshot() async throws -> BrokerSnapshot {
+        var s = try await inner.snapshot()
+        for t in s.topics.indices {
+            for p in s.topics[t].partitions.indices where s.topics[t].partitions[p].high > 0 {
+                s.topics[t].partitions[p].high += 1  // the marker
+            }
+        }
+        return s
+    }
+
+    func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
+        let records = try await inner.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
+        let next = records.last.map { $0.offset + 1 } ?? offset
+        let innerHigh = try await inner.watermarks(topic: topic).partitions.first { $0.partition == partition }?.high ?? 0
+        return (records, next == innerHigh && innerHigh > 0 ? next + 1 : next)  // past the marker at the end
+    }
+
+    func createTopic(_ name: String, partitions: Int32) async throws { try await inner.createTopic(name, partitions: partitions) }
+    func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] { try await inner.produce(records) }
+    func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
+        try await inner.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
+    }
+    func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
+        try await inner.commit(group: group, member: member, offsets: offsets)
+    }
+    func heartbeat(group: String, member: String) async throws { try await inner.heartbeat(group: group, member: member) }
+}
+
+/// The same log without its `read`: the protocol's default, which follows records only.
+struct FollowRecordsOnly: BrokerLog {
+    let log: MarkerLog
+    init(_ log: MarkerLog) { self.log = log }
+    var sourceDescription: String { log.sourceDescription }
+    func snapshot() async throws -> BrokerSnapshot { try await log.snapshot() }
+    func createTopic(_ name: String, partitions: Int32) async throws { try await log.createTopic(name, partitions: partitions) }
+    func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] { try await log.produce(records) }
+    func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
+        try await log.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
+    }
+    func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
+        try await log.commit(group: group, member: member, offsets: offsets)
+    }
+    func heartbeat(group: String, member: String) async throws { try await log.heartbeat(group: group, member: member) }
 }

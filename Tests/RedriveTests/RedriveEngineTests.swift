@@ -168,6 +168,32 @@ final class RedriveEngineTests: XCTestCase {
         XCTAssertEqual(Set(counts.values), [1], "nothing moved twice")
     }
 
+    func testEntriesFromBeforeIdsCarriedTimestampsStillCount() async throws {
+        // A journal written by an evtop whose ids were `topic/partition/offset` (a request without
+        // timestamps still makes those): its letters are not requeued again under the new ids.
+        let log = try await seededStore(count: 12)
+        let journal = try RedriveJournal(path: path("journal.db"))
+        let engine = RedriveEngine(log: log, journal: journal)
+        let letters = try await readAll(log, topic: "orders.DLT")
+        let positions = letters.map { RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
+        let old = try await engine.run(request(Array(positions.prefix(5))))
+        XCTAssertEqual(old.moved, 5)
+        var now = request(positions)
+        now.timestamps = Dictionary(uniqueKeysWithValues: letters.map { (RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset), $0.timestampMillis) })
+        let states = try journal.states(topic: "orders.DLT", positions: positions.map { ($0.partition, $0.offset, now.timestamps[$0]) })
+        XCTAssertEqual(states.count, 5)
+        let report = try await engine.run(now)
+        XCTAssertEqual(report.skipped, 5)
+        XCTAssertEqual(report.moved, 7)
+        // Counted by the letter each copy came from, not by id: every letter exactly once.
+        var bySource: [String: Int] = [:]
+        for r in try await readAll(log, topic: "orders") {
+            if let from = r.header("evtop-redriven-from")?.utf8Value { bySource[from, default: 0] += 1 }
+        }
+        XCTAssertEqual(bySource.count, 12)
+        XCTAssertEqual(Set(bySource.values), [1])
+    }
+
     func testCancelKeepsWhatMovedAndGivesTheRestBack() async throws {
         let log = try await seededStore(count: 2_000)
         let journal = try RedriveJournal(path: path("journal.db"))
