@@ -86,7 +86,10 @@ final class RedriveEngineTests: XCTestCase {
         let engine = RedriveEngine(log: log, journal: journal)
         let positions = try await allPositions(log, topic: "orders.DLT")
         XCTAssertEqual(positions.count, 10_000)
-        let report = try await engine.run(request(positions))
+        let letters = try await readAll(log, topic: "orders.DLT")
+        var asShown = request(positions)  // as the dashboard and the CLI ask: with each letter's timestamp
+        asShown.timestamps = Dictionary(uniqueKeysWithValues: letters.map { (RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset), $0.timestampMillis) })
+        let report = try await engine.run(asShown)
         XCTAssertEqual(report.moved, 10_000)
         XCTAssertEqual(report.failed, 0)
         XCTAssertEqual(report.targets, ["orders": 10_000])
@@ -96,7 +99,9 @@ final class RedriveEngineTests: XCTestCase {
         let counts = try await redriveCounts(log, topic: "orders")
         XCTAssertEqual(counts.count, 10_000)
         XCTAssertTrue(counts.values.allSatisfy { $0 == 1 })
-        let dlq = Dictionary(uniqueKeysWithValues: try await readAll(log, topic: "orders.DLT").map { (RedriveRules.redriveID(RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset)), $0) })
+        let dlq = Dictionary(uniqueKeysWithValues: letters.map { (RedriveRules.redriveID(RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset), timestampMillis: $0.timestampMillis), $0) })
+        // Counted by the letter each copy came from too, not only by id.
+        XCTAssertEqual(Set(landed.compactMap { $0.header("evtop-redriven-from")?.utf8Value }).count, 10_000)
         for r in landed {
             let id = try XCTUnwrap(RedriveRules.carriedRedriveID(r))
             let original = try XCTUnwrap(dlq[id])
