@@ -54,17 +54,20 @@ enum LagScreen {
                 return nil
             }()
             let history = tracker.lagHistory(group: g.id).map(Double.init)
+            // A group named in the context or with --group that has committed nothing (or does not
+            // exist): no status to give, and it says so instead of looking healthy.
+            let empty = g.partitions.allSatisfy { $0.committed == nil }
             return TableRowContent(cells: [
                 TableCell(g.id),
-                TableCell(g.status.description, role: LagModel.role(g.status)),
+                empty ? TableCell("–", role: .textDim) : TableCell(g.status.description, role: LagModel.role(g.status)),
                 TableCell(g.state, role: g.members == 0 ? .textDim : nil),
                 TableCell(String(g.members), role: g.members == 0 ? .lagWarn : nil),
-                TableCell(g.topics.joined(separator: ","), role: .textDim),
-                TableCell(NumberFormat.grouped(g.totalLag), role: g.totalLag == 0 ? .rateZero : nil),
-                TableCell(maxCell),
+                TableCell(empty ? "no offsets" : g.topics.joined(separator: ","), role: empty ? .lagWarn : .textDim),
+                empty ? TableCell("–", role: .textDim) : TableCell(NumberFormat.grouped(g.totalLag), role: g.totalLag == 0 ? .rateZero : nil),
+                TableCell(empty ? "–" : maxCell, role: empty ? .textDim : nil),
                 TableCell(LagModel.behind(g.secondsBehind, lowerBound: g.secondsBehindIsLowerBound)),
-                TableCell(LagModel.trend(g.trend), role: trendRole),
-                TableCell(LagModel.catchUp(g), role: LagModel.catchUp(g) == "never" ? .lagWarn : nil),
+                TableCell(empty ? "–" : LagModel.trend(g.trend), role: empty ? .textDim : trendRole),
+                empty ? TableCell("–", role: .textDim) : TableCell(LagModel.catchUp(g), role: LagModel.catchUp(g) == "never" ? .lagWarn : nil),
                 TableCell(Sparkline.string(history, width: sparkWidth), role: .sparkline),
             ], role: nil, isMarked: false)
         }

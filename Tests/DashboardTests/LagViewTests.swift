@@ -26,6 +26,20 @@ final class LagViewTests: XCTestCase {
         XCTAssertEqual(LagModel.rows(state).map(\.id).last, "payment-service")
     }
 
+    func testAGroupWithNoCommittedOffsetsSaysSo() {
+        // Named with --group (the cluster cannot list groups) but never committed, or mistyped.
+        var state = lagState(width: 120, height: 30)
+        guard var snapshot = state.snapshot else { return XCTFail("no snapshot") }
+        snapshot.groups.append(ConsumerGroup(id: "typo-service", state: "", members: 0, offsets: [:]))
+        snapshot.time = snapshot.time.addingTimeInterval(1)
+        Reducer.reduce(&state, .snapshot(snapshot))
+        let lines = Screen.render(state, theme: .fallback).lines
+        let line = lines.first { $0.contains("typo-service") } ?? ""
+        XCTAssertTrue(line.contains("no offsets"), line)
+        XCTAssertFalse(line.contains("now"), line)
+        XCTAssertFalse(line.contains(" OK "), line)
+    }
+
     func testLagGolden80x24() {
         assertGolden(Screen.render(lagState(width: 80, height: 24), theme: .fallback), "lag-80x24")
     }
