@@ -236,6 +236,8 @@ if options.only == nil || options.only == "redrive" {
     }
     print("redrive, \(grouped(letters)) dead letters, unthrottled, embedded store + journal (batches of \(RedriveEngine.maxBatch)): "
         + "\(grouped(Int(rates.sorted()[rates.count / 2]))) messages/s median of \(rates.count)")
+}
+
 // MARK: - Saga lookup
 
 if options.only == nil || options.only == "saga" {
@@ -289,6 +291,8 @@ if options.only == nil || options.only == "saga" {
     print("saga lookup by correlation ID, \(grouped(count)) records indexed: index query \(ms(q.median)) median, \(ms(q.p95)) p95; "
         + "with record fetches + assembly \(ms(f.median)) median, \(ms(f.p95)) p95 (n=\(lookups)); "
         + "500 most recent sagas \(ms(recentTime))")
+}
+
 // MARK: - OTLP ingest and span lookup
 
 if options.only == nil || options.only == "otlp" {
