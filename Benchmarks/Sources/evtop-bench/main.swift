@@ -227,8 +227,10 @@ if options.only == nil || options.only == "redrive" {
         let positions = (0..<letters).map { i in RecordPosition(topic: "orders.DLT", partition: Int32(i % 3), offset: Int64(i / 3)) }
         let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: dir.appendingPathComponent("bench.db.redrive").path))
         let t0 = clock.now
+        // With each letter's timestamp, as the dashboard and `evtop dlq requeue` ask (part of the redrive id).
+        let stamps = Dictionary(uniqueKeysWithValues: positions.map { p in (p, 1_700_000_000_000 + p.offset * 3 + Int64(p.partition)) })
         let report = try await engine.run(RedriveRequest(sourceTopic: "orders.DLT", positions: positions,
-                                                         selectionDescription: "bench", user: "bench"))
+                                                         selectionDescription: "bench", user: "bench", timestamps: stamps))
         let elapsed = clock.now - t0
         guard report.moved == letters else { fail("redrive moved \(report.moved) of \(letters)") }
         rates.append(Double(letters) / elapsed.seconds)
