@@ -24,6 +24,8 @@ struct CollectCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Address to listen on (port 0: any free port).", valueName: "host:port"))
     var otlp: String = "127.0.0.1:\(OTLPReceiver.defaultPort)"
 
+    @OptionGroup var retention: SpanRetentionOptions
+
     func validate() throws {
         if try OTLPListen.parse(otlp) == .off { throw ValidationError("evtop collect needs an address; --otlp off leaves nothing to do") }
     }
@@ -38,7 +40,7 @@ struct CollectCommand: AsyncParsableCommand {
 
         // Signals are taken as events, so the receiver stops and the store closes normally.
         let signals = SignalWaiter([SIGINT, SIGTERM])
-        let receiver = OTLPReceiver(host: host, port: port, store: log, log: { logger.warning("\($0)") })
+        let receiver = OTLPReceiver(host: host, port: port, store: log, limits: try retention.limits(), log: { logger.warning("\($0)") })
         let bound: Int
         do {
             bound = try await receiver.start()

@@ -14,6 +14,7 @@ struct DashboardCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var display: DisplayOptions
+    @OptionGroup var retention: SpanRetentionOptions
 
     @Option(name: .long, help: ArgumentHelp("Open the timeline of this correlation ID.", valueName: "id"))
     var follow: String?
@@ -48,7 +49,7 @@ struct DashboardCommand: AsyncParsableCommand {
                             clusterID: await SourceFiles.clusterID(of: log))
         }
         if let follow { Reducer.openSaga(&state, follow, following: true) }
-        let receiver = await startDashboardReceiver(otlp, log: log, readOnly: source.readOnly, state: &state)
+        let receiver = await startDashboardReceiver(otlp, log: log, readOnly: source.readOnly, limits: try retention.limits(), state: &state)
         do {
             try await DashboardRunner.run(log: log, state: state, theme: theme,
                                           refresh: .milliseconds(Int(display.refresh * 1000)), noColor: display.noColor,

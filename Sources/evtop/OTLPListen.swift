@@ -46,10 +46,10 @@ enum OTLPListen: Equatable {
 }
 
 /// Starts a receiver into `store`; on failure (e.g. the port is taken) returns the reason instead of throwing.
-func startOTLPReceiver(_ listen: OTLPListen, store: any TraceStore,
+func startOTLPReceiver(_ listen: OTLPListen, store: any TraceStore, limits: OTLPReceiverLimits = OTLPReceiverLimits(),
                        log: @escaping @Sendable (String) -> Void) async -> (receiver: OTLPReceiver?, message: String) {
     guard case .on(let host, let port) = listen else { return (nil, "OTLP receiver off") }
-    let receiver = OTLPReceiver(host: host, port: port, store: store, log: log)
+    let receiver = OTLPReceiver(host: host, port: port, store: store, limits: limits, log: log)
     do {
         let bound = try await receiver.start()
         return (receiver, "OTLP/HTTP traces: http://\(OTLPListen.authority(host: host, port: bound))\(OTLPReceiver.tracesPath)")
@@ -60,7 +60,8 @@ func startOTLPReceiver(_ listen: OTLPListen, store: any TraceStore,
 
 /// The dashboard's receiver: on by default for a writable embedded store; a busy port is reported in the
 /// status line and the dashboard carries on without one.
-func startDashboardReceiver(_ option: String?, log: any BrokerLog, readOnly: Bool, state: inout AppState) async -> OTLPReceiver? {
+func startDashboardReceiver(_ option: String?, log: any BrokerLog, readOnly: Bool, limits: OTLPReceiverLimits,
+                            state: inout AppState) async -> OTLPReceiver? {
     let listen = (try? option.map(OTLPListen.parse)) ?? .standard
     guard listen != .off else { return nil }
     guard let store = log as? SQLiteLog, !readOnly else {
@@ -68,7 +69,7 @@ func startDashboardReceiver(_ option: String?, log: any BrokerLog, readOnly: Boo
         return nil
     }
     let logger = Logger(label: "evtop.otlp")
-    let (receiver, message) = await startOTLPReceiver(listen, store: store, log: { logger.warning("\($0)") })
+    let (receiver, message) = await startOTLPReceiver(listen, store: store, limits: limits, log: { logger.warning("\($0)") })
     // Success goes to the log only (the status line keeps its hints); a busy port is worth a message.
     if receiver == nil {
         logger.warning("\(message)")
@@ -77,4 +78,44 @@ func startDashboardReceiver(_ option: String?, log: any BrokerLog, readOnly: Boo
         logger.info("\(message)")
     }
     return receiver
+}
+
+/// How long and how many spans the receiver keeps (`--span-retention`, `--span-max`).
+struct SpanRetentionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Keep spans this long, by start time: 90s, 30m, 24h, 7d, or off (default 24h).", valueName: "age"))
+    var spanRetention: String = "24h"
+
+    @Option(name: .long, help: ArgumentHelp("Keep at most this many spans, oldest pruned first, or off (default 2000000).", valueName: "n"))
+    var spanMax: String = "2000000"
+
+    func validate() throws {
+        _ = try limits()
+    }
+
+    /// The receiver limits these options ask for.
+    func limits() throws -> OTLPReceiverLimits {
+        var limits = OTLPReceiverLimits()
+        limits.retentionAge = try Self.age(spanRetention)
+        if spanMax.lowercased() == "off" {
+            limits.retentionMaxSpans = nil
+        } else if let n = Int(spanMax.replacingOccurrences(of: "_", with: "")), n > 0 {
+            limits.retentionMaxSpans = n
+        } else {
+            throw ValidationError("--span-max takes a positive number of spans or off, got '\(spanMax)'")
+        }
+        return limits
+    }
+
+    /// `90s`, `30m`, `24h`, `7d` (a bare number is seconds) as seconds; nil for `off`.
+    static func age(_ text: String) throws -> TimeInterval? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if t == "off" { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var number = Substring(t), scale = 1.0
+        if let last = t.last, let unit = units[last] { number = t.dropLast(); scale = unit }
+        guard let value = Double(number), value > 0, value.isFinite else {
+            throw ValidationError("--span-retention takes an age such as 90s, 30m, 24h or 7d, or off; got '\(text)'")
+        }
+        return value * scale
+    }
 }

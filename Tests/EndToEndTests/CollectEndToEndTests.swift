@@ -63,6 +63,21 @@ final class CollectEndToEndTests: XCTestCase {
         XCTAssertEqual(try query(store, "SELECT COUNT(*) FROM span_links"), "1")
     }
 
+    func testRetentionOptionsAreCheckedBeforeAnythingStarts() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        for (option, value, says) in [("--span-retention", "5x", "--span-retention takes an age"),
+                                      ("--span-retention", "-1h", "--span-retention takes an age"),
+                                      ("--span-max", "lots", "--span-max takes a positive number")] {
+            let r = try runProcess(binary, ["collect", "--store", box.path("r.db"), "\(option)=\(value)"], env: box.environment, limit: 20)
+            XCTAssertNotEqual(r.status, 0, "\(option) \(value)")
+            XCTAssertTrue(r.stderr.contains(says), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: box.path("r.db")), "nothing created for a bad option")
+        }
+        let help = try runProcess(binary, ["ui", "--help"], env: box.environment, limit: 20)
+        XCTAssertTrue(help.stdout.contains("--span-retention") && help.stdout.contains("--span-max"), help.stdout)
+    }
+
     func testCollectRefusesABusyPort() throws {
         let binary = try evtopBinary()
         let box = try Sandbox()
