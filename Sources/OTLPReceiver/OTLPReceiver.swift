@@ -19,11 +19,15 @@ public struct OTLPReceiverLimits: Sendable {
     public var retentionMaxSpans: Int?
     /// How often retention runs (seconds).
     public var retentionInterval: TimeInterval
+    /// Connections served at once; one more is closed as soon as it is accepted (file descriptors
+    /// and memory stay bounded whatever a client does; SDK exporters use one or a few).
+    public var maxConnections: Int
 
     /// Creates limits; the defaults suit a developer machine.
     public init(maxBodyBytes: Int = 16 << 20, maxPendingSpans: Int = 100_000, retryAfterSeconds: Int = 1,
                 retentionAge: TimeInterval? = 24 * 3600, retentionMaxSpans: Int? = 2_000_000,
-                retentionInterval: TimeInterval = 60) {
+                retentionInterval: TimeInterval = 60, maxConnections: Int = 256) {
+        self.maxConnections = max(1, maxConnections)
         self.maxBodyBytes = maxBodyBytes
         self.maxPendingSpans = maxPendingSpans
         self.retryAfterSeconds = retryAfterSeconds
@@ -43,6 +47,10 @@ public struct OTLPReceiverStats: Sendable, Equatable {
     public var spansRejected = 0
     /// Requests refused with 503 because the store fell behind.
     public var throttled = 0
+    /// Connections open right now.
+    public var openConnections = 0
+    /// Connections closed at once because ``OTLPReceiverLimits/maxConnections`` were open.
+    public var refusedConnections = 0
     /// Spans accepted and waiting for the store right now.
     public var pendingSpans = 0
     /// The last failure worth telling an operator, if any.
@@ -139,7 +147,26 @@ public final class OTLPReceiver: Sendable {
                 do {
                     try await server.executeThenClose { inbound in
                         for try await connection in inbound {
-                            connections.addTask { await self.serve(connection) }
+                            let admitted = self.state.withLock { s -> Bool in
+                                guard s.stats.openConnections < self.limits.maxConnections else {
+                                    s.stats.refusedConnections += 1
+                                    return false
+                                }
+                                s.stats.openConnections += 1
+                                return true
+                            }
+                            guard admitted else {
+                                if self.stats.refusedConnections == 1 {
+                                    self.log("OTLP receiver: \(self.limits.maxConnections) connections open, closing new ones until some end")
+                                }
+                                // Closed through the async wrapper (its writer must be finished), reading nothing.
+                                connections.addTask { try? await connection.executeThenClose { _, _ in } }
+                                continue
+                            }
+                            connections.addTask {
+                                await self.serve(connection)
+                                self.state.withLock { $0.stats.openConnections -= 1 }
+                            }
                         }
                     }
                 } catch {

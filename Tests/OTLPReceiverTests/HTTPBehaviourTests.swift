@@ -72,6 +72,26 @@ final class HTTPBehaviourTests: ReceiverTestCase {
         XCTAssertEqual(awaited2, 7)
     }
 
+    func testConnectionsBeyondTheCapAreClosedAndServingGoesOn() async throws {
+        var limits = Self.noRetention
+        limits.maxConnections = 3
+        try await startReceiver(limits)
+        // Three idle clients hold every slot (a slowloris would).
+        let idle = try (0..<3).map { _ in try RawConnection(port: port) }
+        let three = try await eventuallyValue { self.receiver?.stats.openConnections == 3 ? true : nil }
+        XCTAssertEqual(three, true)
+        // A fourth is closed by the receiver at once: its read ends.
+        let extra = try RawConnection(port: port)
+        XCTAssertEqual(extra.readUntilClosed(timeoutMillis: 10_000), true, "the fourth connection was not closed")
+        XCTAssertGreaterThanOrEqual(receiver?.stats.refusedConnections ?? 0, 1)
+        // When they go, exports are served again.
+        idle.forEach { $0.close() }
+        let freed = try await eventuallyValue { self.receiver?.stats.openConnections == 0 ? true : nil }
+        XCTAssertEqual(freed, true)
+        let reply = try await post(jsonRequest(), contentType: "application/json")
+        XCTAssertEqual(reply.status, 200, reply.text)
+    }
+
     func testMalformedBodiesAre400AndLeaveTheStoreUnchanged() async throws {
         try await startReceiver()
         let awaited3 = try await post(try OTLPConversion.encodeRequest([span(1)])).status

@@ -119,3 +119,44 @@ class ReceiverTestCase: XCTestCase {
         }
     }
 }
+
+/// Polls `body` until it returns non-nil, at most ~10 s.
+func eventuallyValue<T>(_ body: () async throws -> T?) async throws -> T? {
+    for _ in 0..<200 {
+        if let v = try await body() { return v }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return nil
+}
+
+/// A plain TCP connection to the receiver that sends nothing (an idle or stuck client).
+final class RawConnection {
+    private var fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { Glibc.close(fd); throw POSIXError(.ECONNREFUSED) }
+    }
+
+    /// True when the peer closes the connection (read returns 0 or an error) within the timeout.
+    func readUntilClosed(timeoutMillis: Int32) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, timeoutMillis) > 0 else { return false }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, 0) <= 0
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+    }
+
+    deinit { close() }
+}
