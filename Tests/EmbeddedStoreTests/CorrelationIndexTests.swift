@@ -144,7 +144,7 @@ final class CorrelationIndexTests: StoreTestCase {
         let count = try await index.indexedRecordCount()
         XCTAssertEqual(count, 5)
         // A log that only follows records (the protocol's default) leaves the marker to read: what this fixes.
-        let plain = CorrelationIndexer(log: FollowRecordsOnly(log), index: try CorrelationIndex(path: path("plain-index.sqlite")), rules: .default)
+        let plain = CorrelationIndexer(log: MarkerLog(inner: inner, readsPastMarkers: false), index: try CorrelationIndex(path: path("plain-index.sqlite")), rules: .default)
         try await plain.catchUpFully()
         let stuck = try await plain.catchUp()
         XCTAssertEqual(stuck.remaining, 1)
@@ -189,9 +189,14 @@ final class CorrelationIndexTests: StoreTestCase {
 /// that is not written to after the marker.
 final class MarkerLog: BrokerLog, @unchecked Sendable {
     let inner: InMemoryLog
+    /// False: `read` follows records only, as the protocol's default does (and as the fix replaces).
+    let readsPastMarkers: Bool
     var sourceDescription: String { "marker:" + inner.sourceDescription }
 
-    init(inner: InMemoryLog) { self.inner = inner }
+    init(inner: InMemoryLog, readsPastMarkers: Bool = true) {
+        self.inner = inner
+        self.readsPastMarkers = readsPastMarkers
+    }
 
     func snapshot() async throws -> BrokerSnapshot {
         var s = try await inner.snapshot()
@@ -206,6 +211,7 @@ final class MarkerLog: BrokerLog, @unchecked Sendable {
     func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
         let records = try await inner.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
         let next = records.last.map { $0.offset + 1 } ?? offset
+        guard readsPastMarkers else { return (records, next) }
         let innerHigh = try await inner.watermarks(topic: topic).partitions.first { $0.partition == partition }?.high ?? 0
         return (records, next == innerHigh && innerHigh > 0 ? next + 1 : next)  // past the marker at the end
     }
@@ -219,21 +225,4 @@ final class MarkerLog: BrokerLog, @unchecked Sendable {
         try await inner.commit(group: group, member: member, offsets: offsets)
     }
     func heartbeat(group: String, member: String) async throws { try await inner.heartbeat(group: group, member: member) }
-}
-
-/// The same log without its `read`: the protocol's default, which follows records only.
-struct FollowRecordsOnly: BrokerLog {
-    let log: MarkerLog
-    init(_ log: MarkerLog) { self.log = log }
-    var sourceDescription: String { log.sourceDescription }
-    func snapshot() async throws -> BrokerSnapshot { try await log.snapshot() }
-    func createTopic(_ name: String, partitions: Int32) async throws { try await log.createTopic(name, partitions: partitions) }
-    func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] { try await log.produce(records) }
-    func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
-        try await log.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
-    }
-    func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
-        try await log.commit(group: group, member: member, offsets: offsets)
-    }
-    func heartbeat(group: String, member: String) async throws { try await log.heartbeat(group: group, member: member) }
 }

@@ -75,6 +75,12 @@ final class RedriveEngineTests: XCTestCase {
         return counts
     }
 
+    /// Each letter's position and, keyed by it, its timestamp (as the UI and CLI ask for letters).
+    func positionsAndTimestamps(_ letters: [Record]) -> ([RecordPosition], [RecordPosition: Int64]) {
+        let positions = letters.map { RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
+        return (positions, Dictionary(uniqueKeysWithValues: zip(positions, letters.map(\.timestampMillis))))
+    }
+
     func request(_ positions: [RecordPosition], to target: String? = nil, rate: Double? = nil, dryRun: Bool = false) -> RedriveRequest {
         RedriveRequest(sourceTopic: "orders.DLT", positions: positions, targetOverride: target, ratePerSecond: rate,
                        dryRun: dryRun, selectionDescription: "test", user: "tester")
@@ -88,7 +94,7 @@ final class RedriveEngineTests: XCTestCase {
         XCTAssertEqual(positions.count, 10_000)
         let letters = try await readAll(log, topic: "orders.DLT")
         var asShown = request(positions)  // as the dashboard and the CLI ask: with each letter's timestamp
-        asShown.timestamps = Dictionary(uniqueKeysWithValues: letters.map { (RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset), $0.timestampMillis) })
+        asShown.timestamps = positionsAndTimestamps(letters).1
         let report = try await engine.run(asShown)
         XCTAssertEqual(report.moved, 10_000)
         XCTAssertEqual(report.failed, 0)
@@ -142,9 +148,7 @@ final class RedriveEngineTests: XCTestCase {
         let log = try await seededStore(count: 10)
         let journal = try RedriveJournal(path: path("journal.db"))
         let engine = RedriveEngine(log: log, journal: journal)
-        let letters = try await readAll(log, topic: "orders.DLT")
-        let positions = letters.map { RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
-        let shown = Dictionary(uniqueKeysWithValues: letters.map { (RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset), $0.timestampMillis) })
+        let (positions, shown) = positionsAndTimestamps(try await readAll(log, topic: "orders.DLT"))
         var asShown = request(positions)
         asShown.timestamps = shown
         let first = try await engine.run(asShown)
@@ -179,12 +183,11 @@ final class RedriveEngineTests: XCTestCase {
         let log = try await seededStore(count: 12)
         let journal = try RedriveJournal(path: path("journal.db"))
         let engine = RedriveEngine(log: log, journal: journal)
-        let letters = try await readAll(log, topic: "orders.DLT")
-        let positions = letters.map { RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
+        let (positions, shown) = positionsAndTimestamps(try await readAll(log, topic: "orders.DLT"))
         let old = try await engine.run(request(Array(positions.prefix(5))))
         XCTAssertEqual(old.moved, 5)
         var now = request(positions)
-        now.timestamps = Dictionary(uniqueKeysWithValues: letters.map { (RecordPosition(topic: $0.topic, partition: $0.partition, offset: $0.offset), $0.timestampMillis) })
+        now.timestamps = shown
         let states = try journal.states(topic: "orders.DLT", positions: positions.map { ($0.partition, $0.offset, now.timestamps[$0]) })
         XCTAssertEqual(states.count, 5)
         let report = try await engine.run(now)
