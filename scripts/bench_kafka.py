@@ -25,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_startup import COLS, ROWS, NEEDLES, make_env, spawn, read_some, finish  # noqa: E402
+from bench_startup import COLS, ROWS, make_env, time_to_screen  # noqa: E402
 
 TOPICS = ["orders:6", "payments:6", "inventory:4", "shipments:4", "orders.DLT:1", "payments.DLT:1"]
 
@@ -43,23 +43,7 @@ def start_mock(mock):
 
 
 def startup_once(evtop, bootstrap, env, timeout=10.0):
-    start = time.monotonic()
-    pid, fd = spawn([evtop, "--broker", "kafka://" + bootstrap], env)
-    seen = b""
-    elapsed = None
-    while time.monotonic() - start < timeout:
-        data = read_some(fd, start + timeout - time.monotonic())
-        if data is None:
-            break
-        seen += data
-        if all(n in seen for n in NEEDLES):
-            elapsed = time.monotonic() - start
-            break
-    status = finish(pid, fd)
-    if elapsed is None:
-        tail = seen[-600:].decode("utf-8", "replace")
-        raise RuntimeError(f"topics not on screen within {timeout:.0f} s (exit status {status}); output tail:\n{tail!r}")
-    return elapsed
+    return time_to_screen([evtop, "--broker", "kafka://" + bootstrap], env, timeout)
 
 
 def main():

@@ -90,8 +90,13 @@ def finish(pid, fd, grace=5.0):
 
 def startup_once(evtop, store, env, timeout=10.0):
     """Seconds from spawn until the topic names are on screen, or raises with the output seen."""
+    return time_to_screen([evtop, "--broker", "sqlite:" + store], env, timeout)
+
+
+def time_to_screen(argv, env, timeout=10.0):
+    """Seconds from spawning `argv` in a pty until every NEEDLES is on screen, or raises with the output seen."""
     start = time.monotonic()
-    pid, fd = spawn([evtop, "--broker", "sqlite:" + store], env)
+    pid, fd = spawn(argv, env)
     seen = b""
     elapsed = None
     while time.monotonic() - start < timeout:
