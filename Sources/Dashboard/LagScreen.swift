@@ -94,7 +94,10 @@ enum GroupPartitionsScreen {
     static func render(_ state: AppState, group: String, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let rows = LagModel.partitionRows(state, group: group)
         let g = state.groupLags.first { $0.id == group }
-        let title = g.map { "\(group) · \($0.status) · \($0.members) member\($0.members == 1 ? "" : "s")" } ?? group
+        let title = g.map { g in
+            let status = g.partitions.allSatisfy { $0.committed == nil } ? "no offsets" : g.status.description
+            return "\(group) · \(status) · \(g.members) member\(g.members == 1 ? "" : "s")"
+        } ?? group
         let unit = state.lagInSeconds ? "lag in seconds (t: offsets)" : "lag in offsets (t: seconds)"
         let area = layout.frame(Block(title: title, rightTitle: unit), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }

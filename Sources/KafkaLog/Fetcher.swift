@@ -86,7 +86,10 @@ public final class KafkaFetcher: @unchecked Sendable {
             var next = records.last.map { $0.offset + 1 } ?? offset
             if let a = assigned[tp], a.next == next, let end = a.endSeen, end > next,
                Self.caughtUp(next: next, high: cachedHigh(tp), endSeen: end) {
+                // librdkafka's own position is already past the markers: keep ours with it, so the
+                // next read from `end` goes on with this assignment instead of seeking afresh.
                 next = end
+                assigned[tp]?.next = end
             }
             return (records, next)
         }

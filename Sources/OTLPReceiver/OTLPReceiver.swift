@@ -20,14 +20,18 @@ public struct OTLPReceiverLimits: Sendable {
     /// How often retention runs (seconds).
     public var retentionInterval: TimeInterval
     /// Connections served at once; one more is closed as soon as it is accepted (file descriptors
-    /// and memory stay bounded whatever a client does; SDK exporters use one or a few).
+    /// and memory stay bounded whatever a client does; SDK exporters use one or a few). At least 1.
     public var maxConnections: Int
+    /// A connection that sends nothing for this long is closed, so idle or stuck clients cannot hold
+    /// every slot (exporters reconnect for their next batch).
+    public var idleTimeout: TimeAmount
 
     /// Creates limits; the defaults suit a developer machine.
     public init(maxBodyBytes: Int = 16 << 20, maxPendingSpans: Int = 100_000, retryAfterSeconds: Int = 1,
                 retentionAge: TimeInterval? = 24 * 3600, retentionMaxSpans: Int? = 2_000_000,
-                retentionInterval: TimeInterval = 60, maxConnections: Int = 256) {
+                retentionInterval: TimeInterval = 60, maxConnections: Int = 256, idleTimeout: TimeAmount = .seconds(60)) {
         self.maxConnections = max(1, maxConnections)
+        self.idleTimeout = idleTimeout
         self.maxBodyBytes = maxBodyBytes
         self.maxPendingSpans = maxPendingSpans
         self.retryAfterSeconds = retryAfterSeconds
@@ -88,6 +92,8 @@ public final class OTLPReceiver: Sendable {
         var serverTask: Task<Void, Never>?
         var retentionTask: Task<Void, Never>?
         var stats = OTLPReceiverStats()
+        /// Whether the last connection was refused (the cap reached): logged once per episode.
+        var saturated = false
     }
     private let state = Mutex(State())
     private let writer: IngestWriter
@@ -126,8 +132,11 @@ public final class OTLPReceiver: Sendable {
                 // Export bodies are large (a 512-span batch is ~150 KB): read them in big chunks.
                 .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
                     minimum: 4 * 1024, initial: 64 * 1024, maximum: 1024 * 1024))
-                .bind(host: host, port: port) { channel in
+                .bind(host: host, port: port) { [limits] channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            IdleStateHandler(readTimeout: limits.idleTimeout), CloseWhenIdle(),
+                        ])
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                         return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                             wrappingChannelSynchronously: channel,
@@ -147,17 +156,20 @@ public final class OTLPReceiver: Sendable {
                 do {
                     try await server.executeThenClose { inbound in
                         for try await connection in inbound {
-                            let admitted = self.state.withLock { s -> Bool in
-                                guard s.stats.openConnections < self.limits.maxConnections else {
+                            let cap = max(1, self.limits.maxConnections)
+                            let (admitted, saturatedNow) = self.state.withLock { s -> (Bool, Bool) in
+                                guard s.stats.openConnections < cap else {
                                     s.stats.refusedConnections += 1
-                                    return false
+                                    defer { s.saturated = true }
+                                    return (false, !s.saturated)
                                 }
                                 s.stats.openConnections += 1
-                                return true
+                                s.saturated = false
+                                return (true, false)
                             }
                             guard admitted else {
-                                if self.stats.refusedConnections == 1 {
-                                    self.log("OTLP receiver: \(self.limits.maxConnections) connections open, closing new ones until some end")
+                                if saturatedNow {
+                                    self.log("OTLP receiver: \(cap) connections open, closing new ones until some end")
                                 }
                                 // Closed through the async wrapper (its writer must be finished), reading nothing.
                                 connections.addTask { try? await connection.executeThenClose { _, _ in } }
@@ -432,5 +444,18 @@ actor IngestWriter {
             }
         }
         draining = false
+    }
+}
+
+/// Closes a connection when `IdleStateHandler` says it has been idle.
+private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }

@@ -33,11 +33,17 @@ public final class RedriveEngine: Sendable {
     let clock: RedriveClock
     let pid: Int32
     let host: String
+    /// True when the journal belongs to this source alone (the default journal of a store, or of a
+    /// Kafka cluster named after its id): every unfinished job in it is then this source's, however
+    /// the source was spelled when the job started. False for a journal chosen by hand, which
+    /// several sources may share: only jobs of the same source description are resumed.
+    let ownsJournal: Bool
 
     /// Creates an engine over a broker log and a journal (nil only for dry runs: they write nothing).
-    public init(log: any BrokerLog, journal: RedriveJournal?, clock: RedriveClock = .system) {
+    public init(log: any BrokerLog, journal: RedriveJournal?, clock: RedriveClock = .system, ownsJournal: Bool = false) {
         self.log = log
         self.journal = journal
+        self.ownsJournal = ownsJournal
         self.clock = clock
         self.pid = getpid()
         self.host = ProcessInfo.processInfo.hostName
@@ -84,7 +90,7 @@ public final class RedriveEngine: Sendable {
                                   isCancelled: @escaping @Sendable () -> Bool = { false }) async throws -> [RedriveReport] {
         var reports: [RedriveReport] = []
         let journal = try requireJournal()
-        for candidate in try journal.unfinishedJobs(source: log.sourceDescription) {
+        for candidate in try journal.unfinishedJobs(source: ownsJournal ? nil : log.sourceDescription) {
             guard let lock = JobLock.tryAcquire(journalPath: journal.path, jobID: candidate.id) else { continue }
             guard let job = try journal.adopt(candidate.id, pid: pid, host: host, nowMillis: nowMillis) else { continue }
             let report = try await process(

@@ -226,11 +226,21 @@ public final class RedriveJournal: Sendable {
                 """)
             // Journals written before redrive ids carried the letter's timestamp hold `topic/partition/offset`:
             // such an entry stands for the letter at that position, whatever its timestamp.
+            // And a request that names letters by position alone (no timestamps) finds any entry at that position.
             let legacy = try db.cachedStatement(sql: "SELECT state FROM items WHERE redrive_id = ?")
+            let atPosition = try db.cachedStatement(sql: """
+                SELECT 1 FROM items WHERE src_topic = ? AND src_partition = ? AND src_offset = ?
+                  AND state != 'failed' AND redrive_id NOT LIKE 'replay:%' AND redrive_id != ? LIMIT 1
+                """)
+            let isReplay = job.kind == RedriveRequest.Kind.replay.rawValue
             var claimed = 0
             for (seq, item) in items.enumerated() {
                 if RedriveRules.timestamp(inRedriveID: item.redriveID) != nil,
                    let state = try String.fetchOne(legacy, arguments: [RedriveRules.redriveID(item.source)]), state != "failed" {
+                    continue
+                }
+                if !isReplay, RedriveRules.timestamp(inRedriveID: item.redriveID) == nil,
+                   try Int.fetchOne(atPosition, arguments: [item.source.topic, item.source.partition, item.source.offset, item.redriveID]) != nil {
                     continue
                 }
                 try insert.execute(arguments: [item.redriveID, job.id, seq, item.source.topic, item.source.partition,
@@ -243,16 +253,16 @@ public final class RedriveJournal: Sendable {
         }
     }
 
-    /// Jobs with work left (running, or with queued or in-flight messages) on `source`, oldest
-    /// first. Whether one is orphaned is decided by its owner lock (`JobLock`), not here.
-    public func unfinishedJobs(source: String) throws -> [RedriveJobRecord] {
+    /// Jobs with work left (running, or with queued or in-flight messages) on `source` (nil: any
+    /// source), oldest first. Whether one is orphaned is decided by its owner lock (`JobLock`), not here.
+    public func unfinishedJobs(source: String?) throws -> [RedriveJobRecord] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM jobs j
-                WHERE j.source = ? AND (j.state = 'running'
+                WHERE (? IS NULL OR j.source = ?) AND (j.state = 'running'
                    OR EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.state IN ('intent', 'queued')))
                 ORDER BY created_at
-                """, arguments: [source]).map(Self.jobRecord)
+                """, arguments: [source, source]).map(Self.jobRecord)
         }
     }
 

@@ -29,7 +29,7 @@ final class DashboardRedrive: Sendable {
             do {
                 // A cluster that is down at start has not said its id: the next start resumes instead.
                 guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
-                let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path))
+                let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path), ownsJournal: true)
                 for report in try await engine.resumeInterrupted() {
                     mailbox.post(.notify("resumed interrupted requeue \(report.jobID): \(report.moved) moved in all", isError: false))
                 }
@@ -55,12 +55,19 @@ final class DashboardRedrive: Sendable {
                     guard !readOnly else { throw OperatorError("read-only: requeue is disabled (--read-only)") }
                     journal = try RedriveJournal(path: path)
                 }
-                let engine = RedriveEngine(log: log, journal: journal)
+                let engine = RedriveEngine(log: log, journal: journal, ownsJournal: true)
                 if !request.dryRun {
                     // Jobs a killed evtop left (not resumed at start if the cluster had not answered then) go
-                    // first, as on the command line: their letters then count as requeued for this one.
-                    for report in try await engine.resumeInterrupted() {
-                        mailbox.post(.notify("resumed interrupted requeue \(report.jobID): \(report.moved) moved in all", isError: false))
+                    // first, as on the command line: their letters then count as requeued for this one. Their
+                    // progress shows in the same bar, esc stops them too, and a failure there is only a warning.
+                    do {
+                        for report in try await engine.resumeInterrupted(progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
+                                                                         isCancelled: { [self] in cancelled.withLock { $0 } }) {
+                            mailbox.post(.notify("resumed interrupted requeue \(report.jobID): \(report.moved) moved in all", isError: false))
+                        }
+                    } catch {
+                        logger.warning("resuming interrupted redrive jobs failed: \(error)")
+                        mailbox.post(.notify("resuming an interrupted requeue failed: \(error)", isError: true))
                     }
                 }
                 let report = try await engine.run(request, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
@@ -83,7 +90,8 @@ final class DashboardRedrive: Sendable {
             do {
                 let path: String
                 do { path = try await journal.path() } catch {
-                    mailbox.post(.notify("requeue states unknown: \(error)", isError: true))
+                    logger.warning("requeue states unknown: \(error)")
+                    mailbox.post(.notify("requeue states unknown until the cluster says its id (is it reachable?)", isError: true))
                     return
                 }
                 guard FileManager.default.fileExists(atPath: path) else { return }

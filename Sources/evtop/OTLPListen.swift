@@ -82,10 +82,10 @@ func startDashboardReceiver(_ option: String?, log: any BrokerLog, readOnly: Boo
 
 /// How long and how many spans the receiver keeps (`--span-retention`, `--span-max`).
 struct SpanRetentionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Keep spans this long, by start time: 90s, 30m, 24h, 7d, or off (default 24h).", valueName: "age"))
+    @Option(name: .long, help: ArgumentHelp("Keep spans this long, by start time: 90s, 30m, 24h, 7d, or off.", valueName: "age"))
     var spanRetention: String = "24h"
 
-    @Option(name: .long, help: ArgumentHelp("Keep at most this many spans, oldest pruned first, or off (default 2000000).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Keep at most this many spans, oldest pruned first, or off.", valueName: "n"))
     var spanMax: String = "2000000"
 
     func validate() throws {

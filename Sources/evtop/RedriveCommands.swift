@@ -144,7 +144,7 @@ final class CancelFlag: @unchecked Sendable {
 /// Runs jobs from the command line: resume first, confirm, progress on stderr, report.
 enum MoveRunner {
     /// Opens the log and journal for a writing command (refusing under --read-only).
-    static func open(_ source: SourceOptions, _ move: MoveOptions) async throws -> (log: any BrokerLog, journal: RedriveJournal?, url: BrokerURL) {
+    static func open(_ source: SourceOptions, _ move: MoveOptions) async throws -> (log: any BrokerLog, journal: RedriveJournal?, url: BrokerURL, ownsJournal: Bool) {
         let resolved = try source.resolve()
         if source.readOnly && !move.dryRun {
             throw OperatorError("read-only: requeue and replay are disabled (--read-only); --dry-run still shows what would move")
@@ -158,7 +158,7 @@ enum MoveRunner {
         } else {
             journal = try RedriveJournal(path: path)
         }
-        return (log, journal, resolved.url)
+        return (log, journal, resolved.url, move.journal == nil)
     }
 
     /// Finishes jobs a killed process left behind, saying so on stderr. A failure here is a
@@ -312,8 +312,8 @@ struct DLQRequeueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (log, journal, _) = try await MoveRunner.open(source, move)
-        let engine = RedriveEngine(log: log, journal: journal)
+        let (log, journal, _, ownsJournal) = try await MoveRunner.open(source, move)
+        let engine = RedriveEngine(log: log, journal: journal, ownsJournal: ownsJournal)
         let cancel = CancelFlag()
         // Jobs a killed evtop left midway are finished first (the operator confirmed them when
         // they started); their letters are then "already requeued" for the selection below.
@@ -400,7 +400,7 @@ struct DLQResumeCommand: AsyncParsableCommand {
         let path: String
         if let journal { path = Paths.expand(journal) } else { path = try await JournalLocation.path(for: resolved.url, log: log) }
         guard FileManager.default.fileExists(atPath: path) else { print("no redrive journal at \(path): nothing to resume"); return }
-        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path))
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path), ownsJournal: journal == nil)
         let cancel = CancelFlag()
         cancel.install()
         let reports = try await engine.resumeInterrupted(isCancelled: { cancel.isCancelled })
@@ -494,8 +494,8 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (log, journal, _) = try await MoveRunner.open(source, move)
-        let engine = RedriveEngine(log: log, journal: journal)
+        let (log, journal, _, ownsJournal) = try await MoveRunner.open(source, move)
+        let engine = RedriveEngine(log: log, journal: journal, ownsJournal: ownsJournal)
         let cancel = CancelFlag()
         if !move.dryRun {
             cancel.install()

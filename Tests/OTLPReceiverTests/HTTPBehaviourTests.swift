@@ -72,6 +72,17 @@ final class HTTPBehaviourTests: ReceiverTestCase {
         XCTAssertEqual(awaited2, 7)
     }
 
+    #if os(Linux)
+    func testIdleConnectionsAreClosed() async throws {
+        var limits = Self.noRetention
+        limits.idleTimeout = .milliseconds(200)
+        try await startReceiver(limits)
+        let quiet = try RawConnection(port: port)
+        XCTAssertEqual(quiet.readUntilClosed(timeoutMillis: 10_000), true, "an idle connection was kept open")
+        let freed = try await eventuallyValue { self.receiver?.stats.openConnections == 0 ? true : nil }
+        XCTAssertEqual(freed, true)
+    }
+
     func testConnectionsBeyondTheCapAreClosedAndServingGoesOn() async throws {
         var limits = Self.noRetention
         limits.maxConnections = 3
@@ -91,6 +102,7 @@ final class HTTPBehaviourTests: ReceiverTestCase {
         let reply = try await post(jsonRequest(), contentType: "application/json")
         XCTAssertEqual(reply.status, 200, reply.text)
     }
+    #endif
 
     func testMalformedBodiesAre400AndLeaveTheStoreUnchanged() async throws {
         try await startReceiver()

@@ -129,6 +129,7 @@ func eventuallyValue<T>(_ body: () async throws -> T?) async throws -> T? {
     return nil
 }
 
+#if os(Linux)
 /// A plain TCP connection to the receiver that sends nothing (an idle or stuck client).
 final class RawConnection {
     private var fd: Int32
@@ -160,3 +161,4 @@ final class RawConnection {
 
     deinit { close() }
 }
+#endif

@@ -274,6 +274,45 @@ final class RedriveEngineTests: XCTestCase {
     }
 
     /// A crash between produce and "done": the intent is resolved by finding the id in the target.
+    func testAJobStartedUnderAnotherSpellingIsResumedFromTheSourcesOwnJournal() async throws {
+        // A Kafka journal is named after the cluster: a job started as kafka://b,a is this cluster's
+        // job when evtop next runs as kafka://a. A journal chosen by hand may be shared: there, only
+        // the same source's jobs are resumed.
+        let log = try await seededStore(count: 20)
+        let journal = try RedriveJournal(path: path("journal.db"))
+        let positions = try await allPositions(log, topic: "orders.DLT")
+        let job = RedriveJobRecord(id: "rd-elsewhere", kind: "redrive", source: "kafka://b:9092,a:9092", sourceTopic: "orders.DLT",
+                                   selection: "all", targetOverride: nil, ratePerSecond: nil, user: "u",
+                                   host: ProcessInfo.processInfo.hostName, createdAtMillis: 1, finishedAtMillis: nil,
+                                   state: "running", selected: 20, moved: 0, skipped: 0, failed: 0)
+        _ = try journal.createJob(job, items: positions.map { (RedriveRules.redriveID($0), $0) }, pid: try deadProcessID())
+        let shared = try await RedriveEngine(log: log, journal: journal, ownsJournal: false).resumeInterrupted()
+        XCTAssertTrue(shared.isEmpty, "another source's job in a shared journal")
+        // Meanwhile its letters are taken by nobody else: no second copy.
+        let meanwhile = try await RedriveEngine(log: log, journal: journal).run(request(positions))
+        XCTAssertEqual(meanwhile.moved, 0)
+        XCTAssertEqual(meanwhile.skipped, 20)
+        let own = try await RedriveEngine(log: log, journal: journal, ownsJournal: true).resumeInterrupted()
+        XCTAssertEqual(own.map(\.jobID), ["rd-elsewhere"])
+        XCTAssertEqual(own.first?.moved, 20)
+        let counts = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(counts.count, 20)
+        XCTAssertEqual(Set(counts.values), [1])
+    }
+
+    func testAPositionOnlyRequestFindsLettersMovedUnderTimestampedIds() async throws {
+        let log = try await seededStore(count: 6)
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path("journal.db")))
+        let (positions, shown) = positionsAndTimestamps(try await readAll(log, topic: "orders.DLT"))
+        var stamped = request(positions)
+        stamped.timestamps = shown
+        let first = try await engine.run(stamped)
+        XCTAssertEqual(first.moved, 6)
+        let plain = try await engine.run(request(positions))
+        XCTAssertEqual(plain.moved, 0)
+        XCTAssertEqual(plain.skipped, 6)
+    }
+
     func testResumeResolvesIntentsByLookingInTheTarget() async throws {
         let log = try await seededStore(count: 100)
         let journal = try RedriveJournal(path: path("journal.db"))
