@@ -52,7 +52,9 @@ enum HeaderBar {
         if let snapshot = state.snapshot {
             let dead = TopicsModel.cachedDeadLetterCount(state)
             let wide = area.width >= 100
-            var counts = "\(NumberFormat.grouped(Int64(snapshot.topics.count))) topics · \(NumberFormat.grouped(Int64(snapshot.groups.count))) groups"
+            let (topics, groups) = (snapshot.topics.count, snapshot.groups.count)
+            var counts = "\(NumberFormat.grouped(Int64(topics))) topic\(topics == 1 ? "" : "s") · "
+                + "\(NumberFormat.grouped(Int64(groups))) group\(groups == 1 ? "" : "s")"
             if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) \(wide ? (dead == 1 ? "dead letter" : "dead letters") : "DLQ")" }
             right.append(TerminalUI.Span(text: counts + (wide ? "   " : "  "), role: .header))
         }

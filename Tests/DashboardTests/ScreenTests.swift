@@ -61,6 +61,15 @@ final class TopicsScreenTests: XCTestCase {
         XCTAssertFalse(TopicsModel.hasReplication(Fixtures.liveState(width: 80, height: 24).snapshot?.topics.first ?? TopicInfo(name: "x", partitions: [])))
     }
 
+    func testHeaderCountsAreSingularForOne() {
+        var state = AppState(source: "kafka://k:9092", now: Fixtures.end, size: Size(width: 100, height: 10))
+        let topic = TopicInfo(name: "orders", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 5)])
+        let group = ConsumerGroup(id: "billing", state: "Stable", members: 1, offsets: [TopicPartition("orders", 0): 5])
+        Reducer.reduce(&state, .snapshot(BrokerSnapshot(time: Fixtures.end, topics: [topic], groups: [group])))
+        let header = Screen.render(state, theme: .fallback).lines.first ?? ""
+        XCTAssertTrue(header.contains("1 topic · 1 group "), header)
+    }
+
     func testHelpGolden80x24() {
         var state = Fixtures.liveState(width: 80, height: 24)
         Reducer.reduce(&state, .key(.char("?")))
