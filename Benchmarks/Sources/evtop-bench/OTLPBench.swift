@@ -66,31 +66,7 @@ enum OTLPBench {
         let senders = Int(ProcessInfo.processInfo.environment["EVTOP_BENCH_CONNECTIONS"] ?? "") ?? 4
         // The HTTP path alone (client, receiver, decode) into a store that keeps nothing, for scale.
         let httpSeconds = try await post(bodies, into: DiscardingStore(), session: session, senders: senders, clock: clock)
-        let receiver = OTLPReceiver(host: "127.0.0.1", port: 0, store: store,
-                                    limits: OTLPReceiverLimits(maxPendingSpans: 1_000_000, retentionAge: nil, retentionMaxSpans: nil))
-        let port = try await receiver.start()
-        let url = URL(string: "http://127.0.0.1:\(port)/v1/traces")!
-        let t0 = clock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for s in 0..<senders {
-                let mine = stride(from: s, to: bodies.count, by: senders).map { bodies[$0] }
-                group.addTask {
-                    for body in mine {
-                        var request = URLRequest(url: url)
-                        request.httpMethod = "POST"
-                        request.setValue("application/x-protobuf", forHTTPHeaderField: "Content-Type")
-                        request.httpBody = Data(body)
-                        let (_, response) = try await session.data(for: request)
-                        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-                            fail("OTLP ingest: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
-                        }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        let ingestSeconds = (clock.now - t0).seconds
-        await receiver.stop()
+        let ingestSeconds = try await post(bodies, into: store, session: session, senders: senders, clock: clock)
         let stored = try await store.spanCount()
         guard stored == spanCount else { fail("OTLP ingest: \(stored) spans stored, \(spanCount) sent") }
         print("OTLP ingest, protobuf over loopback HTTP into the embedded store, \(grouped(spanCount)) spans "
@@ -159,7 +135,7 @@ extension OTLPBench {
                         request.setValue("application/x-protobuf", forHTTPHeaderField: "Content-Type")
                         request.httpBody = Data(body)
                         let (_, response) = try await session.data(for: request)
-                        guard (response as? HTTPURLResponse)?.statusCode == 200 else { fail("OTLP post: HTTP error") }
+                        guard (response as? HTTPURLResponse)?.statusCode == 200 else { fail("OTLP post: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)") }
                     }
                 }
             }
