@@ -104,11 +104,14 @@ enum PartitionsScreen {
         let info = state.snapshot?.topics.first { $0.name == topic }
         let replicated = info.map(TopicsModel.hasReplication) ?? false
         let down = Set(state.snapshot?.brokers?.down ?? [])
+        let replication = replicated ? rows.map { TopicsModel.replication($0.watermarks, down: down) } : []
         if replicated {
+            // As wide as their longest value (broker ids may have four digits), within reason.
+            let width = { (cells: [String], title: String) in min(24, max(title.count, cells.lazy.map(TextWidth.of).max() ?? 0)) }
             columns.insert(contentsOf: [
                 TableColumn("LEADER", width: .fixed(6), alignment: .right, priority: 85),
-                TableColumn("REPLICAS", width: .fixed(8), priority: 45),
-                TableColumn("ISR", width: .flexible(min: 8, weight: 1), priority: 65),
+                TableColumn("REPLICAS", width: .fixed(width(replication.map(\.replicas), "REPLICAS")), priority: 45),
+                TableColumn("ISR", width: .fixed(width(replication.map(\.inSync), "ISR")), priority: 65),
             ], at: 3)
         }
         let selected = Reducer.selectedIndex(state.partitionsCursor, keys: rows.map { String($0.partition) })
@@ -127,7 +130,7 @@ enum PartitionsScreen {
                 TableCell(lag, role: r.groupLags.isEmpty ? .textDim : nil),
             ]
             if replicated {
-                let rep = TopicsModel.replication(r.watermarks, down: down)
+                let rep = replication[i]
                 cells.insert(contentsOf: [TableCell(rep.leader, role: rep.leaderRole), TableCell(rep.replicas),
                                           TableCell(rep.inSync, role: rep.inSyncRole)], at: 3)
             }
