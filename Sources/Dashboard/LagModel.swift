@@ -18,9 +18,9 @@ public enum LagModel {
     public static func sorted(_ rows: [GroupLag], by key: LagSortKey, descending: Bool) -> [GroupLag] {
         func value(_ g: GroupLag) -> Double {
             switch key {
-            case .status: return Double(g.status.rawValue) * 1e15 + Double(g.totalLag)
+            case .status: return Double(g.status.rawValue) * 1e15 + Double(g.totalLag ?? 0)
             case .group: return 0
-            case .lag: return Double(g.totalLag)
+            case .lag: return g.totalLag.map(Double.init) ?? -1
             case .behind: return g.secondsBehind ?? -1
             case .members: return Double(g.members)
             }
@@ -42,7 +42,7 @@ public enum LagModel {
             .filter { filter.matches("\($0.topic) \($0.partition) \($0.status)") }
             .sorted { a, b in
                 if a.status != b.status { return a.status > b.status }
-                if a.lag != b.lag { return a.lag > b.lag }
+                if a.lag != b.lag { return (a.lag ?? -1) > (b.lag ?? -1) }
                 return (a.topic, a.partition) < (b.topic, b.partition)
             }
     }
@@ -54,6 +54,7 @@ public enum LagModel {
     public static func role(_ status: LagStatus) -> Role {
         switch status {
         case .ok: return .lagOK
+        case .unknown: return .textDim
         case .warn: return .lagWarn
         case .stall: return .lagStall
         case .stop: return .lagStop
@@ -68,7 +69,24 @@ public enum LagModel {
         case .growing(let r): return "↑ +" + NumberFormat.rate(r) + "/s"
         case .shrinking(let r): return "↓ −" + NumberFormat.rate(r) + "/s"
         case .steady: return "→ 0/s"
+        case .unknown: return unknown
         }
+    }
+
+    /// How a figure the broker does not report is shown (see ``unknownLegend``); "–" stays "not enough data yet".
+    public static let unknown = "?"
+    /// The meaning of ``unknown``, shown wherever a view shows one.
+    public static let unknownLegend = "? not reported by the broker"
+
+    /// A lag figure: grouped digits, `≥` when it leaves out partitions whose lag is unknown, ``unknown`` when nil.
+    public static func lag(_ value: Int64?, lowerBound: Bool = false) -> String {
+        guard let value else { return unknown }
+        return (lowerBound ? "≥" : "") + NumberFormat.grouped(value)
+    }
+
+    /// True when some group shows a figure as ``unknown`` (its lag, status or trend).
+    public static func showsUnknown(_ groups: [GroupLag]) -> Bool {
+        groups.contains { $0.lagUnknownPartitions > 0 || $0.status == .unknown }
     }
 
     /// Time behind: `–` unknown, `>5m` when only a lower bound is known.
@@ -79,8 +97,10 @@ public enum LagModel {
         return (lowerBound ? ">" : "") + NumberFormat.duration(seconds: seconds)
     }
 
-    /// Time to catch up: `now` when there is no lag, `never` when it grows, `–` when unknown.
+    /// Time to catch up: `now` when there is no lag, `never` when it grows, `–` when there is not
+    /// enough data yet, ``unknown`` when some partition's lag is not reported.
     public static func catchUp(_ group: GroupLag) -> String {
+        if group.lagUnknownPartitions > 0 { return unknown }
         if group.totalLag == 0 { return "now" }
         guard let s = group.catchUpSeconds else {
             // Only a growing lag means never; otherwise there is not enough signal to say.
