@@ -51,7 +51,7 @@ enum LagScreen {
                 maxCell = LagModel.lag(g.maxLag, lowerBound: g.totalLagIsLowerBound)
             }
             let trendRole: Role? = {
-                if case .growing = g.trend, g.totalLag > 0 { return .lagWarn }
+                if case .growing = g.trend, (g.totalLag ?? 0) > 0 { return .lagWarn }
                 return nil
             }()
             let history = tracker.lagHistory(group: g.id).map(Double.init)

@@ -52,15 +52,15 @@ import DequeModule
 ///    position beyond the log end.
 /// 2. UNKNOWN: the pending count is unknown now.
 /// 3. OK: pending is 0 now.
-/// 4. STOP: no member (no consumer attached) and idle for longer than `max(window span, minStopSeconds)`.
+/// 4. Idle for longer than `max(window span, minStopSeconds)`: STOP when no member (no consumer
+///    attached); else STALL (the consumers are there and nothing moves). Without a progress figure
+///    a stall cannot be told from a consumer keeping pace, so the status is UNKNOWN. As STOP for
+///    offsets, this comes before the zero-lag-in-window rule: caught up, then stuck, is not OK.
 /// 5. OK: pending was 0 at any sample of the window.
 /// 6. REWIND: the position went back between two samples (an ack counter going back is a
 ///    statistics reset: the window restarts instead).
-/// 7. STALL: members attached and idle for longer than `max(window span, minStopSeconds)`: the
-///    consumers are there and nothing moves. Without a progress figure this cannot be told from a
-///    consumer keeping pace, so the status is UNKNOWN.
-/// 8. WARN: ≥ 2 samples, pending never decreased from one sample to the next, and grew overall.
-/// 9. OK otherwise.
+/// 7. WARN: ≥ 2 samples, pending never decreased from one sample to the next, and grew overall.
+/// 8. OK otherwise.
 ///
 /// Time lag: 0 when nothing is pending; else from the broker's oldest pending timestamp, else by
 /// interpolating the position in the watermark history (as for offsets); unknown otherwise.
@@ -465,8 +465,10 @@ public struct LagTracker: Sendable {
         if pending == 0 { return .ok }
         let window = track.window
         let span = (window.last?.time ?? 0) - (window.first?.time ?? 0)
-        let idle = now - track.lastProgressTime > max(span, minStop)
-        if members == 0 && idle { return .stop }
+        if now - track.lastProgressTime > max(span, minStop) {
+            if members == 0 { return .stop }
+            return track.latest.hasProgress || track.progressTime != nil ? .stall : .unknown
+        }
         var zero = false
         var rewound = false
         var neverDecreased = true
@@ -481,7 +483,6 @@ public struct LagTracker: Sendable {
         }
         if zero { return .ok }
         if rewound { return .rewind }
-        if idle { return track.latest.hasProgress || track.progressTime != nil ? .stall : .unknown }
         if window.count >= 2, neverDecreased, let first = window.first?.pending, let last = window.last?.pending,
            last > first {
             return .warn
