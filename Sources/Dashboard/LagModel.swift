@@ -84,9 +84,31 @@ public enum LagModel {
         return (lowerBound ? "≥" : "") + NumberFormat.grouped(value)
     }
 
-    /// True when some group shows a figure as ``unknown`` (its lag, status or trend).
+    /// True when some group shows a figure as ``unknown`` (its lag, status, trend or time behind).
     public static func showsUnknown(_ groups: [GroupLag]) -> Bool {
-        groups.contains { $0.lagUnknownPartitions > 0 || $0.status == .unknown }
+        groups.contains { g in
+            g.lagUnknownPartitions > 0 || g.status == .unknown || g.partitions.contains(where: behindUnreported)
+        }
+    }
+
+    /// True when a partition's time behind is unknown because its broker does not give what it takes
+    /// (its lag, or for a queue without positions the age of its oldest message), not for want of history.
+    static func behindUnreported(_ p: PartitionLag) -> Bool {
+        guard p.secondsBehind == nil, p.lag != 0 else { return false }
+        guard let reported = p.reported else { return p.lag == nil }
+        return p.lag == nil || (reported.oldestPendingMillis == nil && (p.committed == nil || p.high == nil))
+    }
+
+    /// A group's time behind: as ``behind(_:lowerBound:)``, or ``unknown`` when no partition knows it
+    /// and some partition's broker does not report it.
+    public static func behind(_ group: GroupLag) -> String {
+        if group.secondsBehind == nil, group.partitions.contains(where: behindUnreported) { return unknown }
+        return behind(group.secondsBehind, lowerBound: group.secondsBehindIsLowerBound)
+    }
+
+    /// A partition's time behind: as ``behind(_:lowerBound:)``, or ``unknown`` when its broker does not report it.
+    public static func behind(_ partition: PartitionLag) -> String {
+        behindUnreported(partition) ? unknown : behind(partition.secondsBehind, lowerBound: partition.secondsBehindIsLowerBound)
     }
 
     /// Time behind: `–` unknown, `>5m` when only a lower bound is known.

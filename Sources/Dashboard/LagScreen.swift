@@ -6,10 +6,14 @@ import TerminalUI
 enum LagScreen {
     static func render(_ state: AppState, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let rows = LagModel.rows(state)
-        let bad = LagModel.notOK(state)
+        // Groups that cannot be evaluated are not OK, but they are not alarms either: counted apart.
+        let unknown = state.groupLags.filter { $0.status == .unknown }.count
+        let bad = LagModel.notOK(state) - unknown
         let arrow = state.lagSortDescending ? "▼" : "▲"
         let title = rows.count == state.groupLags.count ? "Consumer groups" : "Consumer groups \(rows.count)/\(state.groupLags.count)"
-        let right = (bad == 0 ? "all OK" : "\(bad) not OK") + " · sort: \(state.lagSort.title) \(arrow)"
+        let health = bad == 0 && unknown == 0 ? "all OK"
+            : [bad > 0 ? "\(bad) not OK" : nil, unknown > 0 ? "\(unknown) unknown" : nil].compactMap { $0 }.joined(separator: " · ")
+        let right = health + " · sort: \(state.lagSort.title) \(arrow)"
             + (LagModel.showsUnknown(rows) ? " · " + LagModel.unknownLegend : "")
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
@@ -46,7 +50,7 @@ enum LagScreen {
             let maxCell: String
             if inSeconds {
                 let worst = g.partitions.compactMap(\.secondsBehind).max()
-                maxCell = LagModel.behind(worst, lowerBound: g.secondsBehindIsLowerBound)
+                maxCell = worst == nil ? LagModel.behind(g) : LagModel.behind(worst, lowerBound: g.secondsBehindIsLowerBound)
             } else {
                 maxCell = LagModel.lag(g.maxLag, lowerBound: g.totalLagIsLowerBound)
             }
@@ -67,7 +71,7 @@ enum LagScreen {
                 empty ? TableCell("–", role: .textDim)
                     : TableCell(LagModel.lag(g.totalLag, lowerBound: g.totalLagIsLowerBound), role: g.totalLag == 0 ? .rateZero : nil),
                 TableCell(empty ? "–" : maxCell, role: empty ? .textDim : nil),
-                TableCell(LagModel.behind(g.secondsBehind, lowerBound: g.secondsBehindIsLowerBound)),
+                TableCell(LagModel.behind(g)),
                 TableCell(empty ? "–" : LagModel.trend(g.trend), role: empty ? .textDim : trendRole),
                 empty ? TableCell("–", role: .textDim) : TableCell(LagModel.catchUp(g), role: LagModel.catchUp(g) == "never" ? .lagWarn : nil),
                 TableCell(Sparkline.string(history, width: sparkWidth), role: .sparkline),
@@ -124,7 +128,7 @@ enum GroupPartitionsScreen {
         let inSeconds = state.lagInSeconds
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let p = rows[i]
-            let lag = inSeconds ? LagModel.behind(p.secondsBehind, lowerBound: p.secondsBehindIsLowerBound) : LagModel.lag(p.lag)
+            let lag = inSeconds ? LagModel.behind(p) : LagModel.lag(p.lag)
             // A partition the broker reports on has no commit: "none" would claim it never consumed.
             let reported = p.basis == .reported
             return TableRowContent(cells: [

@@ -61,8 +61,10 @@ final class LagViewTests: XCTestCase {
         XCTAssertFalse(redis.contains(" 0 "), redis)
         XCTAssertFalse(redis.contains("no offsets"), redis)
         XCTAssertTrue(text.contains(LagModel.unknownLegend), text)
+        XCTAssertTrue(text.contains("4 not OK · 1 unknown"), text)
         let queue = lines.first { $0.contains("mail.q") } ?? ""
         XCTAssertTrue(queue.contains(" 12 "), queue)
+        XCTAssertTrue(queue.contains(" ? "), "no head message timestamp: time behind not reported: \(queue)")
         XCTAssertFalse(queue.contains("no offsets"), queue)
 
         // The drill-down: a queue has no offsets and no log end, and says so rather than 0 or "none".
@@ -72,6 +74,10 @@ final class LagViewTests: XCTestCase {
         let row = try XCTUnwrap(rows.first { $0.contains("mail.q") && $0.contains(" 12 ") })
         XCTAssertFalse(row.contains("none"), row)
         XCTAssertTrue(row.contains("–"), row)
+        Reducer.reduce(&state, .key(.char("t")))
+        let seconds = Screen.render(state, theme: .fallback).plainText.split(separator: "\n").map(String.init)
+        let behind = try XCTUnwrap(seconds.first { $0.hasPrefix("│ mail.q") })
+        XCTAssertTrue(behind.contains(" ? "), behind)
     }
 
     func testLagGolden80x24() {
