@@ -1,7 +1,9 @@
 import Foundation
 import DequeModule
 
-/// Consumer lag evaluation after Burrow's rules (DESIGN.md §3), fed whole broker snapshots.
+/// Consumer lag evaluation after Burrow's rules, fed whole broker snapshots: committed offsets
+/// (Kafka, the embedded store) and lag the broker reports (RabbitMQ, Redis Streams, JetStream; see
+/// <doc:BrokerMapping>).
 ///
 /// ## Samples
 /// Per (group, topic-partition) a bounded window (`windowSize`, default 10) of offset samples
