@@ -62,6 +62,8 @@ final class LagViewTests: XCTestCase {
         XCTAssertFalse(redis.contains("no offsets"), redis)
         XCTAssertTrue(text.contains(LagModel.unknownLegend), text)
         XCTAssertTrue(text.contains("4 not OK · 1 unknown"), text)
+        XCTAssertEqual(LagModel.lag(nil), "?")
+        XCTAssertEqual(LagModel.lag(1_200, lowerBound: true), "≥1,200", "a total that leaves out unknown partitions says so")
         let queue = lines.first { $0.contains("mail.q") } ?? ""
         XCTAssertTrue(queue.contains(" 12 "), queue)
         XCTAssertTrue(queue.contains(" ? "), "no head message timestamp: time behind not reported: \(queue)")
