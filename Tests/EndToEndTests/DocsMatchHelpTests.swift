@@ -81,7 +81,8 @@ final class DocsMatchHelpTests: XCTestCase {
         while let path = pending.popLast() {
             let run = try runProcess(binary, path + ["--help"], limit: 30)
             guard run.status == 0 else {
-                throw XCTSkip("evtop \((path + ["--help"]).joined(separator: " ")) exited \(run.status): \(run.stderr)")
+                // A command whose help does not print is a failure, not a reason to skip.
+                throw HelpFailed(command: (["evtop"] + path + ["--help"]).joined(separator: " "), status: run.status, stderr: run.stderr)
             }
             let help = HelpText(run.stdout)
             helps[path.joined(separator: " ")] = help
@@ -89,6 +90,14 @@ final class DocsMatchHelpTests: XCTestCase {
         }
         return helps
     }
+}
+
+/// `evtop … --help` exited non-zero.
+struct HelpFailed: Error, CustomStringConvertible {
+    var command: String
+    var status: Int32
+    var stderr: String
+    var description: String { "\(command) exited \(status): \(stderr)" }
 }
 
 /// What one `evtop … --help` says, parsed from ArgumentParser's layout: section headers at column 0
