@@ -30,41 +30,46 @@ final class DocsMatchHelpTests: XCTestCase {
     }
 
     /// The check itself fails when the document drifts: a flag taken out of a section, a flag the help
-    /// does not have, a changed default and a dropped command are each reported.
+    /// does not have, a changed default and a dropped command are each reported. The flag and the
+    /// command are chosen from the help, so the test follows the commands as they change.
     func testTheCheckReportsEachKindOfDrift() throws {
         let helps = try Self.helpOfEveryCommand(binary: try evtopBinary())
-        let markdown = try Self.usageMarkdown()
-        let lines = markdown.components(separatedBy: "\n")
+        let lines = try Self.usageMarkdown().components(separatedBy: "\n")
+        func problems(_ edited: [String]) -> [String] {
+            DocsCheck.problems(helps: helps, doc: UsageDoc(markdown: edited.joined(separator: "\n")))
+        }
+        XCTAssertEqual(problems(lines), [], "the drifts below are only reported alone when the document matches to start with")
 
-        // Take out the row of `--json` in `evtop lag`'s section.
-        let lagStart = try XCTUnwrap(lines.firstIndex(of: "## evtop lag"))
-        let jsonRow = try XCTUnwrap(lines[lagStart...].firstIndex { $0.hasPrefix("| `--json`") })
+        // A command with an option that has a default, documented in its own section's table.
+        let root = UsageDoc(markdown: lines.joined(separator: "\n")).sections[""]?.flags ?? []
+        let candidates = helps.keys.sorted().filter { !$0.isEmpty }.compactMap { path -> (String, String, String)? in
+            guard let option = helps[path]?.options.first(where: { $0.defaultValue != nil && !root.contains($0.flags.last ?? "") }),
+                  let flag = option.flags.last, let value = option.defaultValue else { return nil }
+            return (path, flag, value)
+        }
+        let (path, flag, value) = try XCTUnwrap(candidates.first, "no command has an option with a default")
+        let heading = "## evtop " + path
+        let sectionStart = try XCTUnwrap(lines.firstIndex(of: heading), "no '\(heading)' line")
+        let sectionEnd = lines[(sectionStart + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.endIndex
+        let row = try XCTUnwrap(lines[sectionStart..<sectionEnd].firstIndex { $0.hasPrefix("|") && HelpText.flags(in: UsageDoc.cells($0).first ?? "").contains(flag) },
+                                "no row for \(flag) under '\(heading)'")
+
         var withoutFlag = lines
-        withoutFlag.remove(at: jsonRow)
-        XCTAssertEqual(DocsCheck.problems(helps: helps, doc: UsageDoc(markdown: withoutFlag.joined(separator: "\n"))),
-                       ["evtop lag: --json is in --help but not in docs/usage.md"])
+        withoutFlag.remove(at: row)
+        let spellings = helps[path]?.options.first { $0.flags.contains(flag) }?.flags ?? [flag]
+        XCTAssertEqual(problems(withoutFlag), spellings.map { "evtop \(path): \($0) is in --help but not in docs/usage.md" })
 
-        // Add a row for a flag no command has.
         var withExtra = lines
-        withExtra.insert("| `--no-such-flag` | | made up |", at: jsonRow)
-        XCTAssertEqual(DocsCheck.problems(helps: helps, doc: UsageDoc(markdown: withExtra.joined(separator: "\n"))),
-                       ["evtop lag: docs/usage.md lists --no-such-flag, which --help does not have"])
+        withExtra.insert("| `--no-such-flag` | | made up |", at: row)
+        XCTAssertEqual(problems(withExtra), ["evtop \(path): docs/usage.md lists --no-such-flag, which --help does not have"])
 
-        // Change a default: `--window` defaults to 5.0.
-        let windowRow = try XCTUnwrap(lines[lagStart...].firstIndex { $0.hasPrefix("| `--window") })
         var otherDefault = lines
-        otherDefault[windowRow] = otherDefault[windowRow].replacingOccurrences(of: "`5.0`", with: "`7.0`")
-        XCTAssertNotEqual(otherDefault[windowRow], lines[windowRow], "the --window row should give its default as `5.0`")
-        XCTAssertEqual(DocsCheck.problems(helps: helps, doc: UsageDoc(markdown: otherDefault.joined(separator: "\n"))),
-                       ["evtop lag: --window defaults to 5.0 in --help; its row in docs/usage.md does not say so"])
+        otherDefault[row] = otherDefault[row].replacingOccurrences(of: "`\(value)`", with: "`\(value)0`")
+        XCTAssertEqual(problems(otherDefault), ["evtop \(path): \(flag) defaults to \(value) in --help; its row in docs/usage.md does not say so"])
 
-        // Drop the whole section of `evtop collect` (the file's sections end at the next `## `).
-        let collectStart = try XCTUnwrap(lines.firstIndex(of: "## evtop collect"))
-        let collectEnd = lines[(collectStart + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.endIndex
         var withoutCommand = lines
-        withoutCommand.removeSubrange(collectStart..<collectEnd)
-        XCTAssertEqual(DocsCheck.problems(helps: helps, doc: UsageDoc(markdown: withoutCommand.joined(separator: "\n"))),
-                       ["evtop collect: in --help but docs/usage.md has no '## evtop collect' section"])
+        withoutCommand.removeSubrange(sectionStart..<sectionEnd)
+        XCTAssertEqual(problems(withoutCommand), ["evtop \(path): in --help but docs/usage.md has no '\(heading)' section"])
     }
 
     // MARK: - Inputs
