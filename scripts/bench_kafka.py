@@ -10,8 +10,8 @@ until the screen contains "orders" and "payments"; then sends q.
 
 Consume: runs Benchmarks/.build/release/evtop-kafka-bench when it is built (scripts/bench_kafka builds
 it) against a second mock cluster in its own process: RECORDS small JSON events over PARTITIONS
-partitions, read by evtop's consume + decode + correlation-index path and by
-`kcat -C -e -o beginning -q`, both rates and the ratio.
+partitions; `evtop saga ID` on a fresh index (the EVTOP binary indexing every record through the
+product's own path, then looking the ID up) beside `kcat -C -e -o beginning -q`, both rates and the ratio.
 
 Python standard library, kcat and the two binaries. Prints one pasteable line per figure.
 """
@@ -85,7 +85,7 @@ def main():
         try:
             bootstrap = proc.stdout.readline().decode().strip()
             out = subprocess.run([args.bench, "--records", str(args.records), "--partitions", str(args.partitions),
-                                  "--bootstrap", bootstrap, "--kcat", kcat],
+                                  "--bootstrap", bootstrap, "--kcat", kcat, "--evtop", evtop],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, text=True).stdout
         finally:
             proc.kill()
