@@ -88,6 +88,19 @@ public enum TopicSortKey: String, CaseIterable, Sendable, Hashable {
         case .groups: return "groups"
         }
     }
+
+    /// Title of the table column the sort marker goes on.
+    public var column: String {
+        switch self {
+        case .name: return "TOPIC"
+        case .partitions: return "PART"
+        case .total: return "TOTAL"
+        case .rate1: return "1s/s"
+        case .rate10: return "10s/s"
+        case .rate60: return "60s/s"
+        case .groups: return "GROUPS"
+        }
+    }
 }
 
 /// Columns the lag table can be sorted by.
@@ -102,6 +115,17 @@ public enum LagSortKey: String, CaseIterable, Sendable, Hashable {
         case .lag: return "total lag"
         case .behind: return "behind"
         case .members: return "members"
+        }
+    }
+
+    /// Title of the table column the sort marker goes on.
+    public var column: String {
+        switch self {
+        case .status: return "STATUS"
+        case .group: return "GROUP"
+        case .lag: return "TOTAL LAG"
+        case .behind: return "BEHIND"
+        case .members: return "MEMBERS"
         }
     }
 }
