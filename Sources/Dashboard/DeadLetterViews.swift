@@ -25,11 +25,40 @@ enum DeadLetterViews {
         }
     }
     static let requeue = KeyBinding([.char("r")], "r", "requeue marked or this one") { state, _ in
-        Reducer.startRedrive(&state, all: false)
+        startRedrive(&state, all: false)
     }
     static let requeueAll = KeyBinding([.char("R")], "R", "requeue all shown") { state, _ in
-        Reducer.startRedrive(&state, all: true)
+        startRedrive(&state, all: true)
     }
+
+    /// `r` (marked, else highlighted) and `R` (all the filter shows) in the letter list or detail.
+    static func startRedrive(_ state: inout AppState, all: Bool) -> [Effect] {
+        let topic: String
+        var highlightedLetter: (partition: Int32, offset: Int64)?
+        switch state.view {
+        case .deadLetterList(let t):
+            topic = t
+            if let row = Reducer.highlighted(DeadLetterModel.letterRows(state, topic: t), state.deadLetterCursor, key: \.key) {
+                highlightedLetter = (row.partition, row.offset)
+            }
+        case .deadLetterDetail(let t, let partition, let offset):
+            topic = t
+            highlightedLetter = (partition, offset)
+        default:
+            return []
+        }
+        if state.readOnly {
+            Reducer.say(&state, "read-only: requeue is disabled (--read-only)", error: true)
+            return []
+        }
+        guard let dialog = RedriveModel.plan(state, topic: topic, all: all, highlighted: all ? nil : highlightedLetter) else {
+            Reducer.say(&state, "nothing to requeue: already requeued, or no letters loaded")
+            return []
+        }
+        state.redrive = dialog
+        return []
+    }
+
     static let saga = KeyBinding.pure([.char("c")], "c", "dead letter → its saga") { state in
         guard case .deadLetterDetail(let topic, let partition, let offset) = state.view else { return }
         let letter = DeadLetterModel.letter(state, topic: topic, partition: partition, offset: offset)

@@ -208,34 +208,6 @@ public enum Reducer {
         }
     }
 
-    /// `r` (marked, else highlighted) and `R` (all the filter shows) in the letter list or detail.
-    static func startRedrive(_ state: inout AppState, all: Bool) -> [Effect] {
-        let topic: String
-        var highlightedLetter: (partition: Int32, offset: Int64)?
-        switch state.view {
-        case .deadLetterList(let t):
-            topic = t
-            if let row = highlighted(DeadLetterModel.letterRows(state, topic: t), state.deadLetterCursor, key: \.key) {
-                highlightedLetter = (row.partition, row.offset)
-            }
-        case .deadLetterDetail(let t, let partition, let offset):
-            topic = t
-            highlightedLetter = (partition, offset)
-        default:
-            return []
-        }
-        if state.readOnly {
-            say(&state, "read-only: requeue is disabled (--read-only)", error: true)
-            return []
-        }
-        guard let dialog = RedriveModel.plan(state, topic: topic, all: all, highlighted: all ? nil : highlightedLetter) else {
-            say(&state, "nothing to requeue: already requeued, or no letters loaded")
-            return []
-        }
-        state.redrive = dialog
-        return []
-    }
-
     /// The highlighted row: the one the cursor remembers, or the first when it is gone.
     static func highlighted<Row>(_ rows: [Row], _ cursor: TableCursor, key: (Row) -> String) -> Row? {
         guard !rows.isEmpty else { return nil }

@@ -12,7 +12,8 @@
 /// ```
 ///
 /// Codes are given in order of first appearance, so they differ between files; comparisons go by role
-/// names, never by codes.
+/// names, never by codes. Record rendered frames (`Screen.render`): a `TestBackend`'s screen is built from
+/// diffs, which skip cells whose looks did not change, so its roles can be stale where only a role changed.
 public enum GoldenScreen {
     /// The line that ends the text and starts the role grid.
     public static let rolesMarker = "-- roles: one code per column, legend below --"
