@@ -22,8 +22,11 @@ public enum ViewID: Sendable, Hashable {
     case deadLetterList(topic: String)
     /// One dead letter: headers, payload, stack trace.
     case deadLetterDetail(topic: String, partition: Int32, offset: Int64)
+    /// A view with no case of its own: a module registered in ``ViewRegistry`` by this name
+    /// (`argument` is what it shows, "" for none). New views use this, so adding one edits no enum.
+    case registered(name: String, argument: String)
 
-    /// The name used by `:` commands and filters.
+    /// The name of its registration: used by `:` commands, view specs and filters.
     public var name: String {
         switch self {
         case .topics: return "topics"
@@ -35,8 +38,24 @@ public enum ViewID: Sendable, Hashable {
         case .deadLetters: return "dlq"
         case .deadLetterList: return "letters"
         case .deadLetterDetail: return "letter"
+        case .registered(let name, _): return name
         }
     }
+
+    /// What the view shows within its kind, as its spec writes it: a topic, a group, `TOPIC/PARTITION/OFFSET`; "" for none.
+    public var argument: String {
+        switch self {
+        case .topics, .lag, .sagas, .deadLetters: return ""
+        case .partitions(let topic), .deadLetterList(let topic): return topic
+        case .groupPartitions(let group): return group
+        case .sagaTimeline(let id): return id
+        case .deadLetterDetail(let topic, let partition, let offset): return "\(topic)/\(partition)/\(offset)"
+        case .registered(_, let argument): return argument
+        }
+    }
+
+    /// The view spec that names it (`partitions:orders`); ``ViewRegistry/parse(_:)`` reads it back.
+    public var spec: String { argument.isEmpty ? name : name + ":" + argument }
 
     /// True for the dead-letter views (overview, list, detail).
     public var isDeadLetterView: Bool {
@@ -44,6 +63,27 @@ public enum ViewID: Sendable, Hashable {
         case .deadLetters, .deadLetterList, .deadLetterDetail: return true
         default: return false
         }
+    }
+}
+
+/// State a registered view keeps for itself (a cursor, a sort), stored in ``AppState/viewStates``;
+/// a new view needs no field in `AppState`.
+public protocol ViewStateValue: Sendable {
+    /// The state before the view was first shown.
+    init()
+}
+
+/// One value per ``ViewStateValue`` type: `state.viewStates[InsightsState.self].cursor`.
+public struct ViewStateStore: Sendable {
+    private var values: [ObjectIdentifier: any Sendable] = [:]
+
+    /// An empty store.
+    public init() {}
+
+    /// The value of a type (its `init()` until set).
+    public subscript<Value: ViewStateValue>(_ type: Value.Type) -> Value {
+        get { values[ObjectIdentifier(type)] as? Value ?? Value() }
+        set { values[ObjectIdentifier(type)] = newValue }
     }
 }
 
@@ -88,6 +128,19 @@ public enum TopicSortKey: String, CaseIterable, Sendable, Hashable {
         case .groups: return "groups"
         }
     }
+
+    /// Title of the table column the sort marker goes on.
+    public var column: String {
+        switch self {
+        case .name: return "TOPIC"
+        case .partitions: return "PART"
+        case .total: return "TOTAL"
+        case .rate1: return "1s/s"
+        case .rate10: return "10s/s"
+        case .rate60: return "60s/s"
+        case .groups: return "GROUPS"
+        }
+    }
 }
 
 /// Columns the lag table can be sorted by.
@@ -102,6 +155,17 @@ public enum LagSortKey: String, CaseIterable, Sendable, Hashable {
         case .lag: return "total lag"
         case .behind: return "behind"
         case .members: return "members"
+        }
+    }
+
+    /// Title of the table column the sort marker goes on.
+    public var column: String {
+        switch self {
+        case .status: return "STATUS"
+        case .group: return "GROUP"
+        case .lag: return "TOTAL LAG"
+        case .behind: return "BEHIND"
+        case .members: return "MEMBERS"
         }
     }
 }
@@ -227,6 +291,8 @@ public struct AppState: Sendable {
     public var redriveRate: Double? = 100
     /// The sagas list and the open timeline.
     public var sagas = SagaViewState()
+    /// State of views registered without a field here (see ``ViewStateValue``).
+    public var viewStates = ViewStateStore()
     /// Topic rows derived from the fields above; kept current by the reducer.
     public var topicRowsCache = TopicRowsCache()
 

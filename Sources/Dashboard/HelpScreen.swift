@@ -1,43 +1,53 @@
 import TerminalUI
 
-/// The `?` overlay: every key and command, grouped.
+/// The `?` overlay: every key and command, made from the key-binding tables of ``GlobalKeys`` and of each
+/// registered view, so that it lists exactly what the keys do.
 public enum HelpScreen {
-    /// The help sections (also printed by `evtop --help-keys` style docs and the README).
-    public static let sections: [HelpSection] = [
-        HelpSection(title: "Views", entries: [
-            HelpEntry(key: "1 / :topics", text: "topics and produce rates"),
-            HelpEntry(key: "2 / :lag", text: "consumer lag"),
-            HelpEntry(key: "3 / :sagas", text: "sagas by correlation ID"),
-            HelpEntry(key: "4 / :dlq", text: "dead letters"),
-            HelpEntry(key: "enter", text: "drill in: partitions"),
-            HelpEntry(key: "esc", text: "clear filter, then back"),
-        ]),
-        HelpSection(title: "Move", entries: [
-            HelpEntry(key: "j k ↓ ↑", text: "next / previous row"),
-            HelpEntry(key: "g G", text: "first / last row"),
-            HelpEntry(key: "PgDn PgUp", text: "page down / up"),
-            HelpEntry(key: "wheel", text: "scroll"),
-        ]),
-        HelpSection(title: "Table", entries: [
-            HelpEntry(key: "/", text: "filter (regex, /!x inverts)"),
-            HelpEntry(key: "s", text: "sort by next column"),
-            HelpEntry(key: "S", text: "reverse sort"),
-            HelpEntry(key: "t", text: "lag: offsets ↔ time behind"),
-            HelpEntry(key: "enter", text: "dlq → letters → detail"),
-            HelpEntry(key: "space", text: "mark / unmark a letter"),
-            HelpEntry(key: "r", text: "requeue marked or this one"),
-            HelpEntry(key: "R", text: "requeue all shown"),
-            HelpEntry(key: "c", text: "dead letter → its saga"),
-        ]),
-        HelpSection(title: "General", entries: [
-            HelpEntry(key: ":", text: "command line"),
-            HelpEntry(key: ":theme NAME", text: "switch theme live"),
-            HelpEntry(key: ":follow ID", text: "follow a saga"),
-            HelpEntry(key: "p", text: "pause / resume"),
-            HelpEntry(key: "?", text: "this help"),
-            HelpEntry(key: "q / :q", text: "quit"),
-        ]),
-    ]
+    /// The help sections: views, the global keys, each module's own keys, then the commands.
+    public static let sections: [HelpSection] = {
+        var sections: [HelpSection] = []
+        for (title, bindings) in GlobalKeys.sections where title != "General" {
+            var entries: [HelpEntry] = []
+            for binding in bindings {
+                if binding.label == GlobalKeys.views.label {
+                    // The number keys, one line a view with its `:` verb.
+                    entries += ViewRegistry.numbered.compactMap { r in
+                        r.numberKey.map { HelpEntry(key: "\($0) / :\(r.verbs[0])", text: r.summary) }
+                    }
+                } else {
+                    entries.append(HelpEntry(key: binding.label, text: binding.help))
+                }
+            }
+            // The wheel is not a key, but it moves too.
+            if title == "Move" { entries.append(HelpEntry(key: "wheel", text: "scroll")) }
+            sections.append(HelpSection(title: title, entries: entries))
+        }
+        // Each module's own keys, once even when several of its views share a binding.
+        var moduleOrder: [String] = []
+        var moduleEntries: [String: [HelpEntry]] = [:]
+        for registration in ViewRegistry.all where !registration.bindings.isEmpty {
+            if moduleEntries[registration.helpSection] == nil { moduleOrder.append(registration.helpSection) }
+            for binding in registration.bindings {
+                let entry = HelpEntry(key: binding.label, text: binding.help)
+                if !(moduleEntries[registration.helpSection] ?? []).contains(entry) {
+                    moduleEntries[registration.helpSection, default: []].append(entry)
+                }
+            }
+        }
+        sections += moduleOrder.map { HelpSection(title: $0, entries: moduleEntries[$0] ?? []) }
+        // General keys and the `:` commands; a key and a command that do the same share a line (`q / :q`).
+        var general: [HelpEntry] = []
+        let keys = GlobalKeys.sections.first { $0.title == "General" }?.bindings ?? []
+        for entry in keys.map({ HelpEntry(key: $0.label, text: $0.help) }) + GlobalKeys.commands.map({ HelpEntry(key: $0.label, text: $0.help) }) {
+            if let i = general.firstIndex(where: { $0.text == entry.text }) {
+                general[i].key += " / " + entry.key
+            } else {
+                general.append(entry)
+            }
+        }
+        sections.append(HelpSection(title: "General", entries: general))
+        return sections
+    }()
 
     static func overlay(_ state: AppState) -> HelpOverlay {
         HelpOverlay(title: "Keys — any key closes", sections: sections)

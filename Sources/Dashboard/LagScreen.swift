@@ -79,19 +79,8 @@ enum LagScreen {
         }
         table.selectedRow = selected
         table.scrollOffset = Table.scrollOffset(selected: selected, current: state.lagCursor.scroll, visibleRows: visible, rowCount: rows.count)
-        table.sortColumn = sortColumnIndex(state.lagSort)
-        table.sortDescending = state.lagSortDescending
+        table.sort(byColumnTitled: state.lagSort.column, descending: state.lagSortDescending)
         table.render(in: area, into: &buffer, theme: theme)
-    }
-
-    static func sortColumnIndex(_ key: LagSortKey) -> Int {
-        switch key {
-        case .status: return 1
-        case .group: return 0
-        case .lag: return 5
-        case .behind: return 7
-        case .members: return 3
-        }
     }
 }
 

@@ -14,8 +14,8 @@ public enum Reducer {
         TopicsModel.refreshCache(&state)
         // Probing looks at every topic: only a new snapshot can bring new ones, not a key.
         if case .snapshot = action { effects += DeadLetterModel.plannedProbes(&state) }
-        effects += DeadLetterModel.plannedLoads(&state)
-        effects += SagaModel.plannedLoads(&state)
+        // Loads the view showing needs now (its letters, its sagas), as its registration says.
+        if let plan = ViewRegistry.registration(for: state.view).plannedLoads { effects += plan(&state) }
         return effects
     }
 
@@ -115,82 +115,9 @@ public enum Reducer {
             if key == .char("q") { state.shouldQuit = true }
             return []
         }
-        switch key {
-        case .char("q"), .ctrl("c"):
-            state.shouldQuit = true
-        case .char("?"):
-            state.showHelp = true
-        case .char(":"):
-            state.prompt = Prompt(kind: .command)
-        case .char("/"):
-            state.prompt = Prompt(kind: .filter, text: state.currentFilter)
-        case .escape:
-            goBack(&state)
-        case .char("j"), .down:
-            moveSelection(&state, by: 1)
-        case .char("k"), .up:
-            moveSelection(&state, by: -1)
-        case .pageDown, .ctrl("f"):
-            moveSelection(&state, by: state.visibleTableRows)
-        case .pageUp, .ctrl("b"):
-            moveSelection(&state, by: -state.visibleTableRows)
-        case .char("g"), .home:
-            moveSelection(&state, by: Int.min / 2)
-        case .char("G"), .end:
-            moveSelection(&state, by: Int.max / 2)
-        case .enter:
-            drillIn(&state)
-        case .char("p"):
-            state.paused.toggle()
-            say(&state, state.paused ? "paused: figures frozen, p resumes" : "resumed")
-        case .char("s"):
-            cycleSort(&state)
-        case .char("S"):
-            switch state.view {
-            case .topics: state.topicSortDescending.toggle()
-            case .lag: state.lagSortDescending.toggle()
-            case .sagas: state.sagas.sortDescending.toggle()
-            default: break
-            }
-        case .char("f"):
-            if case .sagaTimeline = state.view {
-                state.sagas.following.toggle()
-                say(&state, state.sagas.following ? "following: the timeline updates as events arrive" : "not following: timeline frozen")
-            }
-        case .char("J"), .char("K"):
-            if case .sagaTimeline = state.view {
-                state.sagas.detailScroll = max(0, state.sagas.detailScroll + (key == .char("J") ? 3 : -3))
-            }
-        case .char("c"):
-            if case .deadLetterDetail(let topic, let partition, let offset) = state.view {
-                let letter = DeadLetterModel.letter(state, topic: topic, partition: partition, offset: offset)
-                guard let id = letter.map({ DeadLetterModel.row($0).correlation }), !id.isEmpty else {
-                    say(&state, "this dead letter has no correlation-id header", error: true)
-                    return []
-                }
-                openSaga(&state, id, following: false)
-            }
-        case .char("t"):
-            switch state.view {
-            case .lag, .groupPartitions:
-                state.lagInSeconds.toggle()
-                say(&state, state.lagInSeconds ? "lag shown as time behind" : "lag shown in offsets")
-            default: break
-            }
-        case .char(" "):
-            if case .deadLetterList(let topic) = state.view, RedriveModel.toggleMark(&state, topic: topic) {
-                moveSelection(&state, by: 1)
-            }
-        case .char("r"), .char("R"):
-            return startRedrive(&state, all: key == .char("R"))
-        case .char("1"): switchView(&state, to: .topics)
-        case .char("2"): switchView(&state, to: .lag)
-        case .char("3"): switchView(&state, to: .sagas)
-        case .char("4"): switchView(&state, to: .deadLetters)
-        default:
-            break
-        }
-        return []
+        // The view's own table first, then the global one: the same tables feed the hints and the help.
+        guard let binding = ViewRegistry.registration(for: state.view).binding(for: key) else { return [] }
+        return binding.run(&state, key)
     }
 
     private static func handlePromptKey(_ state: inout AppState, _ key: Key) -> [Effect] {
@@ -231,49 +158,34 @@ public enum Reducer {
         return []
     }
 
-    /// Runs a `:` command line.
+    /// Runs a `:` command line: a view (`:lag`, `:partitions orders`, `:letter orders.DLT/0/42`) or a command
+    /// (`:theme NAME`, `:follow ID`, `:pause`, `:resume`, `:help`, `:q`).
     public static func runCommand(_ state: inout AppState, _ line: String) -> [Effect] {
         let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        guard let verb = words.first?.lowercased() else { return [] }
+        guard let first = words.first else { return [] }
+        let verb = first.lowercased()
         let argument = words.dropFirst().joined(separator: " ")
-        switch verb {
-        case "q", "q!", "quit", "exit":
-            state.shouldQuit = true
-        case "topics", "topic", "t":
-            switchView(&state, to: .topics)
-        case "lag", "groups", "consumers":
-            switchView(&state, to: .lag)
-        case "sagas", "saga":
-            switchView(&state, to: .sagas)
-        case "dlq", "dlt", "deadletters":
-            switchView(&state, to: .deadLetters)
-        case "follow":
-            guard !argument.isEmpty else { say(&state, "usage: :follow CORRELATION-ID", error: true); return [] }
-            openSaga(&state, argument, following: true)
-            return [.follow(argument)]
-        case "theme":
-            guard !argument.isEmpty else { say(&state, "usage: :theme NAME (theme now: \(state.themeName))", error: true); return [] }
-            return [.loadTheme(argument)]
-        case "pause":
-            state.paused = true
-        case "resume":
-            state.paused = false
-        case "help", "h":
-            state.showHelp = true
-        default:
-            say(&state, "unknown command :\(verb) — try :topics :lag :sagas :dlq :follow ID :theme NAME :q", error: true)
+        if let command = GlobalKeys.commands.first(where: { $0.verbs.contains(verb) }) {
+            return command.run(&state, verb, argument)
+        }
+        do {
+            switchView(&state, to: try ViewRegistry.parse(line))
+        } catch ViewSpecError.unknown {
+            let views = ViewRegistry.all.filter { !$0.takesArgument }.map { ":" + $0.name }
+            let commands = GlobalKeys.commands.map(\.label)
+            say(&state, "unknown command :\(verb) — try \((views + commands).joined(separator: " "))", error: true)
+        } catch {
+            say(&state, "\(error)", error: true)
         }
         return []
     }
 
     // MARK: - Navigation
 
-    private static func switchView(_ state: inout AppState, to view: ViewID) {
-        switch view {
-        case .topics, .partitions, .lag, .groupPartitions, .sagas, .sagaTimeline, .deadLetters, .deadLetterList, .deadLetterDetail:
-            state.backStack = []
-            state.view = view
-        }
+    /// Shows `view` as a new start: esc no longer leads back.
+    static func switchView(_ state: inout AppState, to view: ViewID) {
+        state.backStack = []
+        state.view = view
     }
 
     /// Opens the timeline of `id` (esc returns to the current view); `following` keeps it live.
@@ -286,7 +198,7 @@ public enum Reducer {
         state.sagas.following = following
     }
 
-    private static func goBack(_ state: inout AppState) {
+    static func goBack(_ state: inout AppState) {
         if !state.currentFilter.isEmpty {
             state.filters[state.view.name] = nil
             return
@@ -296,112 +208,31 @@ public enum Reducer {
         }
     }
 
-    private static func drillIn(_ state: inout AppState) {
-        switch state.view {
-        case .topics:
-            guard let row = highlighted(TopicsModel.cachedRows(state), state.topicsCursor, key: \.name) else { return }
-            open(&state, .partitions(topic: row.name))
-            state.partitionsCursor = TableCursor()
-        case .lag:
-            guard let row = highlighted(LagModel.rows(state), state.lagCursor, key: \.id) else { return }
-            open(&state, .groupPartitions(group: row.id))
-            state.groupCursor = TableCursor()
-        case .deadLetters:
-            guard let row = highlighted(DeadLetterModel.queueRows(state), state.deadLetterQueueCursor, key: \.topic) else { return }
-            open(&state, .deadLetterList(topic: row.topic))
-            state.deadLetterCursor = TableCursor()
-        case .deadLetterList(let topic):
-            guard let row = highlighted(DeadLetterModel.letterRows(state, topic: topic), state.deadLetterCursor, key: \.key) else { return }
-            open(&state, .deadLetterDetail(topic: topic, partition: row.partition, offset: row.offset))
-            state.deadLetterDetailScroll = 0
-        case .sagas:
-            guard let row = highlighted(SagaModel.rows(state), state.sagas.cursor, key: \.id) else { return }
-            openSaga(&state, row.id, following: false)
-        default:
-            break
-        }
-    }
-
-    /// `r` (marked, else highlighted) and `R` (all the filter shows) in the letter list or detail.
-    private static func startRedrive(_ state: inout AppState, all: Bool) -> [Effect] {
-        let topic: String
-        var highlightedLetter: (partition: Int32, offset: Int64)?
-        switch state.view {
-        case .deadLetterList(let t):
-            topic = t
-            if let row = highlighted(DeadLetterModel.letterRows(state, topic: t), state.deadLetterCursor, key: \.key) {
-                highlightedLetter = (row.partition, row.offset)
-            }
-        case .deadLetterDetail(let t, let partition, let offset):
-            topic = t
-            highlightedLetter = (partition, offset)
-        default:
-            return []
-        }
-        if state.readOnly {
-            say(&state, "read-only: requeue is disabled (--read-only)", error: true)
-            return []
-        }
-        guard let dialog = RedriveModel.plan(state, topic: topic, all: all, highlighted: all ? nil : highlightedLetter) else {
-            say(&state, "nothing to requeue: already requeued, or no letters loaded")
-            return []
-        }
-        state.redrive = dialog
-        return []
-    }
-
     /// The highlighted row: the one the cursor remembers, or the first when it is gone.
-    private static func highlighted<Row>(_ rows: [Row], _ cursor: TableCursor, key: (Row) -> String) -> Row? {
+    static func highlighted<Row>(_ rows: [Row], _ cursor: TableCursor, key: (Row) -> String) -> Row? {
         guard !rows.isEmpty else { return nil }
         return rows[selectedIndex(cursor, keys: rows.map(key))]
     }
 
     /// Shows `view`, with esc leading back to the current one.
-    private static func open(_ state: inout AppState, _ view: ViewID) {
+    static func open(_ state: inout AppState, _ view: ViewID) {
         state.backStack.append(state.view)
         state.view = view
     }
 
-    private static func cycleSort(_ state: inout AppState) {
-        switch state.view {
-        case .topics:
-            let all = TopicSortKey.allCases
-            let i = all.firstIndex(of: state.topicSort) ?? 0
-            state.topicSort = all[(i + 1) % all.count]
-            // Names read best ascending, figures descending.
-            state.topicSortDescending = state.topicSort != .name
-            say(&state, "sorted by \(state.topicSort.title) \(state.topicSortDescending ? "▼" : "▲")")
-        case .lag:
-            let all = LagSortKey.allCases
-            let i = all.firstIndex(of: state.lagSort) ?? 0
-            state.lagSort = all[(i + 1) % all.count]
-            state.lagSortDescending = state.lagSort != .group
-            say(&state, "sorted by \(state.lagSort.title) \(state.lagSortDescending ? "▼" : "▲")")
-        case .sagas:
-            let all = SagaSortKey.allCases
-            let i = all.firstIndex(of: state.sagas.sort) ?? 0
-            state.sagas.sort = all[(i + 1) % all.count]
-            state.sagas.sortDescending = state.sagas.sort != .id
-            say(&state, "sorted by \(state.sagas.sort.title) \(state.sagas.sortDescending ? "▼" : "▲")")
-        default:
-            break
-        }
+    /// The case after `value`, wrapping: the sort column `s` moves to.
+    static func next<T: CaseIterable & Equatable>(_ value: T) -> T {
+        let all = Array(T.allCases)
+        let i = all.firstIndex(of: value) ?? 0
+        return all[(i + 1) % all.count]
     }
 
     // MARK: - Cursor
 
-    /// Keys of the current table's rows, in display order.
+    /// Keys of the current table's rows, in display order (none for a view without a table).
     static func rowKeys(_ state: AppState) -> [String] {
-        switch state.view {
-        case .topics: return TopicsModel.cachedRows(state).map(\.name)
-        case .partitions(let topic): return TopicsModel.partitionRows(state, topic: topic).map { String($0.partition) }
-        case .lag: return LagModel.rows(state).map(\.id)
-        case .groupPartitions(let group): return LagModel.partitionRows(state, group: group).map(LagModel.key)
-        case .deadLetters: return DeadLetterModel.queueRows(state).map(\.topic)
-        case .deadLetterList(let topic): return DeadLetterModel.letterRows(state, topic: topic).map(\.key)
-        case .sagas: return SagaModel.rows(state).map(\.id)
-        default: return []
-        }
+        guard case .table(let table) = ViewRegistry.registration(for: state.view).navigation else { return [] }
+        return table.keys(state, state.view)
     }
 
     /// The index of the selected row among `keys` (0 when the key is gone).
@@ -410,75 +241,37 @@ public enum Reducer {
         return i
     }
 
-    private static func moveSelection(_ state: inout AppState, by delta: Int) {
-        if case .deadLetterDetail(let topic, let partition, let offset) = state.view {
-            scrollDetail(&state, topic: topic, partition: partition, offset: offset, by: delta)
-            return
-        }
-        if case .sagaTimeline = state.view {
-            // j/k walk the items in time order; the detail pane follows the selection.
-            let keys = SagaModel.itemKeys(state)
+    /// Moves the view's selection by `delta` rows (or however its registration moves).
+    static func moveSelection(_ state: inout AppState, by delta: Int) {
+        let view = state.view
+        switch ViewRegistry.registration(for: view).navigation {
+        case .custom(let move):
+            move(&state, view, delta)
+        case .table(let table):
+            let keys = table.keys(state, view)
             guard !keys.isEmpty else { return }
-            let current = SagaModel.selectedItem(state).flatMap { keys.firstIndex(of: $0.id) } ?? keys.count - 1
+            var cursor = table.cursor(state)
+            let current = selectedIndex(cursor, keys: keys)
             let target = max(0, min(keys.count - 1, current.addingReportingOverflow(delta).partialValue))
-            if keys[target] != state.sagas.selectedItem { state.sagas.detailScroll = 0 }
-            state.sagas.selectedItem = keys[target]
-            return
+            cursor.selectedKey = keys[target]
+            cursor.scroll = Table.scrollOffset(selected: target, current: cursor.scroll,
+                                               visibleRows: state.visibleTableRows, rowCount: keys.count)
+            table.setCursor(&state, cursor)
         }
-        let keys = rowKeys(state)
-        guard !keys.isEmpty else { return }
-        var cursor = currentCursor(state)
-        let current = selectedIndex(cursor, keys: keys)
-        let target = max(0, min(keys.count - 1, current.addingReportingOverflow(delta).partialValue))
-        cursor.selectedKey = keys[target]
-        cursor.scroll = Table.scrollOffset(selected: target, current: cursor.scroll,
-                                           visibleRows: state.visibleTableRows, rowCount: keys.count)
-        setCursor(&state, cursor)
-    }
-
-    /// Scrolls the letter detail, keeping the last page full.
-    private static func scrollDetail(_ state: inout AppState, topic: String, partition: Int32, offset: Int64, by delta: Int) {
-        let lines = DeadLetterModel.letter(state, topic: topic, partition: partition, offset: offset)
-            .map { DeadLetterModel.detailLines($0, state: state).count } ?? 0
-        let page = max(1, Layout(size: state.size).inner.height)
-        let limit = max(0, lines - page)
-        state.deadLetterDetailScroll = max(0, min(limit, state.deadLetterDetailScroll.addingReportingOverflow(delta).partialValue))
     }
 
     private static func clampCursors(_ state: inout AppState) {
         moveSelection(&state, by: 0)
     }
 
+    /// Back to the first row after the filter changed (a view without a table has no cursor to reset).
     private static func resetCursor(_ state: inout AppState) {
-        setCursor(&state, TableCursor())
-    }
-
-    private static func currentCursor(_ state: AppState) -> TableCursor {
-        switch state.view {
-        case .partitions: return state.partitionsCursor
-        case .lag: return state.lagCursor
-        case .groupPartitions: return state.groupCursor
-        case .deadLetters: return state.deadLetterQueueCursor
-        case .deadLetterList: return state.deadLetterCursor
-        case .sagas: return state.sagas.cursor
-        default: return state.topicsCursor
+        if case .table(let table) = ViewRegistry.registration(for: state.view).navigation {
+            table.setCursor(&state, TableCursor())
         }
     }
 
-    private static func setCursor(_ state: inout AppState, _ cursor: TableCursor) {
-        switch state.view {
-        case .partitions: state.partitionsCursor = cursor
-        case .lag: state.lagCursor = cursor
-        case .groupPartitions: state.groupCursor = cursor
-        case .deadLetters: state.deadLetterQueueCursor = cursor
-        case .deadLetterList: state.deadLetterCursor = cursor
-        case .deadLetterDetail, .sagaTimeline: break
-        case .sagas: state.sagas.cursor = cursor
-        default: state.topicsCursor = cursor
-        }
-    }
-
-    private static func say(_ state: inout AppState, _ text: String, error: Bool = false) {
+    static func say(_ state: inout AppState, _ text: String, error: Bool = false) {
         state.message = StatusMessage(text, level: error ? .error : .info, until: state.now.addingTimeInterval(messageSeconds))
     }
 }

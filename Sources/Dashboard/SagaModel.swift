@@ -67,6 +67,17 @@ public enum SagaSortKey: String, CaseIterable, Sendable, Hashable {
         case .id: return "id"
         }
     }
+
+    /// Title of the table column the sort marker goes on.
+    public var column: String {
+        switch self {
+        case .started: return "STARTED"
+        case .last: return "LAST EVENT"
+        case .duration: return "DURATION"
+        case .state: return "STATE"
+        case .id: return "CORRELATION"
+        }
+    }
 }
 
 /// Everything the sagas list and timeline show, and what is being loaded.

@@ -66,19 +66,8 @@ enum SagasScreen {
         }
         table.selectedRow = selected
         table.scrollOffset = Table.scrollOffset(selected: selected, current: state.sagas.cursor.scroll, visibleRows: visible, rowCount: rows.count)
-        table.sortColumn = sortColumnIndex(state.sagas.sort).map { singleType != nil && $0 > 1 ? $0 - 1 : $0 }
-        table.sortDescending = state.sagas.sortDescending
+        table.sort(byColumnTitled: state.sagas.sort.column, descending: state.sagas.sortDescending)
         table.render(in: area, into: &buffer, theme: theme)
-    }
-
-    static func sortColumnIndex(_ key: SagaSortKey) -> Int? {
-        switch key {
-        case .started: return 3
-        case .last: return 6
-        case .duration: return 4
-        case .state: return 2
-        case .id: return 0
-        }
     }
 }
 

@@ -13,27 +13,7 @@ public enum Screen {
         buffer.fill(buffer.area, with: Cell(" ", style: theme.style(.text)))
         let layout = Layout(size: state.size)
         HeaderBar.render(state, in: layout.header, into: &buffer, theme: theme)
-        switch state.view {
-        case .topics:
-            TopicsScreen.render(state, layout: layout, into: &buffer, theme: theme)
-        case .partitions(let topic):
-            PartitionsScreen.render(state, topic: topic, layout: layout, into: &buffer, theme: theme)
-        case .lag:
-            LagScreen.render(state, layout: layout, into: &buffer, theme: theme)
-        case .groupPartitions(let group):
-            GroupPartitionsScreen.render(state, group: group, layout: layout, into: &buffer, theme: theme)
-        case .deadLetters:
-            DeadLetterQueuesScreen.render(state, layout: layout, into: &buffer, theme: theme)
-        case .deadLetterList(let topic):
-            DeadLetterListScreen.render(state, topic: topic, layout: layout, into: &buffer, theme: theme)
-        case .deadLetterDetail(let topic, let partition, let offset):
-            DeadLetterDetailScreen.render(state, topic: topic, partition: partition, offset: offset,
-                                          layout: layout, into: &buffer, theme: theme)
-        case .sagas:
-            SagasScreen.render(state, layout: layout, into: &buffer, theme: theme)
-        case .sagaTimeline(let id):
-            SagaTimelineScreen.render(state, id: id, layout: layout, into: &buffer, theme: theme)
-        }
+        ViewRegistry.registration(for: state.view).render(state, state.view, layout, &buffer, theme)
         StatusBar.render(state, in: layout.status, into: &buffer, theme: theme)
         RedriveModel.render(state, in: layout.content, into: &buffer, theme: theme)
         if state.showHelp {
@@ -141,34 +121,8 @@ enum StatusBar {
                 return [("any key", "close")]
             }
         }
-        switch state.view {
-        case .partitions:
-            return [("esc", "back"), ("/", "filter"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
-        case .groupPartitions:
-            return [("esc", "back"), ("/", "filter"), ("t", state.lagInSeconds ? "offsets" : "seconds"),
-                    ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
-        case .deadLetters:
-            return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
-                    ("enter", "letters"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
-        case .deadLetterList:
-            return [("esc", "back"), ("enter", "details"), ("/", "filter"), ("space", "mark"), ("r", "requeue"),
-                    ("R", "all shown"), ("?", "help"), ("q", "quit")]
-        case .deadLetterDetail:
-            return [("esc", "back"), ("j/k", "scroll"), ("PgUp/PgDn", "page"), ("r", "requeue"), ("c", "saga"), ("?", "help"), ("q", "quit")]
-        case .sagas:
-            return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
-                    ("enter", "timeline"), ("s", "sort"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
-        case .sagaTimeline:
-            return [("esc", "back"), ("j/k", "item"), ("J/K", "detail"), ("f", state.sagas.following ? "unfollow" : "follow"),
-                    ("g/G", "first/last"), ("?", "help"), ("q", "quit")]
-        case .lag:
-            return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
-                    ("enter", "partitions"), ("s", "sort"), ("t", state.lagInSeconds ? "offsets" : "seconds"),
-                    ("?", "help"), ("q", "quit")]
-        default:
-            return [("1", "topics"), ("2", "lag"), ("3", "sagas"), ("4", "dlq"), ("/", "filter"),
-                    ("enter", "partitions"), ("s", "sort"), ("p", state.paused ? "resume" : "pause"), ("?", "help"), ("q", "quit")]
-        }
+        // The view's hints, made from its and the global key bindings.
+        return ViewRegistry.registration(for: state.view).hints.flatMap { $0.items(state) }
     }
 }
 

@@ -50,8 +50,7 @@ enum TopicsScreen {
         }
         table.selectedRow = selected
         table.scrollOffset = scroll
-        table.sortColumn = sortColumnIndex(state.topicSort)
-        table.sortDescending = state.topicSortDescending
+        table.sort(byColumnTitled: state.topicSort.column, descending: state.topicSortDescending)
         table.render(in: area, into: &buffer, theme: theme)
     }
 
@@ -63,18 +62,6 @@ enum TopicsScreen {
     static func sparkTitle(width: Int, bucket: Double) -> String {
         let seconds = Double(width) * bucket
         return seconds.truncatingRemainder(dividingBy: 60) == 0 ? "LAST \(Int(seconds / 60)) MIN" : "LAST \(Int(seconds))s"
-    }
-
-    static func sortColumnIndex(_ key: TopicSortKey) -> Int {
-        switch key {
-        case .name: return 0
-        case .partitions: return 1
-        case .total: return 2
-        case .rate1: return 3
-        case .rate10: return 4
-        case .rate60: return 5
-        case .groups: return 7
-        }
     }
 }
 

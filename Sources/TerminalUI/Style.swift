@@ -29,7 +29,11 @@ public struct TextAttributes: OptionSet, Sendable, Hashable {
     public static let italic = TextAttributes(rawValue: 1 << 4)
 }
 
-/// How a cell looks: colours and attributes.
+/// How a cell looks: colours and attributes, and the theme roles it was made from.
+///
+/// `roles` is where the style came from, not how it looks: it is left out of `==` and hashing, so the
+/// terminal diff and every comparison of looks ignore it. Golden screens record it (see ``GoldenScreen``)
+/// so that a STALL drawn in the wrong role fails a test even when two roles share a colour.
 public struct Style: Sendable, Hashable {
     /// Foreground colour.
     public var foreground: Color
@@ -37,12 +41,28 @@ public struct Style: Sendable, Hashable {
     public var background: Color
     /// Attributes.
     public var attributes: TextAttributes
+    /// The theme roles this style was made from (``Theme/style(_:)`` stamps its role; patching joins them).
+    public var roles: RoleSet
 
     /// Creates a style.
-    public init(foreground: Color = .default, background: Color = .default, attributes: TextAttributes = []) {
+    public init(foreground: Color = .default, background: Color = .default, attributes: TextAttributes = [],
+                roles: RoleSet = []) {
         self.foreground = foreground
         self.background = background
         self.attributes = attributes
+        self.roles = roles
+    }
+
+    /// Equal looks: colours and attributes (roles are provenance, not looks).
+    public static func == (a: Style, b: Style) -> Bool {
+        a.foreground == b.foreground && a.background == b.background && a.attributes == b.attributes
+    }
+
+    /// Hashes the looks only, as `==` compares them.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(foreground)
+        hasher.combine(background)
+        hasher.combine(attributes)
     }
 
     /// The terminal default: no colour, no attributes.
@@ -55,12 +75,13 @@ public struct Style: Sendable, Hashable {
         return copy
     }
 
-    /// This style with the given style's non-default parts laid over it.
+    /// This style with the given style's non-default parts laid over it; the roles of both are kept.
     public func patched(with other: Style) -> Style {
         var copy = self
         if other.foreground != .default { copy.foreground = other.foreground }
         if other.background != .default { copy.background = other.background }
         copy.attributes.formUnion(other.attributes)
+        copy.roles.formUnion(other.roles)
         return copy
     }
 }

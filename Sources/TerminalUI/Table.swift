@@ -103,6 +103,13 @@ public struct Table {
         self.row = row
     }
 
+    /// Marks the sort on the column titled `title` (no marker when no column has that title, e.g. it was
+    /// left out): screens name the column, so a column added or removed never moves the marker.
+    public mutating func sort(byColumnTitled title: String, descending: Bool) {
+        sortColumn = columns.firstIndex { $0.title == title }
+        sortDescending = descending
+    }
+
     /// Rows that fit under the header in an area of `height` rows.
     public static func visibleRows(height: Int) -> Int { max(0, height - 1) }
 

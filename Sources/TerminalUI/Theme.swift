@@ -49,6 +49,35 @@ public enum Role: String, CaseIterable, Sendable, Hashable {
     case dlqRow = "dlq.row"
 }
 
+/// A set of roles: those a cell's style was made from (a selected STALL cell is `lag.stall+table.selected`).
+/// A bit per role in `Role.allCases` order, so that styles stay cheap to copy.
+public struct RoleSet: OptionSet, Sendable, Hashable {
+    /// One bit per role, in `Role.allCases` order.
+    public let rawValue: UInt64
+    /// Creates a set from raw bits.
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    /// The set holding one role.
+    public init(_ role: Role) {
+        self.init(rawValue: (RoleSet.bits[role] ?? 0))
+    }
+
+    /// Bit of each role (a test checks that every role has one: at most 64 roles).
+    private static let bits: [Role: UInt64] = Dictionary(uniqueKeysWithValues:
+        Role.allCases.prefix(64).enumerated().map { ($0.element, UInt64(1) << UInt64($0.offset)) })
+
+    /// The roles in the set, in `Role.allCases` order.
+    public var members: [Role] {
+        Role.allCases.prefix(64).enumerated().compactMap { i, role in rawValue & (UInt64(1) << UInt64(i)) != 0 ? role : nil }
+    }
+
+    /// `lag.stall+table.selected`; `none` for the empty set.
+    public var name: String {
+        let names = members.map(\.rawValue)
+        return names.isEmpty ? "none" : names.joined(separator: "+")
+    }
+}
+
 /// A named mapping from roles to styles, loaded from `themes/NAME.yaml`.
 public struct Theme: Sendable, Hashable {
     /// Theme name (file name without extension).
@@ -62,8 +91,12 @@ public struct Theme: Sendable, Hashable {
         self.styles = styles
     }
 
-    /// The style for a role.
-    public func style(_ role: Role) -> Style { styles[role] ?? .plain }
+    /// The style for a role, stamped with the role (golden screens record it).
+    public func style(_ role: Role) -> Style {
+        var style = styles[role] ?? .plain
+        style.roles = RoleSet(role)
+        return style
+    }
 
     /// The theme with every colour removed, keeping attributes (NO_COLOR, monochrome terminals).
     public var withoutColor: Theme {

@@ -77,28 +77,25 @@ enum Fixtures {
     }
 }
 
-/// Compares a buffer's text with a golden file in Golden/; `EVTOP_RECORD_GOLDEN=1` rewrites it.
+/// Compares a buffer's text and the theme role of every cell with a golden file in Golden/
+/// (see `GoldenScreen`); `EVTOP_RECORD_GOLDEN=1` rewrites it.
 func assertGolden(_ buffer: ScreenBuffer, _ name: String, file: StaticString = #filePath, line: UInt = #line) {
     let dir = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().appendingPathComponent("Golden")
     let url = dir.appendingPathComponent(name + ".txt")
-    let actual = buffer.lines.joined(separator: "\n") + "\n"
     if ProcessInfo.processInfo.environment["EVTOP_RECORD_GOLDEN"] == "1" {
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try? actual.write(to: url, atomically: true, encoding: .utf8)
+        try? GoldenScreen.encode(buffer).write(to: url, atomically: true, encoding: .utf8)
         return
     }
     guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
         XCTFail("missing golden file \(url.path); record it with EVTOP_RECORD_GOLDEN=1 swift test --filter DashboardTests", file: file, line: line)
         return
     }
-    if expected != actual {
-        let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
-        let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
-        let firstDiff = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
+    let differences = GoldenScreen.differences(buffer, golden: expected)
+    if !differences.isEmpty {
         XCTFail("""
-            screen differs from \(name).txt at line \(firstDiff + 1):
-            expected: \(firstDiff < e.count ? String(e[firstDiff]) : "<none>")
-            actual:   \(firstDiff < a.count ? String(a[firstDiff]) : "<none>")
+            screen differs from \(name).txt:
+            \(differences.joined(separator: "\n"))
             (re-record with EVTOP_RECORD_GOLDEN=1 if the change is intended)
             """, file: file, line: line)
     }
