@@ -1,5 +1,6 @@
 import ArgumentParser
 import App
+import Dashboard
 
 /// `evtop snapshot`: one rendered screen as plain text.
 struct SnapshotCommand: AsyncParsableCommand {
@@ -10,7 +11,7 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: ArgumentHelp("View to render: topics, lag, partitions:TOPIC, group:GROUP, sagas, saga:ID, dlq or letters:TOPIC.", valueName: "view"))
+    @Option(name: .long, help: ArgumentHelp("View to render: " + ViewRegistry.specForms.joined(separator: ", ") + ".", valueName: "view"))
     var view: String = "topics"
 
     @Option(name: .long, help: "Screen width in columns.")
