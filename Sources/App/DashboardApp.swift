@@ -39,19 +39,15 @@ public enum DashboardApp {
         FileLogHandler.bootstrap()
         let resolved = try source.resolve()
         let theme = try display.loadTheme(config: resolved.config)
-        let opened = try resolved.open()
-        var state = resolved.initialState(source: opened.description, size: Size(width: 80, height: 24),
-                                          readOnly: source.readOnly, theme: theme.name)
+        // Only the dashboard creates the default store (an empty one says how to fill it).
+        let opened = try resolved.open(create: resolved.isDefault)
+        var (state, performer) = try SessionSetup.make(opened, resolved: resolved, readOnly: source.readOnly,
+                                                       size: Size(width: 80, height: 24), theme: theme.name)
         if resolved.isDefault {
             state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
         }
-        let assembler = try resolved.sagaAssembler()
-        // A Kafka index is named after the cluster's id, asked for in the background: a cluster that is
-        // down at start gets the bounded scan for this session, and the first frame never waits.
-        let sagas = PendingSagaLoader { await SagaLoader.make(opened, readOnly: source.readOnly, assembler: assembler) }
         if let follow { Reducer.openSaga(&state, follow, following: true) }
         let receiver = await startDashboardReceiver(otlp, source: opened, limits: spanLimits, state: &state)
-        let performer = EffectPerformer(source: opened, readOnly: source.readOnly, mailbox: ActionMailbox(), sagas: sagas)
         do {
             try await onTerminal(performer: performer, state: state, theme: theme, display: display)
         } catch {
@@ -75,15 +71,34 @@ public enum DashboardApp {
     public static func session<Backend: TerminalBackend>(on backend: Backend, source: SourceSelection, theme: Theme = .fallback)
         async throws -> DashboardSession<Backend> {
         let resolved = try source.resolve()
-        let opened = try resolved.open()
-        let state = resolved.initialState(source: opened.description, size: backend.size, readOnly: source.readOnly, theme: theme.name)
-        let assembler = try resolved.sagaAssembler()
-        let sagas = PendingSagaLoader { await SagaLoader.make(opened, readOnly: source.readOnly, assembler: assembler) }
-        let performer = EffectPerformer(source: opened, readOnly: source.readOnly, mailbox: ActionMailbox(), sagas: sagas)
+        let (state, performer) = try SessionSetup.make(try resolved.open(), resolved: resolved, readOnly: source.readOnly,
+                                                       size: backend.size, theme: theme.name)
         return DashboardSession(backend: backend, state: state, theme: theme, noColor: false, performer: performer,
                                 loadTheme: ThemeCatalog.load)
     }
 
     /// Re-raises a signal that ended the dashboard, once the terminal is restored.
     public static func reraise(_ signal: Int32) { NCursesBackend.reraise(signal) }
+}
+
+/// What every dashboard session starts from, whoever starts it (the dashboard, the demo, `evtop snapshot`,
+/// tests): the first state and what carries out its effects.
+enum SessionSetup {
+    /// The state (the context's DLQ patterns, the local UTC offset) and the effect performer for `opened`.
+    /// `indexReadOnly` decides whether a store's own correlation index may be written (default: `readOnly`);
+    /// `catchUpBeforeSagaLoads` makes saga loads index everything first (for one-shot screens).
+    static func make(_ opened: OpenedSource, resolved: ResolvedSource?, readOnly: Bool, indexReadOnly: Bool? = nil,
+                     size: Size, theme: String, mailbox: ActionMailbox = ActionMailbox(),
+                     catchUpBeforeSagaLoads: Bool = false) throws -> (state: AppState, performer: EffectPerformer) {
+        let state = AppState.initial(source: opened.description, context: resolved?.context, size: size, readOnly: readOnly, theme: theme)
+        let assembler = try resolved?.sagaAssembler() ?? SagaSetup.assembler(context: nil, configPath: nil)
+        // A Kafka index is named after the cluster's id, asked for in the background on first use: a
+        // cluster that is down then gets the bounded scan for this session, and no frame waits for it.
+        let indexReadOnly = indexReadOnly ?? readOnly
+        let sagas = PendingSagaLoader(catchUpBeforeLoads: catchUpBeforeSagaLoads) {
+            await SagaLoader.make(opened, readOnly: indexReadOnly, assembler: assembler)
+        }
+        return (state, EffectPerformer(source: opened, readOnly: readOnly, mailbox: mailbox, sagas: sagas))
+    }
+
 }

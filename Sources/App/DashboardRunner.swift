@@ -101,7 +101,8 @@ public final class DashboardSession<Backend: TerminalBackend> {
     private let now: () -> Date
     private var lastTick: ContinuousClock.Instant
     private var dirty = true
-    private var inFlight: [Task<Void, Never>] = []
+    /// Background work this session started and that has not finished (loads, jobs): what `settle` waits for.
+    private let pending = PendingWork()
 
     init(backend: Backend, state: AppState, theme: Theme, noColor: Bool, performer: EffectPerformer,
          loadTheme: @escaping (String) throws -> Theme = ThemeCatalog.load, now: @escaping () -> Date = Date.init) {
@@ -160,30 +161,36 @@ public final class DashboardSession<Backend: TerminalBackend> {
             return
         }
         if let task = performer.perform(effect, state: state) {
-            inFlight.removeAll { $0.isCancelled }
-            inFlight.append(task)
+            // Counted, not kept: a long session must not hold a handle per load it ever made.
+            pending.count.withLock { $0 += 1 }
+            Task.detached { [pending] in
+                await task.value
+                pending.count.withLock { $0 -= 1 }
+            }
         }
     }
 
     /// Takes one snapshot now and applies it (the run loop's poller does this every refresh).
     public func refresh() async {
-        do {
-            performer.mailbox.post(.snapshot(try await performer.source.reader.snapshot()))
-        } catch {
-            performer.mailbox.post(.sourceFailed(String(describing: error)))
-        }
+        await SnapshotPoller.post(from: performer.source.reader, to: performer.mailbox)
         step(waitMillis: 0)
     }
 
     /// Steps until every key is handled and every load, job and answer the session started has come
-    /// back: what a test waits for before it looks at the screen. Bounded: `maxPasses` passes at most.
-    public func settle(maxPasses: Int = 1_000) async {
-        for _ in 0..<maxPasses {
+    /// back: what a test or `evtop snapshot` waits for before it looks at the screen. Returns false when
+    /// that did not happen within `timeout` (a source that hangs): the screen then shows what has come.
+    @discardableResult
+    public func settle(timeout: Duration = .seconds(120)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
             step(waitMillis: 0)
-            let tasks = inFlight
-            inFlight = []
-            if tasks.isEmpty { return }
-            for task in tasks { await task.value }
+            if pending.count.withLock({ $0 }) == 0 {
+                // A load that just finished may have posted an answer that plans the next load.
+                step(waitMillis: 0)
+                if pending.count.withLock({ $0 }) == 0 { return true }
+            }
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 
@@ -196,6 +203,11 @@ public final class DashboardSession<Backend: TerminalBackend> {
     public var screenText: String { Screen.render(state, theme: theme).plainText }
 }
 
+/// How many background tasks a session started have not finished.
+final class PendingWork: Sendable {
+    let count = Mutex(0)
+}
+
 /// Polls a source for snapshots at a fixed interval until cancelled.
 struct SnapshotPoller {
     let reader: any LogReader
@@ -204,16 +216,20 @@ struct SnapshotPoller {
 
     func start() -> Task<Void, Never> {
         Task.detached { [reader, interval, mailbox] in
-            let logger = Logger(label: "evtop.poller")
             while !Task.isCancelled {
-                do {
-                    mailbox.post(.snapshot(try await reader.snapshot()))
-                } catch {
-                    logger.warning("snapshot failed: \(error)")
-                    mailbox.post(.sourceFailed(String(describing: error)))
-                }
+                await Self.post(from: reader, to: mailbox)
                 try? await Task.sleep(for: interval)
             }
+        }
+    }
+
+    /// One snapshot, or why there is none, into the mailbox.
+    static func post(from reader: any LogReader, to mailbox: ActionMailbox) async {
+        do {
+            mailbox.post(.snapshot(try await reader.snapshot()))
+        } catch {
+            Logger(label: "evtop.poller").warning("snapshot failed: \(error)")
+            mailbox.post(.sourceFailed(String(describing: error)))
         }
     }
 }
@@ -274,6 +290,7 @@ struct SagaIndexing {
         Task.detached {
             let loader = await pending.loader
             do {
+                if pending.catchUpBeforeLoads { try await loader.catchUpFully() }
                 switch effect {
                 case .loadSagas:
                     let rows = try await loader.recent(limit: SagaModel.maxListRows, now: Date())

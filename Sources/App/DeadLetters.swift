@@ -17,7 +17,7 @@ public enum DeadLetterReport {
         let topics: [TopicInfo]
         if let dlqTopic {
             guard let topic = snapshot.topics.first(where: { $0.name == dlqTopic }) else {
-                throw OperatorError("no topic named \(TextWidth.sanitized(dlqTopic))")
+                throw UsageError("no topic named \(TextWidth.sanitized(dlqTopic))")
             }
             topics = [topic]
         } else {

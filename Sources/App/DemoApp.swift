@@ -115,12 +115,9 @@ public enum DemoApp {
         defer { simulator.cancel() }
         let config = try? ConfigParser.load(path: Paths.configFile)
         let theme = try r.display.loadTheme(config: config ?? nil)
-        var state = AppState.initial(source: log.sourceDescription, context: nil, size: Size(width: 80, height: 24),
-                                     readOnly: false, theme: theme.name)
+        var (state, performer) = try SessionSetup.make(opened, resolved: nil, readOnly: false, size: Size(width: 80, height: 24),
+                                                       theme: theme.name, mailbox: mailbox)
         if traces.receiver == nil && traces.wanted { Reducer.reduce(&state, .notify(traces.message, isError: true)) }
-        let assembler = try SagaSetup.assembler(context: nil, configPath: nil)
-        let sagas = PendingSagaLoader { await SagaLoader.make(opened, readOnly: false, assembler: assembler) }
-        let performer = EffectPerformer(source: opened, readOnly: false, mailbox: mailbox, sagas: sagas)
         do {
             try await DashboardApp.onTerminal(performer: performer, state: state, theme: theme, display: r.display)
         } catch {

@@ -184,18 +184,36 @@ extension NumberFormat {
     static func groupedText(_ value: Int) -> String { grouped(Int64(value)) }
 }
 
-/// A saga loader made in the background: for Kafka it needs the cluster's id, and the dashboard's
-/// first frame must not wait for a cluster that is slow or down.
+/// A saga loader made in the background on first use: for Kafka it needs the cluster's id, and the
+/// dashboard's first frame must not wait for a cluster that is slow or down; a screen without sagas
+/// (`evtop snapshot --view topics`) never asks for it.
 final class PendingSagaLoader: Sendable {
-    private let task: Task<SagaLoader, Never>
+    private let make: @Sendable () async -> SagaLoader
+    private let task = Mutex<Task<SagaLoader, Never>?>(nil)
+    /// Index everything before answering a load (`evtop snapshot`, as `evtop saga` does); the dashboard
+    /// catches up in the background instead.
+    let catchUpBeforeLoads: Bool
 
-    /// Starts making the loader now.
-    init(_ make: @escaping @Sendable () async -> SagaLoader) {
-        task = Task.detached { await make() }
+    /// A loader made by `make` when first needed.
+    init(catchUpBeforeLoads: Bool = false, _ make: @escaping @Sendable () async -> SagaLoader) {
+        self.make = make
+        self.catchUpBeforeLoads = catchUpBeforeLoads
+    }
+
+    /// Starts making the loader, if not started yet.
+    func start() {
+        task.withLock { t in
+            if t == nil { t = Task.detached { [make] in await make() } }
+        }
     }
 
     /// The loader, once made.
     var loader: SagaLoader {
-        get async { await task.value }
+        get async {
+            start()
+            // Started just above: the lock always holds a task here.
+            guard let made = task.withLock({ $0 }) else { return await make() }
+            return await made.value
+        }
     }
 }

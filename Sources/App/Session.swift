@@ -55,13 +55,12 @@ public struct SourceSelection: Sendable {
         }
         // The context's properties, then -X, which win.
         let props = (ctx?.properties ?? [:]).merging(try Self.properties(properties)) { _, new in new }
-        let settings = { (create: Bool) in
-            SourceSettings(readOnly: readOnly, create: create, properties: props, groups: (ctx?.groups ?? []) + groups)
-        }
-        if let broker { return ResolvedSource(url: try SourceRegistry.parse(broker), context: ctx, config: config, isDefault: false, settings: settings(false)) }
-        if let b = ctx?.broker { return ResolvedSource(url: try SourceRegistry.parse(b), context: ctx, config: config, isDefault: false, settings: settings(false)) }
+        // Nothing is created here: only the dashboard creates the default store (see `open(create:)`).
+        let settings = SourceSettings(readOnly: readOnly, create: false, properties: props, groups: (ctx?.groups ?? []) + groups)
+        if let broker { return ResolvedSource(url: try SourceRegistry.parse(broker), context: ctx, config: config, isDefault: false, settings: settings) }
+        if let b = ctx?.broker { return ResolvedSource(url: try SourceRegistry.parse(b), context: ctx, config: config, isDefault: false, settings: settings) }
         return ResolvedSource(url: SourceRegistry.embeddedStore(path: Paths.defaultStore), context: ctx, config: config,
-                              isDefault: true, settings: settings(true))
+                              isDefault: true, settings: settings)
     }
 }
 
@@ -79,9 +78,12 @@ public struct ResolvedSource: Sendable {
     public var settings: SourceSettings
 
     /// Opens the source; `readOnly` overrides the selection's (commands that only read open read-only).
-    public func open(readOnly: Bool? = nil) throws -> OpenedSource {
+    /// `create` makes a missing store: only the dashboard asks for it, and only for the default store, so
+    /// that a mistyped path never becomes an empty store and a command never writes one by reading.
+    public func open(readOnly: Bool? = nil, create: Bool = false) throws -> OpenedSource {
         var settings = self.settings
         if let readOnly { settings.readOnly = readOnly }
+        settings.create = create
         return try SourceRegistry.open(url, settings: settings)
     }
 

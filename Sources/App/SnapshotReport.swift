@@ -11,21 +11,26 @@ public enum SnapshotReport {
     @MainActor
     public static func render(source: SourceSelection, view: String, width: Int, height: Int, interval: Double) async throws -> String {
         var source = source
-        source.readOnly = true
         let target: ViewID
         do { target = try ViewRegistry.parse(view) } catch { throw UsageError(String(describing: error)) }
         if case .groupPartitions(let group) = target { source.groups.append(group) }
+        let resolved = try source.resolve()
+        // The source is only read; a store's own index is still kept unless --read-only (as `evtop saga`),
+        // and saga loads catch it up first. Views without sagas never make the loader.
+        let (state, performer) = try SessionSetup.make(try resolved.open(readOnly: true), resolved: resolved, readOnly: true,
+                                                       indexReadOnly: source.readOnly, size: Size(width: width, height: height),
+                                                       theme: Theme.fallback.name, catchUpBeforeSagaLoads: true)
         let backend = TestBackend(width: width, height: height)
-        let session = try await DashboardApp.session(on: backend, source: source)
+        let session = DashboardSession(backend: backend, state: state, theme: .fallback, noColor: false, performer: performer)
         session.show(target)
-        // Sagas come from an index brought up to date first, as `evtop saga` does.
-        try await session.catchUpIndex()
         await session.refresh()
         if interval > 0 {
             try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
             await session.refresh()
         }
-        await session.settle()
+        if !(await session.settle()) {
+            FileHandle.standardError.write(Data("evtop snapshot: some loads did not finish in time; the screen shows what had come\n".utf8))
+        }
         return session.screenText
     }
 }

@@ -64,6 +64,8 @@ struct SourceBackend: Sendable {
     let check: @Sendable (_ url: String, _ rest: String) throws -> String
     /// The normal spelling of a checked target.
     let spell: @Sendable (_ target: String) -> String
+    /// What a bare path or address would be as this backend's URL, with what it is for.
+    let suggest: @Sendable (_ bare: String) -> String
     /// Opens the source.
     let open: @Sendable (_ target: String, _ settings: SourceSettings) throws -> OpenedSource
 }
@@ -82,14 +84,14 @@ public enum SourceRegistry {
     /// Parses `SCHEME:REST` with the backend the scheme names; a bare path or host gets a hint.
     public static func parse(_ text: String) throws -> SourceURL {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        // Without a scheme: a path or a host:port; say how each backend would spell it.
+        let bare = { BrokerError.badURL(text, reason: "no scheme: use " + backends.map { $0.suggest(trimmed) }.joined(separator: " or ")) }
         guard let colon = trimmed.firstIndex(of: ":"), !trimmed.hasPrefix("/"), !trimmed.hasPrefix("."), !trimmed.hasPrefix("~") else {
-            throw BrokerError.badURL(text, reason: "no scheme: use sqlite:\(trimmed) for a store file or kafka://\(trimmed) for Kafka")
+            throw bare()
         }
         let scheme = String(trimmed[..<colon]).lowercased()
         guard let backend = backend(scheme) else {
-            if scheme.contains(".") || Int(trimmed[trimmed.index(after: colon)...]) != nil {
-                throw BrokerError.badURL(text, reason: "no scheme: use kafka://\(trimmed) for Kafka")
-            }
+            if scheme.contains(".") || Int(trimmed[trimmed.index(after: colon)...]) != nil { throw bare() }
             throw BrokerError.badURL(text, reason: "unknown scheme '\(scheme)' (use \(examples))")
         }
         return SourceURL(scheme: scheme, target: try backend.check(text, String(trimmed[trimmed.index(after: colon)...])))
@@ -110,7 +112,7 @@ public enum SourceRegistry {
 extension SourceBackend {
     /// The embedded store: `sqlite:PATH` or `sqlite://PATH`.
     static let embeddedStore = SourceBackend(
-        schemes: ["sqlite", "file"],
+        schemes: ["sqlite"],
         example: "sqlite:PATH",
         check: { url, rest in
             var path = rest
@@ -121,6 +123,7 @@ extension SourceBackend {
             return Paths.expand(path)
         },
         spell: { "sqlite:" + $0 },
+        suggest: { "sqlite:\($0) for a store file" },
         open: { path, settings in
             guard settings.create || FileManager.default.fileExists(atPath: path) else {
                 throw OperatorError("no evtop store at \(path) (start one with: evtop demo --store \(path))")
@@ -148,6 +151,7 @@ extension SourceBackend {
             return hosts.joined(separator: ",")
         },
         spell: { "kafka://" + $0 },
+        suggest: { "kafka://\($0) for Kafka" },
         open: { servers, settings in
             // Read-only is evtop's promise (no requeue or replay), not a client setting: reads never commit.
             let log = try KafkaLog(settings: KafkaSettings(bootstrap: servers.split(separator: ",").map(String.init),

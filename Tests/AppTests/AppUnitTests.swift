@@ -79,6 +79,24 @@ final class SourceRegistryTests: XCTestCase {
         XCTAssertNotNil(readOnly.traces, "spans can still be read")
     }
 
+    /// Only the dashboard creates the default store: a command that reads (or requeues) says there is none.
+    func testCommandsNeverCreateTheDefaultStore() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-default-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let saved = ProcessInfo.processInfo.environment["XDG_DATA_HOME"]
+        setenv("XDG_DATA_HOME", dir.path, 1)
+        defer { if let saved { setenv("XDG_DATA_HOME", saved, 1) } else { unsetenv("XDG_DATA_HOME") } }
+        let resolved = try SourceSelection(config: dir.appendingPathComponent("none.yaml").path).resolve()
+        XCTAssertTrue(resolved.isDefault)
+        XCTAssertThrowsError(try resolved.open(readOnly: false)) {
+            XCTAssertTrue(String(describing: $0).contains("no evtop store at"), "\($0)")
+        }
+        XCTAssertThrowsError(try resolved.open(readOnly: true))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("evtop/evtop.db").path))
+        _ = try resolved.open(create: true)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("evtop/evtop.db").path))
+    }
+
     func testSelectionMergesContextPropertiesAndRejectsBadOnes() throws {
         XCTAssertEqual(try SourceSelection.properties(["a=1", "b = x=y"]), ["a": "1", "b": " x=y"])
         XCTAssertThrowsError(try SourceSelection.properties(["novalue"])) { XCTAssertTrue($0 is UsageError) }
@@ -306,6 +324,8 @@ final class CommandOutputTests: XCTestCase {
         XCTAssertEqual(LagOutput.exitCode([]), 0)
         XCTAssertEqual(LagOutput.exitCode([group(.ok), group(.warn)]), 1)
         XCTAssertEqual(LagOutput.exitCode([group(.warn), group(.stall)]), 2)
+        XCTAssertEqual(LagOutput.exitCode([group(.ok), group(.unknown)]), 3, "a group that cannot be evaluated is not OK")
+        XCTAssertEqual(LagOutput.exitCode([group(.unknown), group(.warn)]), 1)
     }
 
     func testRequeueSummaryCountsWhatMovedSkippedAndFailed() {
@@ -338,7 +358,11 @@ final class SnapshotReportTests: XCTestCase {
         }
         let list = try await SnapshotReport.render(source: source, view: "letters:" + dlq.name, width: 120, height: 24, interval: 0)
         XCTAssertTrue(list.contains(dlq.name), list)
-        XCTAssertTrue(list.contains("Exception") || list.contains("exception") || list.contains("Declined"), list)
+        // Rows, not just the title: each loaded letter shows its offset and where it came from.
+        let letters = try await store.fetch(topic: dlq.name, partition: 0, from: 0, maxRecords: 1)
+        let original = try XCTUnwrap(letters.first.flatMap { DeadLetterParser.parse($0).originalTopic })
+        XCTAssertTrue(list.contains(original + " p"), list)
+        XCTAssertTrue(list.contains("Exception"), list)
         do {
             _ = try await SnapshotReport.render(source: source, view: "nonsense", width: 80, height: 24, interval: 0)
             XCTFail("an unknown view is a usage error")

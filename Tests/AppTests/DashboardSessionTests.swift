@@ -42,13 +42,15 @@ final class DashboardSessionTests: XCTestCase {
         let backend = TestBackend(width: width, height: height)
         let session = try await DashboardApp.session(on: backend, source: SourceSelection(broker: "sqlite:" + path, readOnly: readOnly))
         await session.refresh()
-        await session.settle()
+        let settled = await session.settle(timeout: .seconds(60))
+        XCTAssertTrue(settled, "the first loads came back")
         return session
     }
 
     private func press(_ session: DashboardSession<TestBackend>, _ keys: Key...) async {
         session.backend.enqueue(keys: keys)
-        await session.settle()
+        let settled = await session.settle(timeout: .seconds(60))
+        XCTAssertTrue(settled, "every load and job the keys started came back")
     }
 
     /// The walk: open the demo store, `2`, `enter`, `4`, `enter`, `r`, `enter`; the letter is requeued
@@ -116,7 +118,10 @@ final class DashboardSessionTests: XCTestCase {
     func testReadOnlySessionRefusesToRequeue() async throws {
         let path = try await DemoStore.make(in: dir, seconds: 20)
         let session = try await session(path, readOnly: true)
-        await press(session, .char("4"), .enter, .char("r"))
+        await press(session, .char("4"), .enter)
+        guard case .deadLetterList(let dlq) = session.state.view else { return XCTFail("enter opens the letters: \(session.state.view)") }
+        XCTAssertFalse((session.state.deadLetters[dlq] ?? []).isEmpty)
+        await press(session, .char("r"))
         XCTAssertNil(session.state.redrive)
         XCTAssertTrue(session.backend.buffer.plainText.contains("read-only"), session.backend.buffer.plainText)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".redrive"))
@@ -141,8 +146,19 @@ final class DashboardSessionTests: XCTestCase {
     func testTinyTerminal() async throws {
         let path = try await DemoStore.make(in: dir, seconds: 5)
         let session = try await session(path, width: 20, height: 5)
-        for key in ["1", "2", "3", "4"] { await press(session, .char(Character(key))) }
-        XCTAssertEqual(session.backend.buffer.width, 20)
-        XCTAssertFalse(session.backend.buffer.plainText.isEmpty)
+        let views: [(Character, ViewID)] = [("1", .topics), ("2", .lag), ("3", .sagas), ("4", .deadLetters)]
+        for (key, view) in views {
+            await press(session, .char(key))
+            XCTAssertEqual(session.state.view, view)
+            let lines = session.backend.buffer.plainText.split(separator: "\n", omittingEmptySubsequences: false)
+            XCTAssertEqual(lines.count, 5)
+            XCTAssertTrue(lines.allSatisfy { $0.count <= 20 }, session.backend.buffer.plainText)
+            XCTAssertTrue(lines[0].contains("evtop"), "the header still names the app: \(lines[0])")
+        }
+        // Resizing back up redraws the current view whole.
+        session.backend.resize(to: Size(width: 100, height: 30))
+        let settled = await session.settle()
+        XCTAssertTrue(settled)
+        XCTAssertTrue(session.backend.buffer.plainText.contains(".DLT"), session.backend.buffer.plainText)
     }
 }
