@@ -71,7 +71,7 @@ public final class RedriveEngine: Sendable {
             id: jobID, kind: request.kind.rawValue, source: log.sourceDescription, sourceTopic: request.sourceTopic,
             selection: request.selectionDescription, targetOverride: request.targetOverride,
             ratePerSecond: request.ratePerSecond, user: request.user, host: host, createdAtMillis: created,
-            finishedAtMillis: nil, state: "running", selected: items.count, moved: 0, skipped: 0, failed: 0)
+            finishedAtMillis: nil, state: RedriveJobState.running.rawValue, selected: items.count, moved: 0, skipped: 0, failed: 0)
         // The owner lock is taken before the job exists, so no resumer can adopt it in between.
         guard let lock = JobLock.tryAcquire(journalPath: journal.path, jobID: jobID) else {
             throw JournalError.unavailable(journal.path, "cannot create the lock file of job \(jobID) next to it")
@@ -96,7 +96,7 @@ public final class RedriveEngine: Sendable {
             let report = try await process(
                 jobID: job.id, kind: RedriveRequest.Kind(rawValue: job.kind) ?? .redrive, targetOverride: job.targetOverride,
                 rate: job.ratePerSecond, selected: job.selected, skipped: job.skipped,
-                cancelledJob: job.state == "cancelled", progress: progress, isCancelled: isCancelled)
+                cancelledJob: job.state == RedriveJobState.cancelled.rawValue, progress: progress, isCancelled: isCancelled)
             withExtendedLifetime(lock) {}
             reports.append(report)
         }
