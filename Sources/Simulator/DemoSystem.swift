@@ -584,14 +584,16 @@ public actor DemoSystem {
         let traceID = Mix.hex(Mix.hash(config.seed, subject, "trace-hi"), width: 16)
             + Mix.hex(Mix.hash(config.seed, subject, "trace-lo"), width: 16)
         let spanID = Mix.hex(Mix.mix64(eventCounter ^ 0x5DEE_CE66_D1CE_4E5B) | 1, width: 16)
-        let headers = [
+        var headers = [
             RecordHeader(DemoHeaders.correlationID, orderID),
             RecordHeader(DemoHeaders.eventType, type.rawValue),
             RecordHeader(DemoHeaders.eventID, eventID),
             RecordHeader(DemoHeaders.schemaVersion, String(schema)),
             RecordHeader(DemoHeaders.contentType, "application/json"),
-            RecordHeader(DemoHeaders.traceparent, "00-\(traceID)-\(spanID)-01"),
         ]
+        if let context = TraceParent(traceID: traceID, spanID: spanID) {  // nil only for an all-zero hash
+            headers.append(RecordHeader(TraceParent.headerName, context.header))
+        }
         return OutgoingRecord(topic: type.topic, timestampMillis: millis, key: Array(orderID.utf8),
                               headers: headers, value: value)
     }
