@@ -2,7 +2,8 @@
 import PackageDescription
 
 /// evtop: a terminal dashboard for event-driven systems.
-/// Folder = target = responsibility; see ../shared/DESIGN.md §2.
+/// Folder = target = responsibility: the executable parses arguments and calls App; App opens sources
+/// through one registry and runs the views of Dashboard; see docs/developing.md.
 let package = Package(
     name: "evtop",
     platforms: [.macOS(.v13)],
@@ -87,17 +88,23 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        .target(
+            name: "App",
+            dependencies: [
+                "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator",
+                "Redrive", "OTLPReceiver", "Yams", "KafkaLog",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "evtop",
             dependencies: [
-                "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator",
-                "Redrive", "OTLPReceiver", "Yams",
+                "App", "Dashboard", "EventModel", "TerminalUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                "KafkaLog",
             ]
         ),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "Dashboard", "TerminalUI", "EventModel", "EmbeddedStore", "Simulator", "Redrive"]),
         .testTarget(name: "EmbeddedStoreTests", dependencies: ["EmbeddedStore", "EventModel"]),
         .testTarget(name: "RedriveTests", dependencies: ["Redrive", "EmbeddedStore", "EventModel"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),

@@ -239,14 +239,14 @@ public final class CorrelationIndex: Sendable {
     }
 }
 
-/// Keeps a `CorrelationIndex` caught up with any `BrokerLog` (the embedded store, or Kafka into a local file).
+/// Keeps a `CorrelationIndex` caught up with any `LogReader` (the embedded store, or Kafka into a local file).
 ///
 /// Each call to ``catchUp(snapshot:)`` reads from the cursors forward with `fetch`, in batches of at most
 /// ``batchSize`` and at most ``maxRecordsPerTick`` records in all: O(new records) per tick, bounded per tick.
 /// Partitions take turns (the starting partition rotates) so a busy one cannot starve the rest.
 public final class CorrelationIndexer: Sendable {
     /// The log indexed.
-    public let log: any BrokerLog
+    public let log: any LogReader
     /// The index written.
     public let index: CorrelationIndex
     /// How correlation IDs and event types are found.
@@ -275,7 +275,7 @@ public final class CorrelationIndexer: Sendable {
     }
 
     /// Creates an indexer.
-    public init(log: any BrokerLog, index: CorrelationIndex, rules: CorrelationRules,
+    public init(log: any LogReader, index: CorrelationIndex, rules: CorrelationRules,
                 batchSize: Int = 500, maxRecordsPerTick: Int = 5_000) {
         self.log = log
         self.index = index

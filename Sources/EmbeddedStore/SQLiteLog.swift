@@ -11,7 +11,7 @@ import SQLiteSupport
 /// ``busyTimeout`` for it. Watermarks live in the `partitions` table and are
 /// updated in the same transaction as the records, so ``snapshot()`` costs
 /// O(partitions + group offsets) and never scans records.
-public final class SQLiteLog: BrokerLog {
+public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     /// How a store is opened.
     public enum OpenMode: Sendable {
         /// Creates the file and schema when the file is missing or empty.
@@ -77,7 +77,7 @@ public final class SQLiteLog: BrokerLog {
         }
     }
 
-    // MARK: - BrokerLog
+    // MARK: - Reading, writing, demo setup
 
     /// Topics with watermarks and groups with offsets, commit times and live member counts.
     public func snapshot() async throws -> BrokerSnapshot {
@@ -247,8 +247,22 @@ public final class SQLiteLog: BrokerLog {
         }
     }
 
-    /// Up to `maxRecords` records of one partition with offsets ≥ `offset`, ascending.
-    public func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [EventModel.Record] {
+    /// Up to `maxRecords` records of one partition with offsets ≥ `offset`, ascending, and the offset after
+    /// the last (the store's offsets are dense: there is nothing to skip).
+    public func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [EventModel.Record], next: Int64) {
+        let records = try await records(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
+        return (records, records.last.map { $0.offset + 1 } ?? offset)
+    }
+
+    /// A single transaction appends every record: a batch lands whole or not at all, once.
+    public var producesIdempotently: Bool { true }
+
+    /// The store file itself: its redrive journal lives beside it and its correlation index inside it.
+    public func identity() async -> SourceIdentity? {
+        SourceIdentity(stem: "sqlite-" + (path as NSString).lastPathComponent, storeFile: path)
+    }
+
+    private func records(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [EventModel.Record] {
         let path = self.path
         return try await file.read { db in
             guard let count = try Int32.fetchOne(

@@ -140,56 +140,6 @@ public enum BrokerError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A broker's log with Kafka semantics: the embedded SQLite store and Kafka both implement it.
-public protocol BrokerLog: Sendable {
-    /// The source as the user named it (e.g. `sqlite:/tmp/demo.db`), without secrets.
-    var sourceDescription: String { get }
-
-    /// Topics, partitions and watermarks, plus consumer groups and their offsets. O(partitions).
-    func snapshot() async throws -> BrokerSnapshot
-
-    /// Creates a topic if it does not exist; an existing topic keeps its partitions.
-    func createTopic(_ name: String, partitions: Int32) async throws
-
-    /// Appends records atomically in order; returns where each landed.
-    @discardableResult
-    func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition]
-
-    /// Reads up to `maxRecords` records of one partition starting at `offset`.
-    func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record]
-
-    /// ``fetch(topic:partition:from:maxRecords:)`` plus the offset to read from next. That can be past the
-    /// last record: in Kafka, a transaction's commit marker takes an offset but is no record, and a reader
-    /// that only follows records would wait at it forever. The default follows the records.
-    func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64)
-
-    /// Commits a group's offsets (the next offset to read per partition) and marks `member` alive.
-    func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws
-
-    /// Marks `member` of `group` alive without committing (a heartbeat).
-    func heartbeat(group: String, member: String) async throws
-
-    /// One topic's partitions and watermarks; `BrokerError.unknownTopic` when it does not exist.
-    /// The default takes a whole snapshot; connectors answer it more cheaply.
-    func watermarks(topic: String) async throws -> TopicInfo
-}
-
-extension BrokerLog {
-    /// Reads with ``fetch(topic:partition:from:maxRecords:)``; next is after the last record, or `offset` when none.
-    public func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
-        let records = try await fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
-        return (records, records.last.map { $0.offset + 1 } ?? offset)
-    }
-
-    /// One topic's partitions and watermarks, from a whole snapshot.
-    public func watermarks(topic: String) async throws -> TopicInfo {
-        guard let info = try await snapshot().topics.first(where: { $0.name == topic }) else {
-            throw BrokerError.unknownTopic(topic)
-        }
-        return info
-    }
-}
-
 extension Int64 {
     /// `self + other`, pinned at the bounds instead of trapping: offsets come from outside.
     public func addingSaturating(_ other: Int64) -> Int64 {

@@ -1,13 +1,13 @@
 import Foundation
 
-/// A complete in-memory `BrokerLog` with Kafka semantics, for tests and demos.
+/// A complete in-memory log (reader, writer and demo setup) with Kafka semantics, for tests and demos.
 ///
 /// Topics have numbered partitions; each partition is an append-only list of records whose
 /// offsets start at the low watermark and end just below the high watermark. Keyed records are
 /// placed with `KeyPartitioner`, keyless ones round robin per topic, unless a partition is given.
 /// Consumer groups keep committed offsets, commit times and members; a member is live while it
 /// committed or heartbeated within `sessionTimeout` of the injected clock. No I/O.
-public actor InMemoryLog: BrokerLog {
+public actor InMemoryLog: LogReader, LogWriter, DemoSetup {
     private struct PartitionState {
         var low: Int64 = 0
         var records: [Record] = []
@@ -47,7 +47,14 @@ public actor InMemoryLog: BrokerLog {
         self.now = now
     }
 
-    // MARK: BrokerLog
+    // MARK: Reading, writing, demo setup
+
+    /// Deduplicated by construction: one actor appends each record once.
+    public nonisolated var producesIdempotently: Bool { true }
+
+    /// `memory` and the description: an in-memory log has no files of its own.
+    public nonisolated func identity() async -> SourceIdentity? { SourceIdentity(stem: "memory-" + sourceDescription) }
+
 
     /// Topics with watermarks and groups with offsets, sorted; O(partitions + members).
     public func snapshot() async throws -> BrokerSnapshot {
@@ -115,14 +122,15 @@ public actor InMemoryLog: BrokerLog {
 
     /// Reads up to `maxRecords` from `offset`; an offset below the low watermark reads from the
     /// low watermark, one at or past the high watermark reads nothing.
-    public func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
+    public func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
         let p = try partitionState(topic, partition)
-        guard maxRecords > 0 else { return [] }
+        guard maxRecords > 0 else { return ([], offset) }
         let start = max(offset, p.low)
-        guard start < p.high else { return [] }
+        guard start < p.high else { return ([], offset) }
         let from = Int(start - p.low)
         let to = min(p.records.count, from + maxRecords)
-        return Array(p.records[from..<to])
+        let records = Array(p.records[from..<to])
+        return (records, records.last.map { $0.offset + 1 } ?? offset)
     }
 
     /// Commits offsets (validated against existing topics and partitions), stamps commit times
@@ -140,7 +148,7 @@ public actor InMemoryLog: BrokerLog {
         groups[group] = g
     }
 
-    /// Marks the member alive; creates the group if it is new.
+    /// Marks the member alive; creates the group if it is new (the same as committing nothing).
     public func heartbeat(group: String, member: String) async throws {
         var g = groups[group] ?? GroupState()
         g.lastSeen[member] = now()

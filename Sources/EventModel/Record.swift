@@ -121,7 +121,7 @@ public struct TopicPartition: Sendable, Hashable, Codable, Comparable {
 }
 
 /// Deterministic partitioner: murmur2-free FNV-1a over the key, so the same key
-/// always lands on the same partition in every BrokerLog of evtop's own making.
+/// always lands on the same partition in every log of evtop's own making.
 public enum KeyPartitioner {
     /// The partition for a key among `count` partitions.
     public static func partition(for key: [UInt8], count: Int32) -> Int32 {

@@ -200,6 +200,9 @@ public protocol SpanRetention: Sendable {
     func pruneSpans(olderThanUnixNano cutoffUnixNano: UInt64, maxSpans: Int) async throws -> Int
 }
 
+/// A trace store the OTLP receiver can write into and keep within its retention limits.
+public typealias SpanStore = TraceStore & SpanRetention
+
 extension Span {
     /// Span attributes that carry a correlation (conversation) ID, newest name first.
     public static let correlationAttributeKeys = ["messaging.message.conversation_id", "messaging.conversation_id"]

@@ -75,7 +75,7 @@ enum KafkaConf {
     }
 }
 
-/// Errors of the Kafka client, converted to `BrokerError` at the `BrokerLog` edge.
+/// Errors of the Kafka client, converted to `BrokerError` at the `LogReader` edge.
 enum KafkaError: Error, CustomStringConvertible {
     case configuration(String)
     case client(String)

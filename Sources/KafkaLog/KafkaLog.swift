@@ -2,12 +2,12 @@ import Foundation
 import EventModel
 import CRdKafka
 
-/// A `BrokerLog` over a Kafka cluster through librdkafka.
+/// A log reader, writer and demo setup over a Kafka cluster through librdkafka.
 ///
 /// One idempotent producer (acks=all) also serves metadata, watermarks and admin requests; a
 /// browse consumer reads with assign() only (never subscribe, never commit, a unique unused group
 /// id); `commit(group:...)` uses one consumer per group, for evtop's own demo services.
-public final class KafkaLog: BrokerLog, @unchecked Sendable {
+public final class KafkaLog: LogReader, LogWriter, DemoSetup, @unchecked Sendable {
     // @unchecked: librdkafka handles are thread-safe; every mutable Swift field is behind a lock.
 
     /// The settings the log was opened with (properties may hold secrets: never print them).
@@ -56,7 +56,7 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
         }
     }
 
-    // MARK: BrokerLog
+    // MARK: Reading, writing, demo setup
 
     /// Metadata, watermarks (batched per broker), consumer groups with committed offsets, and which brokers answered.
     public func snapshot() async throws -> BrokerSnapshot {
@@ -150,8 +150,17 @@ public final class KafkaLog: BrokerLog, @unchecked Sendable {
         }
     }
 
-    /// Kafka group membership is the broker's business: evtop's commits need no heartbeat.
-    public func heartbeat(group: String, member: String) async throws {}
+    /// The idempotent producer (enable.idempotence, acks=all) deduplicates retries.
+    public var producesIdempotently: Bool { true }
+
+    /// `kafka-CLUSTERID`: one identity per cluster, however its servers are spelled (`a,b`, `b,a`, `a`),
+    /// and a new one for a cluster rebuilt at the same address. Nil while no broker says the id.
+    public func identity() async -> SourceIdentity? {
+        await clusterID(timeoutMillis: Self.identityTimeoutMillis).map { SourceIdentity(stem: "kafka-" + $0) }
+    }
+
+    /// How long ``identity()`` waits for the cluster to say its id.
+    public static let identityTimeoutMillis: Int32 = 5000
 
     /// Reads every record of `topic` between the given watermarks with the browse consumer (all partitions
     /// assigned at once), handing batches to `body`: the bulk path for indexing a topic. Returns the count read.

@@ -80,7 +80,7 @@ public final class OTLPReceiver: Sendable {
     /// Port asked for (0: any free port; ``start()`` returns the bound one).
     public let port: Int
     /// Where spans go.
-    public let store: any TraceStore
+    public let store: any SpanStore
     /// Limits.
     public let limits: OTLPReceiverLimits
     private let log: @Sendable (String) -> Void
@@ -99,7 +99,7 @@ public final class OTLPReceiver: Sendable {
     private let writer: IngestWriter
 
     /// Creates a receiver; nothing listens until ``start()``. `log` receives operator-facing messages.
-    public init(host: String = "127.0.0.1", port: Int = OTLPReceiver.defaultPort, store: any TraceStore,
+    public init(host: String = "127.0.0.1", port: Int = OTLPReceiver.defaultPort, store: any SpanStore,
                 limits: OTLPReceiverLimits = OTLPReceiverLimits(), log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.host = host
         self.port = port
@@ -215,8 +215,8 @@ public final class OTLPReceiver: Sendable {
     // MARK: - Retention
 
     private func startRetention() -> Task<Void, Never>? {
-        guard let retention = store as? any SpanRetention,
-              limits.retentionAge != nil || limits.retentionMaxSpans != nil else { return nil }
+        let retention = store
+        guard limits.retentionAge != nil || limits.retentionMaxSpans != nil else { return nil }
         let limits = self.limits
         return Task {
             while !Task.isCancelled {

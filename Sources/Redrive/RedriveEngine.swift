@@ -28,7 +28,9 @@ public final class RedriveEngine: Sendable {
     /// Messages per batch: one journal transaction and one produce call each.
     public static let maxBatch = 500
 
-    let log: any BrokerLog
+    let log: any LogReader
+    /// Nil for a source opened read-only: only dry runs are possible.
+    let writer: (any LogWriter)?
     let journal: RedriveJournal?
     let clock: RedriveClock
     let pid: Int32
@@ -40,8 +42,15 @@ public final class RedriveEngine: Sendable {
     let ownsJournal: Bool
 
     /// Creates an engine over a broker log and a journal (nil only for dry runs: they write nothing).
-    public init(log: any BrokerLog, journal: RedriveJournal?, clock: RedriveClock = .system, ownsJournal: Bool = false) {
-        self.log = log
+    public convenience init(log: any WritableLog, journal: RedriveJournal?, clock: RedriveClock = .system, ownsJournal: Bool = false) {
+        self.init(reader: log, writer: log, journal: journal, clock: clock, ownsJournal: ownsJournal)
+    }
+
+    /// Creates an engine over a log that may not be writable (`writer` nil: dry runs only; a real run throws).
+    public init(reader: any LogReader, writer: (any LogWriter)?, journal: RedriveJournal?, clock: RedriveClock = .system,
+                ownsJournal: Bool = false) {
+        self.log = reader
+        self.writer = writer
         self.journal = journal
         self.ownsJournal = ownsJournal
         self.clock = clock
@@ -287,7 +296,8 @@ public final class RedriveEngine: Sendable {
             RedriveRules.outgoing(from: p.record, topic: p.topic, partition: p.partition, redriveID: p.item.redriveID,
                                   nowMillis: now, keepAllHeaders: state.kind == .replay)
         }
-        let positions = try await log.produce(outgoing)
+        guard let writer else { throw BrokerError.writeRefused("\(log.sourceDescription) is open read-only") }
+        let positions = try await writer.produce(outgoing)
         guard positions.count == planned.count else {
             throw BrokerError.unavailable("the broker acknowledged \(positions.count) of \(planned.count) messages")
         }

@@ -3,7 +3,7 @@ import EventModel
 
 /// The simulated order-fulfillment system behind `evtop demo`.
 ///
-/// Four services run as consumer groups over any `BrokerLog`, driven by simulated time:
+/// Four services run as consumer groups over any `DemoLog`, driven by simulated time:
 /// each `advance(to:)` does the work due since the previous call in steps of 100 ms, with one
 /// produce call per topic per step. Everything (ids, traffic, outcomes, poison) follows from the
 /// seed and the times passed in, so two runs with the same seed and times write the same records.
@@ -44,7 +44,7 @@ public actor DemoSystem {
     public nonisolated let config: DemoConfig
     let tuning: DemoTuning
 
-    private let log: any BrokerLog
+    private let log: any DemoLog
     private var rng: SplitMix64
     private var members: [Member] = []
     private var positions: [String: [TopicPartition: Int64]] = [:]
@@ -86,11 +86,11 @@ public actor DemoSystem {
     static let shipmentFailureReasons = ["address_undeliverable", "carrier_rejected_parcel"]
 
     /// Creates the system; nothing is written until `setUp()`.
-    public init(log: any BrokerLog, config: DemoConfig) {
+    public init(log: any DemoLog, config: DemoConfig) {
         self.init(log: log, config: config, tuning: .standard)
     }
 
-    init(log: any BrokerLog, config: DemoConfig, tuning: DemoTuning) {
+    init(log: any DemoLog, config: DemoConfig, tuning: DemoTuning) {
         self.log = log
         self.config = config
         self.tuning = tuning
@@ -252,7 +252,7 @@ public actor DemoSystem {
                     for (tp, p) in changed { committed[member.group, default: [:]][tp] = p }
                 }
                 if to >= nextHeartbeat[member.id] ?? 0 {
-                    try await log.heartbeat(group: member.group, member: member.id)
+                    try await log.commit(group: member.group, member: member.id, offsets: [:])
                     nextHeartbeat[member.id] = to + tuning.heartbeatMillis
                 }
             }

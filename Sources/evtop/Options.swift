@@ -1,8 +1,5 @@
-import Foundation
 import ArgumentParser
-import EventModel
-import TerminalUI
-import Dashboard
+import App
 
 /// Where to read from: broker URL or a config context.
 struct SourceOptions: ParsableArguments {
@@ -21,37 +18,9 @@ struct SourceOptions: ParsableArguments {
     @Flag(name: .long, help: "Disable every write (requeue, replay).")
     var readOnly = false
 
-    /// The config file, if any (errors name file and line).
-    func loadConfig() throws -> ConfigFile? {
-        try ConfigParser.load(path: config.map(Paths.expand) ?? Paths.configFile)
-    }
-
-    /// librdkafka properties (the context's, then -X, which win) and the context's groups, plus `groups`.
-    func kafkaOptions(_ context: ContextConfig?, groups: [String] = []) -> KafkaOptions {
-        var props = context?.properties ?? [:]
-        for p in properties {
-            guard let eq = p.firstIndex(of: "=") else { continue }
-            props[String(p[..<eq]).trimmingCharacters(in: .whitespaces)] = String(p[p.index(after: eq)...])
-        }
-        return KafkaOptions(properties: props, groups: (context?.groups ?? []) + groups)
-    }
-
-    /// The broker URL to use and the context it came from: --broker, else the context's, else the default store.
-    func resolve() throws -> (url: BrokerURL, raw: String, context: ContextConfig?, config: ConfigFile?, isDefault: Bool) {
-        let config = try loadConfig()
-        var ctx: ContextConfig?
-        if let config {
-            ctx = try config.context(named: context)
-        } else if let name = context {
-            throw ConfigError(file: self.config ?? Paths.configFile, line: nil, problem: "no context named '\(name)': the config file does not exist")
-        }
-        for p in properties where !p.contains("=") {
-            throw ValidationError("-X takes key=value, got '\(p)'")
-        }
-        if let broker { return (try BrokerURL.parse(broker), broker, ctx, config, false) }
-        if let b = ctx?.broker { return (try BrokerURL.parse(b), b, ctx, config, false) }
-        let path = Paths.defaultStore
-        return (.sqlite(path: path), "sqlite:" + path, ctx, config, true)
+    /// The selection for the app, with `groups` to show besides the context's.
+    func selection(groups: [String] = []) -> SourceSelection {
+        SourceSelection(broker: broker, context: context, config: config, properties: properties, readOnly: readOnly, groups: groups)
     }
 }
 
@@ -67,23 +36,29 @@ struct DisplayOptions: ParsableArguments {
         guard refresh >= 0.1, refresh <= 60 else { throw ValidationError("--refresh must be between 0.1 and 60 seconds") }
     }
 
-    /// True when NO_COLOR is set to anything non-empty (no-color.org).
-    var noColor: Bool { Paths.nonEmpty(Paths.environment["NO_COLOR"]) != nil }
+    var settings: DisplaySettings { DisplaySettings(theme: theme, refresh: refresh) }
+}
 
-    /// The theme to start with: --theme, else the config's, else default.
-    func loadTheme(config: ConfigFile?) throws -> Theme {
-        try ThemeCatalog.load(theme ?? config?.theme ?? "default")
+/// How long and how many spans the receiver keeps (`--span-retention`, `--span-max`).
+struct SpanRetentionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Keep spans this long, by start time: 90s, 30m, 24h, 7d, or off.", valueName: "age"))
+    var spanRetention: String = "24h"
+
+    @Option(name: .long, help: ArgumentHelp("Keep at most this many spans, oldest pruned first, or off.", valueName: "n"))
+    var spanMax: String = "2000000"
+
+    func validate() throws {
+        _ = try Usage.check { try limits() }
+    }
+
+    func limits() throws -> SpanLimits {
+        try SpanRetentionSetting.limits(retention: spanRetention, max: spanMax)
     }
 }
 
-extension AppState {
-    /// A state for `source` with the context's DLQ patterns and the local UTC offset.
-    static func initial(source: String, context: ContextConfig?, size: Size, readOnly: Bool, theme: String) -> AppState {
-        var state = AppState(source: source, now: Date(), size: size)
-        state.utcOffsetSeconds = TimeZone.current.secondsFromGMT()
-        if let patterns = context?.deadLetterPatterns { state.deadLetterTopics = DeadLetterTopics(patterns: patterns) }
-        state.readOnly = readOnly
-        state.themeName = theme
-        return state
+/// Turns the app's usage errors into ArgumentParser's, so they print with the command's usage.
+enum Usage {
+    static func check<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as UsageError { throw ValidationError(error.description) }
     }
 }

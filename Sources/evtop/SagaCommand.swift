@@ -1,8 +1,8 @@
-import Foundation
 import ArgumentParser
 import EventModel
-import Dashboard
 import TerminalUI
+import Dashboard
+import App
 
 /// `evtop saga [ID]`: one saga's timeline, or the recent sagas, as text or JSON.
 struct SagaCommand: AsyncParsableCommand {
@@ -37,148 +37,13 @@ struct SagaCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...SagaModel.maxListRows).contains(limit) else { throw ValidationError("--limit must be between 1 and \(SagaModel.maxListRows)") }
         guard (40...1000).contains(width) else { throw ValidationError("--width must be between 40 and 1000") }
-        if let state, Self.state(named: state) == nil {
+        if let state, SagaState.named(state) == nil {
             throw ValidationError("unknown state '\(TextWidth.sanitized(state))' (running, completed, compensating, compensated, failed, timed-out)")
         }
     }
 
-    static func state(named text: String) -> SagaState? {
-        SagaState.allCases.first { $0.rawValue == text.lowercased().replacingOccurrences(of: "-", with: " ") }
-    }
-
     func run() async throws {
-        let resolved = try source.resolve()
-        let log = try SourceFactory.open(resolved.url, readOnly: true, create: false, kafka: source.kafkaOptions(resolved.context))
-        let assembler = try SagaSetup.assembler(context: resolved.context, configPath: resolved.config?.path)
-        let loader = SagaLoader.make(log: log, url: resolved.url, readOnly: source.readOnly, assembler: assembler,
-                                     traces: log as? any TraceStore, clusterID: await SourceFiles.clusterID(of: log))
-        try await loader.catchUpFully()
-        let now = Date()
-        var display = AppState(source: log.sourceDescription, now: now, size: Size(width: width, height: 24))
-        display.utcOffsetSeconds = TimeZone.current.secondsFromGMT()
-        guard let id else {
-            var rows = try await loader.recent(limit: state == nil ? limit : SagaModel.maxListRows, now: now)
-            if let wanted = state.flatMap(Self.state(named:)) { rows = Array(rows.filter { $0.state == wanted }.prefix(limit)) }
-            if json {
-                print(TerminalSafe.json(try ScriptJSON.encode(SagaListOutput(source: loader.note, sagas: rows.map(SagaListOutput.Row.init)))))
-            } else {
-                let body = rows.map { r in
-                    [r.id, r.type ?? "-", r.state.label, Clock.hms(Date(timeIntervalSince1970: Double(r.startMillis) / 1000), utcOffsetSeconds: display.utcOffsetSeconds),
-                     SagaModel.duration(r.durationSeconds), SagaModel.steps(r), r.lastEvent ?? "-", r.services.joined(separator: ",")].map(TextWidth.sanitized)
-                }
-                print(TextTable.render(header: ["CORRELATION ID", "SAGA", "STATE", "STARTED", "DURATION", "STEPS", "LAST EVENT", "SERVICES"],
-                                       rows: body, rightAligned: [4, 5]), terminator: "")
-                FileHandle.standardError.write(Data("(\(loader.note))\n".utf8))
-            }
-            return
-        }
-        let timeline = try await loader.timeline(id: id, now: now)
-        if json {
-            print(TerminalSafe.json(try ScriptJSON.encode(SagaOutput(timeline, note: loader.note))))
-        } else {
-            print(SagaText.header(timeline, state: display, width: width).joined(separator: "\n"))
-            print("")
-            let body = timeline.items.map { item -> [String] in
-                var whereText = ""
-                if let r = item.record { whereText = "\(r.topic) p\(r.partition)@\(r.offset)" }
-                if let s = item.span { whereText = SagaModel.duration(Double(s.durationNanos) / 1e9) + " " + s.traceID.prefix(8) + "…/" + s.spanID }
-                return [SagaModel.offset(item.startNanos, from: timeline.startNanos), SagaModel.marker(item), item.label, item.row,
-                        whereText, item.step ?? "", item.outcome.rawValue].map(TextWidth.sanitized)
-            }
-            print(TextTable.render(header: ["AT", "", "EVENT / SPAN", "SERVICE", "WHERE", "STEP", "OUTCOME"], rows: body, rightAligned: [0]), terminator: "")
-        }
-        if timeline.items.isEmpty {
-            FileHandle.standardError.write(Data("evtop: no records or spans with correlation ID \(TextWidth.sanitized(id)) (\(loader.note))\n".utf8))
-            throw ExitCode(1)
-        }
-    }
-}
-
-/// `evtop saga --json` without an ID.
-struct SagaListOutput: Encodable {
-    struct Row: Encodable {
-        var correlationID: String
-        var sagaType: String?
-        var state: String
-        var started: String
-        var durationSeconds: Double
-        var stepsDone: Int
-        var stepsTotal: Int?
-        var lastEvent: String?
-        var services: [String]
-
-        init(_ r: SagaListRow) {
-            correlationID = r.id
-            sagaType = r.type
-            state = r.state.rawValue
-            started = DLQOutput.iso(r.startMillis)
-            durationSeconds = ScriptJSON.round2(r.durationSeconds)
-            stepsDone = r.stepsDone
-            stepsTotal = r.stepsTotal
-            lastEvent = r.lastEvent
-            services = r.services
-        }
-    }
-
-    var source: String
-    var sagas: [Row]
-}
-
-/// `evtop saga ID --json`.
-struct SagaOutput: Encodable {
-    struct Step: Encodable {
-        var name: String
-        var service: String?
-        var status: String
-        var at: String?
-    }
-
-    struct Item: Encodable {
-        var kind: String
-        var at: String
-        var offsetSeconds: Double
-        var row: String
-        var label: String
-        var outcome: String
-        var step: String?
-        var topic: String?
-        var partition: Int32?
-        var offset: Int64?
-        var traceID: String?
-        var spanID: String?
-        var durationMillis: Double?
-        var status: String?
-    }
-
-    var correlationID: String
-    var sagaType: String?
-    var state: String
-    var started: String?
-    var durationSeconds: Double
-    var timeoutSeconds: Double?
-    var services: [String]
-    var steps: [Step]
-    var items: [Item]
-    var source: String
-
-    init(_ t: SagaTimeline, note: String) {
-        func iso(_ nanos: Int64) -> String { DLQOutput.iso(nanos / 1_000_000) }
-        correlationID = t.correlationID
-        sagaType = t.sagaType
-        state = t.state.rawValue
-        started = t.items.isEmpty ? nil : iso(t.startNanos)
-        durationSeconds = ScriptJSON.round2(t.durationSeconds)
-        timeoutSeconds = t.timeoutSeconds
-        services = t.services
-        steps = t.steps.map { Step(name: $0.name, service: $0.service, status: $0.status.rawValue, at: $0.atNanos.map(iso)) }
-        items = t.items.map { i in
-            Item(kind: i.kind.rawValue, at: iso(i.startNanos), offsetSeconds: Double(i.startNanos - t.startNanos) / 1e9,
-                 row: i.row, label: i.label, outcome: i.outcome.rawValue, step: i.step,
-                 topic: i.record?.topic, partition: i.record?.partition, offset: i.record?.offset,
-                 traceID: i.span?.traceID, spanID: i.span?.spanID,
-                 durationMillis: i.span.map { ScriptJSON.round2(Double($0.durationNanos) / 1e6) },
-                 status: i.span.map { s in s.status.code == .error ? "error" : (s.status.code == .ok ? "ok" : "unset") })
-        }
-        source = note
+        let status = try await SagaReport.run(source: source.selection(), id: id, json: json, limit: limit, state: state, width: width)
+        if status != 0 { throw ExitCode(status) }
     }
 }

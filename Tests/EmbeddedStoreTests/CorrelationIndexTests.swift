@@ -187,7 +187,7 @@ final class CorrelationIndexTests: StoreTestCase {
 /// A log that behaves as Kafka does after a transactional producer: each partition's last offset is a
 /// commit marker (no record), and `read` says to go on past it. Records come from an in-memory log
 /// that is not written to after the marker.
-final class MarkerLog: BrokerLog, @unchecked Sendable {
+final class MarkerLog: LogReader, LogWriter, DemoSetup, @unchecked Sendable {
     let inner: InMemoryLog
     /// False: `read` follows records only, as the protocol's default does (and as the fix replaces).
     let readsPastMarkers: Bool
@@ -218,11 +218,9 @@ final class MarkerLog: BrokerLog, @unchecked Sendable {
 
     func createTopic(_ name: String, partitions: Int32) async throws { try await inner.createTopic(name, partitions: partitions) }
     func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] { try await inner.produce(records) }
-    func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
-        try await inner.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
-    }
+    var producesIdempotently: Bool { true }
+    func identity() async -> SourceIdentity? { await inner.identity() }
     func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
         try await inner.commit(group: group, member: member, offsets: offsets)
     }
-    func heartbeat(group: String, member: String) async throws { try await inner.heartbeat(group: group, member: member) }
 }

@@ -307,7 +307,7 @@ final class KafkaLogTests: XCTestCase {
         XCTAssertEqual(topic?.partitions.count, 4)
         try await log.produce((0..<10).map { OutgoingRecord(topic: "shipments", partition: 2, timestampMillis: 0, value: Array("s\($0)".utf8)) })
         try await log.commit(group: "shipping", member: "shipping-1", offsets: [TopicPartition("shipments", 2): 6])
-        try await log.heartbeat(group: "shipping", member: "shipping-1")
+        try await log.commit(group: "shipping", member: "shipping-1", offsets: [:])
         let group = try await log.snapshot().groups.first { $0.id == "shipping" }
         XCTAssertEqual(group?.offsets, [TopicPartition("shipments", 2): 6])
     }

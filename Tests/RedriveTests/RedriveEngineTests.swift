@@ -503,7 +503,7 @@ final class Counter: @unchecked Sendable {
 /// A real store behind a door that sometimes closes: produce calls in `lostAcks` are written and
 /// then reported as failed (an acknowledgement lost on the way back); fetch calls in
 /// `failedFetches` fail before reading. Counts start at 0.
-final class FlakyLog: BrokerLog, @unchecked Sendable {
+final class FlakyLog: LogReader, LogWriter, DemoSetup, @unchecked Sendable {
     let inner: SQLiteLog
     let lostAcks: Set<Int>
     let failedFetches: Set<Int>
@@ -538,13 +538,14 @@ final class FlakyLog: BrokerLog, @unchecked Sendable {
         if lostAcks.contains(n) { throw BrokerError.unavailable("acknowledgement lost (injected)") }
         return positions
     }
-    func fetch(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [Record] {
+    func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
         if failedFetches.contains(next(\.fetches)) { throw BrokerError.unavailable("fetch failed (injected)") }
-        return try await inner.fetch(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
+        return try await inner.read(topic: topic, partition: partition, from: offset, maxRecords: maxRecords)
     }
+    var producesIdempotently: Bool { true }
+    func identity() async -> SourceIdentity? { await inner.identity() }
     func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
         try await inner.commit(group: group, member: member, offsets: offsets)
     }
-    func heartbeat(group: String, member: String) async throws { try await inner.heartbeat(group: group, member: member) }
     func watermarks(topic: String) async throws -> TopicInfo { try await inner.watermarks(topic: topic) }
 }

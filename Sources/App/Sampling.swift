@@ -5,7 +5,7 @@ import TerminalUI
 
 /// Non-interactive commands take two snapshots `interval` apart so rates exist.
 enum Sampling {
-    static func sampledState(log: any BrokerLog, interval: Double, state initial: AppState) async throws -> AppState {
+    static func sampledState(log: any LogReader, interval: Double, state initial: AppState) async throws -> AppState {
         var state = initial
         Reducer.reduce(&state, .snapshot(try await log.snapshot()))
         if interval > 0 {

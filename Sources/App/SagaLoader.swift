@@ -9,7 +9,7 @@ import TerminalUI
 /// (the embedded store opened read-write, or a local index file for a Kafka cluster), else by a bounded
 /// scan of the newest records, and says which.
 final class SagaLoader: Sendable {
-    let log: any BrokerLog
+    let log: any LogReader
     let assembler: SagaAssembler
     let index: CorrelationIndex?
     let indexer: CorrelationIndexer?
@@ -29,7 +29,7 @@ final class SagaLoader: Sendable {
     /// Traces followed from `traceparent` headers per saga at most.
     static let maxTraces = 20
 
-    init(log: any BrokerLog, assembler: SagaAssembler, index: CorrelationIndex?, traces: (any TraceStore)? = nil,
+    init(log: any LogReader, assembler: SagaAssembler, index: CorrelationIndex?, traces: (any TraceStore)? = nil,
          fallbackReason: String? = nil) {
         self.log = log
         self.assembler = assembler
@@ -39,43 +39,33 @@ final class SagaLoader: Sendable {
         self.fallbackReason = index == nil ? (fallbackReason ?? "no correlation index") : nil
     }
 
-    /// The loader for a source: an index in the store file unless read-only; for Kafka, a local index file
-    /// named after the cluster's id (`clusterID`; without one, a bounded scan, and the loader says why).
-    /// `traces`: the span store to join (the embedded store once it keeps spans), if any.
-    static func make(log: any BrokerLog, url: BrokerURL, readOnly: Bool, assembler: SagaAssembler,
-                     traces: (any TraceStore)? = nil, clusterID: String? = nil) -> SagaLoader {
-        switch url {
-        case .sqlite(let path):
-            if readOnly {
+    /// The loader for a source, from its identity: an index inside a store file unless read-only; for a
+    /// source that is not a file (Kafka), a local index file named after its identity, kept with --read-only
+    /// too (it is evtop's own file, fed by reads that never commit). Without an identity (a cluster down at
+    /// start), a bounded scan, and the loader says why. Spans are joined when the source keeps them.
+    static func make(_ source: OpenedSource, readOnly: Bool, assembler: SagaAssembler) async -> SagaLoader {
+        let log = source.reader
+        let traces = source.traces
+        guard let identity = await log.identity() else {
+            return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces,
+                              fallbackReason: "no index (the source did not say its identity at start)")
+        }
+        let path: String
+        if let store = identity.storeFile {
+            guard !readOnly else {
                 return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "read-only")
             }
-            do {
-                return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces)
-            } catch {
-                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index (\(error))")
-            }
-        case .kafka:
-            // The index lives in a local file of evtop's own (never in the cluster), fed by the browse consumer
-            // (assign() only: no group joined, nothing committed), so it is kept with --read-only too.
-            guard let clusterID else {
-                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces,
-                                  fallbackReason: "no index (the cluster did not say its id at start)")
-            }
-            let path = indexPath(clusterID: clusterID)
-            do {
-                try Paths.ensureParent(of: path)
-                return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces)
-            } catch {
-                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces,
-                                  fallbackReason: "no index (\(path): \(error))")
-            }
+            path = store
+        } else {
+            path = SourceFiles.indexPath(of: identity)
         }
-    }
-
-    /// The local index file of a Kafka cluster: `$XDG_STATE_HOME/evtop/index/kafka-CLUSTERID.sqlite`
-    /// (see ``SourceFiles/stem(clusterID:)``; the redrive journal is named the same way).
-    static func indexPath(clusterID: String) -> String {
-        Paths.stateDirectory + "/index/" + SourceFiles.stem(clusterID: clusterID) + ".sqlite"
+        do {
+            if identity.storeFile == nil { try Paths.ensureParent(of: path) }
+            return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces)
+        } catch {
+            return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces,
+                              fallbackReason: identity.storeFile == nil ? "no index (\(path): \(error))" : "no index (\(error))")
+        }
     }
 
     /// Indexes what is new, bounded per call (the run loop calls it every refresh).
@@ -180,12 +170,10 @@ final class SagaLoader: Sendable {
         guard !partitions.isEmpty else { return }
         let perPartition = max(100, Self.scanLimit / partitions.count)
         for (topic, p) in partitions {
-            var next = max(p.low, p.high.subtractingSaturating(Int64(perPartition)))
-            while next < p.high {
-                let batch = try await log.fetch(topic: topic, partition: p.partition, from: next, maxRecords: min(1_000, Int(p.high - next)))
-                guard let last = batch.last else { break }
+            let start = max(p.low, p.high.subtractingSaturating(Int64(perPartition)))
+            try await PartitionWalk.records(log, topic: topic, partition: p.partition, from: start, to: p.high, batch: 1_000) { batch in
                 for r in batch { visit(r, assembler.rules.extract(r)) }
-                next = last.offset + 1
+                return true
             }
         }
     }

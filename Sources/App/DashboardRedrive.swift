@@ -8,15 +8,15 @@ import Redrive
 /// Redrive for the dashboard: runs jobs and reads journal states off the UI thread, posting
 /// results to the mailbox; resumes jobs a killed evtop left behind when the dashboard starts.
 final class DashboardRedrive: Sendable {
-    let log: any BrokerLog
+    let source: OpenedSource
     let journal: JournalLocator
     let readOnly: Bool
     let mailbox: ActionMailbox
     private let cancelled = Mutex(false)
     private let logger = Logger(label: "evtop.redrive")
 
-    init(log: any BrokerLog, journal: JournalLocator, readOnly: Bool, mailbox: ActionMailbox) {
-        self.log = log
+    init(source: OpenedSource, journal: JournalLocator, readOnly: Bool, mailbox: ActionMailbox) {
+        self.source = source
         self.journal = journal
         self.readOnly = readOnly
         self.mailbox = mailbox
@@ -24,7 +24,7 @@ final class DashboardRedrive: Sendable {
 
     /// Finishes interrupted jobs in the background, saying so in the status line.
     func resumeInterrupted() {
-        guard !readOnly else { return }
+        guard !readOnly, let log = source.writable else { return }
         Task.detached { [self] in
             do {
                 // A cluster that is down at start has not said its id: the next start resumes instead.
@@ -41,21 +41,22 @@ final class DashboardRedrive: Sendable {
     }
 
     /// Runs a job; progress, then the report (or the error), arrive through the mailbox.
-    func start(_ request: RedriveRequest) {
+    @discardableResult
+    func start(_ request: RedriveRequest) -> Task<Void, Never> {
         cancelled.withLock { $0 = false }
         var request = request
         request.user = Operator.name // the audit trail names the same user as the CLI does
-        Task.detached { [self, request] in
+        return Task.detached { [self, request] in
             do {
                 let path = try await journal.path()
                 let journal: RedriveJournal?
                 if request.dryRun {
                     journal = FileManager.default.fileExists(atPath: path) ? try RedriveJournal(path: path, readOnly: true) : nil
                 } else {
-                    guard !readOnly else { throw OperatorError("read-only: requeue is disabled (--read-only)") }
+                    guard !readOnly, source.writable != nil else { throw OperatorError("read-only: requeue is disabled (--read-only)") }
                     journal = try RedriveJournal(path: path)
                 }
-                let engine = RedriveEngine(log: log, journal: journal, ownsJournal: true)
+                let engine = RedriveEngine(reader: source.reader, writer: source.writable, journal: journal, ownsJournal: true)
                 if !request.dryRun {
                     // Jobs a killed evtop left (not resumed at start if the cluster had not answered then) go
                     // first, as on the command line: their letters then count as requeued for this one. Their
@@ -85,7 +86,7 @@ final class DashboardRedrive: Sendable {
     func cancel() { cancelled.withLock { $0 = true } }
 
     /// Reads journal states for loaded letters.
-    func loadStates(topic: String, positions: [RecordPosition], timestamps: [RecordPosition: Int64]) {
+    func loadStates(topic: String, positions: [RecordPosition], timestamps: [RecordPosition: Int64]) -> Task<Void, Never> {
         Task.detached { [self] in
             do {
                 let path: String

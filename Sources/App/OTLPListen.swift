@@ -1,40 +1,40 @@
 import Foundation
-import ArgumentParser
 import EventModel
 import OTLPReceiver
-import EmbeddedStore
 import Dashboard
 import Logging
 
 /// Where the OTLP receiver listens (`--otlp HOST:PORT`), or `off`.
-enum OTLPListen: Equatable {
+public enum OTLPListen: Equatable, Sendable {
     /// No receiver.
     case off
     /// Listen on host and port (port 0: any free port).
     case on(host: String, port: Int)
 
     /// The default: loopback, OTLP/HTTP's port.
-    static let standard = OTLPListen.on(host: "127.0.0.1", port: OTLPReceiver.defaultPort)
+    public static let standard = OTLPListen.on(host: "127.0.0.1", port: OTLPReceiver.defaultPort)
+    /// The default address as text (`127.0.0.1:4318`), for help texts.
+    public static let defaultAddress = "127.0.0.1:\(OTLPReceiver.defaultPort)"
 
     /// Parses `off`, `HOST:PORT`, `[V6]:PORT` or `:PORT` (loopback).
-    static func parse(_ text: String) throws -> OTLPListen {
+    public static func parse(_ text: String) throws -> OTLPListen {
         let t = text.trimmingCharacters(in: .whitespaces)
         if t.lowercased() == "off" { return .off }
         let host: Substring, portText: Substring
         if t.hasPrefix("["), let close = t.firstIndex(of: "]") {
             host = t[t.index(after: t.startIndex)..<close]
             let rest = t[t.index(after: close)...]
-            guard rest.hasPrefix(":") else { throw ValidationError("--otlp takes HOST:PORT or off, got '\(text)'") }
+            guard rest.hasPrefix(":") else { throw UsageError("--otlp takes HOST:PORT or off, got '\(text)'") }
             portText = rest.dropFirst()
         } else {
             guard let colon = t.lastIndex(of: ":"), !t[..<colon].contains(":") else {
-                throw ValidationError("--otlp takes HOST:PORT or off (e.g. 127.0.0.1:4318), got '\(text)'")
+                throw UsageError("--otlp takes HOST:PORT or off (e.g. 127.0.0.1:4318), got '\(text)'")
             }
             host = t[..<colon]
             portText = t[t.index(after: colon)...]
         }
         guard let port = Int(portText), (0...65535).contains(port) else {
-            throw ValidationError("--otlp: '\(portText)' is not a port (0-65535)")
+            throw UsageError("--otlp: '\(portText)' is not a port (0-65535)")
         }
         return .on(host: host.isEmpty ? "127.0.0.1" : String(host), port: port)
     }
@@ -46,7 +46,7 @@ enum OTLPListen: Equatable {
 }
 
 /// Starts a receiver into `store`; on failure (e.g. the port is taken) returns the reason instead of throwing.
-func startOTLPReceiver(_ listen: OTLPListen, store: any TraceStore, limits: OTLPReceiverLimits = OTLPReceiverLimits(),
+func startOTLPReceiver(_ listen: OTLPListen, store: any SpanStore, limits: OTLPReceiverLimits = OTLPReceiverLimits(),
                        log: @escaping @Sendable (String) -> Void) async -> (receiver: OTLPReceiver?, message: String) {
     guard case .on(let host, let port) = listen else { return (nil, "OTLP receiver off") }
     let receiver = OTLPReceiver(host: host, port: port, store: store, limits: limits, log: log)
@@ -60,11 +60,11 @@ func startOTLPReceiver(_ listen: OTLPListen, store: any TraceStore, limits: OTLP
 
 /// The dashboard's receiver: on by default for a writable embedded store; a busy port is reported in the
 /// status line and the dashboard carries on without one.
-func startDashboardReceiver(_ option: String?, log: any BrokerLog, readOnly: Bool, limits: OTLPReceiverLimits,
+func startDashboardReceiver(_ option: String?, source: OpenedSource, limits: OTLPReceiverLimits,
                             state: inout AppState) async -> OTLPReceiver? {
     let listen = (try? option.map(OTLPListen.parse)) ?? .standard
     guard listen != .off else { return nil }
-    guard let store = log as? SQLiteLog, !readOnly else {
+    guard let store = source.spanStore else {
         if option != nil { Reducer.reduce(&state, .notify("--otlp needs a writable embedded store; no OTLP receiver", isError: true)) }
         return nil
     }
@@ -81,27 +81,17 @@ func startDashboardReceiver(_ option: String?, log: any BrokerLog, readOnly: Boo
 }
 
 /// How long and how many spans the receiver keeps (`--span-retention`, `--span-max`).
-struct SpanRetentionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Keep spans this long, by start time: 90s, 30m, 24h, 7d, or off.", valueName: "age"))
-    var spanRetention: String = "24h"
-
-    @Option(name: .long, help: ArgumentHelp("Keep at most this many spans, oldest pruned first, or off.", valueName: "n"))
-    var spanMax: String = "2000000"
-
-    func validate() throws {
-        _ = try limits()
-    }
-
-    /// The receiver limits these options ask for.
-    func limits() throws -> OTLPReceiverLimits {
+public enum SpanRetentionSetting {
+    /// The receiver limits for `--span-retention AGE|off` and `--span-max N|off`; throws a usage error otherwise.
+    public static func limits(retention: String, max: String) throws -> SpanLimits {
         var limits = OTLPReceiverLimits()
-        limits.retentionAge = try Self.age(spanRetention)
-        if spanMax.lowercased() == "off" {
+        limits.retentionAge = try age(retention)
+        if max.lowercased() == "off" {
             limits.retentionMaxSpans = nil
-        } else if let n = Int(spanMax.replacingOccurrences(of: "_", with: "")), n > 0 {
+        } else if let n = Int(max.replacingOccurrences(of: "_", with: "")), n > 0 {
             limits.retentionMaxSpans = n
         } else {
-            throw ValidationError("--span-max takes a positive number of spans or off, got '\(spanMax)'")
+            throw UsageError("--span-max takes a positive number of spans or off, got '\(max)'")
         }
         return limits
     }
@@ -114,8 +104,11 @@ struct SpanRetentionOptions: ParsableArguments {
         var number = Substring(t), scale = 1.0
         if let last = t.last, let unit = units[last] { number = t.dropLast(); scale = unit }
         guard let value = Double(number), value > 0, value.isFinite else {
-            throw ValidationError("--span-retention takes an age such as 90s, 30m, 24h or 7d, or off; got '\(text)'")
+            throw UsageError("--span-retention takes an age such as 90s, 30m, 24h or 7d, or off; got '\(text)'")
         }
         return value * scale
     }
 }
+
+/// What the OTLP receiver keeps and accepts (retention, sizes, connections).
+public typealias SpanLimits = OTLPReceiverLimits

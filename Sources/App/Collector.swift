@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import EventModel
+import OTLPReceiver
+
+/// `evtop collect`: only the OTLP receiver, writing spans into a store; no dashboard.
+public enum Collector {
+    /// Receives OTLP/HTTP on `otlp` into the store file `store` (default: the default store) until SIGINT or SIGTERM.
+    public static func run(store: String?, otlp: String, limits: SpanLimits) async throws {
+        FileLogHandler.bootstrap()
+        let logger = Logger(label: "evtop.collect")
+        let path = store.map(Paths.expand) ?? Paths.defaultStore
+        let opened = try SourceRegistry.open(SourceRegistry.embeddedStore(path: path), settings: SourceSettings(readOnly: false, create: true))
+        guard let spans = opened.spanStore else { throw OperatorError("\(opened.description) cannot keep spans") }
+        guard case .on(let host, let port) = try OTLPListen.parse(otlp) else {
+            throw UsageError("evtop collect needs an address; --otlp off leaves nothing to do")
+        }
+
+        // Signals are taken as events, so the receiver stops and the store closes normally.
+        let signals = SignalWaiter([SIGINT, SIGTERM])
+        let receiver = OTLPReceiver(host: host, port: port, store: spans, limits: limits, log: { logger.warning("\($0)") })
+        let bound: Int
+        do {
+            bound = try await receiver.start()
+        } catch {
+            throw OperatorError("cannot listen on \(OTLPListen.authority(host: host, port: port)): \(error)")
+        }
+        say("evtop collect: receiving OTLP/HTTP traces on http://\(OTLPListen.authority(host: host, port: bound))\(OTLPReceiver.tracesPath) into \(path)")
+        logger.info("collect listening on \(host):\(bound) into \(path)")
+
+        let progress = Task.detached {
+            var last = OTLPReceiverStats()
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(10))
+                if Task.isCancelled { break }
+                let s = receiver.stats
+                if s.spansStored != last.spansStored || s.spansRejected != last.spansRejected || s.throttled != last.throttled {
+                    say("spans stored \(s.spansStored)  rejected \(s.spansRejected)  throttled requests \(s.throttled)")
+                }
+                last = s
+            }
+        }
+        let signal = await signals.next()
+        progress.cancel()
+        await receiver.stop()
+        let s = receiver.stats
+        say("evtop collect: stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); \(s.spansStored) spans stored, \(s.spansRejected) rejected")
+    }
+}
+
+/// Turns termination signals into an awaitable event (the default action is suppressed while it lives).
+final class SignalWaiter {
+    private let stream: AsyncStream<Int32>
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ signals: [Int32]) {
+        var continuation: AsyncStream<Int32>.Continuation?
+        stream = AsyncStream { continuation = $0 }
+        sources = signals.map { sig in
+            Foundation.signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [continuation] in continuation?.yield(sig) }
+            source.resume()
+            return source
+        }
+    }
+
+    /// Waits for the first signal.
+    func next() async -> Int32 {
+        for await sig in stream { return sig }
+        return SIGTERM
+    }
+
+    deinit { sources.forEach { $0.cancel() } }
+}
+
+/// One line on stdout, written at once (stdout may be a pipe, which would buffer `print`).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

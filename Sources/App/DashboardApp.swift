@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import EventModel
+import TerminalUI
+import NCursesTerminal
+import Dashboard
+import OTLPReceiver
+
+/// How the dashboard looks and how often it refreshes.
+public struct DisplaySettings: Sendable {
+    /// Theme name or path (nil: the config's, else default).
+    public var theme: String?
+    /// Seconds between source polls.
+    public var refresh: Double
+    /// True when NO_COLOR asks for no colour.
+    public var noColor: Bool
+
+    /// Creates settings; `noColor` defaults to whether NO_COLOR is set to anything non-empty (no-color.org).
+    public init(theme: String?, refresh: Double, noColor: Bool? = nil) {
+        self.theme = theme
+        self.refresh = refresh
+        self.noColor = noColor ?? (Paths.nonEmpty(Paths.environment["NO_COLOR"]) != nil)
+    }
+
+    /// The theme to start with: this one, else the config's, else default.
+    func loadTheme(config: ConfigFile?) throws -> Theme {
+        try ThemeCatalog.load(theme ?? config?.theme ?? "default")
+    }
+
+    var refreshDuration: Duration { .milliseconds(Int(refresh * 1000)) }
+}
+
+/// `evtop` (the dashboard): opens the source and runs the interactive session on the terminal.
+public enum DashboardApp {
+    /// Runs the dashboard until the user quits. `follow` opens a timeline; `otlp` is the receiver's
+    /// address (nil: the default on a writable embedded store, `off`: none).
+    public static func run(source: SourceSelection, display: DisplaySettings, follow: String?, otlp: String?,
+                           spanLimits: SpanLimits) async throws {
+        FileLogHandler.bootstrap()
+        let resolved = try source.resolve()
+        let theme = try display.loadTheme(config: resolved.config)
+        let opened = try resolved.open()
+        var state = resolved.initialState(source: opened.description, size: Size(width: 80, height: 24),
+                                          readOnly: source.readOnly, theme: theme.name)
+        if resolved.isDefault {
+            state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
+        }
+        let assembler = try resolved.sagaAssembler()
+        // A Kafka index is named after the cluster's id, asked for in the background: a cluster that is
+        // down at start gets the bounded scan for this session, and the first frame never waits.
+        let sagas = PendingSagaLoader { await SagaLoader.make(opened, readOnly: source.readOnly, assembler: assembler) }
+        if let follow { Reducer.openSaga(&state, follow, following: true) }
+        let receiver = await startDashboardReceiver(otlp, source: opened, limits: spanLimits, state: &state)
+        let performer = EffectPerformer(source: opened, readOnly: source.readOnly, mailbox: ActionMailbox(), sagas: sagas)
+        do {
+            try await onTerminal(performer: performer, state: state, theme: theme, display: display)
+        } catch {
+            await receiver?.stop()
+            throw error
+        }
+        await receiver?.stop()
+    }
+
+    /// Runs a session on the real terminal (ncurses), restoring it however the session ends.
+    @MainActor
+    static func onTerminal(performer: EffectPerformer, state: AppState, theme: Theme, display: DisplaySettings) async throws {
+        let backend = try NCursesBackend(noColor: display.noColor)
+        defer { backend.restore() }
+        let session = DashboardSession(backend: backend, state: state, theme: theme, noColor: display.noColor, performer: performer)
+        try await DashboardRunner.run(session, refresh: display.refreshDuration, pendingSignal: { backend.pendingTerminationSignal })
+    }
+
+    /// A session on any terminal for `source`, as the dashboard makes it (tests drive it with keys).
+    @MainActor
+    public static func session<Backend: TerminalBackend>(on backend: Backend, source: SourceSelection, theme: Theme = .fallback)
+        async throws -> DashboardSession<Backend> {
+        let resolved = try source.resolve()
+        let opened = try resolved.open()
+        let state = resolved.initialState(source: opened.description, size: backend.size, readOnly: source.readOnly, theme: theme.name)
+        let assembler = try resolved.sagaAssembler()
+        let sagas = PendingSagaLoader { await SagaLoader.make(opened, readOnly: source.readOnly, assembler: assembler) }
+        let performer = EffectPerformer(source: opened, readOnly: source.readOnly, mailbox: ActionMailbox(), sagas: sagas)
+        return DashboardSession(backend: backend, state: state, theme: theme, noColor: false, performer: performer,
+                                loadTheme: ThemeCatalog.load)
+    }
+
+    /// Re-raises a signal that ended the dashboard, once the terminal is restored.
+    public static func reraise(_ signal: Int32) { NCursesBackend.reraise(signal) }
+}

@@ -1,0 +1,292 @@
+import Foundation
+import Logging
+import Synchronization
+import EventModel
+import TerminalUI
+import Dashboard
+
+/// Actions produced off the UI thread (source polling, loads), collected for the run loop.
+public final class ActionMailbox: Sendable {
+    private let queue = Mutex<[Action]>([])
+
+    /// Creates an empty mailbox.
+    public init() {}
+
+    /// Adds an action.
+    public func post(_ action: Action) { queue.withLock { $0.append(action) } }
+
+    /// Takes every queued action.
+    func drain() -> [Action] { queue.withLock { q in defer { q.removeAll() }; return q } }
+}
+
+/// Carries out what the reducer asks for (loads, redrive, probes) off the UI thread; every result comes
+/// back through the mailbox as an action. Shared by the dashboard and `evtop snapshot`, so both load
+/// the same way. Each effect that works in the background returns its task, for callers that must wait.
+final class EffectPerformer: Sendable {
+    let source: OpenedSource
+    let mailbox: ActionMailbox
+    let redrive: DashboardRedrive
+    let sagas: PendingSagaLoader?
+    private let logger = Logger(label: "evtop.effects")
+
+    init(source: OpenedSource, readOnly: Bool, mailbox: ActionMailbox, sagas: PendingSagaLoader?) {
+        self.source = source
+        self.mailbox = mailbox
+        self.redrive = DashboardRedrive(source: source, journal: JournalLocator(reader: source.reader), readOnly: readOnly, mailbox: mailbox)
+        self.sagas = sagas
+    }
+
+    /// Starts `effect`; `.loadTheme` is the run loop's own (it changes what draws) and is not handled here.
+    @discardableResult
+    func perform(_ effect: Effect, state: AppState) -> Task<Void, Never>? {
+        let reader = source.reader
+        let mailbox = self.mailbox
+        switch effect {
+        case .loadTheme:
+            return nil
+        case .follow(let id):
+            // The reducer opened the timeline; its loads are planned like any other.
+            logger.info("following \(id)")
+            return nil
+        case .probeDeadLetterTopics(let names):
+            let topics = (state.snapshot?.topics ?? []).filter { names.contains($0.name) }
+            return Task.detached {
+                let found = await DeadLetterLoader.probe(log: reader, topics: topics)
+                if !found.isEmpty { mailbox.post(.deadLetterTopicsDetected(found)) }
+            }
+        case .loadRedriveStates(let topic, let positions, let timestamps):
+            return redrive.loadStates(topic: topic, positions: positions, timestamps: timestamps)
+        case .startRedrive(let request):
+            return redrive.start(request)
+        case .cancelRedrive:
+            redrive.cancel()
+            return nil
+        case .loadSagas, .loadSaga:
+            guard let sagas else {
+                mailbox.post(.sagaLoadFailed("no saga loader for this source"))
+                return nil
+            }
+            return SagaIndexing.load(effect, loader: sagas, mailbox: mailbox)
+        case .loadDeadLetters(let names):
+            let topics = (state.snapshot?.topics ?? []).filter { names.contains($0.name) }
+            let logger = self.logger
+            return Task.detached {
+                for topic in topics {
+                    do {
+                        let letters = try await DeadLetterLoader.load(log: reader, topic: topic)
+                        mailbox.post(.deadLettersLoaded(topic: topic.name, letters: letters))
+                    } catch {
+                        logger.warning("loading dead letters of \(topic.name) failed: \(error)")
+                        mailbox.post(.notify("dead letters of \(topic.name): \(error)", isError: true))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One dashboard session on any terminal: keys, source updates and a tick reduced into the state, one
+/// draw per pass. Generic over the terminal so that tests drive a whole session on `TestBackend` with
+/// keys, exactly as ncurses drives it. Everything that touches the terminal happens on the main actor.
+@MainActor
+public final class DashboardSession<Backend: TerminalBackend> {
+    /// What the session shows now.
+    public internal(set) var state: AppState
+    /// The terminal.
+    public let backend: Backend
+    private var theme: Theme
+    private let noColor: Bool
+    private let loadTheme: (String) throws -> Theme
+    let performer: EffectPerformer
+    private let now: () -> Date
+    private var lastTick: ContinuousClock.Instant
+    private var dirty = true
+    private var inFlight: [Task<Void, Never>] = []
+
+    init(backend: Backend, state: AppState, theme: Theme, noColor: Bool, performer: EffectPerformer,
+         loadTheme: @escaping (String) throws -> Theme = ThemeCatalog.load, now: @escaping () -> Date = Date.init) {
+        self.backend = backend
+        self.state = state
+        self.state.size = backend.size
+        self.theme = noColor ? theme.withoutColor : theme
+        self.noColor = noColor
+        self.performer = performer
+        self.loadTheme = loadTheme
+        self.now = now
+        self.lastTick = ContinuousClock.now
+    }
+
+    /// One pass: input (waiting up to `waitMillis` for the first key; the rest of a burst without
+    /// waiting), queued source updates, a tick once a second, the effects, then one draw if anything changed.
+    public func step(waitMillis: Int) {
+        var effects: [Effect] = []
+        var wait = waitMillis
+        while let event = backend.nextEvent(timeoutMillis: wait) {
+            wait = 0
+            switch event {
+            case .key(let key): effects += Reducer.reduce(&state, .key(key))
+            case .resize(let size): effects += Reducer.reduce(&state, .resize(size))
+            case .scroll(let lines): effects += Reducer.reduce(&state, .scroll(lines))
+            }
+            dirty = true
+            if state.shouldQuit { break }
+        }
+        for action in performer.mailbox.drain() {
+            effects += Reducer.reduce(&state, action)
+            dirty = true
+        }
+        // Ticks by a monotonic clock: a wall clock stepped back by NTP must not freeze them.
+        if ContinuousClock.now - lastTick >= .seconds(1) {
+            lastTick = ContinuousClock.now
+            effects += Reducer.reduce(&state, .tick(now()))
+            dirty = true
+        }
+        for effect in effects { perform(effect) }
+        if dirty {
+            backend.draw(Screen.render(state, theme: theme))
+            dirty = false
+        }
+    }
+
+    private func perform(_ effect: Effect) {
+        if case .loadTheme(let name) = effect {
+            do {
+                let loaded = try loadTheme(name)
+                theme = noColor ? loaded.withoutColor : loaded
+                Reducer.reduce(&state, .themeChanged(loaded.name))
+            } catch {
+                Reducer.reduce(&state, .notify("theme: \(error)", isError: true))
+            }
+            return
+        }
+        if let task = performer.perform(effect, state: state) {
+            inFlight.removeAll { $0.isCancelled }
+            inFlight.append(task)
+        }
+    }
+
+    /// Takes one snapshot now and applies it (the run loop's poller does this every refresh).
+    public func refresh() async {
+        do {
+            performer.mailbox.post(.snapshot(try await performer.source.reader.snapshot()))
+        } catch {
+            performer.mailbox.post(.sourceFailed(String(describing: error)))
+        }
+        step(waitMillis: 0)
+    }
+
+    /// Steps until every key is handled and every load, job and answer the session started has come
+    /// back: what a test waits for before it looks at the screen. Bounded: `maxPasses` passes at most.
+    public func settle(maxPasses: Int = 1_000) async {
+        for _ in 0..<maxPasses {
+            step(waitMillis: 0)
+            let tasks = inFlight
+            inFlight = []
+            if tasks.isEmpty { return }
+            for task in tasks { await task.value }
+        }
+    }
+
+    /// Brings the correlation index up to date (the run loop does it in the background, in batches).
+    public func catchUpIndex() async throws {
+        try await performer.sagas?.loader.catchUpFully()
+    }
+
+    /// The screen as the terminal shows it.
+    public var screenText: String { Screen.render(state, theme: theme).plainText }
+}
+
+/// Polls a source for snapshots at a fixed interval until cancelled.
+struct SnapshotPoller {
+    let reader: any LogReader
+    let interval: Duration
+    let mailbox: ActionMailbox
+
+    func start() -> Task<Void, Never> {
+        Task.detached { [reader, interval, mailbox] in
+            let logger = Logger(label: "evtop.poller")
+            while !Task.isCancelled {
+                do {
+                    mailbox.post(.snapshot(try await reader.snapshot()))
+                } catch {
+                    logger.warning("snapshot failed: \(error)")
+                    mailbox.post(.sourceFailed(String(describing: error)))
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+/// The interactive loop on a real terminal: polling, background indexing and redrive resumption around
+/// a ``DashboardSession``, until the user quits or a signal arrives.
+@MainActor
+enum DashboardRunner {
+    static func run<Backend: TerminalBackend>(_ session: DashboardSession<Backend>, refresh: Duration,
+                                              pendingSignal: () -> Int32?) async throws {
+        let performer = session.performer
+        performer.redrive.resumeInterrupted()
+        defer { performer.redrive.cancel() }
+        let poller = SnapshotPoller(reader: performer.source.reader, interval: refresh, mailbox: performer.mailbox).start()
+        defer { poller.cancel() }
+        // The correlation index catches up off the UI thread.
+        let indexing = performer.sagas.map { SagaIndexing(loader: $0, interval: refresh).start() }
+        defer { indexing?.cancel() }
+        while !session.state.shouldQuit {
+            if let sig = pendingSignal() {
+                // Leave through the normal path: every defer (terminal, poller, simulator) runs.
+                throw TerminatedBySignal(signal: sig)
+            }
+            // The first read waits up to 40 ms for a key (the terminal wakes us at once when one comes:
+            // no busy polling, ~25 wake-ups a second when idle).
+            session.step(waitMillis: 40)
+            await Task.yield()
+        }
+    }
+}
+
+/// Keeps the correlation index caught up and answers the sagas views' loads, all off the UI thread.
+struct SagaIndexing {
+    let loader: PendingSagaLoader
+    let interval: Duration
+
+    func start() -> Task<Void, Never> {
+        Task.detached { [loader = self.loader, interval] in
+            let logger = Logger(label: "evtop.index")
+            let loader = await loader.loader
+            while !Task.isCancelled {
+                var behind = false
+                do {
+                    // Bounded batches; while behind (a big store opened the first time) the next one follows at once.
+                    // A batch that read nothing waits the interval: whatever holds it up, no busy loop.
+                    let progress = try await loader.catchUp()
+                    behind = (progress?.remaining ?? 0) > 0 && (progress?.read ?? 0) > 0
+                } catch {
+                    logger.warning("correlation index: \(error)")
+                }
+                try? await Task.sleep(for: behind ? .milliseconds(20) : interval)
+            }
+        }
+    }
+
+    /// Runs a `.loadSagas` / `.loadSaga` effect and posts the result.
+    static func load(_ effect: Effect, loader pending: PendingSagaLoader, mailbox: ActionMailbox) -> Task<Void, Never> {
+        Task.detached {
+            let loader = await pending.loader
+            do {
+                switch effect {
+                case .loadSagas:
+                    let rows = try await loader.recent(limit: SagaModel.maxListRows, now: Date())
+                    mailbox.post(.sagasLoaded(rows, note: loader.note))
+                case .loadSaga(let id):
+                    mailbox.post(.sagaLoaded(try await loader.timeline(id: id, now: Date()), note: loader.note))
+                default:
+                    break
+                }
+            } catch {
+                Logger(label: "evtop.sagas").warning("loading sagas failed: \(error)")
+                mailbox.post(.sagaLoadFailed(String(describing: error)))
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import EventModel
+import Dashboard
+import TerminalUI
+import Redrive
+
+/// `evtop dlq list`: the newest dead letters of every DLQ topic (or one), as text or JSON.
+public enum DeadLetterReport {
+    /// Prints the newest `max` letters per DLQ topic with where they came from, why they failed and their requeue state.
+    public static func list(source: SourceSelection, dlqTopic: String?, max: Int, json: Bool) async throws {
+        let resolved = try source.resolve()
+        let opened = try resolved.open(readOnly: true)
+        let log = opened.reader
+        var matcher = DeadLetterTopics()
+        if let patterns = resolved.context?.deadLetterPatterns { matcher = DeadLetterTopics(patterns: patterns) }
+        let snapshot = try await log.snapshot()
+        let topics: [TopicInfo]
+        if let dlqTopic {
+            guard let topic = snapshot.topics.first(where: { $0.name == dlqTopic }) else {
+                throw OperatorError("no topic named \(TextWidth.sanitized(dlqTopic))")
+            }
+            topics = [topic]
+        } else {
+            let others = snapshot.topics.filter { !matcher.matchesPattern($0.name) && $0.retained > 0 }
+            matcher.detectedByHeaders = Set(await DeadLetterLoader.probe(log: log, topics: others))
+            topics = snapshot.topics.filter { matcher.isDeadLetterTopic($0.name) }.sorted { $0.name < $1.name }
+        }
+        var letters: [DeadLetter] = []
+        for topic in topics {
+            letters += try await DeadLetterLoader.load(log: log, topic: topic, limit: max)
+        }
+        let states = try DeadLetterLoader.redriveStates(letters, journalPath: try await SourceFiles.journalPath(of: log))
+        if json {
+            print(TerminalSafe.json(try DLQOutput.json(letters, states: states)))
+        } else {
+            print(DLQOutput.table(letters, states: states), terminator: "")
+        }
+    }
+}
+
+/// Reads the newest dead letters of a DLQ topic (shared by the dashboard, `evtop snapshot` and `evtop dlq list`).
+enum DeadLetterLoader {
+    /// The newest `limit` letters of `topic` (over all partitions), parsed, newest first.
+    static func load(log: any LogReader, topic: TopicInfo, limit: Int = DeadLetterModel.maxLettersPerTopic) async throws -> [DeadLetter] {
+        var letters: [DeadLetter] = []
+        for p in topic.partitions where p.high > p.low {
+            let start = Swift.max(p.low, p.high.subtractingSaturating(Int64(limit)))
+            try await PartitionWalk.records(log, topic: topic.name, partition: p.partition, from: start, to: p.high, batch: limit) { records in
+                letters += records.map(DeadLetterParser.parse)
+                return true
+            }
+        }
+        return Array(DeadLetterModel.newestFirst(letters).prefix(limit))
+    }
+
+    /// Topics among `topics` whose newest record in some partition (first 16 partitions) carries
+    /// dead-letter headers. A failed read just leaves the topic out.
+    static func probe(log: any LogReader, topics: [TopicInfo]) async -> [String] {
+        var found: [String] = []
+        for topic in topics {
+            for p in topic.partitions.prefix(16) where p.high > p.low {
+                guard let records = try? await log.fetch(topic: topic.name, partition: p.partition, from: p.high - 1, maxRecords: 1),
+                      let last = records.last else { continue }
+                if DeadLetterParser.hasDeadLetterHeaders(last) { found.append(topic.name); break }
+            }
+        }
+        return found
+    }
+
+    /// Journal states of `letters` (none when there is no journal yet).
+    static func redriveStates(_ letters: [DeadLetter], journalPath: String) throws -> [RecordPosition: RedriveItemState] {
+        guard !letters.isEmpty, FileManager.default.fileExists(atPath: journalPath) else { return [:] }
+        let journal = try RedriveJournal(path: journalPath, readOnly: true)
+        var out: [RecordPosition: RedriveItemState] = [:]
+        for (topic, group) in Dictionary(grouping: letters, by: \.record.topic) {
+            out.merge(try journal.states(topic: topic, positions: group.map { ($0.record.partition, $0.record.offset, $0.record.timestampMillis) })) { a, _ in a }
+        }
+        return out
+    }
+}
+
+/// Walks one partition through `read`, always continuing from the position it returns (a Kafka
+/// transaction marker takes an offset but is no record).
+enum PartitionWalk {
+    /// Hands batches of `[from, to)` to `body` until it returns false, the range is read, or a read brings
+    /// nothing and does not move.
+    static func records(_ log: any LogReader, topic: String, partition: Int32, from: LogPosition, to end: LogPosition, batch: Int,
+                        _ body: ([Record]) throws -> Bool) async throws {
+        var next = from
+        while next < end {
+            let (records, after) = try await log.read(topic: topic, partition: partition, from: next,
+                                                      maxRecords: Int(Swift.min(Int64(batch), end - next)))
+            let inRange = records.filter { $0.offset < end }
+            if !inRange.isEmpty, try !body(inRange) { return }
+            guard after > next else { return }
+            next = after
+        }
+    }
+}
+
+/// Picks dead letters from a DLQ topic for a requeue.
+enum DeadLetterSelection {
+    /// Letters of `topic`, oldest first, that match `filter` and are not already requeued or in a
+    /// job; at most `max`. Reads partitions in chunks: memory O(partitions × max), not O(topic).
+    static func select(log: any LogReader, topic: String, filter: String, max: Int?, journal: RedriveJournal?) async throws -> [(time: Int64, position: RecordPosition)] {
+        let info: TopicInfo
+        do { info = try await log.watermarks(topic: topic) } catch BrokerError.unknownTopic {
+            throw OperatorError("no topic named \(TextWidth.sanitized(topic))")
+        }
+        let rowFilter = RowFilter(filter)
+        let offset = TimeZone.current.secondsFromGMT()
+        let limit = max ?? Int.max
+        var candidates: [(time: Int64, position: RecordPosition)] = []
+        for p in info.partitions where p.high > p.low {
+            var taken = 0
+            try await PartitionWalk.records(log, topic: topic, partition: p.partition, from: p.low, to: p.high, batch: 1000) { records in
+                let states = try journal?.states(topic: topic, positions: records.map { ($0.partition, $0.offset, $0.timestampMillis) }) ?? [:]
+                for r in records where taken < limit {
+                    let position = RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)
+                    let state = states[position]
+                    if let state, state != .failed { continue }
+                    if !filter.isEmpty {
+                        let row = DeadLetterModel.row(DeadLetterParser.parse(r), redrive: state)
+                        guard rowFilter.matches(DeadLetterModel.filterText(row, utcOffsetSeconds: offset)) else { continue }
+                    }
+                    candidates.append((r.timestampMillis, position))
+                    taken += 1
+                }
+                return taken < limit
+            }
+        }
+        candidates.sort { a, b in
+            a.time != b.time ? a.time < b.time : (a.position.partition, a.position.offset) < (b.position.partition, b.position.offset)
+        }
+        return Array(candidates.prefix(limit))
+    }
+}
+
+/// Text and JSON renderings of dead letters for scripts.
+enum DLQOutput {
+    struct JSONRow: Encodable {
+        var topic: String
+        var partition: Int32
+        var offset: Int64
+        var failedAt: String
+        var convention: String
+        var originalTopic: String?
+        var originalPartition: Int32?
+        var originalOffset: Int64?
+        var consumerGroup: String?
+        var exceptionClass: String?
+        var causeClass: String?
+        var exceptionMessage: String?
+        var eventType: String?
+        var correlationID: String?
+        var state: String
+        var problems: [String]
+    }
+
+    static func iso(_ millis: Int64) -> String {
+        Date(timeIntervalSince1970: Double(millis) / 1000).formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    static func position(_ d: DeadLetter) -> RecordPosition {
+        RecordPosition(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset)
+    }
+
+    static func json(_ letters: [DeadLetter], states: [RecordPosition: RedriveItemState] = [:]) throws -> String {
+        let out = letters.map { d -> JSONRow in
+            let row = DeadLetterModel.row(d, redrive: states[position(d)])
+            return JSONRow(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset,
+                           failedAt: iso(d.record.timestampMillis), convention: d.convention.rawValue,
+                           originalTopic: d.originalTopic, originalPartition: d.originalPartition, originalOffset: d.originalOffset,
+                           consumerGroup: d.consumerGroup, exceptionClass: d.exceptionClass, causeClass: d.causeClass,
+                           exceptionMessage: d.exceptionMessage, eventType: row.eventType.isEmpty ? nil : row.eventType,
+                           correlationID: row.correlation.isEmpty ? nil : row.correlation, state: row.state, problems: d.problems)
+        }
+        return try ScriptJSON.encode(out)
+    }
+
+    static func table(_ letters: [DeadLetter], states: [RecordPosition: RedriveItemState] = [:]) -> String {
+        let header = ["TOPIC", "PART", "OFFSET", "FAILED AT", "ORIGINAL", "EXCEPTION", "EVENT TYPE", "CORRELATION", "STATE"]
+        let body = letters.map { d -> [String] in
+            let r = DeadLetterModel.row(d, redrive: states[position(d)])
+            return [d.record.topic, String(d.record.partition), String(d.record.offset), iso(d.record.timestampMillis),
+                    r.original, TextWidth.truncated(r.exception, to: 60), r.eventType.isEmpty ? "-" : r.eventType,
+                    r.correlation.isEmpty ? "-" : r.correlation, r.state].map(TextWidth.sanitized)
+        }
+        return TextTable.render(header: header, rows: body, rightAligned: [1, 2])
+    }
+}

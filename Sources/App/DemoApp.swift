@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import EventModel
+import Simulator
+import TerminalUI
+import Dashboard
+import OTLPReceiver
+
+/// What `evtop demo` was asked for.
+public struct DemoRequest: Sendable {
+    /// Store file the demo writes (nil: a fresh default demo store).
+    public var store: String?
+    /// Run on this broker instead (any source that can host the demo).
+    public var broker: String?
+    /// Client properties (`-X key=value`) for the broker.
+    public var properties: [String]
+    /// Mean orders per second.
+    public var rate: Double
+    /// Random seed.
+    public var seed: UInt64
+    /// Stop after this many seconds (nil: run until quit).
+    public var duration: Double?
+    /// Fraction of messages that are poison.
+    public var poisonRate: Double
+    /// Run only the simulator, printing progress.
+    public var headless: Bool
+    /// The demo's OTLP receiver address, or off.
+    public var otlp: String
+    /// How the dashboard looks.
+    public var display: DisplaySettings
+
+    /// Creates a request.
+    public init(store: String?, broker: String?, properties: [String], rate: Double, seed: UInt64, duration: Double?,
+                poisonRate: Double, headless: Bool, otlp: String, display: DisplaySettings) {
+        self.store = store
+        self.broker = broker
+        self.properties = properties
+        self.rate = rate
+        self.seed = seed
+        self.duration = duration
+        self.poisonRate = poisonRate
+        self.headless = headless
+        self.otlp = otlp
+        self.display = display
+    }
+}
+
+/// `evtop demo`: the simulated order-fulfillment system, with the dashboard on top or headless.
+public enum DemoApp {
+    /// Runs the demo on the request's broker, store file, or a fresh default store.
+    public static func run(_ r: DemoRequest) async throws {
+        FileLogHandler.bootstrap()
+        let logger = Logger(label: "evtop.demo")
+        let url: SourceURL
+        if let broker = r.broker {
+            url = try SourceRegistry.parse(broker)
+        } else if let store = r.store {
+            url = SourceRegistry.embeddedStore(path: Paths.expand(store))
+        } else {
+            url = SourceRegistry.embeddedStore(path: Paths.demoStore)
+            // The default demo store starts fresh each time: simulator state is not persisted.
+            for suffix in ["", "-wal", "-shm", ".redrive", ".redrive-wal", ".redrive-shm"] { try? FileManager.default.removeItem(atPath: Paths.demoStore + suffix) }
+        }
+        // The demo's own groups are named: a cluster that cannot list groups still shows their lag.
+        let settings = SourceSettings(readOnly: false, create: true, properties: try SourceSelection.properties(r.properties),
+                                      groups: DemoGroups.all)
+        let opened = try SourceRegistry.open(url, settings: settings)
+        try await run(r, on: opened, logger: logger,
+                      headlessBanner: "writing to \(url.text) — attach with: evtop --broker \(url.text)")
+    }
+
+    /// Runs the demo system on `log`, headless or with the dashboard.
+    private static func run(_ r: DemoRequest, on opened: OpenedSource, logger: Logger, headlessBanner: String) async throws {
+        guard let log = opened.demo else { throw OperatorError("the demo cannot run on \(opened.description): it cannot create topics and commit there") }
+        let demo = DemoSystem(log: log, config: DemoConfig(rate: r.rate, seed: r.seed, duration: r.duration, poisonRate: r.poisonRate))
+        try await demo.setUp()
+        logger.info("demo started on \(log.sourceDescription)")
+        let traces: DemoTraces
+        if let store = opened.spanStore {
+            traces = await DemoTraces.start(try OTLPListen.parse(r.otlp), store: store, demo: demo, logger: logger)
+        } else {
+            traces = DemoTraces(message: "demo spans need a source that keeps spans (the embedded store); none on \(log.sourceDescription)", wanted: false)
+        }
+
+        if r.headless {
+            print("evtop demo: " + headlessBanner)
+            print("evtop demo: \(traces.message)")
+            let progress = Task.detached {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    let s = await demo.stats
+                    print("orders \(s.ordersPlaced)  events \(s.eventsProduced)  dead letters \(s.deadLettered)"
+                          + (traces.exporter.map { "  spans exported \($0.counters.exported)" } ?? ""))
+                }
+            }
+            defer { progress.cancel() }
+            do {
+                try await demo.run()
+            } catch {
+                await traces.stop()
+                throw error
+            }
+            await traces.stop()
+            return
+        }
+
+        // The simulator's failures reach the status line, not just the log.
+        let mailbox = ActionMailbox()
+        let simulator = Task.detached {
+            do { try await demo.run() } catch is CancellationError {} catch {
+                logger.error("demo stopped: \(error)")
+                mailbox.post(.notify("demo simulator stopped: \(error)", isError: true))
+            }
+        }
+        defer { simulator.cancel() }
+        let config = try? ConfigParser.load(path: Paths.configFile)
+        let theme = try r.display.loadTheme(config: config ?? nil)
+        var state = AppState.initial(source: log.sourceDescription, context: nil, size: Size(width: 80, height: 24),
+                                     readOnly: false, theme: theme.name)
+        if traces.receiver == nil && traces.wanted { Reducer.reduce(&state, .notify(traces.message, isError: true)) }
+        let assembler = try SagaSetup.assembler(context: nil, configPath: nil)
+        let sagas = PendingSagaLoader { await SagaLoader.make(opened, readOnly: false, assembler: assembler) }
+        let performer = EffectPerformer(source: opened, readOnly: false, mailbox: mailbox, sagas: sagas)
+        do {
+            try await DashboardApp.onTerminal(performer: performer, state: state, theme: theme, display: r.display)
+        } catch {
+            simulator.cancel()
+            await traces.stop()
+            throw error
+        }
+        simulator.cancel()
+        await traces.stop()
+    }
+}
+
+/// The demo's trace path: its own OTLP receiver into the demo store, and an exporter the simulated services
+/// send their spans through, over real HTTP.
+struct DemoTraces: Sendable {
+    var receiver: OTLPReceiver?
+    var exporter: OTLPExporter?
+    var flusher: Task<Void, Never>?
+    var message: String
+    var wanted: Bool
+
+    /// Starts the receiver (an ephemeral port when the asked one is busy) and wires the simulator to an exporter.
+    static func start(_ listen: OTLPListen, store: any SpanStore, demo: DemoSystem, logger: Logger) async -> DemoTraces {
+        guard case .on(let host, _) = listen else {
+            return DemoTraces(message: "demo spans off (--otlp off)", wanted: false)
+        }
+        let warn: @Sendable (String) -> Void = { logger.warning("\($0)") }
+        var (receiver, message) = await startOTLPReceiver(listen, store: store, log: warn)
+        if receiver == nil {
+            let first = message
+            (receiver, message) = await startOTLPReceiver(.on(host: host, port: 0), store: store, log: warn)
+            if receiver != nil { message = "port busy, demo traces on an ephemeral port — " + message }
+            logger.warning("\(first)")
+        }
+        guard let receiver, let port = receiver.boundPort,
+              let url = OTLPExporter.endpoint(host: host, port: port) else {
+            return DemoTraces(message: message, wanted: true)
+        }
+        let exporter = OTLPExporter(endpoint: url, batchSize: 512)
+        await demo.setSpanSink { spans in exporter.enqueue(spans) }
+        // As an SDK's batch processor: a partial batch goes out after at most a second.
+        let flusher = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await exporter.flush()
+                if let error = exporter.counters.lastError { logger.warning("\(error)") }
+            }
+        }
+        logger.info("\(message)")
+        return DemoTraces(receiver: receiver, exporter: exporter, flusher: flusher, message: message, wanted: true)
+    }
+
+    /// Sends what is queued, then stops the receiver.
+    func stop() async {
+        flusher?.cancel()
+        await exporter?.flush()
+        await receiver?.stop()
+    }
+}

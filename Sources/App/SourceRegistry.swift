@@ -1,0 +1,158 @@
+import Foundation
+import EventModel
+import EmbeddedStore
+import KafkaLog
+
+/// A source opened by the registry, with what it can do. The app asks for a capability (nil: the source
+/// cannot) and never casts to a concrete type.
+public struct OpenedSource: Sendable {
+    /// Reading: what every source has.
+    public let reader: any LogReader
+    /// Reading and writing (requeue, replay); nil when the source was opened read-only or cannot write.
+    public let writable: (any WritableLog)?
+    /// What the demo simulator runs on; nil when the source cannot host it.
+    public let demo: (any DemoLog)?
+    /// Where spans are looked up for sagas; nil when the source keeps none.
+    public let traces: (any TraceStore)?
+    /// Where the OTLP receiver may write spans; nil when the source cannot keep them or is read-only.
+    public let spanStore: (any SpanStore)?
+
+    /// The source as the user named it, without secrets.
+    public var description: String { reader.sourceDescription }
+}
+
+/// How to open a source, besides its URL.
+public struct SourceSettings: Sendable {
+    /// Open for reading only: no writer, no span store.
+    public var readOnly: Bool
+    /// Create the store when missing (only the default store is created on demand: a mistyped path must
+    /// not become an empty store).
+    public var create: Bool
+    /// Client properties (librdkafka's for Kafka: the context's, then `-X`). May hold secrets: never print them.
+    public var properties: [String: String]
+    /// Groups shown even when the broker cannot list groups (the context's `groups`, `--group`).
+    public var groups: [String]
+
+    /// Creates settings.
+    public init(readOnly: Bool, create: Bool = false, properties: [String: String] = [:], groups: [String] = []) {
+        self.readOnly = readOnly
+        self.create = create
+        self.properties = properties
+        self.groups = groups
+    }
+}
+
+/// A source URL whose scheme names a registered backend, checked before anything is opened.
+public struct SourceURL: Sendable, Equatable {
+    /// The scheme that picked the backend (`sqlite`, `kafka`).
+    public let scheme: String
+    /// What follows the scheme, checked and normalised by the backend (a path, a server list).
+    public let target: String
+
+    /// The URL in its normal spelling.
+    public var text: String { SourceRegistry.backend(scheme)?.spell(target) ?? scheme + ":" + target }
+}
+
+/// One kind of source: a scheme, how its URLs are checked, and how it is opened. Adding a broker is one
+/// target plus one entry in ``SourceRegistry/backends``.
+struct SourceBackend: Sendable {
+    /// URL schemes this backend answers to.
+    let schemes: [String]
+    /// An example URL, for error messages.
+    let example: String
+    /// Checks what follows `scheme:` and returns it normalised; throws `BrokerError.badURL` with the reason.
+    let check: @Sendable (_ url: String, _ rest: String) throws -> String
+    /// The normal spelling of a checked target.
+    let spell: @Sendable (_ target: String) -> String
+    /// Opens the source.
+    let open: @Sendable (_ target: String, _ settings: SourceSettings) throws -> OpenedSource
+}
+
+/// The one table of source backends by URL scheme: the only place that knows concrete source types.
+public enum SourceRegistry {
+    static let backends: [SourceBackend] = [.embeddedStore, .kafka]
+
+    static func backend(_ scheme: String) -> SourceBackend? {
+        backends.first { $0.schemes.contains(scheme) }
+    }
+
+    /// The URL forms every backend accepts, for help texts and errors.
+    public static var examples: String { backends.map(\.example).joined(separator: " or ") }
+
+    /// Parses `SCHEME:REST` with the backend the scheme names; a bare path or host gets a hint.
+    public static func parse(_ text: String) throws -> SourceURL {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let colon = trimmed.firstIndex(of: ":"), !trimmed.hasPrefix("/"), !trimmed.hasPrefix("."), !trimmed.hasPrefix("~") else {
+            throw BrokerError.badURL(text, reason: "no scheme: use sqlite:\(trimmed) for a store file or kafka://\(trimmed) for Kafka")
+        }
+        let scheme = String(trimmed[..<colon]).lowercased()
+        guard let backend = backend(scheme) else {
+            if scheme.contains(".") || Int(trimmed[trimmed.index(after: colon)...]) != nil {
+                throw BrokerError.badURL(text, reason: "no scheme: use kafka://\(trimmed) for Kafka")
+            }
+            throw BrokerError.badURL(text, reason: "unknown scheme '\(scheme)' (use \(examples))")
+        }
+        return SourceURL(scheme: scheme, target: try backend.check(text, String(trimmed[trimmed.index(after: colon)...])))
+    }
+
+    /// Opens the source a URL names.
+    public static func open(_ url: SourceURL, settings: SourceSettings) throws -> OpenedSource {
+        guard let backend = backend(url.scheme) else {
+            throw BrokerError.badURL(url.text, reason: "unknown scheme '\(url.scheme)' (use \(examples))")
+        }
+        return try backend.open(url.target, settings)
+    }
+
+    /// The embedded store at `path`, as a URL.
+    public static func embeddedStore(path: String) -> SourceURL { SourceURL(scheme: "sqlite", target: path) }
+}
+
+extension SourceBackend {
+    /// The embedded store: `sqlite:PATH` or `sqlite://PATH`.
+    static let embeddedStore = SourceBackend(
+        schemes: ["sqlite", "file"],
+        example: "sqlite:PATH",
+        check: { url, rest in
+            var path = rest
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty else {
+                throw BrokerError.badURL(url, reason: "no file path after 'sqlite:' (example: sqlite:~/demo.db)")
+            }
+            return Paths.expand(path)
+        },
+        spell: { "sqlite:" + $0 },
+        open: { path, settings in
+            guard settings.create || FileManager.default.fileExists(atPath: path) else {
+                throw OperatorError("no evtop store at \(path) (start one with: evtop demo --store \(path))")
+            }
+            if settings.create && !settings.readOnly { try Paths.ensureParent(of: path) }
+            let store = try SQLiteLog(path: path, mode: settings.readOnly ? .readOnly : .readWrite)
+            return OpenedSource(reader: store, writable: settings.readOnly ? nil : store, demo: settings.readOnly ? nil : store,
+                                traces: store, spanStore: settings.readOnly ? nil : store)
+        })
+
+    /// A Kafka cluster: `kafka://HOST:PORT[,HOST:PORT]`, read with assign() only (never a consumer group).
+    static let kafka = SourceBackend(
+        schemes: ["kafka"],
+        example: "kafka://HOST:PORT",
+        check: { url, rest in
+            guard rest.hasPrefix("//") else { throw BrokerError.badURL(url, reason: "use kafka://HOST:PORT[,HOST:PORT]") }
+            let hosts = rest.dropFirst(2).split(separator: ",").map(String.init)
+            guard !hosts.isEmpty else { throw BrokerError.badURL(url, reason: "no bootstrap servers after 'kafka://' (example: kafka://localhost:9092)") }
+            for host in hosts {
+                let parts = host.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+                    throw BrokerError.badURL(url, reason: "'\(host)' is not host:port")
+                }
+            }
+            return hosts.joined(separator: ",")
+        },
+        spell: { "kafka://" + $0 },
+        open: { servers, settings in
+            // Read-only is evtop's promise (no requeue or replay), not a client setting: reads never commit.
+            let log = try KafkaLog(settings: KafkaSettings(bootstrap: servers.split(separator: ",").map(String.init),
+                                                           properties: settings.properties, groups: settings.groups))
+            return OpenedSource(reader: log, writable: settings.readOnly ? nil : log, demo: settings.readOnly ? nil : log,
+                                traces: nil, spanStore: nil)
+        })
+}

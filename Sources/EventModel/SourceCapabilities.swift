@@ -1,0 +1,96 @@
+import Foundation
+
+// A source says what it can do through these capabilities; the app asks for a capability
+// (an optional on the opened source) and never casts to a concrete type. See BrokerMapping in
+// the EventModel docs for how each broker's facts map onto them.
+
+/// A position in one partition's log: ordered, and opaque to everything but the source that gave it.
+///
+/// A Kafka offset, a stream offset (RabbitMQ streams), a stream sequence (JetStream) or an entry id
+/// (Redis Streams, whose source maps `ms-seq` onto an ordered 64-bit value). Readers only compare
+/// positions and continue from the one `read` returns: they never compute `last + 1` themselves.
+public typealias LogPosition = Int64
+
+/// Reading a broker's log: what every source has.
+public protocol LogReader: Sendable {
+    /// The source as the user named it (e.g. `sqlite:/tmp/demo.db`), without secrets.
+    var sourceDescription: String { get }
+
+    /// Topics, partitions and watermarks (or depths), plus consumer groups and their positions or
+    /// reported lag. O(partitions): never reads records.
+    func snapshot() async throws -> BrokerSnapshot
+
+    /// One topic's partitions and watermarks; `BrokerError.unknownTopic` when it does not exist.
+    /// The default takes a whole snapshot; connectors answer it more cheaply.
+    func watermarks(topic: String) async throws -> TopicInfo
+
+    /// Reads up to `maxRecords` records of one partition starting at `position`, and says where to
+    /// continue. That can be past the last record: in Kafka a transaction's commit marker takes an
+    /// offset but is no record, and a reader that only followed records would wait at it forever.
+    /// Walk a partition with ``PartitionReader``-style loops that always continue from `next`.
+    func read(topic: String, partition: Int32, from position: LogPosition, maxRecords: Int) async throws
+        -> (records: [Record], next: LogPosition)
+
+    /// A stable identity: what the source's redrive journal and correlation index are named after.
+    /// Nil while the source cannot tell it yet (a Kafka cluster that has not answered): never guess one.
+    func identity() async -> SourceIdentity?
+}
+
+/// Writing to a broker's log.
+public protocol LogWriter: Sendable {
+    /// True when the broker deduplicates a producer's retries (Kafka's idempotent producer, the
+    /// embedded store's single transaction): redrive relies on its own journal either way.
+    var producesIdempotently: Bool { get }
+
+    /// Appends records in order per partition; returns where each landed.
+    @discardableResult
+    func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition]
+}
+
+/// What the demo simulator needs besides reading and writing: only the simulator uses it.
+public protocol DemoSetup: Sendable {
+    /// Creates a topic if it does not exist; an existing topic keeps its partitions.
+    func createTopic(_ name: String, partitions: Int32) async throws
+
+    /// Commits a group's positions (the next position to read per partition) and marks `member`
+    /// alive. Empty `offsets` is a heartbeat: the member is alive, nothing is committed.
+    func commit(group: String, member: String, offsets: [TopicPartition: LogPosition]) async throws
+}
+
+/// A log that can be read and written: what redrive and replay need.
+public typealias WritableLog = LogReader & LogWriter
+
+/// A log the demo simulator can run on.
+public typealias DemoLog = LogReader & LogWriter & DemoSetup
+
+/// What a source's local files (redrive journal, correlation index) are named after.
+public struct SourceIdentity: Sendable, Hashable {
+    /// A file-name-safe stable name, such as `kafka-CLUSTERID`: one name per cluster however its
+    /// servers are spelled.
+    public var stem: String
+    /// For a source that is itself a local file (the embedded store): its path. Its journal lives
+    /// beside it and its correlation index inside it.
+    public var storeFile: String?
+
+    /// Creates an identity; characters other than letters, digits, `.` and `-` in `stem` become `_`.
+    public init(stem: String, storeFile: String? = nil) {
+        self.stem = String(stem.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+        self.storeFile = storeFile
+    }
+}
+
+extension LogReader {
+    /// One topic's partitions and watermarks, from a whole snapshot.
+    public func watermarks(topic: String) async throws -> TopicInfo {
+        guard let info = try await snapshot().topics.first(where: { $0.name == topic }) else {
+            throw BrokerError.unknownTopic(topic)
+        }
+        return info
+    }
+
+    /// The records of one ``read(topic:partition:from:maxRecords:)`` batch, without where to go on:
+    /// for looking at a known position. Loops must use `read` and continue from its `next`.
+    public func fetch(topic: String, partition: Int32, from position: LogPosition, maxRecords: Int) async throws -> [Record] {
+        try await read(topic: topic, partition: partition, from: position, maxRecords: maxRecords).records
+    }
+}
