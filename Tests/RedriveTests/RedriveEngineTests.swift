@@ -490,6 +490,63 @@ final class RedriveEngineTests: XCTestCase {
         p.waitUntilExit()
         return p.processIdentifier
     }
+
+    // MARK: - One letter check for the dry run and the real run
+
+    func testTheDryRunRefusesTheSameLettersForTheSameReasonsAsTheRealRun() async throws {
+        let log = try await seededStore(count: 20, dltPartitions: 1)
+        try await log.produce([OutgoingRecord(topic: "orders.DLT", partition: 0, timestampMillis: 1, key: nil,
+                                              headers: [RecordHeader("x", "y")], value: Array("orphan".utf8))])
+        var (positions, shown) = positionsAndTimestamps(try await readAll(log, topic: "orders.DLT"))
+        try await log.deleteRecords(topic: "orders.DLT", partition: 0, before: 2)          // two gone by retention
+        shown[positions[5]] = (shown[positions[5]] ?? 0) + 1                                 // one replaced since selected
+        var real = request(positions)
+        real.timestamps = shown
+        var preview = real
+        preview.dryRun = true
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path("journal.db")))
+
+        let dry = try await engine.run(preview)
+        let done = try await engine.run(real)
+        XCTAssertEqual(dry.moved, 21 - 2 - 1 - 1)
+        XCTAssertEqual(done.moved, dry.moved)
+        XCTAssertEqual(done.failed, dry.failed)
+        XCTAssertEqual(done.targets, dry.targets)
+        XCTAssertEqual(Set(done.failures), Set(dry.failures), "the same letters, for the same reasons")
+        let reasons = dry.failures.map(\.reason)
+        XCTAssertEqual(reasons.filter { $0.contains("retention deleted it") }.count, 2, "\(reasons)")
+        XCTAssertEqual(reasons.filter { $0.contains("deleted and recreated") }.count, 1, "\(reasons)")
+        XCTAssertEqual(reasons.filter { $0.contains("no original topic") }.count, 1, "\(reasons)")
+    }
+
+    func testADryRunOverAShortReadSaysTheBrokerIsUnavailableInsteadOfCallingLettersGone() async throws {
+        let store = try await seededStore(count: 10, dltPartitions: 1)
+        let log = ShortReadLog(store)
+        let engine = RedriveEngine(log: log, journal: nil)
+        var preview = request(try await allPositions(store, topic: "orders.DLT"))
+        preview.dryRun = true
+        do {
+            let report = try await engine.run(preview)
+            XCTFail("a short read was reported as \(report.failures)")
+        } catch BrokerError.unavailable(let why) {
+            XCTAssertTrue(why.contains("could not read orders.DLT"), why)
+        }
+    }
+}
+
+/// A store whose reads return one record at a time, however many were asked for (a slow broker).
+final class ShortReadLog: LogReader, LogWriter {
+    let inner: SQLiteLog
+    init(_ inner: SQLiteLog) { self.inner = inner }
+    var sourceDescription: String { inner.sourceDescription }
+    var producesIdempotently: Bool { true }
+    func snapshot() async throws -> BrokerSnapshot { try await inner.snapshot() }
+    func watermarks(topic: String) async throws -> TopicInfo { try await inner.watermarks(topic: topic) }
+    func identity() async -> SourceIdentity? { await inner.identity() }
+    func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] { try await inner.produce(records) }
+    func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
+        try await inner.read(topic: topic, partition: partition, from: offset, maxRecords: min(1, maxRecords))
+    }
 }
 
 /// A thread-safe counter for progress callbacks.
