@@ -241,7 +241,7 @@ public final class CorrelationIndex: Sendable {
 
 /// Keeps a `CorrelationIndex` caught up with any `LogReader` (the embedded store, or Kafka into a local file).
 ///
-/// Each call to ``catchUp(snapshot:)`` reads from the cursors forward with `fetch`, in batches of at most
+/// Each call to ``catchUp(snapshot:)`` reads from the cursors forward with a ``PartitionReader``, in batches of at most
 /// ``batchSize`` and at most ``maxRecordsPerTick`` records in all: O(new records) per tick, bounded per tick.
 /// Partitions take turns (the starting partition rotates) so a busy one cannot starve the rest.
 public final class CorrelationIndexer: Sendable {
@@ -321,31 +321,25 @@ public final class CorrelationIndexer: Sendable {
         var read = 0, indexed = 0
         var remaining: Int64 = 0
         for (tp, from, high) in lagging {
-            var next = from
-            // One transaction per partition per call: entries of several fetches, then the cursor.
+            // Never past the snapshot's high: a later, lower high then means only a recreated topic (above).
+            // An empty read leaves the cursor where the log says to go on (past transaction markers), never
+            // at `high`: a Kafka fetch can come back empty while the snapshot's high is already ahead, and
+            // jumping would skip those records for good. The next call tries again (and `catchUpFully` stops
+            // when a call reads nothing).
+            var reader = PartitionReader(log: log, topic: tp.topic, partition: tp.partition, from: from, to: high, batchSize: batchSize)
+            // One transaction per partition per call: entries of several reads, then the cursor.
             var entries: [CorrelationIndex.Entry] = []
-            while budget > 0, next < high {
-                let want = min(batchSize, budget, Int(min(Int64(Int.max), high - next)))
-                let (records, after) = try await log.read(topic: tp.topic, partition: tp.partition, from: next, maxRecords: want)
-                // Nothing (yet): leave the cursor where the log says to go on (past transaction markers, which
-                // are no records), never at `high`: a Kafka fetch can come back empty while the snapshot's high
-                // watermark is already ahead of what the consumer has seen, and jumping would skip those records
-                // for good. The next call tries again (and `catchUpFully` stops when a call reads nothing).
-                guard !records.isEmpty else {
-                    next = max(next, min(after, high))
-                    break
-                }
+            while budget > 0, let records = try await reader.next(maxRecords: min(batchSize, budget)) {
                 for r in records {
                     let ex = rules.extract(r)
                     guard let id = ex.correlationID else { continue }
                     entries.append(CorrelationIndex.Entry(topic: r.topic, partition: r.partition, offset: r.offset,
                                                           correlationID: id, timestampMillis: r.timestampMillis, eventType: ex.eventType))
                 }
-                // Never past the snapshot's high: a later, lower high then means only a recreated topic (below).
-                next = min(max(after, next), high)
                 read += records.count
                 budget -= records.count
             }
+            let next = reader.position
             if next > from {
                 try await index.apply(entries, cursors: [tp: next])
                 indexed += entries.count

@@ -309,15 +309,13 @@ public final class RedriveEngine: Sendable {
             do { info = try await log.watermarks(topic: tp.topic) } catch BrokerError.unknownTopic {
                 continue // the target is gone: nothing landed there that still counts; produce again decides
             }
-            guard let high = info.partitions.first(where: { $0.partition == tp.partition })?.high else { continue }
-            var next = max(from, info.partitions.first(where: { $0.partition == tp.partition })?.low ?? from)
-            while next < high, !wanted.isEmpty {
-                let records = try await log.fetch(topic: tp.topic, partition: tp.partition, from: next, maxRecords: 1000)
-                guard let last = records.last else { break }
+            guard let target = info.partitions.first(where: { $0.partition == tp.partition }) else { continue }
+            var reader = PartitionReader(log: log, topic: tp.topic, partition: tp.partition, from: max(from, target.low),
+                                         to: target.high, batchSize: 1000)
+            while !wanted.isEmpty, let records = try await reader.next() {
                 for r in records {
                     if let id = RedriveRules.carriedRedriveID(r), wanted.remove(id) != nil { found.append((id, r.offset)) }
                 }
-                next = last.offset + 1
             }
         }
         try journal.markDone(found, nowMillis: nowMillis)
@@ -419,7 +417,7 @@ public final class RedriveEngine: Sendable {
         return records
     }
 
-    /// Reads the records at `positions`, fetching each partition's contiguous runs.
+    /// Reads the records at `positions`, walking each partition's runs of nearby positions.
     func fetch(_ positions: [RecordPosition]) async throws -> [RecordPosition: Record] {
         var out: [RecordPosition: Record] = [:]
         let byPartition = Dictionary(grouping: positions) { TopicPartition($0.topic, $0.partition) }
@@ -431,10 +429,13 @@ public final class RedriveEngine: Sendable {
                 var j = i
                 while j + 1 < offsets.count, offsets[j + 1] - offsets[i] < Int64(Self.maxBatch) { j += 1 }
                 let wanted = Set(offsets[i...j])
-                let records = try await log.fetch(topic: tp.topic, partition: tp.partition, from: offsets[i],
-                                                  maxRecords: Int(offsets[j] - offsets[i] + 1))
-                for r in records where wanted.contains(r.offset) {
-                    out[RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)] = r
+                // The whole run, in as many reads as the log needs (it may answer short, or skip markers).
+                var reader = PartitionReader(log: log, topic: tp.topic, partition: tp.partition, from: offsets[i],
+                                             to: offsets[j].addingSaturating(1), batchSize: Int(offsets[j] - offsets[i] + 1))
+                while let records = try await reader.next() {
+                    for r in records where wanted.contains(r.offset) {
+                        out[RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)] = r
+                    }
                 }
                 i = j + 1
             }

@@ -519,7 +519,7 @@ final class RedriveEngineTests: XCTestCase {
         XCTAssertEqual(reasons.filter { $0.contains("no original topic") }.count, 1, "\(reasons)")
     }
 
-    func testADryRunOverAShortReadSaysTheBrokerIsUnavailableInsteadOfCallingLettersGone() async throws {
+    func testADryRunOverAReadBehindTheWatermarkSaysTheBrokerIsUnavailableInsteadOfCallingLettersGone() async throws {
         let store = try await seededStore(count: 10, dltPartitions: 1)
         let log = ShortReadLog(store)
         let engine = RedriveEngine(log: log, journal: nil)
@@ -534,10 +534,15 @@ final class RedriveEngineTests: XCTestCase {
     }
 }
 
-/// A store whose reads return one record at a time, however many were asked for (a slow broker).
+/// A store whose reads see only each partition's first `visible` records although its watermarks count
+/// them all, as a Kafka fetch can lag the high watermark a snapshot reported.
 final class ShortReadLog: LogReader, LogWriter {
     let inner: SQLiteLog
-    init(_ inner: SQLiteLog) { self.inner = inner }
+    let visible: Int64
+    init(_ inner: SQLiteLog, visible: Int64 = 3) {
+        self.inner = inner
+        self.visible = visible
+    }
     var sourceDescription: String { inner.sourceDescription }
     var producesIdempotently: Bool { true }
     func snapshot() async throws -> BrokerSnapshot { try await inner.snapshot() }
@@ -545,7 +550,9 @@ final class ShortReadLog: LogReader, LogWriter {
     func identity() async -> SourceIdentity? { await inner.identity() }
     func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] { try await inner.produce(records) }
     func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
-        try await inner.read(topic: topic, partition: partition, from: offset, maxRecords: min(1, maxRecords))
+        let wanted = Int(max(0, min(Int64(maxRecords), visible - offset)))
+        guard wanted > 0 else { return ([], offset) }
+        return try await inner.read(topic: topic, partition: partition, from: offset, maxRecords: wanted)
     }
 }
 
