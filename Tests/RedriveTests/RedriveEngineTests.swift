@@ -55,12 +55,8 @@ final class RedriveEngineTests: XCTestCase {
     func readAll(_ log: SQLiteLog, topic: String) async throws -> [Record] {
         var out: [Record] = []
         for p in try await log.watermarks(topic: topic).partitions {
-            var next = p.low
-            while next < p.high {
-                let records = try await log.fetch(topic: topic, partition: p.partition, from: next, maxRecords: 5000)
-                guard let last = records.last else { break }
-                out += records
-                next = last.offset + 1
+            for try await batch in PartitionReader(log: log, topic: topic, partition: p.partition, from: p.low, to: p.high, batchSize: 5000) {
+                out += batch
             }
         }
         return out
