@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// evtop's benchmarks: a package of their own so that the main build and its tests never
-/// compile them (DESIGN.md §6). Figures, not assertions.
+/// compile them (docs/benchmarks.md). Figures, not assertions.
 ///
 ///     swift run --package-path Benchmarks -c release evtop-bench          # plain figures (scripts/bench)
 ///     swift package --package-path Benchmarks benchmark                   # ordo-one/benchmark plugin

@@ -3,7 +3,7 @@ import Yams
 import EventModel
 import Simulator
 
-/// Parses saga definition YAML (DESIGN.md §3) into `SagaDefinition`s, with file and line in every error.
+/// Parses saga definition YAML (docs/sagas.md) into `SagaDefinition`s, with file and line in every error.
 ///
 /// ```yaml
 /// sagas:

@@ -18,9 +18,9 @@ public enum LagModel {
     public static func sorted(_ rows: [GroupLag], by key: LagSortKey, descending: Bool) -> [GroupLag] {
         func value(_ g: GroupLag) -> Double {
             switch key {
-            case .status: return Double(g.status.rawValue) * 1e15 + Double(g.totalLag)
+            case .status: return Double(g.status.rawValue) * 1e15 + Double(g.totalLag ?? 0)
             case .group: return 0
-            case .lag: return Double(g.totalLag)
+            case .lag: return g.totalLag.map(Double.init) ?? -1
             case .behind: return g.secondsBehind ?? -1
             case .members: return Double(g.members)
             }
@@ -42,7 +42,7 @@ public enum LagModel {
             .filter { filter.matches("\($0.topic) \($0.partition) \($0.status)") }
             .sorted { a, b in
                 if a.status != b.status { return a.status > b.status }
-                if a.lag != b.lag { return a.lag > b.lag }
+                if a.lag != b.lag { return (a.lag ?? -1) > (b.lag ?? -1) }
                 return (a.topic, a.partition) < (b.topic, b.partition)
             }
     }
@@ -54,6 +54,7 @@ public enum LagModel {
     public static func role(_ status: LagStatus) -> Role {
         switch status {
         case .ok: return .lagOK
+        case .unknown: return .textDim
         case .warn: return .lagWarn
         case .stall: return .lagStall
         case .stop: return .lagStop
@@ -68,7 +69,46 @@ public enum LagModel {
         case .growing(let r): return "↑ +" + NumberFormat.rate(r) + "/s"
         case .shrinking(let r): return "↓ −" + NumberFormat.rate(r) + "/s"
         case .steady: return "→ 0/s"
+        case .unknown: return unknown
         }
+    }
+
+    /// How a figure the broker does not report is shown (see ``unknownLegend``); "–" stays "not enough data yet".
+    public static let unknown = "?"
+    /// The meaning of ``unknown``, shown wherever a view shows one.
+    public static let unknownLegend = "? not reported by the broker"
+
+    /// A lag figure: grouped digits, `≥` when it leaves out partitions whose lag is unknown, ``unknown`` when nil.
+    public static func lag(_ value: Int64?, lowerBound: Bool = false) -> String {
+        guard let value else { return unknown }
+        return (lowerBound ? "≥" : "") + NumberFormat.grouped(value)
+    }
+
+    /// True when some group shows a figure as ``unknown`` (its lag, status, trend or time behind).
+    public static func showsUnknown(_ groups: [GroupLag]) -> Bool {
+        groups.contains { g in
+            g.lagUnknownPartitions > 0 || g.status == .unknown || g.partitions.contains(where: behindUnreported)
+        }
+    }
+
+    /// True when a partition's time behind is unknown because its broker does not give what it takes
+    /// (its lag, or for a queue without positions the age of its oldest message), not for want of history.
+    static func behindUnreported(_ p: PartitionLag) -> Bool {
+        guard p.secondsBehind == nil, p.lag != 0 else { return false }
+        guard let reported = p.reported else { return p.lag == nil }
+        return p.lag == nil || (reported.oldestPendingMillis == nil && (p.committed == nil || p.high == nil))
+    }
+
+    /// A group's time behind: as ``behind(_:lowerBound:)``, or ``unknown`` when no partition knows it
+    /// and some partition's broker does not report it.
+    public static func behind(_ group: GroupLag) -> String {
+        if group.secondsBehind == nil, group.partitions.contains(where: behindUnreported) { return unknown }
+        return behind(group.secondsBehind, lowerBound: group.secondsBehindIsLowerBound)
+    }
+
+    /// A partition's time behind: as ``behind(_:lowerBound:)``, or ``unknown`` when its broker does not report it.
+    public static func behind(_ partition: PartitionLag) -> String {
+        behindUnreported(partition) ? unknown : behind(partition.secondsBehind, lowerBound: partition.secondsBehindIsLowerBound)
     }
 
     /// Time behind: `–` unknown, `>5m` when only a lower bound is known.
@@ -79,8 +119,10 @@ public enum LagModel {
         return (lowerBound ? ">" : "") + NumberFormat.duration(seconds: seconds)
     }
 
-    /// Time to catch up: `now` when there is no lag, `never` when it grows, `–` when unknown.
+    /// Time to catch up: `now` when there is no lag, `never` when it grows, `–` when there is not
+    /// enough data yet, ``unknown`` when some partition's lag is not reported.
     public static func catchUp(_ group: GroupLag) -> String {
+        if group.lagUnknownPartitions > 0 { return unknown }
         if group.totalLag == 0 { return "now" }
         guard let s = group.catchUpSeconds else {
             // Only a growing lag means never; otherwise there is not enough signal to say.

@@ -6,10 +6,15 @@ import TerminalUI
 enum LagScreen {
     static func render(_ state: AppState, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let rows = LagModel.rows(state)
-        let bad = LagModel.notOK(state)
+        // Groups that cannot be evaluated are not OK, but they are not alarms either: counted apart.
+        let unknown = state.groupLags.filter { $0.status == .unknown }.count
+        let bad = LagModel.notOK(state) - unknown
         let arrow = state.lagSortDescending ? "▼" : "▲"
         let title = rows.count == state.groupLags.count ? "Consumer groups" : "Consumer groups \(rows.count)/\(state.groupLags.count)"
-        let right = (bad == 0 ? "all OK" : "\(bad) not OK") + " · sort: \(state.lagSort.title) \(arrow)"
+        let health = bad == 0 && unknown == 0 ? "all OK"
+            : [bad > 0 ? "\(bad) not OK" : nil, unknown > 0 ? "\(unknown) unknown" : nil].compactMap { $0 }.joined(separator: " · ")
+        let right = health + " · sort: \(state.lagSort.title) \(arrow)"
+            + (LagModel.showsUnknown(rows) ? " · " + LagModel.unknownLegend : "")
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
@@ -45,27 +50,28 @@ enum LagScreen {
             let maxCell: String
             if inSeconds {
                 let worst = g.partitions.compactMap(\.secondsBehind).max()
-                maxCell = LagModel.behind(worst, lowerBound: g.secondsBehindIsLowerBound)
+                maxCell = worst == nil ? LagModel.behind(g) : LagModel.behind(worst, lowerBound: g.secondsBehindIsLowerBound)
             } else {
-                maxCell = NumberFormat.grouped(g.maxLag)
+                maxCell = LagModel.lag(g.maxLag, lowerBound: g.totalLagIsLowerBound)
             }
             let trendRole: Role? = {
-                if case .growing = g.trend, g.totalLag > 0 { return .lagWarn }
+                if case .growing = g.trend, (g.totalLag ?? 0) > 0 { return .lagWarn }
                 return nil
             }()
             let history = tracker.lagHistory(group: g.id).map(Double.init)
             // A group named in the context or with --group that has committed nothing (or does not
             // exist): no status to give, and it says so instead of looking healthy.
-            let empty = g.partitions.allSatisfy { $0.committed == nil }
+            let empty = g.hasNoPositions
             return TableRowContent(cells: [
                 TableCell(g.id),
                 empty ? TableCell("–", role: .textDim) : TableCell(g.status.description, role: LagModel.role(g.status)),
                 TableCell(g.state, role: g.members == 0 ? .textDim : nil),
                 TableCell(String(g.members), role: g.members == 0 ? .lagWarn : nil),
                 TableCell(empty ? "no offsets" : g.topics.joined(separator: ","), role: empty ? .lagWarn : .textDim),
-                empty ? TableCell("–", role: .textDim) : TableCell(NumberFormat.grouped(g.totalLag), role: g.totalLag == 0 ? .rateZero : nil),
+                empty ? TableCell("–", role: .textDim)
+                    : TableCell(LagModel.lag(g.totalLag, lowerBound: g.totalLagIsLowerBound), role: g.totalLag == 0 ? .rateZero : nil),
                 TableCell(empty ? "–" : maxCell, role: empty ? .textDim : nil),
-                TableCell(LagModel.behind(g.secondsBehind, lowerBound: g.secondsBehindIsLowerBound)),
+                TableCell(LagModel.behind(g)),
                 TableCell(empty ? "–" : LagModel.trend(g.trend), role: empty ? .textDim : trendRole),
                 empty ? TableCell("–", role: .textDim) : TableCell(LagModel.catchUp(g), role: LagModel.catchUp(g) == "never" ? .lagWarn : nil),
                 TableCell(Sparkline.string(history, width: sparkWidth), role: .sparkline),
@@ -95,10 +101,11 @@ enum GroupPartitionsScreen {
         let rows = LagModel.partitionRows(state, group: group)
         let g = state.groupLags.first { $0.id == group }
         let title = g.map { g in
-            let status = g.partitions.allSatisfy { $0.committed == nil } ? "no offsets" : g.status.description
+            let status = g.hasNoPositions ? "no offsets" : g.status.description
             return "\(group) · \(status) · \(g.members) member\(g.members == 1 ? "" : "s")"
         } ?? group
-        let unit = state.lagInSeconds ? "lag in seconds (t: offsets)" : "lag in offsets (t: seconds)"
+        let unit = (state.lagInSeconds ? "lag in seconds (t: offsets)" : "lag in offsets (t: seconds)")
+            + (g.map { LagModel.showsUnknown([$0]) } == true ? " · " + LagModel.unknownLegend : "")
         let area = layout.frame(Block(title: title, rightTitle: unit), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
@@ -121,17 +128,19 @@ enum GroupPartitionsScreen {
         let inSeconds = state.lagInSeconds
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let p = rows[i]
-            let lag = inSeconds ? LagModel.behind(p.secondsBehind, lowerBound: p.secondsBehindIsLowerBound) : NumberFormat.grouped(p.lag)
+            let lag = inSeconds ? LagModel.behind(p) : LagModel.lag(p.lag)
+            // A partition the broker reports on has no commit: "none" would claim it never consumed.
+            let reported = p.basis == .reported
             return TableRowContent(cells: [
                 TableCell(p.topic),
                 TableCell(String(p.partition)),
                 TableCell(p.status.description, role: LagModel.role(p.status)),
-                TableCell(p.committed.map(NumberFormat.grouped) ?? "none", role: p.committed == nil ? .textDim : nil),
-                TableCell(NumberFormat.grouped(p.high)),
+                TableCell(p.committed.map(NumberFormat.grouped) ?? (reported ? "–" : "none"), role: p.committed == nil ? .textDim : nil),
+                TableCell(p.high.map(NumberFormat.grouped) ?? "–", role: p.high == nil ? .textDim : nil),
                 TableCell(lag, role: p.lag == 0 ? .rateZero : nil),
                 TopicsScreen.rateCell(p.consumeRate),
                 TopicsScreen.rateCell(p.produceRate),
-                TableCell(p.lastCommitAgeSeconds.map { NumberFormat.duration(seconds: $0) + " ago" } ?? "never",
+                TableCell(p.lastCommitAgeSeconds.map { NumberFormat.duration(seconds: $0) + " ago" } ?? (reported ? LagModel.unknown : "never"),
                           role: p.status == .stop ? .lagStop : nil),
             ], role: nil, isMarked: false)
         }

@@ -1,12 +1,15 @@
 import Foundation
 
-/// One partition's watermarks: low = first retained offset, high = next offset to be written.
+/// One partition's watermarks: low = first retained position, high = next position to be written.
+///
+/// A broker that counts messages instead of numbering them (a RabbitMQ classic queue) reports a
+/// ``depth`` and no positions. How each broker fills these fields: <doc:BrokerMapping>.
 public struct PartitionWatermarks: Sendable, Hashable, Codable {
-    /// Partition number.
+    /// Partition number (0 for brokers without partitions).
     public var partition: Int32
-    /// First offset still in the log.
+    /// First position still in the log; 0 when the partition has no positions (``depth`` is set).
     public var low: Int64
-    /// Offset the next record will get (log end offset).
+    /// Position the next record will get (log end); 0 when the partition has no positions (``depth`` is set).
     public var high: Int64
     /// Broker id of the partition leader, where the broker reports one (Kafka); nil when unknown or leaderless.
     public var leader: Int32?
@@ -14,6 +17,9 @@ public struct PartitionWatermarks: Sendable, Hashable, Codable {
     public var replicas: [Int32]?
     /// Broker ids of the in-sync replicas, where the broker reports them (Kafka).
     public var inSyncReplicas: [Int32]?
+    /// Messages held, for a partition the broker counts rather than numbers (a RabbitMQ queue's
+    /// ready + unacknowledged); nil for a log with positions, whose count is `high − low`.
+    public var depth: Int64?
 
     /// Creates watermarks; leader and replicas are for brokers that have them.
     public init(partition: Int32, low: Int64, high: Int64,
@@ -24,13 +30,23 @@ public struct PartitionWatermarks: Sendable, Hashable, Codable {
         self.leader = leader
         self.replicas = replicas
         self.inSyncReplicas = inSyncReplicas
+        self.depth = nil
     }
 
-    /// Number of records retained in the partition.
-    public var count: Int64 { max(0, high.subtractingSaturating(low)) }
+    /// Creates a partition known only by how many messages it holds (no positions: `low` and `high` are 0).
+    public init(partition: Int32, depth: Int64) {
+        self.init(partition: partition, low: 0, high: 0)
+        self.depth = depth
+    }
+
+    /// True when `low` and `high` are positions; false for a partition known only by its ``depth``.
+    public var hasPositions: Bool { depth == nil }
+
+    /// Number of records retained in the partition: the ``depth`` where the broker counts them, else `high − low`.
+    public var count: Int64 { depth.map { max(0, $0) } ?? max(0, high.subtractingSaturating(low)) }
 }
 
-/// A topic with its partitions' watermarks.
+/// A topic with its partitions' watermarks (a Kafka topic, a RabbitMQ queue, a Redis stream, a JetStream stream).
 public struct TopicInfo: Sendable, Hashable, Codable {
     /// Topic name.
     public var name: String
@@ -44,36 +60,98 @@ public struct TopicInfo: Sendable, Hashable, Codable {
     }
 
     /// Sum of high watermarks: total records ever written (what throughput differentiates).
+    /// Partitions without positions contribute 0.
     public var totalHigh: Int64 { partitions.reduce(0) { $0.addingSaturating($1.high) } }
     /// Records currently retained across partitions.
     public var retained: Int64 { partitions.reduce(0) { $0.addingSaturating($1.count) } }
 }
 
-/// A consumer group: its state, members and committed offsets.
+/// Where a group stands on one partition (or queue, or stream) when the broker counts its lag itself
+/// instead of reporting a committed offset: RabbitMQ queues, Redis Streams groups, JetStream consumers.
+///
+/// Every figure is optional: nil means the broker did not say, and evtop shows it as unknown, never
+/// as 0. Which broker figure goes where: <doc:BrokerMapping>.
+public struct ReportedLag: Sendable, Hashable, Codable {
+    /// Messages the group still has to process, as the broker counts them (its lag). Where
+    /// ``position`` is also given, counted from it. Nil when the broker cannot tell.
+    public var pending: Int64?
+    /// The next position the group will process, in the partition's position space (JetStream:
+    /// ack floor + 1; Redis: entries-read). Going back is a REWIND. Nil where there are no positions.
+    public var position: Int64?
+    /// A running count of messages the group has finished (RabbitMQ: the queue's ack counter).
+    /// It only grows; a decrease means the broker reset its statistics, not a rewind. Nil when not reported.
+    public var acknowledged: Int64?
+    /// Messages delivered to a consumer and not yet acknowledged, where reported (informational:
+    /// whether they are part of ``pending`` depends on the broker, see the mapping).
+    public var inFlight: Int64?
+    /// When the oldest message the group still has to process was written, milliseconds since the
+    /// epoch, where the broker tells it (RabbitMQ's head message timestamp, a Redis entry id's time).
+    public var oldestPendingMillis: Int64?
+
+    /// Creates a reported position; every figure the broker does not give stays nil.
+    public init(pending: Int64?, position: Int64? = nil, acknowledged: Int64? = nil,
+                inFlight: Int64? = nil, oldestPendingMillis: Int64? = nil) {
+        self.pending = pending
+        self.position = position
+        self.acknowledged = acknowledged
+        self.inFlight = inFlight
+        self.oldestPendingMillis = oldestPendingMillis
+    }
+
+    /// True when the broker reports a figure that moves as the group makes progress.
+    public var hasProgress: Bool { position != nil || acknowledged != nil }
+}
+
+/// A consumer group: its state, members and, per partition, either a committed offset (lag is then
+/// `high − committed`) or the lag the broker reports (``ReportedLag``).
+///
+/// How a RabbitMQ queue's consumers, a Redis Streams group and a JetStream consumer fill it:
+/// <doc:BrokerMapping>.
 public struct ConsumerGroup: Sendable, Hashable, Codable {
     /// Group id.
     public var id: String
     /// Broker-reported state ("Stable", "Empty", ...).
     public var state: String
-    /// Number of live members.
+    /// Number of live members (consumers attached).
     public var members: Int
     /// Committed offsets per partition (the next offset the group will read).
     public var offsets: [TopicPartition: Int64]
-    /// When each partition's offset was last committed, milliseconds since the epoch, where known.
+    /// When each partition's offset was last committed (or, for a reported partition, when the
+    /// broker says the group last made progress), milliseconds since the epoch, where known.
     public var commitTimesMillis: [TopicPartition: Int64]
+    /// Lag the broker reports per partition, for brokers without committed offsets. A partition
+    /// that also has a committed offset in ``offsets`` is evaluated from the offset.
+    public var reported: [TopicPartition: ReportedLag]
 
     /// Creates a consumer group description.
     public init(id: String, state: String, members: Int,
-                offsets: [TopicPartition: Int64], commitTimesMillis: [TopicPartition: Int64] = [:]) {
+                offsets: [TopicPartition: Int64], commitTimesMillis: [TopicPartition: Int64] = [:],
+                reported: [TopicPartition: ReportedLag] = [:]) {
         self.id = id
         self.state = state
         self.members = members
         self.offsets = offsets
         self.commitTimesMillis = commitTimesMillis
+        self.reported = reported
     }
 
-    /// Topics this group has committed offsets for, sorted.
-    public var topics: [String] { Array(Set(offsets.keys.map(\.topic))).sorted() }
+    /// Topics this group has committed offsets or reported lag for, sorted.
+    public var topics: [String] {
+        Array(Set(offsets.keys.map(\.topic)).union(reported.keys.map(\.topic))).sorted()
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, state, members, offsets, commitTimesMillis, reported }
+
+    /// Decodes a group; `reported` may be absent (files written before it existed).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(String.self, forKey: .id),
+                  state: try c.decode(String.self, forKey: .state),
+                  members: try c.decode(Int.self, forKey: .members),
+                  offsets: try c.decode([TopicPartition: Int64].self, forKey: .offsets),
+                  commitTimesMillis: try c.decodeIfPresent([TopicPartition: Int64].self, forKey: .commitTimesMillis) ?? [:],
+                  reported: try c.decodeIfPresent([TopicPartition: ReportedLag].self, forKey: .reported) ?? [:])
+    }
 }
 
 /// Everything a tick needs from a broker, taken at one instant: O(partitions) to produce.

@@ -55,7 +55,7 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Where a record's or span's correlation ID (and a record's event type) is found: ordered rules,
-/// the first that yields a value wins (DESIGN.md §3). Pure: payloads are parsed here, never fetched.
+/// the first that yields a value wins (docs/sagas.md). Pure: payloads are parsed here, never fetched.
 public struct CorrelationRules: Sendable, Hashable {
     /// One place to look.
     public enum Rule: Sendable, Hashable, CustomStringConvertible {
@@ -102,7 +102,7 @@ public struct CorrelationRules: Sendable, Hashable {
         self.eventType = eventType
     }
 
-    /// The defaults of DESIGN.md §3.
+    /// The defaults (docs/sagas.md).
     public static let `default` = CorrelationRules(
         correlation: defaultHeaders.map(Rule.header) + defaultPointers.compactMap(JSONPointer.init).map(Rule.jsonPointer)
             + defaultSpanAttributes.map(Rule.spanAttribute),

@@ -1,7 +1,9 @@
 import Foundation
 import DequeModule
 
-/// Consumer lag evaluation after Burrow's rules (DESIGN.md §3), fed whole broker snapshots.
+/// Consumer lag evaluation after Burrow's rules, fed whole broker snapshots: committed offsets
+/// (Kafka, the embedded store) and lag the broker reports (RabbitMQ, Redis Streams, JetStream; see
+/// <doc:BrokerMapping>).
 ///
 /// ## Samples
 /// Per (group, topic-partition) a bounded window (`windowSize`, default 10) of offset samples
@@ -38,6 +40,35 @@ import DequeModule
 /// A partition of a consumed topic with no commit yet is reported with `committed == nil`,
 /// lag = high − low (everything retained is unread, as with `auto.offset.reset=earliest`) and
 /// status `.ok` (Burrow does not evaluate partitions without offsets).
+///
+/// ## Lag the broker reports
+/// A partition in ``ConsumerGroup/reported`` (RabbitMQ queue, Redis Streams group, JetStream
+/// consumer: see <doc:BrokerMapping>) has no committed offset; its lag is the broker's pending
+/// count, nil when the broker cannot tell. Its window samples {time, pending, position, acks} are
+/// taken when **progress is observed**: the position or the ack counter moved, or the broker's
+/// progress time (``ConsumerGroup/commitTimesMillis``) changed. A partition with no progress figure
+/// at all is sampled every snapshot, and only a fall of its pending count counts as progress.
+/// "Idle" is the time since progress was last observed (first sighting counts, as for offsets).
+/// Rules, first match wins:
+/// 1. ERROR: the topic/partition is gone, or the broker reports a negative pending count, or a
+///    position beyond the log end.
+/// 2. UNKNOWN: the pending count is unknown now.
+/// 3. OK: pending is 0 now.
+/// 4. Idle for longer than `max(window span, minStopSeconds)`: STOP when no member (no consumer
+///    attached); else STALL (the consumers are there and nothing moves). Without a progress figure
+///    a stall cannot be told from a consumer keeping pace, so the status is UNKNOWN. As STOP for
+///    offsets, this comes before the zero-lag-in-window rule: caught up, then stuck, is not OK.
+/// 5. OK: pending was 0 at any sample of the window.
+/// 6. REWIND: the position went back between two samples (an ack counter going back is a
+///    statistics reset: the window restarts instead).
+/// 7. WARN: ≥ 2 samples, pending never decreased from one sample to the next, and grew overall.
+/// 8. OK otherwise.
+///
+/// Time lag: 0 when nothing is pending; else from the broker's oldest pending timestamp, else by
+/// interpolating the position in the watermark history (as for offsets); unknown otherwise.
+/// Catch-up: pending over the rate at which pending fell across the window. Totals, trend and
+/// catch-up of a group with an unknown partition lag say so (``GroupLag/lagUnknownPartitions``,
+/// ``LagTrend/unknown``, nil) rather than counting it as 0.
 ///
 /// ## Resets and forgetting
 /// A high watermark that goes back (topic deleted and recreated) resets that partition's watermark
@@ -129,6 +160,28 @@ public struct LagTracker: Sendable {
         var seen: UInt64 = 0
     }
 
+    struct ReportedSample: Sendable, Hashable {
+        /// Snapshot time.
+        var time: Double
+        var pending: Int64?
+        var position: Int64?
+        var acknowledged: Int64?
+        /// High watermark at `time`; nil for a partition without positions.
+        var high: Int64?
+    }
+
+    struct ReportedTrack: Sendable {
+        var window: Deque<ReportedSample> = []
+        var latest = ReportedLag(pending: nil)
+        var epoch: UInt64 = 0
+        var started = false
+        /// Broker-reported progress time, if any.
+        var progressTime: Double?
+        /// When progress was last observed (see the type's documentation).
+        var lastProgressTime: Double = 0
+        var seen: UInt64 = 0
+    }
+
     struct TotalPoint: Sendable, Hashable {
         var time: Double
         var total: Int64
@@ -138,8 +191,10 @@ public struct LagTracker: Sendable {
         var state: String
         var members: Int
         var tracks: [TopicPartition: PartitionTrack] = [:]
+        /// Partitions whose lag the broker reports (never also in `tracks`).
+        var reportedTracks: [TopicPartition: ReportedTrack] = [:]
         var topics: [String] = []
-        /// Keys of `tracks`, sorted (kept up to date when partitions come and go).
+        /// Keys of `tracks` and `reportedTracks`, sorted (kept up to date when partitions come and go).
         var order: [TopicPartition] = []
         /// Partitions of `topics` in the latest snapshot, and how many of them have a track.
         var expectedPartitions = 0
@@ -231,16 +286,20 @@ public struct LagTracker: Sendable {
 
     private func evaluate(id: String, _ gs: GroupState, now: Double) -> GroupLag {
         var parts: [PartitionLag] = []
-        parts.reserveCapacity(max(gs.tracks.count, gs.expectedPartitions))
+        parts.reserveCapacity(max(gs.order.count, gs.expectedPartitions))
         for tp in gs.order {
-            parts.append(evaluate(tp, gs.tracks[tp]!, watermarks[tp], now: now))
+            if let track = gs.tracks[tp] {
+                parts.append(evaluate(tp, track, watermarks[tp], now: now))
+            } else if let track = gs.reportedTracks[tp] {
+                parts.append(evaluate(tp, track, watermarks[tp], members: gs.members, now: now))
+            }
         }
         if gs.expectedPartitions > gs.coveredPartitions {
             for topic in gs.topics {
                 guard let info = topicInfos[topic] else { continue }
-                for p in info.partitions where gs.tracks[TopicPartition(topic, p.partition)] == nil {
+                for p in info.partitions where !gs.isTracked(TopicPartition(topic, p.partition)) {
                     parts.append(PartitionLag(
-                        topic: topic, partition: p.partition, committed: nil, high: p.high,
+                        topic: topic, partition: p.partition, committed: nil, high: p.hasPositions ? p.high : nil,
                         lag: p.count, status: .ok, secondsBehind: nil, lastCommitAgeSeconds: nil,
                         consumeRate: nil, produceRate: nil, catchUpSeconds: p.count == 0 ? 0 : nil))
                 }
@@ -252,18 +311,38 @@ public struct LagTracker: Sendable {
         var status = LagStatus.ok
         var total: Int64 = 0
         var maxLag: Int64 = 0
+        var unknownLag = 0
         var behind: Double?
         var lowerBound = false
+        var behindUnknown = false
         var catchUp: Double? = 0
         for p in parts {
             status = max(status, p.status)
-            total = total.addingSaturating(p.lag)
-            maxLag = max(maxLag, p.lag)
-            if let s = p.secondsBehind { behind = max(behind ?? s, s) }
             if p.secondsBehindIsLowerBound { lowerBound = true }
-            if p.lag > 0 {
+            if let s = p.secondsBehind { behind = max(behind ?? s, s) }
+            guard let lag = p.lag else {
+                unknownLag += 1
+                behindUnknown = true
+                catchUp = nil
+                continue
+            }
+            total = total.addingSaturating(lag)
+            maxLag = max(maxLag, lag)
+            if lag > 0 {
+                if p.basis == .reported && p.secondsBehind == nil { behindUnknown = true }
                 if let c = p.catchUpSeconds, let slowest = catchUp { catchUp = max(slowest, c) } else { catchUp = nil }
             }
+        }
+        // A partition whose time lag is unknown may be the furthest behind: the maximum of the
+        // others is then only a lower bound.
+        if behind != nil && behindUnknown { lowerBound = true }
+        if unknownLag > 0 {
+            // Some lag is unknown: no total to trend, and no time at which all of it is caught up.
+            let known = unknownLag < parts.count
+            return GroupLag(id: id, state: gs.state, members: gs.members, topics: gs.topics, partitions: parts,
+                            status: status, totalLag: known ? total : nil, maxLag: known ? maxLag : nil,
+                            secondsBehind: behind, secondsBehindIsLowerBound: lowerBound, trend: .unknown,
+                            catchUpSeconds: nil, lagUnknownPartitions: unknownLag)
         }
         // The group's total-lag trend is the steadier signal (a least-squares slope over
         // `trendSeconds`, not two noisy samples per partition): draining means it catches up at
@@ -323,6 +402,94 @@ public struct LagTracker: Sendable {
                             secondsBehindIsLowerBound: lowerBound, lastCommitAgeSeconds: age,
                             consumeRate: consume, produceRate: produce, catchUpSeconds: catchUp,
                             windowSamples: track.window.count)
+    }
+
+    private func evaluate(_ tp: TopicPartition, _ track: ReportedTrack, _ wm: WatermarkState?,
+                          members: Int, now: Double) -> PartitionLag {
+        let r = track.latest
+        let positions = topicInfos[tp.topic]?.partitions.first { $0.partition == tp.partition }?.hasPositions ?? false
+        let high: Int64? = wm == nil ? 0 : (positions ? wm?.high : nil)
+        // What the operator sees as "last commit": only a real progress figure says when it moved.
+        let age: Double? = r.hasProgress || track.progressTime != nil ? now - track.lastProgressTime : nil
+        let beyondEnd = positions && (r.position.map { p in wm.map { p > $0.high } ?? false } ?? false)
+        guard let wm, (r.pending ?? 0) >= 0, (r.position ?? 0) >= 0, !beyondEnd else {
+            return PartitionLag(topic: tp.topic, partition: tp.partition, committed: r.position, high: high,
+                                lag: (r.pending ?? -1) >= 0 ? r.pending : nil, status: .error, secondsBehind: nil,
+                                lastCommitAgeSeconds: age, consumeRate: nil, produceRate: nil,
+                                catchUpSeconds: nil, windowSamples: track.window.count,
+                                basis: .reported, reported: r)
+        }
+        let status = Self.status(reported: track, members: members, now: now, minStop: configuration.minStopSeconds)
+        var behind: Double?
+        var lowerBound = false
+        if r.pending == 0 {
+            behind = 0
+        } else if r.pending != nil {
+            if let oldest = r.oldestPendingMillis {
+                behind = max(0, now - (Double(oldest) / 1000 - Date.timeIntervalBetween1970AndReferenceDate))
+            } else if positions, let position = r.position,
+                      let (s, lb) = Self.secondsBehind(committed: position, history: wm.history, now: now) {
+                behind = s
+                lowerBound = lb
+            }
+        }
+        var consume: Double?
+        var produce: Double?
+        var catchUp: Double?
+        if let first = track.window.first, let end = lastTime, end - first.time > 0 {
+            let dt = end - first.time
+            if let now = r.position, let then = first.position {
+                consume = Double(now.subtractingSaturating(then)) / dt
+            } else if let now = r.acknowledged, let then = first.acknowledged {
+                consume = Double(now.subtractingSaturating(then)) / dt
+            }
+            if let now = high, let then = first.high {
+                produce = Double(now.subtractingSaturating(then)) / dt
+            } else if let c = consume, let now = r.pending, let then = first.pending {
+                // Without positions: what arrived = what was consumed + how much the backlog grew.
+                produce = c + Double(now.subtractingSaturating(then)) / dt
+            }
+            if let now = r.pending, let then = first.pending, then > now, now > 0 {
+                catchUp = Double(now) / (Double(then - now) / dt)
+            }
+        }
+        if r.pending == 0 { catchUp = 0 }
+        return PartitionLag(topic: tp.topic, partition: tp.partition, committed: r.position, high: high,
+                            lag: r.pending, status: status, secondsBehind: behind,
+                            secondsBehindIsLowerBound: lowerBound, lastCommitAgeSeconds: age,
+                            consumeRate: consume, produceRate: produce, catchUpSeconds: catchUp,
+                            windowSamples: track.window.count, basis: .reported, reported: r)
+    }
+
+    /// The reported-lag rules (see the type's documentation), from rule 2 on.
+    static func status(reported track: ReportedTrack, members: Int, now: Double, minStop: Double) -> LagStatus {
+        guard let pending = track.latest.pending else { return .unknown }
+        if pending == 0 { return .ok }
+        let window = track.window
+        let span = (window.last?.time ?? 0) - (window.first?.time ?? 0)
+        if now - track.lastProgressTime > max(span, minStop) {
+            if members == 0 { return .stop }
+            return track.latest.hasProgress || track.progressTime != nil ? .stall : .unknown
+        }
+        var zero = false
+        var rewound = false
+        var neverDecreased = true
+        var previous: ReportedSample?
+        for s in window {
+            if s.pending == 0 { zero = true }
+            if let p = previous {
+                if let a = p.position, let b = s.position, b < a { rewound = true }
+                if let a = p.pending, let b = s.pending, b < a { neverDecreased = false }
+            }
+            previous = s
+        }
+        if zero { return .ok }
+        if rewound { return .rewind }
+        if window.count >= 2, neverDecreased, let first = window.first?.pending, let last = window.last?.pending,
+           last > first {
+            return .warn
+        }
+        return .ok
     }
 
     /// Burrow's rules in evtop's precedence (see the type's documentation); `lag` is current, ≥ 0.
@@ -409,6 +576,7 @@ public struct LagTracker: Sendable {
             tr = max(tr, g.trend.count)
             hi = max(hi, g.history.count)
             for t in g.tracks.values { w = max(w, t.window.count) }
+            for t in g.reportedTracks.values { w = max(w, t.window.count) }
         }
         return (w, h, tr, hi)
     }
@@ -447,6 +615,9 @@ extension LagTracker.WatermarkState {
 }
 
 extension LagTracker.GroupState {
+    /// True when the partition has a committed offset or a reported lag in this group.
+    func isTracked(_ tp: TopicPartition) -> Bool { tracks[tp] != nil || reportedTracks[tp] != nil }
+
     mutating func update(_ g: ConsumerGroup, time t: Double, generation gen: UInt64,
                          watermarks: [TopicPartition: LagTracker.WatermarkState],
                          topics infos: [String: TopicInfo], config: LagTracker.Configuration) {
@@ -454,8 +625,9 @@ extension LagTracker.GroupState {
         members = g.members
         seen = gen
         let before = tracks.count
+        let reportedBefore = reportedTracks.count
         let times = g.commitTimesMillis
-        var total: Int64 = 0
+        var total: Int64? = 0
         var covered = 0
         for (tp, committed) in g.offsets {
             let wm = watermarks[tp]
@@ -468,16 +640,38 @@ extension LagTracker.GroupState {
                          generation: gen, config: config)
             if let wm {
                 covered += 1
-                total = total.addingSaturating(max(0, wm.high.subtractingSaturating(committed)))
+                total = total?.addingSaturating(max(0, wm.high.subtractingSaturating(committed)))
             }
         }
-        var changed = tracks.count != before
+        var reportedCount = 0
+        for (tp, r) in g.reported where g.offsets[tp] == nil {
+            reportedCount += 1
+            var progressTime: Double?
+            if !times.isEmpty, let ms = times[tp] {
+                progressTime = Double(ms) / 1000 - Date.timeIntervalBetween1970AndReferenceDate
+            }
+            let wm = watermarks[tp]
+            reportedTracks[tp, default: LagTracker.ReportedTrack()]
+                .observe(r, progressTime: progressTime, time: t, watermark: wm,
+                         hasPositions: infos[tp.topic]?.partitions.first { $0.partition == tp.partition }?.hasPositions ?? false,
+                         generation: gen, config: config)
+            if wm != nil {
+                covered += 1
+                // An unknown or impossible pending count makes the total unknown.
+                if let pending = r.pending, pending >= 0 { total = total?.addingSaturating(pending) } else { total = nil }
+            }
+        }
+        var changed = tracks.count != before || reportedTracks.count != reportedBefore
         if tracks.count > g.offsets.count {
             tracks = tracks.filter { $0.value.seen == gen }
             changed = true
         }
+        if reportedTracks.count > reportedCount {
+            reportedTracks = reportedTracks.filter { $0.value.seen == gen }
+            changed = true
+        }
         if changed {
-            order = tracks.keys.sorted()
+            order = (Array(tracks.keys) + Array(reportedTracks.keys)).sorted()
             topics = Array(Set(order.map(\.topic))).sorted()
         }
         var expected = 0
@@ -488,23 +682,26 @@ extension LagTracker.GroupState {
             // Partitions with no commit yet count everything retained as lag.
             for topic in topics {
                 guard let info = infos[topic] else { continue }
-                for p in info.partitions where tracks[TopicPartition(topic, p.partition)] == nil {
-                    total = total.addingSaturating(p.count)
+                for p in info.partitions where !isTracked(TopicPartition(topic, p.partition)) {
+                    total = total?.addingSaturating(p.count)
                 }
             }
         }
 
-        trend.append(LagTracker.TotalPoint(time: t, total: total))
+        // An unknown total is left out of the trend and the history rather than counted as 0.
+        if let total {
+            trend.append(LagTracker.TotalPoint(time: t, total: total))
+        }
         while trend.count > 2, trend[trend.startIndex + 1].time <= t - config.trendSeconds { trend.removeFirst() }
         while trend.count > LagTracker.maxTrendPoints { trend.removeFirst() }
 
         if let next = nextBucket {
             if t >= next {
                 let k = Int(((t - next) / config.historyBucketSeconds).rounded(.down)) + 1
-                for _ in 0..<min(k, config.historyCapacity) { history.append(total) }
+                if let total { for _ in 0..<min(k, config.historyCapacity) { history.append(total) } }
                 nextBucket = next + Double(k) * config.historyBucketSeconds
             }
-        } else {
+        } else if let total {
             history.append(total)
             nextBucket = t + config.historyBucketSeconds
         }
@@ -549,6 +746,57 @@ extension LagTracker.PartitionTrack {
         if let last = window.last, window.count >= 2,
            sample.time - window[window.endIndex - 2].time < config.minSampleInterval,
            committed >= last.committed {
+            window[window.endIndex - 1] = sample
+        } else {
+            window.append(sample)
+        }
+        while window.count > config.windowSize { window.removeFirst() }
+    }
+}
+
+extension LagTracker.ReportedTrack {
+    mutating func observe(_ r: ReportedLag, progressTime: Double?, time t: Double,
+                          watermark wm: LagTracker.WatermarkState?, hasPositions: Bool,
+                          generation gen: UInt64, config: LagTracker.Configuration) {
+        seen = gen
+        var restarted = !started
+        if let wm, wm.epoch != epoch {
+            // New partition, or the stream was recreated: history no longer applies.
+            restarted = true
+            epoch = wm.epoch
+        }
+        if let then = latest.acknowledged, let now = r.acknowledged, now < then {
+            // An ack counter only goes back when the broker reset its statistics.
+            restarted = true
+        }
+        if restarted {
+            window.removeAll(keepingCapacity: true)
+            lastProgressTime = progressTime ?? t
+        } else if let progressTime {
+            // The broker says when the group last made progress: that is authoritative.
+            lastProgressTime = progressTime
+        } else if r.hasProgress {
+            if r.position != latest.position || r.acknowledged != latest.acknowledged { lastProgressTime = t }
+        } else if let then = latest.pending, let now = r.pending, now < then {
+            // No progress figure: only a falling backlog shows that someone consumes.
+            lastProgressTime = t
+        }
+        let figureMoved = r.position != latest.position || r.acknowledged != latest.acknowledged
+        let brokerSaysProgress = progressTime != nil && progressTime != self.progressTime
+        let progressed = restarted || figureMoved || brokerSaysProgress
+        started = true
+        self.progressTime = progressTime
+        latest = r
+        // Sample on progress, as for commits; a partition without progress figures on every snapshot.
+        let sampleEveryTick = !r.hasProgress && progressTime == nil
+        guard progressed || sampleEveryTick else { return }
+        let sample = LagTracker.ReportedSample(time: t, pending: r.pending, position: r.position,
+                                               acknowledged: r.acknowledged,
+                                               high: hasPositions ? wm?.high : nil)
+        // Burrow's min-distance, as for commits (never hiding a rewind).
+        if let last = window.last, window.count >= 2,
+           t - window[window.endIndex - 2].time < config.minSampleInterval,
+           (r.position ?? .max) >= (last.position ?? .min) {
             window[window.endIndex - 1] = sample
         } else {
             window.append(sample)

@@ -1,7 +1,10 @@
 import Foundation
 
 /// Burrow-style status of a partition or a group, ordered so that the worst compares greatest:
-/// `ok < warn < stall < stop < rewind < error`. A group's status is its worst partition's.
+/// `ok < unknown < warn < stall < stop < rewind < error`. A group's status is its worst partition's.
+///
+/// `unknown` ranks just above `ok`: a group with one partition OK and one that cannot be evaluated
+/// is not OK, but a known alarm on another partition says more than "unknown" does.
 ///
 /// Burrow itself reports a group as `ERR` when a partition is STOP, STALL or REWIND; evtop keeps
 /// the partition-level status for the group instead (more informative) and reserves `.error` for
@@ -10,6 +13,9 @@ import Foundation
 public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
     /// Consuming normally, or caught up at some point in the window.
     case ok
+    /// Not evaluable from what the broker reports: its lag figure is unknown, or a rule needs a
+    /// figure this broker does not give (see <doc:BrokerMapping>). Never shown as OK.
+    case unknown
     /// Lag grew at every sample of the window (the consumer is falling behind).
     case warn
     /// Committed offset unchanged across the window while lag > 0, but still committing.
@@ -28,6 +34,7 @@ public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, Custom
     public var description: String {
         switch self {
         case .ok: return "OK"
+        case .unknown: return "UNKNOWN"
         case .warn: return "WARN"
         case .stall: return "STALL"
         case .stop: return "STOP"
@@ -46,6 +53,17 @@ public enum LagTrend: Sendable, Hashable {
     case shrinking(perSecond: Double)
     /// Change within the dead band, or not enough history yet.
     case steady
+    /// The group's total lag is not known (some partition's lag is not reported), so neither is its direction.
+    case unknown
+}
+
+/// Where a partition's lag comes from.
+public enum LagBasis: Sendable, Hashable {
+    /// `high − committed`, from a committed offset (Kafka, the embedded store); also a partition
+    /// the group has not committed on yet.
+    case offsets
+    /// Counted by the broker: ``ReportedLag/pending`` (RabbitMQ, Redis Streams, JetStream).
+    case reported
 }
 
 /// Lag of one partition of one group at evaluation time.
@@ -54,13 +72,20 @@ public struct PartitionLag: Sendable, Hashable {
     public var topic: String
     /// Partition number.
     public var partition: Int32
+    /// Where ``lag`` comes from: a committed offset or the broker's own count.
+    public var basis: LagBasis
     /// The group's committed offset (next offset to read); nil when the group never committed here.
+    /// For a reported partition: the broker's ``ReportedLag/position``, nil where it has none.
     public var committed: Int64?
-    /// High watermark (log end offset); 0 when the topic or partition no longer exists.
-    public var high: Int64
+    /// High watermark (log end offset); 0 when the topic or partition no longer exists; nil for a
+    /// partition without positions (a queue known by its depth).
+    public var high: Int64?
     /// Records behind: `high − committed`, clamped at 0 (negative lag is reported as `.error`).
-    /// With no commit yet: `high − low`, everything retained is unread.
-    public var lag: Int64
+    /// With no commit yet: `high − low`, everything retained is unread. For a reported partition:
+    /// the broker's pending count. Nil when the broker cannot tell (never 0 for unknown).
+    public var lag: Int64?
+    /// The broker's own figures for a reported partition (pending, position, acks, in flight); nil for offsets.
+    public var reported: ReportedLag?
     /// Burrow status of this partition.
     public var status: LagStatus
     /// How long ago the log end was where the group is now (≈ age of the oldest unread record).
@@ -70,26 +95,34 @@ public struct PartitionLag: Sendable, Hashable {
     /// the age of the oldest watermark sample, a lower bound.
     public var secondsBehindIsLowerBound: Bool
     /// Seconds since the last commit. With broker-reported commit times this is exact; without,
-    /// it is the time since evtop saw the committed offset change (or first saw it).
+    /// it is the time since evtop saw the committed offset change (or first saw it). For a reported
+    /// partition: since the progress figure last moved (or, with none, since the pending count last
+    /// fell); nil when that cannot be told.
     public var lastCommitAgeSeconds: Double?
     /// Records per second consumed: committed offset change from the oldest window sample to the
-    /// latest snapshot, over that time. Nil until that time is > 0.
+    /// latest snapshot, over that time. Nil until that time is > 0. Reported partitions: the change
+    /// of the position or ack counter; nil without one.
     public var consumeRate: Double?
-    /// Records per second produced over the same interval (high watermark change).
+    /// Records per second produced over the same interval (high watermark change). Reported
+    /// partitions without positions: consume rate plus the pending count's growth; nil without a consume rate.
     public var produceRate: Double?
     /// Seconds until lag reaches 0 at current rates: `lag / (consume − produce)`; 0 when lag is 0;
-    /// nil when it never will (consume ≤ produce) or rates are unknown.
+    /// nil when it never will (consume ≤ produce) or rates are unknown. Reported partitions: lag over
+    /// the rate at which the pending count fell across the window.
     public var catchUpSeconds: Double?
     /// Offset samples in the evaluation window (≤ window size); Burrow's "completeness".
     public var windowSamples: Int
 
     /// Creates a partition lag.
-    public init(topic: String, partition: Int32, committed: Int64?, high: Int64, lag: Int64,
+    public init(topic: String, partition: Int32, committed: Int64?, high: Int64?, lag: Int64?,
                 status: LagStatus, secondsBehind: Double?, secondsBehindIsLowerBound: Bool = false,
                 lastCommitAgeSeconds: Double?, consumeRate: Double?, produceRate: Double?,
-                catchUpSeconds: Double? = nil, windowSamples: Int = 0) {
+                catchUpSeconds: Double? = nil, windowSamples: Int = 0,
+                basis: LagBasis = .offsets, reported: ReportedLag? = nil) {
         self.topic = topic
         self.partition = partition
+        self.basis = basis
+        self.reported = reported
         self.committed = committed
         self.high = high
         self.lag = lag
@@ -112,31 +145,43 @@ public struct GroupLag: Sendable, Hashable {
     public var state: String
     /// Live members (0 for an empty group, which is still evaluated).
     public var members: Int
-    /// Topics the group has committed offsets for, sorted.
+    /// Topics the group has committed offsets or reported lag for, sorted.
     public var topics: [String]
     /// Every partition of those topics, sorted by topic then partition (uncommitted ones included).
     public var partitions: [PartitionLag]
     /// Worst partition status (`.ok` for a group with no partitions).
     public var status: LagStatus
-    /// Sum of partition lags.
-    public var totalLag: Int64
-    /// Largest partition lag.
-    public var maxLag: Int64
+    /// Sum of the partition lags that are known; nil when the group has partitions and none knows
+    /// its lag. A lower bound when ``lagUnknownPartitions`` > 0.
+    public var totalLag: Int64?
+    /// Largest known partition lag; nil when none is known. A lower bound like ``totalLag``.
+    public var maxLag: Int64?
+    /// Partitions whose lag the broker does not report: ``totalLag`` and ``maxLag`` leave them out.
+    public var lagUnknownPartitions: Int
     /// Largest partition `secondsBehind`; nil when no partition knows it.
     public var secondsBehind: Double?
     /// True when any partition's `secondsBehind` is only a lower bound (the maximum may be larger).
     public var secondsBehindIsLowerBound: Bool
-    /// Direction of total lag over the recent past.
+    /// Direction of total lag over the recent past (`.unknown` while some partition's lag is).
     public var trend: LagTrend
     /// Seconds until every partition has caught up (the slowest partition's catch-up time, since
     /// partitions are consumed in parallel); 0 when total lag is 0; nil when some lagging partition
-    /// never catches up at current rates.
+    /// never catches up at current rates, or when some lag is unknown.
     public var catchUpSeconds: Double?
+
+    /// True when ``totalLag`` and ``maxLag`` leave out partitions whose lag is unknown.
+    public var totalLagIsLowerBound: Bool { lagUnknownPartitions > 0 && totalLag != nil }
+
+    /// True when the group has no position anywhere: no committed offset and no reported lag
+    /// (a group named by the user that never committed, or does not exist).
+    public var hasNoPositions: Bool { partitions.allSatisfy { $0.basis == .offsets && $0.committed == nil } }
 
     /// Creates a group lag.
     public init(id: String, state: String, members: Int, topics: [String], partitions: [PartitionLag],
-                status: LagStatus, totalLag: Int64, maxLag: Int64, secondsBehind: Double?,
-                secondsBehindIsLowerBound: Bool = false, trend: LagTrend, catchUpSeconds: Double?) {
+                status: LagStatus, totalLag: Int64?, maxLag: Int64?, secondsBehind: Double?,
+                secondsBehindIsLowerBound: Bool = false, trend: LagTrend, catchUpSeconds: Double?,
+                lagUnknownPartitions: Int = 0) {
+        self.lagUnknownPartitions = lagUnknownPartitions
         self.id = id
         self.state = state
         self.members = members

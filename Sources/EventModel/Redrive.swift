@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where a redriven or replayed message goes and what it carries: pure rules shared by the
-/// redrive engine, its dry run and the confirm dialog (DESIGN.md §4).
+/// redrive engine, its dry run and the confirm dialog (docs/redrive.md).
 public enum RedriveRules {
     /// The redrive id of a dead letter: its own DLQ position and timestamp, `topic/partition/offset@millis`
     /// (`topic/partition/offset` when the timestamp is not known). The same letter always gets the same id,

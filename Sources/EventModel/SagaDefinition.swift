@@ -1,6 +1,6 @@
 import Foundation
 
-/// A saga's shape (DESIGN.md §3): its steps, the event types that complete, fail or compensate each,
+/// A saga's shape (docs/sagas.md): its steps, the event types that complete, fail or compensate each,
 /// its terminal events and a timeout. Parsed from YAML by the executable; pure here.
 public struct SagaDefinition: Sendable, Hashable {
     /// One step of the saga, owned by one service.

@@ -9,7 +9,8 @@ struct LagCommand: AsyncParsableCommand {
         discussion: """
         Samples the broker every --interval seconds for --window seconds, then evaluates each \
         group with Burrow's rules. Exit status: 0 every group OK, 1 some group WARN, 2 any group \
-        STALL, STOP, REWIND or ERR, 3 evtop could not evaluate (bad source, unknown group).
+        STALL, STOP, REWIND or ERR, 3 evtop could not evaluate (bad source, unknown group, or \
+        a group whose broker does not report what a rule needs: UNKNOWN, and none worse).
         """
     )
 

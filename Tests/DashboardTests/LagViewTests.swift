@@ -40,6 +40,48 @@ final class LagViewTests: XCTestCase {
         XCTAssertFalse(line.contains(" OK "), line)
     }
 
+    func testFiguresTheBrokerDoesNotReportShowAsUnknownNeverZeroOrOK() throws {
+        // A Redis group whose lag Redis reports as nil, and a RabbitMQ queue with a depth and no offsets.
+        var state = lagState(width: 160, height: 30)
+        guard var snapshot = state.snapshot else { return XCTFail("no snapshot") }
+        snapshot.topics.append(TopicInfo(name: "events", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 900)]))
+        snapshot.topics.append(TopicInfo(name: "mail.q", partitions: [PartitionWatermarks(partition: 0, depth: 12)]))
+        snapshot.groups.append(ConsumerGroup(id: "redis-readers", state: "", members: 1, offsets: [:],
+                                             reported: [TopicPartition("events", 0): ReportedLag(pending: nil, position: 850)]))
+        snapshot.groups.append(ConsumerGroup(id: "mail.q", state: "running", members: 1, offsets: [:],
+                                             reported: [TopicPartition("mail.q", 0): ReportedLag(pending: 12, acknowledged: 40)]))
+        snapshot.time = snapshot.time.addingTimeInterval(1)
+        Reducer.reduce(&state, .snapshot(snapshot))
+        let text = Screen.render(state, theme: .fallback).plainText
+        let lines = text.split(separator: "\n").map(String.init)
+        let redis = lines.first { $0.contains("redis-readers") } ?? ""
+        XCTAssertTrue(redis.contains("UNKNOWN"), redis)
+        XCTAssertTrue(redis.contains(" ? "), redis)
+        XCTAssertFalse(redis.contains(" OK "), redis)
+        XCTAssertFalse(redis.contains(" 0 "), redis)
+        XCTAssertFalse(redis.contains("no offsets"), redis)
+        XCTAssertTrue(text.contains(LagModel.unknownLegend), text)
+        XCTAssertTrue(text.contains("4 not OK · 1 unknown"), text)
+        XCTAssertEqual(LagModel.lag(nil), "?")
+        XCTAssertEqual(LagModel.lag(1_200, lowerBound: true), "≥1,200", "a total that leaves out unknown partitions says so")
+        let queue = lines.first { $0.contains("mail.q") } ?? ""
+        XCTAssertTrue(queue.contains(" 12 "), queue)
+        XCTAssertTrue(queue.contains(" ? "), "no head message timestamp: time behind not reported: \(queue)")
+        XCTAssertFalse(queue.contains("no offsets"), queue)
+
+        // The drill-down: a queue has no offsets and no log end, and says so rather than 0 or "none".
+        state.lagCursor.selectedKey = "mail.q"
+        Reducer.reduce(&state, .key(.enter))
+        let rows = Screen.render(state, theme: .fallback).plainText.split(separator: "\n").map(String.init)
+        let row = try XCTUnwrap(rows.first { $0.contains("mail.q") && $0.contains(" 12 ") })
+        XCTAssertFalse(row.contains("none"), row)
+        XCTAssertTrue(row.contains("–"), row)
+        Reducer.reduce(&state, .key(.char("t")))
+        let seconds = Screen.render(state, theme: .fallback).plainText.split(separator: "\n").map(String.init)
+        let behind = try XCTUnwrap(seconds.first { $0.hasPrefix("│ mail.q") })
+        XCTAssertTrue(behind.contains(" ? "), behind)
+    }
+
     func testLagGolden80x24() {
         assertGolden(Screen.render(lagState(width: 80, height: 24), theme: .fallback), "lag-80x24")
     }

@@ -160,7 +160,7 @@ final class LagEvaluatorTests: XCTestCase {
         XCTAssertEqual(g.status, .stall)
         XCTAssertEqual(g.totalLag, 80)
         XCTAssertEqual(g.maxLag, 80)
-        XCTAssertEqual(LagStatus.allCases.sorted(), [.ok, .warn, .stall, .stop, .rewind, .error])
+        XCTAssertEqual(LagStatus.allCases.sorted(), [.ok, .unknown, .warn, .stall, .stop, .rewind, .error])
         XCTAssertEqual(LagStatus.error.description, "ERR")
     }
 

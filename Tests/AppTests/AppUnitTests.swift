@@ -1,0 +1,349 @@
+import XCTest
+import Foundation
+import EventModel
+import EmbeddedStore
+import Redrive
+import Dashboard
+import TerminalUI
+@testable import App
+
+/// A log whose `read` skips positions, as Kafka does at transaction markers: every third position is a
+/// marker that takes an offset but holds no record.
+actor GappyLog: LogReader {
+    nonisolated let sourceDescription = "gappy:"
+    /// Records at every position not divisible by 3, up to `high`.
+    let high: Int64
+
+    init(high: Int64) { self.high = high }
+
+    func snapshot() async throws -> BrokerSnapshot {
+        BrokerSnapshot(time: Date(), topics: [TopicInfo(name: "t", partitions: [PartitionWatermarks(partition: 0, low: 0, high: high)])], groups: [])
+    }
+
+    func read(topic: String, partition: Int32, from position: LogPosition, maxRecords: Int) async throws -> (records: [Record], next: LogPosition) {
+        var records: [Record] = []
+        var next = position
+        while next < high, records.count < maxRecords {
+            if next % 3 != 0 {
+                records.append(Record(topic: topic, partition: partition, offset: next, timestampMillis: next, key: nil,
+                                      headers: [], value: Array("{\"n\":\(next)}".utf8)))
+            }
+            next += 1
+        }
+        return (records, next)
+    }
+
+    nonisolated func identity() async -> SourceIdentity? { nil }
+}
+
+final class SourceRegistryTests: XCTestCase {
+    func testSchemesPickTheirBackendAndNormalise() throws {
+        let store = try SourceRegistry.parse("sqlite:///tmp/x.db")
+        XCTAssertEqual(store.scheme, "sqlite")
+        XCTAssertEqual(store.target, "/tmp/x.db")
+        XCTAssertEqual(store.text, "sqlite:/tmp/x.db")
+        let kafka = try SourceRegistry.parse("kafka://a:9092,b:9093")
+        XCTAssertEqual(kafka.target, "a:9092,b:9093")
+        XCTAssertEqual(kafka.text, "kafka://a:9092,b:9093")
+    }
+
+    func testBrokenURLsSayWhatIsWrong() {
+        func reason(_ text: String) -> String {
+            do { _ = try SourceRegistry.parse(text); return "accepted" } catch { return String(describing: error) }
+        }
+        XCTAssertTrue(reason("kafka://").contains("no bootstrap servers"), reason("kafka://"))
+        XCTAssertTrue(reason("kafka://host").contains("is not host:port"), reason("kafka://host"))
+        XCTAssertTrue(reason("kafka://h:99999").contains("is not host:port"))
+        XCTAssertTrue(reason("sqlite:").contains("no file path"))
+        XCTAssertTrue(reason("/tmp/x.db").contains("no scheme"))
+        XCTAssertTrue(reason("localhost:9092").contains("kafka://localhost:9092"), reason("localhost:9092"))
+        XCTAssertTrue(reason("amqp://guest@h/").contains("unknown scheme 'amqp'"), reason("amqp://guest@h/"))
+    }
+
+    func testAStoreOpenedReadOnlyOffersNoWriteCapabilities() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-reg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = SourceRegistry.embeddedStore(path: dir.appendingPathComponent("s.db").path)
+        XCTAssertThrowsError(try SourceRegistry.open(url, settings: SourceSettings(readOnly: false, create: false)),
+                             "a missing store is not created unless asked")
+        let writable = try SourceRegistry.open(url, settings: SourceSettings(readOnly: false, create: true))
+        XCTAssertNotNil(writable.writable)
+        XCTAssertNotNil(writable.demo)
+        XCTAssertNotNil(writable.spanStore)
+        XCTAssertNotNil(writable.traces)
+        let readOnly = try SourceRegistry.open(url, settings: SourceSettings(readOnly: true))
+        XCTAssertNil(readOnly.writable)
+        XCTAssertNil(readOnly.demo)
+        XCTAssertNil(readOnly.spanStore)
+        XCTAssertNotNil(readOnly.traces, "spans can still be read")
+    }
+
+    func testSelectionMergesContextPropertiesAndRejectsBadOnes() throws {
+        XCTAssertEqual(try SourceSelection.properties(["a=1", "b = x=y"]), ["a": "1", "b": " x=y"])
+        XCTAssertThrowsError(try SourceSelection.properties(["novalue"])) { XCTAssertTrue($0 is UsageError) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("config.yaml").path
+        try """
+        default-context: prod
+        contexts:
+          prod:
+            broker: kafka://k1:9092
+            properties: { security.protocol: SASL_SSL, client.id: ctx }
+            groups: [billing]
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let resolved = try SourceSelection(config: config, properties: ["client.id=cli"], groups: ["extra"]).resolve()
+        XCTAssertEqual(resolved.url.text, "kafka://k1:9092")
+        XCTAssertEqual(resolved.settings.properties, ["security.protocol": "SASL_SSL", "client.id": "cli"], "-X wins over the context")
+        XCTAssertEqual(resolved.settings.groups, ["billing", "extra"])
+        XCTAssertFalse(resolved.isDefault)
+    }
+}
+
+final class SourceFilesTests: XCTestCase {
+    func testJournalAndIndexFollowTheIdentityNotTheSpelling() {
+        XCTAssertEqual(SourceFiles.journalPath(of: SourceIdentity(stem: "sqlite-x.db", storeFile: "/d/x.db")), "/d/x.db.redrive")
+        let kafka = SourceIdentity(stem: "kafka-Abc/1 2")
+        XCTAssertEqual(kafka.stem, "kafka-Abc_1_2", "unsafe characters never reach a file name")
+        XCTAssertTrue(SourceFiles.journalPath(of: kafka).hasSuffix("/redrive/kafka-Abc_1_2.journal"))
+        XCTAssertTrue(SourceFiles.indexPath(of: kafka).hasSuffix("/index/kafka-Abc_1_2.sqlite"))
+    }
+
+    func testASourceWithoutIdentityGetsNoGuessedJournal() async {
+        do {
+            _ = try await SourceFiles.journalPath(of: GappyLog(high: 3))
+            XCTFail("no identity, no journal")
+        } catch {
+            XCTAssertTrue(String(describing: error).contains("did not say its identity"), "\(error)")
+        }
+    }
+}
+
+final class PartitionWalkTests: XCTestCase {
+    func testWalkFollowsTheReturnedPositionPastGaps() async throws {
+        let log = GappyLog(high: 30)
+        var seen: [Int64] = []
+        try await PartitionWalk.records(log, topic: "t", partition: 0, from: 0, to: 30, batch: 4) { batch in
+            seen += batch.map(\.offset)
+            return true
+        }
+        XCTAssertEqual(seen, (0..<30).filter { $0 % 3 != 0 })
+    }
+
+    func testWalkStopsWhenAskedAndNeverReadsPastTheEnd() async throws {
+        let log = GappyLog(high: 100)
+        var seen: [Int64] = []
+        try await PartitionWalk.records(log, topic: "t", partition: 0, from: 10, to: 20, batch: 50) { batch in
+            seen += batch.map(\.offset)
+            return true
+        }
+        XCTAssertEqual(seen.min(), 10)
+        XCTAssertEqual(seen.max(), 19)
+        var batches = 0
+        try await PartitionWalk.records(log, topic: "t", partition: 0, from: 0, to: 100, batch: 5) { _ in
+            batches += 1
+            return batches < 2
+        }
+        XCTAssertEqual(batches, 2)
+    }
+}
+
+final class LoaderTests: XCTestCase {
+    var dir: URL!
+    var store: SQLiteLog!
+
+    override func setUp() async throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-loaders-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try SQLiteLog(path: dir.appendingPathComponent("s.db").path)
+        try await store.createTopic("orders", partitions: 2)
+        try await store.createTopic("orders.DLT", partitions: 1)
+        try await store.createTopic("quiet", partitions: 1)
+        var letters: [OutgoingRecord] = []
+        for i in 0..<12 {
+            letters.append(OutgoingRecord(topic: "orders.DLT", partition: 0, timestampMillis: 1_000 + Int64(i), key: Array("k\(i)".utf8), headers: [
+                RecordHeader("kafka_dlt-original-topic", "orders"),
+                RecordHeader("kafka_dlt-original-partition", String(i % 2)),
+                RecordHeader("kafka_dlt-original-offset", String(i)),
+                RecordHeader("kafka_dlt-exception-fqcn", i % 3 == 0 ? "java.lang.IllegalStateException" : "com.acme.PaymentDeclined"),
+                RecordHeader("correlation-id", "ord-\(i)"),
+            ], value: Array("{\"orderId\":\"ord-\(i)\"}".utf8)))
+        }
+        try await store.produce(letters)
+        try await store.produce([OutgoingRecord(topic: "quiet", partition: 0, timestampMillis: 5, value: Array("x".utf8))])
+    }
+
+    override func tearDown() async throws {
+        store = nil
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func testDeadLettersLoadNewestFirstWithinTheLimit() async throws {
+        let info = try await store.watermarks(topic: "orders.DLT")
+        let letters = try await DeadLetterLoader.load(log: store, topic: info, limit: 5)
+        XCTAssertEqual(letters.map(\.record.offset), [11, 10, 9, 8, 7])
+        XCTAssertEqual(letters.first?.originalTopic, "orders")
+    }
+
+    func testProbeFindsDeadLetterHeadersOnlyWhereTheyAre() async throws {
+        let snapshot = try await store.snapshot()
+        let found = await DeadLetterLoader.probe(log: store, topics: snapshot.topics)
+        XCTAssertEqual(found, ["orders.DLT"])
+    }
+
+    func testSelectionTakesOldestMatchingAndSkipsWhatTheJournalMoved() async throws {
+        let all = try await DeadLetterSelection.select(log: store, topic: "orders.DLT", filter: "", max: nil, journal: nil)
+        XCTAssertEqual(all.map(\.position.offset), Array(0..<12))
+        let declined = try await DeadLetterSelection.select(log: store, topic: "orders.DLT", filter: "PaymentDeclined", max: 3, journal: nil)
+        XCTAssertEqual(declined.map(\.position.offset), [1, 2, 4])
+        // Requeue the first two through the engine; a new selection skips them.
+        let journalPath = dir.appendingPathComponent("s.db.redrive").path
+        let engine = RedriveEngine(log: store, journal: try RedriveJournal(path: journalPath), ownsJournal: true)
+        let request = RedriveRequest(kind: .redrive, sourceTopic: "orders.DLT", positions: Array(all.prefix(2).map(\.position)),
+                                     targetOverride: nil, ratePerSecond: nil, dryRun: false, selectionDescription: "test", user: "t")
+        let report = try await engine.run(request, progress: { _ in }, isCancelled: { false })
+        XCTAssertEqual(report.moved, 2)
+        let rest = try await DeadLetterSelection.select(log: store, topic: "orders.DLT", filter: "", max: nil,
+                                                        journal: try RedriveJournal(path: journalPath, readOnly: true))
+        XCTAssertEqual(rest.map(\.position.offset), Array(2..<12))
+    }
+
+    func testSelectionOfAMissingTopicSaysSo() async {
+        do {
+            _ = try await DeadLetterSelection.select(log: store, topic: "nope", filter: "", max: nil, journal: nil)
+            XCTFail("a missing topic is an error")
+        } catch {
+            XCTAssertTrue(String(describing: error).contains("no topic named nope"), "\(error)")
+        }
+    }
+
+    /// The saga loader keeps its index inside a writable store, scans a read-only one, and says which.
+    func testSagaLoaderUsesTheIndexOrSaysWhyItScans() async throws {
+        let assembler = try SagaSetup.assembler(context: nil, configPath: nil)
+        let writable = try SourceRegistry.open(SourceRegistry.embeddedStore(path: store.path), settings: SourceSettings(readOnly: false))
+        let indexed = await SagaLoader.make(writable, readOnly: false, assembler: assembler)
+        XCTAssertNotNil(indexed.index)
+        try await indexed.catchUpFully()
+        XCTAssertEqual(indexed.note, "index")
+        let viaIndex = try await indexed.timeline(id: "ord-4", now: Date())
+        XCTAssertEqual(viaIndex.items.compactMap { $0.record?.offset }, [4])
+
+        let readOnly = try SourceRegistry.open(SourceRegistry.embeddedStore(path: store.path), settings: SourceSettings(readOnly: true))
+        let scanning = await SagaLoader.make(readOnly, readOnly: true, assembler: assembler)
+        XCTAssertNil(scanning.index)
+        XCTAssertTrue(scanning.note.hasPrefix("read-only: newest"), scanning.note)
+        let viaScan = try await scanning.timeline(id: "ord-4", now: Date())
+        XCTAssertEqual(viaScan.items.compactMap { $0.record?.offset }, [4], "the scan finds what the index finds")
+
+        let anonymous = await SagaLoader.make(OpenedSource(reader: GappyLog(high: 3), writable: nil, demo: nil, traces: nil, spanStore: nil),
+                                              readOnly: false, assembler: assembler)
+        XCTAssertNil(anonymous.index)
+        XCTAssertTrue(anonymous.note.contains("did not say its identity"), anonymous.note)
+    }
+}
+
+final class SagaSetupTests: XCTestCase {
+    func testContextRulesComeFirstThenDefinitionsThenSpans() throws {
+        let config = try ConfigParser.parse("""
+        contexts:
+          c:
+            broker: sqlite:/tmp/x.db
+            correlation: { headers: [x-trace-key], pointers: [/meta/cid] }
+        """, file: "config.yaml")
+        let assembler = try SagaSetup.assembler(context: config.contexts.first, configPath: nil)
+        let rules = assembler.rules.correlation
+        XCTAssertEqual(rules.first, .header("x-trace-key"))
+        XCTAssertTrue(rules.contains(.jsonPointer(try XCTUnwrap(JSONPointer("/meta/cid")))))
+        // Span rules stay last, after any header or pointer a definition adds.
+        if let lastRecordRule = rules.lastIndex(where: { if case .spanAttribute = $0 { return false }; return true }),
+           let firstSpanRule = rules.firstIndex(where: { if case .spanAttribute = $0 { return true }; return false }) {
+            XCTAssertLessThan(lastRecordRule, firstSpanRule)
+        }
+        XCTAssertTrue(assembler.definitions.contains { $0.name == "OrderSaga" }, "the built-in saga is always there")
+    }
+
+    func testABadPointerNamesTheConfigFile() {
+        XCTAssertThrowsError(try ConfigParser.parse("""
+        contexts:
+          c:
+            correlation-pointers: [no-slash]
+        """, file: "my.yaml")) { XCTAssertTrue(String(describing: $0).hasPrefix("my.yaml"), "\($0)") }
+    }
+}
+
+final class CommandOutputTests: XCTestCase {
+    func testOTLPAddresses() throws {
+        XCTAssertEqual(try OTLPListen.parse("off"), .off)
+        XCTAssertEqual(try OTLPListen.parse(":4318"), .on(host: "127.0.0.1", port: 4318))
+        XCTAssertEqual(try OTLPListen.parse("[::1]:0"), .on(host: "::1", port: 0))
+        XCTAssertThrowsError(try OTLPListen.parse("host:70000")) { XCTAssertTrue($0 is UsageError) }
+        XCTAssertThrowsError(try OTLPListen.parse("nohost")) { XCTAssertTrue($0 is UsageError) }
+    }
+
+    func testSpanRetentionSettings() throws {
+        let limits = try SpanRetentionSetting.limits(retention: "30m", max: "1_000")
+        XCTAssertEqual(limits.retentionAge, 1800)
+        XCTAssertEqual(limits.retentionMaxSpans, 1000)
+        let none = try SpanRetentionSetting.limits(retention: "off", max: "off")
+        XCTAssertNil(none.retentionAge)
+        XCTAssertNil(none.retentionMaxSpans)
+        XCTAssertThrowsError(try SpanRetentionSetting.limits(retention: "-1h", max: "off"))
+        XCTAssertThrowsError(try SpanRetentionSetting.limits(retention: "1h", max: "0"))
+    }
+
+    func testJSONForScriptsEscapesWhatTerminalsActOn() {
+        XCTAssertEqual(TerminalSafe.json("a\u{9B}b\u{202E}c"), "a\\u009bb\\u202ec")
+        XCTAssertEqual(TerminalSafe.json("plain ✓"), "plain ✓")
+    }
+
+    func testLagExitCodeIsTheWorstGroup() {
+        func group(_ status: LagStatus) -> GroupLag {
+            GroupLag(id: "g", state: "Stable", members: 1, topics: ["t"], partitions: [], status: status, totalLag: 0, maxLag: 0,
+                     secondsBehind: nil, trend: .steady, catchUpSeconds: nil)
+        }
+        XCTAssertEqual(LagOutput.exitCode([]), 0)
+        XCTAssertEqual(LagOutput.exitCode([group(.ok), group(.warn)]), 1)
+        XCTAssertEqual(LagOutput.exitCode([group(.warn), group(.stall)]), 2)
+    }
+
+    func testRequeueSummaryCountsWhatMovedSkippedAndFailed() {
+        let request = RedriveRequest(kind: .redrive, sourceTopic: "orders.DLT", positions: [], targetOverride: nil, ratePerSecond: nil,
+                                     dryRun: false, selectionDescription: "x", user: "u")
+        let report = RedriveReport(jobID: "j1", selected: 5, moved: 3, skipped: 1,
+                                   failures: [.init(redriveID: "orders.DLT/0/4", reason: "too large")], failed: 1,
+                                   targets: ["orders": 3], cancelled: false, dryRun: false)
+        let text = MoveRunner.summary(report, request: request)
+        XCTAssertTrue(text.contains("requeued 3 of 5 from orders.DLT → orders ×3 (job j1)"), text)
+        XCTAssertTrue(text.contains("skipped 1 already requeued"), text)
+        XCTAssertTrue(text.contains("orders.DLT/0/4: too large"), text)
+    }
+}
+
+/// `evtop snapshot` renders every view through a dashboard session, the dead-letter views included.
+@MainActor
+final class SnapshotReportTests: XCTestCase {
+    func testDeadLetterViewsRenderFromTheSameLoads() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-snap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try await DemoStore.make(in: dir, seconds: 20)
+        let source = SourceSelection(broker: "sqlite:" + path)
+        let overview = try await SnapshotReport.render(source: source, view: "dlq", width: 120, height: 24, interval: 0)
+        XCTAssertTrue(overview.contains(".DLT"), overview)
+        let store = try SQLiteLog(path: path, mode: .readOnly)
+        guard let dlq = try await store.snapshot().topics.first(where: { $0.name.hasSuffix(".DLT") && $0.retained > 0 }) else {
+            return XCTFail("the demo wrote dead letters")
+        }
+        let list = try await SnapshotReport.render(source: source, view: "letters:" + dlq.name, width: 120, height: 24, interval: 0)
+        XCTAssertTrue(list.contains(dlq.name), list)
+        XCTAssertTrue(list.contains("Exception") || list.contains("exception") || list.contains("Declined"), list)
+        do {
+            _ = try await SnapshotReport.render(source: source, view: "nonsense", width: 80, height: 24, interval: 0)
+            XCTFail("an unknown view is a usage error")
+        } catch {
+            XCTAssertTrue(error is UsageError, "\(error)")
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import XCTest
+import Foundation
+import EventModel
+import TerminalUI
+@testable import Dashboard
+@testable import App
+
+/// Config, themes and saga definitions: files an operator writes, errors that name file and line.
+final class ConfigAndThemeTests: XCTestCase {
+    var dir: URL!
+
+    override func setUp() {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-config-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func testContextsAndTheDefault() throws {
+        let config = try ConfigParser.parse("""
+        default-context: staging
+        theme: light
+        contexts:
+          staging:
+            broker: kafka://stage:9092
+            dlq-patterns: ["*.dead"]
+          local:
+            broker: sqlite:~/x.db
+        """, file: "c.yaml")
+        XCTAssertEqual(config.theme, "light")
+        XCTAssertEqual(try config.context(named: nil)?.name, "staging")
+        XCTAssertEqual(try config.context(named: "local")?.broker, "sqlite:~/x.db")
+        XCTAssertEqual(try config.context(named: nil)?.deadLetterPatterns, ["*.dead"])
+        XCTAssertThrowsError(try config.context(named: "prod")) {
+            XCTAssertTrue(String(describing: $0).contains("no context named 'prod' (known: staging, local)"), "\($0)")
+        }
+    }
+
+    func testMistakesNameFileAndLine() {
+        func problem(_ text: String) -> String {
+            do { _ = try ConfigParser.parse(text, file: "c.yaml"); return "accepted" } catch { return String(describing: error) }
+        }
+        XCTAssertEqual(problem("contexts:\n  a:\n    brokr: x\n").prefix(9), "c.yaml:3:")
+        XCTAssertTrue(problem("default-context: nope\ncontexts:\n  a: {broker: x}\n").contains("'nope' is not among the contexts"))
+        XCTAssertTrue(problem("contexts: [1, 2]").contains("'contexts' must map context names"))
+        XCTAssertTrue(problem("a: [").hasPrefix("c.yaml:"), problem("a: ["))
+    }
+
+    func testThemesByNameOrPathAndAClearErrorOtherwise() throws {
+        let file = dir.appendingPathComponent("mine.yaml").path
+        let text = try String(contentsOfFile: FileManager.default.currentDirectoryPath + "/themes/monochrome.yaml", encoding: .utf8)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ThemeCatalog.load(file).name, "mine")
+        XCTAssertEqual(try ThemeCatalog.load("light").name, "light")
+        XCTAssertThrowsError(try ThemeCatalog.load("no-such-theme")) {
+            XCTAssertTrue(String(describing: $0).contains("no theme named 'no-such-theme' (available:"), "\($0)")
+        }
+        XCTAssertThrowsError(try ThemeCatalog.load(dir.appendingPathComponent("missing.yaml").path)) {
+            XCTAssertTrue(String(describing: $0).contains("cannot read theme file"), "\($0)")
+        }
+    }
+
+    func testSagaDefinitionsFromAContextReplaceTheBuiltInOfTheSameName() throws {
+        XCTAssertEqual(SagaDefinitionLoader.builtIn.map(\.name), ["OrderSaga"])
+        let sagas = dir.appendingPathComponent("sagas.yaml").path
+        try """
+        sagas:
+          - name: OrderSaga
+            timeout: 90s
+            steps:
+              - name: only
+                completedBy: [Done]
+          - name: RefundSaga
+            steps:
+              - name: refund
+                completedBy: [Refunded]
+        """.write(toFile: sagas, atomically: true, encoding: .utf8)
+        let config = try ConfigParser.parse("contexts:\n  c:\n    sagas: [sagas.yaml]\n", file: dir.appendingPathComponent("config.yaml").path)
+        let assembler = try SagaSetup.assembler(context: config.contexts.first, configPath: dir.appendingPathComponent("config.yaml").path)
+        XCTAssertEqual(assembler.definitions.map(\.name).sorted(), ["OrderSaga", "RefundSaga"])
+        XCTAssertEqual(assembler.definitions.first { $0.name == "OrderSaga" }?.steps.count, 1, "the context's OrderSaga wins")
+
+        try "sagas:\n  - name: Broken\n    steps: nope\n".write(toFile: sagas, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SagaSetup.assembler(context: config.contexts.first, configPath: dir.appendingPathComponent("config.yaml").path)) {
+            XCTAssertTrue(String(describing: $0).contains("sagas.yaml"), "\($0)")
+        }
+    }
+
+    func testScriptOutputsKeepUnknownFiguresOutOfTheTable() throws {
+        let row = TopicRow(name: "orders\u{1B}[31m", isDeadLetter: false, partitions: 3, total: 1_234,
+                           rates: ThroughputMeter.Rates(perSecond1: nil, perSecond10: 2.5, perSecond60: nil), groups: 2)
+        let table = TopicsOutput.table([row])
+        XCTAssertFalse(table.contains("\u{1B}"), "escape sequences never reach the terminal raw")
+        XCTAssertTrue(table.contains("1,234"), table)
+        XCTAssertTrue(table.contains(" - "), "an unmeasured rate is '-', not 0: \(table)")
+        let json = try TopicsOutput.json([row])
+        XCTAssertTrue(json.contains("\"rate10s\" : 2.5"), json)
+        XCTAssertFalse(json.contains("rate1s\" : 0"), json)
+    }
+}
