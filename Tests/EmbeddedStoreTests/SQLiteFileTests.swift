@@ -197,7 +197,7 @@ final class SQLiteFileTests: StoreTestCase {
         XCTAssertEqual(cursors, [:], "entries and cursor are written together or not at all")
     }
 
-    func testTheStoreSaysWhoHeldTheLock() {
+    func testTheStoreTranslatesEachKindOfFailure() {
         let busy = StoreError.translate(.busy(path: "/x/s.db", timeout: 5))
         XCTAssertEqual(busy as? BrokerError, .unavailable("'/x/s.db' stayed locked by another writer for more than 5 s; try again"))
         XCTAssertEqual(StoreError.translate(.readOnly(path: "/x/s.db")) as? StoreError, .readOnly("/x/s.db"))
