@@ -233,9 +233,7 @@ public final class CorrelationIndex: Sendable {
     // MARK: - Internals
 
     private func decode<T: DatabaseValueConvertible>(_ row: Row, _ index: Int) throws -> T {
-        do { return try row.decode(T.self, atIndex: index) } catch {
-            throw StoreError.corrupt(path, "unexpected value in the correlation index, column \(index): \(error)")
-        }
+        try row.value(at: index, of: path)
     }
 }
 

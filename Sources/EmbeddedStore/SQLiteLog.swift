@@ -408,13 +408,8 @@ private final class RoundRobin: Sendable {
 }
 
 extension SQLiteLog {
-    /// A column decoded as `T`, or `StoreError.corrupt` when the file holds something else there
-    /// (GRDB's subscript would stop the process; the file may have been written by anyone).
+    /// A column decoded as `T`; something else there is corrupt (see `Row.value(at:of:)`).
     func column<T: DatabaseValueConvertible>(_ row: Row, _ index: Int) throws -> T {
-        do {
-            return try row.decode(T.self, atIndex: index)
-        } catch {
-            throw StoreError.corrupt(path, "unexpected value in column \(index): \(error)")
-        }
+        try row.value(at: index, of: path)
     }
 }

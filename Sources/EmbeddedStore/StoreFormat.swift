@@ -108,6 +108,8 @@ enum StoreFormat {
             return try queue.read { db in try inspect(db, path: path) }
         } catch let error as DatabaseError {
             throw StoreError.inspecting(SQLiteFailure(error, path: path, busyTimeout: SQLiteLog.busyTimeout))
+        } catch let failure as SQLiteFailure {
+            throw StoreError.inspecting(failure)
         }
     }
 
@@ -123,7 +125,7 @@ enum StoreFormat {
             throw StoreError.notAnEvtopStore(path)
         }
         let meta = Dictionary(
-            try Row.fetchAll(db, sql: "SELECT key, value FROM evtop_meta").map { ($0[0] as String, $0[1] as String) },
+            try Row.fetchAll(db, sql: "SELECT key, value FROM evtop_meta").map { (try $0.value(at: 0, of: path) as String, try $0.value(at: 1, of: path) as String) },
             uniquingKeysWith: { _, last in last })
         guard meta["format"] == formatName else { throw StoreError.notAnEvtopStore(path) }
         guard let versionText = meta["schema_version"], let version = Int(versionText) else {

@@ -247,7 +247,7 @@ public final class RedriveJournal: Sendable {
                 SELECT * FROM jobs j
                 WHERE (? IS NULL OR j.source = ?) AND \(Self.hasWorkLeft)
                 ORDER BY created_at
-                """, arguments: [source, source]).map(Self.jobRecord)
+                """, arguments: [source, source]).map(jobRecord)
         }
     }
 
@@ -273,22 +273,25 @@ public final class RedriveJournal: Sendable {
 
     /// One job.
     public func job(_ id: String) throws -> RedriveJobRecord? {
-        try file.read { db in try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.jobRecord) }
+        try file.read { db in try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(self.jobRecord) }
     }
 
     /// The newest `limit` jobs, newest first (the audit trail).
     public func jobs(limit: Int) throws -> [RedriveJobRecord] {
         try file.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit]).map(Self.jobRecord)
+            try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit]).map(jobRecord)
         }
     }
 
-    private static func jobRecord(_ row: Row) -> RedriveJobRecord {
-        RedriveJobRecord(id: row["id"], kind: row["kind"], source: row["source"], sourceTopic: row["source_topic"],
-                         selection: row["selection"], targetOverride: row["target_override"], ratePerSecond: row["rate"],
-                         user: row["user"], host: row["host"], createdAtMillis: row["created_at"],
-                         finishedAtMillis: row["finished_at"], state: row["state"], selected: row["selected"],
-                         moved: row["moved"], skipped: row["skipped"], failed: row["failed"])
+    /// A `jobs` row; a value of the wrong type makes the file not a journal (never a crash).
+    private func jobRecord(_ row: Row) throws -> RedriveJobRecord {
+        func v<T: DatabaseValueConvertible>(_ column: String) throws -> T { try row.value(column, of: path) }
+        return RedriveJobRecord(
+            id: try v("id"), kind: try v("kind"), source: try v("source"), sourceTopic: try v("source_topic"),
+            selection: try v("selection"), targetOverride: try v("target_override"), ratePerSecond: try v("rate"),
+            user: try v("user"), host: try v("host"), createdAtMillis: try v("created_at"),
+            finishedAtMillis: try v("finished_at"), state: try v("state"), selected: try v("selected"),
+            moved: try v("moved"), skipped: try v("skipped"), failed: try v("failed"))
     }
 
     /// Ends a job. A cancelled job gives its queued messages back (they may be selected again);
@@ -319,7 +322,7 @@ public final class RedriveJournal: Sendable {
         try file.read { db in
             var out: [RedriveItemState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM items WHERE job_id = ? GROUP BY state", arguments: [jobID]) {
-                if let s = RedriveItemState(rawValue: row[0]) { out[s] = row[1] }
+                if let s = RedriveItemState(rawValue: try row.value(at: 0, of: path)) { out[s] = try row.value(at: 1, of: path) }
             }
             return out
         }
@@ -341,10 +344,10 @@ public final class RedriveJournal: Sendable {
                 SELECT redrive_id, seq, src_topic, src_partition, src_offset, target_topic, target_partition, search_from
                 FROM items WHERE job_id = ? AND state = ? ORDER BY seq LIMIT ?
                 """, arguments: [jobID, state.rawValue, min(limit, Int(Int32.max))]).map { row in
-                JournalItem(redriveID: row[0], seq: row[1],
-                            source: RecordPosition(topic: row[2], partition: row[3], offset: row[4]),
-                            state: state,
-                            targetTopic: row[5], targetPartition: row[6], searchFrom: row[7])
+                func v<T: DatabaseValueConvertible>(_ index: Int) throws -> T { try row.value(at: index, of: path) }
+                return JournalItem(redriveID: try v(0), seq: try v(1),
+                                   source: RecordPosition(topic: try v(2), partition: try v(3), offset: try v(4)),
+                                   state: state, targetTopic: try v(5), targetPartition: try v(6), searchFrom: try v(7))
             }
         }
     }
@@ -444,8 +447,8 @@ public final class RedriveJournal: Sendable {
                 let legacy = Dictionary(list.map { (RedriveRules.redriveID(RecordPosition(topic: topic, partition: partition, offset: $0.offset)), $0.offset) },
                                         uniquingKeysWith: { a, _ in a })
                 for row in rows {
-                    let id: String = row[2]
-                    guard let s = RedriveItemState(rawValue: row[1]) else { continue }
+                    let id: String = try row.value(at: 2, of: path)
+                    guard let s = RedriveItemState(rawValue: try row.value(at: 1, of: path)) else { continue }
                     if let offset = wanted[id] {
                         out[RecordPosition(topic: topic, partition: partition, offset: offset)] = s
                     } else if let offset = legacy[id] {

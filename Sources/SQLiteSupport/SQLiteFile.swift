@@ -65,8 +65,10 @@ public final class SQLiteFile: Sendable {
         }
     }
 
-    /// The failure an error from SQLite stands for, translated; other errors unchanged.
+    /// The failure an error from SQLite stands for (or a ``SQLiteFailure`` a body threw, such as
+    /// `Row.value(at:of:)`'s), translated; other errors unchanged.
     public func translated(_ error: any Error) -> any Error {
+        if let failure = error as? SQLiteFailure { return translate(failure) }
         guard let error = error as? DatabaseError else { return error }
         return translate(SQLiteFailure(error, path: path, busyTimeout: options.busyTimeout))
     }

@@ -77,6 +77,22 @@ final class SQLiteFileTests: StoreTestCase {
         XCTAssertEqual(rows, 0)
     }
 
+    func testAValueOfTheWrongTypeIsCorruptAndReachesTheOwnerTranslated() async throws {
+        struct Owned: Error, Equatable { var failure: SQLiteFailure }
+        let p = path("typed.db")
+        let file = try SQLiteFile(path: p, options: .init(label: "typed"), translate: { Owned(failure: $0) })
+        try await file.write { db in try db.execute(sql: "CREATE TABLE t(n INTEGER); INSERT INTO t VALUES ('seven')") }
+        do {
+            _ = try await file.read { db in try Row.fetchAll(db, sql: "SELECT n FROM t").map { try $0.value(at: 0, of: p) as Int64 } }
+            XCTFail("text was read as a number")
+        } catch let owned as Owned {
+            guard case .corrupt(p, let detail) = owned.failure else { return XCTFail("\(owned)") }
+            XCTAssertTrue(detail.contains("column 0"), detail)
+        }
+        let named = try await file.read { db in try Row.fetchOne(db, sql: "SELECT n FROM t").map { try $0.value("n", of: p) as String } }
+        XCTAssertEqual(named, "seven")
+    }
+
     func testWritesThroughAReadOnlyOpenAreReadOnly() async throws {
         let p = path("ro.db")
         let writer = try SQLiteFile(path: p, options: .init(label: "rw"))

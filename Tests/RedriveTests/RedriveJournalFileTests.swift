@@ -65,6 +65,23 @@ final class RedriveJournalFileTests: XCTestCase {
         }
     }
 
+    func testAValueOfTheWrongTypeMakesTheFileNotAJournalInsteadOfStoppingTheProcess() throws {
+        let p = dir.appendingPathComponent("journal.db").path
+        let journal = try RedriveJournal(path: p)
+        _ = try journal.createJob(job("rd-1"), items: items(2), pid: 1)
+        try journal.file.pool.writeWithoutTransaction { db in
+            try db.execute(sql: "UPDATE jobs SET created_at = 'yesterday'")
+            try db.execute(sql: "UPDATE items SET src_offset = X'00'")
+        }
+        XCTAssertThrowsError(try journal.jobs(limit: 10)) { error in
+            guard case .notAJournal(p, let why)? = error as? JournalError else { return XCTFail("\(error)") }
+            XCTAssertTrue(why.contains("created_at"), why)
+        }
+        XCTAssertThrowsError(try journal.queued("rd-1", limit: 10)) { error in
+            guard case .notAJournal(p, _)? = error as? JournalError else { return XCTFail("\(error)") }
+        }
+    }
+
     func testJobStatesAreTheEnumsRawValues() throws {
         let journal = try RedriveJournal(path: dir.appendingPathComponent("journal.db").path)
         _ = try journal.createJob(job("rd-1"), items: items(2), pid: 1)
