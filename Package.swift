@@ -28,12 +28,16 @@ let package = Package(
             dependencies: [.product(name: "DequeModule", package: "swift-collections")]
         ),
         .target(
+            name: "SQLiteSupport",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
             name: "EmbeddedStore",
-            dependencies: ["EventModel", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["EventModel", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "Redrive",
-            dependencies: ["EventModel", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["EventModel", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "TerminalUI",

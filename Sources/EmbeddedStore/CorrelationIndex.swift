@@ -2,6 +2,7 @@ import EventModel
 import Foundation
 import Synchronization
 import GRDB
+import SQLiteSupport
 
 /// Records by correlation ID, so that a saga lookup reads a few index rows instead of scanning the log.
 ///
@@ -14,7 +15,8 @@ public final class CorrelationIndex: Sendable {
     public let path: String
     /// False when opened read-only: nothing can be indexed, lookups read what is there.
     public let writable: Bool
-    private let pool: DatabasePool
+    /// The file (internal: tests reach its pool to fill the disk).
+    let file: SQLiteFile
 
     /// The index's tables and indexes, all `IF NOT EXISTS` (they join a store without a schema version bump).
     static let tablesSQL = """
@@ -53,37 +55,24 @@ public final class CorrelationIndex: Sendable {
     /// Opens the index in `path` (an evtop store or a plain SQLite file, created when missing unless `readOnly`).
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
-        var config = Configuration()
-        config.readonly = readOnly
-        config.busyMode = .timeout(SQLiteLog.busyTimeout)
-        config.label = "evtop.correlation-index"
-        config.maximumReaderCount = 2
-        config.prepareDatabase { db in
-            // The index is rebuildable from the log: a commit need not wait for the disk (WAL stays consistent,
-            // rows and cursor are lost or kept together). A larger cache keeps its B-trees off the disk.
-            if !readOnly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            try db.execute(sql: "PRAGMA cache_size = -32768")
-        }
         if readOnly, !FileManager.default.fileExists(atPath: path) { throw StoreError.missing(path) }
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-            if !readOnly {
-                try pool.writeWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
-                        try Self.ensureCorrelationTables(db)
-                        return .commit
-                    }
-                }
-            }
-        } catch let error as DatabaseError {
-            throw StoreFormat.mapOpenError(error, path: path)
+        // The index is rebuildable from the log: a commit need not wait for the disk (WAL stays consistent,
+        // rows and cursor are lost or kept together). A larger cache keeps its B-trees off the disk.
+        let pragmas = (readOnly ? [] : ["PRAGMA synchronous = NORMAL"]) + ["PRAGMA cache_size = -32768"]
+        file = try SQLiteFile(
+            path: path,
+            options: .init(readOnly: readOnly, busyTimeout: SQLiteLog.busyTimeout, label: "evtop.correlation-index",
+                           maximumReaderCount: 2, connectionPragmas: pragmas),
+            translate: StoreError.translate)
+        if !readOnly {
+            try file.write { db in try Self.ensureCorrelationTables(db) }
         }
         writable = !readOnly
     }
 
     /// True when the file has the index tables (a read-only open of a store never indexed has none).
     public func exists() async throws -> Bool {
-        try await read { db in
+        try await file.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'correlation_cursors'") == 1
         }
     }
@@ -119,7 +108,7 @@ public final class CorrelationIndex: Sendable {
     /// Adds entries and moves cursors forward (never back) in one transaction.
     public func apply(_ entries: [Entry], cursors: [TopicPartition: Int64]) async throws {
         guard writable else { throw StoreError.readOnly(path) }
-        try await write { db in
+        try await file.write { db in
             let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO correlation_records(topic, "partition", "offset", correlation_id, ts, event_type)
                 VALUES (?, ?, ?, ?, ?, ?)
@@ -154,7 +143,7 @@ public final class CorrelationIndex: Sendable {
     public func forget(_ partitions: [TopicPartition]) async throws {
         guard writable else { throw StoreError.readOnly(path) }
         guard !partitions.isEmpty else { return }
-        try await write { db in
+        try await file.write { db in
             for tp in partitions {
                 let args: StatementArguments = [tp.topic, tp.partition]
                 let ids = try String.fetchAll(db, sql: """
@@ -180,7 +169,7 @@ public final class CorrelationIndex: Sendable {
 
     /// How far each partition is indexed (the next offset to index).
     public func cursors() async throws -> [TopicPartition: Int64] {
-        try await read { db in
+        try await file.read { db in
             var out: [TopicPartition: Int64] = [:]
             let rows = try Row.fetchCursor(db, sql: #"SELECT topic, "partition", next_offset FROM correlation_cursors"#)
             while let row = try rows.next() {
@@ -194,7 +183,7 @@ public final class CorrelationIndex: Sendable {
     /// Reads the `(correlation_id, ts)` index only: O(result), never a scan.
     public func records(correlationID id: String, limit: Int = 10_000) async throws -> [SagaEventRef] {
         guard limit > 0 else { return [] }
-        return try await read { db in
+        return try await file.read { db in
             var refs: [SagaEventRef] = []
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT topic, "partition", "offset", ts, event_type FROM correlation_records INDEXED BY correlation_records_by_id
@@ -212,7 +201,7 @@ public final class CorrelationIndex: Sendable {
     /// The correlation IDs with the newest records, newest first (the `last_ts` index: O(limit)).
     public func recentCorrelations(limit: Int) async throws -> [CorrelationSummary] {
         guard limit > 0 else { return [] }
-        return try await read { db in
+        return try await file.read { db in
             var out: [CorrelationSummary] = []
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT correlation_id, first_ts, last_ts, records, last_event_type FROM correlations INDEXED BY correlations_by_last
@@ -229,7 +218,7 @@ public final class CorrelationIndex: Sendable {
 
     /// Correlation IDs starting with `prefix` (for completing `:follow`), at most `limit`, in ID order.
     public func correlationIDs(prefix: String, limit: Int) async throws -> [String] {
-        try await read { db in
+        try await file.read { db in
             try String.fetchAll(db.cachedStatement(sql: """
                 SELECT correlation_id FROM correlations WHERE correlation_id >= ? AND correlation_id < ? ORDER BY correlation_id LIMIT ?
                 """), arguments: [prefix, prefix + "\u{10FFFF}", limit])
@@ -238,52 +227,19 @@ public final class CorrelationIndex: Sendable {
 
     /// Records indexed in total (a count over the index, for status lines and benchmarks).
     public func indexedRecordCount() async throws -> Int64 {
-        try await read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM correlation_records") ?? 0 }
+        try await file.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM correlation_records") ?? 0 }
     }
 
     // MARK: - Internals
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await pool.read(body)
-        } catch let error as DatabaseError {
-            throw map(error)
-        }
-    }
-
-    private func write(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
-        do {
-            try await pool.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    try body(db)
-                    return .commit
-                }
-            }
-        } catch let error as DatabaseError {
-            throw map(error)
-        }
-    }
-
-    private func map(_ error: DatabaseError) -> Error {
-        switch error.resultCode {
-        case .SQLITE_READONLY: return StoreError.readOnly(path)
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return BrokerError.unavailable("'\(path)' stayed locked by another writer for more than \(Int(SQLiteLog.busyTimeout)) s; try again")
-        case .SQLITE_CORRUPT, .SQLITE_NOTADB: return StoreError.corrupt(path, error.message ?? "database disk image is malformed")
-        default: return error
-        }
-    }
-
     private func decode<T: DatabaseValueConvertible>(_ row: Row, _ index: Int) throws -> T {
-        do { return try row.decode(T.self, atIndex: index) } catch {
-            throw StoreError.corrupt(path, "unexpected value in the correlation index, column \(index): \(error)")
-        }
+        try row.value(at: index, of: path)
     }
 }
 
 /// Keeps a `CorrelationIndex` caught up with any `LogReader` (the embedded store, or Kafka into a local file).
 ///
-/// Each call to ``catchUp(snapshot:)`` reads from the cursors forward with `fetch`, in batches of at most
+/// Each call to ``catchUp(snapshot:)`` reads from the cursors forward with a ``PartitionReader``, in batches of at most
 /// ``batchSize`` and at most ``maxRecordsPerTick`` records in all: O(new records) per tick, bounded per tick.
 /// Partitions take turns (the starting partition rotates) so a busy one cannot starve the rest.
 public final class CorrelationIndexer: Sendable {
@@ -363,31 +319,25 @@ public final class CorrelationIndexer: Sendable {
         var read = 0, indexed = 0
         var remaining: Int64 = 0
         for (tp, from, high) in lagging {
-            var next = from
-            // One transaction per partition per call: entries of several fetches, then the cursor.
+            // Never past the snapshot's high: a later, lower high then means only a recreated topic (above).
+            // An empty read leaves the cursor where the log says to go on (past transaction markers), never
+            // at `high`: a Kafka fetch can come back empty while the snapshot's high is already ahead, and
+            // jumping would skip those records for good. The next call tries again (and `catchUpFully` stops
+            // when a call reads nothing).
+            var reader = PartitionReader(log: log, topic: tp.topic, partition: tp.partition, from: from, to: high, batchSize: batchSize)
+            // One transaction per partition per call: entries of several reads, then the cursor.
             var entries: [CorrelationIndex.Entry] = []
-            while budget > 0, next < high {
-                let want = min(batchSize, budget, Int(min(Int64(Int.max), high - next)))
-                let (records, after) = try await log.read(topic: tp.topic, partition: tp.partition, from: next, maxRecords: want)
-                // Nothing (yet): leave the cursor where the log says to go on (past transaction markers, which
-                // are no records), never at `high`: a Kafka fetch can come back empty while the snapshot's high
-                // watermark is already ahead of what the consumer has seen, and jumping would skip those records
-                // for good. The next call tries again (and `catchUpFully` stops when a call reads nothing).
-                guard !records.isEmpty else {
-                    next = max(next, min(after, high))
-                    break
-                }
+            while budget > 0, let records = try await reader.next(maxRecords: min(batchSize, budget)) {
                 for r in records {
                     let ex = rules.extract(r)
                     guard let id = ex.correlationID else { continue }
                     entries.append(CorrelationIndex.Entry(topic: r.topic, partition: r.partition, offset: r.offset,
                                                           correlationID: id, timestampMillis: r.timestampMillis, eventType: ex.eventType))
                 }
-                // Never past the snapshot's high: a later, lower high then means only a recreated topic (below).
-                next = min(max(after, next), high)
                 read += records.count
                 budget -= records.count
             }
+            let next = reader.position
             if next > from {
                 try await index.apply(entries, cursors: [tp: next])
                 indexed += entries.count

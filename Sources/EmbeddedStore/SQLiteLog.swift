@@ -2,6 +2,7 @@ import EventModel
 import Foundation
 import Synchronization
 import GRDB
+import SQLiteSupport
 
 /// The embedded broker log: one SQLite file in WAL mode with Kafka semantics.
 ///
@@ -34,8 +35,8 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     public let path: String
     /// How the store was opened.
     public let mode: OpenMode
-    /// The connection pool (internal: the span store in SpanStore.swift shares it).
-    let pool: DatabasePool
+    /// The file (internal: the span store in SpanStore.swift shares it).
+    let file: SQLiteFile
     private let roundRobin = RoundRobin()
 
     /// `sqlite:` followed by the path.
@@ -63,25 +64,16 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
             if exists && size > 0 { _ = try StoreFormat.inspect(path: path) }
         }
 
-        var config = Configuration()
-        config.readonly = mode == .readOnly
-        config.busyMode = .timeout(Self.busyTimeout)
-        config.label = "evtop.store"
-        config.maximumReaderCount = 4
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-            if mode == .readWrite {
-                try pool.writeWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
-                        try StoreFormat.createSchemaIfNeeded(db, path: path)
-                        try CorrelationIndex.ensureCorrelationTables(db)
-                        try SQLiteLog.ensureSpanTables(db)
-                        return .commit
-                    }
-                }
+        file = try SQLiteFile(
+            path: path,
+            options: .init(readOnly: mode == .readOnly, busyTimeout: Self.busyTimeout, label: "evtop.store", maximumReaderCount: 4),
+            translate: StoreError.translate)
+        if mode == .readWrite {
+            try file.write { db in
+                try StoreFormat.createSchemaIfNeeded(db, path: path)
+                try CorrelationIndex.ensureCorrelationTables(db)
+                try SQLiteLog.ensureSpanTables(db)
             }
-        } catch let error as DatabaseError {
-            throw StoreFormat.mapOpenError(error, path: path)
         }
     }
 
@@ -91,76 +83,72 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     public func snapshot() async throws -> BrokerSnapshot {
         let now = Date()
         let liveSince = Self.millis(now) - Int64(Self.memberLivenessWindow * 1000)
-        return try await guarded {
-            try await pool.read { db in
-                var topics: [TopicInfo] = []
-                let partitions = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT topic, "partition", low, high FROM partitions ORDER BY topic, "partition"
-                    """))
-                while let row = try partitions.next() {
-                    let name: String = try self.column(row, 0)
-                    let wm = PartitionWatermarks(partition: try self.column(row, 1), low: try self.column(row, 2),
-                                                 high: try self.column(row, 3))
-                    // Values another writer may have put there must still make sense as a log.
-                    guard wm.partition >= 0, wm.low >= 0, wm.low <= wm.high else {
-                        throw StoreError.corrupt(self.path, "impossible watermarks for \(name)/\(wm.partition): low \(wm.low), high \(wm.high)")
-                    }
-                    if topics.last?.name == name {
-                        topics[topics.count - 1].partitions.append(wm)
-                    } else {
-                        topics.append(TopicInfo(name: name, partitions: [wm]))
-                    }
+        return try await file.read { db in
+            var topics: [TopicInfo] = []
+            let partitions = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT topic, "partition", low, high FROM partitions ORDER BY topic, "partition"
+                """))
+            while let row = try partitions.next() {
+                let name: String = try self.column(row, 0)
+                let wm = PartitionWatermarks(partition: try self.column(row, 1), low: try self.column(row, 2),
+                                             high: try self.column(row, 3))
+                // Values another writer may have put there must still make sense as a log.
+                guard wm.partition >= 0, wm.low >= 0, wm.low <= wm.high else {
+                    throw StoreError.corrupt(self.path, "impossible watermarks for \(name)/\(wm.partition): low \(wm.low), high \(wm.high)")
                 }
-                topics.sort { $0.name < $1.name }
-
-                var groups: [String: ConsumerGroup] = [:]
-                func group(_ id: String) -> ConsumerGroup {
-                    groups[id] ?? ConsumerGroup(id: id, state: "Empty", members: 0, offsets: [:])
+                if topics.last?.name == name {
+                    topics[topics.count - 1].partitions.append(wm)
+                } else {
+                    topics.append(TopicInfo(name: name, partitions: [wm]))
                 }
-                let offsets = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT group_id, topic, "partition", committed, committed_at FROM group_offsets
-                    """))
-                while let row = try offsets.next() {
-                    let id: String = try self.column(row, 0)
-                    var g = group(id)
-                    let tp = TopicPartition(try self.column(row, 1), try self.column(row, 2))
-                    let committed: Int64 = try self.column(row, 3)
-                    guard committed >= 0 else {
-                        throw StoreError.corrupt(self.path, "negative committed offset for group \(id) on \(tp.topic)/\(tp.partition)")
-                    }
-                    g.offsets[tp] = committed
-                    g.commitTimesMillis[tp] = try self.column(row, 4)
-                    groups[id] = g
-                }
-                let members = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT group_id, SUM(last_seen >= ?) FROM group_members GROUP BY group_id
-                    """), arguments: [liveSince])
-                while let row = try members.next() {
-                    let id: String = try self.column(row, 0)
-                    var g = group(id)
-                    g.members = try self.column(row, 1)
-                    g.state = g.members > 0 ? "Stable" : "Empty"
-                    groups[id] = g
-                }
-                return BrokerSnapshot(time: now, topics: topics,
-                                      groups: groups.values.sorted { $0.id < $1.id })
             }
+            topics.sort { $0.name < $1.name }
+
+            var groups: [String: ConsumerGroup] = [:]
+            func group(_ id: String) -> ConsumerGroup {
+                groups[id] ?? ConsumerGroup(id: id, state: "Empty", members: 0, offsets: [:])
+            }
+            let offsets = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT group_id, topic, "partition", committed, committed_at FROM group_offsets
+                """))
+            while let row = try offsets.next() {
+                let id: String = try self.column(row, 0)
+                var g = group(id)
+                let tp = TopicPartition(try self.column(row, 1), try self.column(row, 2))
+                let committed: Int64 = try self.column(row, 3)
+                guard committed >= 0 else {
+                    throw StoreError.corrupt(self.path, "negative committed offset for group \(id) on \(tp.topic)/\(tp.partition)")
+                }
+                g.offsets[tp] = committed
+                g.commitTimesMillis[tp] = try self.column(row, 4)
+                groups[id] = g
+            }
+            let members = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT group_id, SUM(last_seen >= ?) FROM group_members GROUP BY group_id
+                """), arguments: [liveSince])
+            while let row = try members.next() {
+                let id: String = try self.column(row, 0)
+                var g = group(id)
+                g.members = try self.column(row, 1)
+                g.state = g.members > 0 ? "Stable" : "Empty"
+                groups[id] = g
+            }
+            return BrokerSnapshot(time: now, topics: topics,
+                                  groups: groups.values.sorted { $0.id < $1.id })
         }
     }
 
     /// One topic's watermarks, read from its partition rows only.
     public func watermarks(topic: String) async throws -> TopicInfo {
-        try await guarded {
-            try await pool.read { db in
-                let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT "partition", low, high FROM partitions WHERE topic = ? ORDER BY "partition"
-                    """), arguments: [topic])
-                guard !rows.isEmpty else { throw BrokerError.unknownTopic(topic) }
-                let partitions = try rows.map { row in
-                    PartitionWatermarks(partition: try self.column(row, 0), low: try self.column(row, 1), high: try self.column(row, 2))
-                }
-                return TopicInfo(name: topic, partitions: partitions)
+        try await file.read { db in
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT "partition", low, high FROM partitions WHERE topic = ? ORDER BY "partition"
+                """), arguments: [topic])
+            guard !rows.isEmpty else { throw BrokerError.unknownTopic(topic) }
+            let partitions = try rows.map { row in
+                PartitionWatermarks(partition: try self.column(row, 0), low: try self.column(row, 1), high: try self.column(row, 2))
             }
+            return TopicInfo(name: topic, partitions: partitions)
         }
     }
 
@@ -174,7 +162,7 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
             throw BrokerError.writeRefused("topic '\(name)' needs at least one partition (got \(partitions))")
         }
         let now = Self.nowMillis()
-        try await write { db in
+        try await file.write { db in
             guard try Int32.fetchOne(db.cachedStatement(sql: "SELECT partitions FROM topics WHERE name = ?"),
                                      arguments: [name]) == nil else { return }
             try db.cachedStatement(sql: "INSERT INTO topics(name, partitions, created_at) VALUES (?, ?, ?)")
@@ -195,7 +183,7 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
         try checkWritable()
         if records.isEmpty { return [] }
         let roundRobin = self.roundRobin
-        return try await write { db in
+        return try await file.write { db in
             let partitionCount = try db.cachedStatement(sql: "SELECT partitions FROM topics WHERE name = ?")
             let highOf = try db.cachedStatement(sql: """
                 SELECT high FROM partitions WHERE topic = ? AND "partition" = ?
@@ -276,40 +264,38 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
 
     private func records(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [EventModel.Record] {
         let path = self.path
-        return try await guarded {
-            try await pool.read { db in
-                guard let count = try Int32.fetchOne(
-                    db.cachedStatement(sql: "SELECT partitions FROM topics WHERE name = ?"), arguments: [topic])
-                else { throw BrokerError.unknownTopic(topic) }
-                guard partition >= 0 && partition < count else {
-                    throw BrokerError.unknownPartition(topic, partition)
-                }
-                guard maxRecords > 0 else { return [] }
-                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT "offset", ts, key, headers, value FROM records
-                    WHERE topic = ? AND "partition" = ? AND "offset" >= ?
-                    ORDER BY "offset" LIMIT ?
-                    """), arguments: [topic, partition, offset, maxRecords])
-                var records: [EventModel.Record] = []
-                while let row = try rows.next() {
-                    let recordOffset: Int64 = try self.column(row, 0)
-                    let headers: [RecordHeader]
-                    if let blob: Data = try self.column(row, 3) as Data? {
-                        do {
-                            headers = try HeaderCodec.decode([UInt8](blob))
-                        } catch {
-                            throw StoreError.corrupt(path, "malformed headers in \(topic)/\(partition)@\(recordOffset)")
-                        }
-                    } else {
-                        headers = []
-                    }
-                    records.append(EventModel.Record(
-                        topic: topic, partition: partition, offset: recordOffset, timestampMillis: try self.column(row, 1),
-                        key: (try self.column(row, 2) as Data?).map { [UInt8]($0) }, headers: headers,
-                        value: (try self.column(row, 4) as Data?).map { [UInt8]($0) }))
-                }
-                return records
+        return try await file.read { db in
+            guard let count = try Int32.fetchOne(
+                db.cachedStatement(sql: "SELECT partitions FROM topics WHERE name = ?"), arguments: [topic])
+            else { throw BrokerError.unknownTopic(topic) }
+            guard partition >= 0 && partition < count else {
+                throw BrokerError.unknownPartition(topic, partition)
             }
+            guard maxRecords > 0 else { return [] }
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT "offset", ts, key, headers, value FROM records
+                WHERE topic = ? AND "partition" = ? AND "offset" >= ?
+                ORDER BY "offset" LIMIT ?
+                """), arguments: [topic, partition, offset, maxRecords])
+            var records: [EventModel.Record] = []
+            while let row = try rows.next() {
+                let recordOffset: Int64 = try self.column(row, 0)
+                let headers: [RecordHeader]
+                if let blob: Data = try self.column(row, 3) as Data? {
+                    do {
+                        headers = try HeaderCodec.decode([UInt8](blob))
+                    } catch {
+                        throw StoreError.corrupt(path, "malformed headers in \(topic)/\(partition)@\(recordOffset)")
+                    }
+                } else {
+                    headers = []
+                }
+                records.append(EventModel.Record(
+                    topic: topic, partition: partition, offset: recordOffset, timestampMillis: try self.column(row, 1),
+                    key: (try self.column(row, 2) as Data?).map { [UInt8]($0) }, headers: headers,
+                    value: (try self.column(row, 4) as Data?).map { [UInt8]($0) }))
+            }
+            return records
         }
     }
 
@@ -317,7 +303,7 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     public func commit(group: String, member: String, offsets: [TopicPartition: Int64]) async throws {
         try checkWritable()
         let now = Self.nowMillis()
-        try await write { db in
+        try await file.write { db in
             let partitionCount = try db.cachedStatement(sql: "SELECT partitions FROM topics WHERE name = ?")
             let upsert = try db.cachedStatement(sql: """
                 INSERT INTO group_offsets(group_id, topic, "partition", committed, committed_at)
@@ -345,7 +331,7 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     public func heartbeat(group: String, member: String) async throws {
         try checkWritable()
         let now = Self.nowMillis()
-        try await write { db in try Self.touch(db, group: group, member: member, now: now) }
+        try await file.write { db in try Self.touch(db, group: group, member: member, now: now) }
     }
 
     // MARK: - Extras
@@ -357,7 +343,7 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     @discardableResult
     public func deleteRecords(topic: String, partition: Int32, before offset: Int64) async throws -> Int64 {
         try checkWritable()
-        return try await write { db in
+        return try await file.write { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT low, high FROM partitions WHERE topic = ? AND "partition" = ?
                 """), arguments: [topic, partition]) else {
@@ -382,12 +368,8 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
 
     /// Records retained across all partitions (sum of high − low): O(partitions).
     public func recordCount() throws -> Int64 {
-        do {
-            return try pool.read { db in
-                try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(high - low), 0) FROM partitions") ?? 0
-            }
-        } catch let error as DatabaseError {
-            throw map(error)
+        try file.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(high - low), 0) FROM partitions") ?? 0
         }
     }
 
@@ -409,45 +391,6 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     func checkWritable() throws {
         if mode == .readOnly { throw StoreError.readOnly(path) }
     }
-
-    /// One IMMEDIATE transaction on the writer connection: takes the write lock up front so the busy
-    /// timeout applies (a deferred transaction upgraded to a write could fail at once with SQLITE_BUSY).
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await guarded {
-            try await pool.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        }
-    }
-
-    func guarded<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as DatabaseError {
-            throw map(error)
-        }
-    }
-
-    private func map(_ error: DatabaseError) -> Error {
-        switch error.resultCode {
-        case .SQLITE_READONLY:
-            return StoreError.readOnly(path)
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return BrokerError.unavailable(
-                "'\(path)' stayed locked by another writer for more than \(Int(Self.busyTimeout)) s; try again")
-        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
-            return StoreError.corrupt(path, error.message ?? "database disk image is malformed")
-        case .SQLITE_FULL:
-            return BrokerError.writeRefused("the disk holding '\(path)' is full")
-        default:
-            return error
-        }
-    }
 }
 
 /// Per-topic round-robin partition choice for records without key or partition.
@@ -465,13 +408,8 @@ private final class RoundRobin: Sendable {
 }
 
 extension SQLiteLog {
-    /// A column decoded as `T`, or `StoreError.corrupt` when the file holds something else there
-    /// (GRDB's subscript would stop the process; the file may have been written by anyone).
+    /// A column decoded as `T`; something else there is corrupt (see `Row.value(at:of:)`).
     func column<T: DatabaseValueConvertible>(_ row: Row, _ index: Int) throws -> T {
-        do {
-            return try row.decode(T.self, atIndex: index)
-        } catch {
-            throw StoreError.corrupt(path, "unexpected value in column \(index): \(error)")
-        }
+        try row.value(at: index, of: path)
     }
 }

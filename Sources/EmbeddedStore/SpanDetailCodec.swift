@@ -3,7 +3,7 @@ import EventModel
 /// The `spans.detail` column's binary encoding: a span's attributes, events and links.
 ///
 /// `0x01` (format), then attributes, events, links. A list is `varint(count)` and its items; a string
-/// `varint(length)` and UTF-8 bytes. An attribute is key string + value; a value is a tag byte then:
+/// `varint(length)` and UTF-8 bytes (``Varint``, unsigned LEB128). An attribute is key string + value; a value is a tag byte then:
 /// 1 string, 2 bool (one byte), 3 int (8 bytes little endian), 4 double (IEEE bits, 8 bytes LE),
 /// 5 bytes (varint length + bytes), 6 array (list of values), 7 key/values (list of attributes).
 /// An event is time (8 bytes LE), name, attributes; a link is trace id, span id, attributes.
@@ -18,13 +18,13 @@ enum SpanDetailCodec {
         var out: [UInt8] = [format]
         out.reserveCapacity(64 + attributes.count * 48)
         putAttributes(attributes, &out)
-        putVarint(UInt64(events.count), &out)
+        Varint.append(UInt64(events.count), to: &out)
         for e in events {
             putFixed(e.timeUnixNano, &out)
             putString(e.name, &out)
             putAttributes(e.attributes, &out)
         }
-        putVarint(UInt64(links.count), &out)
+        Varint.append(UInt64(links.count), to: &out)
         for l in links {
             putString(l.traceID, &out)
             putString(l.spanID, &out)
@@ -55,15 +55,6 @@ enum SpanDetailCodec {
 
     // MARK: - Writing
 
-    private static func putVarint(_ v: UInt64, _ out: inout [UInt8]) {
-        var v = v
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
-
     private static func putFixed(_ v: UInt64, _ out: inout [UInt8]) {
         for shift in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
     }
@@ -71,13 +62,13 @@ enum SpanDetailCodec {
     private static func putString(_ s: String, _ out: inout [UInt8]) {
         var s = s
         s.withUTF8 { utf8 in
-            putVarint(UInt64(utf8.count), &out)
+            Varint.append(UInt64(utf8.count), to: &out)
             out.append(contentsOf: utf8)
         }
     }
 
     private static func putAttributes(_ list: [SpanAttribute], _ out: inout [UInt8]) {
-        putVarint(UInt64(list.count), &out)
+        Varint.append(UInt64(list.count), to: &out)
         for a in list {
             putString(a.key, &out)
             putValue(a.value, &out)
@@ -90,10 +81,10 @@ enum SpanDetailCodec {
         case .bool(let b): out.append(2); out.append(b ? 1 : 0)
         case .int(let i): out.append(3); putFixed(UInt64(bitPattern: i), &out)
         case .double(let d): out.append(4); putFixed(d.bitPattern, &out)
-        case .bytes(let b): out.append(5); putVarint(UInt64(b.count), &out); out.append(contentsOf: b)
+        case .bytes(let b): out.append(5); Varint.append(UInt64(b.count), to: &out); out.append(contentsOf: b)
         case .array(let values):
             out.append(6)
-            putVarint(UInt64(values.count), &out)
+            Varint.append(UInt64(values.count), to: &out)
             for value in values { putValue(value, &out) }
         case .keyValues(let pairs): out.append(7); putAttributes(pairs, &out)
         }
@@ -112,15 +103,7 @@ enum SpanDetailCodec {
         }
 
         mutating func varint() throws -> UInt64 {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                guard shift < 64 else { throw Malformed() }
-                let b = try byte()
-                result |= UInt64(b & 0x7f) << shift
-                if b & 0x80 == 0 { return result }
-                shift += 7
-            }
+            try Varint.read(bytes, at: &i)
         }
 
         /// An item count; every item takes at least one byte, so a hostile count cannot over-allocate.

@@ -66,7 +66,7 @@ extension SQLiteLog: TraceStore, SpanRetention {
         let rows: [(Span, [UInt8])] = spans.map { span in
             (span, SpanDetailCodec.encode(attributes: span.attributes, events: span.events, links: span.links))
         }
-        return try await write { db in
+        return try await file.write { db in
             let upsert = try db.cachedStatement(sql: """
                 INSERT INTO spans(\(Self.columns), correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(trace_id, span_id) DO UPDATE SET parent_span_id = excluded.parent_span_id,
@@ -98,76 +98,70 @@ extension SQLiteLog: TraceStore, SpanRetention {
     /// to ``correlationHops`` hops), by start time; at most `limit`.
     public func spans(correlationID id: String, limit: Int) async throws -> [Span] {
         guard limit > 0 else { return [] }
-        return try await guarded {
-            try await pool.read { db in
-                guard try Self.hasSpanTables(db) else { return [] }
-                struct Key: Hashable { var trace: String; var span: String }
-                var found = Set<Key>()
-                var frontier: [Key] = []
-                let seeds = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT trace_id, span_id FROM spans WHERE correlation_id = ? ORDER BY start_ns LIMIT ?
-                    """), arguments: [id, limit])
-                while let row = try seeds.next() {
-                    let key = Key(trace: try self.column(row, 0), span: try self.column(row, 1))
-                    if found.insert(key).inserted { frontier.append(key) }
-                }
-                let linkedTo = try db.cachedStatement(sql: """
-                    SELECT trace_id, span_id FROM span_links WHERE linked_trace_id = ? AND linked_span_id = ?
-                    """)
-                let childrenOf = try db.cachedStatement(sql: """
-                    SELECT trace_id, span_id FROM spans WHERE trace_id = ? AND parent_span_id = ?
-                    """)
-                var hop = 0
-                while !frontier.isEmpty && hop < Self.correlationHops && found.count < limit {
-                    hop += 1
-                    var next: [Key] = []
-                    for key in frontier {
-                        for statement in [linkedTo, childrenOf] {
-                            let rows = try Row.fetchCursor(statement, arguments: [key.trace, key.span])
-                            while let row = try rows.next(), found.count < limit {
-                                let k = Key(trace: try self.column(row, 0), span: try self.column(row, 1))
-                                if found.insert(k).inserted { next.append(k) }
-                            }
+        return try await file.read { db in
+            guard try Self.hasSpanTables(db) else { return [] }
+            struct Key: Hashable { var trace: String; var span: String }
+            var found = Set<Key>()
+            var frontier: [Key] = []
+            let seeds = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT trace_id, span_id FROM spans WHERE correlation_id = ? ORDER BY start_ns LIMIT ?
+                """), arguments: [id, limit])
+            while let row = try seeds.next() {
+                let key = Key(trace: try self.column(row, 0), span: try self.column(row, 1))
+                if found.insert(key).inserted { frontier.append(key) }
+            }
+            let linkedTo = try db.cachedStatement(sql: """
+                SELECT trace_id, span_id FROM span_links WHERE linked_trace_id = ? AND linked_span_id = ?
+                """)
+            let childrenOf = try db.cachedStatement(sql: """
+                SELECT trace_id, span_id FROM spans WHERE trace_id = ? AND parent_span_id = ?
+                """)
+            var hop = 0
+            while !frontier.isEmpty && hop < Self.correlationHops && found.count < limit {
+                hop += 1
+                var next: [Key] = []
+                for key in frontier {
+                    for statement in [linkedTo, childrenOf] {
+                        let rows = try Row.fetchCursor(statement, arguments: [key.trace, key.span])
+                        while let row = try rows.next(), found.count < limit {
+                            let k = Key(trace: try self.column(row, 0), span: try self.column(row, 1))
+                            if found.insert(k).inserted { next.append(k) }
                         }
                     }
-                    frontier = next
                 }
-                let load = try db.cachedStatement(sql: "SELECT \(Self.columns) FROM spans WHERE trace_id = ? AND span_id = ?")
-                var result: [Span] = []
-                result.reserveCapacity(found.count)
-                for key in found {
-                    if let row = try Row.fetchOne(load, arguments: [key.trace, key.span]) {
-                        result.append(try self.decodeSpan(row))
-                    }
-                }
-                result.sort { ($0.startUnixNano, $0.traceID, $0.spanID) < ($1.startUnixNano, $1.traceID, $1.spanID) }
-                return Array(result.prefix(limit))
+                frontier = next
             }
+            let load = try db.cachedStatement(sql: "SELECT \(Self.columns) FROM spans WHERE trace_id = ? AND span_id = ?")
+            var result: [Span] = []
+            result.reserveCapacity(found.count)
+            for key in found {
+                if let row = try Row.fetchOne(load, arguments: [key.trace, key.span]) {
+                    result.append(try self.decodeSpan(row))
+                }
+            }
+            result.sort { ($0.startUnixNano, $0.traceID, $0.spanID) < ($1.startUnixNano, $1.traceID, $1.spanID) }
+            return Array(result.prefix(limit))
         }
     }
 
     /// All spans of one trace, by start time.
     public func spans(traceID: String) async throws -> [Span] {
-        try await guarded {
-            try await pool.read { db in
-                guard try Self.hasSpanTables(db) else { return [] }
-                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT \(Self.columns) FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id
-                    """), arguments: [traceID])
-                var result: [Span] = []
-                while let row = try rows.next() { result.append(try self.decodeSpan(row)) }
-                return result
-            }
+        try await file.read { db in
+            guard try Self.hasSpanTables(db) else { return [] }
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT \(Self.columns) FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id
+                """), arguments: [traceID])
+            var result: [Span] = []
+            while let row = try rows.next() { result.append(try self.decodeSpan(row)) }
+            return result
         }
     }
 
     /// Number of spans stored.
     public func spanCount() async throws -> Int {
-        try await guarded {
-            try await pool.read { db in
-                guard try Self.hasSpanTables(db) else { return 0 }
-                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spans") ?? 0
-            }
+        try await file.read { db in
+            guard try Self.hasSpanTables(db) else { return 0 }
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spans") ?? 0
         }
     }
 
@@ -178,7 +172,7 @@ extension SQLiteLog: TraceStore, SpanRetention {
         try checkWritable()
         let cutoff = Self.sqlNanos(cutoffUnixNano)
         let keep = max(0, maxSpans)
-        return try await write { db in
+        return try await file.write { db in
             try db.cachedStatement(sql: "DELETE FROM spans WHERE start_ns < ?").execute(arguments: [cutoff])
             var deleted = db.changesCount
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spans") ?? 0

@@ -1,4 +1,6 @@
+import EventModel
 import Foundation
+import SQLiteSupport
 
 /// Why an embedded store could not be opened or written, worded for an operator.
 ///
@@ -47,6 +49,33 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
                 + "reopen it without --read-only (and check the file's permissions) to write"
         case .cannotOpen(let p, let detail):
             return "cannot open '\(p)': \(detail). Check that the directory exists and that evtop may read (and write) it"
+        }
+    }
+}
+
+extension StoreError {
+    /// How the embedded store's files (the log, its spans, a correlation index) report a SQLite failure:
+    /// a file that can only be read or is damaged as a `StoreError`; a lock held too long as
+    /// `BrokerError.unavailable` (try again); a full disk as `BrokerError.writeRefused`; I/O errors and
+    /// faults as the ``SQLiteFailure`` itself, which says what happened.
+    static func translate(_ failure: SQLiteFailure) -> any Error {
+        switch failure {
+        case .readOnly(let p): return StoreError.readOnly(p)
+        case .corrupt(let p, let detail): return StoreError.corrupt(p, detail)
+        case .cannotOpen(let p, let detail): return StoreError.cannotOpen(p, detail)
+        case .busy: return BrokerError.unavailable(failure.description)
+        case .diskFull: return BrokerError.writeRefused(failure.description)
+        case .ioError, .failed: return failure
+        }
+    }
+
+    /// A failure while inspecting a file before opening it: whatever it is, the file cannot be used as it is.
+    static func inspecting(_ failure: SQLiteFailure) -> StoreError {
+        switch failure {
+        case .readOnly(let p): return .readOnly(p)
+        case .corrupt(let p, let detail), .ioError(let p, let detail): return .corrupt(p, detail)
+        case .cannotOpen(let p, let detail), .failed(let p, let detail): return .cannotOpen(p, detail)
+        case .busy(let p, _), .diskFull(let p): return .cannotOpen(p, failure.reason)
         }
     }
 }

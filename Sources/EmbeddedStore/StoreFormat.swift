@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteSupport
 
 /// The on-disk format of an evtop store, and the checks made before opening one.
 enum StoreFormat {
@@ -100,13 +101,15 @@ enum StoreFormat {
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
         } catch let error as DatabaseError {
-            throw mapOpenError(error, path: path)
+            throw StoreError.inspecting(SQLiteFailure(error, path: path, busyTimeout: SQLiteLog.busyTimeout))
         }
         defer { try? queue.close() }
         do {
             return try queue.read { db in try inspect(db, path: path) }
         } catch let error as DatabaseError {
-            throw mapOpenError(error, path: path)
+            throw StoreError.inspecting(SQLiteFailure(error, path: path, busyTimeout: SQLiteLog.busyTimeout))
+        } catch let failure as SQLiteFailure {
+            throw StoreError.inspecting(failure)
         }
     }
 
@@ -122,7 +125,7 @@ enum StoreFormat {
             throw StoreError.notAnEvtopStore(path)
         }
         let meta = Dictionary(
-            try Row.fetchAll(db, sql: "SELECT key, value FROM evtop_meta").map { ($0[0] as String, $0[1] as String) },
+            try Row.fetchAll(db, sql: "SELECT key, value FROM evtop_meta").map { (try $0.value(at: 0, of: path) as String, try $0.value(at: 1, of: path) as String) },
             uniquingKeysWith: { _, last in last })
         guard meta["format"] == formatName else { throw StoreError.notAnEvtopStore(path) }
         guard let versionText = meta["schema_version"], let version = Int(versionText) else {
@@ -152,19 +155,6 @@ enum StoreFormat {
                            arguments: [formatName, String(schemaVersion), String(SQLiteLog.nowMillis())])
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
-        }
-    }
-
-    static func mapOpenError(_ error: DatabaseError, path: String) -> StoreError {
-        switch error.resultCode {
-        case .SQLITE_NOTADB:
-            return .corrupt(path, "not a SQLite database (\(error.message ?? "file is not a database"))")
-        case .SQLITE_CORRUPT, .SQLITE_FORMAT, .SQLITE_IOERR:
-            return .corrupt(path, error.message ?? "database disk image is malformed")
-        case .SQLITE_READONLY:
-            return .readOnly(path)
-        default:
-            return .cannotOpen(path, error.message ?? "\(error)")
         }
     }
 }

@@ -80,7 +80,7 @@ public final class RedriveEngine: Sendable {
             id: jobID, kind: request.kind.rawValue, source: log.sourceDescription, sourceTopic: request.sourceTopic,
             selection: request.selectionDescription, targetOverride: request.targetOverride,
             ratePerSecond: request.ratePerSecond, user: request.user, host: host, createdAtMillis: created,
-            finishedAtMillis: nil, state: "running", selected: items.count, moved: 0, skipped: 0, failed: 0)
+            finishedAtMillis: nil, state: RedriveJobState.running.rawValue, selected: items.count, moved: 0, skipped: 0, failed: 0)
         // The owner lock is taken before the job exists, so no resumer can adopt it in between.
         guard let lock = JobLock.tryAcquire(journalPath: journal.path, jobID: jobID) else {
             throw JournalError.unavailable(journal.path, "cannot create the lock file of job \(jobID) next to it")
@@ -105,7 +105,7 @@ public final class RedriveEngine: Sendable {
             let report = try await process(
                 jobID: job.id, kind: RedriveRequest.Kind(rawValue: job.kind) ?? .redrive, targetOverride: job.targetOverride,
                 rate: job.ratePerSecond, selected: job.selected, skipped: job.skipped,
-                cancelledJob: job.state == "cancelled", progress: progress, isCancelled: isCancelled)
+                cancelledJob: job.state == RedriveJobState.cancelled.rawValue, progress: progress, isCancelled: isCancelled)
             withExtendedLifetime(lock) {}
             reports.append(report)
         }
@@ -217,58 +217,16 @@ public final class RedriveEngine: Sendable {
     /// Moves one batch of queued items: read, decide targets, write intents, produce, mark done.
     private func move(_ batch: [JournalItem], _ state: inout JobRun) async throws {
         let journal = try requireJournal()
-        let records = try await fetch(batch.map(\.source))
+        let records = try await fetchLetters(batch.map(\.source))
         var failures: [(redriveID: String, reason: String)] = []
         var planned: [(item: JournalItem, record: Record, topic: String, partition: Int32)] = []
-        // A record missing from the answer is gone only if retention moved the log start past it;
-        // otherwise the read was short (a slow broker): wait and try again, never fail it.
-        var lows: [TopicPartition: Int64] = [:]
-        for item in batch where records[item.source] == nil {
-            let tp = TopicPartition(item.source.topic, item.source.partition)
-            if lows[tp] == nil {
-                let info = try await log.watermarks(topic: item.source.topic)
-                for p in info.partitions { lows[TopicPartition(item.source.topic, p.partition)] = p.low }
-            }
-            if item.source.offset >= (lows[tp] ?? 0) {
-                throw BrokerError.unavailable("could not read \(item.source.topic) p\(item.source.partition)@\(item.source.offset) yet")
-            }
-        }
         for item in batch {
-            guard let record = records[item.source] else {
-                failures.append((item.redriveID, "no longer in \(item.source.topic): retention deleted it"))
-                continue
+            switch try await check(records[item.source], at: item.source, redriveID: item.redriveID, &state) {
+            case .success(let destination):
+                planned.append((item, destination.letter, destination.topic, destination.partition))
+            case .failure(let refusal):
+                failures.append((item.redriveID, refusal.reason))
             }
-            if let shown = RedriveRules.timestamp(inRedriveID: item.redriveID), shown != record.timestampMillis {
-                failures.append((item.redriveID, "another record is at this position now (was \(item.source.topic) deleted and recreated?)"))
-                continue
-            }
-            let letter = DeadLetterParser.parse(record)
-            let target: String?
-            switch state.kind {
-            case .redrive: target = RedriveRules.targetTopic(letter, override: state.targetOverride)
-            case .replay: target = state.targetOverride
-            }
-            guard let target else {
-                failures.append((item.redriveID, "no original topic in its headers; choose a target"))
-                continue
-            }
-            guard let info = try await topicInfo(target, &state), !info.partitions.isEmpty else {
-                failures.append((item.redriveID, "target topic '\(target)' does not exist"))
-                continue
-            }
-            let partition: Int32
-            switch state.kind {
-            case .redrive:
-                partition = RedriveRules.targetPartition(
-                    originalTopic: letter.originalTopic, originalPartition: letter.originalPartition, target: target,
-                    key: record.key, redriveID: item.redriveID, partitionCount: Int32(info.partitions.count))
-            case .replay:
-                // A replay is a copy: the same partition number when the target has it.
-                partition = RedriveRules.targetPartition(
-                    originalTopic: target, originalPartition: record.partition, target: target,
-                    key: record.key, redriveID: item.redriveID, partitionCount: Int32(info.partitions.count))
-            }
-            planned.append((item, record, target, partition))
         }
         if !failures.isEmpty {
             try journal.markFailed(failures, nowMillis: nowMillis)
@@ -351,15 +309,13 @@ public final class RedriveEngine: Sendable {
             do { info = try await log.watermarks(topic: tp.topic) } catch BrokerError.unknownTopic {
                 continue // the target is gone: nothing landed there that still counts; produce again decides
             }
-            guard let high = info.partitions.first(where: { $0.partition == tp.partition })?.high else { continue }
-            var next = max(from, info.partitions.first(where: { $0.partition == tp.partition })?.low ?? from)
-            while next < high, !wanted.isEmpty {
-                let records = try await log.fetch(topic: tp.topic, partition: tp.partition, from: next, maxRecords: 1000)
-                guard let last = records.last else { break }
+            guard let target = info.partitions.first(where: { $0.partition == tp.partition }) else { continue }
+            var reader = PartitionReader(log: log, topic: tp.topic, partition: tp.partition, from: max(from, target.low),
+                                         to: target.high, batchSize: 1000)
+            while !wanted.isEmpty, let records = try await reader.next() {
                 for r in records {
                     if let id = RedriveRules.carriedRedriveID(r), wanted.remove(id) != nil { found.append((id, r.offset)) }
                 }
-                next = last.offset + 1
             }
         }
         try journal.markDone(found, nowMillis: nowMillis)
@@ -386,7 +342,82 @@ public final class RedriveEngine: Sendable {
         }
     }
 
-    /// Reads the records at `positions`, fetching each partition's contiguous runs.
+    // MARK: - Checking letters
+
+    /// Where a letter that passed ``check(_:at:redriveID:_:)`` goes.
+    struct Destination: Equatable {
+        /// The letter as read.
+        var letter: Record
+        /// Target topic.
+        var topic: String
+        /// Target partition.
+        var partition: Int32
+    }
+
+    /// Why a letter cannot move, as the report and the journal say it.
+    struct Refusal: Error, Equatable {
+        var reason: String
+    }
+
+    /// The checks a selected letter passes before it moves, one copy for the dry run and the real run:
+    /// it is still in its topic (`record` is what ``fetchLetters(_:)`` found there), it is the letter that
+    /// was selected (the timestamp its redrive id carries), it names a target (the override, or for a
+    /// redrive the original topic in its headers) and that target exists. Returns the target partition:
+    /// for a redrive the original one when it goes back where it came from, for a replay the same number.
+    func check(_ record: Record?, at position: RecordPosition, redriveID: String,
+               _ state: inout JobRun) async throws -> Result<Destination, Refusal> {
+        guard let record else {
+            return .failure(Refusal(reason: "no longer in \(position.topic): retention deleted it"))
+        }
+        if let shown = RedriveRules.timestamp(inRedriveID: redriveID), shown != record.timestampMillis {
+            return .failure(Refusal(reason: "another record is at this position now (was \(position.topic) deleted and recreated?)"))
+        }
+        let letter = DeadLetterParser.parse(record)
+        let target: String?
+        switch state.kind {
+        case .redrive: target = RedriveRules.targetTopic(letter, override: state.targetOverride)
+        case .replay: target = state.targetOverride
+        }
+        guard let target else {
+            return .failure(Refusal(reason: "no original topic in its headers; choose a target"))
+        }
+        guard let info = try await topicInfo(target, &state), !info.partitions.isEmpty else {
+            return .failure(Refusal(reason: "target topic '\(target)' does not exist"))
+        }
+        let count = Int32(info.partitions.count)
+        switch state.kind {
+        case .redrive:
+            return .success(Destination(letter: record, topic: target, partition: RedriveRules.targetPartition(
+                originalTopic: letter.originalTopic, originalPartition: letter.originalPartition, target: target,
+                key: record.key, redriveID: redriveID, partitionCount: count)))
+        case .replay:
+            // A replay is a copy: the same partition number when the target has it.
+            return .success(Destination(letter: record, topic: target, partition: RedriveRules.targetPartition(
+                originalTopic: target, originalPartition: record.partition, target: target,
+                key: record.key, redriveID: redriveID, partitionCount: count)))
+        }
+    }
+
+    /// The records at `positions`; a position missing from the answer was deleted by retention. Throws
+    /// `BrokerError.unavailable` when one is missing although still above its partition's low watermark:
+    /// the read came back short (a slow broker), so wait and try again, never call the letter gone.
+    func fetchLetters(_ positions: [RecordPosition]) async throws -> [RecordPosition: Record] {
+        let records = try await fetch(positions)
+        var lows: [TopicPartition: Int64] = [:]
+        for position in positions where records[position] == nil {
+            let tp = TopicPartition(position.topic, position.partition)
+            if lows[tp] == nil {
+                let info = try await log.watermarks(topic: position.topic)
+                for p in info.partitions { lows[TopicPartition(position.topic, p.partition)] = p.low }
+            }
+            if position.offset >= (lows[tp] ?? 0) {
+                throw BrokerError.unavailable("could not read \(position.topic) p\(position.partition)@\(position.offset) yet")
+            }
+        }
+        return records
+    }
+
+    /// Reads the records at `positions`, walking each partition's runs of nearby positions.
     func fetch(_ positions: [RecordPosition]) async throws -> [RecordPosition: Record] {
         var out: [RecordPosition: Record] = [:]
         let byPartition = Dictionary(grouping: positions) { TopicPartition($0.topic, $0.partition) }
@@ -398,10 +429,13 @@ public final class RedriveEngine: Sendable {
                 var j = i
                 while j + 1 < offsets.count, offsets[j + 1] - offsets[i] < Int64(Self.maxBatch) { j += 1 }
                 let wanted = Set(offsets[i...j])
-                let records = try await log.fetch(topic: tp.topic, partition: tp.partition, from: offsets[i],
-                                                  maxRecords: Int(offsets[j] - offsets[i] + 1))
-                for r in records where wanted.contains(r.offset) {
-                    out[RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)] = r
+                // The whole run, in as many reads as the log needs (it may answer short, or skip markers).
+                var reader = PartitionReader(log: log, topic: tp.topic, partition: tp.partition, from: offsets[i],
+                                             to: offsets[j].addingSaturating(1), batchSize: Int(offsets[j] - offsets[i] + 1))
+                while let records = try await reader.next() {
+                    for r in records where wanted.contains(r.offset) {
+                        out[RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)] = r
+                    }
                 }
                 i = j + 1
             }
@@ -418,7 +452,7 @@ public final class RedriveEngine: Sendable {
         var moved = 0
         for chunk in stride(from: 0, to: request.positions.count, by: Self.maxBatch) {
             let positions = Array(request.positions[chunk..<min(request.positions.count, chunk + Self.maxBatch)])
-            let records = try await fetch(positions)
+            let records = try await fetchLetters(positions)
             var journalStates: [RecordPosition: RedriveItemState] = [:]
             if request.kind == .redrive, let journal {
                 journalStates = try journal.states(topic: request.sourceTopic,
@@ -427,19 +461,13 @@ public final class RedriveEngine: Sendable {
             for position in positions {
                 let id = RedriveRules.redriveID(position, timestampMillis: request.kind == .redrive ? request.timestamps[position] : nil)
                 if let s = journalStates[position], s != .failed { alreadyDone += 1; continue }
-                guard let record = records[position] else { state.fail(id, "no longer in \(position.topic)"); continue }
-                if request.kind == .redrive, let shown = request.timestamps[position], shown != record.timestampMillis {
-                    state.fail(id, "another record is at this position now (was \(position.topic) deleted and recreated?)"); continue
+                switch try await check(records[position], at: position, redriveID: id, &state) {
+                case .success(let destination):
+                    moved += 1
+                    state.targets[destination.topic, default: 0] += 1
+                case .failure(let refusal):
+                    state.fail(id, refusal.reason)
                 }
-                let letter = DeadLetterParser.parse(record)
-                let target = request.kind == .redrive ? RedriveRules.targetTopic(letter, override: request.targetOverride)
-                                                      : request.targetOverride
-                guard let target else { state.fail(id, "no original topic in its headers; choose a target"); continue }
-                guard try await topicInfo(target, &state) != nil else {
-                    state.fail(id, "target topic '\(target)' does not exist"); continue
-                }
-                moved += 1
-                state.targets[target, default: 0] += 1
             }
         }
         return RedriveReport(jobID: "dry-run", selected: request.positions.count, moved: moved, skipped: alreadyDone,

@@ -1,6 +1,7 @@
 import EventModel
 import Foundation
 import GRDB
+import SQLiteSupport
 
 /// Errors of the redrive journal, worded for an operator.
 public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -16,6 +17,25 @@ public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(let path, let why): return "cannot use redrive journal '\(path)': \(why)"
         }
     }
+
+    /// How the journal reports a SQLite failure: a damaged file is not a journal; anything else (a full
+    /// disk, a file that can only be read, a lock held too long) leaves the journal unavailable, saying why.
+    static func translate(_ failure: SQLiteFailure) -> any Error {
+        switch failure {
+        case .corrupt(let path, let detail): return JournalError.notAJournal(path, detail)
+        default: return JournalError.unavailable(failure.path, failure.reason)
+        }
+    }
+}
+
+/// Where a job is: the `state` of ``RedriveJobRecord`` and of the journal's `jobs` table.
+public enum RedriveJobState: String, Sendable, Hashable, CaseIterable {
+    /// Started and not finished (its owner may be gone: see `JobLock`).
+    case running
+    /// Every message reached a final state (done or failed).
+    case completed
+    /// Stopped by the operator; its queued messages were given back.
+    case cancelled
 }
 
 /// One job as the audit trail keeps it.
@@ -42,7 +62,7 @@ public struct RedriveJobRecord: Sendable, Hashable, Codable {
     public var createdAtMillis: Int64
     /// When it ended, ms since the epoch.
     public var finishedAtMillis: Int64?
-    /// `running`, `completed`, `cancelled`.
+    /// `running`, `completed`, `cancelled` (a ``RedriveJobState`` raw value).
     public var state: String
     /// Messages selected.
     public var selected: Int
@@ -101,7 +121,8 @@ public struct JournalItem: Sendable, Hashable {
 public final class RedriveJournal: Sendable {
     /// The file's path.
     public let path: String
-    private let pool: DatabasePool
+    /// The file (internal: tests reach its pool to fill the disk).
+    let file: SQLiteFile
     static let applicationID: Int32 = 0x6576_7472 // "evtr"
     static let version = 1
 
@@ -115,29 +136,12 @@ public final class RedriveJournal: Sendable {
             let dir = (path as NSString).deletingLastPathComponent
             if !dir.isEmpty { try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         }
-        var config = Configuration()
-        config.readonly = readOnly
-        config.busyMode = .timeout(10)
-        config.label = "evtop.journal"
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-            if readOnly {
-                try pool.read { db in try Self.check(db, path: path) }
-            } else {
-                try pool.writeWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
-                        try Self.createIfNeeded(db, path: path)
-                        return .commit
-                    }
-                }
-            }
-        } catch let error as JournalError {
-            throw error
-        } catch let error as DatabaseError {
-            if error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
-                throw JournalError.notAJournal(path, error.message ?? "not a SQLite database")
-            }
-            throw JournalError.unavailable(path, error.message ?? "\(error)")
+        file = try SQLiteFile(path: path, options: .init(readOnly: readOnly, busyTimeout: 10, label: "evtop.journal"),
+                              translate: JournalError.translate)
+        if readOnly {
+            try file.read { db in try Self.check(db, path: path) }
+        } else {
+            try file.write { db in try Self.createIfNeeded(db, path: path) }
         }
     }
 
@@ -172,29 +176,11 @@ public final class RedriveJournal: Sendable {
             """)
     }
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
-        do {
-            return try pool.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                guard let result else { throw JournalError.unavailable(self.path, "transaction returned nothing") }
-                return result
-            }
-        } catch let error as DatabaseError {
-            throw JournalError.unavailable(path, error.message ?? "\(error)")
-        }
-    }
-
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
-        do {
-            return try pool.read(body)
-        } catch let error as DatabaseError {
-            throw JournalError.unavailable(path, error.message ?? "\(error)")
-        }
-    }
+    /// SQL that is true for a job (aliased `j`) with work left: running, or with queued or in-flight items.
+    private static let hasWorkLeft = """
+        (j.state = \(RedriveJobState.running.sql)
+           OR EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.state IN (\(RedriveItemState.inFlight.sql), \(RedriveItemState.queued.sql))))
+        """
 
     // MARK: - Jobs
 
@@ -209,20 +195,20 @@ public final class RedriveJournal: Sendable {
     /// Records a job and claims its messages in one transaction. A message already done, or owned
     /// by another job, is not claimed; one that failed before is taken over.
     public func createJob(_ job: RedriveJobRecord, items: [(redriveID: String, source: RecordPosition)], pid: Int32) throws -> Claim {
-        try write { db in
+        try file.write { db in
             try db.execute(sql: """
                 INSERT INTO jobs(id, kind, source, source_topic, selection, target_override, rate, user, host,
                                  owner_pid, heartbeat_at, created_at, state, selected)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(RedriveJobState.running.sql), ?)
                 """, arguments: [job.id, job.kind, job.source, job.sourceTopic, job.selection, job.targetOverride,
                                  job.ratePerSecond, job.user, job.host, pid, job.createdAtMillis, job.createdAtMillis, items.count])
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO items(redrive_id, job_id, seq, src_topic, src_partition, src_offset, state, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)
-                ON CONFLICT(redrive_id) DO UPDATE SET job_id = excluded.job_id, seq = excluded.seq, state = 'queued',
+                VALUES (?, ?, ?, ?, ?, ?, \(RedriveItemState.queued.sql), ?)
+                ON CONFLICT(redrive_id) DO UPDATE SET job_id = excluded.job_id, seq = excluded.seq, state = \(RedriveItemState.queued.sql),
                     target_topic = NULL, target_partition = NULL, search_from = NULL, landed_offset = NULL,
                     detail = NULL, updated_at = excluded.updated_at
-                WHERE items.state = 'failed'
+                WHERE items.state = \(RedriveItemState.failed.sql)
                 """)
             // Journals written before redrive ids carried the letter's timestamp hold `topic/partition/offset`:
             // such an entry stands for the letter at that position, whatever its timestamp.
@@ -230,13 +216,13 @@ public final class RedriveJournal: Sendable {
             let legacy = try db.cachedStatement(sql: "SELECT state FROM items WHERE redrive_id = ?")
             let atPosition = try db.cachedStatement(sql: """
                 SELECT 1 FROM items WHERE src_topic = ? AND src_partition = ? AND src_offset = ?
-                  AND state != 'failed' AND redrive_id NOT LIKE 'replay:%' AND redrive_id != ? LIMIT 1
+                  AND state != \(RedriveItemState.failed.sql) AND redrive_id NOT LIKE 'replay:%' AND redrive_id != ? LIMIT 1
                 """)
             let isReplay = job.kind == RedriveRequest.Kind.replay.rawValue
             var claimed = 0
             for (seq, item) in items.enumerated() {
                 if RedriveRules.timestamp(inRedriveID: item.redriveID) != nil,
-                   let state = try String.fetchOne(legacy, arguments: [RedriveRules.redriveID(item.source)]), state != "failed" {
+                   let state = try String.fetchOne(legacy, arguments: [RedriveRules.redriveID(item.source)]), state != RedriveItemState.failed.rawValue {
                     continue
                 }
                 if !isReplay, RedriveRules.timestamp(inRedriveID: item.redriveID) == nil,
@@ -256,23 +242,21 @@ public final class RedriveJournal: Sendable {
     /// Jobs with work left (running, or with queued or in-flight messages) on `source` (nil: any
     /// source), oldest first. Whether one is orphaned is decided by its owner lock (`JobLock`), not here.
     public func unfinishedJobs(source: String?) throws -> [RedriveJobRecord] {
-        try read { db in
+        try file.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM jobs j
-                WHERE (? IS NULL OR j.source = ?) AND (j.state = 'running'
-                   OR EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.state IN ('intent', 'queued')))
+                WHERE (? IS NULL OR j.source = ?) AND \(Self.hasWorkLeft)
                 ORDER BY created_at
-                """, arguments: [source, source]).map(Self.jobRecord)
+                """, arguments: [source, source]).map(jobRecord)
         }
     }
 
     /// Records the new owner of a job whose lock it holds; returns the job as it is now, or nil
     /// when nothing is left to do (another process finished it meanwhile).
     public func adopt(_ jobID: String, pid: Int32, host: String, nowMillis: Int64) throws -> RedriveJobRecord? {
-        let adopted = try write { db -> Bool in
+        let adopted = try file.write { db -> Bool in
             let pending = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM jobs j WHERE j.id = ? AND (j.state = 'running'
-                   OR EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.state IN ('intent', 'queued')))
+                SELECT count(*) FROM jobs j WHERE j.id = ? AND \(Self.hasWorkLeft)
                 """, arguments: [jobID]) ?? 0
             guard pending > 0 else { return false }
             try db.execute(sql: "UPDATE jobs SET owner_pid = ?, host = ?, heartbeat_at = ? WHERE id = ?",
@@ -284,46 +268,50 @@ public final class RedriveJournal: Sendable {
 
     /// Marks the owner alive.
     public func heartbeat(_ jobID: String, nowMillis: Int64) throws {
-        try write { db in try db.execute(sql: "UPDATE jobs SET heartbeat_at = ? WHERE id = ?", arguments: [nowMillis, jobID]) }
+        try file.write { db in try db.execute(sql: "UPDATE jobs SET heartbeat_at = ? WHERE id = ?", arguments: [nowMillis, jobID]) }
     }
 
     /// One job.
     public func job(_ id: String) throws -> RedriveJobRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.jobRecord) }
+        try file.read { db in try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(self.jobRecord) }
     }
 
     /// The newest `limit` jobs, newest first (the audit trail).
     public func jobs(limit: Int) throws -> [RedriveJobRecord] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit]).map(Self.jobRecord)
+        try file.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit]).map(jobRecord)
         }
     }
 
-    private static func jobRecord(_ row: Row) -> RedriveJobRecord {
-        RedriveJobRecord(id: row["id"], kind: row["kind"], source: row["source"], sourceTopic: row["source_topic"],
-                         selection: row["selection"], targetOverride: row["target_override"], ratePerSecond: row["rate"],
-                         user: row["user"], host: row["host"], createdAtMillis: row["created_at"],
-                         finishedAtMillis: row["finished_at"], state: row["state"], selected: row["selected"],
-                         moved: row["moved"], skipped: row["skipped"], failed: row["failed"])
+    /// A `jobs` row; a value of the wrong type makes the file not a journal (never a crash).
+    private func jobRecord(_ row: Row) throws -> RedriveJobRecord {
+        func v<T: DatabaseValueConvertible>(_ column: String) throws -> T { try row.value(column, of: path) }
+        return RedriveJobRecord(
+            id: try v("id"), kind: try v("kind"), source: try v("source"), sourceTopic: try v("source_topic"),
+            selection: try v("selection"), targetOverride: try v("target_override"), ratePerSecond: try v("rate"),
+            user: try v("user"), host: try v("host"), createdAtMillis: try v("created_at"),
+            finishedAtMillis: try v("finished_at"), state: try v("state"), selected: try v("selected"),
+            moved: try v("moved"), skipped: try v("skipped"), failed: try v("failed"))
     }
 
     /// Ends a job. A cancelled job gives its queued messages back (they may be selected again);
     /// its intents stay until resolved. Counts are recomputed from the items.
     public func finish(_ jobID: String, cancelled: Bool, nowMillis: Int64) throws {
-        try write { db in
+        try file.write { db in
             if cancelled {
-                try db.execute(sql: "DELETE FROM items WHERE job_id = ? AND state = 'queued'", arguments: [jobID])
+                try db.execute(sql: "DELETE FROM items WHERE job_id = ? AND state = \(RedriveItemState.queued.sql)", arguments: [jobID])
             }
-            let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM items WHERE job_id = ? AND state IN ('queued', 'intent')",
+            let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM items WHERE job_id = ? AND state IN (\(RedriveItemState.queued.sql), \(RedriveItemState.inFlight.sql))",
                                            arguments: [jobID]) ?? 0
-            let state = cancelled ? "cancelled" : (pending == 0 ? "completed" : "running")
+            let state: RedriveJobState = cancelled ? .cancelled : (pending == 0 ? .completed : .running)
             try db.execute(sql: """
-                UPDATE jobs SET state = ?, finished_at = CASE WHEN ? = 'running' THEN NULL ELSE ? END,
-                    moved = (SELECT count(*) FROM items WHERE job_id = jobs.id AND state = 'done'),
-                    failed = (SELECT count(*) FROM items WHERE job_id = jobs.id AND state = 'failed'),
-                    owner_pid = CASE WHEN ? = 'running' THEN owner_pid ELSE NULL END
+                UPDATE jobs SET state = ?,
+                    finished_at = ?,
+                    moved = (SELECT count(*) FROM items WHERE job_id = jobs.id AND state = \(RedriveItemState.done.sql)),
+                    failed = (SELECT count(*) FROM items WHERE job_id = jobs.id AND state = \(RedriveItemState.failed.sql)),
+                    owner_pid = CASE WHEN ? THEN owner_pid ELSE NULL END
                 WHERE id = ?
-                """, arguments: [state, state, nowMillis, state, jobID])
+                """, arguments: [state.rawValue, state == .running ? nil : nowMillis, state == .running, jobID])
         }
     }
 
@@ -331,10 +319,10 @@ public final class RedriveJournal: Sendable {
 
     /// Counts of a job's items by state.
     public func counts(_ jobID: String) throws -> [RedriveItemState: Int] {
-        try read { db in
+        try file.read { db in
             var out: [RedriveItemState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM items WHERE job_id = ? GROUP BY state", arguments: [jobID]) {
-                if let s = RedriveItemState(rawValue: row[0]) { out[s] = row[1] }
+                if let s = RedriveItemState(rawValue: try row.value(at: 0, of: path)) { out[s] = try row.value(at: 1, of: path) }
             }
             return out
         }
@@ -351,15 +339,15 @@ public final class RedriveJournal: Sendable {
     }
 
     private func items(_ jobID: String, state: RedriveItemState, limit: Int) throws -> [JournalItem] {
-        try read { db in
+        try file.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT redrive_id, seq, src_topic, src_partition, src_offset, state, target_topic, target_partition, search_from
+                SELECT redrive_id, seq, src_topic, src_partition, src_offset, target_topic, target_partition, search_from
                 FROM items WHERE job_id = ? AND state = ? ORDER BY seq LIMIT ?
                 """, arguments: [jobID, state.rawValue, min(limit, Int(Int32.max))]).map { row in
-                JournalItem(redriveID: row[0], seq: row[1],
-                            source: RecordPosition(topic: row[2], partition: row[3], offset: row[4]),
-                            state: RedriveItemState(rawValue: row[5]) ?? .queued,
-                            targetTopic: row[6], targetPartition: row[7], searchFrom: row[8])
+                func v<T: DatabaseValueConvertible>(_ index: Int) throws -> T { try row.value(at: index, of: path) }
+                return JournalItem(redriveID: try v(0), seq: try v(1),
+                                   source: RecordPosition(topic: try v(2), partition: try v(3), offset: try v(4)),
+                                   state: state, targetTopic: try v(5), targetPartition: try v(6), searchFrom: try v(7))
             }
         }
     }
@@ -387,10 +375,10 @@ public final class RedriveJournal: Sendable {
     /// Writes intents for a batch of `jobID`, durably, before it is produced. Only items still
     /// queued in that job move to intent; returns their ids (produce only those).
     public func recordIntents(_ intents: [Intent], jobID: String, nowMillis: Int64) throws -> Set<String> {
-        try write { db in
+        try file.write { db in
             let update = try db.cachedStatement(sql: """
-                UPDATE items SET state = 'intent', target_topic = ?, target_partition = ?, search_from = ?, updated_at = ?
-                WHERE redrive_id = ? AND job_id = ? AND state = 'queued'
+                UPDATE items SET state = \(RedriveItemState.inFlight.sql), target_topic = ?, target_partition = ?, search_from = ?, updated_at = ?
+                WHERE redrive_id = ? AND job_id = ? AND state = \(RedriveItemState.queued.sql)
                 """)
             var written: Set<String> = []
             for i in intents {
@@ -403,9 +391,9 @@ public final class RedriveJournal: Sendable {
 
     /// Marks items done with where they landed.
     public func markDone(_ landed: [(redriveID: String, offset: Int64)], nowMillis: Int64) throws {
-        try write { db in
+        try file.write { db in
             let update = try db.cachedStatement(sql: """
-                UPDATE items SET state = 'done', landed_offset = ?, updated_at = ? WHERE redrive_id = ? AND state = 'intent'
+                UPDATE items SET state = \(RedriveItemState.done.sql), landed_offset = ?, updated_at = ? WHERE redrive_id = ? AND state = \(RedriveItemState.inFlight.sql)
                 """)
             for l in landed { try update.execute(arguments: [l.offset, nowMillis, l.redriveID]) }
         }
@@ -413,17 +401,17 @@ public final class RedriveJournal: Sendable {
 
     /// Marks items failed with a reason.
     public func markFailed(_ failures: [(redriveID: String, reason: String)], nowMillis: Int64) throws {
-        try write { db in
-            let update = try db.cachedStatement(sql: "UPDATE items SET state = 'failed', detail = ?, updated_at = ? WHERE redrive_id = ?")
+        try file.write { db in
+            let update = try db.cachedStatement(sql: "UPDATE items SET state = \(RedriveItemState.failed.sql), detail = ?, updated_at = ? WHERE redrive_id = ?")
             for f in failures { try update.execute(arguments: [f.reason, nowMillis, f.redriveID]) }
         }
     }
 
     /// Puts intents that were resolved as not landed back in the queue, to be produced again.
     public func requeue(_ ids: [String], nowMillis: Int64) throws {
-        try write { db in
+        try file.write { db in
             let update = try db.cachedStatement(sql: """
-                UPDATE items SET state = 'queued', search_from = NULL, updated_at = ? WHERE redrive_id = ? AND state = 'intent'
+                UPDATE items SET state = \(RedriveItemState.queued.sql), search_from = NULL, updated_at = ? WHERE redrive_id = ? AND state = \(RedriveItemState.inFlight.sql)
                 """)
             for id in ids { try update.execute(arguments: [nowMillis, id]) }
         }
@@ -431,8 +419,8 @@ public final class RedriveJournal: Sendable {
 
     /// Drops intents resolved as not landed for a cancelled job (they may be selected again).
     public func forget(_ ids: [String]) throws {
-        try write { db in
-            let delete = try db.cachedStatement(sql: "DELETE FROM items WHERE redrive_id = ? AND state = 'intent'")
+        try file.write { db in
+            let delete = try db.cachedStatement(sql: "DELETE FROM items WHERE redrive_id = ? AND state = \(RedriveItemState.inFlight.sql)")
             for id in ids { try delete.execute(arguments: [id]) }
         }
     }
@@ -442,7 +430,7 @@ public final class RedriveJournal: Sendable {
     /// redrive id it has: a new letter at the position of a requeued one (a recreated topic) is pending.
     public func states(topic: String, positions: [(partition: Int32, offset: Int64, timestampMillis: Int64?)]) throws -> [RecordPosition: RedriveItemState] {
         guard !positions.isEmpty else { return [:] }
-        return try read { db in
+        return try file.read { db in
             var out: [RecordPosition: RedriveItemState] = [:]
             let byPartition = Dictionary(grouping: positions, by: \.partition)
             for (partition, list) in byPartition {
@@ -459,8 +447,8 @@ public final class RedriveJournal: Sendable {
                 let legacy = Dictionary(list.map { (RedriveRules.redriveID(RecordPosition(topic: topic, partition: partition, offset: $0.offset)), $0.offset) },
                                         uniquingKeysWith: { a, _ in a })
                 for row in rows {
-                    let id: String = row[2]
-                    guard let s = RedriveItemState(rawValue: row[1]) else { continue }
+                    let id: String = try row.value(at: 2, of: path)
+                    guard let s = RedriveItemState(rawValue: try row.value(at: 1, of: path)) else { continue }
                     if let offset = wanted[id] {
                         out[RecordPosition(topic: topic, partition: partition, offset: offset)] = s
                     } else if let offset = legacy[id] {
@@ -472,4 +460,14 @@ public final class RedriveJournal: Sendable {
             return out
         }
     }
+}
+
+private extension RedriveItemState {
+    /// The state as a SQL string literal (raw values are fixed identifiers, nothing to escape).
+    var sql: String { "'\(rawValue)'" }
+}
+
+private extension RedriveJobState {
+    /// The state as a SQL string literal (raw values are fixed identifiers, nothing to escape).
+    var sql: String { "'\(rawValue)'" }
 }

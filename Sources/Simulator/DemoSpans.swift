@@ -13,14 +13,6 @@ public typealias DemoSpanSink = @Sendable ([Span]) -> Void
 /// OpenTelemetry messaging attributes, with the order id as `messaging.message.conversation_id`.
 /// A failed processing attempt has status error and an `exception` event.
 enum DemoSpans {
-    /// Trace and span id of a W3C `traceparent` header (`00-TRACE-SPAN-FLAGS`).
-    static func traceContext(_ headers: [RecordHeader]) -> (trace: String, span: String)? {
-        guard let text = headers.last(where: { $0.name == DemoHeaders.traceparent })?.utf8Value else { return nil }
-        let parts = text.split(separator: "-")
-        guard parts.count == 4, parts[1].utf8.count == 32, parts[2].utf8.count == 16 else { return nil }
-        return (String(parts[1]), String(parts[2]))
-    }
-
     static func header(_ headers: [RecordHeader], _ name: String) -> String? {
         headers.last { $0.name == name }?.utf8Value
     }
@@ -45,16 +37,16 @@ enum DemoSpans {
 
     /// The PRODUCER span of a record about to be published by `service` at `millis`.
     static func producer(_ record: OutgoingRecord, service: String, parent: String?, seed: UInt64) -> Span? {
-        guard let context = traceContext(record.headers) else { return nil }
+        guard let context = record.traceParent else { return nil }
         let eventType = header(record.headers, DemoHeaders.eventType) ?? "event"
-        let jitter = Int64(Mix.hash(seed, Mix.fnv(context.span), "publish") % 400)  // 0-0.4 ms
+        let jitter = Int64(Mix.hash(seed, Mix.fnv(context.spanID), "publish") % 400)  // 0-0.4 ms
         let end = nanos(record.timestampMillis) - 100_000
         let start = end - min(end, 150_000 + UInt64(jitter) * 1_000)
         var attributes = messaging(operation: "publish", topic: record.topic,
                                    messageID: header(record.headers, DemoHeaders.eventID),
                                    conversation: header(record.headers, DemoHeaders.correlationID))
         attributes.append(SpanAttribute("event.type", .string(eventType)))
-        return Span(traceID: context.trace, spanID: context.span, parentSpanID: parent, service: service,
+        return Span(traceID: context.traceID, spanID: context.spanID, parentSpanID: parent, service: service,
                     name: "\(record.topic) publish", kind: .producer, startUnixNano: start, endUnixNano: end,
                     status: SpanStatus(code: .unset), attributes: attributes)
     }
@@ -63,21 +55,21 @@ enum DemoSpans {
     /// `spanID` is the new span's id, `failure` the error of a failed attempt.
     static func consumer(_ record: Record, service: String, spanID: String, atMillis millis: Int64,
                          failure: (type: String, message: String, stack: String)?, seed: UInt64) -> Span? {
-        guard let context = traceContext(record.headers) else { return nil }
+        guard let context = record.traceParent else { return nil }
         let eventType = header(record.headers, DemoHeaders.eventType) ?? "event"
         let conversation = header(record.headers, DemoHeaders.correlationID)
             ?? record.key.flatMap { String(validating: $0, as: UTF8.self) }
         let work = 1_000_000 + Mix.hash(seed, Mix.fnv(spanID), "process") % 3_000_000  // 1-4 ms
         let end = nanos(millis)
         let start = end - min(end, work)
-        var span = Span(traceID: context.trace, spanID: spanID, parentSpanID: context.span, service: service,
+        var span = Span(traceID: context.traceID, spanID: spanID, parentSpanID: context.spanID, service: service,
                         name: "\(record.topic) process", kind: .consumer, startUnixNano: start, endUnixNano: end,
                         attributes: messaging(operation: "process", topic: record.topic,
                                               messageID: header(record.headers, DemoHeaders.eventID),
                                               conversation: conversation, partition: record.partition,
                                               offset: record.offset, group: service)
                             + [SpanAttribute("event.type", .string(eventType))],
-                        links: [SpanLink(traceID: context.trace, spanID: context.span,
+                        links: [SpanLink(traceID: context.traceID, spanID: context.spanID,
                                          attributes: [SpanAttribute("messaging.link", .string("creation"))])])
         if let failure {
             span.status = SpanStatus(code: .error, message: failure.message)

@@ -97,5 +97,4 @@ enum DemoHeaders {
     static let eventID = "event-id"
     static let schemaVersion = "schema-version"
     static let contentType = "content-type"
-    static let traceparent = "traceparent"
 }

@@ -55,12 +55,8 @@ final class RedriveEngineTests: XCTestCase {
     func readAll(_ log: SQLiteLog, topic: String) async throws -> [Record] {
         var out: [Record] = []
         for p in try await log.watermarks(topic: topic).partitions {
-            var next = p.low
-            while next < p.high {
-                let records = try await log.fetch(topic: topic, partition: p.partition, from: next, maxRecords: 5000)
-                guard let last = records.last else { break }
-                out += records
-                next = last.offset + 1
+            for try await batch in PartitionReader(log: log, topic: topic, partition: p.partition, from: p.low, to: p.high, batchSize: 5000) {
+                out += batch
             }
         }
         return out
@@ -489,6 +485,70 @@ final class RedriveEngineTests: XCTestCase {
         try p.run()
         p.waitUntilExit()
         return p.processIdentifier
+    }
+
+    // MARK: - One letter check for the dry run and the real run
+
+    func testTheDryRunRefusesTheSameLettersForTheSameReasonsAsTheRealRun() async throws {
+        let log = try await seededStore(count: 20, dltPartitions: 1)
+        try await log.produce([OutgoingRecord(topic: "orders.DLT", partition: 0, timestampMillis: 1, key: nil,
+                                              headers: [RecordHeader("x", "y")], value: Array("orphan".utf8))])
+        var (positions, shown) = positionsAndTimestamps(try await readAll(log, topic: "orders.DLT"))
+        try await log.deleteRecords(topic: "orders.DLT", partition: 0, before: 2)          // two gone by retention
+        shown[positions[5]] = (shown[positions[5]] ?? 0) + 1                                 // one replaced since selected
+        var real = request(positions)
+        real.timestamps = shown
+        var preview = real
+        preview.dryRun = true
+        let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path("journal.db")))
+
+        let dry = try await engine.run(preview)
+        let done = try await engine.run(real)
+        XCTAssertEqual(dry.moved, 21 - 2 - 1 - 1)
+        XCTAssertEqual(done.moved, dry.moved)
+        XCTAssertEqual(done.failed, dry.failed)
+        XCTAssertEqual(done.targets, dry.targets)
+        XCTAssertEqual(Set(done.failures), Set(dry.failures), "the same letters, for the same reasons")
+        let reasons = dry.failures.map(\.reason)
+        XCTAssertEqual(reasons.filter { $0.contains("retention deleted it") }.count, 2, "\(reasons)")
+        XCTAssertEqual(reasons.filter { $0.contains("deleted and recreated") }.count, 1, "\(reasons)")
+        XCTAssertEqual(reasons.filter { $0.contains("no original topic") }.count, 1, "\(reasons)")
+    }
+
+    func testADryRunOverAReadBehindTheWatermarkSaysTheBrokerIsUnavailableInsteadOfCallingLettersGone() async throws {
+        let store = try await seededStore(count: 10, dltPartitions: 1)
+        let log = ShortReadLog(store)
+        let engine = RedriveEngine(log: log, journal: nil)
+        var preview = request(try await allPositions(store, topic: "orders.DLT"))
+        preview.dryRun = true
+        do {
+            let report = try await engine.run(preview)
+            XCTFail("a short read was reported as \(report.failures)")
+        } catch BrokerError.unavailable(let why) {
+            XCTAssertTrue(why.contains("could not read orders.DLT"), why)
+        }
+    }
+}
+
+/// A store whose reads see only each partition's first `visible` records although its watermarks count
+/// them all, as a Kafka fetch can lag the high watermark a snapshot reported.
+final class ShortReadLog: LogReader, LogWriter {
+    let inner: SQLiteLog
+    let visible: Int64
+    init(_ inner: SQLiteLog, visible: Int64 = 3) {
+        self.inner = inner
+        self.visible = visible
+    }
+    var sourceDescription: String { inner.sourceDescription }
+    var producesIdempotently: Bool { true }
+    func snapshot() async throws -> BrokerSnapshot { try await inner.snapshot() }
+    func watermarks(topic: String) async throws -> TopicInfo { try await inner.watermarks(topic: topic) }
+    func identity() async -> SourceIdentity? { await inner.identity() }
+    func produce(_ records: [OutgoingRecord]) async throws -> [RecordPosition] { try await inner.produce(records) }
+    func read(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> (records: [Record], next: Int64) {
+        let wanted = Int(max(0, min(Int64(maxRecords), visible - offset)))
+        guard wanted > 0 else { return ([], offset) }
+        return try await inner.read(topic: topic, partition: partition, from: offset, maxRecords: wanted)
     }
 }
 
