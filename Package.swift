@@ -105,8 +105,8 @@ let package = Package(
         ),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
         .testTarget(name: "AppTests", dependencies: ["App", "Dashboard", "TerminalUI", "EventModel", "EmbeddedStore", "Simulator", "Redrive"]),
-        .testTarget(name: "EmbeddedStoreTests", dependencies: ["EmbeddedStore", "EventModel"]),
-        .testTarget(name: "RedriveTests", dependencies: ["Redrive", "EmbeddedStore", "EventModel"]),
+        .testTarget(name: "EmbeddedStoreTests", dependencies: ["EmbeddedStore", "EventModel", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RedriveTests", dependencies: ["Redrive", "EmbeddedStore", "EventModel", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "NCursesTerminalTests", dependencies: ["NCursesTerminal", "TerminalUI"]),
         .testTarget(

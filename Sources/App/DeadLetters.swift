@@ -45,9 +45,9 @@ enum DeadLetterLoader {
         var letters: [DeadLetter] = []
         for p in topic.partitions where p.high > p.low {
             let start = Swift.max(p.low, p.high.subtractingSaturating(Int64(limit)))
-            try await PartitionWalk.records(log, topic: topic.name, partition: p.partition, from: start, to: p.high, batch: limit) { records in
+            var reader = PartitionReader(log: log, topic: topic.name, partition: p.partition, from: start, to: p.high, batchSize: limit)
+            while let records = try await reader.next() {
                 letters += records.map(DeadLetterParser.parse)
-                return true
             }
         }
         return Array(DeadLetterModel.newestFirst(letters).prefix(limit))
@@ -79,25 +79,6 @@ enum DeadLetterLoader {
     }
 }
 
-/// Walks one partition through `read`, always continuing from the position it returns (a Kafka
-/// transaction marker takes an offset but is no record).
-enum PartitionWalk {
-    /// Hands batches of `[from, to)` to `body` until it returns false, the range is read, or a read brings
-    /// nothing and does not move.
-    static func records(_ log: any LogReader, topic: String, partition: Int32, from: LogPosition, to end: LogPosition, batch: Int,
-                        _ body: ([Record]) throws -> Bool) async throws {
-        var next = from
-        while next < end {
-            let (records, after) = try await log.read(topic: topic, partition: partition, from: next,
-                                                      maxRecords: Int(Swift.min(Int64(batch), end - next)))
-            let inRange = records.filter { $0.offset < end }
-            if !inRange.isEmpty, try !body(inRange) { return }
-            guard after > next else { return }
-            next = after
-        }
-    }
-}
-
 /// Picks dead letters from a DLQ topic for a requeue.
 enum DeadLetterSelection {
     /// Letters of `topic`, oldest first, that match `filter` and are not already requeued or in a
@@ -113,7 +94,8 @@ enum DeadLetterSelection {
         var candidates: [(time: Int64, position: RecordPosition)] = []
         for p in info.partitions where p.high > p.low {
             var taken = 0
-            try await PartitionWalk.records(log, topic: topic, partition: p.partition, from: p.low, to: p.high, batch: 1000) { records in
+            var reader = PartitionReader(log: log, topic: topic, partition: p.partition, from: p.low, to: p.high, batchSize: 1000)
+            while taken < limit, let records = try await reader.next() {
                 let states = try journal?.states(topic: topic, positions: records.map { ($0.partition, $0.offset, $0.timestampMillis) }) ?? [:]
                 for r in records where taken < limit {
                     let position = RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)
@@ -126,7 +108,6 @@ enum DeadLetterSelection {
                     candidates.append((r.timestampMillis, position))
                     taken += 1
                 }
-                return taken < limit
             }
         }
         candidates.sort { a, b in

@@ -150,9 +150,7 @@ final class SagaLoader: Sendable {
             // Records carrying W3C trace context bring their traces along (spans not yet correlated).
             var traceIDs: [String] = []
             for r in records {
-                guard let tp = r.header("traceparent")?.utf8Value else { continue }
-                let parts = tp.split(separator: "-")
-                if parts.count >= 3, parts[1].count == 32, !traceIDs.contains(String(parts[1])) { traceIDs.append(String(parts[1])) }
+                if let traceID = r.traceParent?.traceID, !traceIDs.contains(traceID) { traceIDs.append(traceID) }
             }
             for traceID in traceIDs.prefix(Self.maxTraces) where spans.count < Self.maxItemsPerSaga {
                 spans += try await traces.spans(traceID: traceID)
@@ -171,9 +169,9 @@ final class SagaLoader: Sendable {
         let perPartition = max(100, Self.scanLimit / partitions.count)
         for (topic, p) in partitions {
             let start = max(p.low, p.high.subtractingSaturating(Int64(perPartition)))
-            try await PartitionWalk.records(log, topic: topic, partition: p.partition, from: start, to: p.high, batch: 1_000) { batch in
+            var reader = PartitionReader(log: log, topic: topic, partition: p.partition, from: start, to: p.high, batchSize: 1_000)
+            while let batch = try await reader.next() {
                 for r in batch { visit(r, assembler.rules.extract(r)) }
-                return true
             }
         }
     }

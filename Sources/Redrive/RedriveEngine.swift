@@ -20,7 +20,7 @@ public struct RedriveClock: Sendable {
         sleep: { seconds in try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000)) })
 }
 
-/// Moves messages exactly once through the journal (DESIGN.md §4):
+/// Moves messages exactly once through the journal (docs/redrive.md):
 /// intent (target + search offset) → produce with `evtop-redrive-id` → done.
 /// An intent found without done is resolved by looking for its id in the target from the
 /// search offset: found → done, not found → produced again.

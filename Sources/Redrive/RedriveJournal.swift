@@ -115,7 +115,7 @@ public struct JournalItem: Sendable, Hashable {
     public var searchFrom: Int64?
 }
 
-/// The durable redrive journal (DESIGN.md §4): one SQLite file (WAL), separate from the broker,
+/// The durable redrive journal (docs/redrive.md): one SQLite file (WAL), separate from the broker,
 /// holding every job (the audit trail) and every selected message's state. A message moves
 /// queued → intent (target and search offset recorded) → done (landed offset recorded).
 public final class RedriveJournal: Sendable {

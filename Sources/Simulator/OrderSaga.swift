@@ -1,4 +1,4 @@
-/// The demo's saga definition, in the YAML shape of DESIGN §3 (steps, completion and failure
+/// The demo's saga definition, in the YAML shape of docs/sagas.md (steps, completion and failure
 /// event types, compensations, terminal events, timeout).
 enum OrderSaga {
     static let yaml = """

@@ -139,35 +139,6 @@ final class SourceFilesTests: XCTestCase {
     }
 }
 
-final class PartitionWalkTests: XCTestCase {
-    func testWalkFollowsTheReturnedPositionPastGaps() async throws {
-        let log = GappyLog(high: 30)
-        var seen: [Int64] = []
-        try await PartitionWalk.records(log, topic: "t", partition: 0, from: 0, to: 30, batch: 4) { batch in
-            seen += batch.map(\.offset)
-            return true
-        }
-        XCTAssertEqual(seen, (0..<30).filter { $0 % 3 != 0 })
-    }
-
-    func testWalkStopsWhenAskedAndNeverReadsPastTheEnd() async throws {
-        let log = GappyLog(high: 100)
-        var seen: [Int64] = []
-        try await PartitionWalk.records(log, topic: "t", partition: 0, from: 10, to: 20, batch: 50) { batch in
-            seen += batch.map(\.offset)
-            return true
-        }
-        XCTAssertEqual(seen.min(), 10)
-        XCTAssertEqual(seen.max(), 19)
-        var batches = 0
-        try await PartitionWalk.records(log, topic: "t", partition: 0, from: 0, to: 100, batch: 5) { _ in
-            batches += 1
-            return batches < 2
-        }
-        XCTAssertEqual(batches, 2)
-    }
-}
-
 final class LoaderTests: XCTestCase {
     var dir: URL!
     var store: SQLiteLog!
