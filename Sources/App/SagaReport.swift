@@ -35,11 +35,17 @@ public enum SagaReport {
                 }
                 print(TextTable.render(header: ["CORRELATION ID", "SAGA", "STATE", "STARTED", "DURATION", "STEPS", "LAST EVENT", "SERVICES"],
                                        rows: body, rightAligned: [4, 5]), terminator: "")
-                FileHandle.standardError.write(Data("(\(loader.note))\n".utf8))
+                // Only a fallback is worth a line: the list came from a bounded scan, not the whole index.
+                if loader.index == nil { FileHandle.standardError.write(Data("(\(loader.note))\n".utf8)) }
             }
             return 0
         }
         let timeline = try await loader.timeline(id: id, now: now)
+        // Nothing carries the ID: say so, and print no timeline (an empty one would read as RUNNING).
+        if timeline.items.isEmpty {
+            FileHandle.standardError.write(Data("evtop: no records or spans with correlation ID \(TextWidth.sanitized(id)) (\(loader.note))\n".utf8))
+            return 1
+        }
         if json {
             print(TerminalSafe.json(try ScriptJSON.encode(SagaOutput(timeline, note: loader.note))))
         } else {
@@ -53,10 +59,6 @@ public enum SagaReport {
                         whereText, item.step ?? "", item.outcome.rawValue].map(TextWidth.sanitized)
             }
             print(TextTable.render(header: ["AT", "", "EVENT / SPAN", "SERVICE", "WHERE", "STEP", "OUTCOME"], rows: body, rightAligned: [0]), terminator: "")
-        }
-        if timeline.items.isEmpty {
-            FileHandle.standardError.write(Data("evtop: no records or spans with correlation ID \(TextWidth.sanitized(id)) (\(loader.note))\n".utf8))
-            return 1
         }
         return 0
     }

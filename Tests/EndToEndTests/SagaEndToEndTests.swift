@@ -96,6 +96,13 @@ final class SagaEndToEndTests: XCTestCase {
         let missing = try runProcess(binary, ["saga", "--broker", "sqlite:" + store, "ord-nope"], env: box.environment)
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("no records or spans with correlation ID ord-nope"), missing.stderr)
+        XCTAssertEqual(missing.stdout, "", "a missing saga prints no (RUNNING) timeline, only the error")
+        let missingJSON = try runProcess(binary, ["saga", "--broker", "sqlite:" + store, "ord-nope", "--json"], env: box.environment)
+        XCTAssertEqual(missingJSON.status, 1)
+        XCTAssertEqual(missingJSON.stdout, "", "no JSON with \"state\": \"running\" for a saga that does not exist")
+        let one = try runProcess(binary, ["saga", "--broker", "sqlite:" + store, "--limit", "1"], env: box.environment)
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertFalse(one.stderr.contains("(index)"), "no stray note when the list comes from the index: \(one.stderr)")
 
         let screen = try runProcess(binary, ["snapshot", "--broker", "sqlite:" + store, "--view", "saga:" + id, "--width", "80", "--height", "24", "--interval", "0"],
                                     env: box.environment)
