@@ -211,6 +211,8 @@ public struct AppState: Sendable {
     public var source: String
     /// Whether the source answers.
     public var connection: ConnectionState = .connecting
+    /// When the source stopped answering (the first failed poll since the last snapshot), nil while it answers.
+    public var downSince: Date?
     /// Wall-clock time of the last tick (the clock in the header).
     public var now: Date
     /// Offset of local time from UTC, for the header clock.

@@ -11,7 +11,7 @@ enum DeadLetterQueuesScreen {
         let area = layout.frame(Block(title: "Dead-letter queues", rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
-            let text = state.snapshot == nil ? "waiting for the first snapshot…"
+            let text = state.snapshot == nil ? Screen.noData(state)
                 : (state.currentFilter.isEmpty ? "no dead-letter topics (patterns: \(state.deadLetterTopics.patterns.joined(separator: " ")))"
                    : "no DLQ matches the filter “\(state.currentFilter)”")
             buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)

@@ -11,14 +11,16 @@ enum LagScreen {
         let bad = LagModel.notOK(state) - unknown
         let arrow = state.lagSortDescending ? "▼" : "▲"
         let title = rows.count == state.groupLags.count ? "Consumer groups" : "Consumer groups \(rows.count)/\(state.groupLags.count)"
-        let health = bad == 0 && unknown == 0 ? "all OK"
+        // "all OK" only over groups actually evaluated: no snapshot is no data, no groups is no groups.
+        let health = state.snapshot == nil ? "no data" : state.groupLags.isEmpty ? "no groups"
+            : bad == 0 && unknown == 0 ? "all OK"
             : [bad > 0 ? "\(bad) not OK" : nil, unknown > 0 ? "\(unknown) unknown" : nil].compactMap { $0 }.joined(separator: " · ")
         let right = health + " · sort: \(state.lagSort.title) \(arrow)"
             + (LagModel.showsUnknown(rows) ? " · " + LagModel.unknownLegend : "")
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
-            let text = state.snapshot == nil ? "waiting for the first snapshot…"
+            let text = state.snapshot == nil ? Screen.noData(state)
                 : (state.currentFilter.isEmpty ? "no consumer groups have committed offsets yet" : "no group matches the filter “\(state.currentFilter)”")
             buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
             return

@@ -30,6 +30,7 @@ public enum Reducer {
             moveSelection(&state, by: lines)
         case .snapshot(let snapshot):
             state.connection = .live
+            state.downSince = nil
             guard !state.paused else { return [] }
             state.now = snapshot.time
             state.meter.record(snapshot)
@@ -43,6 +44,7 @@ public enum Reducer {
             }
         case .sourceFailed(let reason):
             state.connection = .down(reason)
+            if state.downSince == nil { state.downSince = state.now }
         case .tick(let now):
             state.now = now
             if let m = state.message, m.until <= now { state.message = nil }

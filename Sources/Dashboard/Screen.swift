@@ -8,6 +8,17 @@ private typealias Span = TerminalUI.Span
 /// Draws whole frames: `state + theme -> ScreenBuffer`. Pure; tests compare its text with golden files.
 public enum Screen {
     /// Renders the frame for `state` at `state.size`.
+    /// What a view without a snapshot says: waiting, or no data since the source went down (and why).
+    static func noData(_ state: AppState) -> String {
+        guard case .down(let reason) = state.connection else { return "waiting for the first snapshot…" }
+        var text = "no data: the source is down"
+        if let since = state.downSince {
+            text += " since " + Clock.hms(since, utcOffsetSeconds: state.utcOffsetSeconds)
+                + ", " + NumberFormat.duration(seconds: max(0, state.now.timeIntervalSince(since)))
+        }
+        return text + " (" + reason + ")"
+    }
+
     public static func render(_ state: AppState, theme: Theme) -> ScreenBuffer {
         var buffer = ScreenBuffer(size: state.size)
         buffer.fill(buffer.area, with: Cell(" ", style: theme.style(.text)))

@@ -12,7 +12,7 @@ enum TopicsScreen {
         let area = layout.frame(Block(title: title, rightTitle: "sort: \(state.topicSort.title) \(arrow)"), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
-            let text = state.snapshot == nil ? "waiting for the first snapshot…"
+            let text = state.snapshot == nil ? Screen.noData(state)
                 : (state.currentFilter.isEmpty ? "no topics yet" : "no topic matches the filter “\(state.currentFilter)”")
             buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
             return

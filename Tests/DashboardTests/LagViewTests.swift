@@ -141,3 +141,32 @@ final class LagViewTests: XCTestCase {
         XCTAssertEqual(state.lagSort, .lag)
     }
 }
+
+/// No data is never "all OK" (issue 14 §1): before the first snapshot the title says "no data", and a
+/// source that is down says since when and why.
+final class LagNoDataTests: XCTestCase {
+    func testNoSnapshotIsNoDataNeverAllOK() {
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        var state = AppState(source: "kafka://127.0.0.1:1", now: start, size: Size(width: 100, height: 12))
+        Reducer.reduce(&state, .key(.char("2")))
+        var text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertFalse(text.contains("all OK"), text)
+        XCTAssertTrue(text.contains("no data"), text)
+        XCTAssertTrue(text.contains("waiting for the first snapshot"), text)
+
+        Reducer.reduce(&state, .sourceFailed("no metadata from 127.0.0.1:1"))
+        Reducer.reduce(&state, .tick(start.addingTimeInterval(130)))
+        text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertFalse(text.contains("all OK"), text)
+        XCTAssertTrue(text.contains("no data: the source is down since"), text)
+        XCTAssertTrue(text.contains("2m 10s"), text)
+        XCTAssertTrue(text.contains("no metadata from 127.0.0.1:1"), text)
+
+        // A snapshot without groups is "no groups", not OK either; the outage clock stops.
+        Reducer.reduce(&state, .snapshot(BrokerSnapshot(time: start.addingTimeInterval(131), topics: [], groups: [])))
+        text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertNil(state.downSince)
+        XCTAssertFalse(text.contains("all OK"), text)
+        XCTAssertTrue(text.contains("no groups"), text)
+    }
+}
