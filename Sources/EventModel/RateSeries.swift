@@ -42,7 +42,7 @@ public struct RateSeries: Sendable, Hashable {
         // A tick that came a little early still counts as the window start.
         let start = last.time - window + min(window * 0.1, 0.5)
         // Binary search for the newest sample at or before `start` (samples are time-ordered);
-        // when none is that old, the oldest sample bounds the window.
+        // when none is that old, the window is not covered yet.
         var lo = 0, hi = samples.count - 2
         var base = 0
         while lo <= hi {
@@ -55,6 +55,9 @@ public struct RateSeries: Sendable, Hashable {
             }
         }
         let first = samples[base]
+        // A window the samples do not reach back to was not measured: nil, never the rate of a
+        // shorter span under this window's name.
+        guard first.time <= start else { return nil }
         let dt = last.time - first.time
         guard dt > 0 else { return nil }
         return Double(last.value - first.value) / dt

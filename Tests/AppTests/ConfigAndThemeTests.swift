@@ -91,12 +91,28 @@ final class ConfigAndThemeTests: XCTestCase {
     func testScriptOutputsKeepUnknownFiguresOutOfTheTable() throws {
         let row = TopicRow(name: "orders\u{1B}[31m", isDeadLetter: false, partitions: 3, total: 1_234,
                            rates: ThroughputMeter.Rates(perSecond1: nil, perSecond10: 2.5, perSecond60: nil), groups: 2)
-        let table = TopicsOutput.table([row])
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        func snapshot(_ at: Double, _ topics: [(String, Int64)]) -> BrokerSnapshot {
+            BrokerSnapshot(time: start.addingTimeInterval(at), topics: topics.map {
+                TopicInfo(name: $0.0, partitions: [PartitionWatermarks(partition: 0, low: 0, high: $0.1)])
+            }, groups: [])
+        }
+        // Two samples 4 s apart: one rate, named by that window; a topic new in the second has none.
+        let window = TopicsOutput.Window(first: snapshot(0, [("orders\u{1B}[31m", 1_000)]),
+                                         second: snapshot(4, [("orders\u{1B}[31m", 1_234), ("fresh", 10)]))
+        let fresh = TopicRow(name: "fresh", isDeadLetter: false, partitions: 1, total: 10, rates: ThroughputMeter.Rates(), groups: 0)
+        let table = TopicsOutput.table([row, fresh], window: window)
         XCTAssertFalse(table.contains("\u{1B}"), "escape sequences never reach the terminal raw")
         XCTAssertTrue(table.contains("1,234"), table)
-        XCTAssertTrue(table.contains(" - "), "an unmeasured rate is '-', not 0: \(table)")
-        let json = try TopicsOutput.json([row])
-        XCTAssertTrue(json.contains("\"rate10s\" : 2.5"), json)
-        XCTAssertFalse(json.contains("rate1s\" : 0"), json)
+        XCTAssertTrue(table.contains("4s/s"), "the rate column names its window: \(table)")
+        XCTAssertFalse(table.contains("10s/s") || table.contains("60s/s"), "no window that was not measured: \(table)")
+        XCTAssertTrue(table.contains("  59  "), "234 records in 4 s: \(table)")
+        XCTAssertTrue(table.split(separator: "\n").last?.contains(" - ") == true, "a rate not measured is '-', not 0: \(table)")
+        let json = try TopicsOutput.json([row, fresh], window: window)
+        XCTAssertTrue(json.contains("\"ratePerSecond\" : 58.5"), json)
+        XCTAssertTrue(json.contains("\"rateWindowSeconds\" : 4"), json)
+        XCTAssertFalse(json.contains("rate10s") || json.contains("rate60s") || json.contains("rate1s"), json)
+        let noRates = TopicsOutput.table([row], window: nil)
+        XCTAssertFalse(noRates.contains("s/s"), "--interval 0 prints no rate at all: \(noRates)")
     }
 }

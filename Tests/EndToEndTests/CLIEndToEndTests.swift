@@ -18,7 +18,7 @@ final class CLIEndToEndTests: XCTestCase {
             let r = try runProcess(binary, ["topics", "--broker", "sqlite:" + store, "--json", "--interval", "1"], env: box.environment)
             if r.status == 0, let data = r.stdout.data(using: .utf8),
                let parsed = try JSONSerialization.jsonObject(with: data) as? [[String: Any]],
-               parsed.contains(where: { ($0["topic"] as? String) == "orders" && (($0["rate10s"] as? Double) ?? 0) > 0 }) {
+               parsed.contains(where: { ($0["topic"] as? String) == "orders" && (($0["ratePerSecond"] as? Double) ?? 0) > 0 }) {
                 topics = parsed
                 break
             }
@@ -28,6 +28,11 @@ final class CLIEndToEndTests: XCTestCase {
         let names = Set(topics.compactMap { $0["topic"] as? String })
         XCTAssertTrue(names.isSuperset(of: ["orders", "payments", "inventory", "shipments"]), "\(names)")
         XCTAssertTrue(topics.contains { ($0["deadLetterQueue"] as? Bool) == true })
+        // One rate, over the window actually measured (about --interval), never three copies of it.
+        let orders = try XCTUnwrap(topics.first { ($0["topic"] as? String) == "orders" })
+        XCTAssertEqual(try XCTUnwrap(orders["rateWindowSeconds"] as? Double), 1, accuracy: 0.5)
+        XCTAssertNil(orders["rate10s"])
+        XCTAssertNil(orders["rate60s"])
 
         let text = try runProcess(binary, ["topics", "--broker", "sqlite:" + store, "--interval", "0"], env: box.environment)
         XCTAssertEqual(text.status, 0, text.stderr)

@@ -13,6 +13,16 @@ final class RateSeriesTests: XCTestCase {
         XCTAssertLessThanOrEqual(s.samples.count, 62)
     }
 
+    /// A window the samples do not reach back to is unknown, not the short span's rate under its name.
+    func testWindowLongerThanTheHistoryIsNotMeasured() throws {
+        var s = RateSeries(span: 60)
+        for t in 0...5 { s.append(time: Double(t), value: Int64(t * 40)) }
+        XCTAssertEqual(try XCTUnwrap(s.rate(over: 1)), 40, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(s.rate(over: 5)), 40, accuracy: 1e-9)
+        XCTAssertNil(s.rate(over: 10))
+        XCTAssertNil(s.rate(over: 60))
+    }
+
     func testRateNeedsTwoSamples() {
         var s = RateSeries()
         XCTAssertNil(s.rate(over: 1))
