@@ -110,15 +110,16 @@ enum OTLPBench {
 }
 
 /// Keeps nothing: isolates the HTTP path's cost in the ingest figure.
-struct DiscardingStore: TraceStore {
+struct DiscardingStore: TraceStore, SpanRetention {
     func insertSpans(_ spans: [Span]) async throws -> Int { spans.count }
     func spans(correlationID id: String, limit: Int) async throws -> [Span] { [] }
     func spans(traceID: String) async throws -> [Span] { [] }
+    func pruneSpans(olderThanUnixNano cutoffUnixNano: UInt64, maxSpans: Int) async throws -> Int { 0 }
 }
 
 extension OTLPBench {
     /// Posts every body over `senders` connections to a receiver into `store`; returns the seconds taken.
-    static func post(_ bodies: [[UInt8]], into store: any TraceStore, session: URLSession, senders: Int,
+    static func post(_ bodies: [[UInt8]], into store: any SpanStore, session: URLSession, senders: Int,
                      clock: ContinuousClock) async throws -> Double {
         let receiver = OTLPReceiver(host: "127.0.0.1", port: 0, store: store,
                                     limits: OTLPReceiverLimits(maxPendingSpans: 1_000_000, retentionAge: nil, retentionMaxSpans: nil))
