@@ -261,7 +261,8 @@ public enum DeadLetterModel {
     public static func detailLines(_ letter: DeadLetter, state: AppState) -> [DetailLine] {
         typealias S = DeadLetterHeaderNames.Spring
         let r = letter.record
-        let row = row(letter)
+        // The same state as the letter's row in the list: from the journal.
+        let row = row(letter, redrive: state.redriveStates[r.topic]?[RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)])
         var lines: [DetailLine] = []
         let failedAt = Date(timeIntervalSince1970: Double(r.timestampMillis) / 1000)
         lines.append(DetailLine("\(r.topic) p\(r.partition)@\(r.offset) · failed \(Clock.hms(failedAt, utcOffsetSeconds: state.utcOffsetSeconds)) (\(age(r.timestampMillis, now: state.now))) · \(conventionName(letter.convention))",

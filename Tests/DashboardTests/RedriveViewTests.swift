@@ -114,6 +114,14 @@ final class RedriveViewTests: XCTestCase {
         let moved = Dictionary(uniqueKeysWithValues: positions.prefix(7).map { ($0, RedriveItemState.done) })
         Reducer.reduce(&state, .redriveStatesLoaded(topic: "orders.DLT", states: moved))
         XCTAssertEqual(state.deadLetterRows["orders.DLT"]?.filter { $0.state == "redriven" }.count, 7)
+        // The letter's detail says what its row says (issue 14 item 9): not "pending" once the journal has it done.
+        if let done = positions.first, let letter = DeadLetterModel.letter(state, topic: "orders.DLT", partition: done.partition, offset: done.offset) {
+            let detail = DeadLetterModel.detailLines(letter, state: state).map(\.text).joined(separator: "\n")
+            XCTAssertTrue(detail.contains("redriven"), detail)
+            XCTAssertFalse(detail.contains("pending"), detail)
+        } else {
+            XCTFail("the moved letter is loaded")
+        }
         Reducer.reduce(&state, .key(.char("x"))) // any key closes the report
         XCTAssertNil(state.redrive)
         Reducer.reduce(&state, .key(.char("R")))
