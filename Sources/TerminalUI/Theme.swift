@@ -98,9 +98,16 @@ public struct Theme: Sendable, Hashable {
         return style
     }
 
-    /// The theme with every colour removed, keeping attributes (NO_COLOR, monochrome terminals).
+    /// The theme with every colour removed (NO_COLOR, monochrome terminals), keeping attributes; what a
+    /// background marked is drawn in reverse video instead.
     public var withoutColor: Theme {
-        Theme(name: name, styles: styles.mapValues { Style(attributes: $0.attributes) })
+        // What a background told apart (the selected row, the header, badges) must still show without
+        // colour: it becomes reverse video, on top of the style's own attributes.
+        Theme(name: name, styles: styles.mapValues { style in
+            var attributes = style.attributes
+            if style.background != .default { attributes.insert(.reverse) }
+            return Style(attributes: attributes)
+        })
     }
 
     /// A built-in dark theme, used when no theme file can be found.

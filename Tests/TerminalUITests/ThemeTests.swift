@@ -123,3 +123,22 @@ final class ThemeTests: XCTestCase {
         assertThemeError("- just\n- a list\n", line: 1, contains: "roles")
     }
 }
+
+/// NO_COLOR keeps the cursor row, the header and badges visible with attributes (issue 14 item 12).
+final class ThemeWithoutColorTests: XCTestCase {
+    func testBackgroundsBecomeReverseVideoAndColoursGo() throws {
+        for theme in [Theme.fallback, try ThemeLoader.parse(yaml: String(contentsOfFile: #filePath.components(separatedBy: "/Tests/")[0] + "/themes/default.yaml", encoding: .utf8), name: "default")] {
+            let plain = theme.withoutColor
+            for role in Role.allCases {
+                let before = theme.style(role), after = plain.style(role)
+                XCTAssertEqual(after.foreground, .default, "\(role.rawValue) keeps no colour")
+                XCTAssertEqual(after.background, .default, "\(role.rawValue) keeps no colour")
+                XCTAssertTrue(after.attributes.isSuperset(of: before.attributes), "\(role.rawValue) keeps its attributes")
+                if before.background != .default {
+                    XCTAssertTrue(after.attributes.contains(.reverse), "\(role.rawValue) stays visible in reverse video")
+                }
+            }
+            XCTAssertTrue(plain.style(.tableSelected).attributes.contains(.reverse), "the cursor row is visible without colour")
+        }
+    }
+}
