@@ -73,7 +73,8 @@ enum DeadLetterViews {
         name: "letters", summary: "one DLQ topic's letters", helpSection: "Dead letters",
         form: .argument(placeholder: "TOPIC") { .deadLetterList(topic: $0) }, bindings: [mark, requeue, requeueAll],
         hints: [GlobalKeys.backHint, GlobalKeys.enterHint, GlobalKeys.filterHint, mark.hint("space", "mark"),
-                requeue.hint("r", "requeue"), requeueAll.hint("R", "all shown"), GlobalKeys.helpHint, GlobalKeys.quitHint],
+                requeue.hint("r", "requeue").unlessReadOnly, requeueAll.hint("R", "all shown").unlessReadOnly,
+                GlobalKeys.helpHint, GlobalKeys.quitHint],
         navigation: .table(TableAccess(keys: { state, view in
             guard case .deadLetterList(let topic) = view else { return [] }
             return DeadLetterModel.letterRows(state, topic: topic).map(\.key)
@@ -95,7 +96,7 @@ enum DeadLetterViews {
         form: .argument(placeholder: "TOPIC/PARTITION/OFFSET") { ViewID.deadLetterDetail(spec: $0) },
         bindings: [requeue, requeueAll, saga],
         hints: [GlobalKeys.backHint, GlobalKeys.move.hint("j/k", "scroll"), GlobalKeys.page.hint("PgUp/PgDn", "page"),
-                requeue.hint("r", "requeue"), saga.hint("c", "saga"), GlobalKeys.helpHint, GlobalKeys.quitHint],
+                requeue.hint("r", "requeue").unlessReadOnly, saga.hint("c", "saga"), GlobalKeys.helpHint, GlobalKeys.quitHint],
         // A scrolling text, not a table: j/k and paging scroll it, keeping the last page full.
         navigation: .custom(move: { state, view, delta in
             guard case .deadLetterDetail(let topic, let partition, let offset) = view else { return }

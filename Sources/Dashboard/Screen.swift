@@ -64,7 +64,9 @@ enum HeaderBar {
         case .down(let why): connection = TerminalUI.Span(text: " ✗ down: " + why, role: .connectionDown)
         }
         let title = TerminalUI.Span(text: " evtop ", role: .headerTitle)
-        let paused = state.paused ? [TerminalUI.Span(text: " ⏸ PAUSED ", role: .paused)] : []
+        // Modes that change what keys do are always in sight.
+        let paused = (state.paused ? [TerminalUI.Span(text: " ⏸ PAUSED ", role: .paused)] : [])
+            + (state.readOnly ? [TerminalUI.Span(text: " READ-ONLY ", role: .paused)] : [])
         let fixed = [title, connection] + paused + right
         let used = fixed.reduce(0) { $0 + TextWidth.of($1.text) } + 2
         let sourceRoom = max(8, area.width - used)

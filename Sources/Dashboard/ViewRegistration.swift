@@ -46,6 +46,12 @@ public struct KeyHint: Sendable {
     public var binding: String
     /// The hints shown: key and what it does now.
     public var items: @Sendable (AppState) -> [(key: String, text: String)]
+
+    /// The same hint, left out under `--read-only` (a key that writes is not offered when it cannot).
+    public var unlessReadOnly: KeyHint {
+        let items = self.items
+        return KeyHint(binding: binding, items: { $0.readOnly ? [] : items($0) })
+    }
 }
 
 /// A `:` command that is not a view (views bring their own verbs).

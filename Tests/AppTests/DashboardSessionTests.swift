@@ -121,6 +121,9 @@ final class DashboardSessionTests: XCTestCase {
         await press(session, .char("4"), .enter)
         guard case .deadLetterList(let dlq) = session.state.view else { return XCTFail("enter opens the letters: \(session.state.view)") }
         XCTAssertFalse((session.state.deadLetters[dlq] ?? []).isEmpty)
+        let screen = session.backend.buffer.plainText
+        XCTAssertTrue(screen.contains("READ-ONLY"), "the header says so: \(screen)")
+        XCTAssertFalse(screen.contains("r requeue"), "the key bar does not offer a write it refuses: \(screen)")
         await press(session, .char("r"))
         XCTAssertNil(session.state.redrive)
         XCTAssertTrue(session.backend.buffer.plainText.contains("read-only"), session.backend.buffer.plainText)
