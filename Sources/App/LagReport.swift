@@ -23,7 +23,7 @@ public enum LagReport {
         return LagOutput.exitCode(groups)
     }
 
-    private static func evaluate(source: SourceSelection, group: String?, window: Double, interval: Double) async throws -> [GroupLag] {
+    static func evaluate(source: SourceSelection, group: String?, window: Double, interval: Double) async throws -> [GroupLag] {
         var source = source
         if let group { source.groups.append(group) }
         let resolved = try source.resolve()
@@ -37,7 +37,7 @@ public enum LagReport {
         } while true
         state.lagSort = .group
         state.lagSortDescending = false
-        var rows = LagModel.rows(state)
+        var rows = await RecordTimeBehind.apply(LagModel.rows(state), reader: opened.reader, now: state.now)
         if let group {
             rows = rows.filter { $0.id == group }
             guard !rows.isEmpty else {
@@ -46,6 +46,36 @@ public enum LagReport {
             }
         }
         return rows
+    }
+}
+
+/// Time behind from the records themselves, for a command that saw only a few seconds of watermarks: the
+/// first record a group has not read (at its committed offset; with no commit, the oldest retained) was
+/// written when the log end stood where the group is now, so its timestamp says how far behind the group
+/// is, exactly, instead of a lower bound the size of the sampling window. One read per lagging partition.
+enum RecordTimeBehind {
+    static func apply(_ groups: [GroupLag], reader: any LogReader, now: Date) async -> [GroupLag] {
+        var out: [GroupLag] = []
+        var low: [TopicPartition: Int64] = [:]
+        if let snapshot = try? await reader.snapshot() {
+            for t in snapshot.topics { for p in t.partitions { low[TopicPartition(t.name, p.partition)] = p.low } }
+        }
+        for var group in groups {
+            for i in group.partitions.indices {
+                let p = group.partitions[i]
+                guard p.basis == .offsets, let lag = p.lag, lag > 0,
+                      let from = p.committed ?? low[TopicPartition(p.topic, p.partition)],
+                      let first = try? await reader.fetch(topic: p.topic, partition: p.partition, from: from, maxRecords: 1).first,
+                      first.timestampMillis > 0 else { continue }
+                group.partitions[i].secondsBehind = max(0, now.timeIntervalSince1970 - Double(first.timestampMillis) / 1000)
+                group.partitions[i].secondsBehindIsLowerBound = false
+            }
+            let known = group.partitions.compactMap(\.secondsBehind)
+            group.secondsBehind = known.max()
+            group.secondsBehindIsLowerBound = group.partitions.contains { $0.secondsBehindIsLowerBound }
+            out.append(group)
+        }
+        return out
     }
 }
 
@@ -78,6 +108,8 @@ enum LagOutput {
         var inFlight: Int64?
         var status: String
         var secondsBehind: Double?
+        /// True when `secondsBehind` is only a lower bound (the real figure may be larger).
+        var secondsBehindIsLowerBound: Bool
         var lastCommitAgeSeconds: Double?
     }
 
@@ -93,6 +125,8 @@ enum LagOutput {
         var totalLagIsLowerBound: Bool
         var lagUnknownPartitions: Int
         var secondsBehind: Double?
+        /// True when `secondsBehind` is only a lower bound (some partition's figure may be larger).
+        var secondsBehindIsLowerBound: Bool
         var trend: String
         /// Absent when the trend is unknown.
         var trendPerSecond: Double?
@@ -114,12 +148,14 @@ enum LagOutput {
                 group: g.id, status: g.status.description, state: g.state, members: g.members, topics: g.topics,
                 totalLag: g.totalLag, maxLag: g.maxLag, totalLagIsLowerBound: g.totalLagIsLowerBound,
                 lagUnknownPartitions: g.lagUnknownPartitions, secondsBehind: g.secondsBehind.map(ScriptJSON.round2),
+                secondsBehindIsLowerBound: g.secondsBehindIsLowerBound,
                 trend: trend, trendPerSecond: rate.map(ScriptJSON.round2), catchUpSeconds: g.catchUpSeconds.map(ScriptJSON.round2),
                 partitions: g.partitions.map {
                     JSONPartition(topic: $0.topic, partition: $0.partition, basis: $0.basis == .reported ? "reported" : "offsets",
                                   committed: $0.committed, high: $0.high, lag: $0.lag,
                                   acknowledged: $0.reported?.acknowledged, inFlight: $0.reported?.inFlight,
                                   status: $0.status.description, secondsBehind: $0.secondsBehind.map(ScriptJSON.round2),
+                                  secondsBehindIsLowerBound: $0.secondsBehindIsLowerBound,
                                   lastCommitAgeSeconds: $0.lastCommitAgeSeconds.map(ScriptJSON.round2))
                 })
         }

@@ -342,3 +342,39 @@ final class SnapshotReportTests: XCTestCase {
         }
     }
 }
+
+/// `evtop lag` dates a group's position by the record at it (issue 14 items 2 and 4), instead of
+/// capping time behind at the sampling window and calling it a figure.
+final class LagReportTests: XCTestCase {
+    func testTimeBehindComesFromTheFirstUnreadRecord() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-lag-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("s.db").path
+        let store = try SQLiteLog(path: path)
+        try await store.createTopic("orders", partitions: 2)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // Ten records a partition, one every 10 s, the newest 10 s ago.
+        var records: [OutgoingRecord] = []
+        for p in Int32(0)...1 {
+            for i in 0..<10 {
+                records.append(OutgoingRecord(topic: "orders", partition: p, timestampMillis: now - Int64(100 - i * 10) * 1000, value: Array("x".utf8)))
+            }
+        }
+        try await store.produce(records)
+        // Partition 0 read up to offset 3 (the record written 70 s ago is next); partition 1 never committed.
+        try await store.commit(group: "billing", member: "m", offsets: [TopicPartition("orders", 0): 3])
+
+        let groups = try await LagReport.evaluate(source: SourceSelection(broker: "sqlite:" + path), group: "billing", window: 0, interval: 1)
+        let group = try XCTUnwrap(groups.first)
+        let p0 = try XCTUnwrap(group.partitions.first { $0.partition == 0 })
+        let p1 = try XCTUnwrap(group.partitions.first { $0.partition == 1 })
+        XCTAssertEqual(try XCTUnwrap(p0.secondsBehind), 70, accuracy: 3)
+        XCTAssertFalse(p0.secondsBehindIsLowerBound)
+        XCTAssertEqual(try XCTUnwrap(p1.secondsBehind), 100, accuracy: 3, "an uncommitted partition is as old as its oldest record")
+        XCTAssertEqual(try XCTUnwrap(group.secondsBehind), 100, accuracy: 3)
+        XCTAssertFalse(group.secondsBehindIsLowerBound)
+        let json = try LagOutput.json(groups)
+        XCTAssertTrue(json.contains("\"secondsBehindIsLowerBound\" : false"), json)
+    }
+}
