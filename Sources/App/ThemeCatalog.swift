@@ -3,22 +3,17 @@ import TerminalUI
 
 /// Finds and loads themes by name or path.
 enum ThemeCatalog {
-    /// Folders searched for `NAME.yaml`, most specific first.
+    /// Folders searched for `NAME.yaml` before the built-in themes, most specific first: the user's
+    /// themes add to the shipped ones or override them by name.
     static var searchDirectories: [String] {
         var dirs: [String] = []
         if let d = Paths.nonEmpty(Paths.environment["EVTOP_THEMES"]) { dirs.append(d) }
         dirs.append(Paths.configDirectory + "/themes")
-        let exe = Paths.executableDirectory
-        // Run from a checkout (.build/debug/evtop) or from an install prefix (bin/../share/evtop/themes).
-        dirs.append(exe + "/../../themes")
-        dirs.append(exe + "/../../../themes")
-        dirs.append(exe + "/../share/evtop/themes")
-        dirs.append(FileManager.default.currentDirectoryPath + "/themes")
         return dirs
     }
 
-    /// Loads a theme: a path to a YAML file, or a name looked up in the search folders.
-    /// The built-in fallback serves "default" when no theme folder can be found.
+    /// Loads a theme: a path to a YAML file, or a name looked up in the user's folders, then among the
+    /// themes compiled into the binary (so a copied binary still has them).
     static func load(_ nameOrPath: String) throws -> Theme {
         if nameOrPath.hasSuffix(".yaml") || nameOrPath.contains("/") {
             let path = Paths.expand(nameOrPath)
@@ -29,13 +24,14 @@ enum ThemeCatalog {
             let path = dir + "/" + nameOrPath + ".yaml"
             if FileManager.default.fileExists(atPath: path) { return try parse(path: path, name: nameOrPath) }
         }
+        if let text = BuiltInThemes.yaml[nameOrPath] { return try ThemeLoader.parse(yaml: text, name: nameOrPath) }
         if nameOrPath == "default" { return Theme.fallback }
         throw ThemeLookupError(message: "no theme named '\(nameOrPath)' (available: \(available().joined(separator: ", ")))")
     }
 
-    /// Names of every theme found.
+    /// Names of every theme: the built-in ones and the user's.
     static func available() -> [String] {
-        var names = Set<String>()
+        var names = Set(BuiltInThemes.yaml.keys)
         for dir in searchDirectories {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
             for f in files where f.hasSuffix(".yaml") { names.insert(String(f.dropLast(5))) }

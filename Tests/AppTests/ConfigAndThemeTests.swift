@@ -116,3 +116,27 @@ final class ConfigAndThemeTests: XCTestCase {
         XCTAssertFalse(noRates.contains("s/s"), "--interval 0 prints no rate at all: \(noRates)")
     }
 }
+
+/// The shipped themes are compiled into the binary (issue 14 item 11) and agree with `themes/`.
+final class BuiltInThemesTests: XCTestCase {
+    func testGeneratedThemesMatchTheThemesFolder() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("themes")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
+        XCTAssertEqual(Set(files.map { String($0.dropLast(5)) }), Set(BuiltInThemes.yaml.keys),
+                       "run scripts/gen-themes after adding or removing a theme")
+        for file in files {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            let name = String(file.dropLast(5))
+            XCTAssertEqual(BuiltInThemes.yaml[name].map { $0 + "\n" }, text, "\(file) changed: run scripts/gen-themes")
+            XCTAssertNoThrow(try ThemeLoader.parse(yaml: BuiltInThemes.yaml[name] ?? "", name: name))
+        }
+    }
+
+    /// No folder is searched but the user's: the built-in themes answer.
+    func testThemesLoadWithoutAnyThemesFolder() throws {
+        XCTAssertFalse(ThemeCatalog.searchDirectories.contains { $0.hasSuffix("/../../themes") || $0.hasSuffix("/share/evtop/themes") })
+        for name in BuiltInThemes.yaml.keys { XCTAssertEqual(try ThemeCatalog.load(name).name, name) }
+        XCTAssertTrue(Set(ThemeCatalog.available()).isSuperset(of: ["default", "light", "high-contrast", "monochrome"]))
+    }
+}
