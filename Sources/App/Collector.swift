@@ -7,7 +7,6 @@ import OTLPReceiver
 public enum Collector {
     /// Receives OTLP/HTTP on `otlp` into the store file `store` (default: the default store) until SIGINT or SIGTERM.
     public static func run(store: String?, otlp: String, limits: SpanLimits) async throws {
-        FileLogHandler.bootstrap()
         let logger = Logger(label: "evtop.collect")
         let path = store.map(Paths.expand) ?? Paths.defaultStore
         let opened = try SourceRegistry.open(SourceRegistry.embeddedStore(path: path), settings: SourceSettings(readOnly: false, create: true))

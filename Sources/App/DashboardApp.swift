@@ -36,7 +36,6 @@ public enum DashboardApp {
     /// address (nil: the default on a writable embedded store, `off`: none).
     public static func run(source: SourceSelection, display: DisplaySettings, follow: String?, otlp: String?,
                            spanLimits: SpanLimits) async throws {
-        FileLogHandler.bootstrap()
         let resolved = try source.resolve()
         let theme = try display.loadTheme(config: resolved.config)
         // Only the dashboard creates the default store (an empty one says how to fill it).

@@ -49,7 +49,6 @@ public struct DemoRequest: Sendable {
 public enum DemoApp {
     /// Runs the demo on the request's broker, store file, or a fresh default store.
     public static func run(_ r: DemoRequest) async throws {
-        FileLogHandler.bootstrap()
         let logger = Logger(label: "evtop.demo")
         let url: SourceURL
         if let broker = r.broker {

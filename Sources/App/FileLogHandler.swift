@@ -56,3 +56,10 @@ struct FileLogHandler: LogHandler {
         LoggingSystem.bootstrap { label in FileLogHandler(label: label, path: path) }
     }
 }
+
+/// Where the process's logs go.
+public enum AppLogging {
+    /// Sends every logger of the process (librdkafka's through KafkaLog among them) to evtop's log
+    /// file: the terminal shows the dashboard, or a command's output and its one-line error. Call once.
+    public static func bootstrap() { FileLogHandler.bootstrap() }
+}

@@ -21,6 +21,9 @@ struct Evtop: AsyncParsableCommand {
     /// Runs the command; errors that carry text from outside (topic names, store messages) are
     /// escaped before they reach the terminal.
     static func main() async {
+        // Library logs (librdkafka's among them) go to the log file, never between a command's output
+        // and its one-line error; once, for whichever command runs.
+        AppLogging.bootstrap()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

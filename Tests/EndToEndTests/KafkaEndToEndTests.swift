@@ -322,6 +322,11 @@ final class KafkaEndToEndTests: XCTestCase {
         let down = try runProcess(binary, ["topics", "--broker", "kafka://127.0.0.1:1", "--interval", "0"], env: box.environment, limit: 30)
         XCTAssertNotEqual(down.status, 0)
         XCTAssertTrue(down.stderr.contains("broker unavailable") && down.stderr.contains("127.0.0.1:1"), down.stderr)
+        // The one promised line, not librdkafka's log before it (that goes to the log file).
+        XCTAssertEqual(down.stderr.split(separator: "\n").count, 1, down.stderr)
+        let lag = try runProcess(binary, ["lag", "--broker", "kafka://127.0.0.1:1", "--window", "0"], env: box.environment, limit: 30)
+        XCTAssertEqual(lag.status, 3)
+        XCTAssertEqual(lag.stderr.split(separator: "\n").count, 1, lag.stderr)
         let badProperty = try runProcess(binary, ["topics", "--broker", "kafka://127.0.0.1:1", "-X", "no.such.thing=1"], env: box.environment)
         XCTAssertNotEqual(badProperty.status, 0)
         XCTAssertTrue(badProperty.stderr.contains("no.such.thing"), badProperty.stderr)
