@@ -266,8 +266,9 @@ public enum Reducer {
         moveSelection(&state, by: 0)
     }
 
-    /// Back to the first row after the filter changed (a view without a table has no cursor to reset).
-    private static func resetCursor(_ state: inout AppState) {
+    /// Back to the first row after the filter or the sort changed (a view without a table has no cursor
+    /// to reset): the rows now on top are the ones the operator asked to see.
+    static func resetCursor(_ state: inout AppState) {
         if case .table(let table) = ViewRegistry.registration(for: state.view).navigation {
             table.setCursor(&state, TableCursor())
         }

@@ -121,9 +121,12 @@ public enum GlobalKeys {
     static let sort = KeyBinding.pure([.char("s")], "s", "sort by next column") { state in
         guard let sort = ViewRegistry.registration(for: state.view).sort else { return }
         Reducer.say(&state, sort.cycle(&state))
+        Reducer.resetCursor(&state)
     }
     static let reverse = KeyBinding.pure([.char("S")], "S", "reverse sort") { state in
-        ViewRegistry.registration(for: state.view).sort?.reverse(&state)
+        guard let sort = ViewRegistry.registration(for: state.view).sort else { return }
+        sort.reverse(&state)
+        Reducer.resetCursor(&state)
     }
     static let command = KeyBinding.pure([.char(":")], ":", "command line") { $0.prompt = Prompt(kind: .command) }
     static let pause = KeyBinding.pure([.char("p")], "p", "pause / resume") { state in

@@ -94,6 +94,20 @@ final class ReducerTests: XCTestCase {
         XCTAssertEqual(TopicsModel.rows(state).first?.name, "shipments")
     }
 
+    /// Sorting goes to the top (issue 14 item 10): scrolled down, the rows a new order puts first stay in sight.
+    func testSortingGoesToTheTop() {
+        var state = Fixtures.liveState(width: 100, height: 8)
+        Reducer.reduce(&state, .key(.char("G")))
+        XCTAssertGreaterThan(state.topicsCursor.scroll, 0, "scrolled down first")
+        Reducer.reduce(&state, .key(.char("s")))
+        XCTAssertEqual(state.topicsCursor.scroll, 0)
+        XCTAssertEqual(Reducer.selectedIndex(state.topicsCursor, keys: TopicsModel.rows(state).map(\.name)), 0)
+        Reducer.reduce(&state, .key(.char("G")))
+        Reducer.reduce(&state, .key(.char("S")))
+        XCTAssertEqual(state.topicsCursor.scroll, 0)
+        XCTAssertEqual(Reducer.selectedIndex(state.topicsCursor, keys: TopicsModel.rows(state).map(\.name)), 0)
+    }
+
     func testHelpClosesOnAnyKey() {
         var state = Fixtures.liveState(width: 100, height: 30)
         Reducer.reduce(&state, .key(.char("?")))
