@@ -237,11 +237,13 @@ public enum DeadLetterModel {
         let cls = failureClass(letter)
         let message = letter.exceptionMessage.map { firstLine($0) } ?? ""
         let exception = [cls, message.isEmpty ? nil : message].compactMap { $0 }.joined(separator: ": ")
-        let eventType = r.header("event-type")?.utf8Value ?? jsonEventType(r.value) ?? ""
+        // The same rules the sagas use (headers first, then the payload's fields), so a type or
+        // correlation ID only in the payload still shows, and `c` can open its saga.
+        let found = CorrelationRules.default.extract(r)
         return DeadLetterRow(key: key(partition: r.partition, offset: r.offset), partition: r.partition, offset: r.offset,
                              failedAtMillis: r.timestampMillis, original: original, exceptionClass: cls,
-                             exception: exception.isEmpty ? "–" : exception, eventType: eventType,
-                             correlation: r.header("correlation-id")?.utf8Value ?? "", state: redrive?.label ?? "pending")
+                             exception: exception.isEmpty ? "–" : exception, eventType: found.eventType ?? "",
+                             correlation: found.correlationID ?? "", state: redrive?.label ?? "pending")
     }
 
     static func firstLine(_ text: String) -> String {
@@ -249,12 +251,6 @@ public enum DeadLetterModel {
     }
 
     /// `eventType` of a JSON object payload (small payloads only).
-    static func jsonEventType(_ value: [UInt8]?) -> String? {
-        guard let value, !value.isEmpty, value.count <= 64 * 1024, value.first == UInt8(ascii: "{") else { return nil }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] else { return nil }
-        return object["eventType"] as? String
-    }
-
     // MARK: - Detail
 
     /// The detail text of a letter: summary, headers, key, payload, stack trace, problems.

@@ -296,3 +296,15 @@ final class DeadLetterScreenTests: XCTestCase {
         }
     }
 }
+
+/// A letter whose type and correlation ID are only in its payload still shows them (issue 14 item 15).
+final class DeadLetterPayloadFieldsTests: XCTestCase {
+    func testTypeAndCorrelationFromThePayload() {
+        let record = Record(topic: "orders.DLT", partition: 0, offset: 7, timestampMillis: 1_000, key: nil,
+                            headers: [RecordHeader("kafka_dlt-original-topic", "orders")],
+                            value: Array(#"{"type":"OrderPlaced","correlationId":"ord-9","amount":3}"#.utf8))
+        let row = DeadLetterModel.row(DeadLetterParser.parse(record))
+        XCTAssertEqual(row.eventType, "OrderPlaced")
+        XCTAssertEqual(row.correlation, "ord-9")
+    }
+}
