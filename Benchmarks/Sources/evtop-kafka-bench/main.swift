@@ -75,7 +75,7 @@ let sagaJSON = String(decoding: sagaOut.fileHandleForReading.readDataToEndOfFile
 saga.waitUntilExit()
 let evtopTime = clock.now - evtopStart
 // order-42's six events prove the index saw every partition.
-let found = sagaJSON.components(separatedBy: "\"kind\" : \"record\"").count - 1
+let found = sagaJSON.components(separatedBy: "\"topic\" : \"\(topic)\"").count - 1
 guard saga.terminationStatus == 0, found == 6 else { print("evtop saga found \(found) of 6 events (exit \(saga.terminationStatus))"); exit(1) }
 
 // kcat: the same records, printed to a pipe that wc counts.
