@@ -82,13 +82,13 @@ public enum DemoApp {
         }
 
         if r.headless {
-            print("evtop demo: " + headlessBanner)
-            print("evtop demo: \(traces.message)")
+            say("evtop demo: " + headlessBanner)
+            say("evtop demo: \(traces.message)")
             let progress = Task.detached {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(5))
                     let s = await demo.stats
-                    print("orders \(s.ordersPlaced)  events \(s.eventsProduced)  dead letters \(s.deadLettered)"
+                    say("orders \(s.ordersPlaced)  events \(s.eventsProduced)  dead letters \(s.deadLettered)"
                           + (traces.exporter.map { "  spans exported \($0.counters.exported)" } ?? ""))
                 }
             }

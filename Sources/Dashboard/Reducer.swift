@@ -10,7 +10,10 @@ public enum Reducer {
     /// Applies one action, returning what the run loop must do.
     @discardableResult
     public static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
+        let (viewBefore, messageBefore) = (state.view, state.message)
         var effects = apply(&state, action)
+        // A message said about one view ("following: …") does not follow the operator to the next.
+        if state.view != viewBefore, state.message == messageBefore { state.message = nil }
         TopicsModel.refreshCache(&state)
         // Probing looks at every topic: only a new snapshot can bring new ones, not a key.
         if case .snapshot = action { effects += DeadLetterModel.plannedProbes(&state) }

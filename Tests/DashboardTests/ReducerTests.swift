@@ -139,3 +139,21 @@ final class ReducerTests: XCTestCase {
         XCTAssertEqual(orders.groups, 2)
     }
 }
+
+/// A view's message stays with it (issue 14 item 15): leaving the timeline takes "following: …" away.
+final class MessageScopeTests: XCTestCase {
+    func testLeavingAViewClearsItsMessage() {
+        var state = Fixtures.liveState(width: 100, height: 30)
+        Reducer.openSaga(&state, "ord-1", following: false)
+        Reducer.reduce(&state, .key(.char("f")))
+        XCTAssertEqual(state.message?.text.hasPrefix("following"), true)
+        Reducer.reduce(&state, .key(.escape))
+        XCTAssertNotEqual(state.view, .sagaTimeline(id: "ord-1"))
+        XCTAssertNil(state.message)
+        // A message the action itself says stays (":dlq" switches and nothing is said; a bad command is said).
+        Reducer.reduce(&state, .key(.char(":")))
+        for c in "nope" { Reducer.reduce(&state, .key(.char(c))) }
+        Reducer.reduce(&state, .key(.enter))
+        XCTAssertEqual(state.message?.level, .error)
+    }
+}
