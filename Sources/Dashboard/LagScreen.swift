@@ -29,7 +29,9 @@ enum LagScreen {
         let sparkWidth = perMinute
         let lagTitle = state.lagInSeconds ? "MAX BEHIND" : "MAX LAG"
         // Group ids are what the operator reads first: as wide as the longest, within reason.
-        let groupWidth = min(40, max(14, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 14))
+        // On a narrow terminal the name gives way (truncated) before STATUS is dropped: a group
+        // without its status says nothing.
+        let groupWidth = max(6, min(min(40, max(14, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 14)), area.width - 10))
         let columns: [TableColumn] = [
             TableColumn("GROUP", width: .flexible(min: groupWidth, weight: 1), priority: 100),
             TableColumn("STATUS", width: .fixed(7), priority: 95),

@@ -170,3 +170,15 @@ final class LagNoDataTests: XCTestCase {
         XCTAssertTrue(text.contains("no groups"), text)
     }
 }
+
+/// At 20×5 the lag view keeps STATUS and gives the group name the rest (issue 14 item 15).
+final class LagTinyTerminalTests: XCTestCase {
+    func testStatusSurvivesANarrowTerminal() {
+        var state = Fixtures.liveState(width: 20, height: 5)
+        Reducer.reduce(&state, .key(.char("2")))
+        let text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertTrue(text.contains("STATUS") || text.contains("STATU"), text)
+        let statuses = ["OK", "WARN", "STALL", "STOP", "REWIND", "ERR"]
+        XCTAssertTrue(statuses.contains { text.contains($0) }, text)
+    }
+}
