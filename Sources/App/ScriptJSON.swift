@@ -1,7 +1,4 @@
 import Foundation
-import EventModel
-import Dashboard
-import TerminalUI
 
 /// JSON for scripts: pretty, keys sorted (stable diffs), figures rounded to two decimals.
 enum ScriptJSON {
