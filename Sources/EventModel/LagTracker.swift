@@ -344,15 +344,15 @@ public struct LagTracker: Sendable {
                             secondsBehind: behind, secondsBehindIsLowerBound: lowerBound, trend: .unknown,
                             catchUpSeconds: nil, lagUnknownPartitions: unknownLag)
         }
-        // The group's total-lag trend is the steadier signal (a least-squares slope over
-        // `trendSeconds`, not two noisy samples per partition): draining means it catches up at
-        // that pace, growing means never; steady falls back to the slowest partition's estimate.
+        // Trend and catch-up come from the same fit (a least-squares slope of total lag over
+        // `trendSeconds`), so they never contradict each other: draining catches up at that pace,
+        // growing never, steady (not draining) has no catch-up to give.
         let groupTrend = trend(gs)
         if total == 0 {
             catchUp = 0
         } else if case .shrinking(let perSecond) = groupTrend, perSecond > 0 {
             catchUp = Double(total) / perSecond
-        } else if case .growing = groupTrend {
+        } else {
             catchUp = nil
         }
         return GroupLag(id: id, state: gs.state, members: gs.members, topics: gs.topics, partitions: parts,

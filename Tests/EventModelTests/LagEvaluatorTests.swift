@@ -34,6 +34,22 @@ final class LagEvaluatorTests: XCTestCase {
         tracker.evaluate(group: g, now: at(now))?.status
     }
 
+    /// Trend and catch-up from the same fit (issue 14 item 5): a lag falling by 0.5/s is within the dead
+    /// band, so the trend is steady, and then there is no catch-up time either (before, the partition's
+    /// own estimate said about 200 s beside "→ 0/s").
+    func testSteadyTrendGivesNoCatchUpTime() throws {
+        var tracker = LagTracker()
+        for t in 0...40 {
+            let high = Int64(1_000 + t * 10)
+            let committed = Int64(900 + t * 10) + Int64(t) / 2   // lag 100 falling by 0.5 a second
+            tracker.record(snap(Double(t), [topic("orders", [high])], [group("g", [p0: committed], committedAt: Double(t))]))
+        }
+        let g = try XCTUnwrap(tracker.evaluate(group: "g", now: at(40)))
+        XCTAssertEqual(g.trend, .steady)
+        XCTAssertNil(g.catchUpSeconds, "steady is not draining: no time to catch up")
+        XCTAssertGreaterThan(g.totalLag ?? 0, 0)
+    }
+
     // MARK: Statuses
 
     func testOKWhileZeroLagInWindowThenWarnWhenLagOnlyGrows() throws {
