@@ -63,12 +63,13 @@ enum RecordTimeBehind {
         for var group in groups {
             for i in group.partitions.indices {
                 let p = group.partitions[i]
-                guard p.basis == .offsets, let lag = p.lag, lag > 0,
-                      let from = p.committed ?? low[TopicPartition(p.topic, p.partition)],
+                let oldest = low[TopicPartition(p.topic, p.partition)]
+                guard p.basis == .offsets, let lag = p.lag, lag > 0, let from = p.committed ?? oldest,
                       let first = try? await reader.fetch(topic: p.topic, partition: p.partition, from: from, maxRecords: 1).first,
                       first.timestampMillis > 0 else { continue }
                 group.partitions[i].secondsBehind = max(0, now.timeIntervalSince1970 - Double(first.timestampMillis) / 1000)
-                group.partitions[i].secondsBehindIsLowerBound = false
+                // Retention deleted the group's next record: the oldest one left is younger than it was.
+                group.partitions[i].secondsBehindIsLowerBound = oldest.map { from < $0 } ?? false
             }
             let known = group.partitions.compactMap(\.secondsBehind)
             group.secondsBehind = known.max()

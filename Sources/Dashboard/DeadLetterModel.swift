@@ -257,8 +257,10 @@ public enum DeadLetterModel {
     public static func detailLines(_ letter: DeadLetter, state: AppState) -> [DetailLine] {
         typealias S = DeadLetterHeaderNames.Spring
         let r = letter.record
-        // The same state as the letter's row in the list: from the journal.
-        let row = row(letter, redrive: state.redriveStates[r.topic]?[RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)])
+        // The letter's row as the list shows it (journal state included), derived once when the letters
+        // loaded: a frame of the detail does not run the correlation rules over the payload again.
+        let row = state.deadLetterRows[r.topic]?.first { $0.partition == r.partition && $0.offset == r.offset }
+            ?? row(letter, redrive: state.redriveStates[r.topic]?[RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)])
         var lines: [DetailLine] = []
         let failedAt = Date(timeIntervalSince1970: Double(r.timestampMillis) / 1000)
         lines.append(DetailLine("\(r.topic) p\(r.partition)@\(r.offset) · failed \(Clock.hms(failedAt, utcOffsetSeconds: state.utcOffsetSeconds)) (\(age(r.timestampMillis, now: state.now))) · \(conventionName(letter.convention))",

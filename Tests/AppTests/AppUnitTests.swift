@@ -376,5 +376,13 @@ final class LagReportTests: XCTestCase {
         XCTAssertFalse(group.secondsBehindIsLowerBound)
         let json = try LagOutput.json(groups)
         XCTAssertTrue(json.contains("\"secondsBehindIsLowerBound\" : false"), json)
+        // Retention deletes partition 0 below offset 5: the group's next record (3) is gone, so the oldest
+        // left (written 50 s ago) only bounds how far behind it is.
+        try await store.deleteRecords(topic: "orders", partition: 0, before: 5)
+        let after = try await LagReport.evaluate(source: SourceSelection(broker: "sqlite:" + path), group: "billing", window: 0, interval: 1)
+        let trimmed = try XCTUnwrap(after.first?.partitions.first { $0.partition == 0 })
+        XCTAssertEqual(try XCTUnwrap(trimmed.secondsBehind), 50, accuracy: 3)
+        XCTAssertTrue(trimmed.secondsBehindIsLowerBound)
+        XCTAssertTrue(try XCTUnwrap(after.first).secondsBehindIsLowerBound)
     }
 }
