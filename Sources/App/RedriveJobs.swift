@@ -60,10 +60,20 @@ public enum RedriveJobs {
             cancel.install()
             await MoveRunner.resume(engine, cancel: cancel)
         }
-        let letters = try await DeadLetterSelection.select(log: log, topic: dlqTopic, filter: filter ?? "", max: max, journal: journal)
+        let (letters, alreadyMoved) = try await DeadLetterSelection.selectCounting(log: log, topic: dlqTopic, filter: filter ?? "", max: max, journal: journal)
         let positions = letters.map(\.position)
         guard !positions.isEmpty else {
-            print("nothing to requeue from \(TextWidth.sanitized(dlqTopic))" + (filter.map { " matching \(TextWidth.sanitized($0))" } ?? ""))
+            if move.json {
+                // Scripts get the report they asked for, not a sentence.
+                let empty = RedriveReport(jobID: "", selected: 0, moved: 0, skipped: alreadyMoved, failures: [], failed: 0,
+                                          targets: [:], cancelled: false, dryRun: move.dryRun)
+                let request = RedriveRequest(kind: .redrive, sourceTopic: dlqTopic, positions: [], targetOverride: to, ratePerSecond: move.rate,
+                                             dryRun: move.dryRun, selectionDescription: "none", user: Operator.name)
+                print(TerminalSafe.json(try ScriptJSON.encode(MoveRunner.ReportJSON(empty, request: request))))
+                return
+            }
+            print("nothing to requeue from \(TextWidth.sanitized(dlqTopic))" + (filter.map { " matching \(TextWidth.sanitized($0))" } ?? "")
+                  + (alreadyMoved > 0 ? " (\(alreadyMoved) already requeued or in a job)" : ""))
             return
         }
         var selection = "\(positions.count) oldest"
@@ -75,7 +85,7 @@ public enum RedriveJobs {
             let rate = move.rate.map { "at \(NumberFormat.rate($0))/s" } ?? "unthrottled"
             try MoveRunner.confirm("Requeue \(positions.count) dead letters from \(TextWidth.sanitized(dlqTopic)) to \(TextWidth.sanitized(to ?? "their original topics")), \(rate)?", yes: move.yes)
         }
-        try await MoveRunner.run(request, engine: engine, cancel: cancel, json: move.json)
+        try await MoveRunner.run(request, engine: engine, cancel: cancel, json: move.json, alreadySkipped: alreadyMoved)
     }
 
     /// Finishes jobs a killed process left behind, then returns.
@@ -252,13 +262,14 @@ enum MoveRunner {
     }
 
     /// Runs a request with progress on stderr and prints the report; exit 1 when something failed, 130 when cancelled.
-    static func run(_ request: RedriveRequest, engine: RedriveEngine, cancel: CancelFlag, json: Bool) async throws {
+    /// `alreadySkipped`: letters the selection left out because the journal has them requeued or in a job.
+    static func run(_ request: RedriveRequest, engine: RedriveEngine, cancel: CancelFlag, json: Bool, alreadySkipped: Int = 0) async throws {
         let interactive = isatty(STDERR_FILENO) != 0
         let throttle = PrintThrottle(interval: 0.5)
         cancel.install()
         cancel.setJobRunning(true)
         defer { cancel.setJobRunning(false) }
-        let report = try await engine.run(request, progress: { p in
+        var report = try await engine.run(request, progress: { p in
             let now = Date().timeIntervalSince1970
             guard throttle.allows(now: now) else { return }
             let eta = p.etaSeconds.map { " · ETA " + NumberFormat.duration(seconds: $0) } ?? ""
@@ -266,6 +277,7 @@ enum MoveRunner {
             FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" : "") .utf8) + Data(TextWidth.sanitized(line).utf8) + Data((interactive ? "" : "\n").utf8))
         }, isCancelled: { cancel.isCancelled })
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        report.skipped += alreadySkipped
         if json {
             print(TerminalSafe.json(try ScriptJSON.encode(ReportJSON(report, request: request))))
         } else {

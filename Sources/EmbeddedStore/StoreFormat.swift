@@ -153,8 +153,22 @@ enum StoreFormat {
             try db.execute(sql: schemaSQL)
             try db.execute(sql: "INSERT INTO evtop_meta(key, value) VALUES ('format', ?), ('schema_version', ?), ('created_at', ?)",
                            arguments: [formatName, String(schemaVersion), String(SQLiteLog.nowMillis())])
+            try ensureStoreID(db)
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
         }
+    }
+
+    /// The store's id: a UUID written once in `evtop_meta.store_id`, when the store is created or first
+    /// opened for writing by an evtop that knows it. Its redrive journal is named after it, so every path
+    /// that reaches the file (a symlink, `..`, a hard link, a bind mount) finds the same journal.
+    static func storeID(_ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM evtop_meta WHERE key = 'store_id'")
+    }
+
+    /// Gives a store written by an older evtop its id. Must run inside a write transaction.
+    static func ensureStoreID(_ db: Database) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO evtop_meta(key, value) VALUES ('store_id', ?)",
+                       arguments: [UUID().uuidString.lowercased()])
     }
 }
