@@ -259,6 +259,8 @@ public struct AppState: Sendable {
     public var prompt: Prompt?
     /// True while the help overlay shows.
     public var showHelp = false
+    /// Rows the help overlay is scrolled by (when it does not fit the terminal).
+    public var helpScroll = 0
     /// A transient status-line message.
     public var message: StatusMessage?
     /// A standing hint, e.g. how to get data into an empty store.

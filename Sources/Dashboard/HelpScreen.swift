@@ -35,6 +35,9 @@ public enum HelpScreen {
             }
         }
         sections += moduleOrder.map { HelpSection(title: $0, entries: moduleEntries[$0] ?? []) }
+        // The requeue dialog's own keys (it takes every key while it shows).
+        sections.append(HelpSection(title: "Requeue dialog",
+                                    entries: (RedriveModel.confirmBindings + RedriveModel.runningBindings).map { HelpEntry(key: $0.label, text: $0.help) }))
         // General keys and the `:` commands; a key and a command that do the same share a line (`q / :q`).
         var general: [HelpEntry] = []
         let keys = GlobalKeys.sections.first { $0.title == "General" }?.bindings ?? []
@@ -50,6 +53,6 @@ public enum HelpScreen {
     }()
 
     static func overlay(_ state: AppState) -> HelpOverlay {
-        HelpOverlay(title: "Keys — any key closes", sections: sections)
+        HelpOverlay(title: "Keys — any key closes", sections: sections, scroll: state.helpScroll)
     }
 }

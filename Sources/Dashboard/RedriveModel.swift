@@ -152,47 +152,54 @@ public enum RedriveModel {
 
     // MARK: - Keys
 
-    /// Keys while the dialog shows. Returns nil when the key is not the dialog's.
+    /// The confirm dialog's keys: one table feeds the keys, the dialog's hint and the help overlay.
+    static let confirmBindings: [KeyBinding] = [
+        KeyBinding([.enter, .char("y")], "enter y", "requeue (or run the dry run)") { state, _ in
+            guard var dialog = state.redrive else { return [] }
+            dialog.phase = .running(nil)
+            state.redrive = dialog
+            if !dialog.dryRun { state.marks[dialog.topic] = nil }
+            return [.startRedrive(request(dialog))]
+        },
+        .pure([.char("t")], "t", "send to another topic (empty: each letter's original)") { state in
+            state.prompt = Prompt(kind: .redriveTarget, text: state.redrive?.targetOverride ?? "")
+        },
+        KeyBinding([.char("+"), .char("="), .char("-")], "+ -", "rate limit up / down (unthrottled at the top)") { state, key in
+            guard var dialog = state.redrive else { return [] }
+            dialog.rate = step(dialog.rate, up: key != .char("-"))
+            state.redriveRate = dialog.rate // remembered for the next dialog
+            state.redrive = dialog
+            return []
+        },
+        .pure([.char("d")], "d", "dry run on / off: show what would move, write nothing") { state in
+            state.redrive?.dryRun.toggle()
+        },
+        .pure([.escape, .char("n"), .char("q")], "esc n", "close without requeuing") { state in state.redrive = nil },
+    ]
+
+    /// The running dialog's keys.
+    static let runningBindings: [KeyBinding] = [
+        KeyBinding([.escape, .ctrl("c"), .char("q")], "esc", "cancel: stops within a second; what moved stays moved, what is in flight stays in the journal; q again quits") { state, key in
+            guard var dialog = state.redrive else { return [] }
+            if dialog.cancelRequested {
+                // Asked twice: the operator wants out now. The journal finishes the job on the next start.
+                if key != .escape { state.shouldQuit = true }
+                return []
+            }
+            dialog.cancelRequested = true
+            state.redrive = dialog
+            return [.cancelRedrive]
+        },
+    ]
+
+    /// Keys while the dialog shows. Keys that are not the dialog's do nothing while it shows.
     static func handleKey(_ state: inout AppState, _ key: Key) -> [Effect] {
-        guard var dialog = state.redrive else { return [] }
+        guard let dialog = state.redrive else { return [] }
         switch dialog.phase {
         case .confirming:
-            switch key {
-            case .enter, .char("y"):
-                dialog.phase = .running(nil)
-                state.redrive = dialog
-                if !dialog.dryRun { state.marks[dialog.topic] = nil }
-                return [.startRedrive(request(dialog))]
-            case .escape, .char("n"), .char("q"):
-                state.redrive = nil
-            case .char("d"):
-                dialog.dryRun.toggle()
-                state.redrive = dialog
-            case .char("+"), .char("="):
-                dialog.rate = step(dialog.rate, up: true)
-                state.redriveRate = dialog.rate
-                state.redrive = dialog
-            case .char("-"):
-                dialog.rate = step(dialog.rate, up: false)
-                state.redriveRate = dialog.rate
-                state.redrive = dialog
-            case .char("t"):
-                state.prompt = Prompt(kind: .redriveTarget, text: dialog.targetOverride ?? "")
-            default:
-                break
-            }
+            return confirmBindings.first { $0.keys.contains(key) }?.run(&state, key) ?? []
         case .running:
-            if key == .escape || key == .ctrl("c") || key == .char("q") {
-                if dialog.cancelRequested {
-                    // Asked twice: the operator wants out now (a broker may stall the batch in
-                    // flight for minutes). The journal finishes the job on the next start.
-                    if key != .escape { state.shouldQuit = true }
-                    return []
-                }
-                dialog.cancelRequested = true
-                state.redrive = dialog
-                return [.cancelRedrive]
-            }
+            return runningBindings.first { $0.keys.contains(key) }?.run(&state, key) ?? []
         case .finished, .failed:
             state.redrive = nil
         }

@@ -125,8 +125,24 @@ public enum Reducer {
         if state.prompt != nil { return handlePromptKey(&state, key) }
         if state.redrive != nil { return RedriveModel.handleKey(&state, key) }
         if state.showHelp {
-            // Any key closes help; q still quits.
+            // Moving keys scroll help when it does not fit; any other key closes it; q still quits.
+            let room = Layout(size: state.size).content
+            let limit = HelpScreen.overlay(state).maxScroll(in: room)
+            let page = max(1, room.height - 3)
+            let step: Int?
+            switch key {
+            case .char("j"), .down: step = 1
+            case .char("k"), .up: step = -1
+            case .pageDown: step = page
+            case .pageUp: step = -page
+            default: step = nil
+            }
+            if let step, limit > 0 {
+                state.helpScroll = min(limit, max(0, state.helpScroll + step))
+                return []
+            }
             state.showHelp = false
+            state.helpScroll = 0
             if key == .char("q") { state.shouldQuit = true }
             return []
         }

@@ -48,11 +48,40 @@ public struct HelpOverlay: Sendable, Hashable {
     public var title: String
     /// Sections, in reading order.
     public var sections: [HelpSection]
+    /// Rows scrolled off the top of every column (clamped when drawn).
+    public var scroll: Int
 
     /// Creates a help overlay.
-    public init(title: String, sections: [HelpSection]) {
+    public init(title: String, sections: [HelpSection], scroll: Int = 0) {
         self.title = title
         self.sections = sections
+        self.scroll = scroll
+    }
+
+    /// One drawn row of a column.
+    enum Row: Hashable {
+        case blank
+        case heading(String)
+        case entry(HelpEntry, keyWidth: Int)
+    }
+
+    /// A column's rows: each section's heading and entries, a blank row between sections.
+    static func rows(_ column: [HelpSection]) -> [Row] {
+        var rows: [Row] = []
+        for (n, section) in column.enumerated() {
+            if n > 0 { rows.append(.blank) }
+            rows.append(.heading(section.title))
+            rows += section.entries.map { .entry($0, keyWidth: section.keyWidth) }
+        }
+        return rows
+    }
+
+    /// How far the overlay can scroll in `area`: 0 when everything fits.
+    public func maxScroll(in area: Rect) -> Int {
+        let l = layout(in: area)
+        let visible = max(0, min(l.height, area.height) - 2)
+        let tallest = l.columns.map { Self.rows($0).count }.max() ?? 0
+        return max(0, tallest - visible)
     }
 
     /// Columns between section columns.
@@ -118,40 +147,42 @@ public struct HelpOverlay: Sendable, Hashable {
         let keyStyle = body.patched(with: theme.style(.helpKey))
         let textStyle = body.patched(with: theme.style(.helpText))
         let headingStyle = body.patched(with: theme.style(.dialogTitle))
-        let truncatedRows = l.height - 2 > content.height
+        let scroll = min(max(0, self.scroll), maxScroll(in: area))
+        let scrollable = maxScroll(in: area) > 0
+        if scrollable {
+            // Where the reader is, as every list shows it: first–last of all rows, in the bottom border.
+            let tallest = l.columns.map { Self.rows($0).count }.max() ?? 0
+            let position = " \(scroll + 1)–\(min(tallest, scroll + content.height))/\(tallest) · j k scroll "
+            let width = TextWidth.of(position)
+            if box.width > width + 4 {
+                buffer.put(position, x: box.maxX - width - 2, y: box.maxY - 1, style: body.patched(with: theme.style(.dialogTitle)))
+            }
+        }
         var x = content.x
         for column in l.columns {
             let columnWidth = min(column.map(\.width).max() ?? 0, content.maxX - x)
             guard columnWidth > 0 else { break }
-            var y = content.y
-            func line(_ draw: (inout ScreenBuffer) -> Void) -> Bool {
-                guard y < content.maxY else { return false }
-                if truncatedRows, y == content.maxY - 1 {
+            let rows = Self.rows(column)
+            for (i, row) in rows.dropFirst(scroll).prefix(content.height).enumerated() {
+                let y = content.y + i
+                // A cut at either end says so: "…" where rows are hidden above or below.
+                if (i == 0 && scroll > 0) || (i == content.height - 1 && scroll + content.height < rows.count) {
                     buffer.put("…", x: x, y: y, style: textStyle)
-                    y += 1
-                    return false
+                    continue
                 }
-                draw(&buffer)
-                y += 1
-                return true
-            }
-            sections: for (n, section) in column.enumerated() {
-                if n > 0 { guard line({ _ in }) else { break sections } }
-                let headingY = y
-                guard line({ $0.put(TextWidth.truncated(section.title, to: columnWidth), x: x, y: headingY,
-                                    style: headingStyle, maxWidth: columnWidth) }) else { break sections }
-                let keyWidth = min(section.keyWidth, columnWidth)
-                for entry in section.entries {
-                    let rowY = y
-                    let ok = line { buf in
-                        buf.put(TextWidth.padded(entry.key, to: keyWidth), x: x, y: rowY, style: keyStyle, maxWidth: keyWidth)
-                        let textX = x + keyWidth + 2
-                        let room = x + columnWidth - textX
-                        if room > 0 {
-                            buf.put(TextWidth.truncated(entry.text, to: room), x: textX, y: rowY, style: textStyle, maxWidth: room)
-                        }
+                switch row {
+                case .blank:
+                    break
+                case .heading(let title):
+                    buffer.put(TextWidth.truncated(title, to: columnWidth), x: x, y: y, style: headingStyle, maxWidth: columnWidth)
+                case .entry(let entry, let sectionKeyWidth):
+                    let keyWidth = min(sectionKeyWidth, columnWidth)
+                    buffer.put(TextWidth.padded(entry.key, to: keyWidth), x: x, y: y, style: keyStyle, maxWidth: keyWidth)
+                    let textX = x + keyWidth + 2
+                    let room = x + columnWidth - textX
+                    if room > 0 {
+                        buffer.put(TextWidth.truncated(entry.text, to: room), x: textX, y: y, style: textStyle, maxWidth: room)
                     }
-                    guard ok else { break sections }
                 }
             }
             x += columnWidth + HelpOverlay.gap

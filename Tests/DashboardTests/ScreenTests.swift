@@ -76,6 +76,28 @@ final class TopicsScreenTests: XCTestCase {
         assertGolden(Screen.render(state, theme: .fallback), "help-80x24")
     }
 
+    func testHelpScrollsToEveryBindingWhenItDoesNotFit() {
+        var state = Fixtures.liveState(width: 80, height: 24)
+        Reducer.reduce(&state, .key(.char("?")))
+        XCTAssertFalse(Screen.render(state, theme: .fallback).plainText.contains("Requeue dialog"), "cut at 80×24")
+        for _ in 0..<200 { Reducer.reduce(&state, .key(.char("j"))) }
+        XCTAssertTrue(state.showHelp, "j scrolls help, it does not close it")
+        let bottom = Screen.render(state, theme: .fallback).plainText
+        for key in ["Requeue dialog", "+ -", "rate limit up / down", "dry run on / off"] {
+            XCTAssertTrue(bottom.contains(key), "\(key) reachable by scrolling:\n\(bottom)")
+        }
+        XCTAssertTrue(bottom.contains("j k scroll"), "the border says where the reader is")
+        Reducer.reduce(&state, .key(.char("x")))
+        XCTAssertFalse(state.showHelp, "any other key closes")
+        XCTAssertEqual(state.helpScroll, 0)
+        // Where everything fits, j closes help as any key does.
+        var wide = Fixtures.liveState(width: 240, height: 70)
+        Reducer.reduce(&wide, .key(.char("?")))
+        XCTAssertTrue(Screen.render(wide, theme: .fallback).plainText.contains("Requeue dialog"))
+        Reducer.reduce(&wide, .key(.char("j")))
+        XCTAssertFalse(wide.showHelp)
+    }
+
     func testTinyTerminalsDoNotCrashAndKeepHeader() {
         for (w, h) in [(20, 5), (1, 1), (0, 0), (10, 2), (39, 7), (200, 3)] {
             let state = Fixtures.liveState(width: w, height: h)
