@@ -46,7 +46,7 @@ public enum DashboardApp {
         if resolved.isDefault {
             state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
         }
-        if let readOnlyBecause { state.hint = "opened read-only: " + readOnlyBecause }
+        if let readOnlyBecause { state.hint = readOnlyBecause + "; opened read-only" }
         if let follow { Reducer.openSaga(&state, follow, following: true) }
         let receiver = await startDashboardReceiver(otlp, source: opened, limits: spanLimits, state: &state)
         do {

@@ -95,8 +95,8 @@ public struct ResolvedSource: Sendable {
         do {
             return (try open(create: create), nil)
         } catch let error as StoreError {
-            guard case .notWritable = error, !settings.readOnly else { throw error }
-            return (try open(readOnly: true, create: false), error.description)
+            guard case .notWritable(let path, let reason) = error, !settings.readOnly else { throw error }
+            return (try open(readOnly: true, create: false), "'\(path)' is read-only: \(reason)")
         }
     }
 
