@@ -128,14 +128,16 @@ public final class SQLiteFile: Sendable {
     /// not writable (permissions, a read-only file system), or its folder is not, where SQLite must
     /// create the `-wal` and `-shm` files of a WAL database.
     public static func writeBlocker(_ path: String) -> String? {
-        if access(path, W_OK) != 0 {
+        // As this process's effective user (AT_EACCESS), which is who SQLite opens the files as.
+        func writable(_ p: String, _ mode: Int32) -> Bool { faccessat(AT_FDCWD, p, mode, AT_EACCESS) == 0 }
+        if !writable(path, W_OK) {
             return errno == EROFS ? "it is on a read-only file system" : "the file is not writable (\(permissions(path)))"
         }
         let folder = parent(of: path)
-        if access(folder, W_OK | X_OK) != 0 {
+        if !writable(folder, W_OK | X_OK) {
             if errno == EROFS { return "it is on a read-only file system" }
             // An open writer's -wal and -shm are enough; after a clean close they are gone and must be made again.
-            let siblingsWritable = ["-wal", "-shm"].allSatisfy { access(path + $0, W_OK) == 0 }
+            let siblingsWritable = ["-wal", "-shm"].allSatisfy { writable(path + $0, W_OK) }
             if !siblingsWritable {
                 return "its folder \(folder) is not writable (\(permissions(folder))), and SQLite keeps its -wal and -shm files there"
             }
@@ -148,7 +150,7 @@ public final class SQLiteFile: Sendable {
     /// the file then either, since a writer would need the same `-wal` and `-shm` files.
     public static func mustOpenImmutable(_ path: String) -> Bool {
         if FileManager.default.fileExists(atPath: path + "-shm") { return false }
-        return access(parent(of: path), W_OK | X_OK) != 0
+        return faccessat(AT_FDCWD, parent(of: path), W_OK | X_OK, AT_EACCESS) != 0
     }
 
     /// `path` as a `file:` URI with `immutable=1` (the system SQLite is built with URI filenames on).
