@@ -78,7 +78,7 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
             path: path,
             options: .init(readOnly: mode == .readOnly, busyTimeout: Self.busyTimeout, label: "evtop.store", maximumReaderCount: 4,
                            immutable: mode == .readOnly && SQLiteFile.mustOpenImmutable(path)),
-            translate: StoreError.translate)
+            translate: mode == .readOnly ? StoreError.translate : StoreError.translateWriting)
         if mode != .readOnly {
             try file.write { db in
                 try StoreFormat.createSchemaIfNeeded(db, path: path)

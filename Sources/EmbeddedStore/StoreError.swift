@@ -92,6 +92,15 @@ extension StoreError {
         }
     }
 
+    /// ``translate(_:)`` for a store opened for writing: SQLite finding it can only read the file (its
+    /// `-wal` or `-shm` made by another user, say) is a store that cannot be written, not a read-only open.
+    static func translateWriting(_ failure: SQLiteFailure) -> any Error {
+        if case .readOnly(let p) = failure {
+            return StoreError.notWritable(p, "SQLite can only read it (check the permissions of the file, of its -wal and -shm files and of its folder)")
+        }
+        return translate(failure)
+    }
+
     /// A failure while inspecting a file before opening it: whatever it is, the file cannot be used as it is.
     static func inspecting(_ failure: SQLiteFailure) -> StoreError {
         switch failure {
