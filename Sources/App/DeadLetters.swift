@@ -84,6 +84,13 @@ enum DeadLetterSelection {
     /// Letters of `topic`, oldest first, that match `filter` and are not already requeued or in a
     /// job; at most `max`. Reads partitions in chunks: memory O(partitions × max), not O(topic).
     static func select(log: any LogReader, topic: String, filter: String, max: Int?, journal: RedriveJournal?) async throws -> [(time: Int64, position: RecordPosition)] {
+        try await selectCounting(log: log, topic: topic, filter: filter, max: max, journal: journal).letters
+    }
+
+    /// ``select(log:topic:filter:max:journal:)``, also counting the matching letters the journal says are
+    /// requeued or in a job already (read while selecting; within the partitions' first `max` matches).
+    static func selectCounting(log: any LogReader, topic: String, filter: String, max: Int?,
+                               journal: RedriveJournal?) async throws -> (letters: [(time: Int64, position: RecordPosition)], alreadyMoved: Int) {
         let info: TopicInfo
         do { info = try await log.watermarks(topic: topic) } catch BrokerError.unknownTopic {
             throw OperatorError("no topic named \(TextWidth.sanitized(topic))")
@@ -92,6 +99,7 @@ enum DeadLetterSelection {
         let offset = TimeZone.current.secondsFromGMT()
         let limit = max ?? Int.max
         var candidates: [(time: Int64, position: RecordPosition)] = []
+        var alreadyMoved = 0
         for p in info.partitions where p.high > p.low {
             var taken = 0
             var reader = PartitionReader(log: log, topic: topic, partition: p.partition, from: p.low, to: p.high, batchSize: 1000)
@@ -100,10 +108,13 @@ enum DeadLetterSelection {
                 for r in records where taken < limit {
                     let position = RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)
                     let state = states[position]
-                    if let state, state != .failed { continue }
                     if !filter.isEmpty {
                         let row = DeadLetterModel.row(DeadLetterParser.parse(r), redrive: state)
                         guard rowFilter.matches(DeadLetterModel.filterText(row, utcOffsetSeconds: offset)) else { continue }
+                    }
+                    if let state, state != .failed {
+                        alreadyMoved += 1
+                        continue
                     }
                     candidates.append((r.timestampMillis, position))
                     taken += 1
@@ -113,7 +124,7 @@ enum DeadLetterSelection {
         candidates.sort { a, b in
             a.time != b.time ? a.time < b.time : (a.position.partition, a.position.offset) < (b.position.partition, b.position.offset)
         }
-        return Array(candidates.prefix(limit))
+        return (Array(candidates.prefix(limit)), alreadyMoved)
     }
 }
 

@@ -60,10 +60,20 @@ public enum RedriveJobs {
             cancel.install()
             await MoveRunner.resume(engine, cancel: cancel)
         }
-        let letters = try await DeadLetterSelection.select(log: log, topic: dlqTopic, filter: filter ?? "", max: max, journal: journal)
+        let (letters, alreadyMoved) = try await DeadLetterSelection.selectCounting(log: log, topic: dlqTopic, filter: filter ?? "", max: max, journal: journal)
         let positions = letters.map(\.position)
         guard !positions.isEmpty else {
-            print("nothing to requeue from \(TextWidth.sanitized(dlqTopic))" + (filter.map { " matching \(TextWidth.sanitized($0))" } ?? ""))
+            if move.json {
+                // Scripts get the report they asked for, not a sentence.
+                let empty = RedriveReport(jobID: "", selected: 0, moved: 0, skipped: alreadyMoved, failures: [], failed: 0,
+                                          targets: [:], cancelled: false, dryRun: move.dryRun)
+                let request = RedriveRequest(kind: .redrive, sourceTopic: dlqTopic, positions: [], targetOverride: to, ratePerSecond: move.rate,
+                                             dryRun: move.dryRun, selectionDescription: "none", user: Operator.name)
+                print(TerminalSafe.json(try ScriptJSON.encode(MoveRunner.ReportJSON(empty, request: request))))
+                return
+            }
+            print("nothing to requeue from \(TextWidth.sanitized(dlqTopic))" + (filter.map { " matching \(TextWidth.sanitized($0))" } ?? "")
+                  + (alreadyMoved > 0 ? " (\(alreadyMoved) already requeued or in a job)" : ""))
             return
         }
         var selection = "\(positions.count) oldest"
@@ -75,7 +85,7 @@ public enum RedriveJobs {
             let rate = move.rate.map { "at \(NumberFormat.rate($0))/s" } ?? "unthrottled"
             try MoveRunner.confirm("Requeue \(positions.count) dead letters from \(TextWidth.sanitized(dlqTopic)) to \(TextWidth.sanitized(to ?? "their original topics")), \(rate)?", yes: move.yes)
         }
-        try await MoveRunner.run(request, engine: engine, cancel: cancel, json: move.json)
+        try await MoveRunner.run(request, engine: engine, cancel: cancel, json: move.json, alreadySkipped: alreadyMoved)
     }
 
     /// Finishes jobs a killed process left behind, then returns.
@@ -89,7 +99,11 @@ public enum RedriveJobs {
         let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path), ownsJournal: journal == nil)
         let cancel = CancelFlag()
         cancel.install()
-        let reports = try await engine.resumeInterrupted(isCancelled: { cancel.isCancelled })
+        cancel.setJobRunning(true)
+        let reports = try await engine.resumeInterrupted(progress: MoveRunner.progressPrinter("resuming: moved"),
+                                                         isCancelled: { cancel.isCancelled })
+        cancel.setJobRunning(false)
+        MoveRunner.endProgress()
         if reports.isEmpty { print("no interrupted jobs") }
         for r in reports { print("resumed \(r.jobID): \(r.moved) moved in all, \(r.failed) failed\(r.cancelled ? " (cancelled job: in-flight letters resolved)" : "")") }
     }
@@ -189,15 +203,25 @@ final class CancelFlag: @unchecked Sendable {
                     FileHandle.standardError.write(Data("\n".utf8))
                     exit(130)
                 }
-                if second {
-                    signal(sig, SIG_DFL)
-                    raise(sig)
-                }
-                FileHandle.standardError.write(Data("\ncancelling after the batch in flight (again to stop at once; the job resumes on the next start)\n".utf8))
+                if second { Self.dieBy(sig) }
+                FileHandle.standardError.write(Data("\ncancelling: stopping within a second; what is in flight stays in the journal for the next start (again to stop at once)\n".utf8))
             }
             source.resume()
             sources.append(source)
         }
+    }
+
+    /// Ends the process by `sig` at once. This runs on a dispatch thread, which blocks signals: a plain
+    /// `raise` would stay pending there forever. Unblocked, the default action kills the process (so
+    /// a shell sees "killed by SIGINT"); should it not, the exit status says the same.
+    static func dieBy(_ sig: Int32) -> Never {
+        signal(sig, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, sig)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        raise(sig)
+        _exit(128 + sig)
     }
 }
 
@@ -229,15 +253,33 @@ enum MoveRunner {
         cancel.setJobRunning(true)
         defer { cancel.setJobRunning(false) }
         do {
-            let reports = try await engine.resumeInterrupted(progress: { p in
-                FileHandle.standardError.write(Data("resuming interrupted job \(p.jobID): \(p.moved)/\(p.total)\n".utf8))
-            }, isCancelled: { cancel.isCancelled })
+            let reports = try await engine.resumeInterrupted(progress: progressPrinter("resuming an interrupted job: moved"),
+                                                             isCancelled: { cancel.isCancelled })
+            endProgress()
             for r in reports {
                 FileHandle.standardError.write(Data("resumed interrupted job \(r.jobID): \(r.moved) moved in all, \(r.failed) failed\n".utf8))
             }
         } catch {
             FileHandle.standardError.write(Data("warning: an interrupted job could not be resumed now (\(TextWidth.sanitized(String(describing: error)))); `evtop dlq resume` retries it\n".utf8))
         }
+    }
+
+    /// A job's progress on stderr: one line rewritten in place on a terminal, a line every half second
+    /// otherwise. While the broker does not answer, the line says since when instead of an ETA.
+    static func progressPrinter(_ label: String = "moved") -> @Sendable (RedriveProgress) -> Void {
+        let interactive = isatty(STDERR_FILENO) != 0
+        let throttle = PrintThrottle(interval: 0.5)
+        return { p in
+            guard throttle.allows(now: Date().timeIntervalSince1970) else { return }
+            let eta = p.waiting == nil ? p.etaSeconds.map { " · ETA " + NumberFormat.duration(seconds: $0) } ?? "" : ""
+            let line = "\(label) \(p.moved)/\(p.total) · \(NumberFormat.rate(p.ratePerSecond))/s\(eta)" + (p.waiting.map { " · " + $0 } ?? "")
+            FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" : "") .utf8) + Data(TextWidth.sanitized(line).utf8) + Data((interactive ? "" : "\n").utf8))
+        }
+    }
+
+    /// Clears the progress line on a terminal.
+    static func endProgress() {
+        if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 
     /// Asks on the terminal unless --yes; refuses when there is no terminal to ask on.
@@ -252,20 +294,14 @@ enum MoveRunner {
     }
 
     /// Runs a request with progress on stderr and prints the report; exit 1 when something failed, 130 when cancelled.
-    static func run(_ request: RedriveRequest, engine: RedriveEngine, cancel: CancelFlag, json: Bool) async throws {
-        let interactive = isatty(STDERR_FILENO) != 0
-        let throttle = PrintThrottle(interval: 0.5)
+    /// `alreadySkipped`: letters the selection left out because the journal has them requeued or in a job.
+    static func run(_ request: RedriveRequest, engine: RedriveEngine, cancel: CancelFlag, json: Bool, alreadySkipped: Int = 0) async throws {
         cancel.install()
         cancel.setJobRunning(true)
         defer { cancel.setJobRunning(false) }
-        let report = try await engine.run(request, progress: { p in
-            let now = Date().timeIntervalSince1970
-            guard throttle.allows(now: now) else { return }
-            let eta = p.etaSeconds.map { " · ETA " + NumberFormat.duration(seconds: $0) } ?? ""
-            let line = "moved \(p.moved)/\(p.total) · \(NumberFormat.rate(p.ratePerSecond))/s\(eta)" + (p.waiting.map { " · " + $0 } ?? "")
-            FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" : "") .utf8) + Data(TextWidth.sanitized(line).utf8) + Data((interactive ? "" : "\n").utf8))
-        }, isCancelled: { cancel.isCancelled })
-        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        var report = try await engine.run(request, progress: progressPrinter(), isCancelled: { cancel.isCancelled })
+        endProgress()
+        report.skipped += alreadySkipped
         if json {
             print(TerminalSafe.json(try ScriptJSON.encode(ReportJSON(report, request: request))))
         } else {
@@ -286,6 +322,9 @@ enum MoveRunner {
                          + (targets.isEmpty ? "" : " → \(targets)") + " (job \(r.jobID))")
         }
         if r.skipped > 0 { lines.append("skipped \(r.skipped) already requeued by an earlier job") }
+        if r.inDoubt > 0 {
+            lines.append("\(r.inDoubt) in doubt (sent when the broker stopped answering): kept in the journal; `evtop dlq resume` looks for them and sends only what did not land")
+        }
         if r.failed > 0 {
             lines.append("failed \(r.failed):")
             for f in r.failures.prefix(20) { lines.append("  \(f.redriveID): \(f.reason)") }
@@ -304,6 +343,7 @@ enum MoveRunner {
         var moved: Int
         var skipped: Int
         var failed: Int
+        var inDoubt: Int
         var targets: [String: Int]
         var failures: [[String: String]]
 
@@ -317,6 +357,7 @@ enum MoveRunner {
             moved = r.moved
             skipped = r.skipped
             failed = r.failed
+            inDoubt = r.inDoubt
             targets = r.targets
             failures = r.failures.map { ["id": $0.redriveID, "reason": $0.reason] }
         }

@@ -2,6 +2,7 @@ import Foundation
 import EventModel
 import Dashboard
 import EmbeddedStore
+import Redrive
 import TerminalUI
 
 /// Where to read from, as the command line and config say: a broker URL or a config context.
@@ -184,8 +185,8 @@ enum Operator {
     }
 }
 
-/// Where a source's local files live, from its identity: the redrive journal beside a store file, else
-/// in the state folder named after the source's stable identity (a Kafka cluster's id).
+/// Where a source's local files live, from its identity: the redrive journal in the state folder, named
+/// after the source's stable identity (a Kafka cluster's id, a store's id).
 enum SourceFiles {
     /// The default redrive journal of `reader`; throws when the source cannot say who it is yet.
     static func journalPath(of reader: any LogReader) async throws -> String {
@@ -194,13 +195,26 @@ enum SourceFiles {
             throw OperatorError("cannot tell which source \(reader.sourceDescription) is: it did not say its identity (is it reachable?). "
                                 + "The redrive journal is named after it; --journal PATH names one yourself")
         }
-        return journalPath(of: identity)
+        return try journalPath(of: identity)
     }
 
-    /// `STORE.redrive` beside a store file, else `$XDG_STATE_HOME/evtop/redrive/STEM.journal`.
-    static func journalPath(of identity: SourceIdentity) -> String {
-        if let store = identity.storeFile { return store + ".redrive" }
-        return Paths.stateDirectory + "/redrive/" + identity.stem + ".journal"
+    /// `$XDG_STATE_HOME/evtop/redrive/STEM.journal`, named after the source's identity (a cluster's id, a
+    /// store's id), never after the path or servers it was reached by. On first use it is made from the
+    /// journals older evtops kept beside a store (`STORE.redrive`), so what they redrove stays redriven.
+    /// A store with no id yet (an older store opened read-only) can only have such a former journal.
+    static func journalPath(of identity: SourceIdentity) throws -> String {
+        if identity.isProvisional {
+            let fm = FileManager.default
+            return identity.formerJournals.first(where: { fm.fileExists(atPath: $0) }) ?? identity.formerJournals.first
+                ?? Paths.stateDirectory + "/redrive/" + identity.stem + ".journal"
+        }
+        let path = Paths.stateDirectory + "/redrive/" + identity.stem + ".journal"
+        do {
+            try RedriveJournal.adopt(formers: identity.formerJournals, into: path)
+        } catch {
+            throw OperatorError("cannot take in the redrive journal an older evtop kept beside the store: \(error)")
+        }
+        return path
     }
 
     /// The local correlation index of a source that is not a store file: `$XDG_STATE_HOME/evtop/index/STEM.sqlite`.

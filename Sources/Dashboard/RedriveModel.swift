@@ -250,12 +250,13 @@ public enum RedriveModel {
             var label = "\(moved)/\(progress?.total ?? count)"
             if let p = progress {
                 label += " · \(NumberFormat.rate(p.ratePerSecond))/s"
-                if let eta = p.etaSeconds { label += " · ETA " + NumberFormat.duration(seconds: eta) }
+                // While the broker does not answer, an ETA would be a guess: the line says since when instead.
+                if let eta = p.etaSeconds, p.waiting == nil { label += " · ETA " + NumberFormat.duration(seconds: eta) }
             }
             var lines = ["", "to    " + targetsText(dialog.targets, known: known)]
-            if let waiting = progress?.waiting { lines.append("waiting: " + waiting) }
+            if let waiting = progress?.waiting { lines.append(waiting.hasPrefix("waiting") ? waiting : "waiting: " + waiting) }
             if let failed = progress?.failed, failed > 0 { lines.append("\(failed) failed so far") }
-            let hint = dialog.cancelRequested ? "cancelling after the batch in flight… (q again quits; the job resumes next start)"
+            let hint = dialog.cancelRequested ? "cancelling… (stops within a second; what is in flight stays in the journal; q quits)"
                 : "esc cancel (what moved stays moved)"
             return (Dialog(title: "Requeuing \(count) \(noun) from \(dialog.topic)", lines: lines, hint: hint, minContentWidth: 50),
                     ProgressBar(fraction: Double(moved) / Double(total), label: label, labelRole: .dialog))
@@ -264,6 +265,7 @@ public enum RedriveModel {
             var lines = ["\(verb) \(report.moved) of \(report.selected)" + (report.targets.isEmpty ? "" : " → " +
                          report.targets.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: " · "))]
             if report.skipped > 0 { lines.append("\(report.skipped) already requeued earlier: skipped") }
+            if report.inDoubt > 0 { lines.append("\(report.inDoubt) in doubt (the broker stopped answering): the next start resolves them") }
             if report.failed > 0 {
                 lines.append("\(report.failed) failed:")
                 lines += report.failures.prefix(5).map { "  \($0.redriveID): \($0.reason)" }

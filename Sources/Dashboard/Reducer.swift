@@ -67,8 +67,18 @@ public enum Reducer {
             DeadLetterModel.refreshRows(&state, topic: topic)
         case .redriveProgress(let progress):
             guard var dialog = state.redrive, dialog.isRunning else { return [] }
+            var before: RedriveProgress?
+            if case .running(let p) = dialog.phase { before = p }
             dialog.phase = .running(progress)
             state.redrive = dialog
+            // STATE follows the journal while the job runs: re-read it when a batch landed or failed, and
+            // when the job starts waiting for the broker (its letters in flight then show as moving).
+            let settled = { (p: RedriveProgress?) in (p?.moved ?? 0) + (p?.failed ?? 0) }
+            if settled(before) != settled(progress) || (before?.waiting == nil && progress.waiting != nil) {
+                let topic = dialog.topic
+                return [.loadRedriveStates(topic: topic, positions: DeadLetterModel.positions(state, topic: topic),
+                                           timestamps: DeadLetterModel.timestamps(state, topic: topic))]
+            }
         case .redriveFinished(let report):
             let topic = state.redrive?.topic
             if var dialog = state.redrive {

@@ -42,6 +42,8 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     /// The file (internal: the span store in SpanStore.swift shares it).
     let file: SQLiteFile
     private let roundRobin = RoundRobin()
+    /// The store's id (``StoreFormat/storeID(_:)``); nil for a store of an older evtop opened read-only.
+    private let storeID: String?
 
     /// `sqlite:` followed by the path.
     public var sourceDescription: String { "sqlite:" + path }
@@ -58,6 +60,7 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
         var isDirectory: ObjCBool = false
         var exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
         if isDirectory.boolValue { throw StoreError.cannotOpen(path, "it is a directory") }
+        if let problem = StoreNames.problem(path) { throw StoreError.severalNames(path, problem) }
         if !exists {
             switch mode {
             case .readOnly, .readWriteExisting: throw StoreError.missing(path)
@@ -80,11 +83,15 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
                            immutable: mode == .readOnly && SQLiteFile.mustOpenImmutable(path)),
             translate: mode == .readOnly ? StoreError.translate : StoreError.translateWriting)
         if mode != .readOnly {
-            try file.write { db in
+            storeID = try file.write { db in
                 try StoreFormat.createSchemaIfNeeded(db, path: path)
+                try StoreFormat.ensureStoreID(db)
                 try CorrelationIndex.ensureCorrelationTables(db)
                 try SQLiteLog.ensureSpanTables(db)
+                return try StoreFormat.storeID(db)
             }
+        } else {
+            storeID = try file.read { db in try StoreFormat.storeID(db) }
         }
     }
 
@@ -268,9 +275,19 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     /// A single transaction appends every record: a batch lands whole or not at all, once.
     public var producesIdempotently: Bool { true }
 
-    /// The store file itself: its redrive journal lives beside it and its correlation index inside it.
+    /// `sqlite-STOREID`: one identity however the file is reached. Its correlation index lives inside
+    /// the file; the journals older evtops kept beside it (`PATH.redrive`) are named as former journals.
     public func identity() async -> SourceIdentity? {
-        SourceIdentity(stem: "sqlite-" + (path as NSString).lastPathComponent, storeFile: path)
+        var formers = [path + ".redrive"]
+        if let real = realpath(path, nil) {
+            formers.append(String(cString: real) + ".redrive")
+            free(real)
+        }
+        formers = formers.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        guard let storeID else {
+            return SourceIdentity(stem: "sqlite-unidentified", storeFile: path, formerJournals: formers, isProvisional: true)
+        }
+        return SourceIdentity(stem: "sqlite-" + storeID, storeFile: path, formerJournals: formers)
     }
 
     private func records(topic: String, partition: Int32, from offset: Int64, maxRecords: Int) async throws -> [EventModel.Record] {

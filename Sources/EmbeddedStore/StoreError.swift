@@ -30,12 +30,14 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case diskFull(String)
     /// The file could not be opened at all (missing directory, permissions, a directory, ...).
     case cannotOpen(String, String)
+    /// The file has another name SQLite would keep a second write-ahead log under (see `StoreNames`).
+    case severalNames(String, String)
 
     /// The path the error is about.
     public var path: String {
         switch self {
         case .notAnEvtopStore(let p), .emptyFile(let p), .missing(let p), .readOnly(let p), .diskFull(let p): return p
-        case .corrupt(let p, _), .cannotOpen(let p, _), .unexpectedSchema(let p, _), .notWritable(let p, _): return p
+        case .corrupt(let p, _), .cannotOpen(let p, _), .unexpectedSchema(let p, _), .notWritable(let p, _), .severalNames(let p, _): return p
         case .newerSchema(let p, _, _): return p
         }
     }
@@ -72,6 +74,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
                 + "Free some space, then try again"
         case .cannotOpen(let p, let detail):
             return "cannot open '\(p)': \(detail). Check that the directory exists and that evtop may read (and write) it"
+        case .severalNames(let p, let why):
+            return "will not open '\(p)': \(why)"
         }
     }
 }

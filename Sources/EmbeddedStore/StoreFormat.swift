@@ -218,8 +218,9 @@ enum StoreFormat {
     }
 
     /// Creates a new store at `path`, where no file exists: the store is built whole in a temporary file
-    /// beside it, then linked into place, which fails if a file appeared there meanwhile. So `path` is
-    /// never a half-made store, and a file someone else put there (even an empty one) is never written.
+    /// beside it, then moved into place by a rename that refuses to replace a file that appeared there
+    /// meanwhile. So `path` is never a half-made store, a file someone else put there (even an empty
+    /// one) is never written, and the store never has two names (``StoreNames`` refuses that).
     /// Returns false when a file was already there (the caller then opens it as an existing file).
     static func createStore(at path: String) throws -> Bool {
         let folder = (path as NSString).deletingLastPathComponent
@@ -241,16 +242,32 @@ enum StoreFormat {
         } catch let error as DatabaseError {
             throw StoreError.inspecting(SQLiteFailure(error, path: path, busyTimeout: SQLiteLog.busyTimeout))
         }
-        if link(temporary, path) == 0 { return true }
+        if let renameNoReplace {
+            if renameNoReplace(AT_FDCWD, temporary, AT_FDCWD, path, 1 /* RENAME_NOREPLACE */) == 0 { return true }
+            if errno == EEXIST { return false }
+            // EINVAL or ENOSYS: a file system or kernel without it; fall through.
+        }
+        // link() also refuses an existing file, but the store has two names until the temporary one goes.
+        if link(temporary, path) == 0 {
+            unlink(temporary)
+            return true
+        }
         let linkError = errno
         if linkError == EEXIST { return false }
-        // A file system without hard links: rename, which cannot refuse an existing file, so look first.
+        // No hard links either: rename, which cannot refuse an existing file, so look first.
         if FileManager.default.fileExists(atPath: path) { return false }
         guard rename(temporary, path) == 0 else {
             throw StoreError.cannotOpen(path, String(cString: strerror(linkError)))
         }
         return true
     }
+
+    /// Linux's `renameat2`, looked up at run time (not every C library declares it).
+    private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    private static let renameNoReplace: RenameAt2? = {
+        guard let symbol = dlsym(nil, "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: RenameAt2.self)
+    }()
 
     /// Creates the schema when the database has none. Must run inside an IMMEDIATE transaction.
     static func createSchemaIfNeeded(_ db: Database, path: String) throws {
@@ -261,8 +278,22 @@ enum StoreFormat {
             try db.execute(sql: schemaSQL)
             try db.execute(sql: "INSERT INTO evtop_meta(key, value) VALUES ('format', ?), ('schema_version', ?), ('created_at', ?)",
                            arguments: [formatName, String(schemaVersion), String(SQLiteLog.nowMillis())])
+            try ensureStoreID(db)
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
         }
+    }
+
+    /// The store's id: a UUID written once in `evtop_meta.store_id`, when the store is created or first
+    /// opened for writing by an evtop that knows it. Its redrive journal is named after it, so every path
+    /// that reaches the file (a symlink, `..`, a hard link, a bind mount) finds the same journal.
+    static func storeID(_ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM evtop_meta WHERE key = 'store_id'")
+    }
+
+    /// Gives a store written by an older evtop its id. Must run inside a write transaction.
+    static func ensureStoreID(_ db: Database) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO evtop_meta(key, value) VALUES ('store_id', ?)",
+                       arguments: [UUID().uuidString.lowercased()])
     }
 }

@@ -215,6 +215,9 @@ public struct RedriveReport: Sendable, Hashable {
     public var cancelled: Bool
     /// True for a dry run.
     public var dryRun: Bool
+    /// Messages whose produce was in flight when the job stopped (cancelled while the broker did not
+    /// answer): they may or may not have landed; the journal keeps them for `resume` to resolve.
+    public var inDoubt: Int = 0
 
     /// One message that could not be moved.
     public struct Failure: Sendable, Hashable {

@@ -68,14 +68,22 @@ public struct SourceIdentity: Sendable, Hashable {
     /// A file-name-safe stable name, such as `kafka-CLUSTERID`: one name per cluster however its
     /// servers are spelled.
     public var stem: String
-    /// For a source that is itself a local file (the embedded store): its path. Its journal lives
-    /// beside it and its correlation index inside it.
+    /// For a source that is itself a local file (the embedded store): its path. Its correlation index
+    /// lives inside it; its journal, like every source's, is named after `stem`.
     public var storeFile: String?
+    /// Where older evtop versions kept this source's journal (beside a store file, named after the
+    /// path it was reached by): taken in on first use, so nothing redriven then is redriven again.
+    public var formerJournals: [String]
+    /// True when the source could not say a stable id (a store from an older evtop, opened read-only,
+    /// has none yet): nothing may be named after `stem`, only the former journals read.
+    public var isProvisional: Bool
 
     /// Creates an identity; characters other than letters, digits, `.` and `-` in `stem` become `_`.
-    public init(stem: String, storeFile: String? = nil) {
+    public init(stem: String, storeFile: String? = nil, formerJournals: [String] = [], isProvisional: Bool = false) {
         self.stem = String(stem.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
         self.storeFile = storeFile
+        self.formerJournals = formerJournals
+        self.isProvisional = isProvisional
     }
 }
 

@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import Synchronization
 
 /// The engine's view of wall time and sleeping, injectable so tests control neither.
 public struct RedriveClock: Sendable {
@@ -49,8 +50,9 @@ public final class RedriveEngine: Sendable {
     /// Creates an engine over a log that may not be writable (`writer` nil: dry runs only; a real run throws).
     public init(reader: any LogReader, writer: (any LogWriter)?, journal: RedriveJournal?, clock: RedriveClock = .system,
                 ownsJournal: Bool = false) {
-        self.log = reader
-        self.writer = writer
+        // Every broker call goes through the running job's guard: a call that blocks never holds the job.
+        self.log = GuardedReader(base: reader)
+        self.writer = writer.map { GuardedWriter(base: $0) }
         self.journal = journal
         self.ownsJournal = ownsJournal
         self.clock = clock
@@ -124,10 +126,46 @@ public final class RedriveEngine: Sendable {
         return "rd-\(stamp)-\(random)"
     }
 
+    /// Runs a job's messages under a ``BrokerCallGuard``: a cancel stops it within a slice even while a
+    /// broker call blocks, and a long call shows as "waiting for the broker since …" with the job's
+    /// heartbeat still beating.
     private func process(jobID: String, kind: RedriveRequest.Kind, targetOverride: String?, rate: Double?,
                          selected: Int, skipped: Int, cancelledJob: Bool,
                          progress: @escaping @Sendable (RedriveProgress) -> Void,
                          isCancelled: @escaping @Sendable () -> Bool) async throws -> RedriveReport {
+        let journal = try requireJournal()
+        let last = Mutex<RedriveProgress?>(nil)
+        let reported: @Sendable (RedriveProgress) -> Void = { p in
+            last.withLock { $0 = p }
+            progress(p)
+        }
+        let clock = self.clock
+        let callGuard = BrokerCallGuard(isCancelled: isCancelled, now: clock.now, waiting: { began in
+            let since = Self.timeOfDay.string(from: Date(timeIntervalSince1970: began))
+            let waited = Int(clock.now() - began)
+            try? journal.heartbeat(jobID, nowMillis: Int64(clock.now() * 1000))
+            if var p = last.withLock({ $0 }) {
+                p.waiting = "waiting for the broker since \(since) (\(waited) s)"
+                progress(p)
+            }
+        })
+        return try await BrokerCallGuard.$current.withValue(callGuard) {
+            try await processGuarded(jobID: jobID, kind: kind, targetOverride: targetOverride, rate: rate, selected: selected,
+                                     skipped: skipped, cancelledJob: cancelledJob, progress: reported, isCancelled: isCancelled)
+        }
+    }
+
+    /// `HH:mm:ss` in local time, for "waiting since".
+    static let timeOfDay: DateFormatter = {
+        let f = DateFormatter()
+        f.dateFormat = "HH:mm:ss"
+        return f
+    }()
+
+    private func processGuarded(jobID: String, kind: RedriveRequest.Kind, targetOverride: String?, rate: Double?,
+                                selected: Int, skipped: Int, cancelledJob: Bool,
+                                progress: @escaping @Sendable (RedriveProgress) -> Void,
+                                isCancelled: @escaping @Sendable () -> Bool) async throws -> RedriveReport {
         let journal = try requireJournal()
         var state = JobRun(jobID: jobID, kind: kind, targetOverride: targetOverride, started: clock.now(),
                            limiter: RateLimiter(ratePerSecond: rate), skipped: skipped)
@@ -136,19 +174,41 @@ public final class RedriveEngine: Sendable {
         state.failedBefore = counts[.failed] ?? 0
         state.total = counts.values.reduce(0, +)
 
-        // Intents first: a previous run may have produced them.
-        try await resolveIntents(&state, dropMissing: cancelledJob)
         var cancelled = cancelledJob
-        if !cancelledJob {
+        do {
+            // Intents first: a previous run may have produced them.
+            try await resolveIntents(&state, dropMissing: cancelledJob)
+            if !cancelledJob { cancelled = try await moveQueued(&state, progress: progress, isCancelled: isCancelled) }
+        } catch is StoppedWhileWaiting {
+            // Cancelled while the broker did not answer: what may have landed stays an intent, in doubt,
+            // for the next start to resolve; nothing else is touched.
+            cancelled = true
+        }
+        try journal.finish(jobID, cancelled: cancelled, nowMillis: nowMillis)
+        let final = try journal.counts(jobID)
+        var report = RedriveReport(jobID: jobID, selected: selected, moved: final[.done] ?? 0, skipped: skipped,
+                                   failures: state.failures, failed: final[.failed] ?? 0, targets: state.targets,
+                                   cancelled: cancelled, dryRun: false)
+        report.inDoubt = final[.inFlight] ?? 0
+        return report
+    }
+
+    /// Moves the job's queued messages batch by batch until none is left or the operator cancels;
+    /// returns true when cancelled.
+    private func moveQueued(_ state: inout JobRun, progress: @escaping @Sendable (RedriveProgress) -> Void,
+                            isCancelled: @escaping @Sendable () -> Bool) async throws -> Bool {
+        let journal = try requireJournal()
+        let jobID = state.jobID
+        do {
             while true {
-                if isCancelled() { cancelled = true; break }
+                if isCancelled() { return true }
                 let (granted, wait) = state.limiter.take(Self.maxBatch, now: clock.now())
                 if granted == 0 {
                     await clock.sleep(min(wait, 0.25))
                     continue
                 }
                 let batch = try journal.queued(jobID, limit: state.singlesLeft > 0 ? 1 : granted)
-                if batch.isEmpty { break }
+                if batch.isEmpty { return false }
                 if state.singlesLeft > 0 { state.singlesLeft -= 1 }
                 do {
                     try await move(batch, &state)
@@ -173,11 +233,6 @@ public final class RedriveEngine: Sendable {
                 progress(state.progress(now: clock.now()))
             }
         }
-        try journal.finish(jobID, cancelled: cancelled, nowMillis: nowMillis)
-        let final = try journal.counts(jobID)
-        return RedriveReport(jobID: jobID, selected: selected, moved: final[.done] ?? 0, skipped: skipped,
-                             failures: state.failures, failed: final[.failed] ?? 0, targets: state.targets,
-                             cancelled: cancelled, dryRun: false)
     }
 
     /// Mutable bookkeeping of one run of a job.

@@ -276,6 +276,80 @@ public final class RedriveJournal: Sendable {
         try file.read { db in try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(self.jobRecord) }
     }
 
+    /// Takes in every job and message of `former`, another journal of the same source (one an older
+    /// evtop kept beside a store file, under the path it was reached by). Jobs already here are kept; of two
+    /// entries for one message the more final wins (done, then in flight, then queued, then failed), so a
+    /// letter that either journal saw land is never moved again. Returns the jobs and messages taken in.
+    @discardableResult
+    public func absorb(_ former: RedriveJournal) throws -> (jobs: Int, items: Int) {
+        // The columns of journal version 1, named rather than `*`: the former file is only trusted to be a journal.
+        let jobColumns = ["id", "kind", "source", "source_topic", "selection", "target_override", "rate", "user", "host",
+                          "owner_pid", "heartbeat_at", "created_at", "finished_at", "state", "selected", "moved", "skipped", "failed"]
+        let itemColumns = ["redrive_id", "job_id", "seq", "src_topic", "src_partition", "src_offset", "state", "target_topic",
+                           "target_partition", "search_from", "landed_offset", "detail", "updated_at"]
+        let (jobs, items) = try former.file.read { db in
+            (try Row.fetchAll(db, sql: "SELECT \(jobColumns.joined(separator: ", ")) FROM jobs"),
+             try Row.fetchAll(db, sql: "SELECT \(itemColumns.joined(separator: ", ")) FROM items"))
+        }
+        let rank = { (column: String) in
+            "CASE \(column) WHEN \(RedriveItemState.done.sql) THEN 3 WHEN \(RedriveItemState.inFlight.sql) THEN 2 "
+                + "WHEN \(RedriveItemState.queued.sql) THEN 1 ELSE 0 END"
+        }
+        return try file.write { db in
+            var takenJobs = 0, takenItems = 0
+            for row in jobs {
+                let columns = jobColumns
+                try db.execute(sql: "INSERT OR IGNORE INTO jobs(\(columns.joined(separator: ", "))) VALUES (\(Self.placeholders(columns.count)))",
+                               arguments: StatementArguments(row.databaseValues))
+                takenJobs += db.changesCount
+            }
+            for row in items {
+                let columns = itemColumns
+                try db.execute(sql: """
+                    INSERT INTO items(\(columns.joined(separator: ", "))) VALUES (\(Self.placeholders(columns.count)))
+                    ON CONFLICT(redrive_id) DO UPDATE SET \(columns.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+                    WHERE \(rank("excluded.state")) > \(rank("items.state"))
+                    """, arguments: StatementArguments(row.databaseValues))
+                takenItems += db.changesCount
+            }
+            return (takenJobs, takenItems)
+        }
+    }
+
+    /// Makes the journal at `path` from the `formers` that exist (journals an older evtop kept elsewhere for
+    /// the same source), unless it exists already. Atomic and safe against a concurrent evtop doing the
+    /// same: under an exclusive lock beside `path`, the formers are taken into a new file that is renamed
+    /// to `path` only when complete, so a journal at `path` is never a partial one that would call letters
+    /// pending. The formers are left as they are (they are no longer read). Returns whether it made one.
+    @discardableResult
+    public static func adopt(formers: [String], into path: String) throws -> Bool {
+        let fm = FileManager.default
+        let existing = formers.filter { fm.fileExists(atPath: $0) }
+        guard !existing.isEmpty else { return false }
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        let lockFD = open(path + ".adopting", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0 else { throw JournalError.unavailable(path, String(cString: strerror(errno))) }
+        defer { close(lockFD) }
+        guard flock(lockFD, LOCK_EX) == 0 else { throw JournalError.unavailable(path, String(cString: strerror(errno))) }
+        defer { flock(lockFD, LOCK_UN) }
+        guard !fm.fileExists(atPath: path) else { return false }
+        let partial = path + ".partial"
+        for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: partial + suffix) }
+        do {
+            let journal = try RedriveJournal(path: partial)
+            for former in existing { try journal.absorb(try RedriveJournal(path: former, readOnly: true)) }
+            try journal.file.pool.close()
+        }
+        guard rename(partial, path) == 0 else { throw JournalError.unavailable(path, String(cString: strerror(errno))) }
+        for suffix in ["-wal", "-shm"] { try? fm.removeItem(atPath: partial + suffix) }
+        return true
+    }
+
+    private static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
     /// The newest `limit` jobs, newest first (the audit trail).
     public func jobs(limit: Int) throws -> [RedriveJobRecord] {
         try file.read { db in

@@ -15,7 +15,7 @@ struct MoveOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the report as JSON.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Redrive journal (default: STORE.redrive next to an embedded store, else under $XDG_STATE_HOME/evtop/redrive/).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Redrive journal (default: $XDG_STATE_HOME/evtop/redrive/, named after the source's id).", valueName: "path"))
     var journal: String?
 
     func validate() throws {

@@ -121,11 +121,12 @@ final class SourceRegistryTests: XCTestCase {
 }
 
 final class SourceFilesTests: XCTestCase {
-    func testJournalAndIndexFollowTheIdentityNotTheSpelling() {
-        XCTAssertEqual(SourceFiles.journalPath(of: SourceIdentity(stem: "sqlite-x.db", storeFile: "/d/x.db")), "/d/x.db.redrive")
+    func testJournalAndIndexFollowTheIdentityNotTheSpelling() throws {
+        XCTAssertTrue(try SourceFiles.journalPath(of: SourceIdentity(stem: "sqlite-1234", storeFile: "/d/x.db"))
+            .hasSuffix("/redrive/sqlite-1234.journal"), "a store's journal is named after its id, not its path")
         let kafka = SourceIdentity(stem: "kafka-Abc/1 2")
         XCTAssertEqual(kafka.stem, "kafka-Abc_1_2", "unsafe characters never reach a file name")
-        XCTAssertTrue(SourceFiles.journalPath(of: kafka).hasSuffix("/redrive/kafka-Abc_1_2.journal"))
+        XCTAssertTrue(try SourceFiles.journalPath(of: kafka).hasSuffix("/redrive/kafka-Abc_1_2.journal"))
         XCTAssertTrue(SourceFiles.indexPath(of: kafka).hasSuffix("/index/kafka-Abc_1_2.sqlite"))
     }
 

@@ -29,13 +29,26 @@ enum DemoStore {
 final class DashboardSessionTests: XCTestCase {
     var dir: URL!
 
+    var savedState: String?
+
     override func setUp() async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-app-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Journals live in the state folder: keep this test's out of the user's.
+        savedState = ProcessInfo.processInfo.environment["XDG_STATE_HOME"]
+        setenv("XDG_STATE_HOME", dir.appendingPathComponent("state").path, 1)
     }
 
     override func tearDown() async throws {
+        if let savedState { setenv("XDG_STATE_HOME", savedState, 1) } else { unsetenv("XDG_STATE_HOME") }
         try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// The redrive journals in this test's state folder.
+    private var journals: [String] {
+        let folder = dir.appendingPathComponent("state/evtop/redrive").path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.hasSuffix(".journal") }.map { folder + "/" + $0 }
     }
 
     private func session(_ path: String, width: Int = 120, height: Int = 30, readOnly: Bool = false) async throws -> DashboardSession<TestBackend> {
@@ -86,7 +99,8 @@ final class DashboardSessionTests: XCTestCase {
         XCTAssertEqual(report.moved, 1)
         XCTAssertEqual(report.failed, 0)
 
-        let journal = try RedriveJournal(path: path + ".redrive", readOnly: true)
+        XCTAssertEqual(journals.count, 1, "one journal, named after the store's id: \(journals)")
+        let journal = try RedriveJournal(path: try XCTUnwrap(journals.first), readOnly: true)
         let jobs = try journal.jobs(limit: 10)
         XCTAssertEqual(jobs.count, 1)
         XCTAssertEqual(jobs.first?.moved, 1)
@@ -127,7 +141,7 @@ final class DashboardSessionTests: XCTestCase {
         await press(session, .char("r"))
         XCTAssertNil(session.state.redrive)
         XCTAssertTrue(session.backend.buffer.plainText.contains("read-only"), session.backend.buffer.plainText)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".redrive"))
+        XCTAssertTrue(journals.isEmpty, "a read-only session writes no journal: \(journals)")
     }
 
     /// `:follow ID` opens the saga timeline of an order through the correlation index the session keeps.

@@ -87,6 +87,23 @@ final class RedriveViewTests: XCTestCase {
         XCTAssertTrue(state.message?.text.contains("read-only") ?? false)
     }
 
+    func testStateFollowsTheJournalWhileTheJobRunsAndWaitingReplacesTheETA() throws {
+        var state = listState()
+        Reducer.reduce(&state, .key(.char("R")))
+        Reducer.reduce(&state, .key(.enter))
+        let first = Reducer.reduce(&state, .redriveProgress(RedriveProgress(jobID: "rd-1", total: 15, moved: 6, failed: 0, skipped: 0,
+                                                                            ratePerSecond: 100, etaSeconds: 0.09)))
+        guard case .loadRedriveStates(let topic, _, _)? = first.first else { return XCTFail("a landed batch re-reads STATE: \(first)") }
+        XCTAssertEqual(topic, "orders.DLT")
+        let waiting = RedriveProgress(jobID: "rd-1", total: 15, moved: 6, failed: 0, skipped: 0, ratePerSecond: 100, etaSeconds: 0.09,
+                                      waiting: "waiting for the broker since 12:03:41 (4 s)")
+        XCTAssertEqual(Reducer.reduce(&state, .redriveProgress(waiting)).count, 1, "starting to wait re-reads STATE (letters in flight: moving)")
+        XCTAssertEqual(Reducer.reduce(&state, .redriveProgress(waiting)), [], "nothing changed: no re-read")
+        let screen = RedriveModel.dialog(try XCTUnwrap(state.redrive), state: state)
+        XCTAssertTrue(screen.0.lines.contains("waiting for the broker since 12:03:41 (4 s)"), "\(screen.0.lines)")
+        XCTAssertFalse(screen.1?.label.contains("ETA") ?? true, "no ETA while the broker does not answer: \(String(describing: screen.1?.label))")
+    }
+
     func testProgressCancelAndFinishAndJournalStates() throws {
         var state = listState()
         Reducer.reduce(&state, .key(.char("R")))

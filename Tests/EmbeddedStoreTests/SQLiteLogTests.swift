@@ -275,13 +275,15 @@ final class SQLiteLogTests: StoreTestCase {
             c = sqlite3.connect(sys.argv[1], timeout=10)
             print(c.execute("PRAGMA journal_mode").fetchone()[0])
             print(c.execute("PRAGMA application_id").fetchone()[0], c.execute("PRAGMA user_version").fetchone()[0])
-            print(dict(c.execute("SELECT key, value FROM evtop_meta WHERE key != 'created_at'")))
+            meta = dict(c.execute("SELECT key, value FROM evtop_meta WHERE key != 'created_at'"))
+            meta["store_id"] = len(meta.get("store_id", ""))  # a UUID: 36 characters
+            print(meta)
             print(c.execute("SELECT hex(headers) FROM records").fetchone()[0])
             """, [p])
         XCTAssertEqual(out.split(separator: "\n").map(String.init), [
             "wal",
             "\(SQLiteLog.applicationID) 1",
-            "{'format': 'evtop-store', 'schema_version': '1'}",
+            "{'format': 'evtop-store', 'schema_version': '1', 'store_id': 36}",
             "0201610131016101" + "32",
         ])
     }

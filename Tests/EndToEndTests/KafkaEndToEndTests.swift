@@ -349,4 +349,93 @@ final class KafkaEndToEndTests: XCTestCase {
         XCTAssertEqual(groups.first?["topics"] as? [String], ["inventory", "orders"])
         _ = cluster
     }
+
+    // MARK: - Cancel while every broker is down
+
+    /// A requeue running in the background, its stderr (progress) in a file.
+    final class BackgroundRequeue {
+        let process = Process()
+        let stderrPath: String
+        init(_ binary: String, _ args: [String], env: [String: String], stderrPath: String) throws {
+            self.stderrPath = stderrPath
+            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = args
+            process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+            try process.run()
+        }
+        var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+        /// Polls until `condition` holds on stderr, for at most `limit` seconds.
+        func waitFor(_ what: String, limit: Double, _ condition: (String) -> Bool) {
+            let deadline = Date().addingTimeInterval(limit)
+            while Date() < deadline, !condition(stderr) { usleep(100_000) }
+            XCTAssertTrue(condition(stderr), "\(what): \(stderr.suffix(600))")
+        }
+        /// True when the process ended within `limit` seconds.
+        func ended(within limit: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(limit)
+            while Date() < deadline, process.isRunning { usleep(50_000) }
+            return !process.isRunning
+        }
+        deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+    }
+
+    func testCancelWhileEveryBrokerIsDownStopsTheJobAndResumeLandsEachLetterOnce() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["orders:3", "orders.DLT:2"])
+        let bs = cluster.bootstrap
+        let letters = (0..<400).map { "{\"n\":\($0)}" }.joined(separator: "\n") + "\n"
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders.DLT", "-q", "-H", "kafka_dlt-original-topic=orders"], input: letters).status, 0)
+        let requeue = ["dlq", "requeue", "--broker", "kafka://" + bs, "--dlq-topic", "orders.DLT", "--yes", "--rate", "200", "--max", "400"]
+
+        // 1. Every broker goes down mid-job: the job says it waits; one SIGINT stops it (not after the outage).
+        let first = try BackgroundRequeue(binary, requeue, env: box.environment, stderrPath: box.path("first.err"))
+        first.waitFor("the job moved some letters", limit: 60) { $0.contains("moved ") && !$0.contains("moved 0/") }
+        for b in 1...3 { XCTAssertEqual(cluster.command("down \(b)"), "ok") }
+        first.waitFor("the job says it waits for the broker", limit: 60) { $0.contains("waiting for the broker since") }
+        kill(first.process.processIdentifier, SIGINT)
+        XCTAssertTrue(first.ended(within: 20), "one SIGINT stops the job while every broker is down: \(first.stderr.suffix(400))")
+        if !first.process.isRunning { XCTAssertEqual(first.process.terminationStatus, 130, "cancelled") }
+
+        // 2. Brokers back: finish what is in doubt, then requeue the rest.
+        for b in 1...3 { XCTAssertEqual(cluster.command("up \(b)"), "ok") }
+        let resumed = try runProcess(binary, ["dlq", "resume", "--broker", "kafka://" + bs], env: box.environment, limit: 120)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+
+        // 3. Again, and two SIGINTs at once: the second ends the process at once, by SIGINT.
+        let second = try BackgroundRequeue(binary, requeue, env: box.environment, stderrPath: box.path("second.err"))
+        second.waitFor("the second job moved some letters", limit: 60) { $0.contains("moved ") && !$0.contains("moved 0/") }
+        for b in 1...3 { XCTAssertEqual(cluster.command("down \(b)"), "ok") }
+        second.waitFor("the second job waits for the broker", limit: 60) { $0.contains("waiting for the broker since") }
+        kill(second.process.processIdentifier, SIGINT)
+        usleep(30_000)
+        kill(second.process.processIdentifier, SIGINT)
+        XCTAssertTrue(second.ended(within: 20), "two SIGINTs end the process: \(second.stderr.suffix(400))")
+        if !second.process.isRunning {
+            // The first may already have stopped the job (exit 130); else the second ends it by SIGINT, as a shell expects.
+            let byFirst = second.process.terminationReason == .exit && second.process.terminationStatus == 130
+            let bySecond = second.process.terminationReason == .uncaughtSignal && second.process.terminationStatus == SIGINT
+            XCTAssertTrue(byFirst || bySecond, "\(second.process.terminationReason.rawValue) \(second.process.terminationStatus)")
+        }
+
+        // 4. Brokers back: resume and requeue the rest; every letter is in orders exactly once.
+        for b in 1...3 { XCTAssertEqual(cluster.command("up \(b)"), "ok") }
+        let resumedAgain = try runProcess(binary, ["dlq", "resume", "--broker", "kafka://" + bs], env: box.environment, limit: 120)
+        XCTAssertEqual(resumedAgain.status, 0, resumedAgain.stderr)
+        let rest = try runProcess(binary, ["dlq", "requeue", "--broker", "kafka://" + bs, "--dlq-topic", "orders.DLT", "--yes"],
+                                  env: box.environment, limit: 120)
+        XCTAssertEqual(rest.status, 0, rest.stderr)
+        let read = try kcat(["-C", "-b", bs, "-t", "orders", "-e", "-q", "-f", "%h\n"])
+        var copies: [String: Int] = [:]
+        for line in read.stdout.split(separator: "\n") {
+            guard let field = line.split(separator: ",").first(where: { $0.hasPrefix("evtop-redrive-id=") }) else { continue }
+            copies[String(field), default: 0] += 1
+        }
+        XCTAssertEqual(copies.count, 400, "every letter landed")
+        XCTAssertEqual(Set(copies.values), [1], "each exactly once: \(copies.filter { $0.value > 1 }.prefix(5))")
+    }
 }

@@ -78,8 +78,8 @@ final class RedriveEndToEndTests: XCTestCase {
             if run == 0 {
                 let deadline = Date().addingTimeInterval(120)
                 while Date() < deadline {
-                    if FileManager.default.fileExists(atPath: store + ".redrive"),
-                       let journal = try? RedriveJournal(path: store + ".redrive", readOnly: true),
+                    if let path = box.journals.first,
+                       let journal = try? RedriveJournal(path: path, readOnly: true),
                        let jobs = try? journal.jobs(limit: 1), !jobs.isEmpty { break }
                     usleep(20_000)
                 }
@@ -142,7 +142,7 @@ final class RedriveEndToEndTests: XCTestCase {
         XCTAssertEqual(report["moved"] as? Int, 10) // every 4th of 40
         XCTAssertEqual(report["dryRun"] as? Bool, true)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store)), before, "the store file is byte for byte unchanged")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: store + ".redrive"), "no journal was created")
+        XCTAssertTrue(box.journals.isEmpty, "no journal was created: \(box.journals)")
         let counts = try await redriveCounts(store, topic: "orders")
         XCTAssertTrue(counts.isEmpty)
 
@@ -248,5 +248,122 @@ final class RedriveEndToEndTests: XCTestCase {
         let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
         XCTAssertEqual(rows.filter { ($0["topic"] as? String) == "payment-failures" }.count, 5, list.stdout)
         XCTAssertFalse(rows.contains { ($0["topic"] as? String) == "orders" }, "a plain topic is not a DLQ")
+    }
+
+    // MARK: - One journal whatever the path (issue: a symlinked store was redriven twice)
+
+    /// Spellings of `store` that SQLite itself resolves to the one file name: a symlink and a path through `..`.
+    func aliases(of store: String, in box: Sandbox) throws -> [String: String] {
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: box.path("alias.db"), withDestinationPath: store)
+        try fm.createDirectory(atPath: box.path("sub"), withIntermediateDirectories: true)
+        return ["symlink": box.path("alias.db"), "dot-dot": box.path("sub/../" + (store as NSString).lastPathComponent)]
+    }
+
+    func requeueJSON(_ binary: String, _ store: String, _ extra: [String] = [], env: [String: String]) throws -> [String: Any] {
+        let run = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT", "--yes", "--json"] + extra,
+                                 env: env, limit: 180)
+        XCTAssertEqual(run.status, 0, "requeue through \(store): \(run.stderr)")
+        return (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    func testEveryPathToAStoreFindsTheSameJournalSoNoLetterMovesTwice() async throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("p.db")
+        try await seed(store, count: 162)
+        let aliases = try aliases(of: store, in: box)
+        let first = try requeueJSON(binary, store, env: box.environment)
+        XCTAssertEqual(first["moved"] as? Int, 162)
+        for (kind, alias) in aliases.sorted(by: { $0.key < $1.key }) {
+            let again = try requeueJSON(binary, alias, env: box.environment)
+            XCTAssertEqual(again["moved"] as? Int, 0, "through a \(kind) (\(alias)) nothing moves again: \(again)")
+            XCTAssertEqual(again["skipped"] as? Int, 162, "through a \(kind)")
+        }
+        let counts = try await redriveCounts(store, topic: "orders")
+        XCTAssertEqual(counts.count, 162)
+        XCTAssertEqual(Set(counts.values), [1], "every letter exactly once in orders")
+        XCTAssertEqual(box.journals.count, 1, "one journal for the store: \(box.journals)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store + ".redrive"), "nothing is written beside the store")
+    }
+
+    func testTwoRequeuesAtOnceThroughTwoPathsMoveEachLetterOnce() async throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("p.db")
+        try await seed(store, count: 162)
+        let aliases = try aliases(of: store, in: box)
+        for (kind, alias) in aliases.sorted(by: { $0.key < $1.key }) {
+            // Both at once, slow enough (200/s) to overlap; then again through the other spelling first.
+            let a = try spawn(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT", "--yes", "--rate", "200"],
+                              env: box.environment)
+            let b = try spawn(binary, ["dlq", "requeue", "--broker", "sqlite:" + alias, "--dlq-topic", "orders.DLT", "--yes", "--rate", "200"],
+                              env: box.environment)
+            a.waitUntilExit()
+            b.waitUntilExit()
+            XCTAssertEqual(a.terminationStatus, 0, kind)
+            XCTAssertEqual(b.terminationStatus, 0, kind)
+            let counts = try await redriveCounts(store, topic: "orders")
+            XCTAssertEqual(counts.count, 162, kind)
+            XCTAssertEqual(Set(counts.values), [1], "through \(kind) and the path at once: every letter exactly once")
+        }
+    }
+
+    func testAJournalAnOlderEvtopKeptBesideTheStoreIsTakenIn() async throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("p.db")
+        try await seed(store, count: 162)
+        // An older evtop kept the journal beside the store: STORE.redrive.
+        let older = try requeueJSON(binary, store, ["--max", "81", "--journal", store + ".redrive"], env: box.environment)
+        XCTAssertEqual(older["moved"] as? Int, 81)
+        try FileManager.default.createSymbolicLink(atPath: box.path("alias.db"), withDestinationPath: store)
+        let rest = try requeueJSON(binary, box.path("alias.db"), env: box.environment)
+        XCTAssertEqual(rest["moved"] as? Int, 81, "only the letters the older journal had not moved: \(rest)")
+        XCTAssertEqual(rest["skipped"] as? Int, 81)
+        let counts = try await redriveCounts(store, topic: "orders")
+        XCTAssertEqual(counts.count, 162)
+        XCTAssertEqual(Set(counts.values), [1])
+        let jobs = try runProcess(binary, ["dlq", "jobs", "--broker", "sqlite:" + store, "--json"], env: box.environment)
+        let listed = (try? JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [[String: Any]]) ?? []
+        XCTAssertEqual(listed.count, 2, "the older job is in the audit trail too: \(jobs.stdout)")
+    }
+
+    func testAStoreWithASecondNameSQLiteCannotSeeIsRefusedUntouched() async throws {
+        // A hard link or a file bind mount is a second name SQLite does not resolve: each name would
+        // get its own write-ahead log, and two writers would corrupt the store.
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("p.db")
+        try await seed(store, count: 162)
+        try FileManager.default.createDirectory(atPath: box.path("elsewhere"), withIntermediateDirectories: true)
+        let before = try Data(contentsOf: URL(fileURLWithPath: store))
+
+        XCTAssertEqual(link(store, box.path("elsewhere/hard.db")), 0, String(cString: strerror(errno)))
+        for name in [store, box.path("elsewhere/hard.db")] {
+            for args in [["dlq", "requeue", "--broker", "sqlite:" + name, "--dlq-topic", "orders.DLT", "--yes"],
+                         ["topics", "--broker", "sqlite:" + name]] {
+                let run = try runProcess(binary, args, env: box.environment)
+                XCTAssertNotEqual(run.status, 0, "\(args): refused")
+                XCTAssertTrue(run.stderr.contains("2 names (hard links)"), "\(args) says why: \(run.stderr)")
+            }
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store)), before, "the store is untouched")
+        XCTAssertEqual(unlink(box.path("elsewhere/hard.db")), 0)
+
+        let target = box.path("mounted/bind.db")
+        try FileManager.default.createDirectory(atPath: box.path("mounted"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: target, contents: nil)
+        guard let mount = try? runProcess("/bin/mount", ["--bind", store, target]), mount.status == 0 else {
+            throw XCTSkip("bind mounts are not permitted here: the hard-link case ran, the bind-mount case did not")
+        }
+        defer { _ = try? runProcess("/bin/umount", [target]) }
+        let throughMount = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + target, "--dlq-topic", "orders.DLT", "--yes"],
+                                          env: box.environment)
+        XCTAssertNotEqual(throughMount.status, 0)
+        XCTAssertTrue(throughMount.stderr.contains("bind-mounted"), throughMount.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store)), before, "the store is untouched")
+        let direct = try requeueJSON(binary, store, env: box.environment)
+        XCTAssertEqual(direct["moved"] as? Int, 162, "its own name still works")
     }
 }

@@ -29,6 +29,12 @@ final class Sandbox {
          "XDG_STATE_HOME": root.appendingPathComponent("state").path]
     }
     func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+    /// The redrive journals evtop keeps in this sandbox's state folder (one per source identity).
+    var journals: [String] {
+        let folder = root.appendingPathComponent("state/evtop/redrive").path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.hasSuffix(".journal") }.sorted().map { folder + "/" + $0 }
+    }
     deinit { try? FileManager.default.removeItem(at: root) }
 }
 
