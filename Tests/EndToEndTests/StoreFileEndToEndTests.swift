@@ -101,6 +101,11 @@ final class StoreFileEndToEndTests: XCTestCase {
             .filter { $0.hasPrefix(name) && ![name, name + "-wal", name + "-shm"].contains($0) }
     }
 
+    /// Redrive journals in the sandbox's state folder (where they live since stores have ids).
+    static func journals(_ sandbox: Sandbox) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: sandbox.path("state") + "/evtop/redrive")) ?? []
+    }
+
     // MARK: - Item 6: a schema edited by hand
 
     func testHandEditedStoreIsRefusedByEveryCommandUntouched() async throws {
@@ -120,6 +125,7 @@ final class StoreFileEndToEndTests: XCTestCase {
                 assertRefused(result, command, saying: "not an evtop store as this evtop knows it (\(detail)")
             }
             XCTAssertEqual(try Self.companions(store), [], "a journal was made for a refused store")
+            XCTAssertEqual(Self.journals(sandbox), [], "a journal was made for a refused store")
         }
     }
 
@@ -136,6 +142,7 @@ final class StoreFileEndToEndTests: XCTestCase {
             XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: store)[.size] as? Int, 0, command.name)
         }
         XCTAssertEqual(try Self.companions(store), [], "a journal was made for a refused file")
+        XCTAssertEqual(Self.journals(sandbox), [], "a journal was made for a refused file")
 
         // A missing file is created by demo and collect only.
         let missing = sandbox.path("missing.db")
