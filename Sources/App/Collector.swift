@@ -50,17 +50,13 @@ public enum Collector {
 /// Turns termination signals into an awaitable event (the default action is suppressed while it lives).
 final class SignalWaiter {
     private let stream: AsyncStream<Int32>
-    private let sources: [any DispatchSourceSignal]
 
     init(_ signals: [Int32]) {
         var continuation: AsyncStream<Int32>.Continuation?
         stream = AsyncStream { continuation = $0 }
-        sources = signals.map { sig in
-            Foundation.signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [continuation] in continuation?.yield(sig) }
-            source.resume()
-            return source
+        let wanted = Set(signals)
+        Interrupts.route { [continuation] sig in
+            if wanted.contains(sig) { continuation?.yield(sig) } else { Interrupts.dieBy(sig) }
         }
     }
 
@@ -70,7 +66,7 @@ final class SignalWaiter {
         return SIGTERM
     }
 
-    deinit { sources.forEach { $0.cancel() } }
+    deinit { Interrupts.route(to: nil) }
 }
 
 /// One line on stdout, written at once (stdout may be a pipe, which would buffer `print`).

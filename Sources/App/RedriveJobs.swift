@@ -177,7 +177,6 @@ final class CancelFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
     private var jobRunning = false
-    private var sources: [DispatchSourceSignal] = []
 
     /// Marks whether a job is running: a signal outside a job (at the confirm prompt, say)
     /// simply ends the command.
@@ -188,40 +187,20 @@ final class CancelFlag: @unchecked Sendable {
 
     /// Starts listening for SIGINT and SIGTERM.
     func install() {
-        guard sources.isEmpty else { return }
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.lock.lock()
-                let second = self.cancelled
-                let inJob = self.jobRunning
-                self.cancelled = true
-                self.lock.unlock()
-                if !inJob {
-                    FileHandle.standardError.write(Data("\n".utf8))
-                    exit(130)
-                }
-                if second { Self.dieBy(sig) }
-                FileHandle.standardError.write(Data("\ncancelling: stopping within a second; what is in flight stays in the journal for the next start (again to stop at once)\n".utf8))
+        Interrupts.route { [weak self] sig in
+            guard let self else { Interrupts.dieBy(sig) }
+            self.lock.lock()
+            let second = self.cancelled
+            let inJob = self.jobRunning
+            self.cancelled = true
+            self.lock.unlock()
+            if !inJob {
+                FileHandle.standardError.write(Data("\n".utf8))
+                exit(130)
             }
-            source.resume()
-            sources.append(source)
+            if second { Interrupts.dieBy(sig) }
+            FileHandle.standardError.write(Data("\ncancelling: stopping within a second; what is in flight stays in the journal for the next start (again to stop at once)\n".utf8))
         }
-    }
-
-    /// Ends the process by `sig` at once. This runs on a dispatch thread, which blocks signals: a plain
-    /// `raise` would stay pending there forever. Unblocked, the default action kills the process (so
-    /// a shell sees "killed by SIGINT"); should it not, the exit status says the same.
-    static func dieBy(_ sig: Int32) -> Never {
-        signal(sig, SIG_DFL)
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, sig)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        raise(sig)
-        _exit(128 + sig)
     }
 }
 

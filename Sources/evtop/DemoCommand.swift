@@ -37,6 +37,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run only the simulator; print progress instead of the dashboard.")
     var headless = false
 
+    /// True when the demo draws the dashboard (which handles its own signals).
+    var opensDashboard: Bool { !headless }
+
     @Option(name: .long, help: ArgumentHelp("Where the demo's own OTLP receiver listens; its services export spans to it (off: no spans).", valueName: "host:port|off"))
     var otlp: String = OTLPListen.defaultAddress
 

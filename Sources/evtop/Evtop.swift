@@ -26,6 +26,8 @@ struct Evtop: AsyncParsableCommand {
         AppLogging.bootstrap()
         do {
             var command = try parseAsRoot()
+            // Ctrl-C ends a command at once (or cancels its job); the dashboard restores the terminal first, its own way.
+            if !(command is DashboardCommand), !((command as? DemoCommand)?.opensDashboard ?? false) { Interrupts.install() }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -438,4 +438,19 @@ final class KafkaEndToEndTests: XCTestCase {
         XCTAssertEqual(copies.count, 400, "every letter landed")
         XCTAssertEqual(Set(copies.values), [1], "each exactly once: \(copies.filter { $0.value > 1 }.prefix(5))")
     }
+
+    func testCtrlCEndsACommandWaitingForAnUnreachableBroker() throws {
+        // requeue waits up to 5 s for the cluster to say its id; Ctrl-C must not wait for that.
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let p = try BackgroundRequeue(binary, ["dlq", "requeue", "--broker", "kafka://127.0.0.1:1", "--dlq-topic", "x", "--yes"],
+                                      env: box.environment, stderrPath: box.path("err"))
+        usleep(700_000)
+        XCTAssertTrue(p.process.isRunning, "still waiting for the broker: \(p.stderr)")
+        kill(p.process.processIdentifier, SIGINT)
+        p.process.waitUntilExit()
+        XCTAssertEqual(p.process.terminationReason, .uncaughtSignal, "ended by Ctrl-C, not by its own timeout: \(p.stderr)")
+        XCTAssertEqual(p.process.terminationStatus, SIGINT)
+        XCTAssertFalse(p.stderr.contains("did not say its identity"), "it did not run on to its error: \(p.stderr)")
+    }
 }
