@@ -39,12 +39,14 @@ public enum DashboardApp {
         let resolved = try source.resolve()
         let theme = try display.loadTheme(config: resolved.config)
         // Only the dashboard creates the default store (an empty one says how to fill it).
-        let opened = try resolved.open(create: resolved.isDefault)
-        var (state, performer) = try SessionSetup.make(opened, resolved: resolved, readOnly: source.readOnly,
+        // A store that cannot be written opens read-only, and says so.
+        let (opened, readOnlyBecause) = try resolved.openForDashboard(create: resolved.isDefault)
+        var (state, performer) = try SessionSetup.make(opened, resolved: resolved, readOnly: source.readOnly || readOnlyBecause != nil,
                                                        size: Size(width: 80, height: 24), theme: theme.name)
         if resolved.isDefault {
             state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
         }
+        if let readOnlyBecause { state.hint = readOnlyBecause + "; opened read-only" }
         if let follow { Reducer.openSaga(&state, follow, following: true) }
         let receiver = await startDashboardReceiver(otlp, source: opened, limits: spanLimits, state: &state)
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import EventModel
 import Dashboard
+import EmbeddedStore
 import Redrive
 import TerminalUI
 
@@ -86,6 +87,18 @@ public struct ResolvedSource: Sendable {
         if let readOnly { settings.readOnly = readOnly }
         settings.create = create
         return try SourceRegistry.open(url, settings: settings)
+    }
+
+    /// Opens the source for the dashboard, which reads first: a store this process cannot write (its
+    /// permissions, its folder, a read-only file system) opens read-only instead of being refused, and
+    /// `readOnlyBecause` says why (the dashboard shows it). Without `--read-only` otherwise as ``open(readOnly:create:)``.
+    public func openForDashboard(create: Bool) throws -> (source: OpenedSource, readOnlyBecause: String?) {
+        do {
+            return (try open(create: create), nil)
+        } catch let error as StoreError {
+            guard case .notWritable(let path, let reason) = error, !settings.readOnly else { throw error }
+            return (try open(readOnly: true, create: false), "'\(path)' is read-only: \(reason)")
+        }
     }
 
     /// A dashboard state for this source: the context's DLQ patterns and the local UTC offset.

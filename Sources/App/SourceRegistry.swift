@@ -129,7 +129,10 @@ extension SourceBackend {
                 throw OperatorError("no evtop store at \(path) (start one with: evtop demo --store \(path))")
             }
             if settings.create && !settings.readOnly { try Paths.ensureParent(of: path) }
-            let store = try SQLiteLog(path: path, mode: settings.readOnly ? .readOnly : .readWrite)
+            // One rule for every command: a store is created only when asked (demo --store, collect --store,
+            // the dashboard's default store) and only where no file exists; an existing file must be a store.
+            let mode: SQLiteLog.OpenMode = settings.readOnly ? .readOnly : settings.create ? .readWrite : .readWriteExisting
+            let store = try SQLiteLog(path: path, mode: mode)
             return OpenedSource(reader: store, writable: settings.readOnly ? nil : store, demo: settings.readOnly ? nil : store,
                                 traces: store, spanStore: settings.readOnly ? nil : store)
         })

@@ -14,9 +14,13 @@ import SQLiteSupport
 public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     /// How a store is opened.
     public enum OpenMode: Sendable {
-        /// Creates the file and schema when the file is missing or empty.
+        /// Reads and writes; creates the store only where no file exists. An existing file must be an
+        /// evtop store: an empty file, or any other file, is refused and left untouched.
         case readWrite
-        /// Never creates or modifies anything; every write throws ``StoreError/readOnly(_:)``.
+        /// Reads and writes an existing store; never creates one (a missing file throws ``StoreError/missing(_:)``).
+        case readWriteExisting
+        /// Never creates or modifies anything; every write throws ``StoreError/readOnly(_:)``. Also opens
+        /// a store in a folder that cannot be written (as an immutable file, see `SQLiteFile`).
         case readOnly
     }
 
@@ -44,34 +48,41 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     /// `sqlite:` followed by the path.
     public var sourceDescription: String { "sqlite:" + path }
 
-    /// Opens (and in `.readWrite` mode, creates when missing or empty) the store at `path`.
+    /// Opens (and in `.readWrite` mode, creates where no file exists) the store at `path`.
     ///
     /// Anything that is not a healthy evtop store of a supported schema throws a ``StoreError``
-    /// before the file is modified.
+    /// before the file is modified; so does a store this process cannot write, unless opened `.readOnly`
+    /// (``StoreError/notWritable(_:_:)``).
     public init(path: String, mode: OpenMode = .readWrite) throws {
         self.path = path
         self.mode = mode
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
-        let exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
+        var exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
         if isDirectory.boolValue { throw StoreError.cannotOpen(path, "it is a directory") }
         if let problem = StoreNames.problem(path) { throw StoreError.severalNames(path, problem) }
-        let size = exists ? ((try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? nil) ?? 0 : 0
-
-        switch mode {
-        case .readOnly:
-            guard exists else { throw StoreError.missing(path) }
-            guard size > 0 else { throw StoreError.notAnEvtopStore(path) }
+        if !exists {
+            switch mode {
+            case .readOnly, .readWriteExisting: throw StoreError.missing(path)
+            case .readWrite: exists = !(try StoreFormat.createStore(at: path))
+            }
+        }
+        if exists {
+            // Someone's file: it must be a store already. An empty file is not one, whatever the mode.
+            let size = ((try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? nil) ?? 0
+            guard size > 0 else { throw StoreError.emptyFile(path) }
             guard try StoreFormat.inspect(path: path) == .store else { throw StoreError.notAnEvtopStore(path) }
-        case .readWrite:
-            if exists && size > 0 { _ = try StoreFormat.inspect(path: path) }
+        }
+        if mode != .readOnly, let reason = SQLiteFile.writeBlocker(path) {
+            throw StoreError.notWritable(path, reason)
         }
 
         file = try SQLiteFile(
             path: path,
-            options: .init(readOnly: mode == .readOnly, busyTimeout: Self.busyTimeout, label: "evtop.store", maximumReaderCount: 4),
-            translate: StoreError.translate)
-        if mode == .readWrite {
+            options: .init(readOnly: mode == .readOnly, busyTimeout: Self.busyTimeout, label: "evtop.store", maximumReaderCount: 4,
+                           immutable: mode == .readOnly && SQLiteFile.mustOpenImmutable(path)),
+            translate: mode == .readOnly ? StoreError.translate : StoreError.translateWriting)
+        if mode != .readOnly {
             storeID = try file.write { db in
                 try StoreFormat.createSchemaIfNeeded(db, path: path)
                 try StoreFormat.ensureStoreID(db)

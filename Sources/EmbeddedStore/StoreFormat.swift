@@ -92,14 +92,15 @@ enum StoreFormat {
             }
         }
 
-        // 2. SQLite, read-only.
+        // 2. SQLite, read-only; in a folder that cannot take a -shm file, as an immutable file (see SQLiteFile).
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(SQLiteLog.busyTimeout)
         config.label = "evtop.store.inspect"
         let queue: DatabaseQueue
         do {
-            queue = try DatabaseQueue(path: path, configuration: config)
+            queue = try DatabaseQueue(path: SQLiteFile.mustOpenImmutable(path) ? SQLiteFile.immutableURI(path) : path,
+                                      configuration: config)
         } catch let error as DatabaseError {
             throw StoreError.inspecting(SQLiteFailure(error, path: path, busyTimeout: SQLiteLog.busyTimeout))
         }
@@ -135,6 +136,7 @@ enum StoreFormat {
         if found > schemaVersion {
             throw StoreError.newerSchema(path, found: found, supported: schemaVersion)
         }
+        try checkSchema(db, path: path)
         if quickCheck {
             let problems = try String.fetchAll(db, sql: "PRAGMA quick_check(5)")
             if problems != ["ok"] {
@@ -143,6 +145,129 @@ enum StoreFormat {
         }
         return .store
     }
+
+    /// The columns of each table the schema promises, from the schema itself: the core tables
+    /// (``schemaSQL``) every store has, and the ones created on first use (the correlation index, spans).
+    private static let promisedTables: (core: [String: [TableColumn]], onDemand: [String: [TableColumn]]) = {
+        func columns(_ sql: String) -> [String: [TableColumn]] {
+            do {
+                let queue = try DatabaseQueue()
+                return try queue.write { db in
+                    try db.execute(sql: sql)
+                    return try tableColumns(db)
+                }
+            } catch {
+                // The schema is this build's own text: failing to create it in memory is a bug in evtop.
+                preconditionFailure("evtop's own store schema does not load: \(error)")
+            }
+        }
+        let core = columns(schemaSQL)
+        let all = columns(schemaSQL + ";" + CorrelationIndex.tablesSQL + ";" + SQLiteLog.spanSchemaSQL)
+        return (core, all.filter { core[$0.key] == nil })
+    }()
+
+    /// One column as `PRAGMA table_info` describes it.
+    struct TableColumn: Equatable {
+        var name: String
+        /// NOT NULL without a default: an insert that does not name it fails.
+        var required: Bool
+    }
+
+    /// Every table's columns, by table name.
+    private static func tableColumns(_ db: Database) throws -> [String: [TableColumn]] {
+        let tables = try String.fetchAll(db, sql: """
+            SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+            """)
+        var result: [String: [TableColumn]] = [:]
+        for table in tables {
+            let rows = try Row.fetchAll(db, sql: "SELECT name, \"notnull\", dflt_value FROM pragma_table_info(?)", arguments: [table])
+            result[table] = rows.map { row in
+                let notNull: Int = row[1] ?? 0
+                let defaultValue: DatabaseValue = row[2]
+                return TableColumn(name: row[0] ?? "", required: notNull != 0 && defaultValue.isNull)
+            }
+        }
+        return result
+    }
+
+    /// Checks that the store has the tables and columns its schema version promises. A store edited by
+    /// hand (a dropped table or column, an added column every insert would have to name) would work for
+    /// some commands and fail others with SQLite's own words: refuse it whole, before anything is written.
+    static func checkSchema(_ db: Database, path: String) throws {
+        let found = try tableColumns(db)
+        func check(_ table: String, _ promised: [TableColumn], required: Bool) throws {
+            guard let columns = found[table] else {
+                if required { throw StoreError.unexpectedSchema(path, "table \(table) is missing") }
+                return
+            }
+            let names = Set(columns.map(\.name))
+            if let gone = promised.first(where: { !names.contains($0.name) }) {
+                throw StoreError.unexpectedSchema(path, "table \(table) has no column \(gone.name)")
+            }
+            let known = Set(promised.map(\.name))
+            if let extra = columns.first(where: { $0.required && !known.contains($0.name) }) {
+                throw StoreError.unexpectedSchema(path, "table \(table) has an unknown required column \(extra.name)")
+            }
+        }
+        for (table, columns) in promisedTables.core.sorted(by: { $0.key < $1.key }) {
+            try check(table, columns, required: true)
+        }
+        for (table, columns) in promisedTables.onDemand.sorted(by: { $0.key < $1.key }) {
+            try check(table, columns, required: false)
+        }
+    }
+
+    /// Creates a new store at `path`, where no file exists: the store is built whole in a temporary file
+    /// beside it, then moved into place by a rename that refuses to replace a file that appeared there
+    /// meanwhile. So `path` is never a half-made store, a file someone else put there (even an empty
+    /// one) is never written, and the store never has two names (``StoreNames`` refuses that).
+    /// Returns false when a file was already there (the caller then opens it as an existing file).
+    static func createStore(at path: String) throws -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temporary = (folder.isEmpty ? "" : folder + "/") + ".\(name).creating-\(getpid())-\(UUID().uuidString.prefix(8))"
+        defer {
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
+        }
+        do {
+            let queue = try DatabaseQueue(path: temporary)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.inTransaction(.immediate) {
+                    try createSchemaIfNeeded(db, path: path)
+                    return .commit
+                }
+            }
+            try queue.close()
+        } catch let error as DatabaseError {
+            throw StoreError.inspecting(SQLiteFailure(error, path: path, busyTimeout: SQLiteLog.busyTimeout))
+        }
+        if let renameNoReplace {
+            if renameNoReplace(AT_FDCWD, temporary, AT_FDCWD, path, 1 /* RENAME_NOREPLACE */) == 0 { return true }
+            if errno == EEXIST { return false }
+            // EINVAL or ENOSYS: a file system or kernel without it; fall through.
+        }
+        // link() also refuses an existing file, but the store has two names until the temporary one goes.
+        if link(temporary, path) == 0 {
+            unlink(temporary)
+            return true
+        }
+        let linkError = errno
+        if linkError == EEXIST { return false }
+        // No hard links either: rename, which cannot refuse an existing file, so look first.
+        if FileManager.default.fileExists(atPath: path) { return false }
+        guard rename(temporary, path) == 0 else {
+            throw StoreError.cannotOpen(path, String(cString: strerror(linkError)))
+        }
+        return true
+    }
+
+    /// Linux's `renameat2`, looked up at run time (not every C library declares it).
+    private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    private static let renameNoReplace: RenameAt2? = {
+        guard let symbol = dlsym(nil, "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: RenameAt2.self)
+    }()
 
     /// Creates the schema when the database has none. Must run inside an IMMEDIATE transaction.
     static func createSchemaIfNeeded(_ db: Database, path: String) throws {

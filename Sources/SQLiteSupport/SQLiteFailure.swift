@@ -39,7 +39,9 @@ public enum SQLiteFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
             self = .cannotOpen(path: path, detail: detail)
         case .SQLITE_IOERR:
-            self = .ioError(path: path, detail: detail)
+            // A full disk often arrives as an I/O error (ENOSPC writing the -wal, or sizing the -shm) rather
+            // than SQLITE_FULL: say so, since "I/O error" reads as damage and invites moving a good file aside.
+            self = Self.diskIsFull(near: path) ? .diskFull(path: path) : .ioError(path: path, detail: detail)
         default:
             self = .failed(path: path, detail: detail)
         }
@@ -77,6 +79,18 @@ public enum SQLiteFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .ioError(_, let d): return "the disk reported an I/O error: \(d)"
         case .failed(_, let d): return "SQLite failed: \(d)"
         }
+    }
+
+    /// Below this many free bytes a disk counts as full: SQLite cannot size a `-shm` (32 KiB) or append
+    /// a few pages to the `-wal`.
+    public static let fullDiskThreshold: UInt64 = 1 << 20
+
+    /// True when the file system holding `path` has less than ``fullDiskThreshold`` bytes free for this user.
+    public static func diskIsFull(near path: String) -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        var info = statvfs()
+        guard statvfs(folder.isEmpty ? "." : folder, &info) == 0 else { return false }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize) < fullDiskThreshold
     }
 
     /// Whole seconds without a fraction ("5"), others with one decimal ("0.5").

@@ -18,15 +18,20 @@ public final class SQLiteFile: Sendable {
         public var maximumReaderCount: Int
         /// Statements run on every new connection (`PRAGMA`s); a read-only open runs them too.
         public var connectionPragmas: [String]
+        /// With `readOnly`: open the file as `immutable` (SQLite's URI parameter), creating no `-wal` or
+        /// `-shm` beside it and taking no locks. Only for a file nobody can be writing, see
+        /// ``SQLiteFile/mustOpenImmutable(_:)``.
+        public var immutable: Bool
 
         /// Creates options.
         public init(readOnly: Bool = false, busyTimeout: TimeInterval = 5, label: String,
-                    maximumReaderCount: Int = 4, connectionPragmas: [String] = []) {
+                    maximumReaderCount: Int = 4, connectionPragmas: [String] = [], immutable: Bool = false) {
             self.readOnly = readOnly
             self.busyTimeout = busyTimeout
             self.label = label
             self.maximumReaderCount = maximumReaderCount
             self.connectionPragmas = connectionPragmas
+            self.immutable = immutable
         }
     }
 
@@ -59,7 +64,8 @@ public final class SQLiteFile: Sendable {
             }
         }
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            let target = options.readOnly && options.immutable ? Self.immutableURI(path) : path
+            pool = try DatabasePool(path: target, configuration: config)
         } catch let error as DatabaseError {
             throw translate(SQLiteFailure(error, path: path, busyTimeout: options.busyTimeout))
         }
@@ -114,6 +120,65 @@ public final class SQLiteFile: Sendable {
         } catch {
             throw translated(error)
         }
+    }
+
+    // MARK: - Files that cannot be written
+
+    /// Why the file at `path` cannot be written by this process, or nil when it can: the file itself is
+    /// not writable (permissions, a read-only file system), or its folder is not, where SQLite must
+    /// create the `-wal` and `-shm` files of a WAL database.
+    public static func writeBlocker(_ path: String) -> String? {
+        // As this process's effective user (AT_EACCESS), which is who SQLite opens the files as.
+        func writable(_ p: String, _ mode: Int32) -> Bool { faccessat(AT_FDCWD, p, mode, AT_EACCESS) == 0 }
+        if !writable(path, W_OK) {
+            return errno == EROFS ? "it is on a read-only file system" : "the file is not writable (\(permissions(path)))"
+        }
+        let folder = parent(of: path)
+        if !writable(folder, W_OK | X_OK) {
+            if errno == EROFS { return "it is on a read-only file system" }
+            // An open writer's -wal and -shm are enough; after a clean close they are gone and must be made again.
+            let siblingsWritable = ["-wal", "-shm"].allSatisfy { writable(path + $0, W_OK) }
+            if !siblingsWritable {
+                return "its folder \(folder) is not writable (\(permissions(folder))), and SQLite keeps its -wal and -shm files there"
+            }
+        }
+        return nil
+    }
+
+    /// True when a read-only open of the WAL file at `path` must be `immutable`: SQLite cannot create the
+    /// `-shm` file it needs (the folder is not writable) and none exists. No other process can be writing
+    /// the file then either, since a writer would need the same `-wal` and `-shm` files.
+    public static func mustOpenImmutable(_ path: String) -> Bool {
+        if FileManager.default.fileExists(atPath: path + "-shm") { return false }
+        return faccessat(AT_FDCWD, parent(of: path), W_OK | X_OK, AT_EACCESS) != 0
+    }
+
+    /// `path` as a `file:` URI with `immutable=1` (the system SQLite is built with URI filenames on).
+    public static func immutableURI(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var encoded = ""
+        for c in absolute {
+            switch c {
+            case "%": encoded += "%25"
+            case "?": encoded += "%3f"
+            case "#": encoded += "%23"
+            default: encoded.append(c)
+            }
+        }
+        return "file://" + encoded + "?immutable=1"
+    }
+
+    /// The folder holding `path` ("." for a bare name).
+    static func parent(of path: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
+    }
+
+    /// `mode 444, owner uid 0` for the message saying why a file cannot be written.
+    private static func permissions(_ path: String) -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return String(cString: strerror(errno)) }
+        return "mode " + String(st.st_mode & 0o777, radix: 8) + ", owner uid \(st.st_uid)"
     }
 
     // MARK: - Internals
