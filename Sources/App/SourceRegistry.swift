@@ -151,7 +151,7 @@ extension SourceBackend {
             guard rest.hasPrefix("//") else { throw BrokerError.badURL(url, reason: "use kafka://HOST:PORT[,HOST:PORT]") }
             // Credentials and properties go in -X or the context, where they are kept out of every screen and log.
             if rest.contains("@") {
-                throw BrokerError.badURL(url, reason: "a Kafka URL takes no user or password: give them as -X sasl.username=… -X sasl.password=… or in the context's properties")
+                throw BrokerError.badURL(url, reason: "a Kafka URL takes no user or password: give them with -X (sasl.username, sasl.password) or in the context's properties")
             }
             if rest.contains("?") || rest.contains("#") {
                 throw BrokerError.badURL(url, reason: "a Kafka URL takes no parameters: give librdkafka properties as -X key=value or in the context's properties")

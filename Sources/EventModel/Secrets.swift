@@ -125,7 +125,8 @@ public enum Secrets {
         return out + rest
     }
 
-    /// `sasl.password=hunter2`, `password: hunter2`, `"password":"hunter2"` → the value masked.
+    /// `sasl.password=hunter2`, `password=hunter2`, `password:hunter2`, `"password":"hunter2"` → the value
+    /// masked (`password: text`, with a blank, is prose and left alone).
     private static func maskNamedValues(_ text: String) -> String {
         var out = ""
         var rest = Substring(text)
@@ -134,9 +135,16 @@ public enum Secrets {
             let before = rest[..<sep]
             let trimmedName = before.reversed().drop { $0 == "\"" || $0 == "'" }
             let name = String(trimmedName.prefix { !endsWord($0) && $0 != "&" && $0 != "?" && $0 != "," && $0 != ";" }.reversed())
+            // `name: text` with a blank is prose ("wrong password: check it"), not a setting.
+            let after = rest[rest.index(after: sep)...]
+            let prose = rest[sep] == ":" && (after.first.map { $0 == " " } ?? true)
+            guard !prose, !name.isEmpty, hasSecretWord(name), !after.hasPrefix("//") else {
+                out += rest[...sep]
+                rest = rest[rest.index(after: sep)...]
+                continue
+            }
             out += rest[...sep]
             rest = rest[rest.index(after: sep)...]
-            guard !name.isEmpty, hasSecretWord(name), !rest.hasPrefix("//") else { continue }
             // The value: after optional blanks and an opening quote, to the end of the word.
             let blanks = rest.prefix { $0 == " " }
             out += blanks

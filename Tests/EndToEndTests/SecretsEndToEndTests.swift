@@ -48,7 +48,7 @@ final class SecretsEndToEndTests: XCTestCase {
     func testCredentialsInAURLAreNeverShown() throws {
         let box = try Sandbox()
         try assertRefusedWithoutSecret(["topics", "--broker", "kafka://u:\(Self.secret)@127.0.0.1:9092"],
-                                       mentions: ["kafka://***@127.0.0.1:9092", "user or password", "-X sasl.password"], box: box)
+                                       mentions: ["kafka://***@127.0.0.1:9092", "user or password", "-X (sasl.username, sasl.password)"], box: box)
         try assertRefusedWithoutSecret(["topics", "--broker", "kafka://127.0.0.1:9092?sasl.password=\(Self.secret)"],
                                        mentions: ["sasl.password=***", "no parameters", "-X key=value"], box: box)
         try assertRefusedWithoutSecret(["topics", "--broker", "kafka://h1:9092,u:\(Self.secret)@h2:9092"],
