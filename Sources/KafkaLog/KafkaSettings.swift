@@ -24,7 +24,8 @@ public struct KafkaSettings: Sendable, Equatable {
     /// `kafka://h1:9092,h2:9092` (the servers sorted, so that every spelling of one list names the
     /// same source in the redrive journal), plus the security protocol when one is set: never a secret.
     public var description: String {
-        var text = "kafka://" + bootstrap.sorted().joined(separator: ",")
+        // Secrets.url: a server spelt `user:password@host` (never accepted from a URL) still shows no password.
+        var text = Secrets.url("kafka://" + bootstrap.sorted().joined(separator: ","))
         if let proto = properties["security.protocol"], !KafkaSecrets.isSecret("security.protocol") {
             text += " (\(proto.lowercased()))"
         }
