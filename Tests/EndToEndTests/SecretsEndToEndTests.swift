@@ -93,6 +93,42 @@ final class SecretsEndToEndTests: XCTestCase {
         try assertRefusedWithoutSecret(["topics", "--config", box.path("broken.yaml"), "--context", "broken"], mentions: ["broken.yaml"], box: box)
     }
 
+    /// A requeue on a live cluster with a password among the properties: its report, `--json` outputs,
+    /// the journal's audit trail (`source`) and the log file never hold it.
+    func testARequeueWithAPasswordKeepsItOutOfJSONTheJournalAndTheLog() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["orders:1", "orders.DLT:1"])
+        XCTAssertEqual(try kcat(["-P", "-b", cluster.bootstrap, "-t", "orders.DLT", "-p", "0", "-q",
+                                 "-H", "kafka_dlt-original-topic=orders", "-H", "kafka_dlt-original-partition=0",
+                                 "-H", "kafka_dlt-original-offset=1", "-H", "kafka_dlt-exception-fqcn=java.lang.IllegalStateException"],
+                                input: "{\"order\":1}\n{\"order\":2}\n").status, 0)
+        let props = ["-X", "sasl.username=ops", "-X", "sasl.password=\(Self.secret)", "-X", "ssl.key.password=\(Self.secret)-key"]
+        let broker = ["--broker", "kafka://" + cluster.bootstrap]
+        var outputs: [RunResult] = []
+        for args in [["dlq", "requeue"] + broker + props + ["--dlq-topic", "orders.DLT", "--yes", "--json"],
+                     ["dlq", "list"] + broker + props + ["--json"],
+                     ["dlq", "jobs"] + broker + props + ["--json"],
+                     ["topics"] + broker + props + ["--json", "--interval", "0"]] {
+            let r = try runProcess(binary, args, env: box.environment, limit: 120)
+            XCTAssertEqual(r.status, 0, "\(args.joined(separator: " ")): \(r.stderr)")
+            outputs.append(r)
+        }
+        let jobs = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outputs[2].stdout.utf8)) as? [[String: Any]], outputs[2].stdout)
+        XCTAssertEqual(jobs.first?["source"] as? String, "kafka://" + cluster.bootstrap.split(separator: ",").sorted().joined(separator: ","),
+                       outputs[2].stdout)
+        XCTAssertEqual(jobs.first?["moved"] as? Int, 2, outputs[2].stdout)
+        for r in outputs {
+            XCTAssertFalse(r.stdout.contains(Self.secret) || r.stderr.contains(Self.secret), r.stdout + r.stderr)
+        }
+        let files = (try? FileManager.default.subpathsOfDirectory(atPath: box.root.path)) ?? []
+        for file in files where !file.hasSuffix("-wal") && !file.hasSuffix("-shm") {
+            let data = (try? Data(contentsOf: URL(fileURLWithPath: box.path(file)))) ?? Data()
+            XCTAssertNil(data.range(of: Data(Self.secret.utf8)), "the secret is in \(file)")
+        }
+        _ = cluster
+    }
+
     func testASecretPropertyOfAWorkingClientStaysOutOfLogsAndStderr() throws {
         let box = try Sandbox()
         // librdkafka logs its connection failures (to the log file); the password must not be among them.
