@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import TerminalUI
+import EventModel
 
 /// A swift-log handler appending lines to a file: the screen belongs to the dashboard.
 struct FileLogHandler: LogHandler {
@@ -46,8 +47,9 @@ struct FileLogHandler: LogHandler {
         let stamp = Date().formatted(.iso8601)
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let meta = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        // Errors quote store and broker text: escape it so `tail -f` cannot be steered.
-        sink.write(TextWidth.sanitized("\(stamp) \(event.level) \(label): \(event.message)\(meta)") + "\n")
+        // Errors quote store and broker text: escape it so `tail -f` cannot be steered, and mask what
+        // could be a secret (a URL's password, a `password=` in a library's line) as every error does.
+        sink.write(TextWidth.sanitized(Secrets.scrub("\(stamp) \(event.level) \(label): \(event.message)\(meta)")) + "\n")
     }
 
     /// Sends every logger of the process to the log file.

@@ -284,13 +284,20 @@ enum MoveRunner {
         if json {
             print(TerminalSafe.json(try ScriptJSON.encode(ReportJSON(report, request: request))))
         } else {
-            print(TextWidth.sanitized(summary(report, request: request)))
+            print(summary(report, request: request))
         }
         if report.cancelled { throw ExitStatus(130) }
         if report.failed > 0 { throw ExitStatus(1) }
     }
 
+    /// The report for the terminal: one line per fact, each made terminal-safe on its own (a newline
+    /// in a topic name or a broker's reason shows as `␊` inside its line; the lines stay lines).
     static func summary(_ r: RedriveReport, request: RedriveRequest) -> String {
+        summaryLines(r, request: request).map(TextWidth.sanitized).joined(separator: "\n")
+    }
+
+    /// The report's lines, as raw text.
+    static func summaryLines(_ r: RedriveReport, request: RedriveRequest) -> [String] {
         let verb = request.kind == .replay ? "copied" : "requeued"
         var lines: [String] = []
         let targets = r.targets.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
@@ -300,7 +307,7 @@ enum MoveRunner {
             lines.append("\(r.cancelled ? "cancelled: " : "")\(verb) \(r.moved) of \(r.selected) from \(request.sourceTopic)"
                          + (targets.isEmpty ? "" : " → \(targets)") + " (job \(r.jobID))")
         }
-        if r.skipped > 0 { lines.append("skipped \(r.skipped) already requeued by an earlier job") }
+        lines += skipLines(r)
         if r.inDoubt > 0 {
             lines.append("\(r.inDoubt) in doubt (sent when the broker stopped answering): kept in the journal; `evtop dlq resume` looks for them and sends only what did not land")
         }
@@ -309,7 +316,21 @@ enum MoveRunner {
             for f in r.failures.prefix(20) { lines.append("  \(f.redriveID): \(f.reason)") }
             if r.failed > 20 { lines.append("  … and \(r.failed - 20) more") }
         }
-        return lines.joined(separator: "\n")
+        return lines
+    }
+
+    /// What was skipped and why: letters an ended job requeued, and letters a job still running holds
+    /// (it started at the same time or while this one waited to be confirmed: not an "earlier" job).
+    static func skipLines(_ r: RedriveReport) -> [String] {
+        let toRunning = r.skippedToRunning.values.reduce(0, +)
+        let earlier = r.skipped - toRunning
+        var lines: [String] = []
+        if earlier > 0 { lines.append("skipped \(earlier) already requeued by an earlier job") }
+        if toRunning > 0 {
+            let jobs = r.skippedToRunning.keys.sorted()
+            lines.append("skipped \(toRunning) taken by another job (still running: \(jobs.joined(separator: ", ")))")
+        }
+        return lines
     }
 
     struct ReportJSON: Encodable {
@@ -321,6 +342,8 @@ enum MoveRunner {
         var selected: Int
         var moved: Int
         var skipped: Int
+        /// Of `skipped`: letters held by other jobs still running, by job id.
+        var skippedToRunningJobs: [String: Int]
         var failed: Int
         var inDoubt: Int
         var targets: [String: Int]
@@ -335,6 +358,7 @@ enum MoveRunner {
             selected = r.selected
             moved = r.moved
             skipped = r.skipped
+            skippedToRunningJobs = r.skippedToRunning
             failed = r.failed
             inDoubt = r.inDoubt
             targets = r.targets

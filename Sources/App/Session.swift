@@ -40,7 +40,8 @@ public struct SourceSelection: Sendable {
     static func properties(_ list: [String]) throws -> [String: String] {
         var props: [String: String] = [:]
         for p in list {
-            guard let eq = p.firstIndex(of: "=") else { throw UsageError("-X takes key=value, got '\(p)'") }
+            // Not echoed: `-X sasl.password:hunter2` is a secret with a typo in it.
+            guard let eq = p.firstIndex(of: "=") else { throw UsageError("-X takes key=value; one -X has no '=' (not shown: it may hold a secret)") }
             props[String(p[..<eq]).trimmingCharacters(in: .whitespaces)] = String(p[p.index(after: eq)...])
         }
         return props
@@ -172,8 +173,9 @@ public enum TerminalSafe {
         return String(out)
     }
 
-    /// An error's text with control characters escaped.
-    public static func text(_ error: Error) -> String { TextWidth.sanitized(String(describing: error)) }
+    /// An error's text with control characters escaped and secrets masked (a library's text may quote
+    /// a URL with its password, or a property's value: see ``Secrets/scrub(_:values:)``).
+    public static func text(_ error: Error) -> String { TextWidth.sanitized(Secrets.scrub(String(describing: error))) }
 }
 
 /// The user name for the audit trail.

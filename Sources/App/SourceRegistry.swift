@@ -61,6 +61,7 @@ struct SourceBackend: Sendable {
     /// An example URL, for error messages.
     let example: String
     /// Checks what follows `scheme:` and returns it normalised; throws `BrokerError.badURL` with the reason.
+    /// `url` is the URL as errors show it (credentials masked); a reason never quotes `rest` unchecked.
     let check: @Sendable (_ url: String, _ rest: String) throws -> String
     /// The normal spelling of a checked target.
     let spell: @Sendable (_ target: String) -> String
@@ -82,19 +83,21 @@ public enum SourceRegistry {
     public static var examples: String { backends.map(\.example).joined(separator: " or ") }
 
     /// Parses `SCHEME:REST` with the backend the scheme names; a bare path or host gets a hint.
+    /// Errors show the URL without its credentials or query values (``Secrets/url(_:)``).
     public static func parse(_ text: String) throws -> SourceURL {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let shown = Secrets.url(trimmed)
         // Without a scheme: a path or a host:port; say how each backend would spell it.
-        let bare = { BrokerError.badURL(text, reason: "no scheme: use " + backends.map { $0.suggest(trimmed) }.joined(separator: " or ")) }
+        let bare = { BrokerError.badURL(shown, reason: "no scheme: use " + backends.map { $0.suggest(shown) }.joined(separator: " or ")) }
         guard let colon = trimmed.firstIndex(of: ":"), !trimmed.hasPrefix("/"), !trimmed.hasPrefix("."), !trimmed.hasPrefix("~") else {
             throw bare()
         }
         let scheme = String(trimmed[..<colon]).lowercased()
         guard let backend = backend(scheme) else {
             if scheme.contains(".") || Int(trimmed[trimmed.index(after: colon)...]) != nil { throw bare() }
-            throw BrokerError.badURL(text, reason: "unknown scheme '\(scheme)' (use \(examples))")
+            throw BrokerError.badURL(shown, reason: "unknown scheme '\(scheme)' (use \(examples))")
         }
-        return SourceURL(scheme: scheme, target: try backend.check(text, String(trimmed[trimmed.index(after: colon)...])))
+        return SourceURL(scheme: scheme, target: try backend.check(shown, String(trimmed[trimmed.index(after: colon)...])))
     }
 
     /// Opens the source a URL names.
@@ -116,7 +119,13 @@ extension SourceBackend {
         example: "sqlite:PATH",
         check: { url, rest in
             var path = rest
-            if path.hasPrefix("//") { path.removeFirst(2) }
+            if path.hasPrefix("//") {
+                path.removeFirst(2)
+                // `sqlite://user:password@host/…` is no local file, and its credentials must not reach an error.
+                if path.prefix(while: { $0 != "/" }).contains("@") {
+                    throw BrokerError.badURL(url, reason: "a store is a local file, reached without a user or password (example: sqlite:~/demo.db)")
+                }
+            }
             guard !path.isEmpty else {
                 throw BrokerError.badURL(url, reason: "no file path after 'sqlite:' (example: sqlite:~/demo.db)")
             }
@@ -143,6 +152,13 @@ extension SourceBackend {
         example: "kafka://HOST:PORT",
         check: { url, rest in
             guard rest.hasPrefix("//") else { throw BrokerError.badURL(url, reason: "use kafka://HOST:PORT[,HOST:PORT]") }
+            // Credentials and properties go in -X or the context, where they are kept out of every screen and log.
+            if rest.contains("@") {
+                throw BrokerError.badURL(url, reason: "a Kafka URL takes no user or password: give them with -X (sasl.username, sasl.password) or in the context's properties")
+            }
+            if rest.contains("?") || rest.contains("#") {
+                throw BrokerError.badURL(url, reason: "a Kafka URL takes no parameters: give librdkafka properties as -X key=value or in the context's properties")
+            }
             let hosts = rest.dropFirst(2).split(separator: ",").map(String.init)
             guard !hosts.isEmpty else { throw BrokerError.badURL(url, reason: "no bootstrap servers after 'kafka://' (example: kafka://localhost:9092)") }
             for host in hosts {

@@ -203,8 +203,11 @@ public struct RedriveReport: Sendable, Hashable {
     public var selected: Int
     /// Messages that landed (for a dry run: that would be moved).
     public var moved: Int
-    /// Selected messages already redriven by an earlier job.
+    /// Selected messages already redriven by an earlier job, or owned by another job.
     public var skipped: Int
+    /// Of `skipped`: messages owned by other jobs still running when this one started, by job id
+    /// (a concurrent job is not an "earlier" one).
+    public var skippedToRunning: [String: Int] = [:]
     /// Messages that could not be moved, with why (first few hundred).
     public var failures: [Failure]
     /// Failed count (may exceed `failures.count`).

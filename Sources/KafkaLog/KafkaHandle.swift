@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import CRdKafka
+import EventModel
 
 /// librdkafka's own log lines and errors go to evtop's log file, never to the terminal.
 let kafkaLogger = Logger(label: "evtop.kafka")
@@ -51,13 +52,16 @@ enum KafkaConf {
         all["bootstrap.servers"] = settings.bootstrap.joined(separator: ",")
         for (k, v) in settings.properties { all[k] = v }
         for (k, v) in overrides { all[k] = v }
+        // librdkafka's log lines and errors may quote a value (`… set to \`…\``): every later text masks them.
+        Secrets.remember(all.filter { KafkaSecrets.isSecret($0.key) }.map(\.value))
         for key in all.keys.sorted() {
             guard let value = all[key] else { continue }
             var errstr = [CChar](repeating: 0, count: 512)
-            if rd_kafka_conf_set(conf, key, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
+            let result = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
+            guard result == RD_KAFKA_CONF_OK else {
                 rd_kafka_conf_destroy(conf)
-                let why = KafkaSecrets.scrub(cText(errstr), properties: all)
-                throw KafkaError.configuration(KafkaSecrets.isSecret(key) ? "property '\(key)' (value hidden) was refused: \(why)" : "property '\(key)=\(value)': \(why)")
+                throw KafkaError.configuration(refusal(key: key, value: value, known: result != RD_KAFKA_CONF_UNKNOWN,
+                                                       librdkafka: cText(errstr), all: all))
             }
         }
         rd_kafka_conf_set_log_cb(conf) { _, level, facility, buf in
@@ -72,6 +76,19 @@ enum KafkaConf {
             }
         }
         return conf
+    }
+
+    /// Why librdkafka refused `key=value`, without a secret: the value is shown only for a property
+    /// librdkafka knows whose name is no secret's (an unknown name may be a mistyped secret one), and
+    /// librdkafka's own text, which may quote the value, is scrubbed the same way.
+    static func refusal(key: String, value: String, known: Bool, librdkafka: String, all: [String: String]) -> String {
+        let shown = Secrets.shown(key, value: value, known: known)
+        let hidden = all.filter { KafkaSecrets.isSecret($0.key) }.map(\.value) + (shown == value ? [] : [value])
+        let why = Secrets.scrub(librdkafka, values: hidden)
+        guard known else {
+            return "unknown property '\(key)' (value not shown: a mistyped name may hold a secret); check its spelling against librdkafka's CONFIGURATION.md"
+        }
+        return shown == value ? "property '\(key)=\(value)' was refused: \(why)" : "property '\(key)' (value not shown) was refused: \(why)"
     }
 }
 

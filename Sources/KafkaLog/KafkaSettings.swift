@@ -1,4 +1,5 @@
 import Foundation
+import EventModel
 
 /// What evtop needs to reach a Kafka cluster: bootstrap servers, librdkafka properties, known groups.
 public struct KafkaSettings: Sendable, Equatable {
@@ -23,7 +24,8 @@ public struct KafkaSettings: Sendable, Equatable {
     /// `kafka://h1:9092,h2:9092` (the servers sorted, so that every spelling of one list names the
     /// same source in the redrive journal), plus the security protocol when one is set: never a secret.
     public var description: String {
-        var text = "kafka://" + bootstrap.sorted().joined(separator: ",")
+        // Secrets.url: a server spelt `user:password@host` (never accepted from a URL) still shows no password.
+        var text = Secrets.url("kafka://" + bootstrap.sorted().joined(separator: ","))
         if let proto = properties["security.protocol"], !KafkaSecrets.isSecret("security.protocol") {
             text += " (\(proto.lowercased()))"
         }
@@ -37,28 +39,18 @@ public struct KafkaSettings: Sendable, Equatable {
     }
 }
 
-/// Which librdkafka properties are secrets, and how to show a property list without them.
+/// Which librdkafka properties are secrets, and how to show a property list without them: evtop's one
+/// rule (``Secrets``) applied to librdkafka's properties.
 public enum KafkaSecrets {
-    /// True for passwords, secrets, private keys and OAUTHBEARER config: never shown or logged.
-    public static func isSecret(_ key: String) -> Bool {
-        let k = key.lowercased()
-        return k.contains("password") || k.contains("secret") || k == "ssl.key.pem"
-            || k == "sasl.oauthbearer.config" || k.hasSuffix(".jaas.config") || k.contains("token")
-    }
+    /// True for passwords, secrets, tokens, keys, credentials and OAUTHBEARER or JAAS config: never shown or logged.
+    public static func isSecret(_ key: String) -> Bool { Secrets.isSecretName(key) }
 
     /// `key=value` lines sorted by key, with every secret's value replaced by `***`.
-    public static func redacted(_ properties: [String: String]) -> [String] {
-        properties.keys.sorted().map { key in
-            key + "=" + (isSecret(key) ? "***" : (properties[key] ?? ""))
-        }
-    }
+    public static func redacted(_ properties: [String: String]) -> [String] { Secrets.redacted(properties) }
 
-    /// `text` with every secret value of `properties` replaced by `***` (for librdkafka error strings).
+    /// `text` (a librdkafka error string) with every secret value of `properties`, and anything else
+    /// ``Secrets/scrub(_:values:)`` masks, replaced by `***`.
     public static func scrub(_ text: String, properties: [String: String]) -> String {
-        var out = text
-        for (key, value) in properties where isSecret(key) && !value.isEmpty {
-            out = out.replacingOccurrences(of: value, with: "***")
-        }
-        return out
+        Secrets.scrub(text, values: properties.filter { isSecret($0.key) }.map(\.value))
     }
 }

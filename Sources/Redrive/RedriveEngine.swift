@@ -89,9 +89,11 @@ public final class RedriveEngine: Sendable {
         }
         defer { withExtendedLifetime(lock) {} } // held until the run ends, however it ends
         let claim = try journal.createJob(record, items: items, pid: pid)
-        return try await process(jobID: jobID, kind: request.kind, targetOverride: request.targetOverride,
-                                 rate: request.ratePerSecond, selected: items.count, skipped: claim.skipped,
-                                 cancelledJob: false, progress: progress, isCancelled: isCancelled)
+        var report = try await process(jobID: jobID, kind: request.kind, targetOverride: request.targetOverride,
+                                       rate: request.ratePerSecond, selected: items.count, skipped: claim.skipped,
+                                       cancelledJob: false, progress: progress, isCancelled: isCancelled)
+        report.skippedToRunning = claim.skippedToRunning
+        return report
     }
 
     /// Finishes every job of this source whose owner is gone (its lock can be taken: the kernel

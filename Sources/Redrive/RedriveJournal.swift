@@ -190,6 +190,9 @@ public final class RedriveJournal: Sendable {
         public var claimed: Int
         /// Messages already redriven, or owned by another job.
         public var skipped: Int
+        /// Of `skipped`: messages owned by other jobs that are still running (moved or yet to move),
+        /// by job id. The rest were redriven by jobs that have ended.
+        public var skippedToRunning: [String: Int] = [:]
     }
 
     /// Records a job and claims its messages in one transaction. A message already done, or owned
@@ -215,27 +218,39 @@ public final class RedriveJournal: Sendable {
             // And a request that names letters by position alone (no timestamps) finds any entry at that position.
             let legacy = try db.cachedStatement(sql: "SELECT state FROM items WHERE redrive_id = ?")
             let atPosition = try db.cachedStatement(sql: """
-                SELECT 1 FROM items WHERE src_topic = ? AND src_partition = ? AND src_offset = ?
+                SELECT redrive_id FROM items WHERE src_topic = ? AND src_partition = ? AND src_offset = ?
                   AND state != \(RedriveItemState.failed.sql) AND redrive_id NOT LIKE 'replay:%' AND redrive_id != ? LIMIT 1
+                """)
+            // Who holds a skipped message, when that job is still running: a report must not call it "earlier".
+            let runningOwner = try db.cachedStatement(sql: """
+                SELECT j.id FROM items i JOIN jobs j ON j.id = i.job_id
+                WHERE i.redrive_id = ? AND j.id != ? AND j.state = \(RedriveJobState.running.sql)
                 """)
             let isReplay = job.kind == RedriveRequest.Kind.replay.rawValue
             var claimed = 0
+            var skippedToRunning: [String: Int] = [:]
+            func skip(heldAs redriveID: String) throws {
+                if let owner = try String.fetchOne(runningOwner, arguments: [redriveID, job.id]) { skippedToRunning[owner, default: 0] += 1 }
+            }
             for (seq, item) in items.enumerated() {
+                let legacyID = RedriveRules.redriveID(item.source)
                 if RedriveRules.timestamp(inRedriveID: item.redriveID) != nil,
-                   let state = try String.fetchOne(legacy, arguments: [RedriveRules.redriveID(item.source)]), state != RedriveItemState.failed.rawValue {
+                   let state = try String.fetchOne(legacy, arguments: [legacyID]), state != RedriveItemState.failed.rawValue {
+                    try skip(heldAs: legacyID)
                     continue
                 }
                 if !isReplay, RedriveRules.timestamp(inRedriveID: item.redriveID) == nil,
-                   try Int.fetchOne(atPosition, arguments: [item.source.topic, item.source.partition, item.source.offset, item.redriveID]) != nil {
+                   let holder = try String.fetchOne(atPosition, arguments: [item.source.topic, item.source.partition, item.source.offset, item.redriveID]) {
+                    try skip(heldAs: holder)
                     continue
                 }
                 try insert.execute(arguments: [item.redriveID, job.id, seq, item.source.topic, item.source.partition,
                                                item.source.offset, job.createdAtMillis])
-                claimed += db.changesCount
+                if db.changesCount > 0 { claimed += db.changesCount } else { try skip(heldAs: item.redriveID) }
             }
             let skipped = items.count - claimed
             try db.execute(sql: "UPDATE jobs SET skipped = ? WHERE id = ?", arguments: [skipped, job.id])
-            return Claim(claimed: claimed, skipped: skipped)
+            return Claim(claimed: claimed, skipped: skipped, skippedToRunning: skippedToRunning)
         }
     }
 
