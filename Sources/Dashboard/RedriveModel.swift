@@ -271,7 +271,9 @@ public enum RedriveModel {
             let verb = report.dryRun ? "would requeue" : (report.cancelled ? "cancelled: requeued" : "requeued")
             var lines = ["\(verb) \(report.moved) of \(report.selected)" + (report.targets.isEmpty ? "" : " → " +
                          report.targets.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: " · "))]
-            if report.skipped > 0 { lines.append("\(report.skipped) already requeued earlier: skipped") }
+            let toRunning = report.skippedToRunning.values.reduce(0, +)
+            if report.skipped > toRunning { lines.append("\(report.skipped - toRunning) already requeued earlier: skipped") }
+            if toRunning > 0 { lines.append("\(toRunning) held by another job still running: skipped") }
             if report.inDoubt > 0 { lines.append("\(report.inDoubt) in doubt (the broker stopped answering): the next start resolves them") }
             if report.failed > 0 {
                 lines.append("\(report.failed) failed:")

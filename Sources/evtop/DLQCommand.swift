@@ -48,7 +48,7 @@ struct DLQRequeueCommand: AsyncParsableCommand {
         discussion: """
         Each letter goes back to the topic its headers name (kafka_dlt-original-topic, \
         __connect.errors.topic), to its original partition, with key, value and its non-DLT headers, \
-        plus evtop-redrive-id. Letters an earlier job already requeued are skipped. A job killed \
+        plus evtop-redrive-id. Letters an earlier job requeued, or that a job still running holds, are skipped. A job killed \
         midway is finished by the next requeue, `evtop dlq resume` or the dashboard. \
         Exit status: 0 done, 1 some letters failed (listed), 130 cancelled.
         """

@@ -59,8 +59,8 @@ final class ReportLinesEndToEndTests: XCTestCase {
         let binary = try evtopBinary()
         let box = try Sandbox()
         let store = box.path("two.db")
-        let journal = store + ".redrive"
         try await seed(store, count: 20)
+        let journal = try await box.journal(ofStore: store)
         let requeue = "\(binary) dlq requeue --broker sqlite:\(store) --dlq-topic orders.DLT"
 
         // Second requeue first: it selects all 20 letters and asks (stdin is tmux's terminal).

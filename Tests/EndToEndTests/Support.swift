@@ -1,3 +1,4 @@
+import EmbeddedStore
 import Foundation
 import XCTest
 
@@ -29,6 +30,12 @@ final class Sandbox {
          "XDG_STATE_HOME": root.appendingPathComponent("state").path]
     }
     func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+    /// Where evtop keeps the redrive journal of the store at `store` in this sandbox: named after the store's id.
+    func journal(ofStore store: String) async throws -> String {
+        let said = await (try SQLiteLog(path: store, mode: .readOnly)).identity()
+        let identity = try XCTUnwrap(said, "the store says its identity")
+        return root.appendingPathComponent("state/evtop/redrive/\(identity.stem).journal").path
+    }
     /// The redrive journals evtop keeps in this sandbox's state folder (one per source identity).
     var journals: [String] {
         let folder = root.appendingPathComponent("state/evtop/redrive").path
