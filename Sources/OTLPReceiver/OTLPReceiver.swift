@@ -22,16 +22,38 @@ public struct OTLPReceiverLimits: Sendable {
     /// Connections served at once; one more is closed as soon as it is accepted (file descriptors
     /// and memory stay bounded whatever a client does; SDK exporters use one or a few). At least 1.
     public var maxConnections: Int
-    /// A connection that sends nothing for this long is closed, so idle or stuck clients cannot hold
-    /// every slot (exporters reconnect for their next batch).
+    /// A connection that sends nothing for this long between requests is closed, so idle clients cannot
+    /// hold every slot (exporters reconnect for their next batch).
     public var idleTimeout: TimeAmount
+    /// Connections one client address may hold at once (capped by ``maxConnections``): one machine cannot
+    /// take every slot, so other clients are still served. More from that address get 503 + Retry-After.
+    public var maxConnectionsPerAddress: Int
+    /// A request's line and headers must all arrive within this time of its first byte (a client sending a
+    /// byte a second, which resets ``idleTimeout`` each time, is cut here).
+    public var headerTimeout: TimeAmount
+    /// After ``bodyGrace`` from the end of the headers, the body must have arrived at ``minBodyBytesPerSecond``
+    /// on average, or the connection is closed.
+    public var bodyGrace: TimeAmount
+    /// The slowest body accepted once ``bodyGrace`` has passed (bytes per second, averaged over the body).
+    public var minBodyBytesPerSecond: Int
+    /// Request bytes held in memory across all connections (bodies as declared or received, and gzip bodies
+    /// once inflated). A request that would go beyond it gets 503 + Retry-After instead of being buffered.
+    public var maxBufferedBytes: Int
 
     /// Creates limits; the defaults suit a developer machine.
     public init(maxBodyBytes: Int = 16 << 20, maxPendingSpans: Int = 100_000, retryAfterSeconds: Int = 1,
                 retentionAge: TimeInterval? = 24 * 3600, retentionMaxSpans: Int? = 2_000_000,
-                retentionInterval: TimeInterval = 60, maxConnections: Int = 256, idleTimeout: TimeAmount = .seconds(60)) {
+                retentionInterval: TimeInterval = 60, maxConnections: Int = 256, idleTimeout: TimeAmount = .seconds(60),
+                maxConnectionsPerAddress: Int = 64, headerTimeout: TimeAmount = .seconds(10),
+                bodyGrace: TimeAmount = .seconds(10), minBodyBytesPerSecond: Int = 64 * 1024,
+                maxBufferedBytes: Int = 64 << 20) {
         self.maxConnections = max(1, maxConnections)
         self.idleTimeout = idleTimeout
+        self.maxConnectionsPerAddress = max(1, maxConnectionsPerAddress)
+        self.headerTimeout = headerTimeout
+        self.bodyGrace = bodyGrace
+        self.minBodyBytesPerSecond = max(0, minBodyBytesPerSecond)
+        self.maxBufferedBytes = max(1, maxBufferedBytes)
         self.maxBodyBytes = maxBodyBytes
         self.maxPendingSpans = maxPendingSpans
         self.retryAfterSeconds = retryAfterSeconds
@@ -53,8 +75,15 @@ public struct OTLPReceiverStats: Sendable, Equatable {
     public var throttled = 0
     /// Connections open right now.
     public var openConnections = 0
-    /// Connections closed at once because ``OTLPReceiverLimits/maxConnections`` were open.
+    /// Connections refused (503 + Retry-After, then closed) because ``OTLPReceiverLimits/maxConnections``
+    /// were open, or their address held its ``OTLPReceiverLimits/maxConnectionsPerAddress``.
     public var refusedConnections = 0
+    /// Connections closed because a request's headers or body came too slowly.
+    public var timedOut = 0
+    /// Request bytes held in memory right now (see ``OTLPReceiverLimits/maxBufferedBytes``).
+    public var bufferedBytes = 0
+    /// Requests refused with 503 because ``OTLPReceiverLimits/maxBufferedBytes`` were held.
+    public var bufferRefusals = 0
     /// Spans accepted and waiting for the store right now.
     public var pendingSpans = 0
     /// The last failure worth telling an operator, if any.
@@ -92,8 +121,18 @@ public final class OTLPReceiver: Sendable {
         var serverTask: Task<Void, Never>?
         var retentionTask: Task<Void, Never>?
         var stats = OTLPReceiverStats()
-        /// Whether the last connection was refused (the cap reached): logged once per episode.
-        var saturated = false
+        /// Connections open per client address.
+        var perAddress: [String: Int] = [:]
+        /// Refused connections still being answered (each holds a descriptor for up to 2 s).
+        var answering = 0
+        /// When a refused connection was last logged (at most one line per 10 s).
+        var lastRefusalLog: ContinuousClock.Instant?
+        /// Most bytes buffered since memory was last given back to the system.
+        var bufferedPeak = 0
+        /// Body bytes read and dropped (refused requests) since memory was last given back.
+        var drainedSinceTrim = 0
+        /// Whether a ``OTLPReceiver/trimSoon()`` is waiting to run.
+        var trimScheduled = false
     }
     private let state = Mutex(State())
     private let writer: IngestWriter
@@ -125,22 +164,41 @@ public final class OTLPReceiver: Sendable {
     @discardableResult
     public func start() async throws -> Int {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        let server: NIOAsyncChannel<Accepted, Never>
         do {
             server = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                // Export bodies are large (a 512-span batch is ~150 KB): read them in big chunks.
+                // Export bodies are large (a 512-span batch is ~150 KB): read them in big chunks, but not so big
+                // that what a connection has read ahead (at most 8 reads, see below) weighs much.
                 .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
-                    minimum: 4 * 1024, initial: 64 * 1024, maximum: 1024 * 1024))
+                    minimum: 4 * 1024, initial: 64 * 1024, maximum: 256 * 1024))
                 .bind(host: host, port: port) { [limits] channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    channel.eventLoop.makeCompletedFuture { () throws -> Accepted in
+                        // Admitted or not is decided here, on the connection's event loop, before anything is read.
+                        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+                        switch self.admit(address) {
+                        case .answer(let response):
+                            try channel.pipeline.syncOperations.addHandler(RefuseConnection(response: response) {
+                                self.state.withLock { $0.answering -= 1 }
+                            })
+                            return .refused
+                        case .drop:
+                            channel.close(promise: nil)
+                            return .refused
+                        case .admit:
+                            break
+                        }
+                        let clock = RequestClock(limits: limits)
                         try channel.pipeline.syncOperations.addHandlers([
                             IdleStateHandler(readTimeout: limits.idleTimeout), CloseWhenIdle(),
+                            RequestDeadline(clock: clock) { self.state.withLock { $0.stats.timedOut += 1 } },
                         ])
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        try channel.pipeline.syncOperations.addHandler(RequestProgress(clock: clock))
+                        return .serve(try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                             wrappingChannelSynchronously: channel,
-                            configuration: .init(backPressureStrategy: .init(lowWatermark: 16, highWatermark: 64)))
+                            configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))),
+                            address: address)
                     }
                 }
         } catch {
@@ -155,29 +213,17 @@ public final class OTLPReceiver: Sendable {
             await withDiscardingTaskGroup { connections in
                 do {
                     try await server.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            let cap = max(1, self.limits.maxConnections)
-                            let (admitted, saturatedNow) = self.state.withLock { s -> (Bool, Bool) in
-                                guard s.stats.openConnections < cap else {
-                                    s.stats.refusedConnections += 1
-                                    defer { s.saturated = true }
-                                    return (false, !s.saturated)
-                                }
-                                s.stats.openConnections += 1
-                                s.saturated = false
-                                return (true, false)
-                            }
-                            guard admitted else {
-                                if saturatedNow {
-                                    self.log("OTLP receiver: \(cap) connections open, closing new ones until some end")
-                                }
-                                // Closed through the async wrapper (its writer must be finished), reading nothing.
-                                connections.addTask { try? await connection.executeThenClose { _, _ in } }
-                                continue
-                            }
+                        for try await accepted in inbound {
+                            // Refused connections answer and close themselves (``RefuseConnection``).
+                            guard case .serve(let connection, let address) = accepted else { continue }
                             connections.addTask {
                                 await self.serve(connection)
-                                self.state.withLock { $0.stats.openConnections -= 1 }
+                                self.state.withLock { s in
+                                    s.stats.openConnections -= 1
+                                    let left = s.perAddress[address, default: 1] - 1
+                                    s.perAddress[address] = left > 0 ? left : nil
+                                }
+                                self.trimSoon()
                             }
                         }
                     }
@@ -210,6 +256,119 @@ public final class OTLPReceiver: Sendable {
         await serverTask?.value
         await retentionTask?.value
         try? await group?.shutdownGracefully()
+    }
+
+    // MARK: - Admission and the buffer budget
+
+    /// What the event loop does with a connection just accepted.
+    enum Accepted: Sendable {
+        /// Served by ``serve(_:)``; `address` holds one of its address's slots until it ends.
+        case serve(NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, address: String)
+        /// Answered 503 and closed, or closed at once, on the event loop.
+        case refused
+    }
+
+    private enum Admission {
+        case admit
+        /// Refused: this HTTP response is written before closing.
+        case answer([UInt8])
+        /// Refused while too many refusals are being answered already: closed at once.
+        case drop
+    }
+
+    /// Takes a slot for a connection from `address`, or says how to refuse it.
+    private func admit(_ address: String) -> Admission {
+        let cap = max(1, limits.maxConnections)
+        let share = min(cap, max(1, limits.maxConnectionsPerAddress))
+        let (admission, reason, logIt) = state.withLock { s -> (Int, String, Bool) in
+            let mine = s.perAddress[address, default: 0]
+            if s.stats.openConnections < cap && mine < share {
+                s.stats.openConnections += 1
+                s.perAddress[address] = mine + 1
+                return (0, "", false)
+            }
+            s.stats.refusedConnections += 1
+            let reason = s.stats.openConnections >= cap
+                ? "all \(cap) connections of the receiver are in use"
+                : "\(address) has \(share) connections open, its share of the receiver's \(cap)"
+            let now = ContinuousClock.now
+            let logIt = s.lastRefusalLog.map { now - $0 > .seconds(10) } ?? true
+            if logIt { s.lastRefusalLog = now }
+            // An answer holds a descriptor for up to 2 s: beyond as many answers in flight as slots, just close.
+            guard s.answering < cap else { return (2, reason, logIt) }
+            s.answering += 1
+            return (1, reason, logIt)
+        }
+        if logIt { log("OTLP receiver: \(reason); answering 503 to new connections until some end") }
+        switch admission {
+        case 0: return .admit
+        case 1: return .answer(Self.rawUnavailable("\(reason); retry later", retryAfter: limits.retryAfterSeconds))
+        default: return .drop
+        }
+    }
+
+    /// A complete 503 response (OTLP/JSON status body) for a connection whose request was never read.
+    static func rawUnavailable(_ message: String, retryAfter: Int) -> [UInt8] {
+        let body = OTLPConversion.status(code: 14, message: message, encoding: .json)
+        let head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+            + "Retry-After: \(retryAfter)\r\nConnection: close\r\n\r\n"
+        return Array(head.utf8) + body
+    }
+
+    /// Takes `bytes` from the buffer budget; false when that would exceed it (one request still goes through
+    /// when nothing else is buffered, so a budget below the body limit cannot refuse everything).
+    private func reserve(_ bytes: Int) -> Bool {
+        state.withLock { s in
+            guard s.stats.bufferedBytes == 0 || s.stats.bufferedBytes + bytes <= limits.maxBufferedBytes else {
+                s.stats.bufferRefusals += 1
+                return false
+            }
+            s.stats.bufferedBytes += bytes
+            s.bufferedPeak = max(s.bufferedPeak, s.stats.bufferedBytes)
+            return true
+        }
+    }
+
+    /// Returns `bytes` to the budget. When nothing is buffered any more after a burst of at least
+    /// ``trimAfterBytes``, the freed heap is given back to the system (glibc keeps it otherwise).
+    private func release(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        state.withLock { $0.stats.bufferedBytes -= bytes }
+        trimSoon()
+    }
+
+    /// After a burst (``trimAfterBytes`` buffered at once, or 4 times as much read and dropped), gives freed
+    /// heap back to the system a second after nothing is buffered any more: by then the connections of the
+    /// burst have usually closed too, and glibc would otherwise keep their memory (measured: 169 MB kept
+    /// after 40 connections holding 15 MB each closed, 110 MB after a trim).
+    private func trimSoon() {
+        let start = state.withLock { s -> Bool in
+            guard !s.trimScheduled, s.stats.bufferedBytes == 0,
+                  s.bufferedPeak >= Self.trimAfterBytes || s.drainedSinceTrim >= 4 * Self.trimAfterBytes else { return false }
+            s.trimScheduled = true
+            return true
+        }
+        guard start else { return }
+        Task {
+            try? await Task.sleep(for: .seconds(1))
+            let now = self.state.withLock { s -> Bool in
+                s.trimScheduled = false
+                guard s.stats.bufferedBytes == 0 else { return false }
+                s.bufferedPeak = 0
+                s.drainedSinceTrim = 0
+                return true
+            }
+            if now { HeapTrim.giveBack() } else { self.trimSoon() }
+        }
+    }
+
+    /// The smallest burst after which freed memory is handed back to the system.
+    static let trimAfterBytes = 4 << 20
+
+    private func bufferFull(_ encoding: OTLPEncoding) -> Reply {
+        errorReply(.serviceUnavailable, code: 14,
+                   "the receiver's request buffer is full (\(limits.maxBufferedBytes) bytes held across connections); retry later",
+                   encoding: encoding, headers: [("Retry-After", String(limits.retryAfterSeconds))])
     }
 
     // MARK: - Retention
@@ -249,33 +408,69 @@ public final class OTLPReceiver: Sendable {
     }
 
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        // Budget bytes this connection's current request holds; given back however the connection ends.
+        var reserved = 0
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?
-                var body = ByteBuffer()
+                var body: [UInt8] = []
                 var refusal: Reply?
                 for try await part in inbound {
                     switch part {
                     case .head(let h):
                         head = h
-                        body.clear()
+                        body = []
                         refusal = precheck(h)
+                        let expectsContinue = h.headers.first(name: "Expect")?.lowercased() == "100-continue"
+                        if refusal == nil, let declared = h.headers.first(name: "Content-Length").flatMap(Int.init), declared > 0 {
+                            // The declared body is reserved before any of it is read: a client that announces
+                            // 16 MiB and sends it slowly holds its share of the budget from the start.
+                            if reserve(declared) {
+                                reserved += declared
+                                body.reserveCapacity(declared)
+                            } else {
+                                let r = bufferFull(encoding(of: h) ?? .json)
+                                // A client waiting for 100 Continue has sent no body: answer now.
+                                if expectsContinue {
+                                    try await write(r, version: h.version, keepAlive: false, to: outbound)
+                                    return
+                                }
+                                refusal = r
+                            }
+                        }
                         if let r = refusal, r.close {
                             try await write(r, version: h.version, keepAlive: false, to: outbound)
                             return
                         }
                         // curl (and URLSession on Linux) wait a second for this before sending a large body.
-                        if refusal == nil, h.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                        if refusal == nil, expectsContinue {
                             try await outbound.write(.head(HTTPResponseHead(version: h.version, status: .continue)))
                         }
-                    case .body(var chunk):
-                        guard refusal == nil else { continue }
-                        if body.readableBytes + chunk.readableBytes > limits.maxBodyBytes {
+                    case .body(let chunk):
+                        // A refused body is read and dropped (the answer comes at its end), never kept.
+                        guard refusal == nil else {
+                            let dropped = chunk.readableBytes
+                            state.withLock { $0.drainedSinceTrim += dropped }
+                            continue
+                        }
+                        let total = body.count + chunk.readableBytes
+                        if total > limits.maxBodyBytes {
                             let r = tooLarge(head.flatMap { encoding(of: $0) } ?? .json)
                             try await write(r, version: head?.version ?? .http1_1, keepAlive: false, to: outbound)
                             return
                         }
-                        body.writeBuffer(&chunk)
+                        // A body without Content-Length (chunked) is reserved as it arrives.
+                        if total > reserved {
+                            guard reserve(total - reserved) else {
+                                refusal = bufferFull(head.flatMap { encoding(of: $0) } ?? .json)
+                                body = []
+                                release(reserved)
+                                reserved = 0
+                                continue
+                            }
+                            reserved = total
+                        }
+                        chunk.withUnsafeReadableBytes { body.append(contentsOf: $0) }
                     case .end:
                         guard let h = head else { continue }
                         head = nil
@@ -283,9 +478,11 @@ public final class OTLPReceiver: Sendable {
                         if let refusal {
                             reply = refusal
                         } else {
-                            reply = await handle(h, body: body.readBytes(length: body.readableBytes) ?? [])
+                            reply = await handle(h, body: body)
                         }
-                        body.clear()
+                        body = []
+                        release(reserved)
+                        reserved = 0
                         state.withLock { $0.stats.requests += 1 }
                         let keepAlive = h.isKeepAlive && !reply.close
                         try await write(reply, version: h.version, keepAlive: keepAlive, to: outbound)
@@ -296,6 +493,7 @@ public final class OTLPReceiver: Sendable {
         } catch {
             // A client that goes away mid-request is not the receiver's problem.
         }
+        release(reserved)
     }
 
     private func write(_ reply: Reply, version: HTTPVersion, keepAlive: Bool,
@@ -357,6 +555,9 @@ public final class OTLPReceiver: Sendable {
     private func handle(_ head: HTTPRequestHead, body: [UInt8]) async -> Reply {
         let encoding = encoding(of: head) ?? .json
         var payload = body
+        // The inflated body counts against the buffer budget too, until the request is answered.
+        var inflated = 0
+        defer { release(inflated) }
         if head.headers.first(name: "Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) == "gzip" {
             do {
                 payload = try Gzip.decompress(body, limit: limits.maxBodyBytes)
@@ -365,6 +566,8 @@ public final class OTLPReceiver: Sendable {
             } catch {
                 return errorReply(.badRequest, code: 3, "bad gzip body: \(error)", encoding: encoding)
             }
+            guard reserve(payload.count) else { return bufferFull(encoding) }
+            inflated = payload.count
         }
         let batch: OTLPDecodedBatch
         do {
@@ -457,5 +660,239 @@ private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
         } else {
             context.fireUserInboundEventTriggered(event)
         }
+    }
+}
+
+/// Where a request stands, for ``RequestDeadline``: the headers must arrive within
+/// ``OTLPReceiverLimits/headerTimeout`` of the first byte, then the body at
+/// ``OTLPReceiverLimits/minBodyBytesPerSecond`` after ``OTLPReceiverLimits/bodyGrace``. While the receiver
+/// works on a request, and between requests, no deadline runs (the idle timeout does). Event-loop bound.
+final class RequestClock {
+    enum Phase {
+        /// Between requests.
+        case idle
+        /// Bytes of a request line or headers came in at `since`; the head is not complete yet.
+        case head(since: NIODeadline)
+        /// The head was complete at `since`; `bytes` of body have come since.
+        case body(since: NIODeadline, bytes: Int)
+        /// The request is complete, or a response has begun.
+        case answering(bytesWaiting: Bool)
+    }
+
+    var phase = Phase.idle
+    let headerTimeout: TimeAmount
+    let bodyGrace: TimeAmount
+    let minBodyBytesPerSecond: Int
+
+    init(limits: OTLPReceiverLimits) {
+        headerTimeout = limits.headerTimeout
+        bodyGrace = limits.bodyGrace
+        minBodyBytesPerSecond = limits.minBodyBytesPerSecond
+    }
+
+    /// Raw bytes came in.
+    func bytesArrived(_ now: NIODeadline) {
+        switch phase {
+        case .idle: phase = .head(since: now)
+        // The next request began while this one is answered: its clock starts when the answer is sent.
+        case .answering: phase = .answering(bytesWaiting: true)
+        case .head, .body: break
+        }
+    }
+
+    func headArrived(_ now: NIODeadline) { phase = .body(since: now, bytes: 0) }
+
+    func bodyArrived(_ count: Int) {
+        if case .body(let since, let bytes) = phase { phase = .body(since: since, bytes: bytes + count) }
+    }
+
+    func requestEnded() { phase = .answering(bytesWaiting: false) }
+
+    func responseStarted() {
+        if case .answering = phase { return }
+        phase = .answering(bytesWaiting: false)
+    }
+
+    func responseEnded(_ now: NIODeadline) {
+        if case .answering(true) = phase { phase = .head(since: now) } else { phase = .idle }
+    }
+
+    /// Whether the request in progress is past its deadline at `now`.
+    func expired(_ now: NIODeadline) -> Bool {
+        switch phase {
+        case .idle, .answering:
+            return false
+        case .head(let since):
+            return now - since > headerTimeout
+        case .body(let since, let bytes):
+            let late = now - since - bodyGrace
+            guard late > .zero else { return false }
+            let owed = Double(minBodyBytesPerSecond) * Double(late.nanoseconds) / 1e9
+            return Double(bytes) < owed
+        }
+    }
+}
+
+/// First in the pipeline: starts a request's clock on its first raw byte, and every 250 ms closes the
+/// connection (after a 408 where nothing was answered yet) when the request in progress is past its deadline.
+final class RequestDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let clock: RequestClock
+    private let onTimeout: @Sendable () -> Void
+    private var timer: RepeatedTask?
+
+    init(clock: RequestClock, onTimeout: @escaping @Sendable () -> Void) {
+        self.clock = clock
+        self.onTimeout = onTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { _ in
+            bound.value.0.check(context: bound.value.1)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        clock.bytesArrived(.now())
+        context.fireChannelRead(data)
+    }
+
+    private func check(context: ChannelHandlerContext) {
+        guard clock.expired(.now()) else { return }
+        timer?.cancel()
+        timer = nil
+        clock.phase = .answering(bytesWaiting: false)
+        onTimeout()
+        let body = "the request's headers or body came too slowly; closing\n"
+        let response = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n"
+            + "Connection: close\r\n\r\n" + body
+        // Written below the HTTP encoder: the server side has not begun an answer (the clock says so).
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}
+
+/// After the HTTP decoder: moves the ``RequestClock`` on as heads, bodies and answers pass.
+final class RequestProgress: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let clock: RequestClock
+
+    init(clock: RequestClock) {
+        self.clock = clock
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: clock.headArrived(.now())
+        case .body(let chunk): clock.bodyArrived(chunk.readableBytes)
+        case .end: clock.requestEnded()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status != .continue: clock.responseStarted()
+        case .end: clock.responseEnded(.now())
+        default: break
+        }
+        context.write(data, promise: promise)
+    }
+}
+
+/// The pipeline of a refused connection: writes its 503 at once, shuts its side, drops whatever the client
+/// sends and closes when the client does or after 2 s (closing with unread data could reset the connection
+/// before the client reads the answer).
+final class RefuseConnection: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let response: [UInt8]
+    private let done: @Sendable () -> Void
+    private var answered = false
+    private var finished = false
+    private var timer: Scheduled<Void>?
+
+    init(response: [UInt8], done: @escaping @Sendable () -> Void) {
+        self.response = response
+        self.done = done
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { answer(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        answer(context: context)
+        context.fireChannelActive()
+    }
+
+    private func answer(context: ChannelHandlerContext) {
+        guard !answered else { return }
+        answered = true
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: response))).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+        }
+        timer = context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        if !finished {
+            finished = true
+            done()
+        }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        if !finished {
+            finished = true
+            done()
+        }
+    }
+}
+
+/// Gives freed heap memory back to the system after a burst (glibc's `malloc_trim`; found at run time, as
+/// the Glibc module does not export it). Elsewhere a no-op.
+enum HeapTrim {
+    #if canImport(Glibc)
+    private typealias Trim = @convention(c) (Int) -> Int32
+    private static let trim: Trim? = {
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: Trim.self)
+    }()
+    #endif
+
+    /// Returns free heap pages to the system.
+    static func giveBack() {
+        #if canImport(Glibc)
+        _ = trim?(0)
+        #endif
     }
 }

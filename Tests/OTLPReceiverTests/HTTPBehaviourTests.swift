@@ -91,9 +91,13 @@ final class HTTPBehaviourTests: ReceiverTestCase {
         let idle = try (0..<3).map { _ in try RawConnection(port: port) }
         let three = try await eventuallyValue { self.receiver?.stats.openConnections == 3 ? true : nil }
         XCTAssertEqual(three, true)
-        // A fourth is closed by the receiver at once: its read ends.
+        // A fourth is answered 503 + Retry-After at once and closed.
         let extra = try RawConnection(port: port)
-        XCTAssertEqual(extra.readUntilClosed(timeoutMillis: 10_000), true, "the fourth connection was not closed")
+        let answer = extra.readAll(timeoutMillis: 10_000)
+        XCTAssertTrue(answer.closed, "the fourth connection was not closed")
+        XCTAssertTrue(answer.text.hasPrefix("HTTP/1.1 503"), answer.text)
+        XCTAssertTrue(answer.text.contains("Retry-After: 1"), answer.text)
+        XCTAssertTrue(answer.text.contains("all 3 connections of the receiver are in use"), answer.text)
         XCTAssertGreaterThanOrEqual(receiver?.stats.refusedConnections ?? 0, 1)
         // When they go, exports are served again.
         idle.forEach { $0.close() }

@@ -130,13 +130,23 @@ func eventuallyValue<T>(_ body: () async throws -> T?) async throws -> T? {
 }
 
 #if os(Linux)
-/// A plain TCP connection to the receiver that sends nothing (an idle or stuck client).
+/// A plain TCP connection to the receiver, optionally from another loopback address (127.0.0.2 stands for
+/// a second client machine), sending exactly what a test gives it: an idle, slow or stuck client.
 final class RawConnection {
     private var fd: Int32
 
-    init(port: Int) throws {
+    init(port: Int, from source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { Glibc.close(fd); throw POSIXError(.EADDRNOTAVAIL) }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -153,6 +163,35 @@ final class RawConnection {
         guard poll(&p, 1, timeoutMillis) > 0 else { return false }
         var byte: UInt8 = 0
         return recv(fd, &byte, 1, 0) <= 0
+    }
+
+    /// Sends `bytes`; false when the peer has gone (the write fails).
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
+    /// Sends text.
+    @discardableResult
+    func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Everything the peer sends until it closes, or until nothing came for `timeoutMillis`; `closed` says which.
+    func readAll(timeoutMillis: Int32) -> (text: String, closed: Bool) {
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, timeoutMillis) > 0 else { return (String(decoding: data, as: UTF8.self), false) }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return (String(decoding: data, as: UTF8.self), true) }
+            data += buffer[0..<n]
+        }
     }
 
     func close() {
