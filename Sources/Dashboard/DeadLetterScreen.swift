@@ -26,6 +26,7 @@ enum DeadLetterQueuesScreen {
             TableColumn("TOP EXCEPTION", width: .flexible(min: 21, weight: 2), priority: 75),
         ]
         let selected = Reducer.selectedIndex(state.deadLetterQueueCursor, keys: rows.map(\.topic))
+        layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let visible = max(0, area.height - 1)
         let now = state.now
         var table = Table(columns: columns, rowCount: rows.count) { i in
@@ -83,6 +84,7 @@ enum DeadLetterListScreen {
             TableColumn("STATE", width: .fixed(8), priority: 65),
         ]
         let selected = Reducer.selectedIndex(state.deadLetterCursor, keys: rows.map(\.key))
+        layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let visible = max(0, area.height - 1)
         let offset = state.utcOffsetSeconds
         let marks = state.marks[topic] ?? []

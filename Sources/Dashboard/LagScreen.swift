@@ -46,6 +46,7 @@ enum LagScreen {
             TableColumn("LAG 1 MIN", width: .fixed(sparkWidth), priority: 30),
         ]
         let selected = state.lagCursor.selectedKey.flatMap { key in rows.firstIndex { $0.id == key } } ?? 0
+        layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let visible = max(0, area.height - 1)
         let tracker = state.lagTracker
         let inSeconds = state.lagInSeconds
@@ -117,6 +118,7 @@ enum GroupPartitionsScreen {
             TableColumn("LAST COMMIT", width: .fixed(11), alignment: .right, priority: 80),
         ]
         let selected = state.groupCursor.selectedKey.flatMap { key in rows.firstIndex { LagModel.key($0) == key } } ?? 0
+        layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let visible = max(0, area.height - 1)
         let inSeconds = state.lagInSeconds
         var table = Table(columns: columns, rowCount: rows.count) { i in

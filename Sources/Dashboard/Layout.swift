@@ -35,6 +35,16 @@ public struct Layout: Sendable, Hashable {
     /// Table rows below the table's header line.
     public var tableBodyRows: Int { max(0, inner.height - 1) }
 
+    /// Sets where the cursor is into the bottom border, as k9s does: ` 23/1,204 ` (row `index` of
+    /// `count`, from 0). Nothing without a border or without rows.
+    public func markPosition(_ index: Int, of count: Int, into buffer: inout ScreenBuffer, theme: Theme) {
+        guard bordered, count > 0 else { return }
+        let text = " \(NumberFormat.grouped(min(count, max(0, index) + 1)))/\(NumberFormat.grouped(count)) "
+        let width = TextWidth.of(text)
+        guard content.width >= width + 4 else { return }
+        buffer.put(text, x: content.maxX - width - 2, y: content.maxY - 1, style: theme.style(.borderTitle))
+    }
+
     /// Draws the view's border (when there is room for one) and returns where its table goes.
     public func frame(_ block: Block, into buffer: inout ScreenBuffer, theme: Theme) -> Rect {
         guard bordered else { return content }

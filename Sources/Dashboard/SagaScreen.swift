@@ -45,6 +45,7 @@ enum SagasScreen {
         ]
         if singleType != nil { columns.remove(at: 1) }
         let selected = Reducer.selectedIndex(state.sagas.cursor, keys: rows.map(\.id))
+        layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let visible = max(0, area.height - 1)
         let offset = state.utcOffsetSeconds
         var table = Table(columns: columns, rowCount: rows.count) { i in

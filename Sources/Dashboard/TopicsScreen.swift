@@ -31,6 +31,7 @@ enum TopicsScreen {
             TableColumn("GROUPS", width: .fixed(6), alignment: .right, priority: 30),
         ]
         let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
+        layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let visible = max(0, area.height - 1)
         let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
         let meter = state.meter
@@ -102,6 +103,7 @@ enum PartitionsScreen {
             ], at: 3)
         }
         let selected = Reducer.selectedIndex(state.partitionsCursor, keys: rows.map { String($0.partition) })
+        layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let visible = max(0, area.height - 1)
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let r = rows[i]
