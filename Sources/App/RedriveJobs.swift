@@ -59,6 +59,8 @@ public enum RedriveJobs {
         if !move.dryRun {
             cancel.install()
             await MoveRunner.resume(engine, cancel: cancel)
+            // Cancelled while finishing an interrupted job: stop there, before selecting anything new.
+            if cancel.isCancelled { throw ExitStatus(130) }
         }
         let (letters, alreadyMoved) = try await DeadLetterSelection.selectCounting(log: log, topic: dlqTopic, filter: filter ?? "", max: max, journal: journal)
         let positions = letters.map(\.position)
@@ -141,6 +143,8 @@ public enum RedriveJobs {
         if !move.dryRun {
             cancel.install()
             await MoveRunner.resume(engine, cancel: cancel)
+            // Cancelled while finishing an interrupted job: stop there, before selecting anything new.
+            if cancel.isCancelled { throw ExitStatus(130) }
         }
         let info: TopicInfo
         do { info = try await log.watermarks(topic: sourceTopic) } catch BrokerError.unknownTopic {
