@@ -142,6 +142,7 @@ enum LagOutput {
                 case .growing(let r): return ("growing", r)
                 case .shrinking(let r): return ("shrinking", -r)
                 case .steady: return ("steady", 0)
+                case .unsettled: return ("unsettled", nil)
                 case .unknown: return ("unknown", nil)
                 }
             }()

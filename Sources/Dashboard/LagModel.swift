@@ -69,6 +69,7 @@ public enum LagModel {
         case .growing(let r): return "↑ +" + NumberFormat.rate(r) + "/s"
         case .shrinking(let r): return "↓ −" + NumberFormat.rate(r) + "/s"
         case .steady: return "→ 0/s"
+        case .unsettled: return "–"
         case .unknown: return unknown
         }
     }

@@ -547,11 +547,14 @@ public struct LagTracker: Sendable {
         return (max(0, now - t), false)
     }
 
-    /// Least-squares slope of total lag over the trend points, with a dead band.
+    /// Least-squares slope of total lag over the trend points, with a dead band; unsettled while the
+    /// history is shorter than a sixth of the window (5 s by default) or the fit explains too little of
+    /// the samples' spread.
     func trend(_ gs: GroupState) -> LagTrend {
-        guard gs.trend.count >= 2, let last = gs.trend.last else { return .steady }
+        guard gs.trend.count >= 3, let first = gs.trend.first, let last = gs.trend.last,
+              last.time - first.time >= configuration.trendSeconds / 6 else { return .unsettled }
         let n = Double(gs.trend.count)
-        let t0 = gs.trend.first!.time
+        let t0 = first.time
         var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0
         for p in gs.trend {
             let x = p.time - t0
@@ -563,10 +566,28 @@ public struct LagTracker: Sendable {
         let slope = (n * sxy - sx * sy) / d
         let band = max(configuration.trendDeadBandPerSecond,
                        configuration.trendRelativeDeadBand * Double(last.total))
+        if abs(slope) > band {
+            // A slope out of the dead band must also explain the samples: R² of the fit at least
+            // `minimumTrendFit`, else the lag jumps about (batch commits, a rebalance) and a rate
+            // and a catch-up time drawn from it would contradict the next refresh.
+            let mean = sy / n
+            var total = 0.0, residual = 0.0
+            let intercept = (sy - slope * sx) / n
+            for p in gs.trend {
+                let y = Double(p.total)
+                total += (y - mean) * (y - mean)
+                let e = y - (intercept + slope * (p.time - t0))
+                residual += e * e
+            }
+            if total > 0, 1 - residual / total < Self.minimumTrendFit { return .unsettled }
+        }
         if slope > band { return .growing(perSecond: slope) }
         if slope < -band { return .shrinking(perSecond: -slope) }
         return .steady
     }
+
+    /// The least R² a trend out of the dead band needs to be named (see ``trend(_:)``).
+    static let minimumTrendFit = 0.5
 
     /// Largest sizes of every bounded buffer, for tests.
     func storageCounts() -> (window: Int, watermarks: Int, trend: Int, history: Int) {

@@ -51,8 +51,11 @@ public enum LagTrend: Sendable, Hashable {
     case growing(perSecond: Double)
     /// Total lag decreases by `perSecond` records each second.
     case shrinking(perSecond: Double)
-    /// Change within the dead band, or not enough history yet.
+    /// Change within the dead band over a history long enough to tell.
     case steady
+    /// Not enough signal to name a direction: less history than a sixth of the trend window yet, or samples
+    /// that scatter too widely around the fitted line for its slope to mean anything.
+    case unsettled
     /// The group's total lag is not known (some partition's lag is not reported), so neither is its direction.
     case unknown
 }

@@ -371,6 +371,23 @@ final class LagEvaluatorTests: XCTestCase {
         XCTAssertEqual(trend(lagAt: { 500 + Int64($0) / 2 }), .steady, "0.5/s is inside the dead band")
     }
 
+    func testANoisyOrShortHistoryNamesNoTrendAndNoCatchUp() throws {
+        // Batch commits: lag jumps between 100 and 1,900 with a small drift down. A fitted -4/s would
+        // promise a catch-up time the next refresh contradicts.
+        XCTAssertEqual(trend(lagAt: { t in (t % 2 == 0 ? 1_900 : 100) - 4 * Int64(t) }), .unsettled)
+        var tracker = LagTracker()
+        for t in 0...40 {
+            let high: Int64 = 10_000 + Int64(t) * 100
+            tracker.record(snap(Double(t), [topic("orders", [high])], [group("g", [p0: high - ((t % 2 == 0 ? 1_900 : 100) - 4 * Int64(t))])]))
+        }
+        let noisy = try XCTUnwrap(tracker.evaluate(group: "g", now: at(40)))
+        XCTAssertNil(noisy.catchUpSeconds, "no catch-up from a fit that explains nothing")
+        // Two seconds of history is not a trend yet either (it was "→ 0/s", steady).
+        var young = LagTracker()
+        for t in 0...2 { young.record(snap(Double(t), [topic("orders", [Int64(1000 + 10 * t)])], [group("g", [p0: 0])])) }
+        XCTAssertEqual(young.evaluate(group: "g", now: at(2))?.trend, .unsettled)
+    }
+
     func testCatchUpTime() throws {
         var tracker = LagTracker()
         // Producing 10/s, consuming 20/s, lag 1000 at t=0.
