@@ -2,10 +2,10 @@
 import PackageDescription
 
 /// evtop's libFuzzer targets: a package of their own (like Benchmarks/) so that the main build and
-/// its tests never compile them. One executable per target; each exports `LLVMFuzzerTestOneInput`
-/// and calls the same function the product calls on outside bytes. Built by `scripts/fuzz` with
+/// its tests never compile them. One executable per target; each defines `LLVMFuzzerTestOneInput`
+/// calling the same function the product calls on outside bytes. Built by `scripts/fuzz` with
 /// `-c release -Xswiftc -sanitize=fuzzer`, which instruments every Swift module of the build (the
-/// code under test in the parent package included) and links libFuzzer's `main`.
+/// code under test in the parent package included) and links libFuzzer.
 /// See docs/developing.md, "Fuzzing and soak".
 let package = Package(
     name: "evtop-fuzz",
@@ -16,7 +16,9 @@ let package = Package(
     ],
     targets: [
         /// Turns fuzzer bytes into records, lines and strings the same way for every target.
-        .target(name: "FuzzSupport", dependencies: [.product(name: "EvtopCore", package: "evtop")]),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver", .product(name: "EvtopCore", package: "evtop")]),
+        /// Starts libFuzzer's driver (LLVMFuzzerRunDriver) from a target's own entry point.
+        .target(name: "CFuzzerDriver"),
         fuzzTarget("fuzz-otlp-protobuf"),
         fuzzTarget("fuzz-otlp-json"),
         fuzzTarget("fuzz-dead-letter"),
@@ -28,14 +30,13 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-/// An executable whose entry point is libFuzzer's `main` (the Swift file is parsed as a library, so it
-/// defines no `main` of its own).
+/// An executable whose `main.swift` defines `LLVMFuzzerTestOneInput` and hands it to libFuzzer's driver
+/// (`runFuzzer`): SwiftPM points `main` at the target's own entry point, not at libFuzzer's.
 func fuzzTarget(_ name: String, app: Bool = false) -> Target {
     var deps: [Target.Dependency] = ["FuzzSupport", .product(name: "EvtopCore", package: "evtop")]
     if app { deps.append(.product(name: "EvtopApp", package: "evtop")) }
     return .executableTarget(
         name: name,
-        dependencies: deps,
-        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        dependencies: deps
     )
 }

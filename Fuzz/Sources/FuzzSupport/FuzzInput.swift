@@ -1,4 +1,10 @@
+import CFuzzerDriver
 import EventModel
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Fuzzer bytes read as a Kafka record, in a text form that seed files can be written in by hand:
 ///
@@ -83,4 +89,12 @@ public func fuzzBytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
 /// nil for bytes that are not UTF-8 (the loaders refuse those before parsing).
 public func fuzzText(_ data: UnsafePointer<UInt8>?, _ size: Int) -> String? {
     String(validating: fuzzBytes(data, size), as: UTF8.self)
+}
+
+/// Hands the process to libFuzzer with `testOneInput` as the target, and exits with its status.
+///
+/// An executable target's entry point is its own top-level code (SwiftPM points `main` at it), so
+/// libFuzzer's `main` never runs; its driver is started from here instead.
+public func runFuzzer(_ testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Never {
+    exit(evtop_fuzz_run(CommandLine.argc, CommandLine.unsafeArgv, testOneInput))
 }

@@ -8,3 +8,5 @@ public func fuzzOTLPJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     _ = try? OTLPConversion.decodeRequest(fuzzBytes(data, size), encoding: .json)
     return 0
 }
+
+runFuzzer(fuzzOTLPJSON)

@@ -9,3 +9,5 @@ public func fuzzOTLPProtobuf(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
     return 0
 }
 
+
+runFuzzer(fuzzOTLPProtobuf)

@@ -16,3 +16,5 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     }
     return 0
 }
+
+runFuzzer(fuzzConfig)

@@ -13,3 +13,5 @@ public func fuzzDeadLetter(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 
     _ = String(describing: letter)
     return 0
 }
+
+runFuzzer(fuzzDeadLetter)

@@ -13,3 +13,5 @@ public func fuzzSagaDefinition(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
     }
     return 0
 }
+
+runFuzzer(fuzzSagaDefinition)

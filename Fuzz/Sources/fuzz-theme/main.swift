@@ -12,3 +12,5 @@ public func fuzzTheme(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     }
     return 0
 }
+
+runFuzzer(fuzzTheme)

@@ -22,3 +22,5 @@ public func fuzzCorrelation(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32
     _ = rules.extract(input.record)
     return 0
 }
+
+runFuzzer(fuzzCorrelation)
