@@ -8,9 +8,7 @@ public func fuzzDeadLetter(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 
     guard let data else { return 0 }
     let input = FuzzRecordInput(UnsafeRawBufferPointer(start: data, count: size))
     _ = DeadLetterParser.hasDeadLetterHeaders(input.record)
-    let letter = DeadLetterParser.parse(input.record)
-    // Touch what the screens print, so lazily computed text is exercised too.
-    _ = String(describing: letter)
+    _ = DeadLetterParser.parse(input.record)
     return 0
 }
 
