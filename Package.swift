@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "EvtopKafka", targets: ["KafkaLog"]),
         .executable(name: "evtop", targets: ["evtop"]),
         .library(name: "EvtopCore", targets: ["EventModel", "TerminalUI", "Dashboard", "EmbeddedStore", "Redrive", "OTLPReceiver"]),
+        /// App (config and saga-definition loaders), for the fuzz package (Fuzz/).
+        .library(name: "EvtopApp", targets: ["App"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -1,0 +1,26 @@
+import EventModel
+import FuzzSupport
+
+/// The correlation extractor on any record (see `FuzzRecordInput`): `#headers: a,b` and
+/// `#pointers: /x,/y` lines configure the rules the way a context in config.yaml does (an invalid
+/// pointer keeps the defaults, as the config loader refuses it before extraction ever runs).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzCorrelation(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data else { return 0 }
+    let input = FuzzRecordInput(UnsafeRawBufferPointer(start: data, count: size))
+    var headers: [String]?
+    var pointers: [String]?
+    for (name, value) in input.directives {
+        let list = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        if name == "headers" { headers = list }
+        if name == "pointers" {
+            pointers = list
+            for p in list { _ = JSONPointer(p) }
+        }
+    }
+    let rules = (try? CorrelationRules.configured(headers: headers, pointers: pointers)) ?? .default
+    _ = rules.extract(input.record)
+    return 0
+}
+
+runFuzzer(fuzzCorrelation)
