@@ -106,7 +106,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
-        .testTarget(name: "AppTests", dependencies: ["App", "Dashboard", "TerminalUI", "EventModel", "EmbeddedStore", "Simulator", "Redrive"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "Dashboard", "TerminalUI", "EventModel", "EmbeddedStore", "Simulator", "Redrive",
+                                                  .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EmbeddedStoreTests", dependencies: ["EmbeddedStore", "EventModel", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RedriveTests", dependencies: ["Redrive", "EmbeddedStore", "EventModel", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),

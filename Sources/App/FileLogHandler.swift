@@ -13,9 +13,10 @@ struct FileLogHandler: LogHandler {
             if !FileManager.default.fileExists(atPath: path) {
                 FileManager.default.createFile(atPath: path, contents: nil)
             }
-            let h = FileHandle(forWritingAtPath: path)
-            _ = try? h?.seekToEnd()
-            handle = Mutex(h)
+            // O_APPEND: every write lands at the end even when another evtop (the demo beside the
+            // dashboard) appends to the same log; a seek once at open would overwrite its lines.
+            let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+            handle = Mutex(fd >= 0 ? FileHandle(fileDescriptor: fd, closeOnDealloc: true) : nil)
         }
         func write(_ line: String) {
             handle.withLock { h in try? h?.write(contentsOf: Data(line.utf8)) }

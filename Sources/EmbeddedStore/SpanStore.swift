@@ -167,24 +167,44 @@ extension SQLiteLog: TraceStore, SpanRetention {
 
     /// Deletes spans that started before `cutoffUnixNano`, then the oldest spans beyond `maxSpans`
     /// (their links go with them); returns how many spans were deleted.
+    ///
+    /// In chunks of ``pruneChunk`` spans, each its own short write transaction, and counting in a read:
+    /// the store's other writers (the log, the receiver's inserts) never wait long for the write lock,
+    /// whatever the backlog (a cap lowered by a million spans, a store reopened after a day).
     @discardableResult
     public func pruneSpans(olderThanUnixNano cutoffUnixNano: UInt64, maxSpans: Int) async throws -> Int {
         try checkWritable()
         let cutoff = Self.sqlNanos(cutoffUnixNano)
         let keep = max(0, maxSpans)
-        return try await file.write { db in
-            try db.cachedStatement(sql: "DELETE FROM spans WHERE start_ns < ?").execute(arguments: [cutoff])
-            var deleted = db.changesCount
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spans") ?? 0
-            if count > keep {
+        let chunk = Self.pruneChunk
+        var deleted = 0
+        while true {
+            let gone = try await file.write { db in
+                try db.cachedStatement(sql: "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans WHERE start_ns < ? LIMIT ?)")
+                    .execute(arguments: [cutoff, chunk])
+                return db.changesCount
+            }
+            deleted += gone
+            if gone < chunk { break }
+        }
+        var excess = try await file.read { db in (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spans") ?? 0) - keep }
+        while excess > 0 {
+            let take = min(excess, chunk)
+            let gone = try await file.write { db in
                 try db.cachedStatement(sql: """
                     DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans ORDER BY start_ns LIMIT ?)
-                    """).execute(arguments: [count - keep])
-                deleted += db.changesCount
+                    """).execute(arguments: [take])
+                return db.changesCount
             }
-            return deleted
+            deleted += gone
+            excess -= take
+            if gone < take { break }
         }
+        return deleted
     }
+
+    /// Spans deleted per write transaction when pruning.
+    static let pruneChunk = 2_000
 
     /// A store opened read-only may predate the span tables.
     private static func hasSpanTables(_ db: Database) throws -> Bool {

@@ -6,6 +6,7 @@ import Redrive
 import Dashboard
 import TerminalUI
 @testable import App
+import Logging
 
 /// A log whose `read` skips positions, as Kafka does at transaction markers: every third position is a
 /// marker that takes an offset but holds no record.
@@ -387,3 +388,24 @@ final class LagReportTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(after.first).secondsBehindIsLowerBound)
     }
 }
+
+final class FileLogHandlerTests: XCTestCase {
+    func testLinesOfTwoWritersSharingTheLogAreAllKept() throws {
+        // The demo and the dashboard log to one file: each write must land at its end, not where this
+        // process last was (the other's lines would be overwritten).
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-log-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ours = Logger(label: "test.ours") { FileLogHandler(label: $0, path: path) }
+        ours.info("first from us")
+        let other = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        _ = try other.seekToEnd()
+        try other.write(contentsOf: Data("a line from another evtop, longer than ours will be\n".utf8))
+        try other.close()
+        ours.info("second")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for line in ["first from us", "a line from another evtop", "second"] {
+            XCTAssertTrue(text.contains(line), "\(line) kept:\n\(text)")
+        }
+    }
+}
+
