@@ -161,17 +161,17 @@ public enum RedriveModel {
             if !dialog.dryRun { state.marks[dialog.topic] = nil }
             return [.startRedrive(request(dialog))]
         },
-        .pure([.char("t")], "t", "send to another topic (empty: each letter's original)") { state in
+        .pure([.char("t")], "t", "another target topic (empty: the original)") { state in
             state.prompt = Prompt(kind: .redriveTarget, text: state.redrive?.targetOverride ?? "")
         },
-        KeyBinding([.char("+"), .char("="), .char("-")], "+ -", "rate limit up / down (unthrottled at the top)") { state, key in
+        KeyBinding([.char("+"), .char("="), .char("-")], "+ -", "rate limit up / down") { state, key in
             guard var dialog = state.redrive else { return [] }
             dialog.rate = step(dialog.rate, up: key != .char("-"))
             state.redriveRate = dialog.rate // remembered for the next dialog
             state.redrive = dialog
             return []
         },
-        .pure([.char("d")], "d", "dry run on / off: show what would move, write nothing") { state in
+        .pure([.char("d")], "d", "dry run on / off (writes nothing)") { state in
             state.redrive?.dryRun.toggle()
         },
         .pure([.escape, .char("n"), .char("q")], "esc n", "close without requeuing") { state in state.redrive = nil },
@@ -179,7 +179,7 @@ public enum RedriveModel {
 
     /// The running dialog's keys.
     static let runningBindings: [KeyBinding] = [
-        KeyBinding([.escape, .ctrl("c"), .char("q")], "esc", "cancel: stops within a second; what moved stays moved, what is in flight stays in the journal; q again quits") { state, key in
+        KeyBinding([.escape, .ctrl("c"), .char("q")], "esc", "cancel within a second; q again quits") { state, key in
             guard var dialog = state.redrive else { return [] }
             if dialog.cancelRequested {
                 // Asked twice: the operator wants out now. The journal finishes the job on the next start.
