@@ -26,6 +26,8 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
 
     /// A member counts as alive when its last heartbeat or commit is at most this old (seconds).
     public static let memberLivenessWindow: TimeInterval = 10
+    /// Bytes the WAL is cut back to after a checkpoint that resets it (`PRAGMA journal_size_limit`).
+    public static let walSizeLimit = 64 * 1024 * 1024
     /// How long a write waits for another connection or process holding the write lock (seconds).
     public static let busyTimeout: TimeInterval = 5
     /// Members silent for longer than this (seconds) are forgotten on the group's next commit or heartbeat.
@@ -80,6 +82,10 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
         file = try SQLiteFile(
             path: path,
             options: .init(readOnly: mode == .readOnly, busyTimeout: Self.busyTimeout, label: "evtop.store", maximumReaderCount: 4,
+                           // A burst of writes (span pruning, a demo at full rate) grows the WAL; after the
+                           // next checkpoint that resets it, SQLite cuts it back to this size instead of
+                           // keeping its high-water mark on disk.
+                           connectionPragmas: mode == .readOnly ? [] : ["PRAGMA journal_size_limit = \(Self.walSizeLimit)"],
                            immutable: mode == .readOnly && SQLiteFile.mustOpenImmutable(path)),
             translate: mode == .readOnly ? StoreError.translate : StoreError.translateWriting)
         if mode != .readOnly {

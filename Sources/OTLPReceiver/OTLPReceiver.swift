@@ -43,7 +43,7 @@ public struct OTLPReceiverLimits: Sendable {
     /// Creates limits; the defaults suit a developer machine.
     public init(maxBodyBytes: Int = 16 << 20, maxPendingSpans: Int = 100_000, retryAfterSeconds: Int = 1,
                 retentionAge: TimeInterval? = 24 * 3600, retentionMaxSpans: Int? = 2_000_000,
-                retentionInterval: TimeInterval = 60, maxConnections: Int = 256, idleTimeout: TimeAmount = .seconds(60),
+                retentionInterval: TimeInterval = 10, maxConnections: Int = 256, idleTimeout: TimeAmount = .seconds(60),
                 maxConnectionsPerAddress: Int = 64, headerTimeout: TimeAmount = .seconds(10),
                 bodyGrace: TimeAmount = .seconds(10), minBodyBytesPerSecond: Int = 64 * 1024,
                 maxBufferedBytes: Int = 64 << 20) {
