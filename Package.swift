@@ -63,6 +63,14 @@ let package = Package(
             name: "KafkaLog",
             dependencies: ["CRdKafka", "EventModel", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            name: "CRabbitMQ",
+            linkerSettings: [.linkedLibrary("rabbitmq")]
+        ),
+        .target(
+            name: "RabbitMQLog",
+            dependencies: ["CRabbitMQ", "EventModel"]
+        ),
         .executableTarget(
             name: "evtop-mock-cluster",
             dependencies: ["KafkaLog"]
@@ -94,7 +102,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "Dashboard", "TerminalUI", "NCursesTerminal", "EmbeddedStore", "EventModel", "Simulator",
-                "Redrive", "OTLPReceiver", "Yams", "KafkaLog",
+                "Redrive", "OTLPReceiver", "Yams", "KafkaLog", "RabbitMQLog",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -120,6 +128,7 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "EventModel", "EmbeddedStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["EmbeddedStore", "EventModel", "Redrive"]),
         .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "EventModel", "CRdKafka", "Redrive", "EmbeddedStore"]),
+        .testTarget(name: "RabbitMQLogTests", dependencies: ["RabbitMQLog", "EventModel"]),
         .testTarget(name: "OTLPReceiverTests", dependencies: ["OTLPReceiver", "EmbeddedStore", "EventModel"]),
     ],
     swiftLanguageModes: [.v6]

@@ -101,6 +101,7 @@ enum ConfigParser {
                     guard let pkey = pk.string else { continue }
                     c.properties[pkey] = try string(pv, pkey, file)
                 }
+            case "management": c.properties[SourceSettings.managementKey] = try string(v, key, file)
             case "dlq-patterns": c.deadLetterPatterns = try strings(v, key, file)
             case "correlation-headers": c.correlationHeaders = try strings(v, key, file)
             case "correlation-pointers":

@@ -14,6 +14,8 @@ public enum DeadLetterReport {
         var matcher = DeadLetterTopics()
         if let patterns = resolved.context?.deadLetterPatterns { matcher = DeadLetterTopics(patterns: patterns) }
         let snapshot = try await log.snapshot()
+        matcher.declaredByBroker = snapshot.deadLetterTopics
+        SourceLimitation.report(snapshot.limitation)
         let topics: [TopicInfo]
         if let dlqTopic {
             guard let topic = snapshot.topics.first(where: { $0.name == dlqTopic }) else {
@@ -43,9 +45,12 @@ enum DeadLetterLoader {
     /// The newest `limit` letters of `topic` (over all partitions), parsed, newest first.
     static func load(log: any LogReader, topic: TopicInfo, limit: Int = DeadLetterModel.maxLettersPerTopic) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
-        for p in topic.partitions where p.high > p.low {
-            let start = Swift.max(p.low, p.high.subtractingSaturating(Int64(limit)))
-            var reader = PartitionReader(log: log, topic: topic.name, partition: p.partition, from: start, to: p.high, batchSize: limit)
+        for p in topic.partitions where !p.readable.isEmpty {
+            // A log's newest letters are at its end; a queue can only be browsed from its head.
+            let range = p.readable
+            let start = p.hasPositions ? Swift.max(range.lowerBound, range.upperBound.subtractingSaturating(Int64(limit))) : range.lowerBound
+            let end = p.hasPositions ? range.upperBound : Swift.min(range.upperBound, start.addingSaturating(Int64(limit)))
+            var reader = PartitionReader(log: log, topic: topic.name, partition: p.partition, from: start, to: end, batchSize: limit)
             while let records = try await reader.next() {
                 letters += records.map(DeadLetterParser.parse)
             }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import EventModel
 import Dashboard
@@ -20,8 +21,13 @@ public enum LagReport {
         } else {
             print(LagOutput.table(groups), terminator: "")
         }
+        // Nothing to evaluate because the source could not read it is no data, not "all OK".
+        if groups.isEmpty, limited.withLock({ $0 }) { return 3 }
         return LagOutput.exitCode(groups)
     }
+
+    /// Set when the last evaluation's source reported a ``BrokerSnapshot/limitation``.
+    private static let limited = Mutex(false)
 
     static func evaluate(source: SourceSelection, group: String?, window: Double, interval: Double) async throws -> [GroupLag] {
         var source = source
@@ -35,6 +41,8 @@ public enum LagReport {
             if Date() >= deadline { break }
             try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
         } while true
+        SourceLimitation.report(state.shownLimitation)
+        limited.withLock { $0 = state.shownLimitation != nil }
         state.lagSort = .group
         state.lagSortDescending = false
         var rows = await RecordTimeBehind.apply(LagModel.rows(state), reader: opened.reader, now: state.now)
@@ -173,5 +181,14 @@ enum LagOutput {
              LagModel.trend(g.trend), LagModel.catchUp(g), TextWidth.sanitized(g.topics.joined(separator: ","))]
         }
         return TextTable.render(header: header, rows: rows, rightAligned: [2, 3, 4, 5, 7])
+    }
+}
+
+/// What a command says when its source could read only part of what it shows (RabbitMQ without its
+/// management API): one line on stderr, so a table or JSON on stdout stays what scripts parse.
+enum SourceLimitation {
+    static func report(_ limitation: String?) {
+        guard let limitation else { return }
+        FileHandle.standardError.write(Data("note: \(TextWidth.sanitized(Secrets.scrub(limitation)))\n".utf8))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import EventModel
 import EmbeddedStore
 import KafkaLog
+import RabbitMQLog
 
 /// A source opened by the registry, with what it can do. The app asks for a capability (nil: the source
 /// cannot) and never casts to a concrete type.
@@ -32,6 +33,8 @@ public struct SourceSettings: Sendable {
     public var properties: [String: String]
     /// Groups shown even when the broker cannot list groups (the context's `groups`, `--group`).
     public var groups: [String]
+    /// The property that carries a RabbitMQ management API URL (`--management`, a context's `management:`).
+    public static let managementKey = "management"
 
     /// Creates settings.
     public init(readOnly: Bool, create: Bool = false, properties: [String: String] = [:], groups: [String] = []) {
@@ -73,7 +76,7 @@ struct SourceBackend: Sendable {
 
 /// The one table of source backends by URL scheme: the only place that knows concrete source types.
 public enum SourceRegistry {
-    static let backends: [SourceBackend] = [.embeddedStore, .kafka]
+    static let backends: [SourceBackend] = [.embeddedStore, .kafka, .rabbitMQ]
 
     static func backend(_ scheme: String) -> SourceBackend? {
         backends.first { $0.schemes.contains(scheme) }
@@ -172,10 +175,37 @@ extension SourceBackend {
         spell: { "kafka://" + $0 },
         suggest: { "kafka://\($0) for Kafka" },
         open: { servers, settings in
+            if settings.properties[SourceSettings.managementKey] != nil {
+                throw OperatorError("--management (or a context's management:) is for amqp:// brokers, not Kafka")
+            }
             // Read-only is evtop's promise (no requeue or replay), not a client setting: reads never commit.
             let log = try KafkaLog(settings: KafkaSettings(bootstrap: servers.split(separator: ",").map(String.init),
                                                            properties: settings.properties, groups: settings.groups))
             return OpenedSource(reader: log, writable: settings.readOnly ? nil : log, demo: settings.readOnly ? nil : log,
                                 traces: nil, spanStore: nil)
+        })
+
+    /// A RabbitMQ virtual host: `amqp://USER:PASSWORD@HOST:5672/VHOST` or `amqps://…`, with the management API
+    /// at `http://HOST:15672` unless `--management` (the `management` property) says otherwise.
+    static let rabbitMQ = SourceBackend(
+        schemes: ["amqp", "amqps"],
+        example: "amqp://USER:PASSWORD@HOST:5672/VHOST",
+        check: { url, rest in
+            let scheme = url.lowercased().hasPrefix("amqps:") ? "amqps:" : "amqp:"
+            guard rest.hasPrefix("//") else { throw BrokerError.badURL(url, reason: "use \(scheme)//USER:PASSWORD@HOST:PORT/VHOST") }
+            _ = try RabbitMQSettings(url: scheme + rest)  // every mistake is reported now, before anything opens
+            return scheme + rest
+        },
+        // The target keeps the credentials (opening needs them); its spelling, which is shown, does not.
+        spell: { Secrets.url($0) },
+        suggest: { "amqp://\($0)/ for RabbitMQ" },
+        open: { url, settings in
+            var properties = settings.properties
+            let management = properties.removeValue(forKey: SourceSettings.managementKey)
+            let parsed = try RabbitMQSettings(url: url, management: management, knownQueues: settings.groups)
+            Secrets.remember([parsed.password])
+            // Requeue on RabbitMQ (ack after a confirmed publish) is not built yet: the source opens for reading.
+            let log = RabbitMQLog(settings: parsed, properties: properties)
+            return OpenedSource(reader: log, writable: nil, demo: nil, traces: nil, spanStore: nil)
         })
 }

@@ -23,6 +23,7 @@ public enum TopicsReport {
             Reducer.reduce(&state, .snapshot(second))
             window = TopicsOutput.Window(first: first, second: second)
         }
+        SourceLimitation.report(state.shownLimitation)
         let rows = TopicsModel.rows(state)
         if json {
             print(TerminalSafe.json(try TopicsOutput.json(rows, window: window)))
@@ -43,12 +44,12 @@ enum TopicsOutput {
 
         init(first: BrokerSnapshot, second: BrokerSnapshot) {
             seconds = second.time.timeIntervalSince(first.time)
-            let before = Dictionary(first.topics.map { ($0.name, $0.totalHigh) }, uniquingKeysWith: { a, _ in a })
+            let before = Dictionary(first.topics.compactMap { t in t.totalWritten.map { (t.name, $0) } }, uniquingKeysWith: { a, _ in a })
             var rates: [String: Double] = [:]
             if seconds > 0 {
                 for topic in second.topics {
-                    guard let old = before[topic.name] else { continue }
-                    rates[topic.name] = Double(max(0, topic.totalHigh.subtractingSaturating(old))) / seconds
+                    guard let old = before[topic.name], let now = topic.totalWritten else { continue }
+                    rates[topic.name] = Double(max(0, now.subtractingSaturating(old))) / seconds
                 }
             }
             perSecond = rates

@@ -265,6 +265,8 @@ public struct AppState: Sendable {
     public var message: StatusMessage?
     /// A standing hint, e.g. how to get data into an empty store.
     public var hint: String?
+    /// The last snapshot's ``BrokerSnapshot/limitation``, so the hint showing it goes when it does.
+    public var shownLimitation: String?
     /// Name of the theme in use.
     public var themeName: String = "default"
     /// True when every write is disabled.

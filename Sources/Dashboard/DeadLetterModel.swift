@@ -276,6 +276,23 @@ public enum DeadLetterModel {
             lines.append(DetailLine("connector \(connector)" + (letter.taskId.map { " task \($0)" } ?? "")
                                     + (letter.stage.map { " · stage \($0)" } ?? ""), role: .textDim))
         }
+        if !letter.deaths.isEmpty {
+            lines.append(DetailLine(""))
+            lines.append(DetailLine("Deaths (x-death, most recent first)", role: .tableHeader))
+            for d in letter.deaths {
+                var parts = [TextWidth.sanitized(d.queue ?? "?"), TextWidth.sanitized(d.reason ?? "?") + (d.count.map { " ×\($0)" } ?? "")]
+                if let t = d.timeMillis {
+                    parts.append(Clock.hms(Date(timeIntervalSince1970: Double(t) / 1000), utcOffsetSeconds: state.utcOffsetSeconds))
+                }
+                if let e = d.exchange { parts.append("exchange " + (e.isEmpty ? "(default)" : TextWidth.sanitized(e))) }
+                if !d.routingKeys.isEmpty { parts.append("keys " + d.routingKeys.map(TextWidth.sanitized).joined(separator: ", ")) }
+                lines.append(DetailLine("  " + parts.joined(separator: " · ")))
+            }
+        }
+        if letter.convention == .rabbitMQ {
+            // Browsing over AMQP takes messages without acknowledging them and returns them at once.
+            lines.append(DetailLine("read by browsing: RabbitMQ marks each browsed message redelivered; none is taken or reordered", role: .textDim))
+        }
 
         lines.append(DetailLine(""))
         lines.append(DetailLine("Headers (\(r.headers.count))", role: .tableHeader))
@@ -396,6 +413,7 @@ public enum DeadLetterModel {
         switch c {
         case .springKafka: return "Spring Kafka"
         case .kafkaConnect: return "Kafka Connect"
+        case .rabbitMQ: return "RabbitMQ x-death"
         case .evtop: return "evtop"
         case .unknown: return "no dead-letter headers"
         }

@@ -40,6 +40,13 @@ public enum Reducer {
             state.lagTracker.record(snapshot)
             state.groupLags = state.lagTracker.evaluateAll(now: snapshot.time)
             state.snapshot = snapshot
+            state.deadLetterTopics.declaredByBroker = snapshot.deadLetterTopics
+            if let limitation = snapshot.limitation {
+                state.hint = limitation
+            } else if let hint = state.hint, hint == state.shownLimitation {
+                state.hint = nil
+            }
+            state.shownLimitation = snapshot.limitation
             if snapshot.topics.isEmpty, state.hint == nil {
                 state.hint = "empty store: run `evtop demo`, or attach with --broker"
             } else if !snapshot.topics.isEmpty, state.hint?.hasPrefix("empty store") == true {

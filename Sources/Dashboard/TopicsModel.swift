@@ -108,7 +108,7 @@ public enum TopicsModel {
     static func cacheKey(_ state: AppState) -> TopicRowsCache.Key {
         TopicRowsCache.Key(time: state.snapshot?.time, filter: state.filters[ViewID.topics.name] ?? "",
                            sort: state.topicSort, descending: state.topicSortDescending,
-                           patterns: state.deadLetterTopics.patterns, detected: state.deadLetterTopics.detectedByHeaders)
+                           patterns: state.deadLetterTopics.patterns, detected: state.deadLetterTopics.detectedByHeaders.union(state.deadLetterTopics.declaredByBroker))
     }
 
     /// Brings the cache up to date with the state (a no-op when nothing it depends on changed).

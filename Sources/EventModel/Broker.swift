@@ -20,6 +20,11 @@ public struct PartitionWatermarks: Sendable, Hashable, Codable {
     /// Messages held, for a partition the broker counts rather than numbers (a RabbitMQ queue's
     /// ready + unacknowledged); nil for a log with positions, whose count is `high − low`.
     public var depth: Int64?
+    /// Messages ever written to a partition known by its ``depth``, where the broker keeps that count
+    /// (RabbitMQ's `message_stats.publish`): what its produce rate is measured from. It only grows; a
+    /// decrease means the broker reset its statistics. Nil for a log with positions (``high`` counts)
+    /// and where the broker does not say: the rate is then unknown, never 0.
+    public var published: Int64?
 
     /// Creates watermarks; leader and replicas are for brokers that have them.
     public init(partition: Int32, low: Int64, high: Int64,
@@ -31,16 +36,28 @@ public struct PartitionWatermarks: Sendable, Hashable, Codable {
         self.replicas = replicas
         self.inSyncReplicas = inSyncReplicas
         self.depth = nil
+        self.published = nil
     }
 
     /// Creates a partition known only by how many messages it holds (no positions: `low` and `high` are 0).
-    public init(partition: Int32, depth: Int64) {
+    public init(partition: Int32, depth: Int64, published: Int64? = nil) {
         self.init(partition: partition, low: 0, high: 0)
         self.depth = depth
+        self.published = published
     }
 
     /// True when `low` and `high` are positions; false for a partition known only by its ``depth``.
     public var hasPositions: Bool { depth == nil }
+
+    /// The positions ``LogReader/read(topic:partition:from:maxRecords:)`` accepts: a log's `low..<high`, or,
+    /// for a queue known by its depth, the browse ordinals `0..<depth` (0 is the head, counted when read).
+    public var readable: Range<Int64> {
+        if let depth { return 0..<max(0, depth) }
+        return low..<max(low, high)
+    }
+
+    /// Messages ever written, where known: `high` for a log with positions, else ``published``.
+    public var written: Int64? { hasPositions ? high : published }
 
     /// Number of records retained in the partition: the ``depth`` where the broker counts them, else `high − low`.
     public var count: Int64 { depth.map { max(0, $0) } ?? max(0, high.subtractingSaturating(low)) }
@@ -62,6 +79,16 @@ public struct TopicInfo: Sendable, Hashable, Codable {
     /// Sum of high watermarks: total records ever written (what throughput differentiates).
     /// Partitions without positions contribute 0.
     public var totalHigh: Int64 { partitions.reduce(0) { $0.addingSaturating($1.high) } }
+    /// Messages ever written across partitions, where every partition knows it (``PartitionWatermarks/written``);
+    /// nil when one does not, so a produce rate built on it is unknown rather than too low.
+    public var totalWritten: Int64? {
+        var sum: Int64 = 0
+        for p in partitions {
+            guard let w = p.written else { return nil }
+            sum = sum.addingSaturating(w)
+        }
+        return sum
+    }
     /// Records currently retained across partitions.
     public var retained: Int64 { partitions.reduce(0) { $0.addingSaturating($1.count) } }
 }
@@ -164,13 +191,22 @@ public struct BrokerSnapshot: Sendable, Hashable {
     public var groups: [ConsumerGroup]
     /// Which brokers of a cluster answered (nil for a log without brokers, such as the embedded store).
     public var brokers: BrokerAvailability?
+    /// Topics the broker's own configuration makes dead-letter queues (a RabbitMQ queue bound to an
+    /// exchange another queue names in `x-dead-letter-exchange`), besides those found by name or headers.
+    public var deadLetterTopics: Set<String>
+    /// What the source could not read for this snapshot and how the figures suffer, for the status line
+    /// (RabbitMQ without its management API: depths of named queues only, no rates). Nil when complete.
+    public var limitation: String?
 
     /// Creates a snapshot.
-    public init(time: Date, topics: [TopicInfo], groups: [ConsumerGroup], brokers: BrokerAvailability? = nil) {
+    public init(time: Date, topics: [TopicInfo], groups: [ConsumerGroup], brokers: BrokerAvailability? = nil,
+                deadLetterTopics: Set<String> = [], limitation: String? = nil) {
         self.time = time
         self.topics = topics
         self.groups = groups
         self.brokers = brokers
+        self.deadLetterTopics = deadLetterTopics
+        self.limitation = limitation
     }
 }
 

@@ -77,13 +77,13 @@ public struct CorrelationRules: Sendable, Hashable {
     }
 
     /// Header names tried first, in order.
-    public static let defaultHeaders = ["correlation-id", "correlationId", "x-correlation-id", "$correlationId"]
+    public static let defaultHeaders = ["correlation-id", "correlationId", "x-correlation-id", "$correlationId", "amqp.correlation-id"]
     /// JSON pointers tried after the headers.
     public static let defaultPointers = ["/correlationId", "/correlation_id", "/payload/correlationId"]
     /// Span attributes carrying the conversation (correlation) id: the current name, then the older one.
     public static let defaultSpanAttributes = ["messaging.message.conversation_id", "messaging.conversation_id"]
     /// Headers naming a record's event type.
-    public static let defaultEventTypeHeaders = ["event-type", "eventType", "type", "ce_type"]
+    public static let defaultEventTypeHeaders = ["event-type", "eventType", "type", "ce_type", "amqp.type"]
     /// JSON pointers naming a record's event type.
     public static let defaultEventTypePointers = ["/type", "/eventType"]
     /// Longest correlation ID or event type kept (bytes); longer values do not match (bounded index rows).

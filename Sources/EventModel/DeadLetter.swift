@@ -9,6 +9,8 @@ public struct DeadLetter: Sendable, Hashable {
         case springKafka
         /// Kafka Connect's dead letter queue reporter (`__connect.errors.*`).
         case kafkaConnect
+        /// RabbitMQ's dead-lettering (`x-death`, `x-first-death-*`): the server writes it.
+        case rabbitMQ
         /// Only evtop's own redrive headers (`evtop-*`).
         case evtop
         /// No known dead-letter headers.
@@ -57,8 +59,37 @@ public struct DeadLetter: Sendable, Hashable {
     public var redrivenFromPosition: RecordPosition?
     /// When evtop redrove it, ms since the Unix epoch (`evtop-redriven-at`).
     public var redrivenAtMillis: Int64?
+    /// RabbitMQ's `x-death` entries, most recent first, as the server keeps them (one per queue and reason).
+    public var deaths: [Death] = []
     /// Human-readable notes about garbled, missing or duplicated headers; never fatal.
     public var problems: [String]
+
+    /// One entry of RabbitMQ's `x-death` header: a queue the message died in, and why.
+    public struct Death: Sendable, Hashable {
+        /// The queue it was dead-lettered from.
+        public var queue: String?
+        /// `rejected`, `expired`, `maxlen` or `delivery_limit`.
+        public var reason: String?
+        /// How many times it died in this queue for this reason.
+        public var count: Int64?
+        /// When it last died there, ms since the Unix epoch.
+        public var timeMillis: Int64?
+        /// The exchange it had been published to.
+        public var exchange: String?
+        /// The routing keys it had been published with (CC and BCC included).
+        public var routingKeys: [String]
+
+        /// Creates an entry.
+        public init(queue: String? = nil, reason: String? = nil, count: Int64? = nil, timeMillis: Int64? = nil,
+                    exchange: String? = nil, routingKeys: [String] = []) {
+            self.queue = queue
+            self.reason = reason
+            self.count = count
+            self.timeMillis = timeMillis
+            self.exchange = exchange
+            self.routingKeys = routingKeys
+        }
+    }
 
     /// Creates a dead letter that says nothing beyond the record; set fields as needed.
     public init(record: Record, convention: Convention = .unknown) {
@@ -134,6 +165,22 @@ public enum DeadLetterHeaderNames {
         public static let exceptionMessage = "__connect.errors.exception.message"
         /// Stack trace.
         public static let exceptionStacktrace = "__connect.errors.exception.stacktrace"
+    }
+
+    /// RabbitMQ's, written by the server when it dead-letters a message.
+    public enum RabbitMQ {
+        /// The death history: an array of tables (evtop's RabbitMQ source hands it over as JSON).
+        public static let death = "x-death"
+        /// Prefix of the first death's queue, reason and exchange.
+        public static let firstDeathPrefix = "x-first-death-"
+        /// Prefix of the last death's queue, reason and exchange.
+        public static let lastDeathPrefix = "x-last-death-"
+        /// The queue it first died in.
+        public static let firstDeathQueue = "x-first-death-queue"
+        /// Why it first died.
+        public static let firstDeathReason = "x-first-death-reason"
+        /// The exchange it was published to before it first died.
+        public static let firstDeathExchange = "x-first-death-exchange"
     }
 
     /// evtop's own headers, written by the demo and by redrive.

@@ -12,6 +12,7 @@ public enum DeadLetterParser {
         record.headers.contains { h in
             h.name == DeadLetterHeaderNames.Spring.originalTopic || h.name == DeadLetterHeaderNames.Spring.exceptionFQCN
                 || h.name == DeadLetterHeaderNames.Connect.topic || h.name == DeadLetterHeaderNames.Connect.exceptionClassName
+                || h.name == DeadLetterHeaderNames.RabbitMQ.death
         }
     }
 
@@ -25,8 +26,10 @@ public enum DeadLetterParser {
         let hasSpring = record.headers.contains { $0.name.hasPrefix(S.prefix) || $0.name.hasPrefix(S.retryPrefix) }
         let hasConnect = record.headers.contains { $0.name.hasPrefix(C.prefix) }
         let hasEvtop = record.headers.contains { $0.name.hasPrefix(E.prefix) }
+        typealias R = DeadLetterHeaderNames.RabbitMQ
+        let hasRabbit = record.headers.contains { $0.name == R.death || $0.name.hasPrefix(R.firstDeathPrefix) }
         let convention: DeadLetter.Convention =
-            hasSpring ? .springKafka : hasConnect ? .kafkaConnect : hasEvtop ? .evtop : .unknown
+            hasSpring ? .springKafka : hasConnect ? .kafkaConnect : hasRabbit ? .rabbitMQ : hasEvtop ? .evtop : .unknown
         var letter = DeadLetter(record: record, convention: convention)
         if hasSpring && hasConnect {
             reader.note("both Spring Kafka and Kafka Connect dead-letter headers present; Spring's win where both say")
@@ -64,14 +67,28 @@ public enum DeadLetterParser {
         let connectMessage = reader.text(C.exceptionMessage)
         let connectTrace = reader.text(C.exceptionStacktrace)
 
-        letter.originalTopic = springTopic ?? connectTopic
+        // RabbitMQ: the server's own record of where and why the message died.
+        if hasRabbit {
+            if let json = reader.text(R.death) {
+                if let deaths = parseDeaths(json) { letter.deaths = deaths } else { reader.note("\(R.death): not the array of tables RabbitMQ writes") }
+            }
+            let firstQueue = reader.text(R.firstDeathQueue)
+            let firstReason = reader.text(R.firstDeathReason)
+            _ = reader.text(R.firstDeathExchange)
+            let first = letter.deaths.last { $0.queue == firstQueue } ?? letter.deaths.last
+            letter.originalTopic = firstQueue ?? first?.queue
+            letter.exceptionClass = firstReason ?? first?.reason
+            letter.attempts = letter.deaths.first(where: { $0.queue == letter.originalTopic })?.count.map { Int(clamping: $0) }
+        }
+
+        letter.originalTopic = letter.originalTopic ?? springTopic ?? connectTopic
         letter.originalPartition = springPartition ?? connectPartition
         letter.originalOffset = springOffset ?? connectOffset
-        letter.exceptionClass = springException ?? springKeyException ?? connectException
+        letter.exceptionClass = letter.exceptionClass ?? springException ?? springKeyException ?? connectException
         letter.causeClass = springCause ?? springKeyCause
         letter.exceptionMessage = springMessage ?? springKeyMessage ?? connectMessage
         letter.stackTrace = springTrace ?? springKeyTrace ?? connectTrace
-        letter.attempts = retryAttempts ?? dltAttempts
+        letter.attempts = letter.attempts ?? retryAttempts ?? dltAttempts
 
         // evtop's own redrive headers.
         letter.redriveID = reader.text(E.redriveID)
@@ -102,6 +119,26 @@ public enum DeadLetterParser {
         }
         letter.problems = reader.problems
         return letter
+    }
+
+    /// Parses `x-death` as evtop's RabbitMQ source hands it over: a JSON array of tables with `queue`,
+    /// `reason`, `count`, `time` (seconds since the epoch), `exchange` and `routing-keys`. Nil when it is not one.
+    static func parseDeaths(_ json: String) -> [DeadLetter.Death]? {
+        guard let data = json.data(using: .utf8), json.utf8.count <= 1 << 20,
+              let array = try? JSONSerialization.jsonObject(with: data) as? [Any] else { return nil }
+        var out: [DeadLetter.Death] = []
+        for item in array.prefix(100) {
+            guard let table = item as? [String: Any] else { return nil }
+            func int(_ key: String) -> Int64? {
+                guard let n = table[key] as? NSNumber, !(n is Bool), let d = Optional(n.doubleValue), d.isFinite, abs(d) < 9e15 else { return nil }
+                return Int64(d)
+            }
+            out.append(DeadLetter.Death(queue: table["queue"] as? String, reason: table["reason"] as? String, count: int("count"),
+                                        timeMillis: int("time").map { $0.multipliedReportingOverflow(by: 1000).partialValue },
+                                        exchange: table["exchange"] as? String,
+                                        routingKeys: (table["routing-keys"] as? [Any])?.compactMap { $0 as? String } ?? []))
+        }
+        return out
     }
 
     /// Parses `topic/partition/offset`, splitting from the right since topic names may contain `/`.

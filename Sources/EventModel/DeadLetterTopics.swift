@@ -12,6 +12,8 @@ public struct DeadLetterTopics: Sendable, Hashable {
     private var compiled: [[Unicode.Scalar]]
     /// Topics whose names match no pattern but whose records carry Spring or Connect dead-letter headers.
     public var detectedByHeaders: Set<String> = []
+    /// Topics the broker's own configuration makes dead-letter queues (``BrokerSnapshot/deadLetterTopics``).
+    public var declaredByBroker: Set<String> = []
 
     /// Creates a matcher.
     public init(patterns: [String] = DeadLetterTopics.defaultPatterns) {
@@ -19,9 +21,9 @@ public struct DeadLetterTopics: Sendable, Hashable {
         self.compiled = patterns.map { Array($0.unicodeScalars) }
     }
 
-    /// True when `topic` matches any pattern or was found by its headers.
+    /// True when `topic` matches any pattern, was found by its headers or is one by the broker's configuration.
     public func isDeadLetterTopic(_ topic: String) -> Bool {
-        matchesPattern(topic) || detectedByHeaders.contains(topic)
+        matchesPattern(topic) || detectedByHeaders.contains(topic) || declaredByBroker.contains(topic)
     }
 
     /// True when `topic` matches any pattern.

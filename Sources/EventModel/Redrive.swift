@@ -24,6 +24,9 @@ public enum RedriveRules {
             || name.hasPrefix(DeadLetterHeaderNames.Spring.retryPrefix)
             || name.hasPrefix(DeadLetterHeaderNames.Connect.prefix)
             || name.hasPrefix(DeadLetterHeaderNames.Evtop.prefix)
+            || name == DeadLetterHeaderNames.RabbitMQ.death
+            || name.hasPrefix(DeadLetterHeaderNames.RabbitMQ.firstDeathPrefix)
+            || name.hasPrefix(DeadLetterHeaderNames.RabbitMQ.lastDeathPrefix)
     }
 
     /// The topic a dead letter goes back to: the override, else the original topic from its headers.

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Produce rates per topic and per partition over 1 s, 10 s and 60 s, from watermark deltas.
+/// Produce rates per topic and per partition over 1 s, 10 s and 60 s, from watermark deltas (or, for a
+/// queue without positions, from the broker's count of published messages).
 ///
 /// Each snapshot costs O(partitions): the meter never looks at a message.
 public struct ThroughputMeter: Sendable {
@@ -63,9 +64,11 @@ public struct ThroughputMeter: Sendable {
 
     private static func update(_ series: inout TopicSeries, with topic: TopicInfo, time t: Double, stamp: Int) {
         series.seenIn = stamp
-        let total = topic.totalHigh
-        series.total.append(time: t, value: total)
-        series.history.append(time: t, value: total)
+        // A queue known only by its depth has a rate only where the broker counts what was published.
+        if let total = topic.totalWritten {
+            series.total.append(time: t, value: total)
+            series.history.append(time: t, value: total)
+        }
         var highest = -1
         for p in topic.partitions {
             let i = Int(p.partition)
@@ -75,7 +78,7 @@ public struct ThroughputMeter: Sendable {
                 series.partitions.append(contentsOf: repeatElement(nil, count: i + 1 - series.partitions.count))
             }
             if series.partitions[i] == nil { series.partitions[i] = RateSeries(span: 60) }
-            series.partitions[i]?.append(time: t, value: p.high)
+            if let written = p.written { series.partitions[i]?.append(time: t, value: written) }
         }
         if series.partitions.count > topic.partitions.count {
             // Partitions vanished (topic recreated smaller): keep only the listed ones.

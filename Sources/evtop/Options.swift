@@ -3,8 +3,11 @@ import App
 
 /// Where to read from: broker URL or a config context.
 struct SourceOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: ArgumentHelp("Broker URL: sqlite:PATH (embedded store) or kafka://HOST:PORT[,HOST:PORT].", valueName: "url"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Broker URL: sqlite:PATH (embedded store), kafka://HOST:PORT[,HOST:PORT] or amqp://USER:PASSWORD@HOST:5672/VHOST (RabbitMQ).", valueName: "url"))
     var broker: String?
+
+    @Option(name: .long, help: ArgumentHelp("RabbitMQ management API (default http://HOST:15672 of the amqp:// broker).", valueName: "url"))
+    var management: String?
 
     @Option(name: .long, help: "Context from the config file to use.")
     var context: String?
@@ -20,7 +23,9 @@ struct SourceOptions: ParsableArguments {
 
     /// The selection for the app, with `groups` to show besides the context's.
     func selection(groups: [String] = []) -> SourceSelection {
-        SourceSelection(broker: broker, context: context, config: config, properties: properties, readOnly: readOnly, groups: groups)
+        SourceSelection(broker: broker, context: context, config: config,
+                        properties: properties + (management.map { ["\(SourceSettings.managementKey)=\($0)"] } ?? []),
+                        readOnly: readOnly, groups: groups)
     }
 }
 

@@ -1,0 +1,263 @@
+import Foundation
+import CRabbitMQ
+import EventModel
+
+/// A value of an AMQP field table (message headers), as the wire types it.
+indirect enum AMQPValue: Sendable, Hashable {
+    case text([UInt8]), bytes([UInt8]), int(Int64), uint(UInt64), double(Double), bool(Bool)
+    case timestamp(UInt64), decimal(scale: UInt8, value: UInt32), table([(String, AMQPValue)]), array([AMQPValue]), void
+
+    static func == (a: AMQPValue, b: AMQPValue) -> Bool { a.json == b.json }
+    func hash(into h: inout Hasher) { h.combine(json) }
+
+    /// Header bytes as a Kafka-style header carries them: strings and bytes as they are, numbers as
+    /// decimal text, tables and arrays as JSON.
+    var headerBytes: [UInt8] {
+        switch self {
+        case .text(let b), .bytes(let b): return b
+        default: return Array(json.utf8)
+        }
+    }
+
+    /// JSON text (bytes that are not UTF-8 become `\ufffd`; a timestamp is seconds since the epoch).
+    var json: String {
+        switch self {
+        case .text(let b), .bytes(let b): return Self.quote(String(decoding: b, as: UTF8.self))
+        case .int(let v): return String(v)
+        case .uint(let v), .timestamp(let v): return String(v)
+        case .double(let v): return v.isFinite ? String(v) : "null"
+        case .bool(let v): return v ? "true" : "false"
+        case .decimal(let scale, let value): return String(Double(value) / pow(10, Double(scale)))
+        case .void: return "null"
+        case .array(let a): return "[" + a.map(\.json).joined(separator: ",") + "]"
+        case .table(let t): return "{" + t.map { Self.quote($0.0) + ":" + $0.1.json }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 || (0x7f...0x9f).contains(u.value) { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// One message taken with `basic.get` and not yet acknowledged.
+struct AMQPDelivery: Sendable {
+    var deliveryTag: UInt64
+    var redelivered: Bool
+    var exchange: String
+    var routingKey: [UInt8]
+    /// Messages left in the queue after this one, as the server counted them.
+    var remaining: UInt32
+    /// Basic properties that were set, by their AMQP names (`correlation-id`, `type`, …); headers excluded.
+    var properties: [(String, AMQPValue)]
+    /// The `timestamp` property in seconds, when set.
+    var timestampSeconds: UInt64?
+    var headers: [(String, AMQPValue)]
+    var body: [UInt8]
+}
+
+/// One AMQP 0-9-1 connection through librabbitmq, with one channel. Blocking and not thread-safe: use it
+/// from one thread at a time (``RabbitMQLog`` runs each operation on its own connection, off the
+/// cooperative pool). Closing it returns every unacknowledged message to its queue.
+final class AMQPConnection {
+    private let state: amqp_connection_state_t
+    private var open = false
+    let channel: amqp_channel_t = 1
+
+    /// Connects, logs in and opens channel 1; throws `BrokerError.unavailable` with the server's reason.
+    init(settings: RabbitMQSettings, timeoutSeconds: Int = 5, properties: [String: String] = [:]) throws {
+        guard let state = amqp_new_connection() else { throw BrokerError.unavailable("cannot allocate an AMQP connection") }
+        // From here on every stored property is set, so a throw runs deinit, which destroys the connection.
+        self.state = state
+        let where_ = "\(settings.host):\(settings.port)"
+        let socket: OpaquePointer?
+        if settings.tls {
+            socket = amqp_ssl_socket_new(state)
+            if let socket {
+                let ca = properties["ssl.ca.location"] ?? "/etc/ssl/certs/ca-certificates.crt"
+                if FileManager.default.fileExists(atPath: ca) { _ = amqp_ssl_socket_set_cacert(socket, ca) }
+                let verify: amqp_boolean_t = properties["enable.ssl.certificate.verification"] == "false" ? 0 : 1
+                amqp_ssl_socket_set_verify_peer(socket, verify)
+                amqp_ssl_socket_set_verify_hostname(socket, verify)
+            }
+        } else {
+            socket = amqp_tcp_socket_new(state)
+        }
+        guard let socket else {
+            throw BrokerError.unavailable("cannot create a socket for \(where_)")
+        }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        let status = amqp_socket_open_noblock(socket, settings.host, Int32(settings.port), &timeout)
+        guard status == AMQP_STATUS_OK.rawValue else {
+            throw BrokerError.unavailable("\(where_): \(String(cString: amqp_error_string2(status)))")
+        }
+        _ = amqp_set_rpc_timeout(state, &timeout)
+        let login = evtop_amqp_login_plain(state, settings.vhost, 30, settings.user, settings.password)
+        if let failure = Self.failure(login, doing: "login") {
+            throw BrokerError.unavailable("\(where_): " + Self.loginReason(failure, vhost: settings.vhost))
+        }
+        amqp_channel_open(state, channel)
+        if let failure = Self.failure(amqp_get_rpc_reply(state), doing: "channel.open") {
+            throw BrokerError.unavailable("\(where_): \(failure)")
+        }
+        open = true
+    }
+
+    deinit {
+        if open {
+            _ = amqp_channel_close(state, channel, Int32(AMQP_REPLY_SUCCESS))
+            _ = amqp_connection_close(state, Int32(AMQP_REPLY_SUCCESS))
+        }
+        amqp_destroy_connection(state)
+    }
+
+    /// Takes the queue's head message without acknowledging it; nil when the queue is empty.
+    func get(queue: String) throws -> AMQPDelivery? {
+        let reply = queue.withCString { amqp_basic_get(state, channel, amqp_cstring_bytes($0), 0) }
+        if let failure = Self.failure(reply, doing: "basic.get") {
+            open = false
+            throw failure.contains("NOT_FOUND") ? BrokerError.unknownTopic(queue) : BrokerError.unavailable(failure)
+        }
+        if reply.reply.id == evtop_basic_get_empty { return nil }
+        guard reply.reply.id == evtop_basic_get_ok, let decoded = reply.reply.decoded else {
+            throw BrokerError.unavailable("basic.get: unexpected answer \(reply.reply.id)")
+        }
+        let ok = decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
+        var message = amqp_message_t()
+        let read = amqp_read_message(state, channel, &message, 0)
+        if let failure = Self.failure(read, doing: "reading a message") {
+            open = false
+            throw BrokerError.unavailable(failure)
+        }
+        defer { amqp_destroy_message(&message); amqp_maybe_release_buffers(state) }
+        var delivery = AMQPDelivery(deliveryTag: ok.delivery_tag, redelivered: ok.redelivered != 0,
+                                    exchange: String(decoding: Self.bytes(ok.exchange), as: UTF8.self),
+                                    routingKey: Self.bytes(ok.routing_key), remaining: ok.message_count,
+                                    properties: [], timestampSeconds: nil, headers: [], body: Self.bytes(message.body))
+        let p = message.properties
+        let flags = p._flags
+        func text(_ flag: amqp_flags_t, _ name: String, _ value: amqp_bytes_t) {
+            if flags & flag != 0 { delivery.properties.append((name, .text(Self.bytes(value)))) }
+        }
+        text(evtop_flag_content_type, "content-type", p.content_type)
+        text(evtop_flag_content_encoding, "content-encoding", p.content_encoding)
+        if flags & evtop_flag_delivery_mode != 0 { delivery.properties.append(("delivery-mode", .uint(UInt64(p.delivery_mode)))) }
+        if flags & evtop_flag_priority != 0 { delivery.properties.append(("priority", .uint(UInt64(p.priority)))) }
+        text(evtop_flag_correlation_id, "correlation-id", p.correlation_id)
+        text(evtop_flag_reply_to, "reply-to", p.reply_to)
+        text(evtop_flag_expiration, "expiration", p.expiration)
+        text(evtop_flag_message_id, "message-id", p.message_id)
+        if flags & evtop_flag_timestamp != 0 {
+            delivery.timestampSeconds = p.timestamp
+            delivery.properties.append(("timestamp", .timestamp(p.timestamp)))
+        }
+        text(evtop_flag_type, "type", p.type)
+        text(evtop_flag_user_id, "user-id", p.user_id)
+        text(evtop_flag_app_id, "app-id", p.app_id)
+        if flags & evtop_flag_headers != 0 { delivery.headers = Self.table(p.headers, depth: 0) }
+        return delivery
+    }
+
+    /// A queue's ready messages and consumers, by a passive `queue.declare` (what AMQP alone can tell);
+    /// nil when the queue does not exist (the server then closes the channel, so this connection is spent).
+    func declarePassive(queue: String) throws -> (ready: Int64, consumers: Int)? {
+        let ok = queue.withCString { amqp_queue_declare(state, channel, amqp_cstring_bytes($0), 1, 0, 0, 0, amqp_empty_table) }
+        if let ok { return (Int64(ok.pointee.message_count), Int(ok.pointee.consumer_count)) }
+        let failure = Self.failure(amqp_get_rpc_reply(state), doing: "queue.declare") ?? "queue.declare failed"
+        open = false
+        if failure.contains("404") { return nil }
+        throw BrokerError.unavailable(failure)
+    }
+
+    /// Returns every unacknowledged message of this channel to its queue, in its place.
+    func returnAll() throws {
+        guard amqp_basic_nack(state, channel, 0, 1, 1) == AMQP_STATUS_OK.rawValue else {
+            open = false
+            throw BrokerError.unavailable("basic.nack failed: the connection went away (the server returns the messages itself)")
+        }
+    }
+
+    // MARK: Decoding
+
+    static func bytes(_ b: amqp_bytes_t) -> [UInt8] {
+        guard b.len > 0, let base = b.bytes else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base, count: b.len))
+    }
+
+    /// Tables nest; a hostile message could nest them deeply, so depth is bounded.
+    static func table(_ t: amqp_table_t, depth: Int) -> [(String, AMQPValue)] {
+        guard t.num_entries > 0, let entries = t.entries else { return [] }
+        return (0..<Int(t.num_entries)).map { i in
+            (String(decoding: bytes(entries[i].key), as: UTF8.self), value(entries[i].value, depth: depth))
+        }
+    }
+
+    static func value(_ v: amqp_field_value_t, depth: Int) -> AMQPValue {
+        switch UInt8(v.kind) {
+        case UInt8(ascii: "t"): return .bool(v.value.boolean != 0)
+        case UInt8(ascii: "b"): return .int(Int64(v.value.i8))
+        case UInt8(ascii: "B"): return .uint(UInt64(v.value.u8))
+        case UInt8(ascii: "s"): return .int(Int64(v.value.i16))
+        case UInt8(ascii: "u"): return .uint(UInt64(v.value.u16))
+        case UInt8(ascii: "I"): return .int(Int64(v.value.i32))
+        case UInt8(ascii: "i"): return .uint(UInt64(v.value.u32))
+        case UInt8(ascii: "l"): return .int(v.value.i64)
+        case UInt8(ascii: "L"): return .uint(v.value.u64)
+        case UInt8(ascii: "f"): return .double(Double(v.value.f32))
+        case UInt8(ascii: "d"): return .double(v.value.f64)
+        case UInt8(ascii: "D"): return .decimal(scale: v.value.decimal.decimals, value: v.value.decimal.value)
+        case UInt8(ascii: "S"): return .text(bytes(v.value.bytes))
+        case UInt8(ascii: "x"): return .bytes(bytes(v.value.bytes))
+        case UInt8(ascii: "T"): return .timestamp(v.value.u64)
+        case UInt8(ascii: "F"): return depth < 16 ? .table(table(v.value.table, depth: depth + 1)) : .void
+        case UInt8(ascii: "A"):
+            let a = v.value.array
+            guard depth < 16, a.num_entries > 0, let entries = a.entries else { return .array([]) }
+            return .array((0..<Int(a.num_entries)).map { value(entries[$0], depth: depth + 1) })
+        default: return .void
+        }
+    }
+
+    /// The reason a reply failed, or nil when it is normal.
+    static func failure(_ reply: amqp_rpc_reply_t, doing what: String) -> String? {
+        switch reply.reply_type {
+        case AMQP_RESPONSE_NORMAL: return nil
+        case AMQP_RESPONSE_NONE: return "\(what): no answer (the connection closed)"
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION: return "\(what): \(String(cString: amqp_error_string2(reply.library_error)))"
+        case AMQP_RESPONSE_SERVER_EXCEPTION:
+            guard let decoded = reply.reply.decoded else { return "\(what): refused by the server" }
+            if reply.reply.id == evtop_connection_close {
+                let c = decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+                return "\(what): \(c.reply_code) \(String(decoding: bytes(c.reply_text), as: UTF8.self))"
+            }
+            if reply.reply.id == evtop_channel_close {
+                let c = decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+                return "\(what): \(c.reply_code) \(String(decoding: bytes(c.reply_text), as: UTF8.self))"
+            }
+            return "\(what): refused by the server"
+        default: return "\(what): failed"
+        }
+    }
+
+    /// RabbitMQ closes the socket on a bad password without saying why; a missing vhost it names.
+    static func loginReason(_ failure: String, vhost: String) -> String {
+        if failure.contains("530") || failure.lowercased().contains("vhost") {
+            return "vhost '\(vhost)' does not exist or the user may not use it"
+        }
+        if failure.contains("403") || failure.contains("ACCESS_REFUSED") || failure.contains("connection closed") || failure.contains("socket") {
+            return "login refused: check the user and password (\(failure))"
+        }
+        return failure
+    }
+}

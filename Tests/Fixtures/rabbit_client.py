@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""An independent AMQP client (pika) for evtop's RabbitMQ tests: it builds an order flow, publishes,
+consumes and rejects, so that RabbitMQ itself writes the x-death headers evtop reads.
+
+  rabbit_client.py URL setup                       topic exchange `orders`, queue `billing` bound to it
+                                                   with a dead-letter exchange `orders.dlx` (fanout) and
+                                                   queue `billing.dlq`; queue `shipping` without a DLX
+  rabbit_client.py URL publish QUEUE_OR_KEY N [--exchange X] [--correlation C] [--body-file F] [--header k=v]
+  rabbit_client.py URL reject QUEUE N              takes N messages and rejects them (requeue=false)
+  rabbit_client.py URL drain QUEUE                 prints every message body (one JSON line each) and acks it
+  rabbit_client.py URL count QUEUE                 prints the ready-message count (passive declare)
+  rabbit_client.py URL consume QUEUE SECONDS       holds a consumer with prefetch 1 that never acks
+"""
+import json, sys, time, base64
+import pika
+
+
+def connect(url):
+    return pika.BlockingConnection(pika.URLParameters(url))
+
+
+def main():
+    url, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    conn = connect(url)
+    ch = conn.channel()
+    if cmd == "setup":
+        ch.exchange_declare("orders", "topic", durable=True)
+        ch.exchange_declare("orders.dlx", "fanout", durable=True)
+        ch.queue_declare("billing", durable=True, arguments={"x-dead-letter-exchange": "orders.dlx"})
+        ch.queue_bind("billing", "orders", routing_key="order.*")
+        ch.queue_declare("billing.dlq", durable=True)
+        ch.queue_bind("billing.dlq", "orders.dlx")
+        ch.queue_declare("shipping", durable=True)
+        ch.queue_bind("shipping", "orders", routing_key="order.placed")
+    elif cmd == "publish":
+        target, n = args[0], int(args[1])
+        exchange, correlation, body_file, headers = "", None, None, {}
+        rest = args[2:]
+        while rest:
+            flag, value, rest = rest[0], rest[1], rest[2:]
+            if flag == "--exchange": exchange = value
+            elif flag == "--correlation": correlation = value
+            elif flag == "--body-file": body_file = value
+            elif flag == "--header":
+                k, v = value.split("=", 1); headers[k] = v
+        ch.confirm_delivery()
+        fixed = open(body_file, "rb").read() if body_file else None
+        for i in range(n):
+            body = fixed if fixed is not None else json.dumps({"type": "OrderPlaced", "orderId": f"ord-{i}", "seq": i}).encode()
+            props = pika.BasicProperties(content_type="application/json", delivery_mode=2, message_id=f"m-{i}",
+                                         correlation_id=correlation or f"ord-{i}", type="OrderPlaced",
+                                         timestamp=int(time.time()), headers=headers or None)
+            ch.basic_publish(exchange, target, body, props)
+    elif cmd == "reject":
+        queue, n = args[0], int(args[1])
+        done = 0
+        while done < n:
+            method, props, body = ch.basic_get(queue, auto_ack=False)
+            if method is None:
+                time.sleep(0.05); continue
+            ch.basic_reject(method.delivery_tag, requeue=False)
+            done += 1
+    elif cmd == "drain":
+        queue = args[0]
+        while True:
+            method, props, body = ch.basic_get(queue, auto_ack=False)
+            if method is None: break
+            print(json.dumps({"body": base64.b64encode(body).decode(), "redelivered": method.redelivered,
+                              "headers": {k: str(v) for k, v in (props.headers or {}).items()}}))
+            ch.basic_ack(method.delivery_tag)
+    elif cmd == "count":
+        print(ch.queue_declare(args[0], passive=True).method.message_count)
+    elif cmd == "consume":
+        queue, seconds = args[0], float(args[1])
+        ch.basic_qos(prefetch_count=1)
+        ch.basic_consume(queue, lambda *a: None, auto_ack=False)
+        print("consuming", flush=True)
+        conn.process_data_events(time_limit=seconds)
+    conn.close()
+
+
+if __name__ == "__main__":
+    main()
