@@ -89,8 +89,12 @@ public enum DeadLetterModel {
         default: break
         }
         var due: [String] = []
-        for topic in wanted where state.deadLetterRequestedHighs[topic.name] != topic.totalHigh {
-            state.deadLetterRequestedHighs[topic.name] = topic.totalHigh
+        for topic in wanted {
+            // A log's letters change when its end moves; a queue's when its depth or publish count does.
+            let mark = topic.partitions.allSatisfy(\.hasPositions) ? topic.totalHigh
+                : topic.retained.addingSaturating(topic.totalWritten ?? 0)
+            guard state.deadLetterRequestedHighs[topic.name] != mark else { continue }
+            state.deadLetterRequestedHighs[topic.name] = mark
             due.append(topic.name)
         }
         return due.isEmpty ? [] : [.loadDeadLetters(due)]

@@ -130,7 +130,7 @@ public enum DeadLetterParser {
         for item in array.prefix(100) {
             guard let table = item as? [String: Any] else { return nil }
             func int(_ key: String) -> Int64? {
-                guard let n = table[key] as? NSNumber, !(n is Bool), let d = Optional(n.doubleValue), d.isFinite, abs(d) < 9e15 else { return nil }
+                guard let n = table[key] as? NSNumber, case let d = n.doubleValue, d.isFinite, abs(d) < 9e15 else { return nil }
                 return Int64(d)
             }
             out.append(DeadLetter.Death(queue: table["queue"] as? String, reason: table["reason"] as? String, count: int("count"),

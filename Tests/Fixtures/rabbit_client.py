@@ -10,6 +10,8 @@ consumes and rejects, so that RabbitMQ itself writes the x-death headers evtop r
   rabbit_client.py URL drain QUEUE                 prints every message body (one JSON line each) and acks it
   rabbit_client.py URL count QUEUE                 prints the ready-message count (passive declare)
   rabbit_client.py URL consume QUEUE SECONDS       holds a consumer with prefetch 1 that never acks
+  rabbit_client.py MGMT_URL mkvhost NAME            creates a vhost that guest may use (each test gets its own)
+  rabbit_client.py - ports N                        prints N free loopback TCP ports
 """
 import json, sys, time, base64
 import pika
@@ -21,6 +23,22 @@ def connect(url):
 
 def main():
     url, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    if cmd == "ports":
+        import socket
+        socks = [socket.socket() for _ in range(int(args[0]))]
+        for s in socks: s.bind(("127.0.0.1", 0))
+        print(" ".join(str(s.getsockname()[1]) for s in socks))
+        return
+    if cmd == "mkvhost":
+        import urllib.request, urllib.parse
+        name = urllib.parse.quote(args[0], safe="")
+        auth = "Basic " + base64.b64encode(b"guest:guest").decode()
+        for path, body in ((f"/api/vhosts/{name}", b"{}"),
+                           (f"/api/permissions/{name}/guest", b'{"configure":".*","write":".*","read":".*"}')):
+            req = urllib.request.Request(url + path, data=body, method="PUT",
+                                         headers={"Authorization": auth, "content-type": "application/json"})
+            urllib.request.urlopen(req, timeout=10).read()
+        return
     conn = connect(url)
     ch = conn.channel()
     if cmd == "setup":
