@@ -1,4 +1,5 @@
 import Foundation
+import EventModel
 
 /// A JSON scalar for the hand-written, key-sorted, deterministic encoder.
 enum JSONScalar: Sendable, Hashable {
@@ -31,25 +32,7 @@ enum JSONText {
     }
 
     /// A JSON string literal with the mandatory escapes.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\u" + Mix.hex(scalar.value, width: 4)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONString.quote(s) }
 }
 
 enum TimeText {
