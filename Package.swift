@@ -128,6 +128,7 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "EventModel", "EmbeddedStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["EmbeddedStore", "EventModel", "Redrive", "RabbitMQLog"]),
         .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "EventModel", "CRdKafka", "Redrive", "EmbeddedStore"]),
+        .testTarget(name: "RabbitMQLogTests", dependencies: ["RabbitMQLog", "EventModel"]),
         .testTarget(name: "OTLPReceiverTests", dependencies: ["OTLPReceiver", "EmbeddedStore", "EventModel"]),
     ],
     swiftLanguageModes: [.v6]

@@ -58,7 +58,7 @@ final class SourceRegistryTests: XCTestCase {
         XCTAssertTrue(reason("sqlite:").contains("no file path"))
         XCTAssertTrue(reason("/tmp/x.db").contains("no scheme"))
         XCTAssertTrue(reason("localhost:9092").contains("kafka://localhost:9092"), reason("localhost:9092"))
-        XCTAssertTrue(reason("amqp://guest@h/").contains("unknown scheme 'amqp'"), reason("amqp://guest@h/"))
+        XCTAssertTrue(reason("nats://h:4222").contains("unknown scheme 'nats'"), reason("nats://h:4222"))
     }
 
     func testAStoreOpenedReadOnlyOffersNoWriteCapabilities() throws {
