@@ -52,7 +52,11 @@ final class JournalLocator: Sendable {
 public enum RedriveJobs {
     /// Requeues letters of `dlqTopic` (oldest first, matching `filter`, at most `max`) to their original topic or `to`.
     public static func requeue(source: SourceSelection, move: MoveSettings, dlqTopic: String, to: String?, max: Int?, filter: String?) async throws {
-        let (log, journal, engine) = try await MoveRunner.open(source, move)
+        let opened = try MoveRunner.openSource(source, move)
+        if opened.lettersAreQueued {
+            return try await QueueRequeue.requeue(opened: opened, move: move, queue: dlqTopic, to: to, max: max, filter: filter)
+        }
+        let (log, journal, engine) = try await MoveRunner.open(opened, move)
         let cancel = CancelFlag()
         // Jobs a killed evtop left midway are finished first (the operator confirmed them when
         // they started); their letters are then "already requeued" for the selection below.
@@ -94,10 +98,23 @@ public enum RedriveJobs {
     public static func resume(source: SourceSelection, journal: String?) async throws {
         guard !source.readOnly else { throw OperatorError("read-only: resume is disabled (--read-only)") }
         let opened = try source.resolve().open(readOnly: false)
-        guard let log = opened.writable else { throw OperatorError("\(opened.description) cannot be written to: nothing can be resumed") }
         let path: String
-        if let journal { path = Paths.expand(journal) } else { path = try await SourceFiles.journalPath(of: log) }
+        if let journal { path = Paths.expand(journal) } else { path = try await SourceFiles.journalPath(of: opened.reader) }
         guard FileManager.default.fileExists(atPath: path) else { print("no redrive journal at \(path): nothing to resume"); return }
+        if let mover = opened.queueMover {
+            let engine = QueueRedriveEngine(mover: mover, sourceDescription: opened.description, journal: try RedriveJournal(path: path),
+                                            ownsJournal: journal == nil)
+            let cancel = CancelFlag()
+            cancel.install()
+            cancel.setJobRunning(true)
+            let reports = try await engine.resumeInterrupted(progress: MoveRunner.progressPrinter("resuming: moved"), isCancelled: { cancel.isCancelled })
+            cancel.setJobRunning(false)
+            MoveRunner.endProgress()
+            if reports.isEmpty { print("no interrupted jobs") }
+            for r in reports { print("resumed \(r.jobID): \(r.moved) moved in all, \(r.failed) failed, \(r.sentAgainAfterDoubt) sent again after doubt") }
+            return
+        }
+        guard let log = opened.writable else { throw OperatorError("\(opened.description) cannot be written to: nothing can be resumed") }
         let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path), ownsJournal: journal == nil)
         let cancel = CancelFlag()
         cancel.install()
@@ -122,17 +139,19 @@ public enum RedriveJobs {
             if json { print("[]") } else { print("no redrive journal at \(path): no jobs yet") }
             return
         }
-        let jobs = try RedriveJournal(path: path, readOnly: true).jobs(limit: Swift.max(1, max))
+        let journal = try RedriveJournal(path: path, readOnly: true)
+        var jobs = try journal.jobs(limit: Swift.max(1, max))
+        for i in jobs.indices { jobs[i].inDoubt = try journal.inDoubtCount(jobs[i].id) }
         if json {
             print(TerminalSafe.json(try ScriptJSON.encode(jobs)))
             return
         }
         let rows = jobs.map { j -> [String] in
             [j.id, j.kind, DLQOutput.iso(j.createdAtMillis), j.user, j.sourceTopic, j.targetOverride ?? "original",
-             j.selection, j.state, String(j.selected), String(j.moved), String(j.skipped), String(j.failed)].map(TextWidth.sanitized)
+             j.selection, j.state, String(j.selected), String(j.moved), String(j.skipped), String(j.failed), String(j.inDoubt ?? 0)].map(TextWidth.sanitized)
         }
-        print(TextTable.render(header: ["JOB", "KIND", "STARTED", "USER", "FROM", "TO", "SELECTION", "STATE", "SELECTED", "MOVED", "SKIPPED", "FAILED"],
-                               rows: rows, rightAligned: [8, 9, 10, 11]), terminator: "")
+        print(TextTable.render(header: ["JOB", "KIND", "STARTED", "USER", "FROM", "TO", "SELECTION", "STATE", "SELECTED", "MOVED", "SKIPPED", "FAILED", "IN DOUBT"],
+                               rows: rows, rightAligned: [8, 9, 10, 11, 12]), terminator: "")
     }
 
     /// Copies offsets `fromOffset..<fromOffset+limit` of `partition` (or every partition) of `sourceTopic` to `targetTopic`.
@@ -212,12 +231,21 @@ final class CancelFlag: @unchecked Sendable {
 enum MoveRunner {
     /// Opens the log and journal for a writing command (refusing under --read-only).
     static func open(_ source: SourceSelection, _ move: MoveSettings) async throws -> (log: any LogReader, journal: RedriveJournal?, engine: RedriveEngine) {
+        try await open(try openSource(source, move), move)
+    }
+
+    /// Opens the source of a writing command (refusing under --read-only); a dry run opens it read-only,
+    /// so it cannot write even by mistake.
+    static func openSource(_ source: SourceSelection, _ move: MoveSettings) throws -> OpenedSource {
         let resolved = try source.resolve()
         if source.readOnly && !move.dryRun {
             throw OperatorError("read-only: requeue and replay are disabled (--read-only); --dry-run still shows what would move")
         }
-        // A dry run opens the source read-only: it cannot write even by mistake.
-        let opened = try resolved.open(readOnly: move.dryRun)
+        return try resolved.open(readOnly: move.dryRun)
+    }
+
+    /// Opens the journal and engine of a writing command on an opened log source.
+    static func open(_ opened: OpenedSource, _ move: MoveSettings) async throws -> (log: any LogReader, journal: RedriveJournal?, engine: RedriveEngine) {
         if !move.dryRun && opened.writable == nil { throw OperatorError("\(opened.description) cannot be written to: requeue and replay need a writable source") }
         let path: String
         if let chosen = move.journal { path = Paths.expand(chosen) } else { path = try await SourceFiles.journalPath(of: opened.reader) }
@@ -315,6 +343,9 @@ enum MoveRunner {
         if r.inDoubt > 0 {
             lines.append("\(r.inDoubt) in doubt (sent when the broker stopped answering): kept in the journal; `evtop dlq resume` looks for them and sends only what did not land")
         }
+        if r.sentAgainAfterDoubt > 0 {
+            lines.append("\(r.sentAgainAfterDoubt) sent again after an interruption left their first publish unconfirmed: each may be in its target twice, both copies carrying the same evtop-redrive-id")
+        }
         if r.failed > 0 {
             lines.append("failed \(r.failed):")
             for f in r.failures.prefix(20) { lines.append("  \(f.redriveID): \(f.reason)") }
@@ -350,6 +381,8 @@ enum MoveRunner {
         var skippedToRunningJobs: [String: Int]
         var failed: Int
         var inDoubt: Int
+        /// Queue redrive: letters published again after an unconfirmed first publish (possible duplicates).
+        var sentAgainAfterDoubt: Int
         var targets: [String: Int]
         var failures: [[String: String]]
 
@@ -365,6 +398,7 @@ enum MoveRunner {
             skippedToRunningJobs = r.skippedToRunning
             failed = r.failed
             inDoubt = r.inDoubt
+            sentAgainAfterDoubt = r.sentAgainAfterDoubt
             targets = r.targets
             failures = r.failures.map { ["id": $0.redriveID, "reason": $0.reason] }
         }

@@ -17,6 +17,11 @@ public struct OpenedSource: Sendable {
     public let traces: (any TraceStore)?
     /// Where the OTLP receiver may write spans; nil when the source cannot keep them or is read-only.
     public let spanStore: (any SpanStore)?
+    /// Redrive out of dead-letter queues consumed destructively (RabbitMQ); nil for log sources and read-only.
+    public var queueMover: (any QueueMover)? = nil
+    /// True when dead letters sit in queues consumed destructively (RabbitMQ), read-only or not: they are
+    /// redriven by taking them (``queueMover``), never by producing to a log.
+    public var lettersAreQueued = false
 
     /// The source as the user named it, without secrets.
     public var description: String { reader.sourceDescription }
@@ -204,8 +209,9 @@ extension SourceBackend {
             let management = properties.removeValue(forKey: SourceSettings.managementKey)
             let parsed = try RabbitMQSettings(url: url, management: management, knownQueues: settings.groups)
             Secrets.remember([parsed.password])
-            // Requeue on RabbitMQ (ack after a confirmed publish) is not built yet: the source opens for reading.
+            // Its letters are redriven by taking them from the DLQ (QueueMover), never by producing to a log.
             let log = RabbitMQLog(settings: parsed, properties: properties)
-            return OpenedSource(reader: log, writable: nil, demo: nil, traces: nil, spanStore: nil)
+            return OpenedSource(reader: log, writable: nil, demo: nil, traces: nil, spanStore: nil,
+                                queueMover: settings.readOnly ? nil : log, lettersAreQueued: true)
         })
 }

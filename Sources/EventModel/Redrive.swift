@@ -224,6 +224,9 @@ public struct RedriveReport: Sendable, Hashable {
     /// Messages whose produce was in flight when the job stopped (cancelled while the broker did not
     /// answer): they may or may not have landed; the journal keeps them for `resume` to resolve.
     public var inDoubt: Int = 0
+    /// Queue redrive: letters published again after an interruption left their first publish unconfirmed.
+    /// Each may now be in its target twice, both copies carrying the same `evtop-redrive-id`.
+    public var sentAgainAfterDoubt: Int = 0
 
     /// One message that could not be moved.
     public struct Failure: Sendable, Hashable {

@@ -53,10 +53,23 @@ struct AMQPDelivery: Sendable {
     var body: [UInt8]
 }
 
+/// A message as librabbitmq read it (properties, typed header table and body in the message's own pool),
+/// kept to publish it again unchanged.
+final class AMQPContent: @unchecked Sendable {
+    // @unchecked: used by one thread at a time, as its connection is.
+    var message = amqp_message_t()
+    var read = false
+
+    deinit {
+        if read { amqp_destroy_message(&message) }
+    }
+}
+
 /// One AMQP 0-9-1 connection through librabbitmq, with one channel. Blocking and not thread-safe: use it
 /// from one thread at a time (``RabbitMQLog`` runs each operation on its own connection, off the
 /// cooperative pool). Closing it returns every unacknowledged message to its queue.
-final class AMQPConnection {
+final class AMQPConnection: @unchecked Sendable {
+    // @unchecked: handed between threads, used by one at a time (a serial DispatchQueue).
     private let state: amqp_connection_state_t
     private var open = false
     let channel: amqp_channel_t = 1
@@ -110,6 +123,12 @@ final class AMQPConnection {
 
     /// Takes the queue's head message without acknowledging it; nil when the queue is empty.
     func get(queue: String) throws -> AMQPDelivery? {
+        try take(queue: queue, keepingContent: false)?.delivery
+    }
+
+    /// ``get(queue:)``, and with `keepingContent` the message as the server sent it, so that it can be
+    /// published again with its properties and typed headers exactly as they were.
+    func take(queue: String, keepingContent: Bool) throws -> (delivery: AMQPDelivery, content: AMQPContent?)? {
         let reply = queue.withCString { amqp_basic_get(state, channel, amqp_cstring_bytes($0), 0) }
         if let failure = Self.failure(reply, doing: "basic.get") {
             open = false
@@ -120,13 +139,15 @@ final class AMQPConnection {
             throw BrokerError.unavailable("basic.get: unexpected answer \(reply.reply.id)")
         }
         let ok = decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
-        var message = amqp_message_t()
-        let read = amqp_read_message(state, channel, &message, 0)
+        let content = AMQPContent()
+        let read = amqp_read_message(state, channel, &content.message, 0)
         if let failure = Self.failure(read, doing: "reading a message") {
             open = false
             throw BrokerError.unavailable(failure)
         }
-        defer { amqp_destroy_message(&message); amqp_maybe_release_buffers(state) }
+        content.read = true
+        defer { amqp_maybe_release_buffers(state) }
+        let message = content.message
         var delivery = AMQPDelivery(deliveryTag: ok.delivery_tag, redelivered: ok.redelivered != 0,
                                     exchange: String(decoding: Self.bytes(ok.exchange), as: UTF8.self),
                                     routingKey: Self.bytes(ok.routing_key), remaining: ok.message_count,
@@ -152,7 +173,143 @@ final class AMQPConnection {
         text(evtop_flag_user_id, "user-id", p.user_id)
         text(evtop_flag_app_id, "app-id", p.app_id)
         if flags & evtop_flag_headers != 0 { delivery.headers = Self.table(p.headers, depth: 0) }
-        return delivery
+        return (delivery, keepingContent ? content : nil)
+    }
+
+    /// Acknowledges one taken message (no answer comes back: a later synchronous call on this channel
+    /// proves the server processed it).
+    func ack(_ tag: UInt64) throws {
+        guard amqp_basic_ack(state, channel, tag, 0) == AMQP_STATUS_OK.rawValue else {
+            open = false
+            throw BrokerError.unavailable("basic.ack failed: the connection went away (the message goes back to its queue)")
+        }
+    }
+
+    // MARK: Publishing with confirms
+
+    /// Puts the channel in confirm mode: every publish is then acknowledged by the server once routed
+    /// and stored (`basic.ack`), or refused (`basic.nack`); an unroutable mandatory publish comes back first.
+    func selectConfirms() throws {
+        guard amqp_confirm_select(state, channel) != nil else {
+            open = false
+            throw BrokerError.unavailable(Self.failure(amqp_get_rpc_reply(state), doing: "confirm.select") ?? "confirm.select failed")
+        }
+    }
+
+    /// Whether an exchange exists, by a passive declare ("" is the default exchange, which always does);
+    /// a missing one closes the channel, so the connection is spent then.
+    func exchangeExists(_ name: String) throws -> Bool {
+        if name.isEmpty { return true }
+        let ok = name.withCString { n in "direct".withCString { t in
+            amqp_exchange_declare(state, channel, amqp_cstring_bytes(n), amqp_cstring_bytes(t), 1, 0, 0, 0, amqp_empty_table)
+        } }
+        if ok != nil { return true }
+        let failure = Self.failure(amqp_get_rpc_reply(state), doing: "exchange.declare") ?? "exchange.declare failed"
+        open = false
+        if failure.contains("404") { return false }
+        throw BrokerError.unavailable(failure)
+    }
+
+    /// Publishes a taken message again, mandatory (an unroutable one comes back rather than vanishing), with
+    /// its properties and typed headers as they were, less `removing`, plus `adding` (as text). The
+    /// `user-id` property is dropped unless it is this connection's user: the server refuses any other.
+    func publish(_ content: AMQPContent, exchange: String, routingKey: String, removing: Set<String>,
+                 adding: [(String, [UInt8])], user: String) throws {
+        var props = content.message.properties
+        if props._flags & evtop_flag_user_id != 0, Self.bytes(props.user_id) != Array(user.utf8) {
+            props._flags &= ~evtop_flag_user_id
+        }
+        var entries: [amqp_table_entry_t] = []
+        if props._flags & evtop_flag_headers != 0, props.headers.num_entries > 0, let e = props.headers.entries {
+            for i in 0..<Int(props.headers.num_entries) where !removing.contains(String(decoding: Self.bytes(e[i].key), as: UTF8.self)) {
+                entries.append(e[i])
+            }
+        }
+        // The added names and values live in malloc'd copies until the frame is written.
+        var owned: [amqp_bytes_t] = []
+        defer { for var b in owned { amqp_bytes_free(b); b.len = 0 } }
+        func copy(_ bytes: [UInt8]) -> amqp_bytes_t {
+            let b = bytes.withUnsafeBytes { raw in amqp_bytes_malloc_dup(amqp_bytes_t(len: raw.count, bytes: UnsafeMutableRawPointer(mutating: raw.baseAddress))) }
+            owned.append(b)
+            return b
+        }
+        for (name, value) in adding {
+            var field = amqp_field_value_t()
+            field.kind = UInt8(ascii: "S")
+            field.value.bytes = copy(value)
+            entries.append(amqp_table_entry_t(key: copy(Array(name.utf8)), value: field))
+        }
+        props._flags |= evtop_flag_headers
+        let status = entries.withUnsafeMutableBufferPointer { table -> Int32 in
+            props.headers = amqp_table_t(num_entries: Int32(table.count), entries: table.baseAddress)
+            return exchange.withCString { x in routingKey.withCString { k in
+                amqp_basic_publish(state, channel, amqp_cstring_bytes(x), amqp_cstring_bytes(k), 1, 0, &props, content.message.body)
+            } }
+        }
+        guard status == AMQP_STATUS_OK.rawValue else {
+            open = false
+            throw BrokerError.unavailable("basic.publish: \(String(cString: amqp_error_string2(status)))")
+        }
+    }
+
+    /// What the server said about the publishes of a confirm-mode channel.
+    struct ConfirmEvents {
+        /// Publish sequence numbers (from 1) the server confirmed.
+        var acked: [(tag: UInt64, multiple: Bool)] = []
+        /// Sequence numbers it refused.
+        var nacked: [(tag: UInt64, multiple: Bool)] = []
+        /// Publishes that came back unroutable: the `evtop-redrive-id` header they carry, and why.
+        var returned: [(redriveID: String?, reason: String)] = []
+    }
+
+    /// Reads confirms until `isDone` says enough was seen, or `timeoutSeconds` pass without a frame
+    /// (then throws `BrokerError.unavailable`: what was not confirmed is in doubt).
+    func awaitConfirms(timeoutSeconds: Int, redriveIDHeader: String, isDone: (ConfirmEvents) -> Bool) throws -> ConfirmEvents {
+        var events = ConfirmEvents()
+        while !isDone(events) {
+            var frame = amqp_frame_t()
+            var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+            let status = amqp_simple_wait_frame_noblock(state, &frame, &timeout)
+            if status == AMQP_STATUS_TIMEOUT.rawValue {
+                throw BrokerError.unavailable("no confirm from the server for \(timeoutSeconds) s")
+            }
+            guard status == AMQP_STATUS_OK.rawValue else {
+                open = false
+                throw BrokerError.unavailable("waiting for confirms: \(String(cString: amqp_error_string2(status)))")
+            }
+            guard frame.frame_type == UInt8(AMQP_FRAME_METHOD), let decoded = frame.payload.method.decoded else { continue }
+            switch frame.payload.method.id {
+            case evtop_basic_ack:
+                let a = decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
+                events.acked.append((a.delivery_tag, a.multiple != 0))
+            case evtop_basic_nack:
+                let n = decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
+                events.nacked.append((n.delivery_tag, n.multiple != 0))
+            case evtop_basic_return:
+                let r = decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
+                let reason = "\(r.reply_code) \(String(decoding: Self.bytes(r.reply_text), as: UTF8.self))"
+                var returned = amqp_message_t()
+                let read = amqp_read_message(state, frame.channel, &returned, 0)
+                defer { amqp_destroy_message(&returned) }
+                if let failure = Self.failure(read, doing: "reading a returned message") {
+                    open = false
+                    throw BrokerError.unavailable(failure)
+                }
+                var id: String?
+                if returned.properties._flags & evtop_flag_headers != 0,
+                   case .text(let value)? = Self.table(returned.properties.headers, depth: 0).first(where: { $0.0 == redriveIDHeader })?.1 {
+                    id = String(decoding: value, as: UTF8.self)
+                }
+                events.returned.append((id, reason))
+            case evtop_channel_close, evtop_connection_close:
+                open = false
+                let c = decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+                throw BrokerError.unavailable("the server closed the channel: \(c.reply_code) \(String(decoding: Self.bytes(c.reply_text), as: UTF8.self))")
+            default:
+                continue
+            }
+        }
+        return events
     }
 
     /// A queue's ready messages and consumers, by a passive `queue.declare` (what AMQP alone can tell);

@@ -103,7 +103,7 @@ public final class RedriveEngine: Sendable {
                                   isCancelled: @escaping @Sendable () -> Bool = { false }) async throws -> [RedriveReport] {
         var reports: [RedriveReport] = []
         let journal = try requireJournal()
-        for candidate in try journal.unfinishedJobs(source: ownsJournal ? nil : log.sourceDescription) {
+        for candidate in try journal.unfinishedJobs(source: ownsJournal ? nil : log.sourceDescription) where candidate.kind != QueueRedriveEngine.kind {
             guard let lock = JobLock.tryAcquire(journalPath: journal.path, jobID: candidate.id) else { continue }
             guard let job = try journal.adopt(candidate.id, pid: pid, host: host, nowMillis: nowMillis) else { continue }
             let report = try await process(

@@ -72,6 +72,9 @@ public struct RedriveJobRecord: Sendable, Hashable, Codable {
     public var skipped: Int
     /// Messages that could not be redriven.
     public var failed: Int
+    /// Messages that were in doubt at some point: published when the run stopped before the broker confirmed
+    /// them, then sent again (a possible duplicate) or given up (filled in by `dlq jobs`; nil when not read).
+    public var inDoubt: Int?
 
     /// Creates a job record.
     public init(id: String, kind: String, source: String, sourceTopic: String, selection: String, targetOverride: String?,
@@ -124,7 +127,9 @@ public final class RedriveJournal: Sendable {
     /// The file (internal: tests reach its pool to fill the disk).
     let file: SQLiteFile
     static let applicationID: Int32 = 0x6576_7472 // "evtr"
-    static let version = 1
+    /// Version 2 adds what queue redrive needs: each letter's content fingerprint, whether its DLQ copy
+    /// is known to be acknowledged, and whether it was ever in doubt.
+    static let version = 2
 
     /// Opens the journal at `path`, creating it (and its folder) unless `readOnly`.
     public init(path: String, readOnly: Bool = false) throws {
@@ -156,7 +161,11 @@ public final class RedriveJournal: Sendable {
 
     private static func createIfNeeded(_ db: Database, path: String) throws {
         let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
-        if tables > 0 { return try check(db, path: path) }
+        if tables > 0 {
+            try check(db, path: path)
+            if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < 2 { try migrateToVersion2(db) }
+            return
+        }
         try db.execute(sql: """
             CREATE TABLE jobs(
                 id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, source_topic TEXT NOT NULL,
@@ -172,7 +181,16 @@ public final class RedriveJournal: Sendable {
             CREATE INDEX items_by_job ON items(job_id, state, seq);
             CREATE INDEX items_by_source ON items(src_topic, src_partition, src_offset);
             PRAGMA application_id = \(applicationID);
-            PRAGMA user_version = \(version);
+            """)
+        try migrateToVersion2(db)
+    }
+
+    private static func migrateToVersion2(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE items ADD COLUMN fingerprint TEXT;
+            ALTER TABLE items ADD COLUMN dlq_acked INTEGER;
+            ALTER TABLE items ADD COLUMN in_doubt INTEGER NOT NULL DEFAULT 0;
+            PRAGMA user_version = 2;
             """)
     }
 

@@ -44,17 +44,8 @@ final class RedriveEndToEndTests: XCTestCase {
         return counts
     }
 
-    /// Starts a process and returns its pid (stdio to /dev/null).
     func spawn(_ program: String, _ args: [String], env: [String: String]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: program)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
+        try spawnProcess(program, args, env: env)
     }
 
     func testKillNineAtRandomMomentsThenResumeLandsEveryLetterExactlyOnce() async throws {

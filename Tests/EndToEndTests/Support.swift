@@ -196,3 +196,16 @@ func startHeadlessDemo(_ binary: String, store: String, rate: Int, seconds: Int,
     try p.run()
     return HeadlessDemo(p)
 }
+
+/// Starts a program in the background (stdio to /dev/null) and returns it, for tests that kill it.
+func spawnProcess(_ program: String, _ args: [String], env: [String: String]) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: program)
+    p.arguments = args
+    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+    p.standardInput = FileHandle.nullDevice
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+}

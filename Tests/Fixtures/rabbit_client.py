@@ -8,6 +8,8 @@ consumes and rejects, so that RabbitMQ itself writes the x-death headers evtop r
   rabbit_client.py URL publish QUEUE_OR_KEY N [--exchange X] [--correlation C] [--body-file F] [--header k=v]
   rabbit_client.py URL reject QUEUE N              takes N messages and rejects them (requeue=false)
   rabbit_client.py URL drain QUEUE                 prints every message body (one JSON line each) and acks it
+  rabbit_client.py URL tally QUEUE                 drains and acks the queue, prints one JSON summary: count,
+                                                   copies per orderId, evtop-redrive-id per copy, x-death count
   rabbit_client.py URL count QUEUE                 prints the ready-message count (passive declare)
   rabbit_client.py URL consume QUEUE SECONDS       holds a consumer with prefetch 1 that never acks
   rabbit_client.py MGMT_URL mkvhost NAME            creates a vhost that guest may use (each test gets its own)
@@ -86,6 +88,20 @@ def main():
             print(json.dumps({"body": base64.b64encode(body).decode(), "redelivered": method.redelivered,
                               "headers": {k: str(v) for k, v in (props.headers or {}).items()}}))
             ch.basic_ack(method.delivery_tag)
+    elif cmd == "tally":
+        queue, seen, order, redrive_ids, deaths = args[0], {}, [], [], 0
+        while True:
+            method, props, body = ch.basic_get(queue, auto_ack=False)
+            if method is None: break
+            order_id = json.loads(body).get("orderId", "?")
+            seen[order_id] = seen.get(order_id, 0) + 1
+            order.append(order_id)
+            headers = props.headers or {}
+            rid = headers.get("evtop-redrive-id")
+            redrive_ids.append(rid.decode() if isinstance(rid, bytes) else rid)
+            if "x-death" in headers: deaths += 1
+            ch.basic_ack(method.delivery_tag)
+        print(json.dumps({"count": len(order), "copies": seen, "order": order, "redriveIds": redrive_ids, "withDeath": deaths}))
     elif cmd == "count":
         print(ch.queue_declare(args[0], passive=True).method.message_count)
     elif cmd == "consume":

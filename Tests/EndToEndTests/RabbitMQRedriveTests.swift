@@ -1,0 +1,135 @@
+import EventModel
+import Foundation
+import XCTest
+
+/// Redrive out of a RabbitMQ dead-letter queue, against the suite's real node: letters that pika rejected
+/// (so RabbitMQ wrote their `x-death`) go back to the queue they died in, acked on the DLQ only after the
+/// publish is confirmed; pika counts what arrived.
+extension RabbitMQEndToEndTests {
+    struct Tally: Decodable {
+        var count: Int
+        var copies: [String: Int]
+        var order: [String]
+        var redriveIds: [String?]
+        var withDeath: Int
+    }
+
+    func tally(_ node: RabbitNode, _ url: String, _ queue: String) throws -> Tally {
+        try JSONDecoder().decode(Tally.self, from: Data(try node.client([url, "tally", queue]).utf8))
+    }
+
+    func count(_ node: RabbitNode, _ url: String, _ queue: String) throws -> Int {
+        Int(try node.client([url, "count", queue]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    /// Dead letters in `billing.dlq`, written by RabbitMQ from `n` rejected orders.
+    func deadLetters(_ n: Int, _ node: RabbitNode, _ url: String) throws {
+        try node.client([url, "publish", "order.placed", "\(n)", "--exchange", "orders"])
+        try node.client([url, "reject", "billing", "\(n)"])
+    }
+
+    func evtop(_ args: [String], _ node: RabbitNode, _ url: String, _ sandbox: Sandbox, limit: Double = 120) throws -> RunResult {
+        try runProcess(try evtopBinary(), args + ["--broker", url, "--management", node.managementURL], env: sandbox.environment, limit: limit)
+    }
+
+    func testRequeueSendsEveryLetterBackToItsQueueOnceAndEmptiesTheDLQ() throws {
+        let (node, url) = try flow()
+        try deadLetters(60, node, url)
+        let sandbox = try Sandbox()
+        let dry = try evtop(["dlq", "requeue", "--dlq-topic", "billing.dlq", "--dry-run", "--json"], node, url, sandbox)
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssertTrue(dry.stdout.contains("\"queue billing\" : 60") || dry.stdout.contains("\"queue billing\":60"), dry.stdout)
+        XCTAssertEqual(try count(node, url, "billing.dlq"), 60, "a dry run takes nothing")
+
+        let run = try evtop(["dlq", "requeue", "--dlq-topic", "billing.dlq", "--yes", "--json"], node, url, sandbox)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout)
+        XCTAssertEqual(report["moved"] as? Int, 60, run.stdout)
+        XCTAssertEqual(report["failed"] as? Int, 0, run.stdout)
+        XCTAssertEqual(try count(node, url, "billing.dlq"), 0)
+        XCTAssertEqual(try count(node, url, "shipping"), 60, "the queue it died in, not the exchange: shipping gets no second copy")
+
+        let back = try tally(node, url, "billing")
+        XCTAssertEqual(back.count, 60)
+        XCTAssertEqual(Set(back.copies.keys), Set((0..<60).map { "ord-\($0)" }))
+        XCTAssertTrue(back.copies.values.allSatisfy { $0 == 1 }, "\(back.copies)")
+        XCTAssertEqual(back.order, (0..<60).map { "ord-\($0)" }, "sent in DLQ order")
+        XCTAssertEqual(Set(back.redriveIds.compactMap { $0 }).count, 60, "each copy carries its own evtop-redrive-id")
+        XCTAssertEqual(back.withDeath, 0, "the dead-letter headers are removed")
+
+        let jobs = try evtop(["dlq", "jobs", "--json"], node, url, sandbox)
+        XCTAssertEqual(jobs.status, 0, jobs.stderr)
+        XCTAssertTrue(jobs.stdout.contains("queue-redrive"), jobs.stdout)
+        let again = try evtop(["dlq", "requeue", "--dlq-topic", "billing.dlq", "--yes"], node, url, sandbox)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("nothing to requeue"), again.stdout)
+    }
+
+    func testASelectionMovesOnlyItsLettersAndTheRestStayInTheirOrder() throws {
+        let (node, url) = try flow()
+        try deadLetters(12, node, url)
+        let sandbox = try Sandbox()
+        let run = try evtop(["dlq", "requeue", "--dlq-topic", "billing.dlq", "--yes", "--max", "3", "--to", "shipping"], node, url, sandbox)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("requeued 3 of 3"), run.stdout)
+        let left = try tally(node, url, "billing.dlq")
+        XCTAssertEqual(left.order, (3..<12).map { "ord-\($0)" }, "the letters not selected stay, in their order")
+        let shipping = try tally(node, url, "shipping")
+        XCTAssertEqual(shipping.count, 15, "12 first deliveries and the 3 sent with --to")
+        XCTAssertEqual(shipping.redriveIds.compactMap { $0 }.count, 3)
+
+        // A queue nobody bound: the publish comes back unroutable, and the letter stays in the DLQ.
+        try deadLetters(2, node, url)
+        let nowhere = try evtop(["dlq", "requeue", "--dlq-topic", "billing.dlq", "--yes", "--to", "no-such-queue"], node, url, sandbox)
+        XCTAssertEqual(nowhere.status, 1, nowhere.stdout + nowhere.stderr)
+        XCTAssertTrue(nowhere.stdout.contains("unroutable"), nowhere.stdout)
+        XCTAssertEqual(try count(node, url, "billing.dlq"), 2, "nothing acked that was not confirmed")
+    }
+
+    /// ≥ 20 SIGKILLs at random moments of requeues of `EVTOP_RABBIT_KILL_LETTERS` letters (10,000 by default),
+    /// then a resume: every letter is in `billing`, none is left in the DLQ, and every second copy is one the
+    /// journal says was sent again after doubt.
+    func testKillNineAtRandomMomentsLosesNothingAndEveryDuplicateIsInDoubt() throws {
+        let (node, url) = try flow()
+        let letters = Int(ProcessInfo.processInfo.environment["EVTOP_RABBIT_KILL_LETTERS"] ?? "") ?? 10_000
+        try deadLetters(letters, node, url)
+        let binary = try evtopBinary()
+        let sandbox = try Sandbox()
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        var runs = 0
+        while kills < 20 && runs < 60 {
+            runs += 1
+            // Paced so that the kills land in the middle of jobs, on a fast machine too.
+            let p = try spawnProcess(binary, ["dlq", "requeue", "--dlq-topic", "billing.dlq", "--yes", "--rate", "400",
+                                              "--broker", url, "--management", node.managementURL], env: sandbox.environment)
+            usleep(UInt32.random(in: 300_000...1_500_000, using: &generator))
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            p.waitUntilExit()
+        }
+        let resume = try evtop(["dlq", "resume"], node, url, sandbox, limit: 600)
+        XCTAssertEqual(resume.status, 0, resume.stderr)
+        let last = try evtop(["dlq", "requeue", "--dlq-topic", "billing.dlq", "--yes"], node, url, sandbox, limit: 600)
+        XCTAssertEqual(last.status, 0, last.stdout + last.stderr)
+        XCTAssertEqual(try count(node, url, "billing.dlq"), 0, "every letter left the DLQ")
+        let back = try tally(node, url, "billing")
+        let missing = (0..<letters).map { "ord-\($0)" }.filter { back.copies[$0] == nil }
+        XCTAssertEqual(missing, [], "lost letters")
+        let duplicates = back.copies.values.reduce(0) { $0 + max(0, $1 - 1) }
+        let jobs = try evtop(["dlq", "jobs", "--json", "--max", "1000"], node, url, sandbox)
+        let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [[String: Any]], jobs.stdout)
+        let inDoubt = list.reduce(0) { $0 + (($1["inDoubt"] as? Int) ?? 0) }
+        XCTAssertLessThanOrEqual(duplicates, inDoubt, "every second copy is accounted for by an in-doubt entry")
+        // A second copy carries the same redrive id as the first: a consumer that drops repeated ids sees each once.
+        var byID: [String: Set<String>] = [:]
+        for (order, id) in zip(back.order, back.redriveIds) { if let id { byID[id, default: []].insert(order) } }
+        XCTAssertTrue(byID.values.allSatisfy { $0.count == 1 }, "one redrive id, one letter")
+        XCTAssertEqual(Set(back.redriveIds.compactMap { $0 }).count, letters, "one redrive id per letter")
+        print("rabbitmq kill test: \(letters) letters, \(kills) SIGKILLs, \(list.count) jobs, \(back.count) copies in billing, "
+              + "\(duplicates) duplicates, \(inDoubt) in-doubt entries, 0 lost")
+        XCTAssertGreaterThanOrEqual(kills, 20, "the kills landed while a job ran")
+    }
+}
