@@ -1,4 +1,6 @@
 import EventModel
+import Redrive
+@testable import RabbitMQLog
 import Foundation
 import XCTest
 
@@ -131,5 +133,85 @@ extension RabbitMQEndToEndTests {
         print("rabbitmq kill test: \(letters) letters, \(kills) SIGKILLs, \(list.count) jobs, \(back.count) copies in billing, "
               + "\(duplicates) duplicates, \(inDoubt) in-doubt entries, 0 lost")
         XCTAssertGreaterThanOrEqual(kills, 20, "the kills landed while a job ran")
+    }
+}
+
+/// The real RabbitMQ source with one fault injected: the connection "drops" right after a publish was sent
+/// (its confirm never read), or right after the acknowledgements were sent. What the broker did is real.
+final class FaultAfterPublish: QueueMover, @unchecked Sendable {
+    enum Moment { case beforeConfirm, afterAcknowledge }
+    let base: any QueueMover
+    let moment: Moment
+    private let lock = NSLock()
+    private var armed = true
+
+    init(_ base: any QueueMover, at moment: Moment) {
+        self.base = base
+        self.moment = moment
+    }
+
+    func fire() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        defer { armed = false }
+        return armed
+    }
+
+    func openMoveSession(queue: String) async throws -> any QueueMoveSession {
+        Session(base: try await base.openMoveSession(queue: queue), owner: self)
+    }
+
+    struct Session: QueueMoveSession {
+        let base: any QueueMoveSession
+        let owner: FaultAfterPublish
+        func take() async throws -> TakenMessage? { try await base.take() }
+        func release(_ tag: UInt64) async { await base.release(tag) }
+        func publish(_ publishes: [QueuePublish]) async throws -> [QueuePublishOutcome] {
+            let outcomes = try await base.publish(publishes)
+            if owner.moment == .beforeConfirm, owner.fire() { throw BrokerError.unavailable("injected: the confirms were lost") }
+            return outcomes
+        }
+        func acknowledge(_ tags: [UInt64]) async throws {
+            if owner.moment == .afterAcknowledge, owner.fire() { throw BrokerError.unavailable("injected: the connection dropped before the acks") }
+            try await base.acknowledge(tags)
+        }
+        func close() async { await base.close() }
+    }
+}
+
+extension RabbitMQEndToEndTests {
+    func runFaulty(_ moment: FaultAfterPublish.Moment, letters: Int) async throws -> (report: RedriveReport, back: Tally, dlq: Int) {
+        let (node, url) = try flow(moment == .beforeConfirm ? "faultBeforeConfirm" : "faultAfterAck")
+        try deadLetters(letters, node, url)
+        let source = try log(url)
+        let browsed = try await source.fetch(topic: "billing.dlq", partition: 0, from: 0, maxRecords: 10_000)
+        XCTAssertEqual(browsed.count, letters)
+        let box = try Sandbox()
+        let engine = QueueRedriveEngine(mover: FaultAfterPublish(source, at: moment), sourceDescription: source.sourceDescription,
+                                        journal: try RedriveJournal(path: box.path("j.journal")))
+        let report = try await engine.run(.init(queue: "billing.dlq", letters: browsed, targetQueue: nil, ratePerSecond: nil,
+                                                description: "all", user: "test"))
+        return (report, try tally(node, url, "billing"), try count(node, url, "billing.dlq"))
+    }
+
+    func testConfirmsLostAfterAPublishMeanTheLettersAreSentAgainWithTheSameIDAndCounted() async throws {
+        let (report, back, dlq) = try await runFaulty(.beforeConfirm, letters: 50)
+        XCTAssertEqual(dlq, 0)
+        XCTAssertEqual(report.moved, 50)
+        XCTAssertEqual(Set(back.copies.keys).count, 50, "nothing lost")
+        let duplicates = back.copies.values.reduce(0) { $0 + $1 - 1 }
+        XCTAssertGreaterThan(duplicates, 0, "the first publish landed, so the batch is there twice")
+        XCTAssertEqual(duplicates, report.sentAgainAfterDoubt, "every second copy is one the report counts as sent again")
+        var byID: [String: Set<String>] = [:]
+        for (order, id) in zip(back.order, back.redriveIds) { if let id { byID[id, default: []].insert(order) } }
+        XCTAssertEqual(byID.count, 50, "both copies of a letter carry its one redrive id")
+        XCTAssertTrue(byID.values.allSatisfy { $0.count == 1 })
+    }
+
+    func testAConnectionLostAfterTheConfirmAcknowledgesTheLettersWithoutASecondCopy() async throws {
+        let (report, back, dlq) = try await runFaulty(.afterAcknowledge, letters: 50)
+        XCTAssertEqual(dlq, 0, "the letters that came back to the DLQ were recognised and acknowledged")
+        XCTAssertEqual(report.moved, 50)
+        XCTAssertEqual(back.count, 50, "no second copy: the journal had their confirms")
+        XCTAssertEqual(report.sentAgainAfterDoubt, 0)
     }
 }
