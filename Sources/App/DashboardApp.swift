@@ -91,7 +91,8 @@ enum SessionSetup {
     static func make(_ opened: OpenedSource, resolved: ResolvedSource?, readOnly: Bool, indexReadOnly: Bool? = nil,
                      size: Size, theme: String, mailbox: ActionMailbox = ActionMailbox(),
                      catchUpBeforeSagaLoads: Bool = false) throws -> (state: AppState, performer: EffectPerformer) {
-        let state = AppState.initial(source: opened.description, context: resolved?.context, size: size, readOnly: readOnly, theme: theme)
+        var state = AppState.initial(source: opened.description, context: resolved?.context, size: size, readOnly: readOnly, theme: theme)
+        state.lettersAreQueued = opened.lettersAreQueued
         let assembler = try resolved?.sagaAssembler() ?? SagaSetup.assembler(context: nil, configPath: nil)
         // A Kafka index is named after the cluster's id, asked for in the background on first use: a
         // cluster that is down then gets the bounded scan for this session, and no frame waits for it.

@@ -24,6 +24,22 @@ final class DashboardRedrive: Sendable {
 
     /// Finishes interrupted jobs in the background, saying so in the status line.
     func resumeInterrupted() {
+        if !readOnly, let mover = source.queueMover {
+            Task.detached { [self] in
+                do {
+                    guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
+                    let engine = QueueRedriveEngine(mover: mover, sourceDescription: source.description,
+                                                    journal: try RedriveJournal(path: path), ownsJournal: true)
+                    for report in try await engine.resumeInterrupted() {
+                        mailbox.post(.notify("resumed interrupted requeue \(report.jobID): \(report.moved) moved in all", isError: false))
+                    }
+                } catch {
+                    logger.error("resuming interrupted redrive jobs failed: \(error)")
+                    mailbox.post(.notify("resuming an interrupted requeue failed: \(error)", isError: true))
+                }
+            }
+            return
+        }
         guard !readOnly, let log = source.writable else { return }
         Task.detached { [self] in
             do {
@@ -46,6 +62,7 @@ final class DashboardRedrive: Sendable {
         cancelled.withLock { $0 = false }
         var request = request
         request.user = Operator.name // the audit trail names the same user as the CLI does
+        if source.lettersAreQueued { return startOnQueue(request) }
         return Task.detached { [self, request] in
             do {
                 let path = try await journal.path()
@@ -72,6 +89,41 @@ final class DashboardRedrive: Sendable {
                     }
                 }
                 let report = try await engine.run(request, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
+                                                  isCancelled: { [self] in cancelled.withLock { $0 } })
+                logger.info("redrive \(report.jobID): \(report.moved) moved, \(report.failed) failed, cancelled \(report.cancelled)")
+                mailbox.post(.redriveFinished(report))
+            } catch {
+                logger.error("redrive failed: \(error)")
+                mailbox.post(.redriveFailed("\(error)"))
+            }
+        }
+    }
+
+    /// A job on a dead-letter queue (RabbitMQ): the shown letters are found again by browsing, and moved by
+    /// taking them (``QueueRedriveEngine``). A letter no longer where it was shown refuses the whole job.
+    private func startOnQueue(_ request: RedriveRequest) -> Task<Void, Never> {
+        Task.detached { [self, request] in
+            do {
+                guard let last = request.positions.map(\.offset).max() else { return }
+                let browsed = try await source.reader.fetch(topic: request.sourceTopic, partition: 0, from: 0, maxRecords: Int(last) + 1)
+                var letters: [Record] = []
+                for position in request.positions {
+                    guard position.offset < browsed.count, browsed[Int(position.offset)].timestampMillis == request.timestamps[position] ?? browsed[Int(position.offset)].timestampMillis else {
+                        throw OperatorError("\(request.sourceTopic) changed since its letters were shown (a consumer took some): reload with ctrl-r and select again")
+                    }
+                    letters.append(browsed[Int(position.offset)])
+                }
+                let selection = QueueRedriveEngine.Selection(queue: request.sourceTopic, letters: letters, targetQueue: request.targetOverride,
+                                                             ratePerSecond: request.ratePerSecond, description: request.selectionDescription,
+                                                             user: request.user)
+                if request.dryRun {
+                    mailbox.post(.redriveFinished(QueueRedriveEngine.dryRun(selection)))
+                    return
+                }
+                guard !readOnly, let mover = source.queueMover else { throw OperatorError("read-only: requeue is disabled (--read-only)") }
+                let engine = QueueRedriveEngine(mover: mover, sourceDescription: source.description,
+                                                journal: try RedriveJournal(path: try await journal.path()), ownsJournal: true)
+                let report = try await engine.run(selection, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
                                                   isCancelled: { [self] in cancelled.withLock { $0 } })
                 logger.info("redrive \(report.jobID): \(report.moved) moved, \(report.failed) failed, cancelled \(report.cancelled)")
                 mailbox.post(.redriveFinished(report))

@@ -271,6 +271,9 @@ public struct AppState: Sendable {
     public var themeName: String = "default"
     /// True when every write is disabled.
     public var readOnly = false
+    /// True when dead letters sit in queues (RabbitMQ): a requeue takes them and acks each after its
+    /// publish is confirmed, and browsing marks them redelivered; views word their promises accordingly.
+    public var lettersAreQueued = false
     /// Set when the app should exit.
     public var shouldQuit = false
     /// Parsed dead letters per DLQ topic: the newest `DeadLetterModel.maxLettersPerTopic`, newest first.

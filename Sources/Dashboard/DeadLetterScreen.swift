@@ -75,7 +75,8 @@ enum DeadLetterListScreen {
         }
         let multiPartition = Set(rows.map(\.partition)).count > 1
         let columns: [TableColumn] = [
-            TableColumn("OFFSET", width: .fixed(multiPartition ? 10 : 7), alignment: .right, priority: 100),
+            // A queue has no offsets: its letters are numbered by their place from the head, as browsed.
+            TableColumn(state.lettersAreQueued ? "#" : "OFFSET", width: .fixed(multiPartition ? 10 : 7), alignment: .right, priority: 100),
             TableColumn("FAILED AT", width: .fixed(9), priority: 90),
             TableColumn("ORIGINAL", width: .flexible(min: 14, weight: 1), priority: 80),
             TableColumn("EXCEPTION", width: .flexible(min: 22, weight: 3), priority: 95),

@@ -247,7 +247,9 @@ public enum RedriveModel {
                 "from  \(dialog.topic) (\(dialog.selection))",
                 "to    " + targetsText(dialog.targets, known: known),
                 "rate  \(rateText(dialog.rate))\(eta)   + / - change",
-                "mode  " + (dialog.dryRun ? "DRY RUN: nothing is written   d: for real" : "for real: exactly once, journaled   d: dry run"),
+                "mode  " + (dialog.dryRun ? "DRY RUN: nothing is written   d: for real"
+                            : state.lettersAreQueued ? "for real: acked after confirm, journaled   d: dry run"
+                            : "for real: exactly once, journaled   d: dry run"),
             ]
             return (Dialog(title: (dialog.dryRun ? "Dry run: requeue " : "Requeue ") + "\(count) \(noun)?", lines: lines,
                            hint: "enter go · t target topic · esc cancel", minContentWidth: 44), nil)

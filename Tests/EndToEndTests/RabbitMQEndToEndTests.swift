@@ -209,6 +209,17 @@ final class RabbitMQEndToEndTests: XCTestCase {
         let screen = tmux.capture()
         XCTAssertTrue(screen.contains("billing · rejected ×1"), screen)
         XCTAssertTrue(screen.contains("exchange orders"), screen)
+
+        // Requeue every letter from the view: the dialog says what a queue can promise, and they go back.
+        tmux.sendKeys("Escape")
+        tmux.waitFor("the letter list") { $0.contains("FAILED AT") }
+        tmux.sendKeys("R")
+        tmux.waitFor("the confirm dialog") { $0.contains("Requeue 3 dead letters?") }
+        XCTAssertTrue(tmux.capture().contains("acked after confirm"), tmux.capture())
+        tmux.sendKeys("Enter")
+        tmux.waitFor("the report") { $0.contains("requeued 3 of 3") }
+        XCTAssertEqual(try count(node, url, "billing.dlq"), 0)
+        XCTAssertEqual(try count(node, url, "billing"), 9, "6 never taken, and the 3 requeued")
     }
 }
 
