@@ -121,33 +121,66 @@ final class AMQPConnection: @unchecked Sendable {
         amqp_destroy_connection(state)
     }
 
-    /// Takes the queue's head message without acknowledging it; nil when the queue is empty.
-    func get(queue: String) throws -> AMQPDelivery? {
-        try take(queue: queue, keepingContent: false)?.delivery
+    /// Takes up to `count` messages from the queue's head without acknowledging them, asking for them all
+    /// before reading the answers (one round trip instead of `count`). Fewer come back when the queue runs
+    /// empty. With `keepingContent`, each comes with the message as the server sent it, so that it can be
+    /// published again with its properties and typed headers exactly as they were.
+    func takeMany(queue: String, count: Int, keepingContent: Bool) throws -> [(delivery: AMQPDelivery, content: AMQPContent?)] {
+        guard count > 0 else { return [] }
+        let sent = queue.withCString { name -> Int32 in
+            var request = amqp_basic_get_t(ticket: 0, queue: amqp_cstring_bytes(name), no_ack: 0)
+            for _ in 0..<count {
+                let status = amqp_send_method(state, channel, evtop_basic_get, &request)
+                if status != AMQP_STATUS_OK.rawValue { return status }
+            }
+            return AMQP_STATUS_OK.rawValue
+        }
+        guard sent == AMQP_STATUS_OK.rawValue else {
+            open = false
+            throw BrokerError.unavailable("basic.get: \(String(cString: amqp_error_string2(sent)))")
+        }
+        var out: [(delivery: AMQPDelivery, content: AMQPContent?)] = []
+        defer { amqp_maybe_release_buffers(state) }
+        for _ in 0..<count {
+            var frame = amqp_frame_t()
+            var timeout = timeval(tv_sec: 30, tv_usec: 0)
+            let status = amqp_simple_wait_frame_noblock(state, &frame, &timeout)
+            guard status == AMQP_STATUS_OK.rawValue else {
+                open = false
+                throw BrokerError.unavailable("basic.get: \(String(cString: amqp_error_string2(status)))")
+            }
+            guard frame.frame_type == UInt8(AMQP_FRAME_METHOD), let decoded = frame.payload.method.decoded else {
+                open = false
+                throw BrokerError.unavailable("basic.get: an unexpected frame (type \(frame.frame_type))")
+            }
+            switch frame.payload.method.id {
+            case evtop_basic_get_empty:
+                continue
+            case evtop_basic_get_ok:
+                let ok = decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
+                let content = AMQPContent()
+                let read = amqp_read_message(state, channel, &content.message, 0)
+                if let failure = Self.failure(read, doing: "reading a message") {
+                    open = false
+                    throw BrokerError.unavailable(failure)
+                }
+                content.read = true
+                out.append((Self.delivery(ok, content.message), keepingContent ? content : nil))
+            case evtop_channel_close, evtop_connection_close:
+                open = false
+                let c = decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+                let text = String(decoding: Self.bytes(c.reply_text), as: UTF8.self)
+                throw c.reply_code == 404 ? BrokerError.unknownTopic(queue) : BrokerError.unavailable("basic.get: \(c.reply_code) \(text)")
+            default:
+                open = false
+                throw BrokerError.unavailable("basic.get: unexpected answer \(frame.payload.method.id)")
+            }
+        }
+        return out
     }
 
-    /// ``get(queue:)``, and with `keepingContent` the message as the server sent it, so that it can be
-    /// published again with its properties and typed headers exactly as they were.
-    func take(queue: String, keepingContent: Bool) throws -> (delivery: AMQPDelivery, content: AMQPContent?)? {
-        let reply = queue.withCString { amqp_basic_get(state, channel, amqp_cstring_bytes($0), 0) }
-        if let failure = Self.failure(reply, doing: "basic.get") {
-            open = false
-            throw failure.contains("NOT_FOUND") ? BrokerError.unknownTopic(queue) : BrokerError.unavailable(failure)
-        }
-        if reply.reply.id == evtop_basic_get_empty { return nil }
-        guard reply.reply.id == evtop_basic_get_ok, let decoded = reply.reply.decoded else {
-            throw BrokerError.unavailable("basic.get: unexpected answer \(reply.reply.id)")
-        }
-        let ok = decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
-        let content = AMQPContent()
-        let read = amqp_read_message(state, channel, &content.message, 0)
-        if let failure = Self.failure(read, doing: "reading a message") {
-            open = false
-            throw BrokerError.unavailable(failure)
-        }
-        content.read = true
-        defer { amqp_maybe_release_buffers(state) }
-        let message = content.message
+    /// A delivery's fields and its message's properties, copied out of librabbitmq's buffers.
+    static func delivery(_ ok: amqp_basic_get_ok_t, _ message: amqp_message_t) -> AMQPDelivery {
         var delivery = AMQPDelivery(deliveryTag: ok.delivery_tag, redelivered: ok.redelivered != 0,
                                     exchange: String(decoding: Self.bytes(ok.exchange), as: UTF8.self),
                                     routingKey: Self.bytes(ok.routing_key), remaining: ok.message_count,
@@ -173,7 +206,7 @@ final class AMQPConnection: @unchecked Sendable {
         text(evtop_flag_user_id, "user-id", p.user_id)
         text(evtop_flag_app_id, "app-id", p.app_id)
         if flags & evtop_flag_headers != 0 { delivery.headers = Self.table(p.headers, depth: 0) }
-        return (delivery, keepingContent ? content : nil)
+        return delivery
     }
 
     /// Acknowledges one taken message (no answer comes back: a later synchronous call on this channel

@@ -121,9 +121,13 @@ public final class RabbitMQLog: LogReader, Sendable {
             let connection = try AMQPConnection(settings: settings, properties: properties)
             var taken: [AMQPDelivery] = []
             defer { try? connection.returnAll() }
-            while taken.count < wanted, let d = try connection.get(queue: topic) {
-                // Only what is shown is kept; the skipped head is held unacknowledged, not copied.
-                if taken.count >= Int(start) { taken.append(d) } else { taken.append(AMQPDelivery.placeholder) }
+            while taken.count < wanted {
+                let batch = try connection.takeMany(queue: topic, count: min(Self.browseBatch, wanted - taken.count), keepingContent: false)
+                for (d, _) in batch {
+                    // Only what is shown is kept; the skipped head is held unacknowledged, not copied.
+                    if taken.count >= Int(start) { taken.append(d) } else { taken.append(AMQPDelivery.placeholder) }
+                }
+                if batch.isEmpty { break }
             }
             return taken
         }
@@ -136,6 +140,8 @@ public final class RabbitMQLog: LogReader, Sendable {
 
     /// Browsing holds every message it passes unacknowledged until it returns them: bounded.
     static let maxBrowse = 200_000
+    /// `basic.get`s sent before their answers are read: one round trip per batch, not per message.
+    static let browseBatch = 250
 
     /// `rabbitmq-CLUSTER-VHOST` from the management API, else `rabbitmq-HOST-PORT-VHOST`.
     public func identity() async -> SourceIdentity? {

@@ -33,6 +33,8 @@ final class RabbitMQMoveSession: QueueMoveSession, @unchecked Sendable {
     /// Publishes sent on the publisher channel so far (confirm sequence numbers start at 1).
     private var published: UInt64 = 0
     private var takenCount: Int64 = 0
+    /// Messages taken from the server and not yet handed to the job.
+    private var buffered: ArraySlice<(delivery: AMQPDelivery, content: AMQPContent?)> = []
     /// Exchanges known to exist.
     private var exchanges: Set<String> = [""]
 
@@ -63,8 +65,11 @@ final class RabbitMQMoveSession: QueueMoveSession, @unchecked Sendable {
 
     func take() async throws -> TakenMessage? {
         try await onWorker { [self] in
-            let connection = try requireTaker()
-            guard let (delivery, content) = try connection.take(queue: queue, keepingContent: true) else { return nil }
+            if buffered.isEmpty {
+                // Taken ahead in one round trip; what the job does not reach is returned with the rest at close.
+                buffered = try requireTaker().takeMany(queue: queue, count: RabbitMQLog.browseBatch, keepingContent: true)[...]
+            }
+            guard let (delivery, content) = buffered.popFirst() else { return nil }
             contents[delivery.deliveryTag] = content
             let record = RabbitMQLog.record(delivery, topic: queue, ordinal: takenCount)
             takenCount += 1
@@ -145,6 +150,7 @@ final class RabbitMQMoveSession: QueueMoveSession, @unchecked Sendable {
         _ = try? await onWorker { [self] in
             try? taker?.returnAll()
             contents = [:]
+            buffered = []
             taker = nil  // closing returns whatever is still held
             publisher = nil
         }

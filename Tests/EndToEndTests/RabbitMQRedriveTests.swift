@@ -132,7 +132,8 @@ extension RabbitMQEndToEndTests {
         XCTAssertEqual(Set(back.redriveIds.compactMap { $0 }).count, letters, "one redrive id per letter")
         print("rabbitmq kill test: \(letters) letters, \(kills) SIGKILLs, \(list.count) jobs, \(back.count) copies in billing, "
               + "\(duplicates) duplicates, \(inDoubt) in-doubt entries, 0 lost")
-        XCTAssertGreaterThanOrEqual(kills, 20, "the kills landed while a job ran")
+        // Paced at 400/s, 20 runs of at most 1.5 s cannot move 10,000 letters: every kill lands in a job.
+        if letters >= 10_000 { XCTAssertGreaterThanOrEqual(kills, 20, "the kills landed while a job ran") }
     }
 }
 

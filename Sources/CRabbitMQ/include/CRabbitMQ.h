@@ -12,6 +12,7 @@ amqp_rpc_reply_t evtop_amqp_login_plain(amqp_connection_state_t state, const cha
                                         const char *user, const char *password);
 
 // Method ids: the library's macros are casts over several lines, which Swift does not import.
+static const amqp_method_number_t evtop_basic_get = AMQP_BASIC_GET_METHOD;
 static const amqp_method_number_t evtop_basic_get_ok = AMQP_BASIC_GET_OK_METHOD;
 static const amqp_method_number_t evtop_basic_get_empty = AMQP_BASIC_GET_EMPTY_METHOD;
 static const amqp_method_number_t evtop_basic_ack = AMQP_BASIC_ACK_METHOD;
