@@ -263,6 +263,13 @@ final class RabbitNode: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
+    /// Stops the node, keeping its data, and starts it again on the same ports after `downSeconds`.
+    func restart(downSeconds: Double) -> Int32 {
+        _ = spawnAndWait(root + "/scripts/rabbitmq-node", ["stop", dir])
+        Thread.sleep(forTimeInterval: downSeconds)
+        return spawnAndWait(root + "/scripts/rabbitmq-node", ["start", dir, "\(amqpPort)", "\(managementPort)"])
+    }
+
     /// Runs the pika fixture; fails the test with its stderr when it fails.
     @discardableResult
     func client(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {

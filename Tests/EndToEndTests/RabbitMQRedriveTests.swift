@@ -88,6 +88,30 @@ extension RabbitMQEndToEndTests {
         XCTAssertEqual(try count(node, url, "billing.dlq"), 2, "nothing acked that was not confirmed")
     }
 
+    func testTheServerStoppedMidJobMakesItWaitAndResumeWithoutLoss() throws {
+        let (node, url) = try flow()
+        try deadLetters(400, node, url)
+        let sandbox = try Sandbox()
+        let p = try spawnProcess(try evtopBinary(), ["dlq", "requeue", "--dlq-topic", "billing.dlq", "--yes", "--rate", "40",
+                                                     "--broker", url, "--management", node.managementURL], env: sandbox.environment)
+        Thread.sleep(forTimeInterval: 3)
+        XCTAssertTrue(p.isRunning, "the job is still moving letters when the server stops")
+        XCTAssertEqual(node.restart(downSeconds: 3), 0, "the node came back")
+        let deadline = Date().addingTimeInterval(180)
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "the job waited for the server and finished")
+        XCTAssertEqual(try count(node, url, "billing.dlq"), 0)
+        let back = try tally(node, url, "billing")
+        XCTAssertEqual(Set(back.copies.keys).count, 400, "nothing lost")
+        let duplicates = back.copies.values.reduce(0) { $0 + $1 - 1 }
+        let jobs = try evtop(["dlq", "jobs", "--json"], node, url, sandbox)
+        let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [[String: Any]], jobs.stdout)
+        XCTAssertLessThanOrEqual(duplicates, list.reduce(0) { $0 + (($1["inDoubt"] as? Int) ?? 0) })
+        XCTAssertEqual(list.first?["state"] as? String, "completed")
+    }
+
     /// ≥ 20 SIGKILLs at random moments of requeues of `EVTOP_RABBIT_KILL_LETTERS` letters (10,000 by default),
     /// then a resume: every letter is in `billing`, none is left in the DLQ, and every second copy is one the
     /// journal says was sent again after doubt.
