@@ -139,7 +139,8 @@ enum DLQOutput {
         var topic: String
         var partition: Int32
         var offset: Int64
-        var failedAt: String
+        /// Nil when the letter carries no time (a message without a `timestamp` property or `x-death`).
+        var failedAt: String?
         var convention: String
         var originalTopic: String?
         var originalPartition: Int32?
@@ -166,7 +167,7 @@ enum DLQOutput {
         let out = letters.map { d -> JSONRow in
             let row = DeadLetterModel.row(d, redrive: states[position(d)])
             return JSONRow(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset,
-                           failedAt: iso(d.record.timestampMillis), convention: d.convention.rawValue,
+                           failedAt: d.record.timestampMillis < 0 ? nil : iso(d.record.timestampMillis), convention: d.convention.rawValue,
                            originalTopic: d.originalTopic, originalPartition: d.originalPartition, originalOffset: d.originalOffset,
                            consumerGroup: d.consumerGroup, exceptionClass: d.exceptionClass, causeClass: d.causeClass,
                            exceptionMessage: d.exceptionMessage, eventType: row.eventType.isEmpty ? nil : row.eventType,
@@ -179,7 +180,8 @@ enum DLQOutput {
         let header = ["TOPIC", "PART", "OFFSET", "FAILED AT", "ORIGINAL", "EXCEPTION", "EVENT TYPE", "CORRELATION", "STATE"]
         let body = letters.map { d -> [String] in
             let r = DeadLetterModel.row(d, redrive: states[position(d)])
-            return [d.record.topic, String(d.record.partition), String(d.record.offset), iso(d.record.timestampMillis),
+            return [d.record.topic, String(d.record.partition), String(d.record.offset),
+                    d.record.timestampMillis < 0 ? "unknown" : iso(d.record.timestampMillis),
                     r.original, TextWidth.truncated(r.exception, to: 60), r.eventType.isEmpty ? "-" : r.eventType,
                     r.correlation.isEmpty ? "-" : r.correlation, r.state].map(TextWidth.sanitized)
         }

@@ -114,11 +114,11 @@ final class RabbitMQEndToEndTests: XCTestCase {
     func testABinaryMessageAndEscapesInHeadersAreReadByteForByte() async throws {
         let (node, url) = try flow()
         let sandbox = try Sandbox()
-        var big = [UInt8](repeating: 0, count: 300_000)  // over two 128 KiB frames
+        var big = [UInt8](repeating: 0, count: 10 * 1024 * 1024)  // 10 MB: many 128 KiB frames
         for i in big.indices { big[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
         big[0] = 0xff  // not UTF-8
         try Data(big).write(to: URL(fileURLWithPath: sandbox.path("big.bin")))
-        try node.client([url, "publish", "shipping", "1", "--body-file", sandbox.path("big.bin"),
+        try node.client([url, "publish", "shipping", "1", "--body-file", sandbox.path("big.bin"), "--timestamp", "none",
                          "--header", "note=\u{1b}]0;owned\u{07}\u{1b}[2J"])
         let log = try log(url)
         let read = try await log.read(topic: "shipping", partition: 0, from: 0, maxRecords: 1)
@@ -127,6 +127,12 @@ final class RabbitMQEndToEndTests: XCTestCase {
                        "bytes are kept; escaping is the screen's job")
         XCTAssertEqual(try node.client([url, "count", "shipping"]).trimmingCharacters(in: .whitespacesAndNewlines), "1",
                        "browsing took nothing")
+        // A message with no timestamp property and no x-death has no time: JSON says null, never 1970.
+        let list = try runProcess(try evtopBinary(), ["dlq", "list", "--dlq-topic", "shipping", "--json", "--broker", url,
+                                                      "--management", node.managementURL], env: sandbox.environment)
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("\"failedAt\" : null") || !list.stdout.contains("failedAt"), list.stdout)
+        XCTAssertFalse(list.stdout.contains("1969") || list.stdout.contains("1970"), list.stdout)
     }
 
     func testAWrongPasswordAMissingVhostAndNoManagementAPIAreSaidPlainly() async throws {

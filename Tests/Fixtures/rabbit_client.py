@@ -5,7 +5,7 @@ consumes and rejects, so that RabbitMQ itself writes the x-death headers evtop r
   rabbit_client.py URL setup                       topic exchange `orders`, queue `billing` bound to it
                                                    with a dead-letter exchange `orders.dlx` (fanout) and
                                                    queue `billing.dlq`; queue `shipping` without a DLX
-  rabbit_client.py URL publish QUEUE_OR_KEY N [--exchange X] [--correlation C] [--body-file F] [--header k=v]
+  rabbit_client.py URL publish QUEUE_OR_KEY N [--exchange X] [--correlation C] [--body-file F] [--header k=v] [--timestamp none]
   rabbit_client.py URL reject QUEUE N              takes N messages and rejects them (requeue=false)
   rabbit_client.py URL drain QUEUE                 prints every message body (one JSON line each) and acks it
   rabbit_client.py URL tally QUEUE                 drains and acks the queue, prints one JSON summary: count,
@@ -54,13 +54,14 @@ def main():
         ch.queue_bind("shipping", "orders", routing_key="order.placed")
     elif cmd == "publish":
         target, n = args[0], int(args[1])
-        exchange, correlation, body_file, headers = "", None, None, {}
+        exchange, correlation, body_file, headers, stamp = "", None, None, {}, True
         rest = args[2:]
         while rest:
             flag, value, rest = rest[0], rest[1], rest[2:]
             if flag == "--exchange": exchange = value
             elif flag == "--correlation": correlation = value
             elif flag == "--body-file": body_file = value
+            elif flag == "--timestamp": stamp = value != "none"
             elif flag == "--header":
                 k, v = value.split("=", 1); headers[k] = v
         ch.confirm_delivery()
@@ -69,7 +70,7 @@ def main():
             body = fixed if fixed is not None else json.dumps({"type": "OrderPlaced", "orderId": f"ord-{i}", "seq": i}).encode()
             props = pika.BasicProperties(content_type="application/json", delivery_mode=2, message_id=f"m-{i}",
                                          correlation_id=correlation or f"ord-{i}", type="OrderPlaced",
-                                         timestamp=int(time.time()), headers=headers or None)
+                                         timestamp=int(time.time()) if stamp else None, headers=headers or None)
             ch.basic_publish(exchange, target, body, props)
     elif cmd == "reject":
         queue, n = args[0], int(args[1])
