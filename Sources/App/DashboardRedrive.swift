@@ -88,13 +88,10 @@ final class DashboardRedrive: Sendable {
                         mailbox.post(.notify("resuming an interrupted requeue failed: \(error)", isError: true))
                     }
                 }
-                let report = try await engine.run(request, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
-                                                  isCancelled: { [self] in cancelled.withLock { $0 } })
-                logger.info("redrive \(report.jobID): \(report.moved) moved, \(report.failed) failed, cancelled \(report.cancelled)")
-                mailbox.post(.redriveFinished(report))
+                finished(try await engine.run(request, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
+                                              isCancelled: { [self] in cancelled.withLock { $0 } }))
             } catch {
-                logger.error("redrive failed: \(error)")
-                mailbox.post(.redriveFailed("\(error)"))
+                failed(error)
             }
         }
     }
@@ -108,8 +105,11 @@ final class DashboardRedrive: Sendable {
                 let browsed = try await source.reader.fetch(topic: request.sourceTopic, partition: 0, from: 0, maxRecords: Int(last) + 1)
                 var letters: [Record] = []
                 for position in request.positions {
-                    guard position.offset < browsed.count, browsed[Int(position.offset)].timestampMillis == request.timestamps[position] ?? browsed[Int(position.offset)].timestampMillis else {
-                        throw OperatorError("\(request.sourceTopic) changed since its letters were shown (a consumer took some): reload with ctrl-r and select again")
+                    // Positions shift when a consumer takes a message: the letter must be the one shown, by content.
+                    guard position.offset < browsed.count, let shown = request.fingerprints[position],
+                          QueueFingerprint.of(browsed[Int(position.offset)]) == shown else {
+                        throw OperatorError("\(request.sourceTopic) changed since its letters were shown (a consumer took some): "
+                                            + "nothing was moved; select again once the list has reloaded")
                     }
                     letters.append(browsed[Int(position.offset)])
                 }
@@ -123,15 +123,22 @@ final class DashboardRedrive: Sendable {
                 guard !readOnly, let mover = source.queueMover else { throw OperatorError("read-only: requeue is disabled (--read-only)") }
                 let engine = QueueRedriveEngine(mover: mover, sourceDescription: source.description,
                                                 journal: try RedriveJournal(path: try await journal.path()), ownsJournal: true)
-                let report = try await engine.run(selection, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
-                                                  isCancelled: { [self] in cancelled.withLock { $0 } })
-                logger.info("redrive \(report.jobID): \(report.moved) moved, \(report.failed) failed, cancelled \(report.cancelled)")
-                mailbox.post(.redriveFinished(report))
+                finished(try await engine.run(selection, progress: { [mailbox] in mailbox.post(.redriveProgress($0)) },
+                                              isCancelled: { [self] in cancelled.withLock { $0 } }))
             } catch {
-                logger.error("redrive failed: \(error)")
-                mailbox.post(.redriveFailed("\(error)"))
+                failed(error)
             }
         }
+    }
+
+    private func finished(_ report: RedriveReport) {
+        logger.info("redrive \(report.jobID): \(report.moved) moved, \(report.failed) failed, cancelled \(report.cancelled)")
+        mailbox.post(.redriveFinished(report))
+    }
+
+    private func failed(_ error: any Error) {
+        logger.error("redrive failed: \(error)")
+        mailbox.post(.redriveFailed("\(error)"))
     }
 
     /// Asks the running job to stop after its batch in flight.

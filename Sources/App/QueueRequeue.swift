@@ -47,7 +47,6 @@ enum QueueRequeue {
             let whereTo = to.map { "queue \($0)" } ?? "the exchanges they were first published to"
             try MoveRunner.confirm("Requeue \(letters.count) dead letters from \(TextWidth.sanitized(queue)) to \(TextWidth.sanitized(whereTo)), \(rate)?",
                                    yes: move.yes)
-            cancel.install()
             cancel.setJobRunning(true)
             defer { cancel.setJobRunning(false) }
             report = try await engine.run(selection, progress: MoveRunner.progressPrinter(), isCancelled: { cancel.isCancelled })

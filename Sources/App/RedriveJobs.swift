@@ -141,14 +141,15 @@ public enum RedriveJobs {
         }
         let journal = try RedriveJournal(path: path, readOnly: true)
         var jobs = try journal.jobs(limit: Swift.max(1, max))
-        for i in jobs.indices { jobs[i].inDoubt = try journal.inDoubtCount(jobs[i].id) }
+        // Only a queue job can leave a letter in doubt for good: a log job resolves its intents by searching the target.
+        for i in jobs.indices where jobs[i].kind == QueueRedriveEngine.kind { jobs[i].inDoubt = try journal.inDoubtCount(jobs[i].id) }
         if json {
             print(TerminalSafe.json(try ScriptJSON.encode(jobs)))
             return
         }
         let rows = jobs.map { j -> [String] in
             [j.id, j.kind, DLQOutput.iso(j.createdAtMillis), j.user, j.sourceTopic, j.targetOverride ?? "original",
-             j.selection, j.state, String(j.selected), String(j.moved), String(j.skipped), String(j.failed), String(j.inDoubt ?? 0)].map(TextWidth.sanitized)
+             j.selection, j.state, String(j.selected), String(j.moved), String(j.skipped), String(j.failed), j.inDoubt.map(String.init) ?? "–"].map(TextWidth.sanitized)
         }
         print(TextTable.render(header: ["JOB", "KIND", "STARTED", "USER", "FROM", "TO", "SELECTION", "STATE", "SELECTED", "MOVED", "SKIPPED", "FAILED", "IN DOUBT"],
                                rows: rows, rightAligned: [8, 9, 10, 11, 12]), terminator: "")

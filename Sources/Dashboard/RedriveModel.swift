@@ -22,6 +22,8 @@ public struct RedriveDialog: Sendable, Hashable {
     public var positions: [RecordPosition]
     /// Their timestamps as shown (part of each redrive id).
     public var timestamps: [RecordPosition: Int64] = [:]
+    /// Their content fingerprints as shown, when the letters sit in a queue (found again by content).
+    public var fingerprints: [RecordPosition: String] = [:]
     /// How they were selected ("3 marked", "the selected letter", "all 37 matching /x/").
     public var selection: String
     /// Target topic per letter's original topic, or the override, with counts; nil key = no original topic.
@@ -114,6 +116,11 @@ public enum RedriveModel {
         dialog.timestamps = Dictionary(chosen.map {
             (RecordPosition(topic: $0.record.topic, partition: $0.record.partition, offset: $0.record.offset), $0.record.timestampMillis)
         }, uniquingKeysWith: { a, _ in a })
+        if state.lettersAreQueued {
+            dialog.fingerprints = Dictionary(chosen.map {
+                (RecordPosition(topic: $0.record.topic, partition: $0.record.partition, offset: $0.record.offset), QueueFingerprint.of($0.record))
+            }, uniquingKeysWith: { a, _ in a })
+        }
         dialog.targets = targets(chosen, override: nil)
         return dialog
     }
@@ -137,9 +144,11 @@ public enum RedriveModel {
 
     /// The request the run loop executes.
     static func request(_ dialog: RedriveDialog) -> RedriveRequest {
-        RedriveRequest(kind: .redrive, sourceTopic: dialog.topic, positions: dialog.positions, targetOverride: dialog.targetOverride,
-                       ratePerSecond: dialog.rate, dryRun: dialog.dryRun, selectionDescription: dialog.selection,
-                       user: ProcessInfo.processInfo.environment["USER"] ?? "unknown", timestamps: dialog.timestamps)
+        var request = RedriveRequest(kind: .redrive, sourceTopic: dialog.topic, positions: dialog.positions, targetOverride: dialog.targetOverride,
+                                     ratePerSecond: dialog.rate, dryRun: dialog.dryRun, selectionDescription: dialog.selection,
+                                     user: ProcessInfo.processInfo.environment["USER"] ?? "unknown", timestamps: dialog.timestamps)
+        request.fingerprints = dialog.fingerprints
+        return request
     }
 
     /// The next rate preset up or down from `rate`.

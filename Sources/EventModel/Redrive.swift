@@ -145,6 +145,9 @@ public struct RedriveRequest: Sendable, Hashable {
     /// Each selected letter's timestamp as it was shown (redrive): part of its redrive id, and checked
     /// again when the letter is read, so a letter that changed since is not moved in its place.
     public var timestamps: [RecordPosition: Int64]
+    /// Each selected letter's ``QueueFingerprint`` as it was shown, for a source whose letters sit in a queue:
+    /// browse positions shift when a consumer takes a message, so the letters are found again by content.
+    public var fingerprints: [RecordPosition: String] = [:]
 
     /// Creates a request.
     public init(kind: Kind = .redrive, sourceTopic: String, positions: [RecordPosition], targetOverride: String? = nil,

@@ -81,44 +81,8 @@ public final class QueueRedriveEngine: Sendable {
         return .queue(queue)
     }
 
-    /// A letter's identity while it waits in a queue: its content (key, value, headers and their order,
-    /// timestamp), less what a redelivery changes. Two letters identical in all of that are interchangeable:
-    /// the job moves as many of them as it selected.
-    public static func fingerprint(_ record: Record) -> String {
-        var a = Hash64(seed: 0xCBF2_9CE4_8422_2325)
-        var b = Hash64(seed: 0x8422_2325_CBF2_9CE4 ^ 0x9E37_79B9_7F4A_7C15)
-        func feed(_ bytes: [UInt8]) {
-            a.add(length: bytes.count); b.add(length: bytes.count)
-            a.add(bytes); b.add(bytes)
-        }
-        feed(record.key ?? [])
-        feed(record.value ?? [])
-        for h in record.headers where h.name != "amqp.redelivered" {
-            feed(Array(h.name.utf8))
-            feed(h.value ?? [])
-        }
-        feed(Array(String(record.timestampMillis).utf8))
-        return String(format: "%016llx%016llx", a.finish(), b.finish())
-    }
-
-    /// FNV-1a over bytes, finished with a 64-bit mix; two with different seeds make a 128-bit fingerprint.
-    struct Hash64 {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func add(_ bytes: [UInt8]) {
-            for byte in bytes { state = (state ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        }
-        mutating func add(length: Int) {
-            var n = UInt64(truncatingIfNeeded: length)
-            for _ in 0..<8 { add([UInt8(truncatingIfNeeded: n)]); n >>= 8 }
-        }
-        func finish() -> UInt64 {
-            var z = state &+ 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// A letter's identity while it waits in a queue (see ``QueueFingerprint``).
+    public static func fingerprint(_ record: Record) -> String { QueueFingerprint.of(record) }
 
     // MARK: - Running
 

@@ -73,7 +73,7 @@ public struct RedriveJobRecord: Sendable, Hashable, Codable {
     /// Messages that could not be redriven.
     public var failed: Int
     /// Messages that were in doubt at some point: published when the run stopped before the broker confirmed
-    /// them, then sent again (a possible duplicate) or given up (filled in by `dlq jobs`; nil when not read).
+    /// them, then sent again (a possible duplicate) or given up (filled in by `dlq jobs` for queue jobs; nil for log jobs, whose intents are resolved by searching the target).
     public var inDoubt: Int?
 
     /// Creates a job record.
