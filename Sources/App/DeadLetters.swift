@@ -167,7 +167,7 @@ enum DLQOutput {
         let out = letters.map { d -> JSONRow in
             let row = DeadLetterModel.row(d, redrive: states[position(d)])
             return JSONRow(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset,
-                           failedAt: d.record.timestampMillis < 0 ? nil : iso(d.record.timestampMillis), convention: d.convention.rawValue,
+                           failedAt: d.failedAtMillis.map(iso), convention: d.convention.rawValue,
                            originalTopic: d.originalTopic, originalPartition: d.originalPartition, originalOffset: d.originalOffset,
                            consumerGroup: d.consumerGroup, exceptionClass: d.exceptionClass, causeClass: d.causeClass,
                            exceptionMessage: d.exceptionMessage, eventType: row.eventType.isEmpty ? nil : row.eventType,
@@ -181,7 +181,7 @@ enum DLQOutput {
         let body = letters.map { d -> [String] in
             let r = DeadLetterModel.row(d, redrive: states[position(d)])
             return [d.record.topic, String(d.record.partition), String(d.record.offset),
-                    d.record.timestampMillis < 0 ? "unknown" : iso(d.record.timestampMillis),
+                    d.failedAtMillis.map(iso) ?? "unknown",
                     r.original, TextWidth.truncated(r.exception, to: 60), r.eventType.isEmpty ? "-" : r.eventType,
                     r.correlation.isEmpty ? "-" : r.correlation, r.state].map(TextWidth.sanitized)
         }

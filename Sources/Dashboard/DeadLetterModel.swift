@@ -10,8 +10,8 @@ public struct DeadLetterRow: Sendable, Hashable {
     public var partition: Int32
     /// Offset of the DLQ record.
     public var offset: Int64
-    /// When the record was dead-lettered (the DLQ record's timestamp), ms.
-    public var failedAtMillis: Int64
+    /// When the letter failed (``DeadLetter/failedAtMillis``), ms; nil when unknown.
+    public var failedAtMillis: Int64?
     /// Where the failed record came from: `orders p1@77`, or "–".
     public var original: String
     /// Short exception class, e.g. `IllegalStateException` (root cause when known).
@@ -160,7 +160,7 @@ public enum DeadLetterModel {
         return deadLetterTopics(state).map { topic in
             let letters = state.deadLetters[topic.name]
             let rows = state.deadLetterRows[topic.name] ?? []
-            let stamps = letters?.map(\.record.timestampMillis) ?? []
+            let stamps = letters?.compactMap(\.failedAtMillis) ?? []
             var counts: [String: Int] = [:]
             for r in rows { if let e = r.exceptionClass { counts[e, default: 0] += 1 } }
             let top = counts.max { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }?.key
@@ -201,10 +201,16 @@ public enum DeadLetterModel {
         return rows.filter { filter.matches(filterText($0, utcOffsetSeconds: state.utcOffsetSeconds)) }
     }
 
+    /// A row's failure time of day, "–" when the letter carries none.
+    public static func failedAt(_ r: DeadLetterRow, utcOffsetSeconds: Int) -> String {
+        guard let millis = r.failedAtMillis else { return "–" }
+        return Clock.hms(Date(timeIntervalSince1970: Double(millis) / 1000), utcOffsetSeconds: utcOffsetSeconds)
+    }
+
     /// The text a letters filter matches against: every column as shown. `evtop dlq requeue --filter`
     /// matches the same text, so a filter tried in the view selects the same letters from a script.
     public static func filterText(_ r: DeadLetterRow, utcOffsetSeconds: Int) -> String {
-        [String(r.offset), Clock.hms(Date(timeIntervalSince1970: Double(r.failedAtMillis) / 1000), utcOffsetSeconds: utcOffsetSeconds),
+        [String(r.offset), failedAt(r, utcOffsetSeconds: utcOffsetSeconds),
          r.original, r.exception, r.eventType, r.correlation, r.state].joined(separator: " ")
     }
 
@@ -245,7 +251,7 @@ public enum DeadLetterModel {
         // correlation ID only in the payload still shows, and `c` can open its saga.
         let found = CorrelationRules.default.extract(r)
         return DeadLetterRow(key: key(partition: r.partition, offset: r.offset), partition: r.partition, offset: r.offset,
-                             failedAtMillis: r.timestampMillis, original: original, exceptionClass: cls,
+                             failedAtMillis: letter.failedAtMillis, original: original, exceptionClass: cls,
                              exception: exception.isEmpty ? "–" : exception, eventType: found.eventType ?? "",
                              correlation: found.correlationID ?? "", state: redrive?.label ?? "pending")
     }
@@ -266,8 +272,9 @@ public enum DeadLetterModel {
         let row = state.deadLetterRows[r.topic]?.first { $0.partition == r.partition && $0.offset == r.offset }
             ?? row(letter, redrive: state.redriveStates[r.topic]?[RecordPosition(topic: r.topic, partition: r.partition, offset: r.offset)])
         var lines: [DetailLine] = []
-        let failedAt = Date(timeIntervalSince1970: Double(r.timestampMillis) / 1000)
-        lines.append(DetailLine("\(r.topic) p\(r.partition)@\(r.offset) · failed \(Clock.hms(failedAt, utcOffsetSeconds: state.utcOffsetSeconds)) (\(age(r.timestampMillis, now: state.now))) · \(conventionName(letter.convention))",
+        let failed = letter.failedAtMillis.map { "failed \(Clock.hms(Date(timeIntervalSince1970: Double($0) / 1000), utcOffsetSeconds: state.utcOffsetSeconds)) (\(age($0, now: state.now)))" }
+            ?? "failed at an unknown time"
+        lines.append(DetailLine("\(r.topic) p\(r.partition)@\(r.offset) · \(failed) · \(conventionName(letter.convention))",
                                 role: .textAccent))
         lines.append(DetailLine("from \(row.original)" + (letter.consumerGroup.map { " · group \($0)" } ?? "")
                                 + (letter.attempts.map { " · \($0) attempt\($0 == 1 ? "" : "s")" } ?? "")

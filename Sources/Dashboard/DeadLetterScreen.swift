@@ -93,7 +93,7 @@ enum DeadLetterListScreen {
             let r = rows[i]
             return TableRowContent(cells: [
                 TableCell(multiPartition ? "\(r.partition):\(r.offset)" : String(r.offset)),
-                TableCell(Clock.hms(Date(timeIntervalSince1970: Double(r.failedAtMillis) / 1000), utcOffsetSeconds: offset)),
+                TableCell(DeadLetterModel.failedAt(r, utcOffsetSeconds: offset)),
                 TableCell(r.original, role: r.original == "–" ? .textDim : nil),
                 TableCell(r.exception),
                 TableCell(r.eventType.isEmpty ? "–" : r.eventType, role: r.eventType.isEmpty ? .textDim : nil),

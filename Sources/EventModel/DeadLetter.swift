@@ -61,6 +61,13 @@ public struct DeadLetter: Sendable, Hashable {
     public var redrivenAtMillis: Int64?
     /// RabbitMQ's `x-death` entries, most recent first, as the server keeps them (one per queue and reason).
     public var deaths: [Death] = []
+
+    /// When it failed, ms since the epoch: its latest death on RabbitMQ (the record's time there is when it
+    /// was first published), else the record's time (when it was written to the DLQ); nil when unknown.
+    public var failedAtMillis: Int64? {
+        if let died = deaths.first?.timeMillis { return died }
+        return record.timestampMillis >= 0 ? record.timestampMillis : nil
+    }
     /// Human-readable notes about garbled, missing or duplicated headers; never fatal.
     public var problems: [String]
 
