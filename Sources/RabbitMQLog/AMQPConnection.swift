@@ -70,7 +70,9 @@ final class AMQPContent: @unchecked Sendable {
 /// cooperative pool). Closing it returns every unacknowledged message to its queue.
 final class AMQPConnection: @unchecked Sendable {
     // @unchecked: handed between threads, used by one at a time (a serial DispatchQueue).
-    private let state: amqp_connection_state_t
+    /// Internal, not private: the connection's operations are split over files by purpose (browse and
+    /// redrive here, the demo's and the tap's in their own files).
+    let state: amqp_connection_state_t
     private var open = false
     let channel: amqp_channel_t = 1
 
