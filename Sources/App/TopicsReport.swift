@@ -41,18 +41,27 @@ enum TopicsOutput {
         var seconds: Double
         /// Records per second by topic; a topic in only one snapshot has none.
         var perSecond: [String: Double]
+        /// A queue's deliveries and acknowledgements per second, from the broker's counters (RabbitMQ).
+        var deliveredPerSecond: [String: Double]
+        var acknowledgedPerSecond: [String: Double]
 
         init(first: BrokerSnapshot, second: BrokerSnapshot) {
-            seconds = second.time.timeIntervalSince(first.time)
-            let before = Dictionary(first.topics.compactMap { t in t.totalWritten.map { (t.name, $0) } }, uniquingKeysWith: { a, _ in a })
-            var rates: [String: Double] = [:]
-            if seconds > 0 {
+            let seconds = second.time.timeIntervalSince(first.time)
+            self.seconds = seconds
+            let before = Dictionary(first.topics.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            /// Growth of a counter between the samples, per second; none when either sample lacks it or it went back (a reset).
+            func rates(_ counter: (TopicInfo) -> Int64?) -> [String: Double] {
+                var out: [String: Double] = [:]
+                guard seconds > 0 else { return out }
                 for topic in second.topics {
-                    guard let old = before[topic.name], let now = topic.totalWritten else { continue }
-                    rates[topic.name] = Double(max(0, now.subtractingSaturating(old))) / seconds
+                    guard let old = before[topic.name].flatMap(counter), let now = counter(topic), now >= old else { continue }
+                    out[topic.name] = Double(now - old) / seconds
                 }
+                return out
             }
-            perSecond = rates
+            perSecond = rates(\.totalWritten)
+            deliveredPerSecond = rates { $0.queue?.delivered }
+            acknowledgedPerSecond = rates { $0.queue?.acknowledged }
         }
 
         /// The column title: the window's length, as the dashboard names its windows (`1s/s`, `5s/s`).
@@ -72,24 +81,71 @@ enum TopicsOutput {
         /// The seconds the rate was measured over; absent with `--interval 0`.
         var rateWindowSeconds: Double?
         var groups: Int
+        /// What a queue broker says about the queue (RabbitMQ); absent for a log's topic.
+        var queue: QueueJSON?
+    }
+
+    /// A queue's figures; each absent when the broker did not say.
+    struct QueueJSON: Encodable {
+        var type: String?
+        var state: String?
+        var ready: Int64?
+        var unacknowledged: Int64?
+        var consumers: Int?
+        /// 0...1, where the broker measures it.
+        var consumerUtilisation: Double?
+        /// Deliveries and acknowledgements per second over `rateWindowSeconds`.
+        var deliveredPerSecond: Double?
+        var acknowledgedPerSecond: Double?
+        /// Exchanges bound to the queue.
+        var exchanges: [String]
+        var arguments: [String: String]
     }
 
     static func json(_ rows: [TopicRow], window: Window?) throws -> String {
-        let out = rows.map {
-            JSONRow(topic: $0.name, partitions: $0.partitions, total: $0.total, deadLetterQueue: $0.isDeadLetter,
-                    ratePerSecond: window?.perSecond[$0.name].map(ScriptJSON.round2),
-                    rateWindowSeconds: window.map { ScriptJSON.round2($0.seconds) }, groups: $0.groups)
+        let out = rows.map { r in
+            JSONRow(topic: r.name, partitions: r.partitions, total: r.total, deadLetterQueue: r.isDeadLetter,
+                    ratePerSecond: window?.perSecond[r.name].map(ScriptJSON.round2),
+                    rateWindowSeconds: window.map { ScriptJSON.round2($0.seconds) }, groups: r.groups,
+                    queue: r.queue.map { q in
+                        QueueJSON(type: q.type, state: q.state, ready: q.ready, unacknowledged: q.unacknowledged, consumers: q.consumerCount,
+                                  consumerUtilisation: q.utilisation.map(ScriptJSON.round2),
+                                  deliveredPerSecond: window?.deliveredPerSecond[r.name].map(ScriptJSON.round2),
+                                  acknowledgedPerSecond: window?.acknowledgedPerSecond[r.name].map(ScriptJSON.round2),
+                                  exchanges: q.sources,
+                                  arguments: Dictionary(q.arguments.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }))
+                    })
         }
         return try ScriptJSON.encode(out)
     }
 
     static func table(_ rows: [TopicRow], window: Window?) -> String {
+        if rows.contains(where: { $0.queue != nil }) { return queueTable(rows, window: window) }
         let header = ["TOPIC", "PART", "TOTAL"] + (window.map { [$0.title] } ?? []) + ["GROUPS"]
         let body = rows.map { r in
             [TextWidth.sanitized(r.name) + (r.isDeadLetter ? " (DLQ)" : ""), String(r.partitions), NumberFormat.grouped(r.total)]
                 + (window.map { [$0.perSecond[r.name].map(NumberFormat.rate) ?? "-"] } ?? []) + [String(r.groups)]
         }
         return TextTable.render(header: header, rows: body, rightAligned: Set(1..<header.count))
+    }
+}
+
+extension TopicsOutput {
+    /// Queues (RabbitMQ): kind, ready and unacknowledged messages, the rates measured over the window, consumers
+    /// and the exchanges feeding each.
+    static func queueTable(_ rows: [TopicRow], window: Window?) -> String {
+        let rateTitles = window.map { w in ["IN", "OUT", "ACK"].map { "\($0) \(w.title)" } } ?? []
+        let header = ["QUEUE", "TYPE", "READY", "UNACKED", "TOTAL"] + rateTitles + ["CONSUMERS", "FROM"]
+        func count(_ v: Int64?) -> String { v.map(NumberFormat.grouped) ?? "-" }
+        func rate(_ v: Double?) -> String { v.map(NumberFormat.rate) ?? "-" }
+        let body = rows.map { r in
+            let q = r.queue ?? QueueFacts()
+            let rates = window.map { w in [rate(w.perSecond[r.name]), rate(w.deliveredPerSecond[r.name]), rate(w.acknowledgedPerSecond[r.name])] } ?? []
+            return [TextWidth.sanitized(r.name) + (r.isDeadLetter ? " (DLQ)" : ""), q.type ?? "-", count(q.ready), count(q.unacknowledged),
+                    NumberFormat.grouped(r.total)] + rates
+                + [q.consumerCount.map(String.init) ?? "-", q.sources.isEmpty ? "-" : TextWidth.sanitized(q.sources.joined(separator: ","))]
+        }
+        return TextTable.render(header: header, rows: body, rightAligned: Set(2..<(header.count - 1)))
     }
 }
 

@@ -141,6 +141,29 @@ public enum TopicSortKey: String, CaseIterable, Sendable, Hashable {
         case .groups: return "GROUPS"
         }
     }
+
+    /// The sort indicator's title on a table of queues.
+    public var queueTitle: String {
+        switch self {
+        case .name: return "queue"
+        case .rate10: return "in 10s/s"
+        case .groups: return "consumers"
+        default: return title
+        }
+    }
+
+    /// The column of a table of queues the sort marker goes on; nil for a key that table has no column for
+    /// (queues have no partitions, and no 1 s rate: RabbitMQ refreshes its counters every 5 s; the 60 s
+    /// rates are in the queue's detail).
+    public var queueColumn: String? {
+        switch self {
+        case .name: return "QUEUE"
+        case .partitions, .rate1, .rate60: return nil
+        case .total: return "TOTAL"
+        case .rate10: return "IN 10s/s"
+        case .groups: return "CONS"
+        }
+    }
 }
 
 /// Columns the lag table can be sorted by.

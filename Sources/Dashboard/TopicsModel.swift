@@ -16,6 +16,10 @@ public struct TopicRow: Sendable, Hashable {
     public var rates: ThroughputMeter.Rates
     /// Consumer groups with committed offsets on the topic.
     public var groups: Int
+    /// What a queue broker says about the queue (RabbitMQ); nil for a log's topic.
+    public var queue: QueueFacts? = nil
+    /// A queue's delivery and acknowledgement rates; unknown for a log's topic.
+    public var queueRates = ThroughputMeter.QueueRates()
 }
 
 /// One row of the partitions table.
@@ -170,7 +174,9 @@ public enum TopicsModel {
                 partitions: topic.partitions.count,
                 total: topic.retained,
                 rates: state.meter.rates(topic: topic.name),
-                groups: groupsPerTopic[topic.name] ?? 0))
+                groups: groupsPerTopic[topic.name] ?? 0,
+                queue: topic.queue,
+                queueRates: topic.queue == nil ? ThroughputMeter.QueueRates() : state.meter.queueRates(topic: topic.name)))
         }
         return (sorted(rows, by: state.topicSort, descending: state.topicSortDescending), deadLetters)
     }
@@ -185,7 +191,7 @@ public enum TopicsModel {
             case .rate1: return r.rates.perSecond1 ?? -1
             case .rate10: return r.rates.perSecond10 ?? -1
             case .rate60: return r.rates.perSecond60 ?? -1
-            case .groups: return Double(r.groups)
+            case .groups: return Double(r.queue.map { $0.consumerCount ?? -1 } ?? r.groups)
             }
         }
         // Sort indices by precomputed keys: rows are not moved and keys not recomputed per comparison.
@@ -196,6 +202,11 @@ public enum TopicsModel {
             return rows[i].name < rows[j].name
         }
         return order.map { rows[$0] }
+    }
+
+    /// True when the source's topics are queues (RabbitMQ): the view shows them as a table of queues.
+    public static func showsQueues(_ state: AppState) -> Bool {
+        state.snapshot?.topics.first?.queue != nil
     }
 
     /// Number of groups with offsets per topic: O(committed partitions).

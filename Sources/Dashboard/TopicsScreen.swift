@@ -6,6 +6,9 @@ import TerminalUI
 enum TopicsScreen {
     static func render(_ state: AppState, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let rows = TopicsModel.cachedRows(state)
+        if TopicsModel.showsQueues(state) {
+            return QueuesScreen.render(state, rows: rows, layout: layout, into: &buffer, theme: theme)
+        }
         let arrow = state.topicSortDescending ? "▼" : "▲"
         let total = state.snapshot?.topics.count ?? 0
         let title = rows.count == total ? "Topics" : "Topics \(rows.count)/\(total)"

@@ -104,6 +104,8 @@ public struct TableAccess: Sendable {
 public struct DrillIn: Sendable {
     /// The status-line hint: `enter partitions`.
     public var label: String
+    /// The hint when it depends on what the view shows (a queue rather than a topic's partitions).
+    public var labelFor: (@Sendable (AppState) -> String)? = nil
     /// Opens it (the highlighted row's drill-down).
     public var open: @Sendable (inout AppState, ViewID) -> Void
 }

@@ -18,7 +18,7 @@ import TerminalUI
 public enum ViewRegistry {
     /// The views, in the order the help overlay lists them.
     public static let all: [ViewRegistration] = [
-        TopicsViews.topics, TopicsViews.partitions,
+        TopicsViews.topics, TopicsViews.partitions, TopicsViews.queue,
         LagViews.lag, LagViews.group,
         SagaViews.sagas, SagaViews.timeline,
         DeadLetterViews.queues, DeadLetterViews.letters, DeadLetterViews.letter,
@@ -178,7 +178,7 @@ public enum GlobalKeys {
     // Status-line hints shared by views.
     static let viewsHint = KeyHint(binding: views.label) { _ in ViewRegistry.numbered.compactMap { r in r.numberKey.map { (String($0), r.name) } } }
     static let enterHint = KeyHint(binding: enter.label) { state in
-        ViewRegistry.registration(for: state.view).drillIn.map { [("enter", $0.label)] } ?? []
+        ViewRegistry.registration(for: state.view).drillIn.map { [("enter", $0.labelFor?(state) ?? $0.label)] } ?? []
     }
     static let backHint = back.hint("esc", "back")
     static let filterHint = filter.hint("/", "filter")

@@ -69,11 +69,14 @@ public struct TopicInfo: Sendable, Hashable, Codable {
     public var name: String
     /// Partitions sorted by number.
     public var partitions: [PartitionWatermarks]
+    /// What a queue broker says about the queue besides its depth (RabbitMQ); nil for a log.
+    public var queue: QueueFacts?
 
     /// Creates a topic description.
-    public init(name: String, partitions: [PartitionWatermarks]) {
+    public init(name: String, partitions: [PartitionWatermarks], queue: QueueFacts? = nil) {
         self.name = name
         self.partitions = partitions
+        self.queue = queue
     }
 
     /// Sum of high watermarks: total records ever written (what throughput differentiates).

@@ -29,6 +29,23 @@ public struct ThroughputMeter: Sendable {
         var partitions: [RateSeries?]
         /// The number of the last snapshot that listed the topic: older means it vanished.
         var seenIn: Int
+        /// A queue's running counts of deliveries and acknowledgements (``QueueFacts``), nil for a log.
+        var delivered: RateSeries?
+        var acknowledged: RateSeries?
+    }
+
+    /// A queue's outflow: how fast the broker hands messages out and how fast consumers finish them.
+    public struct QueueRates: Sendable, Hashable {
+        /// Deliveries per second (to consumers and to `basic.get`).
+        public var delivered: Rates
+        /// Acknowledgements per second.
+        public var acknowledged: Rates
+
+        /// Creates queue rates.
+        public init(delivered: Rates = Rates(), acknowledged: Rates = Rates()) {
+            self.delivered = delivered
+            self.acknowledged = acknowledged
+        }
     }
 
     private var topics: [String: TopicSeries] = [:]
@@ -69,6 +86,16 @@ public struct ThroughputMeter: Sendable {
             series.total.append(time: t, value: total)
             series.history.append(time: t, value: total)
         }
+        if let queue = topic.queue {
+            if let d = queue.delivered {
+                if series.delivered == nil { series.delivered = RateSeries(span: 60) }
+                series.delivered?.append(time: t, value: d)
+            }
+            if let a = queue.acknowledged {
+                if series.acknowledged == nil { series.acknowledged = RateSeries(span: 60) }
+                series.acknowledged?.append(time: t, value: a)
+            }
+        }
         var highest = -1
         for p in topic.partitions {
             let i = Int(p.partition)
@@ -93,6 +120,16 @@ public struct ThroughputMeter: Sendable {
     public func rates(topic: String) -> Rates {
         guard let s = topics[topic] else { return Rates() }
         return Rates(perSecond1: s.total.rate(over: 1), perSecond10: s.total.rate(over: 10), perSecond60: s.total.rate(over: 60))
+    }
+
+    /// Delivery and acknowledgement rates of a queue (unknown for a log, or where the broker keeps no counts).
+    public func queueRates(topic: String) -> QueueRates {
+        guard let s = topics[topic] else { return QueueRates() }
+        func rates(_ series: RateSeries?) -> Rates {
+            guard let series else { return Rates() }
+            return Rates(perSecond1: series.rate(over: 1), perSecond10: series.rate(over: 10), perSecond60: series.rate(over: 60))
+        }
+        return QueueRates(delivered: rates(s.delivered), acknowledged: rates(s.acknowledged))
     }
 
     /// Rates of one partition.

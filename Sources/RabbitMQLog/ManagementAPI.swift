@@ -170,15 +170,30 @@ struct ManagementAPI: Sendable {
         var destination: String
         var destination_type: String
         var routing_key: String
+        var arguments: [String: JSONValue]?
+
+        /// The binding as the queue's facts list it.
+        var queueBinding: QueueBinding {
+            QueueBinding(exchange: source, routingKey: routing_key,
+                         arguments: (arguments ?? [:]).map { QueueArgument(name: $0.key, value: $0.value.text) }.sorted { $0.name < $1.name })
+        }
     }
 
     struct Consumer: Decodable, Sendable {
         struct QueueRef: Decodable, Sendable { var name: String }
+        struct ChannelRef: Decodable, Sendable { var name: String? }
         var queue: QueueRef
         var consumer_tag: String?
         var prefetch_count: Int?
         var ack_required: Bool?
         var active: Bool?
+        var channel_details: ChannelRef?
+
+        /// The consumer as the queue's facts list it.
+        var queueConsumer: QueueConsumer {
+            QueueConsumer(tag: consumer_tag ?? "?", prefetch: prefetch_count, acknowledges: ack_required, active: active,
+                          channel: channel_details?.name)
+        }
     }
 
     func overview() async throws -> Overview { try await get("overview", as: Overview.self) }

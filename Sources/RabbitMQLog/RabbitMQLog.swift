@@ -56,12 +56,18 @@ public final class RabbitMQLog: LogReader, Sendable {
         } catch let failure as ManagementAPI.Failure {
             throw BrokerError.unavailable(failure.description)
         }
-        return Self.snapshot(time: now, queues: queues, bindings: bindings, keepsStatistics: facts.keepsStatistics)
+        // Who consumes, with prefetch: for the drill-in. Its failure costs only that list, not the snapshot.
+        let consumers = try? await api.consumers()
+        return Self.snapshot(time: now, queues: queues, bindings: bindings, consumers: consumers, keepsStatistics: facts.keepsStatistics)
     }
 
     /// The snapshot a set of management API answers make: pure, so it is tested without a server.
-    static func snapshot(time: Date, queues: [ManagementAPI.Queue], bindings: [ManagementAPI.Binding], keepsStatistics: Bool) -> BrokerSnapshot {
+    static func snapshot(time: Date, queues: [ManagementAPI.Queue], bindings: [ManagementAPI.Binding],
+                         consumers: [ManagementAPI.Consumer]? = nil, keepsStatistics: Bool) -> BrokerSnapshot {
         let dlqs = deadLetterQueues(queues: queues, bindings: bindings)
+        let bindingsByQueue = Dictionary(grouping: bindings.filter { $0.destination_type == "queue" && !$0.source.isEmpty },
+                                         by: \.destination)
+        let consumersByQueue = consumers.map { Dictionary(grouping: $0, by: \.queue.name) }
         var topics: [TopicInfo] = []
         var groups: [ConsumerGroup] = []
         for q in queues.sorted(by: { $0.name < $1.name }) {
@@ -70,10 +76,18 @@ public final class RabbitMQLog: LogReader, Sendable {
             let stats = q.message_stats
             // Without message_stats a queue has seen no traffic, unless the server keeps no statistics at all.
             let published = stats?.publish ?? (keepsStatistics ? 0 : nil)
-            topics.append(TopicInfo(name: q.name, partitions: [PartitionWatermarks(partition: 0, depth: depth, published: published)]))
-            guard !dlqs.contains(q.name) else { continue }
             let acknowledged: Int64? = keepsStatistics
                 ? (stats?.ack ?? 0).addingSaturating(stats?.deliver_no_ack ?? 0).addingSaturating(stats?.get_no_ack ?? 0) : nil
+            let facts = QueueFacts(
+                type: q.type, state: q.state, durable: q.durable, ready: ready, unacknowledged: unacked,
+                consumerCount: q.consumers, utilisation: q.consumer_utilisation,
+                delivered: keepsStatistics ? (stats?.deliver_get ?? 0) : nil, acknowledged: acknowledged,
+                arguments: (q.arguments ?? [:]).map { QueueArgument(name: $0.key, value: $0.value.text) }.sorted { $0.name < $1.name },
+                bindings: (bindingsByQueue[q.name] ?? []).map(\.queueBinding).sorted(),
+                consumers: consumersByQueue.map { ($0[q.name] ?? []).map(\.queueConsumer).sorted { $0.tag < $1.tag } })
+            topics.append(TopicInfo(name: q.name, partitions: [PartitionWatermarks(partition: 0, depth: depth, published: published)],
+                                    queue: facts))
+            guard !dlqs.contains(q.name) else { continue }
             let lag = ReportedLag(pending: q.messages ?? ready.flatMap { r in unacked.map { r + $0 } }, acknowledged: acknowledged,
                                   inFlight: unacked, oldestPendingMillis: q.head_message_timestamp.map { $0.multipliedReportingOverflow(by: 1000).partialValue })
             groups.append(ConsumerGroup(id: q.name, state: q.state ?? "unknown", members: q.consumers ?? 0, offsets: [:],
