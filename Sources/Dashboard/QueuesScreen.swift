@@ -162,13 +162,13 @@ enum QueueDetailModel {
         guard let mine = queues.first(where: { $0.0 == queue })?.1 else { return ([], []) }
         func receivers(of exchange: String, key: String?) -> [String] {
             if exchange.isEmpty { return key.map { [$0] } ?? [] }  // the default exchange routes by queue name
-            return queues.filter { $0.1.bindings.contains { $0.exchange == exchange } }.map(\.0).filter { $0 != queue }
+            return queues.filter { $0.1.bindings.contains { $0.exchange == exchange } }.map(\.0)
         }
         var to: [String] = []
         if let exchange = mine.argument("x-dead-letter-exchange") {
             let key = mine.argument("x-dead-letter-routing-key")
             let name = exchange.isEmpty ? "the default exchange" : "exchange \(exchange)"
-            let into = receivers(of: exchange, key: key)
+            let into = receivers(of: exchange, key: key).filter { $0 != queue }
             to.append(name + (key.map { " with key \($0)" } ?? "") + (into.isEmpty ? " (no queue bound: letters are dropped)" : " → " + into.joined(separator: ", ")))
         }
         let from = queues.filter { other in

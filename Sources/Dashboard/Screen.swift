@@ -44,7 +44,8 @@ enum HeaderBar {
             let dead = TopicsModel.cachedDeadLetterCount(state)
             let wide = area.width >= 100
             let (topics, groups) = (snapshot.topics.count, snapshot.groups.count)
-            var counts = "\(NumberFormat.grouped(Int64(topics))) topic\(topics == 1 ? "" : "s") · "
+            let noun = TopicsModel.showsQueues(state) ? "queue" : "topic"
+            var counts = "\(NumberFormat.grouped(Int64(topics))) \(noun)\(topics == 1 ? "" : "s") · "
                 + "\(NumberFormat.grouped(Int64(groups))) group\(groups == 1 ? "" : "s")"
             if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) \(wide ? (dead == 1 ? "dead letter" : "dead letters") : "DLQ")" }
             right.append(TerminalUI.Span(text: counts + (wide ? "   " : "  "), role: .header))
