@@ -116,7 +116,7 @@ enum QueueDetailModel {
         out.append(DetailLine("   measured by evtop from RabbitMQ's counters, which it refreshes every 5 s", role: .textDim))
 
         let utilisation = (q.consumerCount ?? 0) == 0 ? "" : q.utilisation.map { " · utilisation \(Int(($0 * 100).rounded())) %" } ?? ""
-        heading(" CONSUMERS  \(q.consumerCount.map(String.init) ?? "unknown")\(utilisation)")
+        heading(" CONSUMERS  \((q.consumerCount ?? q.consumers?.count).map(String.init) ?? "unknown")\(utilisation)")
         if let consumers = q.consumers {
             if consumers.isEmpty {
                 out.append(DetailLine("   none attached" + ((q.ready ?? 0) > 0 ? ": messages wait for nobody" : ""), role: (q.ready ?? 0) > 0 ? .lagWarn : .textDim))

@@ -185,6 +185,13 @@ final class RabbitMQEndToEndTests: XCTestCase {
         let topics = try runProcess(binary, ["topics", "--broker", url, "--management", node.managementURL, "--interval", "0"], env: sandbox.environment)
         XCTAssertEqual(topics.status, 0, topics.stderr)
         XCTAssertTrue(topics.stdout.contains("billing.dlq (DLQ)"), topics.stdout)
+        let json = try runProcess(binary, ["topics", "--broker", url, "--management", node.managementURL, "--interval", "0", "--json"], env: sandbox.environment)
+        let queues = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]], json.stdout)
+        let billing = try XCTUnwrap(queues.first { $0["topic"] as? String == "billing" }?["queue"] as? [String: Any], json.stdout)
+        XCTAssertEqual(billing["type"] as? String, "classic")
+        XCTAssertEqual(billing["exchanges"] as? [String], ["orders"])
+        XCTAssertEqual((billing["arguments"] as? [String: String])?["x-dead-letter-exchange"], "orders.dlx")
+        XCTAssertEqual(billing["consumers"] as? Int, 0)
         let bad = try runProcess(binary, ["topics", "--broker", url.replacingOccurrences(of: "guest:guest", with: "guest:s3cret-pw"),
                                           "--management", node.managementURL, "--interval", "0"], env: sandbox.environment)
         XCTAssertNotEqual(bad.status, 0)
@@ -204,6 +211,21 @@ final class RabbitMQEndToEndTests: XCTestCase {
         tmux.waitFor("billing.dlq") { $0.contains("billing.dlq") }
         tmux.waitFor("shipping") { $0.contains("shipping") }
         XCTAssertFalse(tmux.capture().contains("guest:guest"), "no credentials on screen:\n\(tmux.capture())")
+        // Queues, not topics: kind, split, consumers and what feeds each; enter opens the queue (billing sorts first).
+        let queues = tmux.capture()
+        for text in ["Queues", "TYPE", "UNACKED", "ACK 10s/s", "FROM", "classic", "orders.dlx"] {
+            XCTAssertTrue(queues.contains(text), "\(text) missing:\n\(queues)")
+        }
+        tmux.sendKeys("g", "Enter")
+        // A queue just declared has no figures yet in the management API (shown as unknown): wait for them.
+        tmux.waitFor("the queue detail") { $0.contains("BINDINGS") && $0.contains("messages wait for nobody") }
+        let detail = tmux.capture()
+        for text in ["billing · classic queue", "orders → order.*", "x-dead-letter-exchange  orders.dlx",
+                     "go to exchange orders.dlx → billing.dlq", "none attached: messages wait for nobody"] {
+            XCTAssertTrue(detail.contains(text), "\(text) missing:\n\(detail)")
+        }
+        tmux.sendKeys("Escape")
+        tmux.waitFor("the queues") { $0.contains("sort:") }
         tmux.sendKeys("2")
         tmux.waitFor("shipping") { $0.contains("shipping") }
         tmux.sendKeys("4")
