@@ -54,6 +54,8 @@ import DequeModule
 ///    position beyond the log end.
 /// 2. UNKNOWN: the pending count is unknown now.
 /// 3. OK: pending is 0 now.
+/// 3a. STOP: no member (no consumer attached) and no progress observed since first sighting: messages
+///    wait and nothing is seen taking them, from the first sample on.
 /// 4. Idle for longer than `max(window span, minStopSeconds)`: STOP when no member (no consumer
 ///    attached); else STALL (the consumers are there and nothing moves). Without a progress figure
 ///    a stall cannot be told from a consumer keeping pace, so the status is UNKNOWN. As STOP for
@@ -179,6 +181,8 @@ public struct LagTracker: Sendable {
         var progressTime: Double?
         /// When progress was last observed (see the type's documentation).
         var lastProgressTime: Double = 0
+        /// True once progress was observed after the first sighting (or the broker said when it last made some).
+        var progressSeen = false
         var seen: UInt64 = 0
     }
 
@@ -465,6 +469,10 @@ public struct LagTracker: Sendable {
     static func status(reported track: ReportedTrack, members: Int, now: Double, minStop: Double) -> LagStatus {
         guard let pending = track.latest.pending else { return .unknown }
         if pending == 0 { return .ok }
+        // Messages wait, nobody is attached and nothing has been seen taking them: STOP from the first
+        // sample, not OK until the idle floor passes. A poller (basic.get, no consumer) shows its progress
+        // at the next samples, and the rules below then judge it.
+        if members == 0 && !track.progressSeen { return .stop }
         let window = track.window
         let span = (window.last?.time ?? 0) - (window.first?.time ?? 0)
         if now - track.lastProgressTime > max(span, minStop) {
@@ -796,11 +804,13 @@ extension LagTracker.ReportedTrack {
         } else if let progressTime {
             // The broker says when the group last made progress: that is authoritative.
             lastProgressTime = progressTime
+            progressSeen = true
         } else if r.hasProgress {
-            if r.position != latest.position || r.acknowledged != latest.acknowledged { lastProgressTime = t }
+            if r.position != latest.position || r.acknowledged != latest.acknowledged { lastProgressTime = t; progressSeen = true }
         } else if let then = latest.pending, let now = r.pending, now < then {
             // No progress figure: only a falling backlog shows that someone consumes.
             lastProgressTime = t
+            progressSeen = true
         }
         let figureMoved = r.position != latest.position || r.acknowledged != latest.acknowledged
         let brokerSaysProgress = progressTime != nil && progressTime != self.progressTime

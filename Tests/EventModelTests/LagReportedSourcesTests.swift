@@ -196,7 +196,11 @@ final class LagRabbitMQQueueTests: XCTestCase {
             tracker.record(q.snapshot(Double(t)))
             idle.record(empty.snapshot(Double(t)))
         }
-        XCTAssertEqual(try evaluate(tracker, q.name, 10).status, .ok, "just started watching: inside the floor")
+        // Nobody attached and nothing seen taking the 30 waiting: STOP from the first sample, not OK until a floor passes.
+        var first = LagTracker()
+        first.record(q.snapshot(0))
+        XCTAssertEqual(try evaluate(first, q.name, 0).status, .stop)
+        XCTAssertEqual(try evaluate(tracker, q.name, 10).status, .stop)
         XCTAssertEqual(try evaluate(tracker, q.name, 11).status, .stop)
         XCTAssertEqual(try evaluate(idle, empty.name, 12).status, .ok)
         XCTAssertEqual(try evaluate(idle, empty.name, 12).totalLag, 0)
