@@ -8,10 +8,11 @@ import TerminalUI
 public enum LagReport {
     /// Samples every `interval` seconds for `window` seconds, prints the groups, and returns the exit
     /// status: 0 every group OK, 1 some WARN, 2 any STALL/STOP/REWIND/ERR, 3 evtop could not evaluate (or some group is UNKNOWN and none worse).
-    public static func run(source: SourceSelection, group: String?, json: Bool, window: Double, interval: Double) async throws -> Int32 {
+    /// `groups`: only these (empty: every group); each must exist.
+    public static func run(source: SourceSelection, groups only: [String], json: Bool, window: Double, interval: Double) async throws -> Int32 {
         let groups: [GroupLag]
         do {
-            groups = try await evaluate(source: source, group: group, window: window, interval: interval)
+            groups = try await evaluate(source: source, groups: only, window: window, interval: interval)
         } catch {
             FileHandle.standardError.write(Data("Error: \(TerminalSafe.text(error))\n".utf8))
             return 3
@@ -29,9 +30,9 @@ public enum LagReport {
     /// Set when the last evaluation's source reported a ``BrokerSnapshot/limitation``.
     private static let limited = Mutex(false)
 
-    static func evaluate(source: SourceSelection, group: String?, window: Double, interval: Double) async throws -> [GroupLag] {
+    static func evaluate(source: SourceSelection, groups only: [String], window: Double, interval: Double) async throws -> [GroupLag] {
         var source = source
-        if let group { source.groups.append(group) }
+        source.groups += only
         let resolved = try source.resolve()
         let opened = try resolved.open(readOnly: true)
         var state = resolved.initialState(source: opened.description, size: Size(width: 120, height: 40), readOnly: true, theme: "default")
@@ -46,11 +47,11 @@ public enum LagReport {
         state.lagSort = .group
         state.lagSortDescending = false
         var rows = await RecordTimeBehind.apply(LagModel.rows(state), reader: opened.reader, now: state.now)
-        if let group {
-            rows = rows.filter { $0.id == group }
-            guard !rows.isEmpty else {
+        if !only.isEmpty {
+            rows = rows.filter { only.contains($0.id) }
+            if let missing = only.first(where: { name in !rows.contains { $0.id == name } }) {
                 let known = state.groupLags.map(\.id).joined(separator: ", ")
-                throw OperatorError("no consumer group '\(group)' with committed offsets" + (known.isEmpty ? "" : " (known: \(known))"))
+                throw OperatorError("no consumer group '\(missing)' with committed offsets" + (known.isEmpty ? "" : " (known: \(known))"))
             }
         }
         return rows

@@ -100,8 +100,9 @@ final class AMQPConnection: @unchecked Sendable {
         }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         let status = amqp_socket_open_noblock(socket, settings.host, Int32(settings.port), &timeout)
+        let cause = errno  // the library's own text for a failed connect is only "a socket error occurred"
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw BrokerError.unavailable("\(where_): \(String(cString: amqp_error_string2(status)))")
+            throw BrokerError.unavailable("\(where_): " + Self.connectFailure(status: status, errno: cause))
         }
         _ = amqp_set_rpc_timeout(state, &timeout)
         let login = evtop_amqp_login_plain(state, settings.vhost, 30, settings.user, settings.password)
@@ -429,6 +430,20 @@ final class AMQPConnection: @unchecked Sendable {
     }
 
     /// RabbitMQ closes the socket on a bad password without saying why; a missing vhost it names.
+    /// Why a connect failed, worded for an operator: the system's reason (connection refused, no route to
+    /// host) rather than librabbitmq's generic one.
+    static func connectFailure(status: Int32, errno cause: Int32) -> String {
+        if status == AMQP_STATUS_SOCKET_ERROR.rawValue {
+            // A refused non-blocking connect leaves EINPROGRESS in errno (the library does not pass on SO_ERROR).
+            let hint = "is RabbitMQ listening there? (AMQP's port is 5672, 5671 for amqps)"
+            if cause == 0 || cause == EINPROGRESS || cause == ECONNREFUSED { return "connection refused: " + hint }
+            return String(cString: strerror(cause)).lowercased() + ": " + hint
+        }
+        if status == AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED.rawValue { return "the host name does not resolve" }
+        if status == AMQP_STATUS_TIMEOUT.rawValue { return "no answer within the timeout" }
+        return String(cString: amqp_error_string2(status))
+    }
+
     static func loginReason(_ failure: String, vhost: String) -> String {
         if failure.contains("530") || failure.lowercased().contains("vhost") {
             return "vhost '\(vhost)' does not exist or the user may not use it"

@@ -60,7 +60,7 @@ struct DLQRequeueCommand: AsyncParsableCommand {
     @Option(name: .customLong("dlq-topic"), help: ArgumentHelp("The DLQ topic to requeue from.", valueName: "topic"))
     var dlqTopic: String
 
-    @Option(name: .long, help: ArgumentHelp("Send every letter to this topic instead of its original topic.", valueName: "topic"))
+    @Option(name: .long, help: ArgumentHelp("Send every letter to this topic (on RabbitMQ: this queue) instead of where it came from.", valueName: "topic"))
     var to: String?
 
     @Option(name: .long, help: ArgumentHelp("At most this many letters (oldest first).", valueName: "n"))

@@ -16,8 +16,8 @@ struct LagCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: ArgumentHelp("Only this group.", valueName: "group"))
-    var group: String?
+    @Option(name: .long, help: ArgumentHelp("Only this group (repeatable). On RabbitMQ without its management API, the queues whose depth is read over AMQP.", valueName: "group"))
+    var group: [String] = []
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
@@ -34,7 +34,7 @@ struct LagCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let status = try await LagReport.run(source: source.selection(), group: group, json: json, window: window, interval: interval)
+        let status = try await LagReport.run(source: source.selection(), groups: group, json: json, window: window, interval: interval)
         throw ExitCode(status)
     }
 }

@@ -367,7 +367,7 @@ final class LagReportTests: XCTestCase {
         // Partition 0 read up to offset 3 (the record written 70 s ago is next); partition 1 never committed.
         try await store.commit(group: "billing", member: "m", offsets: [TopicPartition("orders", 0): 3])
 
-        let groups = try await LagReport.evaluate(source: SourceSelection(broker: "sqlite:" + path), group: "billing", window: 0, interval: 1)
+        let groups = try await LagReport.evaluate(source: SourceSelection(broker: "sqlite:" + path), groups: ["billing"], window: 0, interval: 1)
         let group = try XCTUnwrap(groups.first)
         let p0 = try XCTUnwrap(group.partitions.first { $0.partition == 0 })
         let p1 = try XCTUnwrap(group.partitions.first { $0.partition == 1 })
@@ -381,7 +381,7 @@ final class LagReportTests: XCTestCase {
         // Retention deletes partition 0 below offset 5: the group's next record (3) is gone, so the oldest
         // left (written 50 s ago) only bounds how far behind it is.
         try await store.deleteRecords(topic: "orders", partition: 0, before: 5)
-        let after = try await LagReport.evaluate(source: SourceSelection(broker: "sqlite:" + path), group: "billing", window: 0, interval: 1)
+        let after = try await LagReport.evaluate(source: SourceSelection(broker: "sqlite:" + path), groups: ["billing"], window: 0, interval: 1)
         let trimmed = try XCTUnwrap(after.first?.partitions.first { $0.partition == 0 })
         XCTAssertEqual(try XCTUnwrap(trimmed.secondsBehind), 50, accuracy: 3)
         XCTAssertTrue(trimmed.secondsBehindIsLowerBound)

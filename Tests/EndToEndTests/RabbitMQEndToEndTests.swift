@@ -163,6 +163,15 @@ final class RabbitMQEndToEndTests: XCTestCase {
         XCTAssertNil(snap.groups.first?.reported.first?.value.pending, "ready only is not the backlog: unknown")
         let limitation = try XCTUnwrap(snap.limitation)
         XCTAssertTrue(limitation.contains("no management API") && limitation.contains("1 of 2 named queues"), limitation)
+
+        // Nothing listens on the AMQP port either: the reason, not librabbitmq's "a socket error occurred".
+        let refused = try log("amqp://guest:guest@127.0.0.1:\(closed)/", management: "http://127.0.0.1:\(closed)", queues: ["shipping"])
+        do {
+            _ = try await refused.snapshot()
+            XCTFail("a closed port must fail")
+        } catch {
+            XCTAssertTrue("\(error)".contains("connection refused: is RabbitMQ listening there?"), "\(error)")
+        }
     }
 
     func testTheCommandsReadRabbitMQAndKeepThePasswordOut() throws {
