@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import Synchronization
 
 /// Redrive from a dead-letter queue that is consumed destructively (RabbitMQ), exactly as far as a queue
 /// allows (docs/redrive.md):
@@ -176,9 +177,35 @@ public final class QueueRedriveEngine: Sendable {
         }
     }
 
+    /// Runs a job with every broker call through a ``BrokerCallGuard``: a cancel takes effect within a
+    /// second even while librabbitmq waits out a timeout (what is in flight stays in doubt in the journal),
+    /// and a call that takes long says "waiting for the broker since …".
     private func process(jobID: String, queue: String, targetQueue: String?, rate: Double?,
                          progress: @escaping @Sendable (RedriveProgress) -> Void,
                          isCancelled: @escaping @Sendable () -> Bool) async throws -> RedriveReport {
+        let last = Mutex<RedriveProgress?>(nil)
+        let reported: @Sendable (RedriveProgress) -> Void = { p in
+            last.withLock { $0 = p }
+            progress(p)
+        }
+        let clock = self.clock, journal = self.journal
+        let callGuard = BrokerCallGuard(isCancelled: isCancelled, now: clock.now, waiting: { began in
+            let since = RedriveEngine.timeOfDay.string(from: Date(timeIntervalSince1970: began))
+            try? journal.heartbeat(jobID, nowMillis: Int64(clock.now() * 1000))
+            if var p = last.withLock({ $0 }) {
+                p.waiting = "waiting for the broker since \(since) (\(Int(clock.now() - began)) s)"
+                progress(p)
+            }
+        })
+        return try await BrokerCallGuard.$current.withValue(callGuard) {
+            try await processGuarded(jobID: jobID, queue: queue, targetQueue: targetQueue, rate: rate,
+                                     progress: reported, isCancelled: isCancelled)
+        }
+    }
+
+    private func processGuarded(jobID: String, queue: String, targetQueue: String?, rate: Double?,
+                                progress: @escaping @Sendable (RedriveProgress) -> Void,
+                                isCancelled: @escaping @Sendable () -> Bool) async throws -> RedriveReport {
         let started = clock.now()
         let before = try journal.counts(jobID)
         let total = before.values.reduce(0, +)
@@ -202,6 +229,7 @@ public final class QueueRedriveEngine: Sendable {
 
         var cancelled = false
         var walkedToTheEnd = false
+        var walkedTwice = false
         var delay = 0.5
         // Each pass opens a session and walks the DLQ from its head; a broker failure ends the pass (the
         // server returns what the session held), and the next pass starts from the journal again.
@@ -210,7 +238,11 @@ public final class QueueRedriveEngine: Sendable {
             if wanted.isEmpty { break }
             let session: any QueueMoveSession
             do {
-                session = try await mover.openMoveSession(queue: queue)
+                let mover = self.mover
+                session = try await BrokerCallGuard.guarded { try await mover.openMoveSession(queue: queue) }
+            } catch is StoppedWhileWaiting {
+                cancelled = true
+                break
             } catch BrokerError.unavailable(let why) {
                 progress(report(waiting: "\(why); retrying in \(Int(delay.rounded(.up))) s"))
                 if await pause(delay, isCancelled) { cancelled = true; break }
@@ -228,7 +260,7 @@ public final class QueueRedriveEngine: Sendable {
                     var acknowledgeOnly: [(tag: UInt64, id: String)] = []
                     var exhausted = false
                     while batch.count < granted {
-                        guard let message = try await session.take() else { exhausted = true; break }
+                        guard let message = try await BrokerCallGuard.guarded({ try await session.take() }) else { exhausted = true; break }
                         if !sentAcks.isEmpty {
                             try journal.markQueueAcknowledged(sentAcks, nowMillis: nowMillis)
                             sentAcks = []
@@ -259,7 +291,8 @@ public final class QueueRedriveEngine: Sendable {
                     var acknowledgedIDs = acknowledgeOnly.map(\.id)
                     if !publishes.isEmpty {
                         let kept = zip(publishes, planned).filter { recorded.contains($0.1.id) }
-                        let outcomes = try await session.publish(kept.map(\.0))
+                        let outgoing = kept.map(\.0)
+                        let outcomes = try await BrokerCallGuard.guarded { try await session.publish(outgoing) }
                         for ((p, plan), outcome) in zip(kept, outcomes) {
                             switch outcome {
                             case .confirmed:
@@ -276,7 +309,8 @@ public final class QueueRedriveEngine: Sendable {
                     }
                     try journal.markQueueConfirmed(confirmedIDs, nowMillis: nowMillis)
                     movedNow += confirmedIDs.count
-                    try await session.acknowledge(acknowledge)
+                    let tags = acknowledge
+                    try await BrokerCallGuard.guarded { try await session.acknowledge(tags) }
                     sentAcks += acknowledgedIDs
                     try journal.heartbeat(jobID, nowMillis: nowMillis)
                     progress(report())
@@ -285,6 +319,12 @@ public final class QueueRedriveEngine: Sendable {
                 }
                 if !cancelled && wanted.isEmpty { walkedToTheEnd = true }
                 await session.close()
+            } catch is StoppedWhileWaiting {
+                // Cancelled while a call blocked: the job ends now; in-flight entries stay in doubt, and the
+                // session closes once that call returns (the server then takes back what it held).
+                cancelled = true
+                Task.detached { await session.close() }
+                break passes
             } catch BrokerError.unavailable(let why) {
                 // In flight entries stay in doubt; their letters go back to the DLQ with the connection.
                 await session.close()
@@ -298,6 +338,15 @@ public final class QueueRedriveEngine: Sendable {
             }
             // A session closed normally: its acks reached the server before the close.
             if !sentAcks.isEmpty { try journal.markQueueAcknowledged(sentAcks, nowMillis: nowMillis) }
+            // Letters the walk did not find may only be away: held unacknowledged by a connection of an
+            // evtop that died or was cancelled a moment ago, which the server has not dropped yet. Only a
+            // second walk, after a pause, that does not find them either settles them as gone.
+            if try walkedToTheEnd && !cancelled && !walkedTwice && !Wanted(journal.queueItems(jobID)).isEmpty {
+                walkedTwice = true
+                walkedToTheEnd = false
+                progress(report(waiting: "looking again in \(Int(Self.settleSeconds)) s for letters another connection may still hold"))
+                if await pause(Self.settleSeconds, isCancelled) { cancelled = true; break passes }
+            }
         }
         if walkedToTheEnd && !cancelled { try journal.resolveUnfound(jobID, nowMillis: nowMillis) }
         try journal.finish(jobID, cancelled: cancelled, nowMillis: nowMillis)
@@ -310,6 +359,10 @@ public final class QueueRedriveEngine: Sendable {
     }
 
     var nowMillis: Int64 { Int64(clock.now() * 1000) }
+
+    /// The pause before the walk that settles letters not found as gone: a server drops a dead client's
+    /// connection (and puts back what it held) as soon as it sees the socket close.
+    static let settleSeconds = 5.0
 
     /// Sleeps `seconds` in slices; true when cancelled meanwhile.
     private func pause(_ seconds: Double, _ isCancelled: @Sendable () -> Bool) async -> Bool {

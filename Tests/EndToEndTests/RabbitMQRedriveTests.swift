@@ -28,6 +28,9 @@ extension RabbitMQEndToEndTests {
     func deadLetters(_ n: Int, _ node: RabbitNode, _ url: String) throws {
         try node.client([url, "publish", "order.placed", "\(n)", "--exchange", "orders"])
         try node.client([url, "reject", "billing", "\(n)"])
+        // A reject is not confirmed: the server dead-letters after pika has gone. Wait until all are there.
+        let deadline = Date().addingTimeInterval(30)
+        while try count(node, url, "billing.dlq") < n && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
     }
 
     func evtop(_ args: [String], _ node: RabbitNode, _ url: String, _ sandbox: Sandbox, limit: Double = 120) throws -> RunResult {
@@ -110,6 +113,48 @@ extension RabbitMQEndToEndTests {
         let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [[String: Any]], jobs.stdout)
         XCTAssertLessThanOrEqual(duplicates, list.reduce(0) { $0 + (($1["inDoubt"] as? Int) ?? 0) })
         XCTAssertEqual(list.first?["state"] as? String, "completed")
+    }
+
+    /// The server freezes (SIGSTOP on its VM: connections stay open, nothing answers), and the operator
+    /// cancels: the job stops while the server is still frozen instead of waiting out librabbitmq's
+    /// timeouts, what was in flight stays in doubt, and `dlq resume` after the thaw loses nothing.
+    func testCancelWhileTheServerIsFrozenEndsTheJobAndResumeLosesNothing() throws {
+        let (node, url) = try flow()
+        try deadLetters(300, node, url)
+        let sandbox = try Sandbox()
+        let pidText = try String(contentsOfFile: node.dir + "/node.pid", encoding: .utf8)
+        let beam = try XCTUnwrap(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)), pidText)
+        let p = try spawnProcess(try evtopBinary(), ["dlq", "requeue", "--dlq-topic", "billing.dlq", "--yes", "--rate", "40",
+                                                     "--broker", url, "--management", node.managementURL], env: sandbox.environment)
+        Thread.sleep(forTimeInterval: 2)
+        XCTAssertTrue(p.isRunning, "the job is still moving letters when the server freezes")
+        XCTAssertEqual(kill(beam, SIGSTOP), 0)
+        var thawed = false
+        defer { if !thawed { kill(beam, SIGCONT) } }
+        Thread.sleep(forTimeInterval: 1.5)  // the job is now inside a call that gets no answer
+        kill(p.processIdentifier, SIGINT)
+        // librabbitmq would wait 5 s for an answer and 30 s for a confirm; a cancel is taken within a second.
+        let deadline = Date().addingTimeInterval(5)
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertFalse(p.isRunning, "the job ended while the server was still frozen")
+        kill(beam, SIGCONT)
+        thawed = true
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130, "cancelled")
+
+        let resumed = try evtop(["dlq", "resume"], node, url, sandbox, limit: 180)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        // A cancel keeps the rest in the DLQ (the job drops what it had not started); resume settled the doubt.
+        let back = try tally(node, url, "billing"), left = try tally(node, url, "billing.dlq")
+        XCTAssertGreaterThan(back.count, 0, "some letters had moved before the freeze")
+        XCTAssertGreaterThan(left.count, 0, "the cancel kept the rest in the DLQ")
+        XCTAssertEqual(Set(back.copies.keys).union(left.copies.keys).count, 300, "nothing lost")
+        XCTAssertTrue(Set(back.copies.keys).isDisjoint(with: left.copies.keys), "no letter both moved and still in the DLQ")
+        let duplicates = back.copies.values.reduce(0) { $0 + $1 - 1 }
+        let jobs = try evtop(["dlq", "jobs", "--json"], node, url, sandbox)
+        let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [[String: Any]], jobs.stdout)
+        XCTAssertLessThanOrEqual(duplicates, list.reduce(0) { $0 + (($1["inDoubt"] as? Int) ?? 0) }, "every second copy was in doubt")
     }
 
     /// ≥ 20 SIGKILLs at random moments of requeues of `EVTOP_RABBIT_KILL_LETTERS` letters (10,000 by default),
