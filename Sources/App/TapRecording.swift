@@ -151,7 +151,8 @@ final class TapStatus: Sendable {
         if let n = f.exchangesTapped { text += " from \(n) exchange\(n == 1 ? "" : "s")" } else { text += ", exchanges not yet bound" }
         if let d = f.droppedOnServer, d > 0 { text += ", \(NumberFormat.grouped(d)) dropped on the server" }
         if !f.exchangesSkipped.isEmpty { text += "; not tapped: " + f.exchangesSkipped.joined(separator: ", ") }
-        if let problem = f.problem { text += "; " + problem }
+        if f.stopped { text += "; stopped" }
+        else if let problem = f.problem { text += "; " + problem }
         else if !f.consuming { text += "; connecting" }
         return text
     }

@@ -18,6 +18,8 @@ public struct TapFigures: Sendable, Hashable {
     public var problem: String?
     /// Times the tap connected again after losing the broker.
     public var reconnects: Int
+    /// True once stopped (the tap queue is gone).
+    public var stopped = false
 
     /// Figures of a tap that has not started consuming yet.
     public init(consuming: Bool = false, recordsTapped: Int64 = 0, exchangesTapped: Int? = nil, exchangesSkipped: [String] = [],

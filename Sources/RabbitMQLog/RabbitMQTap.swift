@@ -83,7 +83,7 @@ final class RabbitMQTap: TapRun, Sendable {
         refresher.withLock { $0?.cancel() }
         // The thread sees the flag within one poll; a batch being written gets a moment to finish.
         for _ in 0..<60 where !finished.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(50)) }
-        shared.withLock { $0.consuming = false; $0.queue = nil }
+        shared.withLock { $0.consuming = false; $0.queue = nil; $0.stopped = true }
     }
 
     private var isStopped: Bool { stopped.withLock { $0 } }
