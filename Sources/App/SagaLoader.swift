@@ -87,9 +87,10 @@ final class SagaLoader: Sendable {
         }
         switch await file.open() {
         case .nothingTapped(let path):
-            let note = "nothing was ever tapped for \(source.description) (no \(path)): run the dashboard or `evtop collect --broker URL` to record sagas"
+            let note = readOnly ? "read-only: no tap queue; nothing was recorded by an earlier run"
+                : "nothing was ever tapped for \(source.description) (no \(path)): run the dashboard or `evtop collect --broker URL` to record sagas"
             return SagaLoader(log: InMemoryLog(sourceDescription: "tap:"), assembler: assembler, index: nil, traces: nil,
-                              fallbackReason: note, tap: TapStatus(run: nil, idleNote: readOnly ? idle + "; " + note : note))
+                              fallbackReason: note, tap: TapStatus(run: nil, idleNote: note))
         case .failed(let why):
             return SagaLoader(log: InMemoryLog(sourceDescription: "tap:"), assembler: assembler, index: nil, traces: nil,
                               fallbackReason: "no tap store (\(why))", tap: TapStatus(run: nil, idleNote: "no tap store: \(why)"))
