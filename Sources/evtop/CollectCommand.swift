@@ -21,6 +21,7 @@ struct CollectCommand: AsyncParsableCommand {
     var store: String?
 
     @OptionGroup var source: SourceOptions
+    @OptionGroup var tap: TapOptions
 
     @Option(name: .long, help: ArgumentHelp("Address to listen on (port 0: any free port).", valueName: "host:port"))
     var otlp: String = OTLPListen.defaultAddress
@@ -34,7 +35,7 @@ struct CollectCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let selection = source.selection()
+        let selection = tap.adding(to: source.selection())
         if selection.broker != nil || selection.context != nil {
             if store != nil { throw ValidationError("--store is for the spans of an embedded store; with --broker the spans go to the broker's tap store") }
             try await Collector.runTap(source: selection, otlp: otlp, limits: try retention.limits())

@@ -9,6 +9,7 @@ struct DashboardCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var source: SourceOptions
+    @OptionGroup var tap: TapOptions
     @OptionGroup var display: DisplayOptions
     @OptionGroup var retention: SpanRetentionOptions
 
@@ -26,7 +27,7 @@ struct DashboardCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await DashboardApp.run(source: source.selection(groups: group), display: display.settings, follow: follow, otlp: otlp,
+        try await DashboardApp.run(source: tap.adding(to: source.selection(groups: group)), display: display.settings, follow: follow, otlp: otlp,
                                    spanLimits: try retention.limits())
     }
 }

@@ -9,9 +9,6 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("RabbitMQ management API (default http://HOST:15672 of the amqp:// broker).", valueName: "url"))
     var management: String?
 
-    @Option(name: .long, help: ArgumentHelp("RabbitMQ: exchanges the sagas tap binds to, comma-separated (default: every topic, fanout, headers and direct exchange).", valueName: "exchanges"))
-    var tap: String?
-
     @Option(name: .long, help: "Context from the config file to use.")
     var context: String?
 
@@ -27,9 +24,21 @@ struct SourceOptions: ParsableArguments {
     /// The selection for the app, with `groups` to show besides the context's.
     func selection(groups: [String] = []) -> SourceSelection {
         SourceSelection(broker: broker, context: context, config: config,
-                        properties: properties + (management.map { ["\(SourceSettings.managementKey)=\($0)"] } ?? [])
-                            + (tap.map { ["\(SourceSettings.tapKey)=\($0)"] } ?? []),
+                        properties: properties + (management.map { ["\(SourceSettings.managementKey)=\($0)"] } ?? []),
                         readOnly: readOnly, groups: groups)
+    }
+}
+
+/// The RabbitMQ sagas tap, for the commands that run it (the dashboard, `evtop collect`).
+struct TapOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("RabbitMQ: exchanges the sagas tap binds to, comma-separated (default: every topic, fanout, headers and direct exchange).", valueName: "exchanges"))
+    var tap: String?
+
+    /// `selection` with the exchanges to tap, when named.
+    func adding(to selection: SourceSelection) -> SourceSelection {
+        var s = selection
+        if let tap { s.properties.append("\(SourceSettings.tapKey)=\(tap)") }
+        return s
     }
 }
 
