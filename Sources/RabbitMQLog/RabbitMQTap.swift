@@ -217,11 +217,14 @@ final class RabbitMQTap: TapRun, Sendable {
 
     /// A delivery as a record, mapped as browsing maps it, its topic the exchange it was published to.
     /// Its time: the `timestamp` property (whole seconds) refined by the arrival time when that falls within
-    /// the same second (so events of one second keep their order); else the arrival time.
+    /// the same second (so events of one second keep their order); else (and for a dead letter, which
+    /// keeps its first publication's timestamp) the arrival time.
     static func record(_ d: AMQPDelivery, arrival: Date) -> Record {
         var r = RabbitMQLog.record(d, topic: d.exchange, ordinal: 0)
         let arrived = Int64((arrival.timeIntervalSince1970 * 1000).rounded(.down))
-        if let s = d.timestampSeconds, s < UInt64(Int64.max / 1000) {
+        // A dead letter keeps the `timestamp` of its first publication; it was dead-lettered just now.
+        let deadLettered = d.headers.contains { $0.0 == "x-death" }
+        if let s = d.timestampSeconds, s < UInt64(Int64.max / 1000), !deadLettered {
             let stamped = Int64(s) * 1000
             r.timestampMillis = (stamped...stamped + 999).contains(arrived) ? arrived : stamped
         } else {

@@ -19,7 +19,7 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Kafka consumer group to show even when the cluster cannot list its groups (repeatable; adds to the context's groups).", valueName: "group"))
     var group: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("OTLP/HTTP trace receiver address, or off (default 127.0.0.1:4318 on an embedded store).", valueName: "host:port|off"))
+    @Option(name: .long, help: ArgumentHelp("OTLP/HTTP trace receiver address, or off (default 127.0.0.1:4318 on an embedded store or a tapped RabbitMQ broker).", valueName: "host:port|off"))
     var otlp: String?
 
     func validate() throws {

@@ -74,3 +74,11 @@ final class RabbitMQTapPlanTests: XCTestCase {
         XCTAssertEqual(r.headers.first { $0.name == "amqp.correlation-id" }?.value, Array("saga-1".utf8))
     }
 }
+
+extension RabbitMQTapPlanTests {
+    func testADeadLetterIsTimedWhenItArrivesNotWhenItWasFirstPublished() {
+        let d = AMQPDelivery(deliveryTag: 1, redelivered: false, exchange: "orders.dlx", routingKey: [], remaining: 0, properties: [],
+                             timestampSeconds: 1_700_000_000, headers: [("x-death", .array([]))], body: [])
+        XCTAssertEqual(RabbitMQTap.record(d, arrival: Date(timeIntervalSince1970: 1_700_000_009.5)).timestampMillis, 1_700_000_009_500)
+    }
+}
