@@ -150,6 +150,7 @@ final class TapStatus: Sendable {
         var text = "tap: \(NumberFormat.grouped(f.recordsTapped)) records"
         if let n = f.exchangesTapped { text += " from \(n) exchange\(n == 1 ? "" : "s")" } else { text += ", exchanges not yet bound" }
         if let d = f.droppedOnServer, d > 0 { text += ", \(NumberFormat.grouped(d)) dropped on the server" }
+        if f.queueFull { text += "; tap queue full: the server drops the oldest copies" }
         if !f.exchangesSkipped.isEmpty { text += "; not tapped: " + f.exchangesSkipped.joined(separator: ", ") }
         if f.stopped { text += "; stopped" }
         else if let problem = f.problem { text += "; " + problem }

@@ -12,6 +12,8 @@ public struct TapFigures: Sendable, Hashable {
     public var exchangesSkipped: [String]
     /// Messages the server dropped from the head of the tap queue when it was full (nil: unknown).
     public var droppedOnServer: Int64?
+    /// True when the tap queue was last seen at its length limit: the server is dropping the oldest copies.
+    public var queueFull = false
     /// The tap queue's name while it exists.
     public var queue: String?
     /// The last failure, while it lasts (the tap is reconnecting); nil when fine.

@@ -105,6 +105,10 @@ final class RabbitMQTap: TapRun, Sendable {
         } catch {
             plan.withLock { $0.failure = "the tap lists exchanges through the management API: \(error)" }
         }
+        // The server does not count what drop-head discards; a queue at its limit is discarding.
+        if let queue = shared.withLock({ $0.queue }), let depth = try? await api.queue(named: queue).messages {
+            shared.withLock { $0.queueFull = depth >= Int64(Self.maxQueueLength) }
+        }
     }
 
     // MARK: The thread

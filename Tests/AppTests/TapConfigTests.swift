@@ -44,6 +44,9 @@ final class TapConfigTests: XCTestCase {
         XCTAssertEqual(TapStatus.describe(TapFigures()), "tap: 0 records, exchanges not yet bound; connecting")
         XCTAssertEqual(TapStatus.describe(TapFigures(consuming: true, recordsTapped: 12_345, exchangesTapped: 4)),
                        "tap: 12,345 records from 4 exchanges")
+        var full = TapFigures(consuming: true, recordsTapped: 100_000, exchangesTapped: 2)
+        full.queueFull = true
+        XCTAssertEqual(TapStatus.describe(full), "tap: 100,000 records from 2 exchanges; tap queue full: the server drops the oldest copies")
         XCTAssertEqual(TapStatus.describe(TapFigures(consuming: false, recordsTapped: 3, exchangesTapped: 1, exchangesSkipped: ["x (no such exchange)"],
                                                      problem: "127.0.0.1:5672: connection refused (reconnecting)")),
                        "tap: 3 records from 1 exchange; not tapped: x (no such exchange); 127.0.0.1:5672: connection refused (reconnecting)")

@@ -112,10 +112,19 @@ final class RabbitMQTapTests: XCTestCase {
         XCTAssertTrue(try eventually { try queues(node, vhost).filter { Self.serviceQueues.contains($0.key) }.allSatisfy { $0.value.consumers == 0 } },
                       "nothing consumes a service queue")
 
+        // An exchange created while the tap runs is tapped at the next listing (every 15 s).
+        try node.client([url, "mkexchange", "refunds", "direct", "refunds-svc", "refund.issued"])
+        XCTAssertTrue(eventually(40) { said().contains("tap: 12 records from 10 exchanges") }, said())
+        try node.client([url, "publish", "refund.issued", "1", "--exchange", "refunds", "--correlation", "saga-1"])
+        XCTAssertTrue(eventually { said().contains("tap: 13 records from 10 exchanges") }, said())
+        let refunded = try evtop(["saga", "saga-1", "--json"], node, url, sandbox)
+        XCTAssertTrue(refunded.stdout.contains("\"refunds\""), refunded.stdout)
+        XCTAssertEqual(try depth(node, url, "refunds-svc"), 1)
+
         collect.terminate()
         collect.waitUntilExit()
         XCTAssertEqual(collect.terminationStatus, 0, said())
-        XCTAssertTrue(said().contains("stopped by SIGTERM; tap: 12 records from 9 exchanges; stopped"), said())
+        XCTAssertTrue(said().contains("stopped by SIGTERM; tap: 13 records from 10 exchanges; stopped"), said())
         XCTAssertTrue(try eventually(10) { try tapQueues(node, vhost).isEmpty }, "the tap queue is gone with evtop")
         // What was recorded stays readable after the tap is gone.
         let after = try evtop(["saga", "saga-2", "--json"], node, url, sandbox)

@@ -13,6 +13,7 @@ consumes and rejects, so that RabbitMQ itself writes the x-death headers evtop r
                                                    x-match any kind=saga) → `audit-svc`; then N sagas, each
                                                    OrderPlaced, PaymentCharged, OrderShipped, SagaAudited in
                                                    that order, correlation id P-i (default saga-i)
+  rabbit_client.py URL mkexchange NAME TYPE QUEUE KEY  declares exchange NAME of TYPE and queue QUEUE bound to it with KEY
   rabbit_client.py URL reject QUEUE N              takes N messages and rejects them (requeue=false)
   rabbit_client.py URL drain QUEUE                 prints every message body (one JSON line each) and acks it
   rabbit_client.py URL tally QUEUE                 drains and acks the queue, prints one JSON summary: count,
@@ -112,6 +113,11 @@ def main():
                                              type=kind, timestamp=int(time.time()), headers=headers)
                 ch.basic_publish(exchange, key, body, props)
                 time.sleep(0.01)  # events of one saga a little apart, as services would publish them
+    elif cmd == "mkexchange":
+        name, kind, queue, key = args[0], args[1], args[2], args[3]
+        ch.exchange_declare(name, kind, durable=True)
+        ch.queue_declare(queue, durable=True)
+        ch.queue_bind(queue, name, routing_key=key)
     elif cmd == "reject":
         queue, n = args[0], int(args[1])
         done = 0
