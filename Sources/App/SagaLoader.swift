@@ -31,14 +31,14 @@ final class SagaLoader: Sendable {
     /// Traces followed from `traceparent` headers per saga at most.
     static let maxTraces = 20
 
-    /// `indexer`: who keeps the index caught up (default: this loader, when the index is writable; a tap's
-    /// recorder indexes each batch itself, so its loader gets none and two indexers never race).
+    /// `indexes`: whether this loader keeps a writable index caught up (false for a tap's loader: its
+    /// recorder indexes each batch as it lands, and two indexers of one file would only race).
     init(log: any LogReader, assembler: SagaAssembler, index: CorrelationIndex?, traces: (any TraceStore)? = nil,
-         fallbackReason: String? = nil, tap: TapStatus? = nil, indexer: CorrelationIndexer?? = .none) {
+         fallbackReason: String? = nil, tap: TapStatus? = nil, indexes: Bool = true) {
         self.log = log
         self.assembler = assembler
         self.index = index
-        self.indexer = indexer ?? index.flatMap { $0.writable ? CorrelationIndexer(log: log, index: $0, rules: assembler.rules) : nil }
+        self.indexer = index.flatMap { indexes && $0.writable ? CorrelationIndexer(log: log, index: $0, rules: assembler.rules) : nil }
         self.traces = traces
         self.fallbackReason = index == nil ? (fallbackReason ?? "no correlation index") : nil
         self.tap = tap
@@ -109,7 +109,7 @@ final class SagaLoader: Sendable {
             let recorder = TapRecorder(store: store, indexer: indexer)
             let run = tap.startTap(exchanges: source.tapExchanges, deliver: { try await recorder.write($0) })
             return SagaLoader(log: store, assembler: assembler, index: index, traces: file, tap: TapStatus(run: run, idleNote: nil),
-                              indexer: .some(nil))
+                              indexes: false)
         }
     }
 
