@@ -47,6 +47,47 @@ public enum Collector {
     }
 }
 
+extension Collector {
+    /// `evtop collect --broker amqp://…`: the sagas tap, headless. Records copies of what is published to the
+    /// broker's exchanges into its tap store, and the spans received on `otlp` (unless `off`) into the same
+    /// store, until SIGINT or SIGTERM; then stops the tap, and the server deletes the tap queue.
+    public static func runTap(source: SourceSelection, otlp: String, limits: SpanLimits) async throws {
+        let logger = Logger(label: "evtop.collect")
+        let resolved = try source.resolve()
+        let opened = try resolved.open(readOnly: false)
+        guard opened.tap != nil else {
+            throw OperatorError("\(opened.description) is read again for sagas, not tapped: evtop collect --broker is for amqp:// brokers (use --store for spans into a store)")
+        }
+        let signals = SignalWaiter([SIGINT, SIGTERM])
+        let loader = await SagaLoader.make(opened, readOnly: false, assembler: try resolved.sagaAssembler())
+        guard let status = loader.tap, status.run != nil else {
+            throw OperatorError("no tap: \(loader.note)")
+        }
+        var receiver: OTLPReceiver?
+        if let spans = opened.spanStore, case .on = try OTLPListen.parse(otlp) {
+            let (started, message) = await startOTLPReceiver(try OTLPListen.parse(otlp), store: spans, limits: limits, log: { logger.warning("\($0)") })
+            receiver = started
+            say("evtop collect: \(message)")
+        }
+        say("evtop collect: tapping \(opened.description) into its tap store; Ctrl-C stops (the tap queue goes with it)")
+        let progress = Task.detached {
+            var last = ""
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(2))
+                if Task.isCancelled { break }
+                let line = status.note
+                if line != last { say(line) }
+                last = line
+            }
+        }
+        let signal = await signals.next()
+        progress.cancel()
+        await loader.stopTap()
+        await receiver?.stop()
+        say("evtop collect: stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); \(status.note)")
+    }
+}
+
 /// Turns termination signals into an awaitable event (the default action is suppressed while it lives).
 final class SignalWaiter {
     private let stream: AsyncStream<Int32>

@@ -102,6 +102,10 @@ enum ConfigParser {
                     c.properties[pkey] = try string(pv, pkey, file)
                 }
             case "management": c.properties[SourceSettings.managementKey] = try string(v, key, file)
+            case "tap":
+                // RabbitMQ: the exchanges the tap binds to (a list, or one name).
+                let names = v.sequence != nil ? try strings(v, key, file) : [try string(v, key, file)]
+                c.properties[SourceSettings.tapKey] = names.joined(separator: ",")
             case "dlq-patterns": c.deadLetterPatterns = try strings(v, key, file)
             case "correlation-headers": c.correlationHeaders = try strings(v, key, file)
             case "correlation-pointers":
@@ -122,7 +126,7 @@ enum ConfigParser {
                 }
             case "sagas", "saga-definitions": c.sagaFiles = try strings(v, key, file)
             default:
-                throw ConfigError(file: file, line: line(k), problem: "unknown key '\(key)' in context '\(name)' (expected broker, properties, dlq-patterns, correlation, correlation-headers, correlation-pointers, sagas, groups)")
+                throw ConfigError(file: file, line: line(k), problem: "unknown key '\(key)' in context '\(name)' (expected broker, properties, management, tap, dlq-patterns, correlation, correlation-headers, correlation-pointers, sagas, groups)")
             }
         }
         return c

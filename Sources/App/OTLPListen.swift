@@ -58,7 +58,7 @@ func startOTLPReceiver(_ listen: OTLPListen, store: any SpanStore, limits: OTLPR
     }
 }
 
-/// The dashboard's receiver: on by default for a writable embedded store; a busy port is reported in the
+/// The dashboard's receiver: on by default where spans can be kept (a writable embedded store, a tapped RabbitMQ broker's tap store); a busy port is reported in the
 /// status line and the dashboard carries on without one.
 func startDashboardReceiver(_ option: String?, source: OpenedSource, limits: OTLPReceiverLimits,
                             state: inout AppState) async -> OTLPReceiver? {

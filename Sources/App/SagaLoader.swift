@@ -16,6 +16,8 @@ final class SagaLoader: Sendable {
     let traces: (any TraceStore)?
     /// Why there is no index (shown with scanned results), nil when there is one.
     let fallbackReason: String?
+    /// For a tapped source (RabbitMQ): the tap recording into the store this loader reads, or why none runs.
+    let tap: TapStatus?
     private let remaining = Mutex<Int64?>(nil)
 
     /// Newest records read per scan when there is no index.
@@ -29,14 +31,17 @@ final class SagaLoader: Sendable {
     /// Traces followed from `traceparent` headers per saga at most.
     static let maxTraces = 20
 
+    /// `indexes`: whether this loader keeps a writable index caught up (false for a tap's loader: its
+    /// recorder indexes each batch as it lands, and two indexers of one file would only race).
     init(log: any LogReader, assembler: SagaAssembler, index: CorrelationIndex?, traces: (any TraceStore)? = nil,
-         fallbackReason: String? = nil) {
+         fallbackReason: String? = nil, tap: TapStatus? = nil, indexes: Bool = true) {
         self.log = log
         self.assembler = assembler
         self.index = index
-        self.indexer = index.flatMap { $0.writable ? CorrelationIndexer(log: log, index: $0, rules: assembler.rules) : nil }
+        self.indexer = index.flatMap { indexes && $0.writable ? CorrelationIndexer(log: log, index: $0, rules: assembler.rules) : nil }
         self.traces = traces
         self.fallbackReason = index == nil ? (fallbackReason ?? "no correlation index") : nil
+        self.tap = tap
     }
 
     /// The loader for a source, from its identity: an index inside a store file unless read-only; for a
@@ -44,6 +49,7 @@ final class SagaLoader: Sendable {
     /// too (it is evtop's own file, fed by reads that never commit). Without an identity (a cluster down at
     /// start), a bounded scan, and the loader says why. Spans are joined when the source keeps them.
     static func make(_ source: OpenedSource, readOnly: Bool, assembler: SagaAssembler) async -> SagaLoader {
+        if let tapFile = source.tapFile { return await tapped(source, file: tapFile, readOnly: readOnly, assembler: assembler) }
         let log = source.reader
         let traces = source.traces
         guard let identity = await log.identity() else {
@@ -68,6 +74,50 @@ final class SagaLoader: Sendable {
         }
     }
 
+    /// The loader of a source whose queues are consumed destructively (RabbitMQ): sagas are read from the
+    /// tap's local store (records and index inside it, as for a `sqlite:` store), never from the service
+    /// queues. When the source can tap (opened writable: the dashboard, `evtop collect`), the tap starts
+    /// here and records into that store for as long as the process runs; read-only, no tap queue is made.
+    static func tapped(_ source: OpenedSource, file: TapStoreFile, readOnly: Bool, assembler: SagaAssembler) async -> SagaLoader {
+        let idle: String
+        if readOnly {
+            idle = "read-only: no tap queue; sagas from what an earlier run recorded"
+        } else {
+            idle = "sagas from the tap's store (what the dashboard or `evtop collect` recorded)"
+        }
+        switch await file.open() {
+        case .nothingTapped(let path):
+            let note = readOnly ? "read-only: no tap queue; nothing was recorded by an earlier run"
+                : "nothing was ever tapped for \(source.description) (no \(path)): run the dashboard or `evtop collect --broker URL` to record sagas"
+            return SagaLoader(log: InMemoryLog(sourceDescription: "tap:"), assembler: assembler, index: nil, traces: nil,
+                              fallbackReason: note, tap: TapStatus(run: nil, idleNote: note))
+        case .failed(let why):
+            return SagaLoader(log: InMemoryLog(sourceDescription: "tap:"), assembler: assembler, index: nil, traces: nil,
+                              fallbackReason: "no tap store (\(why))", tap: TapStatus(run: nil, idleNote: "no tap store: \(why)"))
+        case .store(let store):
+            let index: CorrelationIndex
+            do {
+                index = try CorrelationIndex(path: store.path, readOnly: store.mode == .readOnly)
+            } catch {
+                return SagaLoader(log: store, assembler: assembler, index: nil, traces: file,
+                                  fallbackReason: "no index in the tap store (\(error))", tap: TapStatus(run: nil, idleNote: idle))
+            }
+            guard let tap = source.tap, !readOnly, index.writable else {
+                return SagaLoader(log: store, assembler: assembler, index: index, traces: file, tap: TapStatus(run: nil, idleNote: idle))
+            }
+            let indexer = CorrelationIndexer(log: store, index: index, rules: assembler.rules)
+            let recorder = TapRecorder(store: store, indexer: indexer)
+            let run = tap.startTap(exchanges: source.tapExchanges, deliver: { try await recorder.write($0) })
+            return SagaLoader(log: store, assembler: assembler, index: index, traces: file, tap: TapStatus(run: run, idleNote: nil),
+                              indexes: false)
+        }
+    }
+
+    /// Stops the tap, if this loader runs one (the server then deletes the tap queue).
+    func stopTap() async {
+        await tap?.run?.stop()
+    }
+
     /// Indexes what is new, bounded per call (the run loop calls it every refresh).
     @discardableResult
     func catchUp(snapshot: BrokerSnapshot? = nil) async throws -> CorrelationIndexer.Progress? {
@@ -86,6 +136,11 @@ final class SagaLoader: Sendable {
 
     /// What the views say about where sagas come from.
     var note: String {
+        if let tap {
+            // A tapped source: where its sagas come from says more than the index's state.
+            if let left = remaining.withLock({ $0 }), left > 0 { return tap.note + "; indexing: \(NumberFormat.groupedText(Int(left))) to go" }
+            return tap.note
+        }
         if let fallbackReason { return "\(fallbackReason): newest \(NumberFormat.groupedText(Self.scanLimit)) scanned" }
         if let left = remaining.withLock({ $0 }), left > 0 { return "indexing: \(NumberFormat.groupedText(Int(left))) to go" }
         return "index"

@@ -219,6 +219,11 @@ enum SourceFiles {
         return path
     }
 
+    /// The store a tapped source's sagas are recorded into (RabbitMQ): `$XDG_STATE_HOME/evtop/tap/STEM.db`.
+    static func tapPath(of identity: SourceIdentity) -> String {
+        Paths.stateDirectory + "/tap/" + identity.stem + ".db"
+    }
+
     /// The local correlation index of a source that is not a store file: `$XDG_STATE_HOME/evtop/index/STEM.sqlite`.
     static func indexPath(of identity: SourceIdentity) -> String {
         Paths.stateDirectory + "/index/" + identity.stem + ".sqlite"

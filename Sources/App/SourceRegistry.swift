@@ -22,6 +22,13 @@ public struct OpenedSource: Sendable {
     /// True when dead letters sit in queues consumed destructively (RabbitMQ), read-only or not: they are
     /// redriven by taking them (``queueMover``), never by producing to a log.
     public var lettersAreQueued = false
+    /// Copies of messages as they are published, for sources whose queues are consumed destructively
+    /// (RabbitMQ); nil when the source needs none (its log can be re-read) or was opened read-only.
+    public var tap: (any EventTap)? = nil
+    /// The exchanges to tap (the context's `tap:`, `--tap`); nil: every one the source can tap.
+    public var tapExchanges: [String]? = nil
+    /// Where a tapped source's sagas live (records, index, spans), read-only or not; nil for sources read directly.
+    var tapFile: TapStoreFile? = nil
 
     /// The source as the user named it, without secrets.
     public var description: String { reader.sourceDescription }
@@ -40,6 +47,13 @@ public struct SourceSettings: Sendable {
     public var groups: [String]
     /// The property that carries a RabbitMQ management API URL (`--management`, a context's `management:`).
     public static let managementKey = "management"
+    /// The property that names the exchanges a RabbitMQ tap binds to, comma-separated (`--tap`, a context's `tap:`).
+    public static let tapKey = "tap"
+
+    /// `orders, payments` as exchange names (empty entries dropped).
+    static func exchangeList(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
 
     /// Creates settings.
     public init(readOnly: Bool, create: Bool = false, properties: [String: String] = [:], groups: [String] = []) {
@@ -183,6 +197,9 @@ extension SourceBackend {
             if settings.properties[SourceSettings.managementKey] != nil {
                 throw OperatorError("--management (or a context's management:) is for amqp:// brokers, not Kafka")
             }
+            if settings.properties[SourceSettings.tapKey] != nil {
+                throw OperatorError("--tap (or a context's tap:) is for amqp:// brokers: a Kafka log is read again, not tapped")
+            }
             // Read-only is evtop's promise (no requeue or replay), not a client setting: reads never commit.
             let log = try KafkaLog(settings: KafkaSettings(bootstrap: servers.split(separator: ",").map(String.init),
                                                            properties: settings.properties, groups: settings.groups))
@@ -207,11 +224,19 @@ extension SourceBackend {
         open: { url, settings in
             var properties = settings.properties
             let management = properties.removeValue(forKey: SourceSettings.managementKey)
+            let tapExchanges = properties.removeValue(forKey: SourceSettings.tapKey).map(SourceSettings.exchangeList)
             let parsed = try RabbitMQSettings(url: url, management: management, knownQueues: settings.groups)
             Secrets.remember([parsed.password])
             // Its letters are redriven by taking them from the DLQ (QueueMover), never by producing to a log.
             let log = RabbitMQLog(settings: parsed, properties: properties)
-            return OpenedSource(reader: log, writable: nil, demo: nil, traces: nil, spanStore: nil,
-                                queueMover: settings.readOnly ? nil : log, lettersAreQueued: true)
+            // Queues are consumed destructively: sagas come from a tap recorded into a local store, which
+            // also keeps the spans the OTLP receiver gets for them. Read-only: no tap, the store read as it is.
+            let tapFile = TapStoreFile(source: log, readOnly: settings.readOnly)
+            var opened = OpenedSource(reader: log, writable: nil, demo: nil, traces: tapFile, spanStore: settings.readOnly ? nil : tapFile,
+                                      queueMover: settings.readOnly ? nil : log, lettersAreQueued: true)
+            opened.tap = settings.readOnly ? nil : log
+            opened.tapExchanges = tapExchanges
+            opened.tapFile = tapFile
+            return opened
         })
 }

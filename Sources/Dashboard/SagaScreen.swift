@@ -28,6 +28,10 @@ enum SagasScreen {
             else { text = "no records with a correlation ID yet (headers correlation-id, … or JSON /correlationId)" }
             buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1),
                        style: theme.style(state.sagas.error == nil ? .textDim : .statusError), maxWidth: area.width - 1)
+            // Where sagas come from (a RabbitMQ tap, read-only) explains an empty list; a long note has no room in the title.
+            if let note = state.sagas.note, note != "index", area.height > 3 {
+                buffer.put(note, x: area.x + 1, y: area.y + 2, style: theme.style(.textDim), maxWidth: area.width - 1)
+            }
             return
         }
         let longest = rows.lazy.map { TextWidth.of($0.id) }.max() ?? 12

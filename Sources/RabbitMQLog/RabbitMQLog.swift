@@ -70,7 +70,8 @@ public final class RabbitMQLog: LogReader, Sendable {
         let consumersByQueue = consumers.map { Dictionary(grouping: $0, by: \.queue.name) }
         var topics: [TopicInfo] = []
         var groups: [ConsumerGroup] = []
-        for q in queues.sorted(by: { $0.name < $1.name }) {
+        // Taps (evtop's own exclusive copies for sagas, of this or another evtop) are no part of the flow.
+        for q in queues.sorted(by: { $0.name < $1.name }) where !q.name.hasPrefix(RabbitMQTap.queuePrefix) {
             let ready = q.messages_ready, unacked = q.messages_unacknowledged
             let depth = q.messages ?? ready.flatMap { r in unacked.map { r + $0 } } ?? 0
             let stats = q.message_stats

@@ -9,6 +9,7 @@ struct DashboardCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var source: SourceOptions
+    @OptionGroup var tap: TapOptions
     @OptionGroup var display: DisplayOptions
     @OptionGroup var retention: SpanRetentionOptions
 
@@ -18,7 +19,7 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Kafka consumer group to show even when the cluster cannot list its groups (repeatable; adds to the context's groups).", valueName: "group"))
     var group: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("OTLP/HTTP trace receiver address, or off (default 127.0.0.1:4318 on an embedded store).", valueName: "host:port|off"))
+    @Option(name: .long, help: ArgumentHelp("OTLP/HTTP trace receiver address, or off (default 127.0.0.1:4318 on an embedded store or a tapped RabbitMQ broker).", valueName: "host:port|off"))
     var otlp: String?
 
     func validate() throws {
@@ -26,7 +27,7 @@ struct DashboardCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await DashboardApp.run(source: source.selection(groups: group), display: display.settings, follow: follow, otlp: otlp,
+        try await DashboardApp.run(source: tap.adding(to: source.selection(groups: group)), display: display.settings, follow: follow, otlp: otlp,
                                    spanLimits: try retention.limits())
     }
 }

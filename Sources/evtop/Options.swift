@@ -29,6 +29,19 @@ struct SourceOptions: ParsableArguments {
     }
 }
 
+/// The RabbitMQ sagas tap, for the commands that run it (the dashboard, `evtop collect`).
+struct TapOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("RabbitMQ: exchanges the sagas tap binds to, comma-separated (default: every topic, fanout, headers and direct exchange).", valueName: "exchanges"))
+    var tap: String?
+
+    /// `selection` with the exchanges to tap, when named.
+    func adding(to selection: SourceSelection) -> SourceSelection {
+        var s = selection
+        if let tap { s.properties.append("\(SourceSettings.tapKey)=\(tap)") }
+        return s
+    }
+}
+
 /// How the dashboard looks and how often it refreshes.
 struct DisplayOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Theme name (see themes/) or path to a theme YAML file.", valueName: "name|path"))

@@ -6,6 +6,14 @@ consumes and rejects, so that RabbitMQ itself writes the x-death headers evtop r
                                                    with a dead-letter exchange `orders.dlx` (fanout) and
                                                    queue `billing.dlq`; queue `shipping` without a DLX
   rabbit_client.py URL publish QUEUE_OR_KEY N [--exchange X] [--correlation C] [--body-file F] [--header k=v] [--timestamp none]
+  rabbit_client.py URL sagas N [--prefix P]        a saga flow over four exchanges, each with a service queue:
+                                                   `orders` (topic) → `billing`/`shipping` (from setup),
+                                                   `payments` (direct, key payment.charged) → `payments-svc`,
+                                                   `fulfilment` (fanout) → `warehouse-svc`, `audit` (headers,
+                                                   x-match any kind=saga) → `audit-svc`; then N sagas, each
+                                                   OrderPlaced, PaymentCharged, OrderShipped, SagaAudited in
+                                                   that order, correlation id P-i (default saga-i)
+  rabbit_client.py URL mkexchange NAME TYPE QUEUE KEY  declares exchange NAME of TYPE and queue QUEUE bound to it with KEY
   rabbit_client.py URL reject QUEUE N              takes N messages and rejects them (requeue=false)
   rabbit_client.py URL drain QUEUE                 prints every message body (one JSON line each) and acks it
   rabbit_client.py URL tally QUEUE                 drains and acks the queue, prints one JSON summary: count,
@@ -13,6 +21,7 @@ consumes and rejects, so that RabbitMQ itself writes the x-death headers evtop r
   rabbit_client.py URL count QUEUE                 prints the ready-message count (passive declare)
   rabbit_client.py URL consume QUEUE SECONDS       holds a consumer with prefetch 1 that never acks
   rabbit_client.py MGMT_URL mkvhost NAME            creates a vhost that guest may use (each test gets its own)
+  rabbit_client.py MGMT_URL queues VHOST            prints the vhost's queues as JSON: name -> [messages, consumers, exclusive]
   rabbit_client.py - ports N                        prints N free loopback TCP ports
 """
 import json, sys, time, base64
@@ -40,6 +49,15 @@ def main():
             req = urllib.request.Request(url + path, data=body, method="PUT",
                                          headers={"Authorization": auth, "content-type": "application/json"})
             urllib.request.urlopen(req, timeout=10).read()
+        return
+    if cmd == "queues":
+        import urllib.request, urllib.parse
+        name = urllib.parse.quote(args[0], safe="")
+        auth = "Basic " + base64.b64encode(b"guest:guest").decode()
+        req = urllib.request.Request(url + f"/api/queues/{name}?columns=name,messages,consumers,exclusive",
+                                     headers={"Authorization": auth})
+        queues = json.loads(urllib.request.urlopen(req, timeout=10).read())
+        print(json.dumps({q["name"]: [q.get("messages"), q.get("consumers"), q.get("exclusive")] for q in queues}))
         return
     conn = connect(url)
     ch = conn.channel()
@@ -72,6 +90,34 @@ def main():
                                          correlation_id=correlation or f"ord-{i}", type="OrderPlaced",
                                          timestamp=int(time.time()) if stamp else None, headers=headers or None)
             ch.basic_publish(exchange, target, body, props)
+    elif cmd == "sagas":
+        n = int(args[0])
+        prefix = args[2] if len(args) > 2 and args[1] == "--prefix" else "saga"
+        ch.exchange_declare("orders", "topic", durable=True)
+        ch.exchange_declare("payments", "direct", durable=True)
+        ch.exchange_declare("fulfilment", "fanout", durable=True)
+        ch.exchange_declare("audit", "headers", durable=True)
+        for q, x, key, bind_args in (("payments-svc", "payments", "payment.charged", None),
+                                     ("warehouse-svc", "fulfilment", "", None),
+                                     ("audit-svc", "audit", "", {"x-match": "any", "kind": "saga"})):
+            ch.queue_declare(q, durable=True)
+            ch.queue_bind(q, x, routing_key=key, arguments=bind_args)
+        ch.confirm_delivery()
+        steps = (("orders", "order.placed", "OrderPlaced", None), ("payments", "payment.charged", "PaymentCharged", None),
+                 ("fulfilment", "", "OrderShipped", None), ("audit", "", "SagaAudited", {"kind": "saga"}))
+        for i in range(n):
+            cid = f"{prefix}-{i}"
+            for exchange, key, kind, headers in steps:
+                body = json.dumps({"type": kind, "orderId": cid}).encode()
+                props = pika.BasicProperties(content_type="application/json", delivery_mode=2, correlation_id=cid,
+                                             type=kind, timestamp=int(time.time()), headers=headers)
+                ch.basic_publish(exchange, key, body, props)
+                time.sleep(0.01)  # events of one saga a little apart, as services would publish them
+    elif cmd == "mkexchange":
+        name, kind, queue, key = args[0], args[1], args[2], args[3]
+        ch.exchange_declare(name, kind, durable=True)
+        ch.queue_declare(queue, durable=True)
+        ch.queue_bind(queue, name, routing_key=key)
     elif cmd == "reject":
         queue, n = args[0], int(args[1])
         done = 0

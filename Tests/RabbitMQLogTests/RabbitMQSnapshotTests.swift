@@ -11,7 +11,9 @@ final class RabbitMQSnapshotTests: XCTestCase {
       "message_stats":{"publish":5000,"deliver_get":3900,"ack":3800,"deliver_no_ack":0,"get_no_ack":0}},
      {"name":"billing.dlq","type":"classic","state":"running","durable":true,"messages":40,"messages_ready":40,
       "messages_unacknowledged":0,"consumers":0,"arguments":{}},
-     {"name":"fresh","type":"classic","messages":0,"messages_ready":0,"messages_unacknowledged":0,"consumers":0,"arguments":{}}]
+     {"name":"fresh","type":"classic","messages":0,"messages_ready":0,"messages_unacknowledged":0,"consumers":0,"arguments":{}},
+     {"name":"evtop.tap.ops-laptop.4242","type":"classic","messages":12,"messages_ready":12,"messages_unacknowledged":0,"consumers":1,
+      "arguments":{"x-max-length":100000,"x-overflow":"drop-head"}}]
     """#
     static let bindings = #"""
     [{"source":"","destination":"billing","destination_type":"queue","routing_key":"billing","arguments":{}},
@@ -57,6 +59,9 @@ final class RabbitMQSnapshotTests: XCTestCase {
         XCTAssertEqual(fresh.delivered, 0)
         XCTAssertEqual(fresh.consumers, [])
         XCTAssertEqual(snapshot.topics.first { $0.name == "billing.dlq" }?.queue?.sources, ["orders.dlx"])
+        // An evtop's tap queue is its own copy, not part of the flow: neither a queue nor a group.
+        XCTAssertEqual(snapshot.topics.map(\.name), ["billing", "billing.dlq", "fresh"])
+        XCTAssertFalse(snapshot.groups.contains { $0.id.hasPrefix("evtop.tap.") })
     }
 
     func testWithoutStatisticsOrAConsumerListTheFiguresAreUnknownNotZero() throws {
