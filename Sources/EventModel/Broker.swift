@@ -244,6 +244,8 @@ public enum BrokerError: Error, Sendable, Equatable, CustomStringConvertible {
     case unavailable(String)
     /// The log refused to write (read-only, or the store says no).
     case writeRefused(String)
+    /// The broker cannot do what was asked of this topic (a RabbitMQ stream cannot be browsed): retrying will not help.
+    case unsupported(String)
 
     /// A one-line explanation for the status line and stderr.
     public var description: String {
@@ -253,6 +255,7 @@ public enum BrokerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badURL(let url, let reason): return "cannot use broker '\(url)': \(reason)"
         case .unavailable(let why): return "broker unavailable: \(why)"
         case .writeRefused(let why): return "write refused: \(why)"
+        case .unsupported(let why): return why
         }
     }
 }

@@ -173,7 +173,11 @@ final class AMQPConnection: @unchecked Sendable {
                 open = false
                 let c = decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
                 let text = String(decoding: Self.bytes(c.reply_text), as: UTF8.self)
-                throw c.reply_code == 404 ? BrokerError.unknownTopic(queue) : BrokerError.unavailable("basic.get: \(c.reply_code) \(text)")
+                if c.reply_code == 404 { throw BrokerError.unknownTopic(queue) }
+                if c.reply_code == 540 {  // NOT_IMPLEMENTED: a stream queue, which is read from an offset, never taken
+                    throw BrokerError.unsupported("'\(queue)' is a RabbitMQ stream: streams are read by offset, not browsed with basic.get, and evtop does not read them yet")
+                }
+                throw BrokerError.unavailable("basic.get: \(c.reply_code) \(text)")
             default:
                 open = false
                 throw BrokerError.unavailable("basic.get: unexpected answer \(frame.payload.method.id)")

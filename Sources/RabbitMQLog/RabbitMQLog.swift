@@ -17,6 +17,8 @@ public final class RabbitMQLog: LogReader, Sendable {
     /// messages the other holds.
     private let amqpQueue = DispatchQueue(label: "evtop.rabbitmq.amqp")
     private let facts = Mutex<ServerFacts?>(nil)
+    /// Each queue's type as the last snapshot saw it: how a browse must return what it took.
+    private let queueTypes = Mutex<[String: String]>([:])
 
     /// What does not change while evtop runs: read once from `/api/overview`.
     struct ServerFacts: Sendable {
@@ -58,6 +60,8 @@ public final class RabbitMQLog: LogReader, Sendable {
         }
         // Who consumes, with prefetch: for the drill-in. Its failure costs only that list, not the snapshot.
         let consumers = try? await api.consumers()
+        let types = Dictionary(queues.compactMap { q in q.type.map { (q.name, $0) } }, uniquingKeysWith: { a, _ in a })
+        queueTypes.withLock { $0 = types }
         return Self.snapshot(time: now, queues: queues, bindings: bindings, consumers: consumers, keepsStatistics: facts.keepsStatistics)
     }
 
@@ -131,26 +135,46 @@ public final class RabbitMQLog: LogReader, Sendable {
         let start = max(0, position)
         guard maxRecords > 0 else { return ([], start) }
         let settings = self.settings, properties = self.properties
-        let wanted = Int(min(Int64(Self.maxBrowse), start.addingSaturating(Int64(maxRecords))))
+        let end = Int(min(Int64(Self.maxBrowse), start.addingSaturating(Int64(maxRecords))))
+        // A classic queue puts a returned message back in its place. Any other (a quorum queue puts it at
+        // the back) keeps its order only if the browse takes it whole and returns it whole.
+        let whole = await queueType(topic) != "classic"
+        let wanted = whole ? Self.maxBrowse : end
         let deliveries: [AMQPDelivery] = try await onAMQP {
             let connection = try AMQPConnection(settings: settings, properties: properties)
             var taken: [AMQPDelivery] = []
             defer { try? connection.returnAll() }
+            var exhausted = false
             while taken.count < wanted {
                 let batch = try connection.takeMany(queue: topic, count: min(Self.browseBatch, wanted - taken.count), keepingContent: false)
                 for (d, _) in batch {
-                    // Only what is shown is kept; the skipped head is held unacknowledged, not copied.
-                    if taken.count >= Int(start) { taken.append(d) } else { taken.append(AMQPDelivery.placeholder) }
+                    // Only what is shown is kept; the rest is held unacknowledged, not copied.
+                    taken.append(taken.count >= Int(start) && taken.count < end ? d : AMQPDelivery.placeholder)
                 }
-                if batch.isEmpty { break }
+                if batch.isEmpty { exhausted = true; break }
             }
-            return taken
+            if whole && !exhausted {
+                throw BrokerError.unsupported("'\(topic)' holds more than \(Self.maxBrowse) messages and is not a classic queue: "
+                                              + "browsing it would put what it took behind the rest, so evtop does not")
+            }
+            return Array(taken.prefix(end))
         }
         let shown = deliveries.dropFirst(Int(min(start, Int64(deliveries.count))))
         var records: [Record] = []
         records.reserveCapacity(shown.count)
         for (i, d) in shown.enumerated() { records.append(Self.record(d, topic: topic, ordinal: start + Int64(i))) }
         return (records, start + Int64(records.count))
+    }
+
+    /// The queue's type (`classic`, `quorum`, `stream`) from the last snapshot, else asked of the management
+    /// API; nil when neither can tell (browsed whole, as the safe way).
+    func queueType(_ queue: String) async -> String? {
+        if let known = queueTypes.withLock({ $0[queue] }) { return known }
+        struct Typed: Decodable { var type: String? }
+        let name = queue.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? queue
+        guard let type = try? await api.get("queues/\(api.vhostSegment)/\(name)?columns=type", as: Typed.self).type else { return nil }
+        queueTypes.withLock { $0[queue] = type }
+        return type
     }
 
     /// Browsing holds every message it passes unacknowledged until it returns them: bounded.

@@ -111,6 +111,36 @@ final class RabbitMQEndToEndTests: XCTestCase {
         XCTAssertEqual(seqs, Array(0..<7))
     }
 
+    func testAQuorumQueueIsBrowsedInOrderAndAStreamIsRefusedPlainly() async throws {
+        let (node, url) = try flow()
+        try node.client([url, "declare", "orders.qq", "quorum"])
+        try node.client([url, "publish", "orders.qq", "12"])
+        let log = try log(url)
+        let middle = try await log.read(topic: "orders.qq", partition: 0, from: 4, maxRecords: 3)
+        XCTAssertEqual(middle.records.map { CorrelationRules.default.correlationID(of: $0) }, ["ord-4", "ord-5", "ord-6"])
+        let all = try await log.read(topic: "orders.qq", partition: 0, from: 0, maxRecords: 100)
+        XCTAssertEqual(all.records.map { CorrelationRules.default.correlationID(of: $0) }, (0..<12).map { "ord-\($0)" })
+        let drained = try node.client([url, "drain", "orders.qq"]).split(separator: "\n")
+        let seqs = drained.compactMap { line -> Int? in
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let body = (obj["body"] as? String).flatMap({ Data(base64Encoded: $0) }),
+                  let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return nil }
+            return json["seq"] as? Int
+        }
+        XCTAssertEqual(seqs, Array(0..<12), "two browses of a quorum queue moved nothing")
+
+        // A stream cannot be taken from: said as such, not as a broker outage to wait for.
+        try node.client([url, "declare", "orders.stream", "stream"])
+        try node.client([url, "publish", "orders.stream", "3"])
+        do {
+            _ = try await log.read(topic: "orders.stream", partition: 0, from: 0, maxRecords: 10)
+            XCTFail("a stream cannot be browsed")
+        } catch let error as BrokerError {
+            guard case .unsupported(let why) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(why.contains("is a RabbitMQ stream"), why)
+        }
+    }
+
     func testABinaryMessageAndEscapesInHeadersAreReadByteForByte() async throws {
         let (node, url) = try flow()
         let sandbox = try Sandbox()
