@@ -121,6 +121,8 @@ enum LagOutput {
         /// True when `secondsBehind` is only a lower bound (the real figure may be larger).
         var secondsBehindIsLowerBound: Bool
         var lastCommitAgeSeconds: Double?
+        /// True when no commit was seen happen while evtop watched: `lastCommitAgeSeconds` is only how long it watched.
+        var lastCommitAgeIsLowerBound: Bool
     }
 
     struct JSONGroup: Encodable {
@@ -167,7 +169,8 @@ enum LagOutput {
                                   acknowledged: $0.reported?.acknowledged, inFlight: $0.reported?.inFlight,
                                   status: $0.status.description, secondsBehind: $0.secondsBehind.map(ScriptJSON.round2),
                                   secondsBehindIsLowerBound: $0.secondsBehindIsLowerBound,
-                                  lastCommitAgeSeconds: $0.lastCommitAgeSeconds.map(ScriptJSON.round2))
+                                  lastCommitAgeSeconds: $0.lastCommitAgeSeconds.map(ScriptJSON.round2),
+                                  lastCommitAgeIsLowerBound: $0.lastCommitAgeSeconds != nil && $0.lastCommitAgeIsLowerBound)
                 })
         }
         return try ScriptJSON.encode(out)

@@ -122,6 +122,14 @@ public enum LagModel {
 
     /// Time to catch up: `now` when there is no lag, `never` when it grows, `–` when there is not
     /// enough data yet, ``unknown`` when some partition's lag is not reported.
+    /// The LAST COMMIT cell: `12s ago`; `≥ 11s ago` when evtop has not seen a commit happen since it started
+    /// watching (Kafka keeps no commit time an assign-only reader can see); `never` for a partition with no
+    /// commit; unknown for a broker-reported partition without a progress figure.
+    public static func lastCommit(_ p: PartitionLag) -> String {
+        guard let age = p.lastCommitAgeSeconds else { return p.basis == .reported ? unknown : "never" }
+        return (p.lastCommitAgeIsLowerBound ? "≥ " : "") + NumberFormat.duration(seconds: age) + " ago"
+    }
+
     public static func catchUp(_ group: GroupLag) -> String {
         if group.lagUnknownPartitions > 0 { return unknown }
         if group.totalLag == 0 { return "now" }

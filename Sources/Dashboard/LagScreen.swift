@@ -135,7 +135,7 @@ enum GroupPartitionsScreen {
                 TableCell(lag, role: p.lag == 0 ? .rateZero : nil),
                 TopicsScreen.rateCell(p.consumeRate),
                 TopicsScreen.rateCell(p.produceRate),
-                TableCell(p.lastCommitAgeSeconds.map { NumberFormat.duration(seconds: $0) + " ago" } ?? (reported ? LagModel.unknown : "never"),
+                TableCell(LagModel.lastCommit(p),
                           role: p.status == .stop ? .lagStop : nil),
             ], role: nil, isMarked: false)
         }

@@ -159,6 +159,9 @@ public struct LagTracker: Sendable {
         var committed: Int64 = 0
         var commitTime: Double?
         var lastCommitTime: Double = 0
+        /// True once a commit was seen happen (the offset changed while watched, or the broker gave its
+        /// time); until then `lastCommitTime` is only when evtop first saw the offset: a lower bound of its age.
+        var commitSeen = false
         var seen: UInt64 = 0
     }
 
@@ -371,7 +374,7 @@ public struct LagTracker: Sendable {
             // Topic/partition gone, committed beyond the log end, or a negative offset (no real position).
             return PartitionLag(topic: tp.topic, partition: tp.partition, committed: track.committed,
                                 high: wm?.high ?? 0, lag: 0, status: .error, secondsBehind: nil,
-                                lastCommitAgeSeconds: age, consumeRate: nil, produceRate: nil,
+                                lastCommitAgeSeconds: age, lastCommitAgeIsLowerBound: !track.commitSeen, consumeRate: nil, produceRate: nil,
                                 catchUpSeconds: nil, windowSamples: track.window.count)
         }
         let lag = wm.high - track.committed
@@ -404,6 +407,7 @@ public struct LagTracker: Sendable {
         return PartitionLag(topic: tp.topic, partition: tp.partition, committed: track.committed,
                             high: wm.high, lag: lag, status: status, secondsBehind: behind,
                             secondsBehindIsLowerBound: lowerBound, lastCommitAgeSeconds: age,
+                            lastCommitAgeIsLowerBound: !track.commitSeen,
                             consumeRate: consume, produceRate: produce, catchUpSeconds: catchUp,
                             windowSamples: track.window.count)
     }
@@ -419,7 +423,8 @@ public struct LagTracker: Sendable {
         guard let wm, (r.pending ?? 0) >= 0, (r.position ?? 0) >= 0, !beyondEnd else {
             return PartitionLag(topic: tp.topic, partition: tp.partition, committed: r.position, high: high,
                                 lag: (r.pending ?? -1) >= 0 ? r.pending : nil, status: .error, secondsBehind: nil,
-                                lastCommitAgeSeconds: age, consumeRate: nil, produceRate: nil,
+                                lastCommitAgeSeconds: age, lastCommitAgeIsLowerBound: !track.progressSeen,
+                                consumeRate: nil, produceRate: nil,
                                 catchUpSeconds: nil, windowSamples: track.window.count,
                                 basis: .reported, reported: r)
         }
@@ -461,6 +466,7 @@ public struct LagTracker: Sendable {
         return PartitionLag(topic: tp.topic, partition: tp.partition, committed: r.position, high: high,
                             lag: r.pending, status: status, secondsBehind: behind,
                             secondsBehindIsLowerBound: lowerBound, lastCommitAgeSeconds: age,
+                            lastCommitAgeIsLowerBound: !track.progressSeen,
                             consumeRate: consume, produceRate: produce, catchUpSeconds: catchUp,
                             windowSamples: track.window.count, basis: .reported, reported: r)
     }
@@ -754,6 +760,7 @@ extension LagTracker.PartitionTrack {
         let offsetChanged = !started || committed != self.committed
         let recommitted = commitTime != nil && commitTime != self.commitTime
         guard offsetChanged || recommitted || restarted else { return }
+        if commitTime != nil || (started && committed != self.committed) { commitSeen = true }
         started = true
         self.committed = committed
         self.commitTime = commitTime

@@ -102,6 +102,9 @@ public struct PartitionLag: Sendable, Hashable {
     /// partition: since the progress figure last moved (or, with none, since the pending count last
     /// fell); nil when that cannot be told.
     public var lastCommitAgeSeconds: Double?
+    /// True when no commit (or progress) was seen happen since evtop started watching and the broker
+    /// keeps no commit time: ``lastCommitAgeSeconds`` is then only how long evtop has watched, a lower bound.
+    public var lastCommitAgeIsLowerBound: Bool
     /// Records per second consumed: committed offset change from the oldest window sample to the
     /// latest snapshot, over that time. Nil until that time is > 0. Reported partitions: the change
     /// of the position or ack counter; nil without one.
@@ -119,7 +122,7 @@ public struct PartitionLag: Sendable, Hashable {
     /// Creates a partition lag.
     public init(topic: String, partition: Int32, committed: Int64?, high: Int64?, lag: Int64?,
                 status: LagStatus, secondsBehind: Double?, secondsBehindIsLowerBound: Bool = false,
-                lastCommitAgeSeconds: Double?, consumeRate: Double?, produceRate: Double?,
+                lastCommitAgeSeconds: Double?, lastCommitAgeIsLowerBound: Bool = false, consumeRate: Double?, produceRate: Double?,
                 catchUpSeconds: Double? = nil, windowSamples: Int = 0,
                 basis: LagBasis = .offsets, reported: ReportedLag? = nil) {
         self.topic = topic
@@ -133,6 +136,7 @@ public struct PartitionLag: Sendable, Hashable {
         self.secondsBehind = secondsBehind
         self.secondsBehindIsLowerBound = secondsBehindIsLowerBound
         self.lastCommitAgeSeconds = lastCommitAgeSeconds
+        self.lastCommitAgeIsLowerBound = lastCommitAgeIsLowerBound
         self.consumeRate = consumeRate
         self.produceRate = produceRate
         self.catchUpSeconds = catchUpSeconds

@@ -26,6 +26,21 @@ final class LagViewTests: XCTestCase {
         XCTAssertEqual(LagModel.rows(state).map(\.id).last, "payment-service")
     }
 
+    func testALastCommitEvtopDidNotSeeHappenIsALowerBound() {
+        // A consumer that committed and exited before evtop started: its offset never moves while watched.
+        var state = AppState(source: "kafka://k:9092", now: Fixtures.end, size: Size(width: 120, height: 20))
+        let tp = TopicPartition("orders", 0)
+        for t in 0...11 {
+            Reducer.reduce(&state, .snapshot(BrokerSnapshot(
+                time: Fixtures.end.addingTimeInterval(Double(t - 11)),
+                topics: [TopicInfo(name: "orders", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 500)])],
+                groups: [ConsumerGroup(id: "gone-service", state: "Empty", members: 0, offsets: [tp: 200])])))
+        }
+        state.view = .groupPartitions(group: "gone-service")
+        let line = Screen.render(state, theme: .fallback).lines.first { $0.contains("│ orders") } ?? ""
+        XCTAssertTrue(line.contains("≥ 11s ago"), line)
+    }
+
     func testAGroupWithNoCommittedOffsetsSaysSo() {
         // Named with --group (the cluster cannot list groups) but never committed, or mistyped.
         var state = lagState(width: 120, height: 30)

@@ -373,7 +373,8 @@ final class LagRedisStreamsGroupTests: XCTestCase {
                 r.xadd("orders", 10)
                 tracker.record(r.snapshot(Double(t)))
             }
-            XCTAssertEqual(try evaluate(tracker, "billing", 10).status, .ok, "inside the floor, consumers=\(consumers)")
+            // Inside the idle floor, consumers attached may yet read; with none and nothing seen read, it is STOP already.
+            XCTAssertEqual(try evaluate(tracker, "billing", 10).status, consumers > 0 ? .ok : .stop, "inside the floor, consumers=\(consumers)")
             XCTAssertEqual(try evaluate(tracker, "billing", 11).status, consumers > 0 ? .stall : .stop)
         }
     }
@@ -544,5 +545,27 @@ final class LagReportedShapeTests: XCTestCase {
         let c = tracker.storageCounts()
         XCTAssertEqual(c.window, tracker.configuration.windowSize)
         XCTAssertEqual(c.history, tracker.configuration.historyCapacity)
+    }
+}
+
+/// LAST COMMIT before evtop has seen one happen: only how long it has watched, said as a lower bound.
+final class LastCommitAgeTests: XCTestCase {
+    func testAnOffsetNotSeenChangingGivesALowerBoundAndAChangeGivesTheAge() throws {
+        var tracker = LagTracker()
+        let tp = TopicPartition("orders", 0)
+        func snapshot(_ t: Double, committed: Int64) -> BrokerSnapshot {
+            BrokerSnapshot(time: Date(timeIntervalSince1970: 1_800_000_000 + t),
+                           topics: [TopicInfo(name: "orders", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 500)])],
+                           groups: [ConsumerGroup(id: "billing", state: "Empty", members: 0, offsets: [tp: committed])])
+        }
+        for t in 0...11 { tracker.record(snapshot(Double(t), committed: 200)) }
+        let before = try XCTUnwrap(tracker.evaluate(group: "billing", now: Date(timeIntervalSince1970: 1_800_000_011))?.partitions.first)
+        XCTAssertEqual(before.lastCommitAgeSeconds ?? -1, 11, accuracy: 0.01)
+        XCTAssertTrue(before.lastCommitAgeIsLowerBound, "a consumer that exited before evtop started did not commit 11 s ago")
+
+        tracker.record(snapshot(12, committed: 260))
+        let after = try XCTUnwrap(tracker.evaluate(group: "billing", now: Date(timeIntervalSince1970: 1_800_000_014))?.partitions.first)
+        XCTAssertEqual(after.lastCommitAgeSeconds ?? -1, 2, accuracy: 0.01)
+        XCTAssertFalse(after.lastCommitAgeIsLowerBound)
     }
 }
