@@ -33,7 +33,7 @@ enum DeadLetterQueuesScreen {
             let r = rows[i]
             let loading = r.loaded == nil && r.retained > 0
             return TableRowContent(cells: [
-                TableCell(r.topic),
+                TableCell(r.topic, cutsInTheMiddle: true),
                 TableCell(NumberFormat.grouped(r.retained), role: r.retained == 0 ? .rateZero : nil),
                 TableCell(loading ? "…" : DeadLetterModel.age(r.oldestMillis, now: now), role: .textDim),
                 TableCell(loading ? "…" : DeadLetterModel.age(r.newestMillis, now: now)),

@@ -68,7 +68,7 @@ enum LagScreen {
             // exist): no status to give, and it says so instead of looking healthy.
             let empty = g.hasNoPositions
             return TableRowContent(cells: [
-                TableCell(g.id),
+                TableCell(g.id, cutsInTheMiddle: true),
                 empty ? TableCell("–", role: .textDim) : TableCell(g.status.description, role: LagModel.role(g.status)),
                 TableCell(g.state, role: g.members == 0 ? .textDim : nil),
                 TableCell(String(g.members), role: g.members == 0 ? .lagWarn : nil),

@@ -38,7 +38,7 @@ enum QueuesScreen {
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let r = rows[i]
             let q = r.queue ?? QueueFacts()
-            let name = r.isDeadLetter ? TableCell(r.name + "  DLQ", role: r.total > 0 ? .dlqMarker : nil) : TableCell(r.name)
+            let name = TableCell(r.name, role: r.isDeadLetter && r.total > 0 ? .dlqMarker : nil, cutsInTheMiddle: true, badge: r.isDeadLetter ? "  DLQ" : "")
             let consumers = q.consumerCount
             // Messages waiting and nobody consuming: the cell says so before the lag view does.
             let idle = consumers == 0 && (q.ready ?? 0) > 0 && !r.isDeadLetter

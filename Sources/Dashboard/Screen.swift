@@ -47,7 +47,7 @@ enum HeaderBar {
             let noun = TopicsModel.showsQueues(state) ? "queue" : "topic"
             var counts = "\(NumberFormat.grouped(Int64(topics))) \(noun)\(topics == 1 ? "" : "s") · "
                 + "\(NumberFormat.grouped(Int64(groups))) group\(groups == 1 ? "" : "s")"
-            if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) \(wide ? (dead == 1 ? "dead letter" : "dead letters") : "DLQ")" }
+            if dead > 0 { counts += " · \(NumberFormat.grouped(dead)) \(wide ? (dead == 1 ? "dead letter" : "dead letters") : "in DLQ")" }
             right.append(TerminalUI.Span(text: counts + (wide ? "   " : "  "), role: .header))
         }
         right.append(TerminalUI.Span(text: Clock.hms(state.now, utcOffsetSeconds: state.utcOffsetSeconds) + " ", role: .header))
@@ -78,10 +78,7 @@ enum HeaderBar {
 
     /// Cuts the middle out of a long source, keeping scheme and file name: `sqlite:/var/…/demo.db`.
     static func middleTruncated(_ text: String, to width: Int) -> String {
-        guard TextWidth.of(text) > width, width > 4 else { return text }
-        let chars = Array(text)
-        let tail = (width - 1) / 2, head = width - 1 - tail
-        return String(chars.prefix(head)) + "…" + String(chars.suffix(tail))
+        width > 4 ? TextWidth.middleTruncated(text, to: width) : text
     }
 }
 
@@ -105,15 +102,20 @@ enum StatusBar {
                 .render(in: area, into: &buffer, theme: theme)
             return
         }
-        var left: [TerminalUI.Span] = []
-        for (key, text) in keyHints(state) {
-            left.append(TerminalUI.Span(text: " " + key, role: .statusKey))
-            left.append(TerminalUI.Span(text: " " + text + " ", role: .statusLine))
-        }
         var right: [TerminalUI.Span] = []
         if let hint = state.hint { right.append(TerminalUI.Span(text: hint + " ", role: .statusInfo)) }
         let filter = state.currentFilter
         if !filter.isEmpty { right.append(TerminalUI.Span(text: "filter: " + filter + " ", role: .filter)) }
+        // Whole hints only: one that does not fit is left out, never cut mid-word.
+        var left: [TerminalUI.Span] = []
+        var room = area.width - right.reduce(0) { $0 + TextWidth.of($1.text) }
+        for (key, text) in keyHints(state) {
+            let pair = [TerminalUI.Span(text: " " + key, role: .statusKey), TerminalUI.Span(text: " " + text + " ", role: .statusLine)]
+            let width = pair.reduce(0) { $0 + TextWidth.of($1.text) }
+            guard width <= room else { break }
+            room -= width
+            left += pair
+        }
         // The hint matters more than key hints: show it on the left when it is there.
         if !right.isEmpty, state.hint != nil {
             StatusLine(left: right.map { TerminalUI.Span(text: " " + $0.text, role: $0.role) }, right: [], fill: .statusLine)

@@ -40,7 +40,7 @@ enum TopicsScreen {
         let meter = state.meter
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let r = rows[i]
-            let name = r.isDeadLetter ? TableCell(r.name + "  DLQ", role: r.total > 0 ? .dlqMarker : nil) : TableCell(r.name)
+            let name = TableCell(r.name, role: r.isDeadLetter && r.total > 0 ? .dlqMarker : nil, cutsInTheMiddle: true, badge: r.isDeadLetter ? "  DLQ" : "")
             return TableRowContent(cells: [
                 name,
                 TableCell(String(r.partitions)),

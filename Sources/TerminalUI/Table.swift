@@ -42,11 +42,28 @@ public struct TableCell: Sendable, Hashable, ExpressibleByStringLiteral {
     public var text: String
     /// Role overriding the row's role.
     public var role: Role?
+    /// Cut in the middle rather than at the end when too wide: names whose ends tell them apart, and
+    /// names followed by a badge (`orders.DLT  DLQ`) that must stay in sight.
+    public var cutsInTheMiddle: Bool
+    /// Drawn after the text and never cut while the text can give way (a `  DLQ` badge).
+    public var badge: String
 
     /// Creates a cell.
-    public init(_ text: String, role: Role? = nil) {
+    public init(_ text: String, role: Role? = nil, cutsInTheMiddle: Bool = false, badge: String = "") {
         self.text = text
         self.role = role
+        self.cutsInTheMiddle = cutsInTheMiddle
+        self.badge = badge
+    }
+
+    /// The text as drawn in `width` columns, before alignment: the badge kept whole while at least four
+    /// columns of text remain.
+    public func fitted(to width: Int) -> String {
+        let badgeWidth = TextWidth.of(badge)
+        let room = badgeWidth > 0 && width - badgeWidth >= 4 ? width - badgeWidth : width
+        let cut = TextWidth.of(text) + badgeWidth <= width ? text
+            : (cutsInTheMiddle ? TextWidth.middleTruncated(text, to: room) : TextWidth.truncated(text, to: room))
+        return cut + badge  // too narrow for both: alignment cuts the end
     }
 
     /// Creates a cell from a literal.
@@ -118,7 +135,12 @@ public struct Table {
         let area = area.intersection(buffer.area)
         guard !area.isEmpty else { return }
         let gutter = showMarkColumn && area.width > 2 ? 2 : 0
-        let widths = Table.columnWidths(columns, totalWidth: area.width - gutter)
+        // The sorted column is at least as wide as its title and the arrow: a header never reads `GROU…▲`.
+        var sized = columns
+        if let s = sortColumn, s < sized.count, case .fixed(let w) = sized[s].width {
+            sized[s].width = .fixed(max(w, TextWidth.of(sized[s].title) + 1))
+        }
+        let widths = Table.columnWidths(sized, totalWidth: area.width - gutter)
 
         // Header.
         let header = theme.style(.tableHeader)
@@ -166,7 +188,8 @@ public struct Table {
                 let w = widths[i]
                 if i < content.cells.count {
                     let cell = content.cells[i]
-                    buffer.put(Table.aligned(cell.text, width: w, alignment: column.alignment),
+                    let text = cell.fitted(to: w)
+                    buffer.put(Table.aligned(text, width: w, alignment: column.alignment),
                                x: x, y: y, style: style(cell.role ?? rowRole), maxWidth: w)
                 }
                 x += w + 1

@@ -115,6 +115,30 @@ public enum TextWidth {
         return ellipsis ? out + "…" : out
     }
 
+    /// `text` (sanitized) cut in the middle to fit `columns`, keeping its start and its end, which often tell
+    /// names apart (`com.example.ve…orders.DLT`); unchanged when it fits.
+    public static func middleTruncated(_ text: String, to columns: Int) -> String {
+        let text = sanitized(text)
+        guard of(text) > columns else { return text }
+        guard columns > 4 else { return truncated(text, to: columns) }
+        let tailWidth = (columns - 1) / 2, headWidth = columns - 1 - tailWidth
+        var head = "", used = 0
+        for ch in text {
+            let w = of(ch)
+            if used + w > headWidth { break }
+            head.append(ch)
+            used += w
+        }
+        var tail: [Character] = [], tailUsed = 0
+        for ch in text.reversed() {
+            let w = of(ch)
+            if tailUsed + w > tailWidth { break }
+            tail.append(ch)
+            tailUsed += w
+        }
+        return head + "…" + String(tail.reversed())
+    }
+
     /// `text` padded with spaces (or cut) to exactly `columns`, aligned left or right.
     public static func padded(_ text: String, to columns: Int, alignRight: Bool = false) -> String {
         let cut = truncated(text, to: columns)

@@ -61,6 +61,39 @@ final class TopicsScreenTests: XCTestCase {
         XCTAssertFalse(TopicsModel.hasReplication(Fixtures.liveState(width: 80, height: 24).snapshot?.topics.first ?? TopicInfo(name: "x", partitions: [])))
     }
 
+    func testLongNamesAreCutInTheMiddleKeepingTheirEndsAndBadges() {
+        var state = AppState(source: "kafka://k:9092", now: Fixtures.end, size: Size(width: 80, height: 12))
+        let names = ["com.example.very-long-domain.orders", "com.example.very-long-domain.orders.DLT"]
+        Reducer.reduce(&state, .snapshot(BrokerSnapshot(time: Fixtures.end, topics: names.map {
+            TopicInfo(name: $0, partitions: [PartitionWatermarks(partition: 0, low: 0, high: 7)])
+        }, groups: [])))
+        let rows = Screen.render(state, theme: .fallback).lines.filter { $0.contains("com.") }
+        XCTAssertEqual(rows.count, 2)
+        XCTAssertNotEqual(rows[0].prefix(20), rows[1].prefix(20), "the two names must not look alike:\n\(rows.joined(separator: "\n"))")
+        XCTAssertTrue(rows.contains { $0.contains("DLT  DLQ") }, "the DLQ badge stays:\n\(rows.joined(separator: "\n"))")
+        XCTAssertTrue(rows.contains { $0.contains("…") })
+    }
+
+    func testTheSortedColumnsHeaderFitsItsArrowAtEveryWidth() {
+        for width in [80, 120, 200] {
+            var state = Fixtures.liveState(width: width, height: 12)
+            state.topicSort = .groups
+            let header = Screen.render(state, theme: .fallback).lines[2]
+            XCTAssertTrue(header.contains("GROUPS▼"), "\(width): \(header)")
+        }
+    }
+
+    func testTheHeaderSaysDeadLettersAndTheKeyBarNeverCutsAHint() {
+        let state = Fixtures.liveState(width: 80, height: 24)
+        let lines = Screen.render(state, theme: .fallback).lines
+        XCTAssertTrue(lines[0].contains("15 in DLQ"), lines[0])
+        let bar = lines[lines.count - 1]
+        XCTAssertFalse(bar.contains("…"), bar)
+        let hints = StatusBar.keyHints(state).map { "\($0.0) \($0.1)" }
+        let last = bar.trimmingCharacters(in: .whitespaces)
+        XCTAssertTrue(hints.contains { last.hasSuffix($0) }, "the bar ends with a whole hint: \(bar)")
+    }
+
     func testHeaderCountsAreSingularForOne() {
         var state = AppState(source: "kafka://k:9092", now: Fixtures.end, size: Size(width: 100, height: 10))
         let topic = TopicInfo(name: "orders", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 5)])
