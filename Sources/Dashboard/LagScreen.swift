@@ -32,7 +32,7 @@ enum LagScreen {
         // On a narrow terminal the name gives way (truncated) before STATUS is dropped: a group
         // without its status says nothing.
         let groupWidth = max(6, min(min(40, max(14, rows.lazy.map { TextWidth.of($0.id) }.max() ?? 14)), area.width - 10))
-        let columns: [TableColumn] = [
+        var columns: [TableColumn] = [
             TableColumn("GROUP", width: .flexible(min: groupWidth, weight: 1), priority: 100),
             TableColumn("STATUS", width: .fixed(7), priority: 95),
             TableColumn("STATE", width: .fixed(7), priority: 10),
@@ -49,6 +49,14 @@ enum LagScreen {
         layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let visible = max(0, area.height - 1)
         let tracker = state.lagTracker
+        // One scale for the groups on screen, named in the header: a lag of 10 and one of 100,000 do not both fill the cell.
+        let scroll = Table.scrollOffset(selected: selected, current: state.lagCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        let scale = TopicsScreen.sharedScale(rows[scroll..<min(rows.count, scroll + visible)].map { tracker.lagHistory(group: $0.id).map(Double.init) },
+                                             width: sparkWidth)
+        if let scale, let i = columns.firstIndex(where: { $0.title == "LAG 1 MIN" }) {
+            let title = "1m █" + NumberFormat.rate(scale)
+            if TextWidth.of(title) <= sparkWidth { columns[i].title = title }
+        }
         let inSeconds = state.lagInSeconds
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let g = rows[i]
@@ -79,11 +87,11 @@ enum LagScreen {
                 TableCell(LagModel.behind(g)),
                 TableCell(empty ? "–" : LagModel.trend(g.trend), role: empty ? .textDim : trendRole),
                 empty ? TableCell("–", role: .textDim) : TableCell(LagModel.catchUp(g), role: LagModel.catchUp(g) == "never" ? .lagWarn : nil),
-                TableCell(Sparkline.string(history, width: sparkWidth), role: .sparkline),
+                TableCell(Sparkline.string(history, width: sparkWidth, maxValue: scale), role: .sparkline),
             ], role: nil, isMarked: false)
         }
         table.selectedRow = selected
-        table.scrollOffset = Table.scrollOffset(selected: selected, current: state.lagCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        table.scrollOffset = scroll
         table.sort(byColumnTitled: state.lagSort.column, descending: state.lagSortDescending)
         table.render(in: area, into: &buffer, theme: theme)
     }

@@ -16,6 +16,11 @@ enum QueuesScreen {
         guard !area.isEmpty else { return }
         let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))
         let sparkWidth = perMinute * max(1, min(3, area.width / 60))
+        let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
+        let visible = max(0, area.height - 1)
+        let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        let meter = state.meter
+        let scale = TopicsScreen.sharedScale(rows[scroll..<min(rows.count, scroll + visible)].map { meter.history(topic: $0.name) }, width: sparkWidth)
         let columns: [TableColumn] = [
             TableColumn("QUEUE", width: .flexible(min: 18, weight: 2), priority: 100),
             TableColumn("TYPE", width: .fixed(7), priority: 38),
@@ -26,15 +31,11 @@ enum QueuesScreen {
             TableColumn("IN 10s/s", width: .fixed(9), alignment: .right, priority: 80),
             TableColumn("OUT 10s/s", width: .fixed(10), alignment: .right, priority: 70),
             TableColumn("ACK 10s/s", width: .fixed(10), alignment: .right, priority: 75),
-            TableColumn(TopicsScreen.sparkTitle(width: sparkWidth, bucket: state.meter.bucketSeconds), width: .fixed(sparkWidth), priority: 40),
+            TableColumn(TopicsScreen.sparkTitle(width: sparkWidth, bucket: state.meter.bucketSeconds, scale: scale), width: .fixed(sparkWidth), priority: 40),
             TableColumn("CONS", width: .fixed(5), alignment: .right, priority: 65),
             TableColumn("FROM", width: .flexible(min: 10, weight: 1), priority: 35),
         ]
-        let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
         layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
-        let visible = max(0, area.height - 1)
-        let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
-        let meter = state.meter
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let r = rows[i]
             let q = r.queue ?? QueueFacts()
@@ -51,7 +52,7 @@ enum QueuesScreen {
                 TopicsScreen.rateCell(r.rates.perSecond10),
                 TopicsScreen.rateCell(r.queueRates.delivered.perSecond10),
                 TopicsScreen.rateCell(r.queueRates.acknowledged.perSecond10),
-                TableCell(Sparkline.string(meter.history(topic: r.name), width: sparkWidth), role: .sparkline),
+                TableCell(Sparkline.string(meter.history(topic: r.name), width: sparkWidth, maxValue: scale), role: .sparkline),
                 TableCell(consumers.map(String.init) ?? "–", role: consumers == nil ? .textDim : idle ? .lagWarn : nil),
                 TableCell(q.sources.isEmpty ? "–" : q.sources.joined(separator: ", "), role: q.sources.isEmpty ? .textDim : nil),
             ], role: r.isDeadLetter && r.total > 0 ? .dlqRow : nil, isMarked: false)

@@ -23,6 +23,12 @@ enum TopicsScreen {
         // Whole minutes of history: 12 buckets of the meter make one minute at the default 5 s.
         let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))
         let sparkWidth = perMinute * max(1, min(3, area.width / 50))
+        let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
+        let visible = max(0, area.height - 1)
+        let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        let meter = state.meter
+        let onScreen = rows[scroll..<min(rows.count, scroll + visible)]
+        let scale = sharedScale(onScreen.map { meter.history(topic: $0.name) }, width: sparkWidth)
         let columns: [TableColumn] = [
             TableColumn("TOPIC", width: .flexible(min: 12, weight: 1), priority: 100),
             TableColumn("PART", width: .fixed(4), alignment: .right, priority: 50),
@@ -30,14 +36,10 @@ enum TopicsScreen {
             TableColumn("1s/s", width: .fixed(7), alignment: .right, priority: 70),
             TableColumn("10s/s", width: .fixed(7), alignment: .right, priority: 80),
             TableColumn("60s/s", width: .fixed(7), alignment: .right, priority: 60),
-            TableColumn(sparkTitle(width: sparkWidth, bucket: state.meter.bucketSeconds), width: .fixed(sparkWidth), priority: 40),
+            TableColumn(sparkTitle(width: sparkWidth, bucket: state.meter.bucketSeconds, scale: scale), width: .fixed(sparkWidth), priority: 40),
             TableColumn("GROUPS", width: .fixed(6), alignment: .right, priority: 30),
         ]
-        let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
         layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
-        let visible = max(0, area.height - 1)
-        let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
-        let meter = state.meter
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let r = rows[i]
             let name = TableCell(r.name, role: r.isDeadLetter && r.total > 0 ? .dlqMarker : nil, cutsInTheMiddle: true, badge: r.isDeadLetter ? "  DLQ" : "")
@@ -48,7 +50,7 @@ enum TopicsScreen {
                 rateCell(r.rates.perSecond1),
                 rateCell(r.rates.perSecond10),
                 rateCell(r.rates.perSecond60),
-                TableCell(Sparkline.string(meter.history(topic: r.name), width: sparkWidth), role: .sparkline),
+                TableCell(Sparkline.string(meter.history(topic: r.name), width: sparkWidth, maxValue: scale), role: .sparkline),
                 TableCell(r.groups == 0 ? "–" : String(r.groups), role: r.groups == 0 ? .textDim : nil),
             ], role: r.isDeadLetter && r.total > 0 ? .dlqRow : nil, isMarked: false)
         }
@@ -63,9 +65,23 @@ enum TopicsScreen {
         return TableCell(NumberFormat.rate(rate), role: rate == 0 ? .rateZero : nil)
     }
 
-    static func sparkTitle(width: Int, bucket: Double) -> String {
+    /// The sparkline column's title: its window, and with a shared scale the value a full block stands for
+    /// (`1m ▕2,978/s`), when that fits.
+    static func sparkTitle(width: Int, bucket: Double, scale: Double? = nil, unit: String = "/s") -> String {
         let seconds = Double(width) * bucket
-        return seconds.truncatingRemainder(dividingBy: 60) == 0 ? "LAST \(Int(seconds / 60)) MIN" : "LAST \(Int(seconds))s"
+        let whole = seconds.truncatingRemainder(dividingBy: 60) == 0
+        if let scale, scale > 0 {
+            let short = (whole ? "\(Int(seconds / 60))m" : "\(Int(seconds))s") + " █" + NumberFormat.rate(scale) + unit
+            if TextWidth.of(short) <= width { return short }
+        }
+        return whole ? "LAST \(Int(seconds / 60)) MIN" : "LAST \(Int(seconds))s"
+    }
+
+    /// One scale for the sparklines of the rows on screen: the largest value any of them shows, so a DLQ
+    /// with one letter does not draw the same full block as a topic at 3,000/s. Nil when none is above 0.
+    static func sharedScale(_ histories: [[Double]], width: Int) -> Double? {
+        let top = histories.lazy.compactMap { $0.suffix(width).filter(\.isFinite).max() }.max() ?? 0
+        return top > 0 ? top : nil
     }
 }
 

@@ -94,6 +94,16 @@ final class TopicsScreenTests: XCTestCase {
         XCTAssertTrue(hints.contains { last.hasSuffix($0) }, "the bar ends with a whole hint: \(bar)")
     }
 
+    func testSparklinesShareOneScaleNamedInTheirHeader() {
+        let lines = Screen.render(Fixtures.liveState(width: 80, height: 24), theme: .fallback).lines
+        XCTAssertTrue(lines[2].contains("1m █3,025/s"), lines[2])
+        // A DLQ at 0.1/s beside a topic at 3,000/s: no full block.
+        let dlt = lines.first { $0.contains("orders.DLT") } ?? ""
+        XCTAssertFalse(dlt.contains("█"), dlt)
+        let audit = lines.first { $0.contains("audit-l") } ?? ""
+        XCTAssertTrue(audit.contains("█"), audit)
+    }
+
     func testHeaderCountsAreSingularForOne() {
         var state = AppState(source: "kafka://k:9092", now: Fixtures.end, size: Size(width: 100, height: 10))
         let topic = TopicInfo(name: "orders", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 5)])
