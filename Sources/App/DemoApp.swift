@@ -70,15 +70,23 @@ public enum DemoApp {
 
     /// Runs the demo system on `log`, headless or with the dashboard.
     private static func run(_ r: DemoRequest, on opened: OpenedSource, logger: Logger, headlessBanner: String) async throws {
-        guard let log = opened.demo else { throw OperatorError("the demo cannot run on \(opened.description): it cannot create topics and commit there") }
-        let demo = DemoSystem(log: log, config: DemoConfig(rate: r.rate, seed: r.seed, duration: r.duration, poisonRate: r.poisonRate))
+        let demoConfig = DemoConfig(rate: r.rate, seed: r.seed, duration: r.duration, poisonRate: r.poisonRate)
+        // The source says what it can host: a log with consumer groups, or exchanges and queues.
+        let demo: any DemoDriver
+        if let log = opened.demo {
+            demo = DemoSystem(log: log, config: demoConfig)
+        } else if let broker = opened.queueDemo {
+            demo = QueueDemoSystem(broker: broker, config: demoConfig)
+        } else {
+            throw OperatorError("the demo cannot run on \(opened.description): it can neither create topics and commit there nor declare queues and consume them (was it opened read-only?)")
+        }
         try await demo.setUp()
-        logger.info("demo started on \(log.sourceDescription)")
+        logger.info("demo started on \(opened.description)")
         let traces: DemoTraces
         if let store = opened.spanStore {
             traces = await DemoTraces.start(try OTLPListen.parse(r.otlp), store: store, demo: demo, logger: logger)
         } else {
-            traces = DemoTraces(message: "demo spans need a source that keeps spans (the embedded store); none on \(log.sourceDescription)", wanted: false)
+            traces = DemoTraces(message: "demo spans need a source that keeps spans (the embedded store); none on \(opened.description)", wanted: false)
         }
 
         if r.headless {
@@ -139,7 +147,7 @@ struct DemoTraces: Sendable {
     var wanted: Bool
 
     /// Starts the receiver (an ephemeral port when the asked one is busy) and wires the simulator to an exporter.
-    static func start(_ listen: OTLPListen, store: any SpanStore, demo: DemoSystem, logger: Logger) async -> DemoTraces {
+    static func start(_ listen: OTLPListen, store: any SpanStore, demo: any DemoDriver, logger: Logger) async -> DemoTraces {
         guard case .on(let host, _) = listen else {
             return DemoTraces(message: "demo spans off (--otlp off)", wanted: false)
         }
