@@ -64,8 +64,10 @@ public enum DemoApp {
         let settings = SourceSettings(readOnly: false, create: true, properties: try SourceSelection.properties(r.properties),
                                       groups: DemoGroups.all)
         let opened = try SourceRegistry.open(url, settings: settings)
+        // The attach line names the management API the demo was given, so that it can be pasted as it is.
+        let management = settings.properties[SourceSettings.managementKey].map { " --management " + Secrets.url($0) } ?? ""
         try await run(r, on: opened, logger: logger,
-                      headlessBanner: "writing to \(url.text) — attach with: evtop --broker \(url.text)")
+                      headlessBanner: "writing to \(url.text) — attach with: evtop --broker \(url.text)\(management)")
     }
 
     /// Runs the demo system on `log`, headless or with the dashboard.
