@@ -14,8 +14,8 @@ import EventModel
 /// message holds its member, as a listener's retry would, and is retried after the back-off; out of
 /// retries it is rejected without requeue, so RabbitMQ dead-letters it and writes its `x-death`.
 ///
-/// Episodes, as on a log: `shipping-service` is slower than peak traffic (its backlog grows: WARN), and
-/// `inventory-service` has episodes. An episode where the whole group hangs keeps its consumers attached
+/// Episodes, as on a log but longer (see `standardTuning`): `shipping-service` is slower than traffic for
+/// a phase (its backlog grows: WARN), and `inventory-service` has episodes. An episode where the whole group hangs keeps its consumers attached
 /// without acknowledging (STALL); in the other kind, where a log demo hangs one member, a queue would not
 /// show it (the other member takes its share), so here the service is down: its consumers close, their
 /// unacknowledged messages go back to the queue, and no consumer is attached until it ends (STOP).
@@ -52,8 +52,25 @@ public actor QueueDemoSystem: DemoDriver {
 
     /// Creates the system; nothing is declared until `setUp()`.
     public init(broker: any QueueDemoBroker, config: DemoConfig) {
-        self.init(broker: broker, config: config, tuning: .standard)
+        self.init(broker: broker, config: config, tuning: Self.standardTuning)
     }
+
+    /// The log demo's tuning with longer episodes. The management API refreshes a queue's figures every
+    /// 5 s by default, so the lag tracker's window of 10 progress samples spans about 50 s, and STALL or
+    /// STOP shows once a group has been idle for longer than that: inventory-service's episodes last 75 s
+    /// (every 180 s). WARN needs the backlog to grow at every sample of that window: shipping-service's
+    /// carrier nearly stops for 70 s of every 150 s (below the quietest traffic, so lulls do not undo the
+    /// growth), and is faster the rest of the time so that it catches up.
+    static let standardTuning: DemoTuning = {
+        var tuning = DemoTuning.standard
+        tuning.stallDurationSeconds = 75
+        tuning.stallPeriodSeconds = 180
+        tuning.slowPhaseFactor = 0.05
+        tuning.slowPhaseDurationSeconds = 70
+        tuning.slowPhasePeriodSeconds = 150
+        tuning.slowCapacityFactor = 2.5
+        return tuning
+    }()
 
     init(broker: any QueueDemoBroker, config: DemoConfig, tuning: DemoTuning, prefetch: Int = 250) {
         self.broker = broker
