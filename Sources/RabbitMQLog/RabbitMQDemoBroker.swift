@@ -126,9 +126,15 @@ final class RabbitMQDemoConsumer: QueueDemoConsumer, @unchecked Sendable {
         try await RabbitMQDemoBroker.run(on: worker) { [self] in
             let connection = try requireConnection()
             var out: [TakenMessage] = []
-            while out.count < max, let d = try connection.nextDelivery() {
-                out.append(TakenMessage(tag: d.deliveryTag,
-                                        record: RabbitMQLog.record(d, topic: queue, ordinal: Int64(clamping: d.deliveryTag))))
+            do {
+                // Called with max 0 too: reading (nothing) still answers the server's heartbeats.
+                repeat {
+                    guard let d = try connection.nextDelivery() else { break }
+                    out.append(TakenMessage(tag: d.deliveryTag,
+                                            record: RabbitMQLog.record(d, topic: queue, ordinal: Int64(clamping: d.deliveryTag))))
+                } while out.count < max
+            } catch BrokerError.unavailable(let why) {
+                throw BrokerError.unavailable("the demo's consumer of \(queue): \(why)")
             }
             return out
         }

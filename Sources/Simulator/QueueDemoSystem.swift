@@ -156,8 +156,13 @@ public actor QueueDemoSystem: DemoDriver {
             for service in DemoService.all {
                 var budget = schedule.budget(carried: runtime.carriedBudget(service.group), group: service.group, atSeconds: t, dt: dt)
                 for i in members.indices where members[i].service.group == service.group {
-                    // In an episode (hang or outage) no member of the service processes anything.
-                    guard schedule.stallEpisode(group: service.group, memberCount: service.members, atSeconds: t) == nil else { continue }
+                    // In an episode (hang or outage) no member of the service processes anything. A hung
+                    // member's client library still receives (up to its prefetch) and answers heartbeats,
+                    // so the broker keeps it connected: it stays attached without acknowledging.
+                    guard schedule.stallEpisode(group: service.group, memberCount: service.members, atSeconds: t) == nil else {
+                        try await receive(member: i)
+                        continue
+                    }
                     try await consume(member: i, budget: &budget, now: to, outputs: &outputs, settlement: &settlement)
                 }
                 runtime.carry(budget, for: service.group)
@@ -201,10 +206,7 @@ public actor QueueDemoSystem: DemoDriver {
     /// message backing off after a failure. Out of retries, the message is to be rejected.
     private func consume(member i: Int, budget: inout Double, now: Int64, outputs: inout [OutgoingRecord],
                          settlement: inout Settlement) async throws {
-        guard let consumer = members[i].consumer else { return }
-        if members[i].held.count < prefetch {
-            members[i].held += try await consumer.take(max: prefetch - members[i].held.count)
-        }
+        try await receive(member: i)
         let group = members[i].service.group
         let slot = members[i].slot
         var done = 0
@@ -231,6 +233,13 @@ public actor QueueDemoSystem: DemoDriver {
             counters.eventsConsumed += 1
         }
         members[i].held.removeFirst(done)
+    }
+
+    /// Adds what the broker delivered to the member to what it holds (at most its prefetch): reading also
+    /// answers the broker's heartbeats.
+    private func receive(member i: Int) async throws {
+        guard let consumer = members[i].consumer else { return }
+        members[i].held += try await consumer.take(max: max(0, prefetch - members[i].held.count))
     }
 
     /// Acknowledges what was handled and rejects what ran out of retries, once the replies are confirmed.
