@@ -55,19 +55,22 @@ public actor QueueDemoSystem: DemoDriver {
         self.init(broker: broker, config: config, tuning: Self.standardTuning)
     }
 
-    /// The log demo's tuning with longer episodes. The management API refreshes a queue's figures every
-    /// 5 s by default, so the lag tracker's window of 10 progress samples spans about 50 s, and STALL or
-    /// STOP shows once a group has been idle for longer than that: inventory-service's episodes last 75 s
-    /// (every 180 s). WARN needs the backlog to grow at every sample of that window: shipping-service's
-    /// carrier nearly stops for 70 s of every 150 s (below the quietest traffic, so lulls do not undo the
-    /// growth), and is faster the rest of the time so that it catches up.
+    /// The log demo's tuning with longer episodes, one at a time. The management API refreshes a queue's
+    /// figures every 5 s by default, so the lag tracker's window of 10 progress samples spans about 50 s,
+    /// and STALL or STOP shows once a group has been idle for longer than that: inventory-service's
+    /// episodes last 75 s (from 30 s, every 180 s). WARN needs the backlog to grow at every sample of that
+    /// window: shipping-service's carrier nearly stops for 80 s (from 110 s, every 180 s: between the
+    /// inventory episodes, which would starve it), below the quietest traffic so that lulls do not undo
+    /// the growth, and is faster the rest of the time so that it catches up.
     static let standardTuning: DemoTuning = {
         var tuning = DemoTuning.standard
+        tuning.stallFirstAtSeconds = 30
         tuning.stallDurationSeconds = 75
         tuning.stallPeriodSeconds = 180
+        tuning.slowPhaseStartSeconds = 110
+        tuning.slowPhaseDurationSeconds = 80
+        tuning.slowPhasePeriodSeconds = 180
         tuning.slowPhaseFactor = 0.05
-        tuning.slowPhaseDurationSeconds = 70
-        tuning.slowPhasePeriodSeconds = 150
         tuning.slowCapacityFactor = 2.5
         return tuning
     }()

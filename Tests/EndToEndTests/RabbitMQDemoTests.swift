@@ -117,8 +117,8 @@ final class RabbitMQDemoTests: XCTestCase {
             "shipments -[OrderShipped]-> order-service", "services.dlx -[]-> services.dlq",
         ])
 
-        // evtop reads it back: the service queues are the groups, each with acks counted; shipping-service,
-        // slowed from 5 s on, is left with a backlog; the DLQ is found from the queues' arguments.
+        // evtop reads it back: the service queues are the groups, each with acks counted; the DLQ is found
+        // from the queues' arguments.
         let lag = try json(["lag", "--broker", url, "--window", "1", "--interval", "0.5"], node: node, sandbox: sandbox,
                            statuses: [0, 1, 2, 3]) { any in
             // The management API's figures trail by a second or two.
@@ -133,8 +133,6 @@ final class RabbitMQDemoTests: XCTestCase {
             XCTAssertGreaterThan(partition["acknowledged"] as? Int ?? 0, 0, "\(g)")
             XCTAssertEqual(g["members"] as? Int, 0, "the demo's consumers are gone: \(g)")
         }
-        let shipping = try XCTUnwrap(groups.first { $0["group"] as? String == "shipping-service" })
-        XCTAssertGreaterThan(shipping["totalLag"] as? Int ?? 0, 0, "\(shipping)")
 
         let topics = try json(["topics", "--broker", url, "--interval", "0"], node: node, sandbox: sandbox) { _ in true }
         let dlqFlags = Dictionary(((topics as? [[String: Any]]) ?? []).compactMap { t in

@@ -87,4 +87,24 @@ final class QueueDemoTests: XCTestCase {
         XCTAssertEqual(clock.lastMillis, 5_250, "at most 5 s are caught up")
         XCTAssertEqual(stats.skippedSeconds, 4)
     }
+
+    func testOnQueuesTheEpisodesAreLongerThanTheLagWindowAndNeverOverlap() {
+        let tuning = QueueDemoSystem.standardTuning
+        XCTAssertGreaterThan(tuning.stallDurationSeconds, 60, "longer than ten 5 s samples of the management API")
+        // The quietest traffic (wave low point in a lull) still outruns the slow phase: the backlog grows at every sample.
+        XCTAssertLessThan(tuning.slowPhaseFactor, (1 - tuning.waveAmplitude) * 0.3)
+        for seed in [UInt64(3), 42] {
+            let schedule = DemoSchedule(config: DemoConfig(seed: seed), tuning: tuning)
+            var stalled = 0.0, slow = 0.0
+            for t in stride(from: 0.0, to: 1_800, by: 0.5) {
+                let inEpisode = schedule.stallEpisode(group: DemoGroups.inventoryService, memberCount: 2, atSeconds: t) != nil
+                let crawling = schedule.slowCapacityFactor(atSeconds: t) == tuning.slowPhaseFactor
+                XCTAssertFalse(inEpisode && crawling, "an inventory episode would starve shipping's slow phase at \(t) s")
+                if inEpisode { stalled += 0.5 }
+                if crawling { slow += 0.5 }
+            }
+            XCTAssertEqual(stalled, 750, "75 s every 180 s")
+            XCTAssertEqual(slow, 9 * 80 + 70, "80 s every 180 s from 110 s; the tenth is cut at 1800 s")
+        }
+    }
 }
