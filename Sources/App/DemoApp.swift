@@ -118,7 +118,12 @@ public enum DemoApp {
         let simulator = Task.detached {
             do { try await demo.run() } catch is CancellationError {} catch {
                 logger.error("demo stopped: \(error)")
-                mailbox.post(.notify("demo simulator stopped: \(error)", isError: true))
+                // A status-line message lasts seconds, and nothing else says the traffic is over: say it
+                // again until the dashboard quits (this task is cancelled then).
+                while !Task.isCancelled {
+                    mailbox.post(.notify("demo simulator stopped: \(error) — run evtop demo again to restart it", isError: true))
+                    try? await Task.sleep(for: .seconds(3))
+                }
             }
         }
         defer { simulator.cancel() }

@@ -113,8 +113,10 @@ extension AMQPConnection {
                 guard frame.frame_type == UInt8(AMQP_FRAME_METHOD), let decoded = frame.payload.method.decoded else { return nil }
                 switch frame.payload.method.id {
                 case evtop_channel_close, evtop_connection_close:
+                    // Both methods start with reply-code and reply-text.
                     let c = decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
-                    throw BrokerError.unavailable("the server closed the consumer's channel: \(c.reply_code) \(String(decoding: Self.bytes(c.reply_text), as: UTF8.self))")
+                    let what = frame.payload.method.id == evtop_connection_close ? "connection" : "channel"
+                    throw BrokerError.unavailable("RabbitMQ closed the \(what) (\(c.reply_code) \(String(decoding: Self.bytes(c.reply_text), as: UTF8.self)))")
                 case evtop_basic_cancel:
                     throw BrokerError.unavailable("the server cancelled the consumer (its queue was deleted)")
                 default:

@@ -134,7 +134,7 @@ final class RabbitMQDemoConsumer: QueueDemoConsumer, @unchecked Sendable {
                                             record: RabbitMQLog.record(d, topic: queue, ordinal: Int64(clamping: d.deliveryTag))))
                 } while out.count < max
             } catch BrokerError.unavailable(let why) {
-                throw BrokerError.unavailable("the demo's consumer of \(queue): \(why)")
+                throw BrokerError.unavailable("\(queue) consumer: \(why)")
             }
             return out
         }
