@@ -11,8 +11,8 @@ import EventModel
 /// (`prefetch`). In each 100 ms step every member processes, within its service's budget, what the
 /// broker delivered to it; what the services publish in reply (and the new orders) goes out in one
 /// confirmed batch; only then are the handled messages acknowledged (at-least-once). A failing (poison)
-/// message holds its member, as a listener's retry would, and is retried after the back-off; out of
-/// retries it is rejected without requeue, so RabbitMQ dead-letters it and writes its `x-death`.
+/// message stays unacknowledged while its member goes on with the others, and is retried after the
+/// back-off; out of retries it is rejected without requeue, so RabbitMQ dead-letters it and writes its `x-death`.
 ///
 /// Episodes, as on a log but longer (see `standardTuning`): `shipping-service` is slower than traffic for
 /// a phase (its backlog grows: WARN), and `inventory-service` has episodes. An episode where the whole group hangs keeps its consumers attached
@@ -46,8 +46,9 @@ public actor QueueDemoSystem: DemoDriver {
         var consumer: (any QueueDemoConsumer)?
         var held: [TakenMessage] = []
         var tag: String { "\(service.group)-\(index + 1)" }
-        /// Where its retry state is kept in the runtime: one "partition" per member of the queue.
-        var slot: TopicPartition { TopicPartition(service.group, Int32(index)) }
+        /// Where a held message's retry state is kept in the runtime (which keeps one failing record per
+        /// partition): a "partition" of its own, so that several can wait for their retries at once.
+        func slot(of message: TakenMessage) -> TopicPartition { TopicPartition("\(tag)#\(message.tag)", 0) }
     }
 
     /// Creates the system; nothing is declared until `setUp()`.
@@ -197,24 +198,28 @@ public actor QueueDemoSystem: DemoDriver {
             if down, let consumer = members[i].consumer {
                 await consumer.close()
                 members[i].consumer = nil
+                for message in members[i].held { runtime.settled(service.group, members[i].slot(of: message)) }
                 members[i].held = []  // closing returned them to the queue
-                runtime.settled(service.group, members[i].slot)
             } else if !down, members[i].consumer == nil {
                 members[i].consumer = try await broker.consume(queue: service.group, consumerTag: members[i].tag, prefetch: prefetch)
             }
         }
     }
 
-    /// One member processes what was delivered to it, in order, while the budget lasts; it stops at a
-    /// message backing off after a failure. Out of retries, the message is to be rejected.
+    /// One member processes what was delivered to it, in order, while the budget lasts. A message that
+    /// failed stays held (unacknowledged) until its back-off is over, while the member goes on with the
+    /// others, as a consumer with several workers would; out of retries, it is to be rejected.
     private func consume(member i: Int, budget: inout Double, now: Int64, outputs: inout [OutgoingRecord],
                          settlement: inout Settlement) async throws {
         try await receive(member: i)
         let group = members[i].service.group
-        let slot = members[i].slot
-        var done = 0
+        var kept: [TakenMessage] = []
         for message in members[i].held {
-            guard budget >= 1, runtime.mayAttempt(message.record, group: group, slot, now: now) else { break }
+            let slot = members[i].slot(of: message)
+            guard budget >= 1, runtime.mayAttempt(message.record, group: group, slot, now: now) else {
+                kept.append(message)
+                continue
+            }
             let outcome = rules.process(message.record, group: group, at: now, stats: &counters)
             tracer.processed(message.record, by: group, outcome: outcome, now: now)
             switch outcome {
@@ -225,17 +230,16 @@ public actor QueueDemoSystem: DemoDriver {
                 settlement.acks[i, default: []].append(message.tag)
             case .failed:
                 guard runtime.failed(message.record, group: group, slot, now: now, stats: &counters) == .giveUp else {
-                    members[i].held.removeFirst(done)
-                    return
+                    kept.append(message)
+                    continue
                 }
                 settlement.rejects[i, default: []].append(message.tag)
             }
             runtime.settled(group, slot)
             budget -= 1
-            done += 1
             counters.eventsConsumed += 1
         }
-        members[i].held.removeFirst(done)
+        members[i].held = kept
     }
 
     /// Adds what the broker delivered to the member to what it holds (at most its prefetch): reading also

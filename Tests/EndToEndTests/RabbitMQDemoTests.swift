@@ -143,7 +143,7 @@ final class RabbitMQDemoTests: XCTestCase {
 
         let depth = Int(try node.client([url, "count", "services.dlq"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         XCTAssertGreaterThan(depth, 0, "poison at 3% in 20 s dead-letters something")
-        let letters = try json(["dlq", "list", "--broker", url], node: node, sandbox: sandbox) { ($0 as? [Any])?.count == depth }
+        let letters = try json(["dlq", "list", "--broker", url, "--max", "500"], node: node, sandbox: sandbox) { ($0 as? [Any])?.count == depth }
         let rows = try XCTUnwrap(letters as? [[String: Any]])
         XCTAssertEqual(rows.count, depth)
         for row in rows {
