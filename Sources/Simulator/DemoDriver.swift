@@ -18,6 +18,9 @@ public protocol DemoDriver: Actor {
     func advance(to now: Date) async throws
     /// Sends the services' OpenTelemetry spans to `sink`, once per step.
     func setSpanSink(_ sink: DemoSpanSink?)
+    /// Lets go of what the system holds on the source when a run ends (the queue driver's consumers, whose
+    /// unacknowledged messages go back to their queues). The default does nothing.
+    func finish() async
 }
 
 extension DemoDriver {
@@ -26,6 +29,19 @@ extension DemoDriver {
     /// Calls `setUp()` first when it has not run.
     public func run(until deadline: Date? = nil, tick: Duration = .milliseconds(100)) async throws {
         if !isSetUp { try await setUp() }
+        do {
+            try await runSteps(until: deadline, tick: tick)
+        } catch {
+            await finish()
+            throw error
+        }
+        await finish()
+    }
+
+    /// Nothing to let go of.
+    public func finish() async {}
+
+    private func runSteps(until deadline: Date?, tick: Duration) async throws {
         let start = Date()
         var end = deadline
         if let duration = config.duration {

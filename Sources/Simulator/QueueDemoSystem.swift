@@ -134,8 +134,8 @@ public actor QueueDemoSystem: DemoDriver {
         }
     }
 
-    /// Detaches every consumer: what they hold goes back to the queues.
-    public func close() async {
+    /// Detaches every consumer (the end of a run): what they hold goes back to the queues.
+    public func finish() async {
         for i in members.indices {
             await members[i].consumer?.close()
             members[i].consumer = nil

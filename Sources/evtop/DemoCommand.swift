@@ -9,7 +9,8 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
         The demo writes to a fresh embedded store ($XDG_DATA_HOME/evtop/demo.db unless --store is given) \
         and opens the dashboard on it. With --headless only the simulator runs, so that another \
-        `evtop --broker sqlite:FILE` can attach to the same file.
+        `evtop --broker sqlite:FILE` can attach to the same file. With --broker it runs on Kafka or on a \
+        RabbitMQ vhost (exchanges, a queue per service, a dead-letter exchange) instead.
         """
     )
 
