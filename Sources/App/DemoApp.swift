@@ -64,21 +64,31 @@ public enum DemoApp {
         let settings = SourceSettings(readOnly: false, create: true, properties: try SourceSelection.properties(r.properties),
                                       groups: DemoGroups.all)
         let opened = try SourceRegistry.open(url, settings: settings)
+        // The attach line names the management API the demo was given, so that it can be pasted as it is.
+        let management = settings.properties[SourceSettings.managementKey].map { " --management " + Secrets.url($0) } ?? ""
         try await run(r, on: opened, logger: logger,
-                      headlessBanner: "writing to \(url.text) — attach with: evtop --broker \(url.text)")
+                      headlessBanner: "writing to \(url.text) — attach with: evtop --broker \(url.text)\(management)")
     }
 
     /// Runs the demo system on `log`, headless or with the dashboard.
     private static func run(_ r: DemoRequest, on opened: OpenedSource, logger: Logger, headlessBanner: String) async throws {
-        guard let log = opened.demo else { throw OperatorError("the demo cannot run on \(opened.description): it cannot create topics and commit there") }
-        let demo = DemoSystem(log: log, config: DemoConfig(rate: r.rate, seed: r.seed, duration: r.duration, poisonRate: r.poisonRate))
+        let demoConfig = DemoConfig(rate: r.rate, seed: r.seed, duration: r.duration, poisonRate: r.poisonRate)
+        // The source says what it can host: a log with consumer groups, or exchanges and queues.
+        let demo: any DemoDriver
+        if let log = opened.demo {
+            demo = DemoSystem(log: log, config: demoConfig)
+        } else if let broker = opened.queueDemo {
+            demo = QueueDemoSystem(broker: broker, config: demoConfig)
+        } else {
+            throw OperatorError("the demo cannot run on \(opened.description): it can neither create topics and commit there nor declare queues and consume them (was it opened read-only?)")
+        }
         try await demo.setUp()
-        logger.info("demo started on \(log.sourceDescription)")
+        logger.info("demo started on \(opened.description)")
         let traces: DemoTraces
         if let store = opened.spanStore {
             traces = await DemoTraces.start(try OTLPListen.parse(r.otlp), store: store, demo: demo, logger: logger)
         } else {
-            traces = DemoTraces(message: "demo spans need a source that keeps spans (the embedded store); none on \(log.sourceDescription)", wanted: false)
+            traces = DemoTraces(message: "demo spans need a source that keeps spans (the embedded store); none on \(opened.description)", wanted: false)
         }
 
         if r.headless {
@@ -108,7 +118,12 @@ public enum DemoApp {
         let simulator = Task.detached {
             do { try await demo.run() } catch is CancellationError {} catch {
                 logger.error("demo stopped: \(error)")
-                mailbox.post(.notify("demo simulator stopped: \(error)", isError: true))
+                // A status-line message lasts seconds, and nothing else says the traffic is over: say it
+                // again until the dashboard quits (this task is cancelled then).
+                while !Task.isCancelled {
+                    mailbox.post(.notify("demo simulator stopped: \(error) — run evtop demo again to restart it", isError: true))
+                    try? await Task.sleep(for: .seconds(3))
+                }
             }
         }
         defer { simulator.cancel() }
@@ -139,7 +154,7 @@ struct DemoTraces: Sendable {
     var wanted: Bool
 
     /// Starts the receiver (an ephemeral port when the asked one is busy) and wires the simulator to an exporter.
-    static func start(_ listen: OTLPListen, store: any SpanStore, demo: DemoSystem, logger: Logger) async -> DemoTraces {
+    static func start(_ listen: OTLPListen, store: any SpanStore, demo: any DemoDriver, logger: Logger) async -> DemoTraces {
         guard case .on(let host, _) = listen else {
             return DemoTraces(message: "demo spans off (--otlp off)", wanted: false)
         }

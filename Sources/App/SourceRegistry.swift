@@ -17,6 +17,9 @@ public struct OpenedSource: Sendable {
     public let traces: (any TraceStore)?
     /// Where the OTLP receiver may write spans; nil when the source cannot keep them or is read-only.
     public let spanStore: (any SpanStore)?
+    /// What the demo simulator runs on when the source is a broker of exchanges and queues (RabbitMQ);
+    /// nil for log sources and read-only.
+    public var queueDemo: (any QueueDemoBroker)? = nil
     /// Redrive out of dead-letter queues consumed destructively (RabbitMQ); nil for log sources and read-only.
     public var queueMover: (any QueueMover)? = nil
     /// True when dead letters sit in queues consumed destructively (RabbitMQ), read-only or not: they are
@@ -233,6 +236,7 @@ extension SourceBackend {
             // also keeps the spans the OTLP receiver gets for them. Read-only: no tap, the store read as it is.
             let tapFile = TapStoreFile(source: log, readOnly: settings.readOnly)
             var opened = OpenedSource(reader: log, writable: nil, demo: nil, traces: tapFile, spanStore: settings.readOnly ? nil : tapFile,
+                                      queueDemo: settings.readOnly ? nil : RabbitMQDemoBroker(log: log),
                                       queueMover: settings.readOnly ? nil : log, lettersAreQueued: true)
             opened.tap = settings.readOnly ? nil : log
             opened.tapExchanges = tapExchanges

@@ -52,16 +52,40 @@ struct DemoSchedule: Sendable {
         return min(carried + capacity * dt, max(2 * capacity * dt, 1))
     }
 
-    /// True while member `index` of `memberCount` in `group` hangs at simulated second `t`: the inventory
-    /// service stalls in episodes, either as a whole or one member, chosen per episode from the seed.
+    /// True while member `index` of `memberCount` in `group` hangs at simulated second `t` (see `stallEpisode`).
     func isStalled(group: String, memberIndex index: Int, memberCount: Int, atSeconds t: Double) -> Bool {
+        switch stallEpisode(group: group, memberCount: memberCount, atSeconds: t)?.scope {
+        case nil: return false
+        case .wholeGroup: return true
+        case .oneMember(let member): return member == index
+        }
+    }
+
+    /// The inventory service's episode under way at simulated second `t`, if any: it stalls in episodes,
+    /// either as a whole or one member, chosen per episode from the seed.
+    func stallEpisode(group: String, memberCount: Int, atSeconds t: Double) -> StallEpisode? {
         guard group == DemoGroups.inventoryService, tuning.stallPeriodSeconds > 0,
-              t >= tuning.stallFirstAtSeconds else { return false }
+              t >= tuning.stallFirstAtSeconds else { return nil }
         let since = t - tuning.stallFirstAtSeconds
         let episode = (since / tuning.stallPeriodSeconds).rounded(.down)
-        guard since - episode * tuning.stallPeriodSeconds < tuning.stallDurationSeconds else { return false }
+        guard since - episode * tuning.stallPeriodSeconds < tuning.stallDurationSeconds else { return nil }
         let h = Mix.hash(config.seed, UInt64(episode), "stall")
-        if Mix.unit(h) < 0.5 { return true }  // the whole group hangs
-        return index == Int((h >> 32) % UInt64(max(memberCount, 1)))  // one member hangs
+        if Mix.unit(h) < 0.5 { return StallEpisode(number: Int(episode), scope: .wholeGroup) }
+        return StallEpisode(number: Int(episode), scope: .oneMember(Int((h >> 32) % UInt64(max(memberCount, 1)))))
     }
+}
+
+/// One stalling episode of a service (see `DemoSchedule.stallEpisode`).
+struct StallEpisode: Sendable, Hashable {
+    /// Who stalls.
+    enum Scope: Sendable, Hashable {
+        /// Every member hangs.
+        case wholeGroup
+        /// The member with this index hangs.
+        case oneMember(Int)
+    }
+
+    /// Which episode (0 = the first).
+    var number: Int
+    var scope: Scope
 }

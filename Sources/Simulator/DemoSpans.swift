@@ -19,10 +19,10 @@ enum DemoSpans {
 
     static func nanos(_ millis: Int64) -> UInt64 { UInt64(max(1, millis)) * 1_000_000 }
 
-    static func messaging(operation: String, topic: String, messageID: String?, conversation: String?,
+    static func messaging(system: String, operation: String, topic: String, messageID: String?, conversation: String?,
                           partition: Int32? = nil, offset: Int64? = nil, group: String? = nil) -> [SpanAttribute] {
         var attributes = [
-            SpanAttribute("messaging.system", .string("kafka")),
+            SpanAttribute("messaging.system", .string(system)),
             SpanAttribute("messaging.operation.type", .string(operation)),
             SpanAttribute("messaging.operation.name", .string(operation == "publish" ? "send" : "process")),
             SpanAttribute("messaging.destination.name", .string(topic)),
@@ -36,13 +36,14 @@ enum DemoSpans {
     }
 
     /// The PRODUCER span of a record about to be published by `service` at `millis`.
-    static func producer(_ record: OutgoingRecord, service: String, parent: String?, seed: UInt64) -> Span? {
+    static func producer(_ record: OutgoingRecord, service: String, parent: String?, seed: UInt64,
+                         system: String = "kafka") -> Span? {
         guard let context = record.traceParent else { return nil }
         let eventType = header(record.headers, DemoHeaders.eventType) ?? "event"
         let jitter = Int64(Mix.hash(seed, Mix.fnv(context.spanID), "publish") % 400)  // 0-0.4 ms
         let end = nanos(record.timestampMillis) - 100_000
         let start = end - min(end, 150_000 + UInt64(jitter) * 1_000)
-        var attributes = messaging(operation: "publish", topic: record.topic,
+        var attributes = messaging(system: system, operation: "publish", topic: record.topic,
                                    messageID: header(record.headers, DemoHeaders.eventID),
                                    conversation: header(record.headers, DemoHeaders.correlationID))
         attributes.append(SpanAttribute("event.type", .string(eventType)))
@@ -52,9 +53,11 @@ enum DemoSpans {
     }
 
     /// The CONSUMER span of `service` processing `record` (produced with a traceparent) at `millis`;
-    /// `spanID` is the new span's id, `failure` the error of a failed attempt.
+    /// `spanID` is the new span's id, `failure` the error of a failed attempt. Partition and offset are
+    /// Kafka's attributes only: a queue message has neither.
     static func consumer(_ record: Record, service: String, spanID: String, atMillis millis: Int64,
-                         failure: (type: String, message: String, stack: String)?, seed: UInt64) -> Span? {
+                         failure: (type: String, message: String, stack: String)?, seed: UInt64,
+                         system: String = "kafka") -> Span? {
         guard let context = record.traceParent else { return nil }
         let eventType = header(record.headers, DemoHeaders.eventType) ?? "event"
         let conversation = header(record.headers, DemoHeaders.correlationID)
@@ -64,10 +67,11 @@ enum DemoSpans {
         let start = end - min(end, work)
         var span = Span(traceID: context.traceID, spanID: spanID, parentSpanID: context.spanID, service: service,
                         name: "\(record.topic) process", kind: .consumer, startUnixNano: start, endUnixNano: end,
-                        attributes: messaging(operation: "process", topic: record.topic,
+                        attributes: messaging(system: system, operation: "process", topic: record.topic,
                                               messageID: header(record.headers, DemoHeaders.eventID),
-                                              conversation: conversation, partition: record.partition,
-                                              offset: record.offset, group: service)
+                                              conversation: conversation,
+                                              partition: system == "kafka" ? record.partition : nil,
+                                              offset: system == "kafka" ? record.offset : nil, group: service)
                             + [SpanAttribute("event.type", .string(eventType))],
                         links: [SpanLink(traceID: context.traceID, spanID: context.spanID,
                                          attributes: [SpanAttribute("messaging.link", .string("creation"))])])

@@ -25,7 +25,7 @@ import EventModel
 /// `ConsumerRuntime` (assignment, positions, retries, commits), `DemoService` (who handles what:
 /// the one routing table) and `DemoRules` (what each service publishes), `DemoEventCodec` (records
 /// in and out) and `DemoTracer` (spans). This actor drives them over the log, one step at a time.
-public actor DemoSystem {
+public actor DemoSystem: DemoDriver {
     /// The configuration the system was created with.
     public nonisolated let config: DemoConfig
     let tuning: DemoTuning
@@ -36,10 +36,10 @@ public actor DemoSystem {
     private var rules: DemoRules
     private var tracer: DemoTracer
     private var knownTopics: Set<String> = []
-    private var originMillis: Int64?
-    private var lastMillis: Int64 = 0
+    private var clock = DemoClock()
     private var stepIndex = 0
-    private var isSetUp = false
+    /// True once `setUp()` has run.
+    public private(set) var isSetUp = false
     private var advancing = false
     private var counters = DemoStats()
 
@@ -93,44 +93,12 @@ public actor DemoSystem {
         advancing = true
         defer { advancing = false }
 
-        let nowMillis = Int64((now.timeIntervalSince1970 * 1000).rounded())
-        guard let origin = originMillis else {
-            originMillis = nowMillis
-            lastMillis = nowMillis
-            return
-        }
-        guard nowMillis > lastMillis else { return }
-        let (resumeAt, skipped) = schedule.catchUp(last: lastMillis, now: nowMillis)
-        counters.skippedSeconds += Double(skipped) / 1000
-        lastMillis = resumeAt
-        while lastMillis < nowMillis {
-            let next = schedule.stepEnd(from: lastMillis, now: nowMillis)
-            try await step(from: lastMillis, to: next, origin: origin)
-            lastMillis = next
-            counters.simulatedSeconds = Double(next - origin) / 1000
-        }
-    }
-
-    /// Runs in real time: `advance(to: Date())` every `tick` until `deadline`, until
-    /// `config.duration` has elapsed, or until the task is cancelled (then it returns normally).
-    /// Calls `setUp()` first when it has not run.
-    public func run(until deadline: Date? = nil, tick: Duration = .milliseconds(100)) async throws {
-        if !isSetUp { try await setUp() }
-        let start = Date()
-        var end = deadline
-        if let duration = config.duration {
-            let byDuration = start.addingTimeInterval(duration)
-            end = min(end ?? byDuration, byDuration)
-        }
-        try await advance(to: start)
-        while !Task.isCancelled {
-            let now = Date()
-            if let end, now >= end {
-                try await advance(to: end)
-                return
-            }
-            try await advance(to: now)
-            do { try await Task.sleep(for: tick) } catch { return }
+        let nowMillis = DemoClock.millis(now)
+        guard let origin = clock.begin(at: nowMillis, schedule: schedule, stats: &counters) else { return }
+        while clock.lastMillis < nowMillis {
+            let next = schedule.stepEnd(from: clock.lastMillis, now: nowMillis)
+            try await step(from: clock.lastMillis, to: next, origin: origin)
+            clock.stepped(to: next, stats: &counters)
         }
     }
 
@@ -224,16 +192,12 @@ public actor DemoSystem {
         for topic in DemoTopics.layout {
             guard let batch = batches[topic.name], !batch.isEmpty else { continue }
             try await log.produce(batch)
-            counters.eventsProduced += batch.count
             if topic.name.hasSuffix(".DLT") {
+                counters.eventsProduced += batch.count
                 counters.deadLettered += batch.count
                 continue
             }
-            for record in batch {
-                if let type = record.headers.last(where: { $0.name == DemoHeaders.eventType })?.utf8Value {
-                    counters.eventsByType[type, default: 0] += 1
-                }
-            }
+            counters.countPublished(batch)
         }
     }
 

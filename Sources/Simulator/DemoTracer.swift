@@ -6,6 +6,8 @@ struct DemoTracer: Sendable {
     let seed: UInt64
     /// Where spans go; nil: none are made.
     var sink: DemoSpanSink?
+    /// The spans' `messaging.system`: `kafka` for the log driver, `rabbitmq` for the queue driver.
+    var system = "kafka"
     private var stepSpans: [Span] = []
     private var spanCounter: UInt64 = 0
 
@@ -17,7 +19,7 @@ struct DemoTracer: Sendable {
     mutating func published(_ records: [OutgoingRecord], by service: String) {
         guard sink != nil else { return }
         for record in records {
-            if let span = DemoSpans.producer(record, service: service, parent: nil, seed: seed) { stepSpans.append(span) }
+            if let span = DemoSpans.producer(record, service: service, parent: nil, seed: seed, system: system) { stepSpans.append(span) }
         }
     }
 
@@ -33,11 +35,11 @@ struct DemoTracer: Sendable {
         spanCounter &+= 1
         let spanID = Mix.hex(Mix.mix64(spanCounter &+ Mix.mix64(seed ^ 0xC0_45_0E_11)) | 1, width: 16)
         guard let consumer = DemoSpans.consumer(record, service: group, spanID: spanID, atMillis: now,
-                                                failure: failure, seed: seed) else { return }
+                                                failure: failure, seed: seed, system: system) else { return }
         stepSpans.append(consumer)
         if case .handled(let produced) = outcome {
             for out in produced {
-                if let span = DemoSpans.producer(out, service: group, parent: spanID, seed: seed) { stepSpans.append(span) }
+                if let span = DemoSpans.producer(out, service: group, parent: spanID, seed: seed, system: system) { stepSpans.append(span) }
             }
         }
     }

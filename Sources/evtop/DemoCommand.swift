@@ -9,15 +9,19 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
         The demo writes to a fresh embedded store ($XDG_DATA_HOME/evtop/demo.db unless --store is given) \
         and opens the dashboard on it. With --headless only the simulator runs, so that another \
-        `evtop --broker sqlite:FILE` can attach to the same file.
+        `evtop --broker sqlite:FILE` can attach to the same file. With --broker it runs on Kafka or on a \
+        RabbitMQ vhost (exchanges, a queue per service, a dead-letter exchange) instead.
         """
     )
 
     @Option(name: .long, help: ArgumentHelp("Store file the demo writes (an existing evtop store is continued).", valueName: "path"))
     var store: String?
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Run the demo on this broker instead: kafka://HOST:PORT[,HOST:PORT] or sqlite:PATH.", valueName: "url"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Run the demo on this broker instead: kafka://HOST:PORT[,HOST:PORT], amqp://USER:PASSWORD@HOST:5672/VHOST or sqlite:PATH.", valueName: "url"))
     var broker: String?
+
+    @Option(name: .long, help: ArgumentHelp("RabbitMQ management API (default http://HOST:15672 of the amqp:// broker).", valueName: "url"))
+    var management: String?
 
     @Option(name: .customShort("X"), help: ArgumentHelp("librdkafka property key=value for --broker kafka://... (repeatable).", valueName: "key=value"))
     var properties: [String] = []
@@ -53,6 +57,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let properties = self.properties + (management.map { ["\(SourceSettings.managementKey)=\($0)"] } ?? [])
         try await DemoApp.run(DemoRequest(store: store, broker: broker, properties: properties, rate: rate, seed: seed, duration: duration,
                                           poisonRate: poisonRate, headless: headless, otlp: otlp, display: display.settings))
     }

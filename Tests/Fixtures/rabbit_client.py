@@ -20,8 +20,12 @@ consumes and rejects, so that RabbitMQ itself writes the x-death headers evtop r
                                                    copies per orderId, evtop-redrive-id per copy, x-death count
   rabbit_client.py URL count QUEUE                 prints the ready-message count (passive declare)
   rabbit_client.py URL consume QUEUE SECONDS       holds a consumer with prefetch 1 that never acks
+  rabbit_client.py URL deaths QUEUE                drains and acks the queue, prints one JSON line per message:
+                                                   its x-death entries, correlation-id, type, timestamp, routing key
   rabbit_client.py MGMT_URL mkvhost NAME            creates a vhost that guest may use (each test gets its own)
   rabbit_client.py MGMT_URL queues VHOST            prints the vhost's queues as JSON: name -> [messages, consumers, exclusive]
+  rabbit_client.py MGMT_URL describe VHOST          prints the vhost's exchanges, queues (arguments, durable,
+                                                   consumers) and bindings as one JSON object (management API)
   rabbit_client.py - ports N                        prints N free loopback TCP ports
 """
 import json, sys, time, base64
@@ -58,6 +62,21 @@ def main():
                                      headers={"Authorization": auth})
         queues = json.loads(urllib.request.urlopen(req, timeout=10).read())
         print(json.dumps({q["name"]: [q.get("messages"), q.get("consumers"), q.get("exclusive")] for q in queues}))
+        return
+    if cmd == "describe":
+        import urllib.request, urllib.parse
+        vhost = urllib.parse.quote(args[0], safe="")
+        auth = "Basic " + base64.b64encode(b"guest:guest").decode()
+        def get(path):
+            req = urllib.request.Request(url + path, headers={"Authorization": auth})
+            return json.loads(urllib.request.urlopen(req, timeout=10).read())
+        print(json.dumps({
+            "exchanges": {x["name"]: {"type": x["type"], "durable": x["durable"]} for x in get(f"/api/exchanges/{vhost}")},
+            "queues": {q["name"]: {"arguments": q.get("arguments", {}), "durable": q["durable"],
+                                   "consumers": q.get("consumers", 0)} for q in get(f"/api/queues/{vhost}")},
+            "bindings": [{"source": b["source"], "destination": b["destination"], "key": b["routing_key"]}
+                         for b in get(f"/api/bindings/{vhost}") if b["source"]],
+        }))
         return
     conn = connect(url)
     ch = conn.channel()
@@ -134,6 +153,19 @@ def main():
             if method is None: break
             print(json.dumps({"body": base64.b64encode(body).decode(), "redelivered": method.redelivered,
                               "headers": {k: str(v) for k, v in (props.headers or {}).items()}}))
+            ch.basic_ack(method.delivery_tag)
+    elif cmd == "deaths":
+        def text(v):
+            return v.decode(errors="replace") if isinstance(v, bytes) else v
+        while True:
+            method, props, body = ch.basic_get(args[0], auto_ack=False)
+            if method is None: break
+            deaths = [{"queue": text(d.get("queue")), "reason": text(d.get("reason")), "count": d.get("count"),
+                       "exchange": text(d.get("exchange")), "routing-keys": [text(k) for k in d.get("routing-keys", [])]}
+                      for d in (props.headers or {}).get("x-death", [])]
+            print(json.dumps({"deaths": deaths, "correlationId": props.correlation_id, "type": props.type,
+                              "timestamp": props.timestamp, "routingKey": method.routing_key,
+                              "eventType": text((props.headers or {}).get("event-type"))}))
             ch.basic_ack(method.delivery_tag)
     elif cmd == "tally":
         queue, seen, order, redrive_ids, deaths = args[0], {}, [], [], 0
