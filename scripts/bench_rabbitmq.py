@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """RabbitMQ figures against a private node, each beside pika (the reference client) in the same run.
 
-    python3 scripts/bench_rabbitmq.py [EVTOP] [--letters 100000] [--redrive 20000] [--queues 1000] [--runs 5]
+    python3 scripts/bench_rabbitmq.py [EVTOP] [--letters 100000] [--queue-type classic|quorum] [--redrive 20000] [--queues 1000] [--runs 5]
 
 - browse: `evtop dlq requeue --dry-run` reads a DLQ of LETTERS messages the way every evtop read does
   (basic.get without ack, then one nack returning all); pika browses the same queue the same way.
@@ -9,6 +9,9 @@
   pika publishes REDRIVE messages with publisher confirms (BlockingChannel.confirm_delivery).
 - first frame: `evtop --broker amqp://…` in a 100x30 pty on a vhost with QUEUES queues, until the queue
   list is on screen (RUNS runs).
+A count of 0 skips that figure. The browsed DLQ is a classic queue unless --queue-type quorum: RabbitMQ
+puts a classic queue's returned messages back in their places at a cost that grows faster than the
+queue (minutes for 30,000), a quorum queue's at its back.
 
 Starts its own node with scripts/rabbitmq-node (rabbitmq-server, management plugin) in a temp dir.
 """
@@ -52,11 +55,11 @@ def mkvhost(mgmt, name):
         urllib.request.urlopen(req, timeout=10).read()
 
 
-def fill(url, queue, n):
+def fill(url, queue, n, queue_type="classic"):
     """Dead letters as RabbitMQ writes them (an x-death entry naming `billing`), published without confirms."""
     conn = pika.BlockingConnection(pika.URLParameters(url))
     ch = conn.channel()
-    ch.queue_declare(queue, durable=True)
+    ch.queue_declare(queue, durable=True, arguments={"x-queue-type": queue_type})
     death = [{"queue": "billing", "reason": "rejected", "count": 1, "exchange": "orders", "routing-keys": ["order.placed"],
               "time": int(time.time())}]
     for i in range(n):
@@ -128,6 +131,7 @@ def main():
     parser.add_argument("--redrive", type=int, default=20_000)
     parser.add_argument("--queues", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--queue-type", choices=["classic", "quorum"], default="classic")
     args = parser.parse_args()
     evtop = os.path.abspath(args.evtop)
     tmp = tempfile.mkdtemp(prefix="evtop-bench-rabbit-")
@@ -143,54 +147,65 @@ def main():
         print(f"rabbitmq-server {version or '?'}, private node on loopback, pika {pika.__version__}", flush=True)
 
         # Browse.
-        mkvhost(mgmt, "browse")
-        url = f"amqp://guest:guest@127.0.0.1:{amqp}/browse"
-        fill(url, "bench.dlq", args.letters)
-        broker = ["--broker", url, "--management", mgmt]
-        # pika first; then wait until the server has put every returned message back (RabbitMQ re-inserts
-        # a browse's returned messages after the nack, which takes it a while), so each starts on a settled queue.
-        n, pika_s = pika_browse(url, "bench.dlq")
-        settle(url, "bench.dlq", args.letters)
-        out, evtop_s = run_evtop(evtop, ["dlq", "requeue", "--dlq-topic", "bench.dlq", "--dry-run", "--json"] + broker, env)
-        seen = json.loads(out)["selected"]
-        settle_s = settle(url, "bench.dlq", args.letters)
-        print(f"rabbitmq browse of a {args.letters}-message DLQ: evtop {seen / evtop_s:,.0f} messages/s ({evtop_s:.2f} s, whole command), "
-              f"pika basic.get {n / pika_s:,.0f} messages/s ({pika_s:.2f} s): ratio {(seen / evtop_s) / (n / pika_s):.2f}× pika; "
-              f"the server then took {settle_s:.1f} s to put the returned messages back", flush=True)
-
-        # Redrive.
-        mkvhost(mgmt, "redrive")
-        url = f"amqp://guest:guest@127.0.0.1:{amqp}/redrive"
-        fill(url, "bench.dlq", args.redrive)
-        conn = pika.BlockingConnection(pika.URLParameters(url))
-        conn.channel().queue_declare("bench.target", durable=True)
-        conn.close()
-        broker = ["--broker", url, "--management", mgmt]
-        out, evtop_s = run_evtop(evtop, ["dlq", "requeue", "--dlq-topic", "bench.dlq", "--to", "bench.target", "--yes", "--json"] + broker, env)
-        moved = json.loads(out)["moved"]
-        pika_s = pika_confirmed_publish(url, "bench.pika", args.redrive)
-        print(f"rabbitmq redrive of {args.redrive} letters: evtop {moved / evtop_s:,.0f} messages/s ({evtop_s:.2f} s, whole command incl. the browse), "
-              f"pika publish with confirms {args.redrive / pika_s:,.0f} messages/s ({pika_s:.2f} s): ratio {(moved / evtop_s) / (args.redrive / pika_s):.2f}× pika",
-              flush=True)
-
-        # First frame with many queues.
-        mkvhost(mgmt, "many")
-        url = f"amqp://guest:guest@127.0.0.1:{amqp}/many"
-        conn = pika.BlockingConnection(pika.URLParameters(url))
-        ch = conn.channel()
-        names = ["orders", "payments"] + [f"q-{i:04d}" for i in range(args.queues - 2)]
-        for name in names:
-            ch.queue_declare(name, durable=True)
-        conn.close()
-        argv = [evtop, "--broker", url, "--management", mgmt]
-        time_to_screen(argv, env, timeout=20)  # warm
-        times = [time_to_screen(argv, env, timeout=20) for _ in range(args.runs)]
-        print(f"rabbitmq first frame listing {args.queues} queues ({COLS}x{ROWS} pty, {args.runs} runs): "
-              f"{statistics.median(times) * 1000:.0f} ms median, {min(times) * 1000:.0f} ms min, {max(times) * 1000:.0f} ms max", flush=True)
+        if args.letters > 0:
+            browse(evtop, env, mgmt, amqp, args.letters, args.queue_type)
+        if args.redrive > 0:
+            redrive(evtop, env, mgmt, amqp, args.redrive)
+        if args.queues > 0:
+            first_frame(evtop, env, mgmt, amqp, args.queues, args.runs)
     finally:
         subprocess.run([os.path.join(ROOT, "scripts/rabbitmq-node"), "stop", node_dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(node_dir, ignore_errors=True)
+
+
+def browse(evtop, env, mgmt, amqp, letters, queue_type):
+    mkvhost(mgmt, "browse")
+    url = f"amqp://guest:guest@127.0.0.1:{amqp}/browse"
+    fill(url, "bench.dlq", letters, queue_type)
+    broker = ["--broker", url, "--management", mgmt]
+    # pika first; then wait until the server has put every returned message back (RabbitMQ re-inserts
+    # a browse's returned messages after the nack, which takes it a while), so each starts on a settled queue.
+    n, pika_s = pika_browse(url, "bench.dlq")
+    settle(url, "bench.dlq", letters)
+    out, evtop_s = run_evtop(evtop, ["dlq", "requeue", "--dlq-topic", "bench.dlq", "--dry-run", "--json"] + broker, env)
+    seen = json.loads(out)["selected"]
+    settle_s = settle(url, "bench.dlq", letters)
+    print(f"rabbitmq browse of a {letters}-message {queue_type} DLQ: evtop {seen / evtop_s:,.0f} messages/s ({evtop_s:.2f} s, whole command), "
+          f"pika basic.get {n / pika_s:,.0f} messages/s ({pika_s:.2f} s): ratio {(seen / evtop_s) / (n / pika_s):.2f}× pika; "
+          f"the server then took {settle_s:.1f} s to put the returned messages back", flush=True)
+
+
+def redrive(evtop, env, mgmt, amqp, count):
+    mkvhost(mgmt, "redrive")
+    url = f"amqp://guest:guest@127.0.0.1:{amqp}/redrive"
+    fill(url, "bench.dlq", count)
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    conn.channel().queue_declare("bench.target", durable=True)
+    conn.close()
+    broker = ["--broker", url, "--management", mgmt]
+    out, evtop_s = run_evtop(evtop, ["dlq", "requeue", "--dlq-topic", "bench.dlq", "--to", "bench.target", "--yes", "--json"] + broker, env)
+    moved = json.loads(out)["moved"]
+    pika_s = pika_confirmed_publish(url, "bench.pika", count)
+    print(f"rabbitmq redrive of {count} letters: evtop {moved / evtop_s:,.0f} messages/s ({evtop_s:.2f} s, whole command incl. the browse), "
+          f"pika publish with confirms {count / pika_s:,.0f} messages/s ({pika_s:.2f} s): ratio {(moved / evtop_s) / (count / pika_s):.2f}× pika",
+          flush=True)
+
+
+def first_frame(evtop, env, mgmt, amqp, queues, runs):
+    mkvhost(mgmt, "many")
+    url = f"amqp://guest:guest@127.0.0.1:{amqp}/many"
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    ch = conn.channel()
+    names = ["orders", "payments"] + [f"q-{i:04d}" for i in range(queues - 2)]
+    for name in names:
+        ch.queue_declare(name, durable=True)
+    conn.close()
+    argv = [evtop, "--broker", url, "--management", mgmt]
+    time_to_screen(argv, env, timeout=20)  # warm
+    times = [time_to_screen(argv, env, timeout=20) for _ in range(runs)]
+    print(f"rabbitmq first frame listing {queues} queues ({COLS}x{ROWS} pty, {runs} runs): "
+          f"{statistics.median(times) * 1000:.0f} ms median, {min(times) * 1000:.0f} ms min, {max(times) * 1000:.0f} ms max", flush=True)
 
 
 if __name__ == "__main__":
