@@ -11,7 +11,11 @@ enum QueuesScreen {
     static func render(_ state: AppState, rows: [TopicRow], layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let arrow = state.topicSortDescending ? "▼" : "▲"
         let total = state.snapshot?.topics.count ?? 0
-        let title = rows.count == total ? "Queues" : "Queues \(rows.count)/\(total)"
+        var title = rows.count == total ? "Queues" : "Queues \(rows.count)/\(total)"
+        // Figures from before an outage are the last ones known, not live ones: the title says since when.
+        if case .down = state.connection, let taken = state.snapshot?.time {
+            title += " · stale since " + Clock.hms(taken, utcOffsetSeconds: state.utcOffsetSeconds)
+        }
         let area = layout.frame(Block(title: title, rightTitle: "sort: \(state.topicSort.queueTitle) \(arrow)"), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))

@@ -62,7 +62,10 @@ enum HeaderBar {
             } else {
                 connection = TerminalUI.Span(text: " ● live", role: .connectionLive)
             }
-        case .down(let why): connection = TerminalUI.Span(text: " ✗ down: " + why, role: .connectionDown)
+        case .down(let why):
+            // How long, then why: the clock on the right keeps ticking, so the operator sees the outage grow.
+            let since = state.downSince.map { " " + NumberFormat.duration(seconds: max(0, state.now.timeIntervalSince($0))) } ?? ""
+            connection = TerminalUI.Span(text: " ✗ down\(since): " + why, role: .connectionDown)
         }
         let title = TerminalUI.Span(text: " evtop ", role: .headerTitle)
         // Modes that change what keys do are always in sight.

@@ -11,7 +11,11 @@ enum TopicsScreen {
         }
         let arrow = state.topicSortDescending ? "▼" : "▲"
         let total = state.snapshot?.topics.count ?? 0
-        let title = rows.count == total ? "Topics" : "Topics \(rows.count)/\(total)"
+        var title = rows.count == total ? "Topics" : "Topics \(rows.count)/\(total)"
+        // Figures from before an outage are the last ones known, not live ones: the title says since when.
+        if case .down = state.connection, let taken = state.snapshot?.time {
+            title += " · stale since " + Clock.hms(taken, utcOffsetSeconds: state.utcOffsetSeconds)
+        }
         let area = layout.frame(Block(title: title, rightTitle: "sort: \(state.topicSort.title) \(arrow)"), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {

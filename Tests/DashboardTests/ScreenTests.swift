@@ -185,7 +185,12 @@ final class TopicsScreenTests: XCTestCase {
     func testSourceDownShowsInHeader() {
         var state = Fixtures.liveState(width: 100, height: 12)
         Reducer.reduce(&state, .sourceFailed("database is locked"))
-        XCTAssertTrue(Screen.render(state, theme: .fallback).lines[0].contains("down: database is locked"))
+        XCTAssertTrue(Screen.render(state, theme: .fallback).lines[0].contains("down 0s: database is locked"))
+        // Two minutes on: the header says for how long, and the figures say they are from before.
+        Reducer.reduce(&state, .tick(Fixtures.end.addingTimeInterval(130)))
+        let lines = Screen.render(state, theme: .fallback).lines
+        XCTAssertTrue(lines[0].contains("down 2m 10s: database is locked"), lines[0])
+        XCTAssertTrue(lines[1].contains("stale since 15:06:04"), lines[1])
     }
 
     func testSomeBrokersDownShowsAPartialOutageInHeader() throws {
