@@ -56,6 +56,34 @@ public struct DetailLine: Sendable, Hashable {
         self.text = text
         self.role = role
     }
+
+    /// The line as rows of at most `width` columns: a long line (a stack frame, a header value) wraps, its
+    /// continuations indented two columns deeper than it, instead of every long line being cut at one column.
+    public func wrapped(to width: Int) -> [DetailLine] {
+        let text = TextWidth.sanitized(self.text)
+        guard width > 8, TextWidth.of(text) > width else { return [DetailLine(text, role: role)] }
+        let indent = String(repeating: " ", count: min(width / 2, text.prefix(while: { $0 == " " }).count + 2))
+        // Break after a space or punctuation in the row's second half when there is one (whole words and
+        // package segments stay together), else at the edge.
+        let breaks: Set<Character> = [" ", ".", ",", "/", ":", ";", "-", "$", "(", ")"]
+        var rows: [DetailLine] = []
+        var current: [Character] = [], used = 0
+        for ch in text {
+            let w = TextWidth.of(ch)
+            if used + w > width {
+                let floor = indent.count + (width - indent.count) / 2
+                var cut = current.count
+                if let i = current.lastIndex(where: { breaks.contains($0) }), i + 1 > floor, i + 1 < current.count { cut = i + 1 }
+                rows.append(DetailLine(String(current[..<cut]), role: role))
+                current = Array(indent) + current[cut...]
+                used = current.reduce(0) { $0 + TextWidth.of($1) }
+            }
+            current.append(ch)
+            used += w
+        }
+        if !current.isEmpty { rows.append(DetailLine(String(current), role: role)) }
+        return rows
+    }
 }
 
 /// Pure derivations for the dead-letter views.
@@ -264,6 +292,11 @@ public enum DeadLetterModel {
     // MARK: - Detail
 
     /// The detail text of a letter: summary, headers, key, payload, stack trace, problems.
+    /// The detail's lines wrapped to `width` columns: what the screen draws and scrolls through.
+    public static func detailRows(_ letter: DeadLetter, state: AppState, width: Int) -> [DetailLine] {
+        detailLines(letter, state: state).flatMap { $0.wrapped(to: width) }
+    }
+
     public static func detailLines(_ letter: DeadLetter, state: AppState) -> [DetailLine] {
         typealias S = DeadLetterHeaderNames.Spring
         let r = letter.record

@@ -114,8 +114,8 @@ enum DeadLetterDetailScreen {
     static func render(_ state: AppState, topic: String, partition: Int32, offset: Int64,
                        layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let letter = DeadLetterModel.letter(state, topic: topic, partition: partition, offset: offset)
-        let lines = letter.map { DeadLetterModel.detailLines($0, state: state) } ?? []
-        let area0 = layout.bordered ? layout.inner : layout.content
+        let area0 = layout.tableArea  // what frame(_:) returns: where the text goes
+        let lines = letter.map { DeadLetterModel.detailRows($0, state: state, width: area0.width) } ?? []
         let height = max(0, area0.height)
         let scroll = max(0, min(state.deadLetterDetailScroll, lines.count - height))
         let right = lines.count > height ? "\(min(lines.count, scroll + height))/\(lines.count) lines" : "esc back"

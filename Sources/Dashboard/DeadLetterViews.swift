@@ -100,9 +100,10 @@ enum DeadLetterViews {
         // A scrolling text, not a table: j/k and paging scroll it, keeping the last page full.
         navigation: .custom(move: { state, view, delta in
             guard case .deadLetterDetail(let topic, let partition, let offset) = view else { return }
+            let inner = Layout(size: state.size).tableArea
             let lines = DeadLetterModel.letter(state, topic: topic, partition: partition, offset: offset)
-                .map { DeadLetterModel.detailLines($0, state: state).count } ?? 0
-            let page = max(1, Layout(size: state.size).inner.height)
+                .map { DeadLetterModel.detailRows($0, state: state, width: inner.width).count } ?? 0
+            let page = max(1, inner.height)
             let limit = max(0, lines - page)
             state.deadLetterDetailScroll = max(0, min(limit, state.deadLetterDetailScroll.addingReportingOverflow(delta).partialValue))
         }),

@@ -122,6 +122,27 @@ final class DeadLetterReducerTests: XCTestCase {
         XCTAssertEqual(state2.view, .deadLetters)
     }
 
+    func testLongLinesWrapInsteadOfBeingCutAtOneColumn() throws {
+        var state = DeadLetterFixtures.state(width: 80, height: 60)
+        Reducer.reduce(&state, .key(.enter))
+        Reducer.reduce(&state, .key(.enter))
+        let letter = try XCTUnwrap(DeadLetterModel.letter(state, topic: "orders.DLT", partition: 0, offset: 14))
+        let long = try XCTUnwrap(DeadLetterModel.detailLines(letter, state: state).map(\.text).first { TextWidth.of($0) > 78 },
+                                 "the fixture has a line longer than the screen")
+        let screen = Screen.render(state, theme: .fallback).lines.map { line in
+            line.trimmingCharacters(in: CharacterSet(charactersIn: "│ "))
+        }
+        // Every character of the long line is on screen, over consecutive rows.
+        let head = long.trimmingCharacters(in: .whitespaces)
+        let start = try XCTUnwrap(screen.firstIndex { !$0.isEmpty && head.hasPrefix($0) }, long + "\n" + screen.joined(separator: "\n"))
+        var rebuilt = screen[start]
+        for row in screen[(start + 1)...] {
+            guard rebuilt.filter({ $0 != " " }).count < head.filter({ $0 != " " }).count else { break }
+            rebuilt += row
+        }
+        XCTAssertEqual(rebuilt.filter { $0 != " " }, head.filter { $0 != " " })
+    }
+
     func testDrillInToListAndDetailAndBack() {
         var state = DeadLetterFixtures.state(width: 80, height: 24)
         Reducer.reduce(&state, .key(.enter))
@@ -134,7 +155,9 @@ final class DeadLetterReducerTests: XCTestCase {
         Reducer.reduce(&state, .key(.char("j")))
         XCTAssertEqual(state.deadLetterDetailScroll, 1)
         Reducer.reduce(&state, .key(.char("G")))
-        let lines = DeadLetterModel.detailLines(DeadLetterModel.letter(state, topic: "orders.DLT", partition: 0, offset: 13)!, state: state).count
+        let inner = Layout(size: state.size).tableArea
+        let lines = DeadLetterModel.detailRows(DeadLetterModel.letter(state, topic: "orders.DLT", partition: 0, offset: 13)!, state: state,
+                                               width: inner.width).count
         XCTAssertEqual(state.deadLetterDetailScroll, max(0, lines - Layout(size: state.size).inner.height))
         Reducer.reduce(&state, .key(.char("g")))
         XCTAssertEqual(state.deadLetterDetailScroll, 0)
