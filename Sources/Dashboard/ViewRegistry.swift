@@ -18,7 +18,7 @@ import TerminalUI
 public enum ViewRegistry {
     /// The views, in the order the help overlay lists them.
     public static let all: [ViewRegistration] = [
-        TopicsViews.topics, TopicsViews.partitions, TopicsViews.queue,
+        TopicsViews.topics, TopicsViews.partitions, TopicsViews.queue, BrokersScreen.registration,
         LagViews.lag, LagViews.group,
         SagaViews.sagas, SagaViews.timeline,
         DeadLetterViews.queues, DeadLetterViews.letters, DeadLetterViews.letter,

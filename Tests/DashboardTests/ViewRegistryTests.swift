@@ -15,7 +15,8 @@ final class ViewRegistryTests: XCTestCase {
     /// A view of every registration, with data to show.
     private static var views: [ViewID] {
         let letter = DeadLetterModel.letterRows(base, topic: "orders.DLT").first
-        return [.topics, .partitions(topic: "orders"), .registered(name: "queue", argument: "orders"), .lag, .groupPartitions(group: "inventory-service"), .sagas,
+        return [.topics, .partitions(topic: "orders"), .registered(name: "queue", argument: "orders"),
+                .registered(name: "brokers", argument: ""), .lag, .groupPartitions(group: "inventory-service"), .sagas,
                 .sagaTimeline(id: "ord-7f3a"), .deadLetters, .deadLetterList(topic: "orders.DLT"),
                 .deadLetterDetail(topic: "orders.DLT", partition: letter?.partition ?? 0, offset: letter?.offset ?? 0)]
     }
@@ -94,7 +95,7 @@ final class ViewRegistryTests: XCTestCase {
     }
 
     func testViewSpecsRoundTripForEveryView() throws {
-        XCTAssertEqual(ViewRegistry.specForms, ["topics", "partitions:TOPIC", "queue:QUEUE", "lag", "group:GROUP", "sagas", "saga:ID",
+        XCTAssertEqual(ViewRegistry.specForms, ["topics", "partitions:TOPIC", "queue:QUEUE", "brokers", "lag", "group:GROUP", "sagas", "saga:ID",
                                                 "dlq", "letters:TOPIC", "letter:TOPIC/PARTITION/OFFSET"])
         for view in Self.views { XCTAssertEqual(try ViewRegistry.parse(view.spec), view, view.spec) }
         XCTAssertEqual(try ViewRegistry.parse("letter:orders.DLT/2/42"), .deadLetterDetail(topic: "orders.DLT", partition: 2, offset: 42))
