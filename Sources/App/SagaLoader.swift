@@ -148,33 +148,59 @@ final class SagaLoader: Sendable {
 
     // MARK: - List
 
-    /// The most recently active sagas, newest first.
+    /// The most recently active sagas, newest first: sagas known from records (the index, or a bounded
+    /// scan) and sagas known from spans (the span store's correlation IDs) together, each once, by its
+    /// newest record or span. A row is judged from its records and spans, as its timeline is.
     func recent(limit: Int, now: Date) async throws -> [SagaListRow] {
+        guard limit > 0 else { return [] }
+        var recordActivity: [(id: String, lastMillis: Int64)] = []
+        var recordCounts: [String: Int] = [:]
+        var scanned: [String: [SagaEventRef]] = [:]
         if let index {
-            var rows: [SagaListRow] = []
             for summary in try await index.recentCorrelations(limit: limit) {
-                let refs = try await index.records(correlationID: summary.correlationID, limit: Self.maxRefsPerListRow)
-                var row = SagaListRow(timeline: assembler.summarize(correlationID: summary.correlationID, events: refs, now: now))
-                row.items = max(row.items, summary.records)
-                rows.append(row)
+                recordActivity.append((summary.correlationID, summary.lastMillis))
+                recordCounts[summary.correlationID] = summary.records
             }
-            return rows
+        } else {
+            try await scan { record, extraction in
+                guard let cid = extraction.correlationID, (scanned[cid]?.count ?? 0) < Self.maxRefsPerListRow else { return }
+                scanned[cid, default: []].append(SagaEventRef(topic: record.topic, partition: record.partition, offset: record.offset,
+                                                              timestampMillis: record.timestampMillis, eventType: extraction.eventType))
+            }
+            for (cid, refs) in scanned { recordActivity.append((cid, refs.map(\.timestampMillis).max() ?? 0)) }
         }
-        var byID: [String: [SagaEventRef]] = [:]
-        try await scan { record, extraction in
-            guard let cid = extraction.correlationID, (byID[cid]?.count ?? 0) < Self.maxRefsPerListRow else { return }
-            byID[cid, default: []].append(SagaEventRef(topic: record.topic, partition: record.partition, offset: record.offset,
-                                                       timestampMillis: record.timestampMillis, eventType: extraction.eventType))
-        }
-        var latest: [(id: String, last: Int64)] = []
-        for (cid, refs) in byID { latest.append((cid, refs.map(\.timestampMillis).max() ?? 0)) }
-        latest.sort { a, b in a.last != b.last ? a.last > b.last : a.id > b.id }
+        let listing = traces as? any SpanCorrelationListing
+        let spanActivity = try await listing?.recentSpanCorrelations(limit: limit) ?? []
         var rows: [SagaListRow] = []
-        for entry in latest.prefix(limit) {
-            let timeline = assembler.summarize(correlationID: entry.id, events: byID[entry.id] ?? [], now: now)
-            rows.append(SagaListRow(timeline: timeline))
+        for id in Self.newestFirst(records: recordActivity, spans: spanActivity, limit: limit) {
+            let refs: [SagaEventRef]
+            if let index {
+                // A saga listed for its spans may have older records: they belong on its row too.
+                refs = try await index.records(correlationID: id, limit: Self.maxRefsPerListRow)
+            } else {
+                refs = scanned[id] ?? []
+            }
+            let spans = try await traces?.spans(correlationID: id, limit: Self.maxRefsPerListRow) ?? []
+            var row = SagaListRow(timeline: assembler.summarize(correlationID: id, events: refs, spans: spans, now: now))
+            row.items = max(row.items, (recordCounts[id] ?? refs.count) + spans.count)
+            rows.append(row)
         }
         return rows
+    }
+
+    /// The `limit` correlation IDs with the newest activity, each once: an ID's activity is the later of its
+    /// newest record (ms) and its newest span start (ns); ties by ID, descending (as the index orders).
+    /// Exact when each input holds its own newest `limit` (an ID in the merged top `limit` is in the top
+    /// `limit` of the side its newest activity is on).
+    static func newestFirst(records: [(id: String, lastMillis: Int64)], spans: [SpanCorrelationSummary], limit: Int) -> [String] {
+        var newest: [String: Int64] = [:]
+        for r in records { newest[r.id] = max(newest[r.id] ?? .min, r.lastMillis) }
+        for s in spans {
+            let millis = Int64(clamping: s.lastStartUnixNano / 1_000_000)
+            newest[s.correlationID] = max(newest[s.correlationID] ?? .min, millis)
+        }
+        let ordered = newest.sorted { a, b in a.value != b.value ? a.value > b.value : a.key > b.key }
+        return ordered.prefix(max(0, limit)).map(\.key)
     }
 
     // MARK: - Timeline
@@ -229,6 +255,14 @@ final class SagaLoader: Sendable {
                 for r in batch { visit(r, assembler.rules.extract(r)) }
             }
         }
+    }
+}
+
+/// The tap's store lists the correlation IDs of the spans it keeps, as any embedded store does.
+extension TapStoreFile: SpanCorrelationListing {
+    func recentSpanCorrelations(limit: Int) async throws -> [SpanCorrelationSummary] {
+        guard case .store(let store) = await open() else { return [] }
+        return try await store.recentSpanCorrelations(limit: limit)
     }
 }
 

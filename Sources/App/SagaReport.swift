@@ -59,11 +59,34 @@ public enum SagaReport {
                         whereText, item.step ?? "", item.outcome.rawValue].map(TextWidth.sanitized)
             }
             print(TextTable.render(header: ["AT", "", "EVENT / SPAN", "SERVICE", "WHERE", "STEP", "OUTCOME"], rows: body, rightAligned: [0]), terminator: "")
+            // What the timeline's detail pane says about failed spans: status message, exceptions, stack traces.
+            let failures = failureLines(timeline)
+            if !failures.isEmpty {
+                print("")
+                print(failures.map(TextWidth.sanitized).joined(separator: "\n"))
+            }
         }
         return 0
     }
 }
 
+
+extension SagaReport {
+    /// `SPAN STATUS AND EXCEPTIONS`, then per span with a status message or an exception: its offset, service
+    /// and name, then ``SpanFailure/lines(_:indent:)``. Empty when no span has either.
+    static func failureLines(_ timeline: SagaTimeline) -> [String] {
+        var lines: [String] = []
+        for item in timeline.items {
+            guard let span = item.span else { continue }
+            let detail = SpanFailure.lines(span, indent: "    ")
+            if detail.isEmpty { continue }
+            if lines.isEmpty { lines.append("SPAN STATUS AND EXCEPTIONS") }
+            lines.append("  " + SagaModel.offset(item.startNanos, from: timeline.startNanos) + "  \(span.service)  \(span.name)  " + span.traceID.prefix(8) + "…/" + span.spanID)
+            lines += detail
+        }
+        return lines
+    }
+}
 
 /// `evtop saga --json` without an ID.
 struct SagaListOutput: Encodable {
@@ -119,6 +142,27 @@ struct SagaOutput: Encodable {
         var spanID: String?
         var durationMillis: Double?
         var status: String?
+        /// A span's status message (bounded), when it has one.
+        var statusMessage: String?
+        /// A span's exception events (bounded), when it recorded any.
+        var exceptions: [SpanExceptionOutput]?
+    }
+
+    struct SpanExceptionOutput: Encodable {
+        var type: String?
+        var message: String?
+        var at: String
+        /// The first lines of the stack trace; `stacktraceLines` says how many it had.
+        var stacktrace: [String]?
+        var stacktraceLines: Int?
+
+        init(_ x: SpanException) {
+            type = x.type
+            message = x.message
+            at = DLQOutput.iso(Int64(clamping: x.timeUnixNano / 1_000_000))
+            stacktrace = x.stacktrace.isEmpty ? nil : x.stacktrace
+            stacktraceLines = x.stacktrace.isEmpty ? nil : x.stacktraceLines
+        }
     }
 
     var correlationID: String
@@ -148,7 +192,9 @@ struct SagaOutput: Encodable {
                  topic: i.record?.topic, partition: i.record?.partition, offset: i.record?.offset,
                  traceID: i.span?.traceID, spanID: i.span?.spanID,
                  durationMillis: i.span.map { ScriptJSON.round2(Double($0.durationNanos) / 1e6) },
-                 status: i.span.map { s in s.status.code == .error ? "error" : (s.status.code == .ok ? "ok" : "unset") })
+                 status: i.span.map { s in s.status.code == .error ? "error" : (s.status.code == .ok ? "ok" : "unset") },
+                 statusMessage: i.span.flatMap(SpanFailure.statusMessage),
+                 exceptions: i.span.map(SpanFailure.exceptions).flatMap { $0.isEmpty ? nil : $0.map(SpanExceptionOutput.init) })
         }
         source = note
     }

@@ -45,7 +45,9 @@ public struct SagaListRow: Sendable, Hashable {
         let seen = Set(t.items.filter { $0.kind != .deadLetter }.map(\.row))
         self.init(id: t.correlationID, type: t.sagaType, state: t.state, startMillis: t.startNanos / 1_000_000,
                   lastMillis: t.endNanos / 1_000_000, stepsDone: t.hasDefinition ? t.stepsDone : t.steps.count,
-                  stepsTotal: t.hasDefinition ? t.steps.count : nil, lastEvent: t.lastEventType,
+                  stepsTotal: t.hasDefinition ? t.steps.count : nil,
+                  // A saga known only from spans: its newest span says what happened last.
+                  lastEvent: t.lastEventType ?? t.items.last { $0.kind == .span }?.label,
                   services: t.services.filter(seen.contains), items: t.items.count)
     }
 
@@ -317,6 +319,16 @@ public enum SagaModel {
             lines.append(DetailLine("span \(span.name) · \(span.service) · \(kindName(span.kind)) · \(duration(Double(span.durationNanos) / 1e9)) · \(status)",
                                     role: span.status.code == .error ? .sagaStepFailed : .textAccent))
             lines.append(DetailLine("\(at) · trace \(span.traceID) · span \(span.spanID)" + (span.parentSpanID.map { " · parent \($0)" } ?? ""), role: .textDim))
+            // Why it failed before everything else: the status message and each exception with its stack trace.
+            let failure = SpanFailure.lines(span)
+            if !failure.isEmpty {
+                lines.append(DetailLine(""))
+                lines.append(DetailLine(span.status.code == .error ? "Failure" : "Status", role: .tableHeader))
+                for line in failure {
+                    let head = line.hasPrefix("  status: ERROR") || line.hasPrefix("  exception: ")
+                    lines.append(DetailLine(line, role: head ? .sagaStepFailed : nil))
+                }
+            }
             lines.append(DetailLine(""))
             lines.append(DetailLine("Attributes (\(span.attributes.count))", role: .tableHeader))
             if span.attributes.isEmpty { lines.append(DetailLine("  none", role: .textDim)) }

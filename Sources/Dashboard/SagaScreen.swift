@@ -175,7 +175,10 @@ enum SagaTimelineScreen {
             x += buffer.put(step.name, x: x, y: area.y, style: theme.style(step.status == .pending ? .textDim : .text), maxWidth: area.maxX - x)
         }
         if steps.isEmpty {
-            buffer.put("state inferred from event names (no saga definition matches)", x: x, y: area.y, style: theme.style(.textDim), maxWidth: area.maxX - x)
+            // A saga known only from spans has no event names to infer from: say what the state rests on.
+            let basis = t.items.contains { $0.kind != .span } ? "state inferred from event names (no saga definition matches)"
+                : "state from span status only (no records carry this ID)"
+            buffer.put(basis, x: x, y: area.y, style: theme.style(.textDim), maxWidth: area.maxX - x)
         }
     }
 

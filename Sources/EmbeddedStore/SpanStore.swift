@@ -9,7 +9,7 @@ import GRDB
 /// span, so a consumer span linked to a message's creation span is found from the creation span's
 /// correlation ID. Tables are created with `IF NOT EXISTS` when a store is opened read-write; stores
 /// written before spans existed simply get them.
-extension SQLiteLog: TraceStore, SpanRetention {
+extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
     static let spanSchemaSQL = """
         CREATE TABLE IF NOT EXISTS spans(
             trace_id TEXT NOT NULL,
@@ -43,12 +43,62 @@ extension SQLiteLog: TraceStore, SpanRetention {
         END;
         """
 
+    /// One row per correlation ID that spans carry, with its newest span start: the sagas list reads the
+    /// newest `limit` through `span_correlations_by_last` (O(limit), whatever the number of spans), where
+    /// walking `spans` by time would read every span of every busy saga. Triggers keep it in step with
+    /// `spans` (inserts, the receiver's upserts, pruning); a deleted span's saga gets its newest remaining
+    /// start back through `spans_by_correlation`, and goes when its last span goes.
+    static let spanCorrelationSQL = """
+        CREATE TABLE IF NOT EXISTS span_correlations(
+            correlation_id TEXT PRIMARY KEY,
+            last_start_ns INTEGER NOT NULL,
+            spans INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS span_correlations_by_last ON span_correlations(last_start_ns, correlation_id);
+        CREATE TRIGGER IF NOT EXISTS spans_correlation_added AFTER INSERT ON spans WHEN new.correlation_id IS NOT NULL BEGIN
+            INSERT INTO span_correlations(correlation_id, last_start_ns, spans) VALUES (new.correlation_id, new.start_ns, 1)
+            ON CONFLICT(correlation_id) DO UPDATE SET last_start_ns = max(last_start_ns, excluded.last_start_ns), spans = spans + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS spans_correlation_removed AFTER DELETE ON spans WHEN old.correlation_id IS NOT NULL BEGIN
+            UPDATE span_correlations SET spans = spans - 1,
+                last_start_ns = coalesce((SELECT max(start_ns) FROM spans WHERE correlation_id = old.correlation_id), last_start_ns)
+                WHERE correlation_id = old.correlation_id;
+            DELETE FROM span_correlations WHERE correlation_id = old.correlation_id AND spans <= 0;
+        END;
+        CREATE TRIGGER IF NOT EXISTS spans_correlation_left AFTER UPDATE OF correlation_id, start_ns ON spans
+            WHEN old.correlation_id IS NOT NULL BEGIN
+            UPDATE span_correlations SET spans = spans - 1,
+                last_start_ns = coalesce((SELECT max(start_ns) FROM spans WHERE correlation_id = old.correlation_id), last_start_ns)
+                WHERE correlation_id = old.correlation_id;
+            DELETE FROM span_correlations WHERE correlation_id = old.correlation_id AND spans <= 0;
+        END;
+        CREATE TRIGGER IF NOT EXISTS spans_correlation_joined AFTER UPDATE OF correlation_id, start_ns ON spans
+            WHEN new.correlation_id IS NOT NULL BEGIN
+            INSERT INTO span_correlations(correlation_id, last_start_ns, spans) VALUES (new.correlation_id, new.start_ns, 1)
+            ON CONFLICT(correlation_id) DO UPDATE SET last_start_ns = max(last_start_ns, excluded.last_start_ns), spans = spans + 1;
+        END;
+        """
+
+    /// Spans read, newest first, to list correlation IDs in a store opened read-only that predates
+    /// `span_correlations` (it cannot be added without writing).
+    static let spanCorrelationFallbackScan = 20_000
+
     /// How many hops (links into, or children of, already found spans) `spans(correlationID:)` follows.
     static let correlationHops = 4
 
     /// Creates the span tables and indexes when missing. Runs inside the opening write transaction.
     static func ensureSpanTables(_ db: Database) throws {
         try db.execute(sql: spanSchemaSQL)
+        let summarised = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'span_correlations'") == 1
+        try db.execute(sql: spanCorrelationSQL)
+        if !summarised {
+            // A store whose spans were written before the summary existed: summarise them once (one pass
+            // over `spans_by_correlation`); the triggers keep it from here.
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO span_correlations(correlation_id, last_start_ns, spans)
+                SELECT correlation_id, max(start_ns), count(*) FROM spans WHERE correlation_id IS NOT NULL GROUP BY correlation_id
+                """)
+        }
     }
 
     private static let columns = """
@@ -141,6 +191,43 @@ extension SQLiteLog: TraceStore, SpanRetention {
             }
             result.sort { ($0.startUnixNano, $0.traceID, $0.spanID) < ($1.startUnixNano, $1.traceID, $1.spanID) }
             return Array(result.prefix(limit))
+        }
+    }
+
+    /// The correlation IDs spans carry, newest span start first (ties by ID, descending), at most `limit`:
+    /// an indexed read of `limit` rows of `span_correlations`. A read-only store that predates that table
+    /// is answered from its newest ``spanCorrelationFallbackScan`` spans instead.
+    public func recentSpanCorrelations(limit: Int) async throws -> [SpanCorrelationSummary] {
+        guard limit > 0 else { return [] }
+        return try await file.read { db in
+            guard try Self.hasSpanTables(db) else { return [] }
+            var out: [SpanCorrelationSummary] = []
+            let summarised = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'span_correlations'") == 1
+            if summarised {
+                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                    SELECT correlation_id, last_start_ns, spans FROM span_correlations INDEXED BY span_correlations_by_last
+                    ORDER BY last_start_ns DESC, correlation_id DESC LIMIT ?
+                    """), arguments: [limit])
+                while let row = try rows.next() {
+                    let last: Int64 = try self.column(row, 1)
+                    out.append(SpanCorrelationSummary(correlationID: try self.column(row, 0), lastStartUnixNano: UInt64(max(0, last)),
+                                                      spans: try self.column(row, 2)))
+                }
+                return out
+            }
+            var seen: [String: Int] = [:]
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT correlation_id, start_ns FROM spans INDEXED BY spans_by_start ORDER BY start_ns DESC LIMIT ?
+                """), arguments: [Self.spanCorrelationFallbackScan])
+            while let row = try rows.next() {
+                guard let id: String = try self.column(row, 0) else { continue }
+                if let i = seen[id] { out[i].spans += 1; continue }
+                guard out.count < limit else { continue }
+                let start: Int64 = try self.column(row, 1)
+                seen[id] = out.count
+                out.append(SpanCorrelationSummary(correlationID: id, lastStartUnixNano: UInt64(max(0, start)), spans: 1))
+            }
+            return out
         }
     }
 
