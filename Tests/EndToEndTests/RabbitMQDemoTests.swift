@@ -4,20 +4,7 @@ import XCTest
 /// `evtop demo --broker amqp://…` against a private RabbitMQ node: the real binary runs the order system on
 /// a fresh vhost; pika and the management API, on the other side, check what it declared and that RabbitMQ
 /// itself dead-lettered the poison (x-death, reason rejected); evtop's own commands read it back.
-final class RabbitMQDemoTests: XCTestCase {
-    nonisolated(unsafe) static var node: RabbitNode?
-    nonisolated(unsafe) static var nodeError: String?
-
-    override class func setUp() {
-        super.setUp()
-        do { node = try RabbitNode.start() } catch { nodeError = "\(error)" }
-    }
-
-    override class func tearDown() {
-        node?.stop()
-        node = nil
-        super.tearDown()
-    }
+final class RabbitMQDemoTests: RabbitNodeTestCase {
 
     /// The services and how many consumers each attaches (DemoService.all).
     static let services = ["order-service": 1, "payment-service": 2, "inventory-service": 2, "shipping-service": 1]

@@ -6,20 +6,7 @@ import XCTest
 /// A private RabbitMQ node (Debian's rabbitmq-server with the management plugin) for this suite: its own
 /// name, ports and data directory, started once and stopped at the end. Each test gets its own vhost.
 /// pika, an independent client, publishes, rejects and drains, so RabbitMQ itself writes `x-death`.
-final class RabbitMQEndToEndTests: XCTestCase {
-    nonisolated(unsafe) static var node: RabbitNode?
-    nonisolated(unsafe) static var nodeError: String?
-
-    override class func setUp() {
-        super.setUp()
-        do { node = try RabbitNode.start() } catch { nodeError = "\(error)" }
-    }
-
-    override class func tearDown() {
-        node?.stop()
-        node = nil
-        super.tearDown()
-    }
+final class RabbitMQEndToEndTests: RabbitNodeTestCase {
 
     /// A fresh vhost with the fixture's order flow: exchange `orders`, queue `billing` dead-lettering to
     /// `orders.dlx` → `billing.dlq`, queue `shipping` with no dead-letter exchange.
@@ -287,6 +274,24 @@ final class RabbitMQEndToEndTests: XCTestCase {
         tmux.waitFor("the report") { $0.contains("requeued 3 of 3") }
         XCTAssertEqual(try count(node, url, "billing.dlq"), 0)
         XCTAssertEqual(try count(node, url, "billing"), 9, "6 never taken, and the 3 requeued")
+    }
+}
+
+/// A suite with a private RabbitMQ node of its own: started once before its first test (about 10 s),
+/// stopped after its last. `node` is nil, and `nodeError` says why, when it could not start.
+class RabbitNodeTestCase: XCTestCase {
+    nonisolated(unsafe) static var node: RabbitNode?
+    nonisolated(unsafe) static var nodeError: String?
+
+    override class func setUp() {
+        super.setUp()
+        do { node = try RabbitNode.start() } catch { nodeError = "\(error)" }
+    }
+
+    override class func tearDown() {
+        node?.stop()
+        node = nil
+        super.tearDown()
     }
 }
 

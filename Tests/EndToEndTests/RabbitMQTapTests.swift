@@ -5,20 +5,7 @@ import XCTest
 /// (`evtop collect --broker amqp://…` headless, or the dashboard in tmux), pika publishes sagas over a
 /// topic, a direct, a fanout and a headers exchange, and `evtop saga --broker … --json` reads them back
 /// from the tap's store. The service queues keep every message: the tap never reads them.
-final class RabbitMQTapTests: XCTestCase {
-    nonisolated(unsafe) static var node: RabbitNode?
-    nonisolated(unsafe) static var nodeError: String?
-
-    override class func setUp() {
-        super.setUp()
-        do { node = try RabbitNode.start() } catch { nodeError = "\(error)" }
-    }
-
-    override class func tearDown() {
-        node?.stop()
-        node = nil
-        super.tearDown()
-    }
+final class RabbitMQTapTests: RabbitNodeTestCase {
 
     /// The service queues of the fixture's saga flow.
     static let serviceQueues = ["audit-svc", "billing", "payments-svc", "shipping", "warehouse-svc"]
