@@ -47,7 +47,9 @@ enum LagScreen {
         ]
         let selected = state.lagCursor.selectedKey.flatMap { key in rows.firstIndex { $0.id == key } } ?? 0
         layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
-        let visible = max(0, area.height - 1)
+        let (tableArea, chartArea) = Charts.split(area, tableRows: rows.count)
+        if let chartArea, rows.indices.contains(selected) { Charts.lag(state, group: rows[selected].id, in: chartArea, into: &buffer, theme: theme) }
+        let visible = max(0, tableArea.height - 1)
         let tracker = state.lagTracker
         // One scale for the groups on screen, named in the header: a lag of 10 and one of 100,000 do not both fill the cell.
         let scroll = Table.scrollOffset(selected: selected, current: state.lagCursor.scroll, visibleRows: visible, rowCount: rows.count)
@@ -93,7 +95,7 @@ enum LagScreen {
         table.selectedRow = selected
         table.scrollOffset = scroll
         table.sort(byColumnTitled: state.lagSort.column, descending: state.lagSortDescending)
-        table.render(in: area, into: &buffer, theme: theme)
+        table.render(in: tableArea, into: &buffer, theme: theme)
     }
 }
 

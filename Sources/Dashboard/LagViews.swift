@@ -13,7 +13,7 @@ enum LagViews {
 
     static let lag = ViewRegistration(
         name: "lag", summary: "consumer lag", helpSection: "Lag", numberKey: "2",
-        verbs: ["lag", "groups", "consumers"], form: .fixed(.lag), bindings: [toggleSeconds],
+        verbs: ["lag", "groups", "consumers"], form: .fixed(.lag), bindings: [toggleSeconds, ChartWindow.cycle],
         hints: [GlobalKeys.viewsHint, GlobalKeys.filterHint, GlobalKeys.enterHint, GlobalKeys.sortHint, secondsHint,
                 GlobalKeys.helpHint, GlobalKeys.quitHint],
         navigation: .table(TableAccess(keys: { state, _ in LagModel.rows(state).map(\.id) },

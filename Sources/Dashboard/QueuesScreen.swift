@@ -21,7 +21,9 @@ enum QueuesScreen {
         let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))
         let sparkWidth = perMinute * max(1, min(3, area.width / 60))
         let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
-        let visible = max(0, area.height - 1)
+        let (tableArea, chartArea) = Charts.split(area, tableRows: rows.count)
+        if let chartArea { Charts.throughput(state, in: chartArea, into: &buffer, theme: theme) }
+        let visible = max(0, tableArea.height - 1)
         let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
         let meter = state.meter
         let scale = TopicsScreen.sharedScale(rows[scroll..<min(rows.count, scroll + visible)].map { meter.history(topic: $0.name) }, width: sparkWidth)
@@ -64,7 +66,7 @@ enum QueuesScreen {
         table.selectedRow = selected
         table.scrollOffset = scroll
         if let column = state.topicSort.queueColumn { table.sort(byColumnTitled: column, descending: state.topicSortDescending) }
-        table.render(in: area, into: &buffer, theme: theme)
+        table.render(in: tableArea, into: &buffer, theme: theme)
     }
 
     static func count(_ value: Int64?) -> TableCell {

@@ -6,7 +6,7 @@ import TerminalUI
 enum TopicsViews {
     static let topics = ViewRegistration(
         name: "topics", summary: "topics and produce rates", helpSection: "Topics", numberKey: "1",
-        verbs: ["topics", "topic", "t"], form: .fixed(.topics),
+        verbs: ["topics", "topic", "t"], form: .fixed(.topics), bindings: [ChartWindow.cycle],
         hints: [GlobalKeys.viewsHint, GlobalKeys.filterHint, GlobalKeys.enterHint, GlobalKeys.sortHint,
                 GlobalKeys.pauseHint, GlobalKeys.helpHint, GlobalKeys.quitHint],
         navigation: .table(TableAccess(keys: { state, _ in TopicsModel.cachedRows(state).map(\.name) },

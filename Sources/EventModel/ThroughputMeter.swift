@@ -50,6 +50,22 @@ public struct ThroughputMeter: Sendable {
 
     private var topics: [String: TopicSeries] = [:]
     private var snapshotsRecorded = 0
+    /// Whole-source totals for the throughput chart: running counts of what was written and what groups
+    /// consumed, each built from per-topic and per-group deltas so a topic or group appearing adds no spike.
+    private var produced = RateHistory(bucketSeconds: 5, capacity: ThroughputMeter.totalsCapacity)
+    private var consumed = RateHistory(bucketSeconds: 5, capacity: ThroughputMeter.totalsCapacity)
+    private var producedCount: Int64 = 0
+    private var consumedCount: Int64 = 0
+    private var lastWritten: [String: Int64] = [:]
+    private var lastPositions: [GroupPartition: Int64] = [:]
+
+    private struct GroupPartition: Hashable, Sendable {
+        var group: String
+        var partition: TopicPartition
+    }
+
+    /// Buckets of the whole-source totals: an hour at 5 s.
+    public static let totalsCapacity = 720
     /// Seconds per sparkline bucket.
     public let bucketSeconds: Double
     /// Sparkline buckets kept per topic.
@@ -77,7 +93,38 @@ public struct ThroughputMeter: Sendable {
         if topics.count > snapshot.topics.count {
             topics = topics.filter { $0.value.seenIn == stamp }
         }
+        recordTotals(snapshot, time: t)
     }
+
+    /// Adds what each topic gained and what each group moved on since the last snapshot (O(partitions +
+    /// committed partitions)); a position that went back (a rewind) adds nothing.
+    private mutating func recordTotals(_ snapshot: BrokerSnapshot, time t: Double) {
+        var written: [String: Int64] = [:]
+        written.reserveCapacity(snapshot.topics.count)
+        for topic in snapshot.topics {
+            guard let w = topic.totalWritten else { continue }
+            written[topic.name] = w
+            if let old = lastWritten[topic.name], w > old { producedCount = producedCount.addingSaturating(w - old) }
+        }
+        lastWritten = written
+        var positions: [GroupPartition: Int64] = [:]
+        for group in snapshot.groups {
+            for (tp, offset) in group.offsets { positions[GroupPartition(group: group.id, partition: tp)] = offset }
+            for (tp, r) in group.reported where group.offsets[tp] == nil {
+                if let p = r.acknowledged ?? r.position { positions[GroupPartition(group: group.id, partition: tp)] = p }
+            }
+        }
+        for (key, p) in positions {
+            if let old = lastPositions[key], p > old { consumedCount = consumedCount.addingSaturating(p - old) }
+        }
+        lastPositions = positions
+        produced.append(time: t, value: producedCount)
+        consumed.append(time: t, value: consumedCount)
+    }
+
+    /// Records per second written to every topic, and consumed by every group, per 5 s bucket over up to
+    /// an hour, oldest first; the same length, aligned at their newest bucket.
+    public var totals: (produced: [Double], consumed: [Double]) { (produced.values, consumed.values) }
 
     private static func update(_ series: inout TopicSeries, with topic: TopicInfo, time t: Double, stamp: Int) {
         series.seenIn = stamp

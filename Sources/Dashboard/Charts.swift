@@ -1,0 +1,60 @@
+import Foundation
+import EventModel
+import TerminalUI
+
+/// The window the charts under the topics and lag tables cover; `w` cycles it.
+struct ChartWindow: ViewStateValue {
+    var minutes = 15
+
+    static let choices = [5, 15, 60]
+
+    static let cycle = KeyBinding.pure([.char("w")], "w", "chart window: 5, 15 or 60 minutes (tall terminals)") { state in
+        var w = state.viewStates[ChartWindow.self]
+        w.minutes = choices[((choices.firstIndex(of: w.minutes) ?? 0) + 1) % choices.count]
+        state.viewStates[ChartWindow.self] = w
+        Reducer.say(&state, "charts: the last \(w.minutes) minutes")
+    }
+}
+
+/// Charts in the room a table leaves on a tall terminal: the whole source's produce and consume rates
+/// under the topics (or queues), and the selected group's lag under the groups.
+enum Charts {
+    /// Rows a chart needs to be worth drawing.
+    static let minimumRows = 12
+
+    /// Splits a view's area into the table (as tall as its rows, at least its header and two rows) and,
+    /// when at least ``minimumRows`` rows are left over on a wide enough screen, a chart below it.
+    static func split(_ area: Rect, tableRows: Int) -> (table: Rect, chart: Rect?) {
+        let tableHeight = max(3, min(area.height, tableRows + 1))
+        let left = area.height - tableHeight - 1
+        guard left >= minimumRows, area.width >= 60 else { return (area, nil) }
+        let table = Rect(x: area.x, y: area.y, width: area.width, height: tableHeight)
+        let chart = Rect(x: area.x, y: area.y + tableHeight + 1, width: area.width, height: min(left, 30))
+        return (table, chart)
+    }
+
+    /// What was written to every topic and consumed by every group, per second, two charts on one scale.
+    static func throughput(_ state: AppState, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
+        let window = Double(state.viewStates[ChartWindow.self].minutes * 60)
+        let (produced, consumed) = state.meter.totals
+        let buckets = Int(window / 5)
+        let scale = (produced.suffix(buckets) + consumed.suffix(buckets)).filter(\.isFinite).max()
+        let half = area.height / 2
+        let format: @Sendable (Double) -> String = { NumberFormat.rate($0) }
+        ColumnChart(title: "written /s, every topic", values: produced, bucketSeconds: 5, windowSeconds: window, scale: scale, format: format)
+            .render(in: Rect(x: area.x, y: area.y, width: area.width, height: half), into: &buffer, theme: theme)
+        ColumnChart(title: "consumed /s, every group", values: consumed, bucketSeconds: 5, windowSeconds: window, scale: scale,
+                    role: .rateZero, format: format)
+            .render(in: Rect(x: area.x, y: area.y + half, width: area.width, height: area.height - half), into: &buffer, theme: theme)
+    }
+
+    /// The selected group's total lag over the tracker's history (10 minutes at 5 s).
+    static func lag(_ state: AppState, group: String, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
+        let config = state.lagTracker.configuration
+        let values = state.lagTracker.lagHistory(group: group).map(Double.init)
+        let window = min(Double(state.viewStates[ChartWindow.self].minutes * 60), config.historyBucketSeconds * Double(config.historyCapacity))
+        ColumnChart(title: "total lag of \(group)", values: values, bucketSeconds: config.historyBucketSeconds, windowSeconds: window,
+                    role: .lagWarn, format: { NumberFormat.rate($0) })
+            .render(in: area, into: &buffer, theme: theme)
+    }
+}
