@@ -71,10 +71,10 @@ enum DeadLetterViews {
 
     static let letters = ViewRegistration(
         name: "letters", summary: "one DLQ topic's letters", helpSection: "Dead letters",
-        form: .argument(placeholder: "TOPIC") { .deadLetterList(topic: $0) }, bindings: [mark, requeue, requeueAll],
+        form: .argument(placeholder: "TOPIC") { .deadLetterList(topic: $0) }, bindings: [mark, requeue, requeueAll, ExceptionGroupsView.open],
         hints: [GlobalKeys.backHint, GlobalKeys.enterHint, GlobalKeys.filterHint, mark.hint("space", "mark"),
                 requeue.hint("r", "requeue").unlessReadOnly, requeueAll.hint("R", "all shown").unlessReadOnly,
-                GlobalKeys.helpHint, GlobalKeys.quitHint],
+                GlobalKeys.helpHint, GlobalKeys.quitHint, ExceptionGroupsView.open.hint("e", "by exception")],
         navigation: .table(TableAccess(keys: { state, view in
             guard case .deadLetterList(let topic) = view else { return [] }
             return DeadLetterModel.letterRows(state, topic: topic).map(\.key)

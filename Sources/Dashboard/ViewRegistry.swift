@@ -21,7 +21,7 @@ public enum ViewRegistry {
         TopicsViews.topics, TopicsViews.partitions, TopicsViews.queue, BrokersScreen.registration,
         LagViews.lag, LagViews.group,
         SagaViews.sagas, SagaViews.timeline,
-        DeadLetterViews.queues, DeadLetterViews.letters, DeadLetterViews.letter,
+        DeadLetterViews.queues, DeadLetterViews.letters, ExceptionGroupsView.registration, DeadLetterViews.letter,
     ]
 
     private static let byName: [String: ViewRegistration] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

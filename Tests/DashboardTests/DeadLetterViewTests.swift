@@ -331,3 +331,29 @@ final class DeadLetterPayloadFieldsTests: XCTestCase {
         XCTAssertEqual(row.correlation, "ord-9")
     }
 }
+
+/// `e` in a DLQ's letters: grouped by exception; `enter` goes back filtered to the group.
+final class ExceptionGroupsTests: XCTestCase {
+    func testLettersGroupByExceptionAndEnterFiltersTheListToOneGroup() throws {
+        var state = DeadLetterFixtures.state(width: 120, height: 30)
+        Reducer.reduce(&state, .key(.enter))
+        XCTAssertEqual(state.view, .deadLetterList(topic: "orders.DLT"))
+        let rows = state.deadLetterRows["orders.DLT"] ?? []
+        let groups = ExceptionGroupsView.groups(rows)
+        XCTAssertEqual(groups.reduce(0) { $0 + $1.letters }, rows.count, "every letter in one group")
+        XCTAssertEqual(groups.map(\.letters), groups.map(\.letters).sorted(by: >), "most frequent first")
+
+        Reducer.reduce(&state, .key(.char("e")))
+        XCTAssertEqual(state.view, .registered(name: "exceptions", argument: "orders.DLT"))
+        let screen = Screen.render(state, theme: .fallback).lines.joined(separator: "\n")
+        let first = try XCTUnwrap(groups.first)
+        XCTAssertTrue(screen.contains("\(groups.count) exception"), screen)
+        XCTAssertTrue(screen.contains(first.name), screen)
+
+        Reducer.reduce(&state, .key(.enter))
+        XCTAssertEqual(state.view, .deadLetterList(topic: "orders.DLT"))
+        let shown = DeadLetterModel.letterRows(state, topic: "orders.DLT")
+        XCTAssertEqual(shown.count, first.letters, "the list shows exactly that group")
+        XCTAssertTrue(shown.allSatisfy { ($0.exceptionClass ?? $0.exception).contains(first.name) })
+    }
+}
