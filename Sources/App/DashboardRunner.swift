@@ -250,7 +250,9 @@ enum DashboardRunner {
         defer { indexing?.cancel() }
         while !session.state.shouldQuit {
             if let sig = pendingSignal() {
-                // Leave through the normal path: every defer (terminal, poller, simulator) runs.
+                // Leave through the normal path: every defer (terminal, poller, simulator) runs, and the
+                // tap (RabbitMQ) stops, its last batch written, so the server deletes its queue now.
+                await performer.sagas?.stopTap()
                 throw TerminatedBySignal(signal: sig)
             }
             // The first read waits up to 40 ms for a key (the terminal wakes us at once when one comes:
@@ -258,6 +260,7 @@ enum DashboardRunner {
             session.step(waitMillis: 40)
             await Task.yield()
         }
+        await performer.sagas?.stopTap()
     }
 }
 

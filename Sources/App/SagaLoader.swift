@@ -294,6 +294,12 @@ final class PendingSagaLoader: Sendable {
         }
     }
 
+    /// Stops the tap of the loader, if one was made and runs a tap (nothing is made to stop it).
+    func stopTap() async {
+        guard let made = task.withLock({ $0 }) else { return }
+        await made.value.stopTap()
+    }
+
     /// The loader, once made.
     var loader: SagaLoader {
         get async {

@@ -37,8 +37,12 @@ enum Charts {
     static func throughput(_ state: AppState, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
         let window = Double(state.viewStates[ChartWindow.self].minutes * 60)
         let (produced, consumed) = state.meter.totals
-        let buckets = Int(window / 5)
-        let scale = (produced.suffix(buckets) + consumed.suffix(buckets)).filter(\.isFinite).max()
+        // One scale for both, from the columns as drawn (buckets averaged to fit the width), so the top
+        // label is a value a column reaches. The axis takes a few columns: measured at the width left after it.
+        let width = max(1, area.width - 8)
+        let columns = ColumnChart.columns(produced, bucketSeconds: 5, windowSeconds: window, width: width).columns
+            + ColumnChart.columns(consumed, bucketSeconds: 5, windowSeconds: window, width: width).columns
+        let scale = columns.max()
         let half = area.height / 2
         let format: @Sendable (Double) -> String = { NumberFormat.rate($0) }
         ColumnChart(title: "written /s, every topic", values: produced, bucketSeconds: 5, windowSeconds: window, scale: scale, format: format)

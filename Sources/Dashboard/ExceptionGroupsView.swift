@@ -99,7 +99,8 @@ enum ExceptionGroupsView {
                   let group = Reducer.highlighted(groups(state.deadLetterRows[topic] ?? []),
                                                   state.viewStates[ExceptionGroupsState.self].cursor, key: \.name) else { return }
             Reducer.goBack(&state)
-            state.filters[ViewID.deadLetterList(topic: topic).name] = NSRegularExpression.escapedPattern(for: group.name)
+            // Whole words: the TimeoutException group must not take SocketTimeoutException's letters too.
+            state.filters[ViewID.deadLetterList(topic: topic).name] = "\\b" + NSRegularExpression.escapedPattern(for: group.name) + "\\b"
             state.deadLetterCursor = TableCursor()
         },
         render: { state, view, layout, buffer, theme in

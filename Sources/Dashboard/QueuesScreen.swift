@@ -18,6 +18,11 @@ enum QueuesScreen {
         }
         let area = layout.frame(Block(title: title, rightTitle: "sort: \(state.topicSort.queueTitle) \(arrow)"), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
+        if rows.isEmpty {
+            let text = state.currentFilter.isEmpty ? "no queues in this vhost yet" : "no queue matches the filter “\(state.currentFilter)”"
+            buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
+            return
+        }
         let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))
         let sparkWidth = perMinute * max(1, min(3, area.width / 60))
         let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
@@ -116,25 +121,25 @@ enum QueueDetailModel {
 
         heading(" RATES            10s/s     60s/s")
         let inRates = state.meter.rates(topic: queue), outRates = state.meter.queueRates(topic: queue)
-        func rate(_ v: Double?) -> String { (v.map(NumberFormat.rate) ?? "–").leftPadded(to: 9) }
+        func rate(_ v: Double?) -> String { TextWidth.padded(v.map(NumberFormat.rate) ?? "–", to: 9, alignRight: true) }
         for (label, r) in [("published", inRates), ("delivered", outRates.delivered), ("acknowledged", outRates.acknowledged)] {
-            out.append(DetailLine("   " + label.padded(to: 13) + rate(r.perSecond10) + " " + rate(r.perSecond60)))
+            out.append(DetailLine("   " + TextWidth.padded(label, to: 13) + rate(r.perSecond10) + " " + rate(r.perSecond60)))
         }
         out.append(DetailLine("   measured by evtop from RabbitMQ's counters, which it refreshes every 5 s", role: .textDim))
 
-        let utilisation = (q.consumerCount ?? 0) == 0 ? "" : q.utilisation.map { " · utilisation \(Int(($0 * 100).rounded())) %" } ?? ""
+        let utilisation = (q.consumerCount ?? 0) == 0 ? "" : q.utilisation.map { " · utilisation \(Int((min(1, max(0, $0.isFinite ? $0 : 0)) * 100).rounded())) %" } ?? ""
         heading(" CONSUMERS  \((q.consumerCount ?? q.consumers?.count).map(String.init) ?? "unknown")\(utilisation)")
         if let consumers = q.consumers {
             if consumers.isEmpty {
                 out.append(DetailLine("   none attached" + ((q.ready ?? 0) > 0 ? ": messages wait for nobody" : ""), role: (q.ready ?? 0) > 0 ? .lagWarn : .textDim))
             } else {
-                out.append(DetailLine("   " + "TAG".padded(to: 34) + "PREFETCH  ACK     ACTIVE  CHANNEL", role: .textDim))
+                out.append(DetailLine("   " + TextWidth.padded("TAG", to: 34) + "PREFETCH  ACK     ACTIVE  CHANNEL", role: .textDim))
                 for c in consumers {
                     let prefetch = c.prefetch.map { $0 == 0 ? "none" : String($0) } ?? "–"
                     let ack = c.acknowledges.map { $0 ? "manual" : "auto" } ?? "–"
                     let active = c.active.map { $0 ? "yes" : "standby" } ?? "–"
-                    out.append(DetailLine("   " + HeaderBar.middleTruncated(c.tag, to: 32).padded(to: 34) + prefetch.padded(to: 10)
-                                          + ack.padded(to: 8) + active.padded(to: 8) + (c.channel ?? "–")))
+                    out.append(DetailLine("   " + TextWidth.padded(HeaderBar.middleTruncated(c.tag, to: 32), to: 34) + TextWidth.padded(prefetch, to: 10)
+                                          + TextWidth.padded(ack, to: 8) + TextWidth.padded(active, to: 8) + (c.channel ?? "–")))
                 }
             }
         } else {
@@ -144,7 +149,7 @@ enum QueueDetailModel {
         heading(" ARGUMENTS")
         if q.arguments.isEmpty { out.append(DetailLine("   none", role: .textDim)) }
         let width = min(32, (q.arguments.map { $0.name.count }.max() ?? 0) + 2)
-        for a in q.arguments { out.append(DetailLine("   " + a.name.padded(to: width) + a.value)) }
+        for a in q.arguments { out.append(DetailLine("   " + TextWidth.padded(a.name, to: width) + a.value)) }
 
         heading(" BINDINGS (exchange → key)")
         if q.bindings.isEmpty { out.append(DetailLine("   only the default exchange (by the queue's name)", role: .textDim)) }
@@ -169,31 +174,28 @@ enum QueueDetailModel {
         guard let mine = queues.first(where: { $0.0 == queue })?.1 else { return ([], []) }
         func receivers(of exchange: String, key: String?) -> [String] {
             if exchange.isEmpty { return key.map { [$0] } ?? [] }  // the default exchange routes by queue name
-            return queues.filter { $0.1.bindings.contains { $0.exchange == exchange } }.map(\.0)
+            // As RabbitMQLog finds DLQs: a binding whose key cannot match the letters' key is another flow's
+            // (fanout and headers bindings have no key; keys with wildcards may match).
+            return queues.filter { q in q.1.bindings.contains { b in
+                guard b.exchange == exchange else { return false }
+                guard let key, !b.routingKey.isEmpty, !b.routingKey.contains("#"), !b.routingKey.contains("*") else { return true }
+                return b.routingKey == key
+            } }.map(\.0)
         }
         var to: [String] = []
         if let exchange = mine.argument("x-dead-letter-exchange") {
             let key = mine.argument("x-dead-letter-routing-key")
             let name = exchange.isEmpty ? "the default exchange" : "exchange \(exchange)"
             let into = receivers(of: exchange, key: key).filter { $0 != queue }
-            to.append(name + (key.map { " with key \($0)" } ?? "") + (into.isEmpty ? " (no queue bound: letters are dropped)" : " → " + into.joined(separator: ", ")))
+            let unknownRoute = exchange.isEmpty && key == nil  // each letter goes by its own routing key
+            to.append(name + (key.map { " with key \($0)" } ?? "")
+                      + (unknownRoute ? ", by each letter's original routing key"
+                         : into.isEmpty ? " (no queue bound: letters are dropped)" : " → " + into.joined(separator: ", ")))
         }
         let from = queues.filter { other in
             guard other.0 != queue, let exchange = other.1.argument("x-dead-letter-exchange") else { return false }
             return receivers(of: exchange, key: other.1.argument("x-dead-letter-routing-key")).contains(queue)
         }.map(\.0)
         return (to, from)
-    }
-}
-
-private extension String {
-    func padded(to width: Int) -> String {
-        let w = TextWidth.of(self)
-        return w >= width ? self + " " : self + String(repeating: " ", count: width - w)
-    }
-
-    func leftPadded(to width: Int) -> String {
-        let w = TextWidth.of(self)
-        return w >= width ? self : String(repeating: " ", count: width - w) + self
     }
 }

@@ -118,8 +118,9 @@ public struct ThroughputMeter: Sendable {
             if let old = lastPositions[key], p > old { consumedCount = consumedCount.addingSaturating(p - old) }
         }
         lastPositions = positions
-        produced.append(time: t, value: producedCount)
-        consumed.append(time: t, value: consumedCount)
+        // A source that gives no counter (no management API, no statistics) charts nothing, not a zero line.
+        if !written.isEmpty { produced.append(time: t, value: producedCount) }
+        if !positions.isEmpty { consumed.append(time: t, value: consumedCount) }
     }
 
     /// Records per second written to every topic, and consumed by every group, per 5 s bucket over up to

@@ -307,6 +307,8 @@ final class AMQPConnection: @unchecked Sendable {
     func awaitConfirms(timeoutSeconds: Int, redriveIDHeader: String, isDone: (ConfirmEvents) -> Bool) throws -> ConfirmEvents {
         var events = ConfirmEvents()
         while !isDone(events) {
+            // A long-lived publisher (the demo's) would otherwise keep every decoded confirm frame.
+            amqp_maybe_release_buffers(state)
             var frame = amqp_frame_t()
             var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
             let status = amqp_simple_wait_frame_noblock(state, &frame, &timeout)

@@ -16,8 +16,7 @@ extension ManagementAPI {
 
     /// One queue's depth and counters (for the tap's own queue: what the server dropped).
     func queue(named name: String) async throws -> Queue {
-        let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? name
-        return try await get("queues/\(vhostSegment)/\(encoded)?columns=name,messages,message_stats", as: Queue.self)
+        try await get("queues/\(vhostSegment)/\(Self.segment(name))?columns=name,messages,message_stats", as: Queue.self)
     }
 }
 

@@ -42,8 +42,13 @@ struct ManagementAPI: Sendable {
     }
 
     /// The vhost as one path segment (`/` is `%2F`).
-    var vhostSegment: String {
-        vhost.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? vhost
+    var vhostSegment: String { Self.segment(vhost) }
+
+    /// A name (vhost, queue, exchange) as one URL path segment: every byte but ASCII letters, digits and
+    /// `-._~` percent-encoded (`.alphanumerics` would let non-ASCII letters through unencoded).
+    static func segment(_ name: String) -> String {
+        let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+        return name.addingPercentEncoding(withAllowedCharacters: unreserved) ?? name
     }
 
     /// GETs `path` (already encoded, after `/api/`) and decodes it.

@@ -17,14 +17,26 @@ public final class RabbitMQLog: LogReader, Sendable {
     /// messages the other holds.
     private let amqpQueue = DispatchQueue(label: "evtop.rabbitmq.amqp")
     private let facts = Mutex<ServerFacts?>(nil)
-    /// Each queue's type as the last snapshot saw it: how a browse must return what it took.
-    private let queueTypes = Mutex<[String: String]>([:])
+    /// Each queue's kind as the last snapshot (or a lookup) saw it: how a browse must return what it took.
+    private let queueKinds = Mutex<[String: QueueKind]>([:])
+
+    /// What decides how a queue may be browsed.
+    struct QueueKind: Sendable {
+        /// `classic`, `quorum`, `stream`; nil when the management API could not say (then until `retryAfter`).
+        var type: String?
+        /// True when returning a message counts against a delivery limit (`x-delivery-limit`, or any quorum
+        /// queue on RabbitMQ 4, whose default limit is 20): browsing would dead-letter what it returns.
+        var limitsDeliveries: Bool
+        var retryAfter: Date?
+    }
 
     /// What does not change while evtop runs: read once from `/api/overview`.
     struct ServerFacts: Sendable {
         var clusterName: String?
         /// False when the server keeps no message statistics (`rates_mode: none`): no rates, no ack counts.
         var keepsStatistics: Bool
+        /// RabbitMQ's major version (3, 4), where the overview names it.
+        var majorVersion: Int? = nil
     }
 
     /// Prepares the source; nothing is contacted until the first call.
@@ -60,8 +72,8 @@ public final class RabbitMQLog: LogReader, Sendable {
         }
         // Who consumes, with prefetch: for the drill-in. Its failure costs only that list, not the snapshot.
         let consumers = try? await api.consumers()
-        let types = Dictionary(queues.compactMap { q in q.type.map { (q.name, $0) } }, uniquingKeysWith: { a, _ in a })
-        queueTypes.withLock { $0 = types }
+        let kinds = Dictionary(queues.map { q in (q.name, Self.kind(of: q, serverMajorVersion: facts.majorVersion)) }, uniquingKeysWith: { a, _ in a })
+        queueKinds.withLock { $0 = kinds }
         return Self.snapshot(time: now, queues: queues, bindings: bindings, consumers: consumers, keepsStatistics: facts.keepsStatistics)
     }
 
@@ -138,7 +150,12 @@ public final class RabbitMQLog: LogReader, Sendable {
         let end = Int(min(Int64(Self.maxBrowse), start.addingSaturating(Int64(maxRecords))))
         // A classic queue puts a returned message back in its place. Any other (a quorum queue puts it at
         // the back) keeps its order only if the browse takes it whole and returns it whole.
-        let whole = await queueType(topic) != "classic"
+        let kind = await queueKind(topic)
+        if kind.type == "quorum" && kind.limitsDeliveries {
+            throw BrokerError.unsupported("'\(topic)' is a quorum queue with a delivery limit: every browse returns its messages, "
+                                          + "which counts as a delivery, so browsing would in time dead-letter them; evtop does not browse it")
+        }
+        let whole = kind.type != "classic"
         let wanted = whole ? Self.maxBrowse : end
         let deliveries: [AMQPDelivery] = try await onAMQP {
             let connection = try AMQPConnection(settings: settings, properties: properties)
@@ -166,15 +183,28 @@ public final class RabbitMQLog: LogReader, Sendable {
         return (records, start + Int64(records.count))
     }
 
-    /// The queue's type (`classic`, `quorum`, `stream`) from the last snapshot, else asked of the management
-    /// API; nil when neither can tell (browsed whole, as the safe way).
-    func queueType(_ queue: String) async -> String? {
-        if let known = queueTypes.withLock({ $0[queue] }) { return known }
-        struct Typed: Decodable { var type: String? }
-        let name = queue.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? queue
-        guard let type = try? await api.get("queues/\(api.vhostSegment)/\(name)?columns=type", as: Typed.self).type else { return nil }
-        queueTypes.withLock { $0[queue] = type }
-        return type
+    /// A queue's kind as the management API gives it; a server that names no type (before 3.8) has only classic queues.
+    static func kind(of q: ManagementAPI.Queue, serverMajorVersion: Int?) -> QueueKind {
+        let type = q.type ?? "classic"
+        let limit = q.arguments?["x-delivery-limit"] != nil || (type == "quorum" && (serverMajorVersion ?? 0) >= 4)
+        return QueueKind(type: type, limitsDeliveries: limit)
+    }
+
+    /// The queue's kind from the last snapshot, else asked of the management API. When it cannot say (no
+    /// management API), the type is nil, the browse takes the queue whole as the safe way, and the API is
+    /// not asked again for 30 s: a browse must not wait out an HTTP timeout every time.
+    func queueKind(_ queue: String) async -> QueueKind {
+        if let known = queueKinds.withLock({ $0[queue] }), known.retryAfter.map({ Date() < $0 }) ?? true { return known }
+        let major = (try? await serverFacts())?.majorVersion
+        guard let q = try? await api.get("queues/\(api.vhostSegment)/\(ManagementAPI.segment(queue))?columns=name,type,arguments",
+                                         as: ManagementAPI.Queue.self) else {
+            let unknown = QueueKind(type: nil, limitsDeliveries: false, retryAfter: Date().addingTimeInterval(30))
+            queueKinds.withLock { $0[queue] = unknown }
+            return unknown
+        }
+        let found = Self.kind(of: q, serverMajorVersion: major)
+        queueKinds.withLock { $0[queue] = found }
+        return found
     }
 
     /// Browsing holds every message it passes unacknowledged until it returns them: bounded.
@@ -196,7 +226,8 @@ public final class RabbitMQLog: LogReader, Sendable {
         let overview = try await api.overview()
         try await api.checkVhost()
         let rates = try? await api.get("overview?columns=rates_mode", as: [String: String].self)["rates_mode"]
-        let found = ServerFacts(clusterName: overview.cluster_name, keepsStatistics: rates != "none")
+        let major = overview.rabbitmq_version.flatMap { Int($0.prefix { $0.isNumber }) }
+        let found = ServerFacts(clusterName: overview.cluster_name, keepsStatistics: rates != "none", majorVersion: major)
         facts.withLock { $0 = found }
         return found
     }

@@ -48,6 +48,15 @@ final class RabbitMQMoveSession: QueueMoveSession, @unchecked Sendable {
         self.publisher = publisher
     }
 
+    deinit {
+        // Closing a connection blocks up to its call timeout: never on the thread that drops the session
+        // (a cancelled job may drop it on the cooperative pool), always on the worker.
+        let connections = [taker, publisher].compactMap { $0 }
+        guard !connections.isEmpty else { return }
+        let held = ConnectionsToClose(connections)
+        worker.async { held.close() }
+    }
+
     static func run<T: Sendable>(on worker: DispatchQueue, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             worker.async { continuation.resume(with: Result { try work() }) }
@@ -155,4 +164,13 @@ final class RabbitMQMoveSession: QueueMoveSession, @unchecked Sendable {
             publisher = nil
         }
     }
+}
+
+
+/// Connections handed to the worker to be closed (their deinit closes them) there.
+private final class ConnectionsToClose: @unchecked Sendable {
+    // @unchecked: handed over once, then only touched on the worker.
+    private var connections: [AMQPConnection]
+    init(_ connections: [AMQPConnection]) { self.connections = connections }
+    func close() { connections.removeAll() }
 }

@@ -92,7 +92,7 @@ public struct RabbitMQSettings: Sendable, Equatable {
 
     /// The URL without credentials: `amqp://host:port/vhost` (the vhost percent-encoded).
     public var description: String {
-        let encoded = vhost == "/" ? "" : (vhost.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? vhost)
+        let encoded = vhost == "/" ? "" : ManagementAPI.segment(vhost)
         return "\(tls ? "amqps" : "amqp")://\(host.contains(":") ? "[\(host)]" : host):\(port)/\(encoded)"
     }
 }

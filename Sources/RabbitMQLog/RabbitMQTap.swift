@@ -169,6 +169,7 @@ final class RabbitMQTap: TapRun, Sendable {
         var batchLastTag: UInt64 = 0
         var batchStarted = Date()
         var ackedTag: UInt64 = 0
+        var stopDeadline: Date?
         while true {
             let stopping = isStopped
             let (writtenTag, inFlight, failure) = written.withLock { w in w.generation == generation ? (w.tag, w.inFlight, w.failure) : (0, false, nil) }
@@ -182,6 +183,11 @@ final class RabbitMQTap: TapRun, Sendable {
                 // closing the connection deletes the queue.
                 if !batch.isEmpty && !inFlight { handOff(batch, lastTag: batchLastTag, generation: generation); batch = [] }
                 if batch.isEmpty && !inFlight { return }
+                // A write that hangs must not keep the thread and the connection: after 2 s the copies not
+                // written are left to the exclusive queue, which goes with the connection.
+                let deadline = stopDeadline ?? Date().addingTimeInterval(2)
+                stopDeadline = deadline
+                if Date() >= deadline { return }
                 Thread.sleep(forTimeInterval: 0.02)
                 continue
             }

@@ -62,7 +62,7 @@ public struct ColumnChart: Sendable {
         let (columns, per) = ColumnChart.columns(values, bucketSeconds: bucketSeconds, windowSeconds: windowSeconds, width: plotWidth)
 
         let window = ColumnChart.duration(windowSeconds)
-        let heading = "\(title) · last \(window)" + (top > 0 ? " · top \(format(top))" : " · nothing yet")
+        let heading = "\(title) · last \(window)" + (values.isEmpty ? " · no figures yet" : top > 0 ? " · top \(format(top))" : " · none")
         buffer.put(heading, x: area.x, y: area.y, style: theme.style(.tableHeader), maxWidth: area.width)
 
         let axis = theme.style(.textDim)

@@ -103,6 +103,25 @@ final class QueuesViewTests: XCTestCase {
         XCTAssertTrue(dlq.contains("none attached"), dlq)
     }
 
+    func testDeadLetterFlowsFollowTheRoutingKeyAndTheDefaultExchange() {
+        func q(_ name: String, args: [QueueArgument] = [], bindings: [QueueBinding] = []) -> TopicInfo {
+            TopicInfo(name: name, partitions: [PartitionWatermarks(partition: 0, depth: 0)],
+                      queue: QueueFacts(type: "classic", arguments: args, bindings: bindings))
+        }
+        let topics = [
+            q("billing", args: [QueueArgument(name: "x-dead-letter-exchange", value: "dlx"), QueueArgument(name: "x-dead-letter-routing-key", value: "billing")]),
+            q("billing.dlq", bindings: [QueueBinding(exchange: "dlx", routingKey: "billing")]),
+            q("shipping.dlq", bindings: [QueueBinding(exchange: "dlx", routingKey: "shipping")]),
+            q("audit", args: [QueueArgument(name: "x-dead-letter-exchange", value: "")]),
+        ]
+        let billing = QueueDetailModel.deadLetterFlows(queue: "billing", in: topics)
+        XCTAssertEqual(billing.to, ["exchange dlx with key billing → billing.dlq"], "shipping.dlq is bound by another key")
+        XCTAssertEqual(QueueDetailModel.deadLetterFlows(queue: "shipping.dlq", in: topics).from, [])
+        XCTAssertEqual(QueueDetailModel.deadLetterFlows(queue: "billing.dlq", in: topics).from, ["billing"])
+        XCTAssertEqual(QueueDetailModel.deadLetterFlows(queue: "audit", in: topics).to,
+                       ["the default exchange, by each letter's original routing key"])
+    }
+
     func testAQueueWithoutStatisticsOrConsumerListSaysSo() {
         var state = Self.state(width: 100, height: 30)
         state.view = .registered(name: "queue", argument: "legacy")

@@ -116,6 +116,21 @@ final class RabbitMQEndToEndTests: RabbitNodeTestCase {
         }
         XCTAssertEqual(seqs, Array(0..<12), "two browses of a quorum queue moved nothing")
 
+        // With a delivery limit, every return of a browse counts as a delivery: evtop refuses rather than
+        // dead-letter the queue's messages after a few looks.
+        try node.client([url, "declare", "orders.limited", "quorum", "5"])
+        try node.client([url, "publish", "orders.limited", "2"])
+        let limited = try self.log(url)
+        _ = try await snapshot(limited) { $0.topics.contains { $0.name == "orders.limited" } }
+        do {
+            _ = try await limited.read(topic: "orders.limited", partition: 0, from: 0, maxRecords: 10)
+            XCTFail("a quorum queue with a delivery limit is not browsed")
+        } catch let error as BrokerError {
+            guard case .unsupported(let why) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(why.contains("delivery limit"), why)
+        }
+        XCTAssertEqual(try node.client([url, "count", "orders.limited"]).trimmingCharacters(in: .whitespacesAndNewlines), "2")
+
         // A stream cannot be taken from: said as such, not as a broker outage to wait for.
         try node.client([url, "declare", "orders.stream", "stream"])
         try node.client([url, "publish", "orders.stream", "3"])

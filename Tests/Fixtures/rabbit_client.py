@@ -181,8 +181,10 @@ def main():
             if "x-death" in headers: deaths += 1
             ch.basic_ack(method.delivery_tag)
         print(json.dumps({"count": len(order), "copies": seen, "order": order, "redriveIds": redrive_ids, "withDeath": deaths}))
-    elif cmd == "declare":  # a queue of a type: classic, quorum or stream
-        ch.queue_declare(args[0], durable=True, arguments={"x-queue-type": args[1]})
+    elif cmd == "declare":  # a queue of a type (classic, quorum or stream), and a delivery limit if given
+        arguments = {"x-queue-type": args[1]}
+        if len(args) > 2: arguments["x-delivery-limit"] = int(args[2])
+        ch.queue_declare(args[0], durable=True, arguments=arguments)
     elif cmd == "count":
         print(ch.queue_declare(args[0], passive=True).method.message_count)
     elif cmd == "consume":

@@ -64,6 +64,16 @@ final class RabbitMQSnapshotTests: XCTestCase {
         XCTAssertFalse(snapshot.groups.contains { $0.id.hasPrefix("evtop.tap.") })
     }
 
+    func testHowAQueueMayBeBrowsedFollowsItsTypeAndDeliveryLimit() throws {
+        let queues = try decode(#"[{"name":"old","messages":1},{"name":"q","type":"quorum","arguments":{}},{"name":"limited","type":"quorum","arguments":{"x-delivery-limit":5}}]"#,
+                                as: [ManagementAPI.Queue].self)
+        let v3 = queues.map { RabbitMQLog.kind(of: $0, serverMajorVersion: 3) }
+        XCTAssertEqual(v3.map(\.type), ["classic", "quorum", "quorum"], "a server that names no type has only classic queues")
+        XCTAssertEqual(v3.map(\.limitsDeliveries), [false, false, true])
+        // RabbitMQ 4 gives every quorum queue a delivery limit of 20.
+        XCTAssertEqual(queues.map { RabbitMQLog.kind(of: $0, serverMajorVersion: 4).limitsDeliveries }, [false, true, true])
+    }
+
     func testWithoutStatisticsOrAConsumerListTheFiguresAreUnknownNotZero() throws {
         let snapshot = RabbitMQLog.snapshot(time: Date(), queues: try decode(Self.queues, as: [ManagementAPI.Queue].self),
                                             bindings: try decode(Self.bindings, as: [ManagementAPI.Binding].self),
