@@ -9,29 +9,11 @@ import TerminalUI
 /// those counters every 5 s by default, so a 1 s rate would only ever read 0 or a burst.
 enum QueuesScreen {
     static func render(_ state: AppState, rows: [TopicRow], layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
-        let arrow = state.topicSortDescending ? "▼" : "▲"
-        let total = state.snapshot?.topics.count ?? 0
-        var title = rows.count == total ? "Queues" : "Queues \(rows.count)/\(total)"
-        // Figures from before an outage are the last ones known, not live ones: the title says since when.
-        if case .down = state.connection, let taken = state.snapshot?.time {
-            title += " · stale since " + Clock.hms(taken, utcOffsetSeconds: state.utcOffsetSeconds)
-        }
-        let area = layout.frame(Block(title: title, rightTitle: "sort: \(state.topicSort.queueTitle) \(arrow)"), into: &buffer, theme: theme)
-        guard !area.isEmpty else { return }
-        if rows.isEmpty {
-            let text = state.currentFilter.isEmpty ? "no queues in this vhost yet" : "no queue matches the filter “\(state.currentFilter)”"
-            buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
-            return
-        }
-        let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))
-        let sparkWidth = perMinute * max(1, min(3, area.width / 60))
-        let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
-        let (tableArea, chartArea) = Charts.split(area, tableRows: rows.count)
-        if let chartArea { Charts.throughput(state, in: chartArea, into: &buffer, theme: theme) }
-        let visible = max(0, tableArea.height - 1)
-        let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        guard let frame = TopicsScreen.frame(state, rows: rows, noun: "Queues", sortTitle: state.topicSort.queueTitle, sparkPer: 60,
+                                             empty: state.currentFilter.isEmpty ? "no queues in this vhost yet" : "no queue matches the filter “\(state.currentFilter)”",
+                                             layout: layout, into: &buffer, theme: theme) else { return }
+        let (tableArea, selected, scroll, sparkWidth, scale) = (frame.table, frame.selected, frame.scroll, frame.sparkWidth, frame.scale)
         let meter = state.meter
-        let scale = TopicsScreen.sharedScale(rows[scroll..<min(rows.count, scroll + visible)].map { meter.history(topic: $0.name) }, width: sparkWidth)
         let columns: [TableColumn] = [
             TableColumn("QUEUE", width: .flexible(min: 18, weight: 2), priority: 100),
             TableColumn("TYPE", width: .fixed(7), priority: 38),

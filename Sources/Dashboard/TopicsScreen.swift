@@ -9,32 +9,11 @@ enum TopicsScreen {
         if TopicsModel.showsQueues(state) {
             return QueuesScreen.render(state, rows: rows, layout: layout, into: &buffer, theme: theme)
         }
-        let arrow = state.topicSortDescending ? "▼" : "▲"
-        let total = state.snapshot?.topics.count ?? 0
-        var title = rows.count == total ? "Topics" : "Topics \(rows.count)/\(total)"
-        // Figures from before an outage are the last ones known, not live ones: the title says since when.
-        if case .down = state.connection, let taken = state.snapshot?.time {
-            title += " · stale since " + Clock.hms(taken, utcOffsetSeconds: state.utcOffsetSeconds)
-        }
-        let area = layout.frame(Block(title: title, rightTitle: "sort: \(state.topicSort.title) \(arrow)"), into: &buffer, theme: theme)
-        guard !area.isEmpty else { return }
-        if rows.isEmpty {
-            let text = state.snapshot == nil ? Screen.noData(state)
-                : (state.currentFilter.isEmpty ? "no topics yet" : "no topic matches the filter “\(state.currentFilter)”")
-            buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
-            return
-        }
-        // Whole minutes of history: 12 buckets of the meter make one minute at the default 5 s.
-        let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))
-        let sparkWidth = perMinute * max(1, min(3, area.width / 50))
-        let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
-        let (tableArea, chartArea) = Charts.split(area, tableRows: rows.count)
-        if let chartArea { Charts.throughput(state, in: chartArea, into: &buffer, theme: theme) }
-        let visible = max(0, tableArea.height - 1)
-        let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        guard let frame = TopicsScreen.frame(state, rows: rows, noun: "Topics", sortTitle: state.topicSort.title, sparkPer: 50,
+                                             empty: state.currentFilter.isEmpty ? "no topics yet" : "no topic matches the filter “\(state.currentFilter)”",
+                                             layout: layout, into: &buffer, theme: theme) else { return }
+        let (tableArea, selected, scroll, sparkWidth, scale) = (frame.table, frame.selected, frame.scroll, frame.sparkWidth, frame.scale)
         let meter = state.meter
-        let onScreen = rows[scroll..<min(rows.count, scroll + visible)]
-        let scale = sharedScale(onScreen.map { meter.history(topic: $0.name) }, width: sparkWidth)
         let columns: [TableColumn] = [
             TableColumn("TOPIC", width: .flexible(min: 12, weight: 1), priority: 100),
             TableColumn("PART", width: .fixed(4), alignment: .right, priority: 50),
@@ -64,6 +43,46 @@ enum TopicsScreen {
         table.scrollOffset = scroll
         table.sort(byColumnTitled: state.topicSort.column, descending: state.topicSortDescending)
         table.render(in: tableArea, into: &buffer, theme: theme)
+    }
+
+    /// What the topics and the queues tables share, drawn and measured once: the frame (count, staleness after
+    /// an outage, sort), the message of an empty table, the chart a tall terminal gets below, the scroll, and
+    /// the one sparkline scale of the rows on screen. Nil when nothing more is to be drawn.
+    struct Frame {
+        var table: Rect
+        var selected: Int
+        var scroll: Int
+        var sparkWidth: Int
+        var scale: Double?
+    }
+
+    static func frame(_ state: AppState, rows: [TopicRow], noun: String, sortTitle: String, sparkPer: Int, empty: String,
+                      layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) -> Frame? {
+        let arrow = state.topicSortDescending ? "▼" : "▲"
+        let total = state.snapshot?.topics.count ?? 0
+        var title = rows.count == total ? noun : "\(noun) \(rows.count)/\(total)"
+        // Figures from before an outage are the last ones known, not live ones: the title says since when.
+        if case .down = state.connection, let taken = state.snapshot?.time {
+            title += " · stale since " + Clock.hms(taken, utcOffsetSeconds: state.utcOffsetSeconds)
+        }
+        let area = layout.frame(Block(title: title, rightTitle: "sort: \(sortTitle) \(arrow)"), into: &buffer, theme: theme)
+        guard !area.isEmpty else { return nil }
+        if rows.isEmpty {
+            buffer.put(state.snapshot == nil ? Screen.noData(state) : empty, x: area.x + 1, y: area.y + min(1, area.height - 1),
+                       style: theme.style(.textDim), maxWidth: area.width - 1)
+            return nil
+        }
+        // Whole minutes of history: 12 buckets of the meter make one minute at the default 5 s.
+        let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))
+        let sparkWidth = perMinute * max(1, min(3, area.width / sparkPer))
+        let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
+        let (tableArea, chartArea) = Charts.split(area, tableRows: rows.count)
+        if let chartArea { Charts.throughput(state, in: chartArea, into: &buffer, theme: theme) }
+        let visible = max(0, tableArea.height - 1)
+        let scroll = Table.scrollOffset(selected: selected, current: state.topicsCursor.scroll, visibleRows: visible, rowCount: rows.count)
+        let meter = state.meter
+        let scale = sharedScale(rows[scroll..<min(rows.count, scroll + visible)].map { meter.history(topic: $0.name) }, width: sparkWidth)
+        return Frame(table: tableArea, selected: selected, scroll: scroll, sparkWidth: sparkWidth, scale: scale)
     }
 
     static func rateCell(_ rate: Double?) -> TableCell {

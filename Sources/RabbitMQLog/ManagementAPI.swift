@@ -180,7 +180,7 @@ struct ManagementAPI: Sendable {
         /// The binding as the queue's facts list it.
         var queueBinding: QueueBinding {
             QueueBinding(exchange: source, routingKey: routing_key,
-                         arguments: (arguments ?? [:]).map { QueueArgument(name: $0.key, value: $0.value.text) }.sorted { $0.name < $1.name })
+                         arguments: (arguments ?? [:]).queueArguments)
         }
     }
 
@@ -244,4 +244,11 @@ enum JSONValue: Decodable, Sendable, Hashable {
     }
 
     var string: String? { if case .string(let s) = self { return s } else { return nil } }
+}
+
+extension Dictionary where Key == String, Value == JSONValue {
+    /// Queue or binding arguments as evtop shows them: sorted by name, values as text.
+    var queueArguments: [QueueArgument] {
+        map { QueueArgument(name: $0.key, value: $0.value.text) }.sorted { $0.name < $1.name }
+    }
 }

@@ -99,7 +99,7 @@ public final class RabbitMQLog: LogReader, Sendable {
                 type: q.type, state: q.state, durable: q.durable, ready: ready, unacknowledged: unacked,
                 consumerCount: q.consumers, utilisation: q.consumer_utilisation,
                 delivered: keepsStatistics ? (stats?.deliver_get ?? 0) : nil, acknowledged: acknowledged,
-                arguments: (q.arguments ?? [:]).map { QueueArgument(name: $0.key, value: $0.value.text) }.sorted { $0.name < $1.name },
+                arguments: (q.arguments ?? [:]).queueArguments,
                 bindings: (bindingsByQueue[q.name] ?? []).map(\.queueBinding).sorted(),
                 consumers: consumersByQueue.map { ($0[q.name] ?? []).map(\.queueConsumer).sorted { $0.tag < $1.tag } })
             topics.append(TopicInfo(name: q.name, partitions: [PartitionWatermarks(partition: 0, depth: depth, published: published)],
