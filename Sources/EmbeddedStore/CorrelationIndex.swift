@@ -2,14 +2,21 @@ import EventModel
 import Foundation
 import Synchronization
 import GRDB
+import GRDBSQLite
 import SQLiteSupport
 
 /// Records by correlation ID, so that a saga lookup reads a few index rows instead of scanning the log.
 ///
 /// The index lives in a SQLite file: the embedded store's own file (its tables are created when the
-/// store is opened read-write), or a local file of its own for a log that is not SQLite (Kafka). Rows are
-/// keyed by record position, so indexing the same record twice (two processes catching up at once,
-/// or a crash between batches) changes nothing. A per-partition cursor says how far each partition is indexed.
+/// store is opened read-write), or a local file of its own for a log that is not SQLite (Kafka).
+///
+/// The layout is made for write speed and size (docs/benchmarks.md has the figures): topics-partitions,
+/// correlation IDs and event types are interned as small integers, and a record is one compact row keyed
+/// by its saga, `(saga, ms, partition, offset)`, so a lookup reads one stretch of one B-tree and a record
+/// costs about 30 bytes. Rows are keyed by record position, so indexing the same record twice (two
+/// processes catching up at once, a crash between batches) changes nothing. Each partition says which
+/// stretch of it is indexed, `[tail, head)`: the indexer can take the newest records first and fill
+/// backwards later.
 public final class CorrelationIndex: Sendable {
     /// The file's path.
     public let path: String
@@ -17,38 +24,52 @@ public final class CorrelationIndex: Sendable {
     public let writable: Bool
     /// The file (internal: tests reach its pool to fill the disk).
     let file: SQLiteFile
+    /// Interned IDs already known to this process (IDs are never reused, so a cache is never wrong).
+    private let interned = Mutex(Interned())
 
-    /// The index's tables and indexes, all `IF NOT EXISTS` (they join a store without a schema version bump).
+    /// The index's tables, all `IF NOT EXISTS` (they join a store without a schema version bump).
+    /// `index_sagas` is AUTOINCREMENT so that a forgotten saga's id is never given to another one: other
+    /// processes indexing the same file may still hold it in their caches.
     static let tablesSQL = """
-        CREATE TABLE IF NOT EXISTS correlation_records(
+        CREATE TABLE IF NOT EXISTS index_partitions(
+            id INTEGER PRIMARY KEY,
             topic TEXT NOT NULL,
             "partition" INTEGER NOT NULL,
-            "offset" INTEGER NOT NULL,
-            correlation_id TEXT NOT NULL,
-            ts INTEGER NOT NULL,
-            event_type TEXT,
-            PRIMARY KEY(topic, "partition", "offset")
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS correlation_records_by_id ON correlation_records(correlation_id, ts);
-        CREATE INDEX IF NOT EXISTS correlation_records_by_time ON correlation_records(ts);
-        CREATE TABLE IF NOT EXISTS correlations(
-            correlation_id TEXT PRIMARY KEY NOT NULL,
-            first_ts INTEGER NOT NULL,
-            last_ts INTEGER NOT NULL,
+            tail INTEGER NOT NULL,
+            head INTEGER NOT NULL,
+            head_ms INTEGER,
+            UNIQUE(topic, "partition"));
+        CREATE TABLE IF NOT EXISTS index_event_types(
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE);
+        CREATE TABLE IF NOT EXISTS index_sagas(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            correlation_id TEXT NOT NULL UNIQUE,
+            first_ms INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL,
             records INTEGER NOT NULL,
-            last_event_type TEXT
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS correlations_by_last ON correlations(last_ts);
-        CREATE TABLE IF NOT EXISTS correlation_cursors(
-            topic TEXT NOT NULL,
-            "partition" INTEGER NOT NULL,
-            next_offset INTEGER NOT NULL,
-            PRIMARY KEY(topic, "partition")
-        ) WITHOUT ROWID;
+            last_type INTEGER);
+        CREATE INDEX IF NOT EXISTS index_sagas_by_last ON index_sagas(last_ms);
+        CREATE TABLE IF NOT EXISTS index_records(
+            saga INTEGER NOT NULL,
+            ms INTEGER NOT NULL,
+            part INTEGER NOT NULL,
+            "offset" INTEGER NOT NULL,
+            type INTEGER,
+            PRIMARY KEY(saga, ms, part, "offset")) WITHOUT ROWID;
+        """
+
+    /// The first layout's tables (one text row per record, three secondary indexes): dropped when a file
+    /// is opened read-write, and the index is rebuilt from the log.
+    static let firstLayoutSQL = """
+        DROP TABLE IF EXISTS correlation_records;
+        DROP TABLE IF EXISTS correlations;
+        DROP TABLE IF EXISTS correlation_cursors;
         """
 
     /// Creates the index tables when missing. Runs inside the store's read-write open (and here).
     public static func ensureCorrelationTables(_ db: Database) throws {
+        try db.execute(sql: firstLayoutSQL)
         try db.execute(sql: tablesSQL)
     }
 
@@ -58,7 +79,7 @@ public final class CorrelationIndex: Sendable {
         if readOnly, !FileManager.default.fileExists(atPath: path) { throw StoreError.missing(path) }
         // The index is rebuildable from the log: a commit need not wait for the disk (WAL stays consistent,
         // rows and cursor are lost or kept together). A larger cache keeps its B-trees off the disk.
-        let pragmas = (readOnly ? [] : ["PRAGMA synchronous = NORMAL"]) + ["PRAGMA cache_size = -32768"]
+        let pragmas = (readOnly ? [] : ["PRAGMA synchronous = NORMAL"]) + ["PRAGMA cache_size = -65536"]
         file = try SQLiteFile(
             path: path,
             options: .init(readOnly: readOnly, busyTimeout: SQLiteLog.busyTimeout, label: "evtop.correlation-index",
@@ -73,7 +94,7 @@ public final class CorrelationIndex: Sendable {
     /// True when the file has the index tables (a read-only open of a store never indexed has none).
     public func exists() async throws -> Bool {
         try await file.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'correlation_cursors'") == 1
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'index_records'") == 1
         }
     }
 
@@ -105,89 +126,263 @@ public final class CorrelationIndex: Sendable {
         }
     }
 
-    /// Adds entries and moves cursors forward (never back) in one transaction.
+    /// Which stretch of a partition is indexed: records in `[tail, head)`.
+    public struct Coverage: Sendable, Hashable {
+        /// The oldest position indexed (backfilling moves it down).
+        public var tail: Int64
+        /// The next position to index going forward.
+        public var head: Int64
+        /// Timestamp of the last record indexed going forward (ms), nil before the first.
+        public var headMillis: Int64?
+
+        /// Creates a coverage.
+        public init(tail: Int64, head: Int64, headMillis: Int64? = nil) {
+            self.tail = tail
+            self.head = head
+            self.headMillis = headMillis
+        }
+    }
+
+    /// How a batch moves a partition's coverage.
+    public struct Move: Sendable, Hashable {
+        /// The new head (never moved back), if it moved.
+        public var head: Int64?
+        /// The new tail (never moved up, except by `start`), if it moved.
+        public var tail: Int64?
+        /// Timestamp of the last record read going forward.
+        public var headMillis: Int64?
+
+        /// Creates a move.
+        public init(head: Int64? = nil, tail: Int64? = nil, headMillis: Int64? = nil) {
+            self.head = head
+            self.tail = tail
+            self.headMillis = headMillis
+        }
+    }
+
+    /// Adds entries and moves heads forward (never back) in one transaction.
     public func apply(_ entries: [Entry], cursors: [TopicPartition: Int64]) async throws {
+        try await apply(entries, moves: cursors.mapValues { Move(head: $0) })
+    }
+
+    /// Adds entries and moves coverages in one transaction.
+    public func apply(_ entries: [Entry], moves: [TopicPartition: Move]) async throws {
         guard writable else { throw StoreError.readOnly(path) }
-        try await file.write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO correlation_records(topic, "partition", "offset", correlation_id, ts, event_type)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """)
-            let summary = try db.cachedStatement(sql: """
-                INSERT INTO correlations(correlation_id, first_ts, last_ts, records, last_event_type) VALUES (?, ?, ?, 1, ?)
-                ON CONFLICT(correlation_id) DO UPDATE SET
-                    first_ts = MIN(first_ts, excluded.first_ts),
-                    last_event_type = CASE WHEN excluded.last_ts >= last_ts AND excluded.last_event_type IS NOT NULL
-                                           THEN excluded.last_event_type ELSE last_event_type END,
-                    last_ts = MAX(last_ts, excluded.last_ts),
-                    records = records + 1
-                """)
-            for e in entries {
-                try insert.execute(arguments: [e.topic, e.partition, e.offset, e.correlationID, e.timestampMillis, e.eventType])
-                guard db.changesCount > 0 else { continue }
-                try summary.execute(arguments: [e.correlationID, e.timestampMillis, e.timestampMillis, e.eventType])
-            }
-            let cursor = try db.cachedStatement(sql: """
-                INSERT INTO correlation_cursors(topic, "partition", next_offset) VALUES (?, ?, ?)
-                ON CONFLICT(topic, "partition") DO UPDATE SET next_offset = MAX(next_offset, excluded.next_offset)
-                """)
-            for (tp, next) in cursors.sorted(by: { $0.key < $1.key }) {
-                try cursor.execute(arguments: [tp.topic, tp.partition, next])
+        try await file.write { [self] db in try write(entries, moves: moves, db) }
+    }
+
+    /// ``apply(_:moves:)`` on the calling thread (the indexer's writer).
+    func applyNow(_ entries: [Entry], moves: [TopicPartition: Move]) throws {
+        guard writable else { throw StoreError.readOnly(path) }
+        try file.write { db in try write(entries, moves: moves, db) }
+    }
+
+    /// Starts partitions not indexed yet at `start` (an empty coverage), in one transaction.
+    public func start(_ partitions: [TopicPartition: Int64]) async throws {
+        guard writable else { throw StoreError.readOnly(path) }
+        guard !partitions.isEmpty else { return }
+        try await file.write { [self] db in
+            for (tp, at) in partitions {
+                let id = try partitionID(tp, db, creatingAt: at)
+                try db.execute(sql: "UPDATE index_partitions SET tail = ?, head = ? WHERE id = ? AND head <= tail",
+                               arguments: [at, at, id])
             }
         }
     }
 
-    /// Drops what the index holds for these partitions (entries and cursors) and recomputes the
-    /// summaries of the correlation ids they held: for a partition that now ends before its cursor,
-    /// which only a topic deleted and recreated under the same name does.
+    /// What one saga gained in a batch.
+    private struct SagaGain {
+        var first: Int64 = .max
+        var last: Int64 = .min
+        var count = 0
+        var typeAtLast: Int64?
+        var typeAtLastMillis: Int64 = .min
+    }
+
+    private func write(_ entries: [Entry], moves: [TopicPartition: Move], _ db: Database) throws {
+        let insert = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO index_records(saga, ms, part, "offset", type) VALUES (?, ?, ?, ?, ?)
+            """)
+        let stmt = insert.sqliteStatement
+        let connection = db.sqliteConnection
+        var gains: [Int64: SagaGain] = [:]
+        var lastTopic: (TopicPartition, Int64)?
+        for e in entries {
+            let tp = TopicPartition(e.topic, e.partition)
+            let part: Int64
+            if let (t, id) = lastTopic, t == tp { part = id } else {
+                part = try partitionID(tp, db, creatingAt: e.offset)
+                lastTopic = (tp, part)
+            }
+            let saga = try sagaID(e.correlationID, db, at: e.timestampMillis)
+            let type = try e.eventType.map { try eventTypeID($0, db) }
+            sqlite3_bind_int64(stmt, 1, saga)
+            sqlite3_bind_int64(stmt, 2, e.timestampMillis)
+            sqlite3_bind_int64(stmt, 3, part)
+            sqlite3_bind_int64(stmt, 4, e.offset)
+            if let type { sqlite3_bind_int64(stmt, 5, type) } else { sqlite3_bind_null(stmt, 5) }
+            let rc = sqlite3_step(stmt)
+            sqlite3_reset(stmt)
+            guard rc == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
+            }
+            guard sqlite3_changes(connection) > 0 else { continue }  // indexed before
+            var g = gains[saga, default: SagaGain()]
+            g.first = min(g.first, e.timestampMillis)
+            g.last = max(g.last, e.timestampMillis)
+            g.count += 1
+            if let type, e.timestampMillis >= g.typeAtLastMillis {
+                g.typeAtLast = type
+                g.typeAtLastMillis = e.timestampMillis
+            }
+            gains[saga] = g
+        }
+        // Summaries once per saga per batch, not per record.
+        let summary = try db.cachedStatement(sql: """
+            UPDATE index_sagas SET first_ms = MIN(first_ms, ?), records = records + ?,
+                last_type = CASE WHEN ?3 IS NOT NULL AND ?4 >= last_ms THEN ?3 ELSE last_type END,
+                last_ms = MAX(last_ms, ?5)
+            WHERE id = ?6
+            """)
+        for (saga, g) in gains {
+            try summary.execute(arguments: [g.first, g.count, g.typeAtLast, g.typeAtLastMillis, g.last, saga])
+        }
+        let move = try db.cachedStatement(sql: """
+            UPDATE index_partitions SET head = MAX(head, coalesce(?1, head)), tail = MIN(tail, coalesce(?2, tail)),
+                head_ms = CASE WHEN ?1 IS NOT NULL AND ?1 >= head AND ?3 IS NOT NULL THEN ?3 ELSE head_ms END
+            WHERE id = ?4
+            """)
+        for (tp, m) in moves.sorted(by: { $0.key < $1.key }) {
+            let id = try partitionID(tp, db, creatingAt: m.tail ?? m.head ?? 0)
+            try move.execute(arguments: [m.head, m.tail, m.headMillis, id])
+        }
+    }
+
+    /// Interned IDs of this process.
+    private struct Interned {
+        var sagas: [String: Int64] = [:]
+        var partitions: [TopicPartition: Int64] = [:]
+        var types: [String: Int64] = [:]
+        /// Sagas cached at most (a busy cluster sees millions; the newest are the ones that come back).
+        static let maxSagas = 500_000
+    }
+
+    private func partitionID(_ tp: TopicPartition, _ db: Database, creatingAt start: Int64) throws -> Int64 {
+        if let id = interned.withLock({ $0.partitions[tp] }) { return id }
+        let args: StatementArguments = [tp.topic, tp.partition]
+        let id: Int64
+        if let found = try Int64.fetchOne(db, sql: #"SELECT id FROM index_partitions WHERE topic = ? AND "partition" = ?"#, arguments: args) {
+            id = found
+        } else {
+            try db.execute(sql: #"INSERT INTO index_partitions(topic, "partition", tail, head) VALUES (?, ?, ?, ?)"#,
+                           arguments: [tp.topic, tp.partition, start, start])
+            id = db.lastInsertedRowID
+        }
+        interned.withLock { $0.partitions[tp] = id }
+        return id
+    }
+
+    private func sagaID(_ correlationID: String, _ db: Database, at millis: Int64) throws -> Int64 {
+        if let id = interned.withLock({ $0.sagas[correlationID] }) { return id }
+        let id: Int64
+        if let found = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM index_sagas WHERE correlation_id = ?"),
+                                          arguments: [correlationID]) {
+            id = found
+        } else {
+            // Counts and times come with the batch's summary update.
+            try db.cachedStatement(sql: "INSERT INTO index_sagas(correlation_id, first_ms, last_ms, records) VALUES (?, ?, ?, 0)")
+                .execute(arguments: [correlationID, millis, millis])
+            id = db.lastInsertedRowID
+        }
+        interned.withLock { cache in
+            if cache.sagas.count >= Interned.maxSagas { cache.sagas.removeAll(keepingCapacity: true) }
+            cache.sagas[correlationID] = id
+        }
+        return id
+    }
+
+    private func eventTypeID(_ name: String, _ db: Database) throws -> Int64 {
+        if let id = interned.withLock({ $0.types[name] }) { return id }
+        let id: Int64
+        if let found = try Int64.fetchOne(db, sql: "SELECT id FROM index_event_types WHERE name = ?", arguments: [name]) {
+            id = found
+        } else {
+            try db.execute(sql: "INSERT INTO index_event_types(name) VALUES (?)", arguments: [name])
+            id = db.lastInsertedRowID
+        }
+        interned.withLock { cache in
+            if cache.types.count >= 100_000 { cache.types.removeAll() }
+            cache.types[name] = id
+        }
+        return id
+    }
+
+    /// Drops what the index holds for these partitions (entries and coverage) and recomputes the
+    /// summaries of the sagas they held: for a partition that now ends before its head, which only a
+    /// topic deleted and recreated under the same name does.
     public func forget(_ partitions: [TopicPartition]) async throws {
         guard writable else { throw StoreError.readOnly(path) }
         guard !partitions.isEmpty else { return }
         try await file.write { db in
             for tp in partitions {
-                let args: StatementArguments = [tp.topic, tp.partition]
-                let ids = try String.fetchAll(db, sql: """
-                    SELECT DISTINCT correlation_id FROM correlation_records WHERE topic = ? AND "partition" = ?
-                    """, arguments: args)
-                try db.execute(sql: #"DELETE FROM correlation_records WHERE topic = ? AND "partition" = ?"#, arguments: args)
-                try db.execute(sql: #"DELETE FROM correlation_cursors WHERE topic = ? AND "partition" = ?"#, arguments: args)
-                for id in ids {
-                    try db.execute(sql: "DELETE FROM correlations WHERE correlation_id = ?", arguments: [id])
+                guard let part = try Int64.fetchOne(db, sql: #"SELECT id FROM index_partitions WHERE topic = ? AND "partition" = ?"#,
+                                                    arguments: [tp.topic, tp.partition]) else { continue }
+                // Rare (a recreated topic): one pass over the records finds the partition's sagas.
+                let sagas = try Int64.fetchAll(db, sql: "SELECT DISTINCT saga FROM index_records WHERE part = ?", arguments: [part])
+                try db.execute(sql: "DELETE FROM index_records WHERE part = ?", arguments: [part])
+                try db.execute(sql: "UPDATE index_partitions SET tail = 0, head = 0, head_ms = NULL WHERE id = ?", arguments: [part])
+                for saga in sagas {
                     try db.execute(sql: """
-                        INSERT INTO correlations(correlation_id, first_ts, last_ts, records, last_event_type)
-                        SELECT correlation_id, MIN(ts), MAX(ts), COUNT(*),
-                               (SELECT event_type FROM correlation_records r2 WHERE r2.correlation_id = r.correlation_id
-                                  AND event_type IS NOT NULL ORDER BY ts DESC LIMIT 1)
-                        FROM correlation_records r WHERE correlation_id = ? GROUP BY correlation_id
-                        """, arguments: [id])
+                        UPDATE index_sagas SET
+                            first_ms = coalesce((SELECT MIN(ms) FROM index_records WHERE saga = ?1), first_ms),
+                            last_ms = coalesce((SELECT MAX(ms) FROM index_records WHERE saga = ?1), last_ms),
+                            records = (SELECT COUNT(*) FROM index_records WHERE saga = ?1),
+                            last_type = (SELECT type FROM index_records WHERE saga = ?1 AND type IS NOT NULL ORDER BY ms DESC LIMIT 1)
+                        WHERE id = ?1
+                        """, arguments: [saga])
+                    try db.execute(sql: "DELETE FROM index_sagas WHERE id = ? AND records = 0", arguments: [saga])
                 }
             }
+        }
+        interned.withLock { cache in
+            cache.sagas.removeAll()  // forgotten sagas are gone; their ids are never reused, but the cache would recreate nothing
         }
     }
 
     // MARK: - Reading
 
-    /// How far each partition is indexed (the next offset to index).
+    /// How far each partition is indexed going forward (the next offset to index).
     public func cursors() async throws -> [TopicPartition: Int64] {
+        try await coverage().mapValues(\.head)
+    }
+
+    /// Which stretch of each partition is indexed.
+    public func coverage() async throws -> [TopicPartition: Coverage] {
         try await file.read { db in
-            var out: [TopicPartition: Int64] = [:]
-            let rows = try Row.fetchCursor(db, sql: #"SELECT topic, "partition", next_offset FROM correlation_cursors"#)
+            var out: [TopicPartition: Coverage] = [:]
+            let rows = try Row.fetchCursor(db, sql: #"SELECT topic, "partition", tail, head, head_ms FROM index_partitions"#)
             while let row = try rows.next() {
-                out[TopicPartition(try self.decode(row, 0), try self.decode(row, 1))] = try self.decode(row, 2)
+                out[TopicPartition(try self.decode(row, 0), try self.decode(row, 1))] =
+                    Coverage(tail: try self.decode(row, 2), head: try self.decode(row, 3), headMillis: try self.decode(row, 4) as Int64?)
             }
             return out
         }
     }
 
     /// The records of one correlation ID, oldest first, at most `limit` (the newest `limit` when there are more).
-    /// Reads the `(correlation_id, ts)` index only: O(result), never a scan.
+    /// One lookup of the ID, then one stretch of the records' primary key: O(result), never a scan.
     public func records(correlationID id: String, limit: Int = 10_000) async throws -> [SagaEventRef] {
         guard limit > 0 else { return [] }
         return try await file.read { db in
             var refs: [SagaEventRef] = []
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT topic, "partition", "offset", ts, event_type FROM correlation_records INDEXED BY correlation_records_by_id
-                WHERE correlation_id = ? ORDER BY ts DESC, topic DESC, "partition" DESC, "offset" DESC LIMIT ?
+                SELECT p.topic, p."partition", r."offset", r.ms, t.name
+                FROM index_sagas s
+                JOIN index_records r ON r.saga = s.id
+                JOIN index_partitions p ON p.id = r.part
+                LEFT JOIN index_event_types t ON t.id = r.type
+                WHERE s.correlation_id = ?
+                ORDER BY r.ms DESC, p.topic DESC, p."partition" DESC, r."offset" DESC LIMIT ?
                 """), arguments: [id, limit])
             while let row = try rows.next() {
                 refs.append(SagaEventRef(topic: try self.decode(row, 0), partition: try self.decode(row, 1),
@@ -198,14 +393,16 @@ public final class CorrelationIndex: Sendable {
         }
     }
 
-    /// The correlation IDs with the newest records, newest first (the `last_ts` index: O(limit)).
+    /// The correlation IDs with the newest records, newest first (the `last_ms` index: O(limit)).
     public func recentCorrelations(limit: Int) async throws -> [CorrelationSummary] {
         guard limit > 0 else { return [] }
         return try await file.read { db in
             var out: [CorrelationSummary] = []
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT correlation_id, first_ts, last_ts, records, last_event_type FROM correlations INDEXED BY correlations_by_last
-                ORDER BY last_ts DESC, correlation_id DESC LIMIT ?
+                SELECT s.correlation_id, s.first_ms, s.last_ms, s.records, t.name
+                FROM index_sagas s INDEXED BY index_sagas_by_last LEFT JOIN index_event_types t ON t.id = s.last_type
+                WHERE s.records > 0
+                ORDER BY s.last_ms DESC, s.correlation_id DESC LIMIT ?
                 """), arguments: [limit])
             while let row = try rows.next() {
                 out.append(CorrelationSummary(correlationID: try self.decode(row, 0), firstMillis: try self.decode(row, 1),
@@ -220,141 +417,20 @@ public final class CorrelationIndex: Sendable {
     public func correlationIDs(prefix: String, limit: Int) async throws -> [String] {
         try await file.read { db in
             try String.fetchAll(db.cachedStatement(sql: """
-                SELECT correlation_id FROM correlations WHERE correlation_id >= ? AND correlation_id < ? ORDER BY correlation_id LIMIT ?
+                SELECT correlation_id FROM index_sagas WHERE correlation_id >= ? AND correlation_id < ? AND records > 0
+                ORDER BY correlation_id LIMIT ?
                 """), arguments: [prefix, prefix + "\u{10FFFF}", limit])
         }
     }
 
     /// Records indexed in total (a count over the index, for status lines and benchmarks).
     public func indexedRecordCount() async throws -> Int64 {
-        try await file.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM correlation_records") ?? 0 }
+        try await file.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM index_records") ?? 0 }
     }
 
     // MARK: - Internals
 
     private func decode<T: DatabaseValueConvertible>(_ row: Row, _ index: Int) throws -> T {
         try row.value(at: index, of: path)
-    }
-}
-
-/// Keeps a `CorrelationIndex` caught up with any `LogReader` (the embedded store, or Kafka into a local file).
-///
-/// Each call to ``catchUp(snapshot:)`` reads from the cursors forward with a ``PartitionReader``, in batches of at most
-/// ``batchSize`` and at most ``maxRecordsPerTick`` records in all: O(new records) per tick, bounded per tick.
-/// Partitions take turns (the starting partition rotates) so a busy one cannot starve the rest.
-public final class CorrelationIndexer: Sendable {
-    /// The log indexed.
-    public let log: any LogReader
-    /// The index written.
-    public let index: CorrelationIndex
-    /// How correlation IDs and event types are found.
-    public let rules: CorrelationRules
-    /// Records per fetch.
-    public let batchSize: Int
-    /// Records read per call at most.
-    public let maxRecordsPerTick: Int
-    private let rotation = Mutex<Int>(0)
-
-    /// What one call did.
-    public struct Progress: Sendable, Hashable {
-        /// Records read this call.
-        public var read: Int
-        /// Of those, records with a correlation ID.
-        public var indexed: Int
-        /// Records still to index after this call (over every partition).
-        public var remaining: Int64
-
-        /// Creates a progress report.
-        public init(read: Int, indexed: Int, remaining: Int64) {
-            self.read = read
-            self.indexed = indexed
-            self.remaining = remaining
-        }
-    }
-
-    /// Creates an indexer.
-    public init(log: any LogReader, index: CorrelationIndex, rules: CorrelationRules,
-                batchSize: Int = 500, maxRecordsPerTick: Int = 5_000) {
-        self.log = log
-        self.index = index
-        self.rules = rules
-        self.batchSize = max(1, batchSize)
-        self.maxRecordsPerTick = max(1, maxRecordsPerTick)
-    }
-
-    /// Indexes up to ``maxRecordsPerTick`` new records. Pass the latest snapshot to save asking for one.
-    @discardableResult
-    public func catchUp(snapshot given: BrokerSnapshot? = nil) async throws -> Progress {
-        let snapshot: BrokerSnapshot
-        if let given { snapshot = given } else { snapshot = try await log.snapshot() }
-        var stored = try await index.cursors()
-        // A partition that ends before its cursor was deleted and recreated: what the index holds for it
-        // points at records that are gone. Only figures a broker just gave count: a high of 0 may mean none
-        // yet, and a partition whose leader is down shows its last known figures.
-        let down = Set(snapshot.brokers?.down ?? [])
-        let recreated = snapshot.topics.flatMap { t in
-            t.partitions.compactMap { p -> TopicPartition? in
-                let tp = TopicPartition(t.name, p.partition)
-                let answered = p.leader.map { !down.contains($0) } ?? (p.replicas == nil)  // Kafka without a leader: stale
-                return answered && p.high > 0 && p.high < (stored[tp] ?? 0) ? tp : nil
-            }
-        }
-        if !recreated.isEmpty {
-            try await index.forget(recreated)
-            for tp in recreated { stored[tp] = nil }
-        }
-        var lagging: [(TopicPartition, Int64, Int64)] = []  // partition, from, high
-        for topic in snapshot.topics {
-            for p in topic.partitions {
-                let tp = TopicPartition(topic.name, p.partition)
-                let from = max(stored[tp] ?? 0, p.low)
-                if from < p.high { lagging.append((tp, from, p.high)) }
-            }
-        }
-        guard !lagging.isEmpty else { return Progress(read: 0, indexed: 0, remaining: 0) }
-        let start = rotation.withLock { r in defer { r &+= 1 }; return r } % lagging.count
-        lagging = Array(lagging[start...] + lagging[..<start])
-
-        var budget = maxRecordsPerTick
-        var read = 0, indexed = 0
-        var remaining: Int64 = 0
-        for (tp, from, high) in lagging {
-            // Never past the snapshot's high: a later, lower high then means only a recreated topic (above).
-            // An empty read leaves the cursor where the log says to go on (past transaction markers), never
-            // at `high`: a Kafka fetch can come back empty while the snapshot's high is already ahead, and
-            // jumping would skip those records for good. The next call tries again (and `catchUpFully` stops
-            // when a call reads nothing).
-            var reader = PartitionReader(log: log, topic: tp.topic, partition: tp.partition, from: from, to: high, batchSize: batchSize)
-            // One transaction per partition per call: entries of several reads, then the cursor.
-            var entries: [CorrelationIndex.Entry] = []
-            while budget > 0, let records = try await reader.next(maxRecords: min(batchSize, budget)) {
-                for r in records {
-                    let ex = rules.extract(r)
-                    guard let id = ex.correlationID else { continue }
-                    entries.append(CorrelationIndex.Entry(topic: r.topic, partition: r.partition, offset: r.offset,
-                                                          correlationID: id, timestampMillis: r.timestampMillis, eventType: ex.eventType))
-                }
-                read += records.count
-                budget -= records.count
-            }
-            let next = reader.position
-            if next > from {
-                try await index.apply(entries, cursors: [tp: next])
-                indexed += entries.count
-            }
-            remaining += max(0, high - next)
-        }
-        return Progress(read: read, indexed: indexed, remaining: remaining)
-    }
-
-    /// Calls ``catchUp(snapshot:)`` until nothing is left (for the command line and benchmarks).
-    @discardableResult
-    public func catchUpFully() async throws -> Int {
-        var total = 0
-        while true {
-            let p = try await catchUp()
-            total += p.read
-            if p.remaining == 0 || p.read == 0 { return total }
-        }
     }
 }

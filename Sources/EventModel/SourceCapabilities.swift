@@ -34,6 +34,12 @@ public protocol LogReader: Sendable {
     /// A stable identity: what the source's redrive journal and correlation index are named after.
     /// Nil while the source cannot tell it yet (a Kafka cluster that has not answered): never guess one.
     func identity() async -> SourceIdentity?
+
+    /// Reads many partition ranges and hands the records to `body` in batches as they come: each
+    /// partition's records in order, no order across partitions. `body` runs on the reading thread and
+    /// returns false to stop early. What the correlation index reads with; every source has it (a default
+    /// walks the ranges through `read`), a source with a faster path provides its own.
+    func readRanges(_ ranges: [ReadRange], body: @escaping @Sendable (BulkBatch) throws -> Bool) async throws
 }
 
 /// Writing to a broker's log.

@@ -25,6 +25,7 @@ public final class KafkaLog: LogReader, LogWriter, DemoSetup, @unchecked Sendabl
     /// Every broker id any metadata response of this session listed.
     let knownBrokers = Locked<Set<Int32>>([])
     private let browse = Locked<KafkaFetcher?>(nil)
+    private let bulk = Locked<KafkaBulkReader?>(nil)
     private let committers = Locked<[String: KafkaHandle]>([:])
 
     /// The source as the user named it, never with secrets.
@@ -162,10 +163,10 @@ public final class KafkaLog: LogReader, LogWriter, DemoSetup, @unchecked Sendabl
     /// How long ``identity()`` waits for the cluster to say its id.
     public static let identityTimeoutMillis: Int32 = 5000
 
-    /// Reads every record of `topic` between the given watermarks with the browse consumer (all partitions
-    /// assigned at once), handing batches to `body`: the bulk path for indexing a topic. Returns the count read.
-    public func scan(topic: String, partitions: [PartitionWatermarks], body: @escaping @Sendable ([Record]) -> Void) async throws -> Int {
-        try await browseFetcher().scan(topic: topic, partitions: partitions, body: body)
+    /// Reads many partitions at once (every partition fetched in parallel into one queue, one thread
+    /// draining it): the correlation index's read. See ``LogReader/readRanges(_:body:)``.
+    public func readRanges(_ ranges: [ReadRange], body: @escaping @Sendable (BulkBatch) throws -> Bool) async throws {
+        try await bulkReader().read(ranges, body: body)
     }
 
     /// One topic's partitions with leaders and watermarks: one metadata request and two ListOffsets
@@ -179,11 +180,6 @@ public final class KafkaLog: LogReader, LogWriter, DemoSetup, @unchecked Sendabl
         }
     }
 
-    /// The partitions of `topic` with watermarks (for `scan`).
-    public func watermarks(of topic: String) async throws -> [PartitionWatermarks] {
-        try await watermarks(topic: topic).partitions
-    }
-
     // MARK: Handles
 
     func browseFetcher() throws -> KafkaFetcher {
@@ -191,6 +187,15 @@ public final class KafkaLog: LogReader, LogWriter, DemoSetup, @unchecked Sendabl
             if let f { return f }
             let made = try KafkaFetcher(settings: settings, timeout: settings.timeoutMillis)
             f = made
+            return made
+        }
+    }
+
+    func bulkReader() throws -> KafkaBulkReader {
+        try bulk.withLock { r in
+            if let r { return r }
+            let made = try KafkaBulkReader(settings: settings, timeout: settings.timeoutMillis)
+            r = made
             return made
         }
     }

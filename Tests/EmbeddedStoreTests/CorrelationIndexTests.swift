@@ -27,7 +27,7 @@ final class CorrelationIndexTests: StoreTestCase {
         batch.append(sagaRecord("orders", nil, "Heartbeat", ts: 5_000))  // no correlation ID: skipped, cursor still moves
         try await log.produce(batch)
         let index = try CorrelationIndex(path: log.path)
-        let indexer = CorrelationIndexer(log: log, index: index, rules: .default, batchSize: 7, maxRecordsPerTick: 30)
+        let indexer = CorrelationIndexer(log: log, index: index, rules: .default, maxRecordsPerTick: 30)
         let first = try await indexer.catchUp()
         XCTAssertEqual(first.read, 30, "bounded per tick")
         XCTAssertEqual(first.remaining, 71)

@@ -33,7 +33,7 @@ final class CorrelationIndexKafkaTests: XCTestCase {
         try kcatProduce(cluster.bootstrap, topic: "payments", lines: (0..<30).map { "no id \($0)" }, partition: 0)
 
         let index = try CorrelationIndex(path: directory.appendingPathComponent("cluster.sqlite").path)
-        let indexer = CorrelationIndexer(log: log, index: index, rules: .default, batchSize: 16, maxRecordsPerTick: 20)
+        let indexer = CorrelationIndexer(log: log, index: index, rules: .default, maxRecordsPerTick: 20)
         // Bounded per tick: never more than maxRecordsPerTick records read by one call.
         var ticks = 0
         var total = 0

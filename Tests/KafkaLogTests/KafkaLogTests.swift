@@ -240,20 +240,48 @@ final class KafkaLogTests: XCTestCase {
         XCTAssertEqual(topic.partitions.map(\.leader), [1, 2, 3, 1, 2])
     }
 
-    func testScanReadsEveryRecordBetweenTheWatermarksOnce() async throws {
+    func testBulkReadReadsEveryRangeOfSeveralTopicsOnceAndSaysWhereToGoOn() async throws {
         let (cluster, log) = try makeCluster()
         try cluster.createTopic("index-me", partitions: 5)
+        try cluster.createTopic("index-too", partitions: 2)
         for p in Int32(0)..<5 {
             try kcatProduce(cluster.bootstrap, topic: "index-me", lines: (0..<(60 + Int(p))).map { "{\"p\":\(p),\"n\":\($0)}" }, partition: p)
         }
-        let partitions = try await log.watermarks(of: "index-me")
+        for p in Int32(0)..<2 {
+            try kcatProduce(cluster.bootstrap, topic: "index-too", lines: (0..<30).map { "t\(p)-\($0)" }, partition: p)
+        }
+        let me = try await log.watermarks(topic: "index-me").partitions
+        // Whole partitions of one topic, a middle stretch of another's, and an empty range.
+        var ranges = me.map { ReadRange(TopicPartition("index-me", $0.partition), from: $0.low, to: $0.high) }
+        ranges.append(ReadRange(TopicPartition("index-too", 0), from: 10, to: 20))
+        ranges.append(ReadRange(TopicPartition("index-too", 1), from: 5, to: 5))
         let seen = LockedRecords()
-        let count = try await log.scan(topic: "index-me", partitions: partitions) { seen.append($0) }
-        XCTAssertEqual(count, 310)
+        let ends = Locked<[TopicPartition: Int64]>([:])
+        let finished = Locked<[TopicPartition]>([])
+        try await log.readRanges(ranges) { batch in
+            seen.append(batch.records)
+            ends.withLock { e in for (tp, n) in batch.next { e[tp] = n } }
+            finished.withLock { $0 += batch.finished }
+            return true
+        }
         let values = seen.all.compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
-        XCTAssertEqual(values.count, 310)
-        XCTAssertEqual(Set(values).count, 310)
+        XCTAssertEqual(values.count, 310 + 10)
+        XCTAssertEqual(Set(values).count, 320)
         XCTAssertTrue(values.contains("{\"p\":4,\"n\":63}"))
+        XCTAssertEqual(Set(values.filter { $0.hasPrefix("t0-") }), Set((10..<20).map { "t0-\($0)" }))
+        XCTAssertFalse(values.contains { $0.hasPrefix("t1-") })
+        XCTAssertEqual(ends.withLock { $0 }[TopicPartition("index-too", 0)], 20)
+        XCTAssertEqual(ends.withLock { $0 }[TopicPartition("index-me", 4)], 64)
+        XCTAssertEqual(Set(finished.withLock { $0 }), Set(me.map { TopicPartition("index-me", $0.partition) } + [TopicPartition("index-too", 0)]))
+        // Per partition, in offset order.
+        for p in Int32(0)..<5 {
+            let offsets = seen.all.filter { $0.topic == "index-me" && $0.partition == p }.map(\.offset)
+            XCTAssertEqual(offsets, Array(0..<Int64(60 + Int(p))))
+        }
+        // The same reader again (one consumer for the session): a second read sees nothing of the first.
+        let again = LockedRecords()
+        try await log.readRanges([ReadRange(TopicPartition("index-me", 2), from: 50, to: 62)]) { again.append($0.records); return true }
+        XCTAssertEqual(again.all.map(\.offset), Array(50..<62))
     }
 
     func testAnUnreachableBrokerIsAClearError() async throws {
@@ -323,11 +351,20 @@ final class KafkaLogTests: XCTestCase {
     }
 }
 
-/// Records collected from scan callbacks.
+/// Records collected from bulk-read callbacks.
 final class LockedRecords: @unchecked Sendable {
     // @unchecked: `lock` guards `records`.
     private let lock = NSLock()
     private var records: [Record] = []
     func append(_ batch: [Record]) { lock.lock(); records += batch; lock.unlock() }
     var all: [Record] { lock.lock(); defer { lock.unlock() }; return records }
+}
+
+/// A value shared with a callback that runs on another thread.
+final class Locked<Value>: @unchecked Sendable {
+    // @unchecked: `lock` guards `value`.
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T { lock.lock(); defer { lock.unlock() }; return try body(&value) }
 }

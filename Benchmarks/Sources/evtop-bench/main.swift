@@ -257,7 +257,7 @@ if options.only == nil || options.only == "saga" {
     }
     let t1 = clock.now
     let index = try CorrelationIndex(path: log.path)
-    let indexer = CorrelationIndexer(log: log, index: index, rules: .default, batchSize: 2_000, maxRecordsPerTick: 100_000)
+    let indexer = CorrelationIndexer(log: log, index: index, rules: .default, maxRecordsPerTick: 100_000)
     try await indexer.catchUpFully()
     let t2 = clock.now
     let indexed = try await index.indexedRecordCount()

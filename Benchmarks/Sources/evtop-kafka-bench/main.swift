@@ -52,7 +52,7 @@ while produced < records {
     produced += n
 }
 let produceTime = clock.now - produceStart
-let info = try await writer.watermarks(of: topic)
+let info = try await writer.watermarks(topic: topic).partitions
 let kept = info.reduce(Int64(0)) { $0 + $1.count }
 print("kafka bench topic: \(produced) JSON events produced in \(produceTime) over \(partitions) partitions; the mock kept \(kept) (from the watermarks)")
 
