@@ -98,7 +98,9 @@ enum SessionSetup {
         // cluster that is down then gets the bounded scan for this session, and no frame waits for it.
         let indexReadOnly = indexReadOnly ?? readOnly
         let sagas = PendingSagaLoader(catchUpBeforeLoads: catchUpBeforeSagaLoads) {
-            await SagaLoader.make(opened, readOnly: indexReadOnly, assembler: assembler)
+            // The dashboard indexes newest first; a one-shot screen wants everything before it draws.
+            await SagaLoader.make(opened, readOnly: indexReadOnly, assembler: assembler,
+                                  recentFirst: catchUpBeforeSagaLoads ? nil : SagaLoader.recentFirst)
         }
         return (state, EffectPerformer(source: opened, readOnly: readOnly, mailbox: mailbox, sagas: sagas))
     }

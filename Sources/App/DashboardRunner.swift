@@ -276,10 +276,9 @@ struct SagaIndexing {
             while !Task.isCancelled {
                 var behind = false
                 do {
-                    // Bounded batches; while behind (a big store opened the first time) the next one follows at once.
-                    // A batch that read nothing waits the interval: whatever holds it up, no busy loop.
-                    let progress = try await loader.catchUp()
-                    behind = (progress?.remaining ?? 0) > 0 && (progress?.read ?? 0) > 0
+                    // Bounded calls; while behind (a busy cluster, or older records still to fill in on a cold
+                    // start) the next follows at once. A call that got nowhere waits the interval: no busy loop.
+                    behind = try await loader.catchUp()?.shouldContinue ?? false
                 } catch {
                     logger.warning("correlation index: \(error)")
                 }

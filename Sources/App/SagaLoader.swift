@@ -18,7 +18,8 @@ final class SagaLoader: Sendable {
     let fallbackReason: String?
     /// For a tapped source (RabbitMQ): the tap recording into the store this loader reads, or why none runs.
     let tap: TapStatus?
-    private let remaining = Mutex<Int64?>(nil)
+    /// The indexer's last report (nil before its first call).
+    private let progress = Mutex<CorrelationIndexer.Progress?>(nil)
 
     /// Newest records read per scan when there is no index.
     static let scanLimit = 20_000
@@ -31,14 +32,21 @@ final class SagaLoader: Sendable {
     /// Traces followed from `traceparent` headers per saga at most.
     static let maxTraces = 20
 
+    /// Records indexed from the head of the log on a cold start, for the dashboard, before older ones are
+    /// filled in backwards: the sagas of the last minutes are there within a second or two.
+    static let recentFirst = 200_000
+
     /// `indexes`: whether this loader keeps a writable index caught up (false for a tap's loader: its
     /// recorder indexes each batch as it lands, and two indexers of one file would only race).
+    /// `recentFirst`: see ``CorrelationIndexer/recentFirst`` (nil: oldest first, as the command line wants).
     init(log: any LogReader, assembler: SagaAssembler, index: CorrelationIndex?, traces: (any TraceStore)? = nil,
-         fallbackReason: String? = nil, tap: TapStatus? = nil, indexes: Bool = true) {
+         fallbackReason: String? = nil, tap: TapStatus? = nil, indexes: Bool = true, recentFirst: Int? = nil) {
         self.log = log
         self.assembler = assembler
         self.index = index
-        self.indexer = index.flatMap { indexes && $0.writable ? CorrelationIndexer(log: log, index: $0, rules: assembler.rules) : nil }
+        self.indexer = index.flatMap {
+            indexes && $0.writable ? CorrelationIndexer(log: log, index: $0, rules: assembler.rules, recentFirst: recentFirst) : nil
+        }
         self.traces = traces
         self.fallbackReason = index == nil ? (fallbackReason ?? "no correlation index") : nil
         self.tap = tap
@@ -48,7 +56,7 @@ final class SagaLoader: Sendable {
     /// source that is not a file (Kafka), a local index file named after its identity, kept with --read-only
     /// too (it is evtop's own file, fed by reads that never commit). Without an identity (a cluster down at
     /// start), a bounded scan, and the loader says why. Spans are joined when the source keeps them.
-    static func make(_ source: OpenedSource, readOnly: Bool, assembler: SagaAssembler) async -> SagaLoader {
+    static func make(_ source: OpenedSource, readOnly: Bool, assembler: SagaAssembler, recentFirst: Int? = nil) async -> SagaLoader {
         if let tapFile = source.tapFile { return await tapped(source, file: tapFile, readOnly: readOnly, assembler: assembler) }
         let log = source.reader
         let traces = source.traces
@@ -67,7 +75,8 @@ final class SagaLoader: Sendable {
         }
         do {
             if identity.storeFile == nil { try Paths.ensureParent(of: path) }
-            return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces)
+            return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: path), traces: traces,
+                              recentFirst: recentFirst)
         } catch {
             return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces,
                               fallbackReason: identity.storeFile == nil ? "no index (\(path): \(error))" : "no index (\(error))")
@@ -123,7 +132,7 @@ final class SagaLoader: Sendable {
     func catchUp(snapshot: BrokerSnapshot? = nil) async throws -> CorrelationIndexer.Progress? {
         guard let indexer else { return nil }
         let progress = try await indexer.catchUp(snapshot: snapshot)
-        remaining.withLock { $0 = progress.remaining }
+        self.progress.withLock { $0 = progress }
         return progress
     }
 
@@ -131,19 +140,37 @@ final class SagaLoader: Sendable {
     func catchUpFully() async throws {
         guard let indexer else { return }
         try await indexer.catchUpFully()
-        remaining.withLock { $0 = 0 }
+        progress.withLock { $0 = CorrelationIndexer.Progress(read: 0, indexed: 0, remaining: 0) }
     }
 
     /// What the views say about where sagas come from.
-    var note: String {
+    var note: String { note(now: Date()) }
+
+    /// What the views say about where sagas come from, at `now`.
+    func note(now: Date) -> String {
+        let indexing = progress.withLock { $0 }.flatMap { Self.indexingNote($0, now: now) }
         if let tap {
             // A tapped source: where its sagas come from says more than the index's state.
-            if let left = remaining.withLock({ $0 }), left > 0 { return tap.note + "; indexing: \(NumberFormat.groupedText(Int(left))) to go" }
-            return tap.note
+            return tap.note + (indexing.map { "; \($0)" } ?? "")
         }
         if let fallbackReason { return "\(fallbackReason): newest \(NumberFormat.groupedText(Self.scanLimit)) scanned" }
-        if let left = remaining.withLock({ $0 }), left > 0 { return "indexing: \(NumberFormat.groupedText(Int(left))) to go" }
-        return "index"
+        return indexing ?? "index"
+    }
+
+    /// How far the index is behind the log, nil when it is not: records and, when known, seconds of
+    /// traffic not indexed yet, then the older records still to fill in on a cold start. Pure.
+    static func indexingNote(_ p: CorrelationIndexer.Progress, now: Date) -> String? {
+        var parts: [String] = []
+        if p.remaining > 0 {
+            var text = "indexing: \(NumberFormat.groupedText(Int(p.remaining))) behind"
+            if let ms = p.indexedUpToMillis {
+                let seconds = max(0, now.timeIntervalSince1970 - Double(ms) / 1000)
+                text += " (\(NumberFormat.duration(seconds: seconds)))"
+            }
+            parts.append(text)
+        }
+        if p.backfill > 0 { parts.append("\(NumberFormat.groupedText(Int(p.backfill))) older to index") }
+        return parts.isEmpty ? nil : parts.joined(separator: " · ")
     }
 
     // MARK: - List

@@ -39,7 +39,9 @@ public final class CorrelationIndexer: Sendable {
         /// behind, so nothing older than it waits (nil when unknown or nothing waits).
         public var indexedUpToMillis: Int64?
         /// True when the call moved the index (read records or moved where a partition goes on).
-        var progressed: Bool
+        public var progressed: Bool
+        /// True when there is more to do and this call got somewhere: call again at once.
+        public var shouldContinue: Bool { progressed && (remaining > 0 || backfill > 0) }
 
         /// Creates a progress report.
         public init(read: Int, indexed: Int, remaining: Int64, backfill: Int64 = 0, indexedUpToMillis: Int64? = nil) {
@@ -135,7 +137,7 @@ public final class CorrelationIndexer: Sendable {
         while true {
             let p = try await catchUp()
             total += p.read
-            if (p.remaining == 0 && p.backfill == 0) || !p.progressed { return total }
+            if !p.shouldContinue { return total }
         }
     }
 
@@ -165,7 +167,7 @@ public final class CorrelationIndexer: Sendable {
                 let tp = TopicPartition(topic.name, p.partition)
                 let low = max(0, p.low)
                 let tail: Int64, head: Int64
-                if let c = coverage[tp], c.head > c.tail || c.head >= low {
+                if let c = coverage[tp], c.head >= low {
                     tail = c.tail
                     head = c.head
                 } else {
@@ -201,6 +203,7 @@ public final class CorrelationIndexer: Sendable {
         var heads: [TopicPartition: Int64] = [:]
         var headMillis: [TopicPartition: Int64] = [:]
         var tailsMoved: Int64 = 0
+        var tailsDone: Set<TopicPartition> = []
         var progressed = false
     }
 
@@ -228,7 +231,12 @@ public final class CorrelationIndexer: Sendable {
                 var moves: [TopicPartition: CorrelationIndex.Move] = [:]
                 var tailsMoved: Int64 = 0
                 if backwards {
-                    for tp in taken.finished {
+                    // A range is done when the source says so, or when its last record came (the budget can
+                    // run out exactly there, before the source's closing batch): each counted once.
+                    var done = Set(taken.finished)
+                    for (tp, next) in taken.next where next >= (starts[tp]?.to ?? .max) { done.insert(tp) }
+                    let fresh = state.withLock { s in done.filter { s.tailsDone.insert($0).inserted } }
+                    for tp in fresh {
                         guard let r = starts[tp] else { continue }
                         moves[tp] = CorrelationIndex.Move(tail: r.from)
                         tailsMoved += r.to - r.from
