@@ -101,6 +101,8 @@ public final class DashboardSession<Backend: TerminalBackend> {
     private let now: () -> Date
     private var lastTick: ContinuousClock.Instant
     private var dirty = true
+    /// How long each pass that drew took (input, reducer, effects, render, write): logged at quit.
+    public private(set) var frameTimes = FrameTimes()
     /// Background work this session started and that has not finished (loads, jobs): what `settle` waits for.
     private let pending = PendingWork()
 
@@ -122,7 +124,10 @@ public final class DashboardSession<Backend: TerminalBackend> {
     public func step(waitMillis: Int) {
         var effects: [Effect] = []
         var wait = waitMillis
+        // The frame's clock starts when there is something to do, not while it waits for a key.
+        var firstKey: ContinuousClock.Instant?
         while let event = backend.nextEvent(timeoutMillis: wait) {
+            if firstKey == nil { firstKey = ContinuousClock.now }
             wait = 0
             switch event {
             case .key(let key): effects += Reducer.reduce(&state, .key(key))
@@ -132,6 +137,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
             dirty = true
             if state.shouldQuit { break }
         }
+        let started = firstKey ?? ContinuousClock.now
         for action in performer.mailbox.drain() {
             effects += Reducer.reduce(&state, action)
             dirty = true
@@ -146,6 +152,8 @@ public final class DashboardSession<Backend: TerminalBackend> {
         if dirty {
             backend.draw(Screen.render(state, theme: theme))
             dirty = false
+            let took = (ContinuousClock.now - started).components
+            frameTimes.record(millis: Double(took.seconds) * 1_000 + Double(took.attoseconds) / 1e15)
         }
     }
 
@@ -252,6 +260,7 @@ enum DashboardRunner {
             if let sig = pendingSignal() {
                 // Leave through the normal path: every defer (terminal, poller, simulator) runs, and the
                 // tap (RabbitMQ) stops, its last batch written, so the server deletes its queue now.
+                Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
                 await performer.sagas?.stopTap()
                 throw TerminatedBySignal(signal: sig)
             }
@@ -260,6 +269,7 @@ enum DashboardRunner {
             session.step(waitMillis: 40)
             await Task.yield()
         }
+        Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
         await performer.sagas?.stopTap()
     }
 }

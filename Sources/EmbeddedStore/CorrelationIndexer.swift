@@ -248,11 +248,18 @@ public final class CorrelationIndexer: Sendable {
                     s.read += taken.records.count
                     s.indexed += entries.count
                     s.tailsMoved += tailsMoved
+                    // Progress is records read or a position that moved: a partition whose log hands back
+                    // nothing where it ends (a marker it cannot step over) must not look like work forever.
+                    var moved = tailsMoved > 0
                     if !backwards {
-                        for (tp, next) in taken.next { s.heads[tp] = max(s.heads[tp] ?? next, next) }
+                        for (tp, next) in taken.next {
+                            let was = s.heads[tp] ?? starts[tp]?.from ?? next
+                            if next > was { moved = true }
+                            s.heads[tp] = max(was, next)
+                        }
                         for (tp, ms) in lastMillis { s.headMillis[tp] = ms }
                     }
-                    if !taken.records.isEmpty || !moves.isEmpty { s.progressed = true }
+                    if !taken.records.isEmpty || moved { s.progressed = true }
                     return budget - s.read
                 }
                 if !entries.isEmpty || !moves.isEmpty { writer.submit(entries, moves: moves) }

@@ -9,6 +9,8 @@ import EventModel
 //
 //   evtop-kafka-bench [--records 1000000] [--partitions 64] [--kcat /usr/bin/kcat] [--evtop .build/release/evtop]
 //                     [--bootstrap HOST:PORT,...]
+//   evtop-kafka-bench --keep-up 60 [--rate 50000] [--partitions 16]: the dashboard's indexer against a live
+//                     producer (see KeepUp.swift)
 //
 // Without --bootstrap the mock cluster runs inside this process (its broker threads then share the
 // process with evtop's consumer); with it, a mock cluster started by `evtop-mock-cluster --topic
@@ -19,6 +21,8 @@ var partitions: Int32 = 64
 var kcatPath = "/usr/bin/kcat"
 var evtopPath = ".build/release/evtop"
 var external: String?
+var keepUpSeconds: Int?
+var rate = 50_000
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
     switch a {
@@ -27,7 +31,9 @@ while let a = args.next() {
     case "--kcat": kcatPath = args.next() ?? kcatPath
     case "--evtop": evtopPath = args.next() ?? evtopPath
     case "--bootstrap": external = args.next()
-    default: print("usage: evtop-kafka-bench [--records N] [--partitions N] [--kcat PATH] [--evtop PATH] [--bootstrap HOST:PORT,...]"); exit(2)
+    case "--keep-up": keepUpSeconds = Int(args.next() ?? "") ?? 60
+    case "--rate": rate = Int(args.next() ?? "") ?? rate
+    default: print("usage: evtop-kafka-bench [--records N] [--partitions N] [--kcat PATH] [--evtop PATH] [--bootstrap HOST:PORT,...] [--keep-up SECONDS [--rate N]]"); exit(2)
     }
 }
 
@@ -37,6 +43,12 @@ if let cluster { try cluster.createTopic(topic, partitions: partitions, replicat
 let bootstrapText = external ?? cluster?.bootstrap ?? ""
 let bootstrap = bootstrapText.split(separator: ",").map(String.init)
 let writer = try KafkaLog(settings: KafkaSettings(bootstrap: bootstrap, properties: ["linger.ms": "20", "batch.num.messages": "10000"]))
+if let keepUpSeconds {
+    try await KeepUp(evtop: evtopPath, bootstrap: bootstrapText, topic: topic, partitions: partitions, rate: rate,
+                     seconds: keepUpSeconds, writer: writer).run()
+    withExtendedLifetime(cluster) {}
+    exit(0)
+}
 
 let clock = ContinuousClock()
 let produceStart = clock.now

@@ -1,0 +1,98 @@
+import EmbeddedStore
+import EventModel
+import Foundation
+import KafkaLog
+
+/// `--keep-up SECONDS`: the dashboard (the evtop binary, in a 200×60 tmux terminal, its own state folder)
+/// on a cluster a producer writes `rate` JSON events a second to, for `seconds`. Every second the bench
+/// reads the dashboard's index file (read-only, from outside) and works out how far behind it is: for each
+/// partition not indexed to its end, the age of the last record indexed there (records carry the time
+/// they were produced). At the end it prints the worst lag after the first 10 s, the series, and the
+/// frame times the dashboard logs when it quits.
+struct KeepUp {
+    let evtop: String
+    let bootstrap: String
+    let topic: String
+    let partitions: Int32
+    let rate: Int
+    let seconds: Int
+    let writer: KafkaLog
+
+    func run() async throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-keepup-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: state) }
+        let socket = "evtop-keepup-\(getpid())"
+        let command = "env XDG_STATE_HOME=\(state.path) XDG_CONFIG_HOME=\(state.path) TERM=xterm-256color \(evtop) --broker kafka://\(bootstrap)"
+        try tmux(socket, ["new-session", "-d", "-x", "200", "-y", "60", command])
+        defer { try? tmux(socket, ["kill-server"]) }
+
+        let indexFolder = state.appendingPathComponent("evtop/index")
+        let clock = ContinuousClock()
+        let start = clock.now
+        var produced = 0
+        var perPartition = [Int64](repeating: 0, count: Int(partitions))
+        var worst: [Double] = []
+        var lines: [String] = []
+        // 10 batches a second, each stamped with the time it was written.
+        let batch = max(1, rate / 10)
+        var nextSecond = 1
+        while clock.now - start < .seconds(seconds) {
+            let now = Int64(Date().timeIntervalSince1970 * 1_000)
+            let records = (0..<batch).map { j -> OutgoingRecord in
+                let i = produced + j
+                let p = Int32(i % Int(partitions))
+                return OutgoingRecord(topic: topic, partition: p, timestampMillis: now, key: Array("order-\(i / 6)".utf8),
+                                      value: Array("{\"type\":\"OrderPlaced\",\"correlationId\":\"live-\(i / 6)\",\"amount\":\(i % 997),\"seq\":\(i)}".utf8))
+            }
+            try await writer.produce(records)
+            for r in records { perPartition[Int(r.partition ?? 0)] += 1 }
+            produced += batch
+            let elapsed = clock.now - start
+            if elapsed >= .seconds(nextSecond) {
+                let behind = try await secondsBehind(indexFolder: indexFolder, produced: perPartition)
+                worst.append(behind ?? .infinity)
+                lines.append(String(format: "%3ds %@", nextSecond, behind.map { String(format: "%.2f s behind", $0) } ?? "no index yet"))
+                nextSecond += 1
+            }
+            let target = start + .milliseconds(produced * 1_000 / rate)
+            if clock.now < target { try await Task.sleep(until: target, clock: clock) }
+        }
+        try tmux(socket, ["send-keys", "q"])
+        try await Task.sleep(for: .seconds(2))
+        let log = (try? String(contentsOf: state.appendingPathComponent("evtop/evtop.log"), encoding: .utf8)) ?? ""
+        let frames = log.split(separator: "\n").last { $0.contains("evtop.frames") }.map(String.init) ?? "no frame line in the log"
+        let afterWarmup = worst.dropFirst(10)
+        let max = afterWarmup.max() ?? .infinity
+        print("keep-up: \(produced) events produced at \(rate)/s for \(seconds) s over \(partitions) partitions; dashboard index behind, per second:")
+        print(lines.joined(separator: "\n"))
+        print(String(format: "keep-up: worst after the first 10 s: %.2f s behind; frames while indexing: ", max) + frames)
+    }
+
+    /// Seconds of traffic the index has not reached: for each partition whose indexed head is before what was
+    /// produced, now minus the time of its last record indexed. Nil before the dashboard made its index.
+    func secondsBehind(indexFolder: URL, produced: [Int64]) async throws -> Double? {
+        guard let name = try? FileManager.default.contentsOfDirectory(atPath: indexFolder.path).first(where: { $0.hasSuffix(".sqlite") })
+        else { return nil }
+        let index = try CorrelationIndex(path: indexFolder.appendingPathComponent(name).path, readOnly: true)
+        let coverage = try await index.coverage()
+        let now = Date().timeIntervalSince1970
+        var behind = 0.0
+        for (p, high) in produced.enumerated() where high > 0 {
+            guard let c = coverage[TopicPartition(topic, Int32(p))] else { return nil }
+            guard c.head < high else { continue }
+            // Nothing indexed forward yet: everything produced waits, since the first batch.
+            let last = c.headMillis.map { Double($0) / 1_000 } ?? 0
+            behind = Swift.max(behind, last == 0 ? .infinity : now - last)
+        }
+        return behind
+    }
+
+    func tmux(_ socket: String, _ args: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
+        p.arguments = ["-L", socket] + args
+        try p.run()
+        p.waitUntilExit()
+    }
+}
