@@ -115,7 +115,18 @@ enum JSONScanner {
         /// Pointers whose tokens matched the path to this container and continue into it.
         var mask: UInt64
         /// Index of the current element (arrays).
-        var index: Int
+        var index: Int = 0
+        /// The current key (objects): where it lies, and whether its bytes are its text.
+        var keyStart = 0
+        var keyEnd = 0
+        var keyPlain = true
+        /// Keys (objects) whose value, as it stands, holds a number Foundation cannot represent: the
+        /// document fails unless a later duplicate of the key replaces that value.
+        var poisonedKeys: [String] = []
+        /// An element (arrays) holds such a number; elements are never replaced.
+        var poisonedElement = false
+
+        var isPoisoned: Bool { poisonedElement || !poisonedKeys.isEmpty }
     }
 
     private struct Scanner {
@@ -135,6 +146,28 @@ enum JSONScanner {
 
         @inline(__always) mutating func skipWhitespace() {
             while i < n, JSONScanner.isWhitespace(b[i]) { i += 1 }
+        }
+
+        /// The current value holds a number Foundation cannot represent. Foundation parses the whole
+        /// document first and converts numbers afterwards, in the dictionaries as they ended up, so such a
+        /// number fails the document only if no later duplicate key replaced it: remember it on the current
+        /// key, and let the enclosing containers pass it up when they close. False when it reaches the top.
+        mutating func poisonCurrentValue() -> Bool {
+            guard let d = frames.indices.last else { return false }
+            if frames[d].isObject {
+                let key = decodeString(ScannedString(start: frames[d].keyStart, end: frames[d].keyEnd, plain: frames[d].keyPlain))
+                if !frames[d].poisonedKeys.contains(key) { frames[d].poisonedKeys.append(key) }
+            } else {
+                frames[d].poisonedElement = true
+            }
+            return true
+        }
+
+        /// Closes the innermost container; false when an unreplaced unrepresentable number fails the document.
+        mutating func closeContainer() -> Bool {
+            i += 1
+            let closed = frames.removeLast()
+            return !closed.isPoisoned || poisonCurrentValue()
         }
 
         /// Pointers in `mask` with exactly `depth` tokens.
@@ -168,12 +201,12 @@ enum JSONScanner {
                         guard depth < JSONScanner.maxDepth else { return false }
                         let isObject = b[i] == UInt8(ascii: "{")
                         i += 1
-                        frames.append(Frame(isObject: isObject, mask: deeper, index: 0))
+                        frames.append(Frame(isObject: isObject, mask: deeper))
                         skipWhitespace()
                         guard i < n else { return false }
                         if b[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                             i += 1
-                            frames.removeLast()
+                            frames.removeLast()  // empty: nothing to pass up
                             state = .afterValue
                         } else if isObject {
                             state = .key
@@ -190,7 +223,8 @@ enum JSONScanner {
                         state = .afterValue
                     case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                         let start = i
-                        guard scanNumber() else { return false }
+                        guard let representable = scanNumber() else { return false }
+                        if !representable { guard poisonCurrentValue() else { return false } }
                         if terminal != 0 {
                             let text = JSONScanner.integerText(UnsafeBufferPointer(rebasing: b[start..<i]))
                             Self.forEachBit(terminal) { results[$0] = text }
@@ -219,16 +253,14 @@ enum JSONScanner {
                     guard i < n else { return false }
                     let close = top.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
                     if b[i] == close {
-                        i += 1
-                        frames.removeLast()
+                        guard closeContainer() else { return false }
                         state = .afterValue
                     } else if b[i] == UInt8(ascii: ",") {
                         i += 1
                         skipWhitespace()
                         guard i < n else { return false }
                         if b[i] == close {  // Foundation accepts one trailing comma
-                            i += 1
-                            frames.removeLast()
+                            guard closeContainer() else { return false }
                             state = .afterValue
                         } else if top.isObject {
                             state = .key
@@ -249,6 +281,14 @@ enum JSONScanner {
                     let parent = frames[depth].mask
                     guard let s = scanString() else { return false }
                     let matched = parent == 0 ? 0 : matchKey(s, among: parent, depth: depth)
+                    frames[depth].keyStart = s.start
+                    frames[depth].keyEnd = s.end
+                    frames[depth].keyPlain = s.plain
+                    if !frames[depth].poisonedKeys.isEmpty {
+                        // This key's new value replaces a poisoned one.
+                        let key = decodeString(s)
+                        frames[depth].poisonedKeys.removeAll { $0 == key }
+                    }
                     // A later occurrence of a key replaces the earlier value (the dictionary keeps the last).
                     Self.forEachBit(matched) { results[$0] = nil }
                     skipWhitespace()
@@ -423,25 +463,25 @@ enum JSONScanner {
         }
 
         /// Validates a number at `i` by Foundation's grammar (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`,
-        /// then whitespace, `,`, `]` or `}`) and checks Foundation can represent it.
-        mutating func scanNumber() -> Bool {
+        /// then whitespace, `,`, `]` or `}`): nil when invalid, else whether Foundation can represent it.
+        mutating func scanNumber() -> Bool? {
             let start = i
             if b[i] == UInt8(ascii: "-") { i += 1 }
-            guard i < n else { return false }
+            guard i < n else { return nil }
             let intStart = i
             if b[i] == UInt8(ascii: "0") {
                 i += 1
             } else if b[i] >= UInt8(ascii: "1"), b[i] <= UInt8(ascii: "9") {
                 while i < n, b[i] &- UInt8(ascii: "0") < 10 { i += 1 }
             } else {
-                return false
+                return nil
             }
             let intDigits = i - intStart
             if i < n, b[i] == UInt8(ascii: ".") {
                 i += 1
                 let fracStart = i
                 while i < n, b[i] &- UInt8(ascii: "0") < 10 { i += 1 }
-                guard i > fracStart else { return false }
+                guard i > fracStart else { return nil }
             }
             var exponent = 0
             var hasExponent = false
@@ -458,13 +498,13 @@ enum JSONScanner {
                     exponent = min(exponent * 10 + Int(b[i] - UInt8(ascii: "0")), 1_000_000)
                     i += 1
                 }
-                guard i > expStart else { return false }
+                guard i > expStart else { return nil }
                 if negative { exponent = -exponent }
             }
             if i < n {
                 let c = b[i]
                 guard JSONScanner.isWhitespace(c) || c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}") else {
-                    return false
+                    return nil
                 }
             }
             // Below 10^300 a Double is finite, and Foundation keeps any number whose Double is finite.
