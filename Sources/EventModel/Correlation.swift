@@ -182,6 +182,11 @@ public struct CorrelationRules: Sendable, Hashable {
 
     static func accept(_ text: String?) -> String? {
         guard let text else { return nil }
+        // Fast path, same answer: printable ASCII at both ends means there is nothing to trim
+        // (Foundation's trimming is the costliest step of extracting from a small value).
+        if let first = text.utf8.first, let last = text.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return text.utf8.count <= maxValueBytes ? text : nil
+        }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.utf8.count <= maxValueBytes else { return nil }
         return trimmed

@@ -120,13 +120,11 @@ enum JSONScanner {
         var keyStart = 0
         var keyEnd = 0
         var keyPlain = true
-        /// Keys (objects) whose value, as it stands, holds a number Foundation cannot represent: the
-        /// document fails unless a later duplicate of the key replaces that value.
-        var poisonedKeys: [String] = []
+        /// Index in `Scanner.poisonedKeys` of this object's keys whose value, as it stands, holds a number
+        /// Foundation cannot represent (-1: none yet); kept outside so that a frame stays plain data.
+        var poisonSet: Int32 = -1
         /// An element (arrays) holds such a number; elements are never replaced.
         var poisonedElement = false
-
-        var isPoisoned: Bool { poisonedElement || !poisonedKeys.isEmpty }
     }
 
     private struct Scanner {
@@ -136,6 +134,9 @@ enum JSONScanner {
         var i = 0
         var results: [String?]
         var frames: ContiguousArray<Frame> = []
+        /// Per poisoned object (see `Frame.poisonSet`): keys whose value fails the document unless a later
+        /// duplicate of the key replaces it.
+        var poisonedKeys: [[String]] = []
 
         init(buffer: UnsafeBufferPointer<UInt8>, plan: Plan) {
             b = buffer
@@ -156,7 +157,12 @@ enum JSONScanner {
             guard let d = frames.indices.last else { return false }
             if frames[d].isObject {
                 let key = decodeString(ScannedString(start: frames[d].keyStart, end: frames[d].keyEnd, plain: frames[d].keyPlain))
-                if !frames[d].poisonedKeys.contains(key) { frames[d].poisonedKeys.append(key) }
+                if frames[d].poisonSet < 0 {
+                    frames[d].poisonSet = Int32(poisonedKeys.count)
+                    poisonedKeys.append([])
+                }
+                let set = Int(frames[d].poisonSet)
+                if !poisonedKeys[set].contains(key) { poisonedKeys[set].append(key) }
             } else {
                 frames[d].poisonedElement = true
             }
@@ -167,7 +173,8 @@ enum JSONScanner {
         mutating func closeContainer() -> Bool {
             i += 1
             let closed = frames.removeLast()
-            return !closed.isPoisoned || poisonCurrentValue()
+            let poisoned = closed.poisonedElement || (closed.poisonSet >= 0 && !poisonedKeys[Int(closed.poisonSet)].isEmpty)
+            return !poisoned || poisonCurrentValue()
         }
 
         /// Pointers in `mask` with exactly `depth` tokens.
@@ -245,10 +252,11 @@ enum JSONScanner {
                     // Containers, literals and null resolve to nil: the key that led here reset them already.
 
                 case .afterValue:
-                    guard let top = frames.last else {
+                    guard !frames.isEmpty else {
                         skipWhitespace()
                         return i == n
                     }
+                    let top = frames[frames.count - 1]
                     skipWhitespace()
                     guard i < n else { return false }
                     let close = top.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
@@ -284,10 +292,10 @@ enum JSONScanner {
                     frames[depth].keyStart = s.start
                     frames[depth].keyEnd = s.end
                     frames[depth].keyPlain = s.plain
-                    if !frames[depth].poisonedKeys.isEmpty {
+                    if frames[depth].poisonSet >= 0 {
                         // This key's new value replaces a poisoned one.
                         let key = decodeString(s)
-                        frames[depth].poisonedKeys.removeAll { $0 == key }
+                        poisonedKeys[Int(frames[depth].poisonSet)].removeAll { $0 == key }
                     }
                     // A later occurrence of a key replaces the earlier value (the dictionary keeps the last).
                     Self.forEachBit(matched) { results[$0] = nil }
