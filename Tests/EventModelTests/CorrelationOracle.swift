@@ -25,7 +25,7 @@ extension JSONPointer {
     }
 }
 
-/// The former `CorrelationRules.extract`, `scalarText` and `parseJSON`, unchanged.
+/// The former `CorrelationRules.extract`, `accept`, `scalarText` and `parseJSON`, unchanged.
 enum CorrelationOracle {
     /// Correlation ID and event type of a record; the value is parsed as JSON at most once.
     static func extract(_ rules: CorrelationRules, _ record: Record) -> CorrelationRules.Extraction {
@@ -40,9 +40,9 @@ enum CorrelationOracle {
             for rule in rules {
                 switch rule {
                 case .header(let name):
-                    if let h = record.header(name), let v = CorrelationRules.accept(h.utf8Value) { return v }
+                    if let h = record.header(name), let v = accept(h.utf8Value) { return v }
                 case .jsonPointer(let pointer):
-                    if let doc = document(), let v = CorrelationRules.accept(scalarText(pointer.resolve(in: doc))) { return v }
+                    if let doc = document(), let v = accept(scalarText(pointer.resolve(in: doc))) { return v }
                 case .spanAttribute:
                     continue
                 }
@@ -56,6 +56,14 @@ enum CorrelationOracle {
     static func texts(_ pointers: [JSONPointer], _ value: [UInt8]) -> [String?]? {
         guard let doc = parseJSON(value) else { return nil }
         return pointers.map { scalarText($0.resolve(in: doc)) }
+    }
+
+    /// The former `CorrelationRules.accept`: always Foundation's trimming.
+    static func accept(_ text: String?) -> String? {
+        guard let text else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.utf8.count <= CorrelationRules.maxValueBytes else { return nil }
+        return trimmed
     }
 
     static func scalarText(_ value: Any?) -> String? {

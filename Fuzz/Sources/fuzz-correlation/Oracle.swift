@@ -1,5 +1,5 @@
 import Foundation
-@testable import EventModel
+import EventModel
 
 /// ORACLE, for this fuzz target only: the JSONSerialization path `CorrelationRules.extract` took before
 /// JSONScanner (the same code as Tests/EventModelTests/CorrelationOracle.swift, which the differential
@@ -17,9 +17,9 @@ enum CorrelationOracle {
             for rule in rules {
                 switch rule {
                 case .header(let name):
-                    if let h = record.header(name), let v = CorrelationRules.accept(h.utf8Value) { return v }
+                    if let h = record.header(name), let v = accept(h.utf8Value) { return v }
                 case .jsonPointer(let pointer):
-                    if let doc = document(), let v = CorrelationRules.accept(scalarText(resolve(pointer, in: doc))) { return v }
+                    if let doc = document(), let v = accept(scalarText(resolve(pointer, in: doc))) { return v }
                 case .spanAttribute:
                     continue
                 }
@@ -43,6 +43,14 @@ enum CorrelationOracle {
             }
         }
         return current
+    }
+
+    /// The former `CorrelationRules.accept`: always Foundation's trimming.
+    static func accept(_ text: String?) -> String? {
+        guard let text else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.utf8.count <= CorrelationRules.maxValueBytes else { return nil }
+        return trimmed
     }
 
     static func scalarText(_ value: Any?) -> String? {
