@@ -121,6 +121,12 @@ public struct CorrelationRules: Sendable, Hashable {
         public var correlationID: String?
         /// Event type, if a rule matched.
         public var eventType: String?
+
+        /// Creates an extraction (the benchmark's and fuzz target's reference paths build their own).
+        public init(correlationID: String?, eventType: String?) {
+            self.correlationID = correlationID
+            self.eventType = eventType
+        }
     }
 
     /// Correlation ID and event type of a record; the value is scanned as JSON at most once, for all pointers.

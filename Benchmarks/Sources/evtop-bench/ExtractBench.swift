@@ -1,6 +1,7 @@
 // Correlation extraction figures (--only extract): `CorrelationRules.extract` (one-pass JSONScanner)
 // beside the JSONSerialization path it replaced, on the same records.
 import EventModel
+import EvtopBenchSupport
 import Foundation
 
 enum ExtractBench {
