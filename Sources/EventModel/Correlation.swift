@@ -34,24 +34,6 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
 
     /// The pointer as written.
     public var description: String { text }
-
-    /// The value the pointer designates in a document decoded by `JSONSerialization`, or nil.
-    public func resolve(in document: Any) -> Any? {
-        var current: Any = document
-        for token in tokens {
-            if let object = current as? [String: Any] {
-                guard let next = object[token] else { return nil }
-                current = next
-            } else if let array = current as? [Any] {
-                // RFC 6901: decimal index without leading zeros.
-                guard let i = Int(token), i >= 0, i < array.count, token == String(i) else { return nil }
-                current = array[i]
-            } else {
-                return nil
-            }
-        }
-        return current
-    }
 }
 
 /// Where a record's or span's correlation ID (and a record's event type) is found: ordered rules,
@@ -92,14 +74,25 @@ public struct CorrelationRules: Sendable, Hashable {
     public static let maxJSONBytes = 256 * 1024
 
     /// Rules for the correlation ID, tried in order.
-    public var correlation: [Rule]
+    public var correlation: [Rule] { didSet { plans = Self.plans(correlation, eventType) } }
     /// Rules for the event type, tried in order.
-    public var eventType: [Rule]
+    public var eventType: [Rule] { didSet { plans = Self.plans(correlation, eventType) } }
+    /// The JSON pointers of `correlation`, then those of `eventType`, prepared for one scan of a value
+    /// (derived from the rules, so equal rules have equal plans).
+    private var plans: [JSONScanner.Plan]
 
     /// Creates rules from explicit lists.
     public init(correlation: [Rule], eventType: [Rule]) {
         self.correlation = correlation
         self.eventType = eventType
+        plans = Self.plans(correlation, eventType)
+    }
+
+    private static func plans(_ correlation: [Rule], _ eventType: [Rule]) -> [JSONScanner.Plan] {
+        JSONScanner.plans((correlation + eventType).compactMap { rule in
+            if case .jsonPointer(let p) = rule { return p }
+            return nil
+        })
     }
 
     /// The defaults (docs/sagas.md).
@@ -128,31 +121,44 @@ public struct CorrelationRules: Sendable, Hashable {
         public var correlationID: String?
         /// Event type, if a rule matched.
         public var eventType: String?
+
+        /// Creates an extraction (the benchmark's and fuzz target's reference paths build their own).
+        public init(correlationID: String?, eventType: String?) {
+            self.correlationID = correlationID
+            self.eventType = eventType
+        }
     }
 
-    /// Correlation ID and event type of a record; the value is parsed as JSON at most once.
+    /// Correlation ID and event type of a record; the value is scanned as JSON at most once, for all pointers.
     public func extract(_ record: Record) -> Extraction {
-        var parsed: Any??  // nil: not tried; .some(nil): not JSON
-        func document() -> Any? {
-            if let p = parsed { return p }
-            let d = Self.parseJSON(record.value)
-            parsed = .some(d)
-            return d
+        var scanned: [String?]??  // nil: not tried; .some(nil): not JSON
+        func texts() -> [String?]? {
+            if let s = scanned { return s }
+            let s = Self.scanJSON(record.value, plans)
+            scanned = .some(s)
+            return s
         }
-        func first(_ rules: [Rule]) -> String? {
+        // Pointer rules own consecutive slots of the scan: correlation's first, then eventType's.
+        func first(_ rules: [Rule], slot base: Int) -> String? {
+            var slot = base
             for rule in rules {
                 switch rule {
                 case .header(let name):
                     if let h = record.header(name), let v = Self.accept(h.utf8Value) { return v }
-                case .jsonPointer(let pointer):
-                    if let doc = document(), let v = Self.accept(Self.scalarText(pointer.resolve(in: doc))) { return v }
+                case .jsonPointer:
+                    defer { slot += 1 }
+                    if let t = texts(), let v = Self.accept(t[slot]) { return v }
                 case .spanAttribute:
                     continue
                 }
             }
             return nil
         }
-        return Extraction(correlationID: first(correlation), eventType: first(eventType))
+        let eventTypeSlot = correlation.reduce(0) { n, rule in
+            if case .jsonPointer = rule { return n + 1 }
+            return n
+        }
+        return Extraction(correlationID: first(correlation, slot: 0), eventType: first(eventType, slot: eventTypeSlot))
     }
 
     /// The correlation ID of a record, if a rule matches.
@@ -182,31 +188,22 @@ public struct CorrelationRules: Sendable, Hashable {
 
     static func accept(_ text: String?) -> String? {
         guard let text else { return nil }
+        // Fast path, same answer: printable ASCII at both ends means there is nothing to trim
+        // (Foundation's trimming is the costliest step of extracting from a small value).
+        if let first = text.utf8.first, let last = text.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return text.utf8.count <= maxValueBytes ? text : nil
+        }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.utf8.count <= maxValueBytes else { return nil }
         return trimmed
     }
 
-    static func scalarText(_ value: Any?) -> String? {
-        switch value {
-        case let s as String: return s
-        case let n as NSNumber:
-            // Integers only: a correlation ID of 1.5 or true is not one.
-            if String(cString: n.objCType) == "c" || String(describing: type(of: n)).contains("Bool") { return nil }
-            let d = n.doubleValue
-            guard d.rounded() == d, abs(d) < 1e15 else { return nil }
-            return String(Int64(d))
-        default: return nil
-        }
-    }
-
-    /// A JSON object or array from bytes that are valid UTF-8 and small enough; nil otherwise.
-    static func parseJSON(_ value: [UInt8]?) -> Any? {
+    /// What each pointer of `plans` designates in a record value (see `JSONScanner`), or nil when the value
+    /// is not JSON the rules read: missing, empty, larger than `maxJSONBytes`, not UTF-8, not an object or
+    /// array, or anything Foundation's JSONSerialization would reject.
+    static func scanJSON(_ value: [UInt8]?, _ plans: [JSONScanner.Plan]) -> [String?]? {
         guard let value, !value.isEmpty, value.count <= maxJSONBytes else { return nil }
-        guard let first = value.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }),
-              first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else { return nil }
-        guard String(validating: value, as: UTF8.self) != nil else { return nil }
-        return try? JSONSerialization.jsonObject(with: Data(value))
+        return JSONScanner.resolve(plans, in: value)
     }
 }
 

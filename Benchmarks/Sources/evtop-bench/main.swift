@@ -1,7 +1,7 @@
 // Plain benchmark runner: ContinuousClock, median and p95, one line per figure (pasteable).
 //
 //   evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N]
-//               [--only screen|store|lag|redrive|saga|otlp]
+//               [--only screen|store|lag|redrive|saga|otlp|extract]
 //   (otlp knobs for experiments: EVTOP_BENCH_CONNECTIONS=4 client connections, EVTOP_BENCH_FILL_BATCH=5000 spans per
 //   transaction when filling the lookup store)
 import Dashboard
@@ -38,9 +38,9 @@ struct Options {
             case "--ingest-batches": ingestBatches = max(1, Int(value()) ?? ingestBatches)
             case "--only":
                 only = value()
-                guard ["screen", "store", "lag", "redrive", "saga", "otlp"].contains(only!) else { fail("--only takes screen, store, lag, redrive, saga or otlp") }
+                guard ["screen", "store", "lag", "redrive", "saga", "otlp", "extract"].contains(only!) else { fail("--only takes screen, store, lag, redrive, saga, otlp or extract") }
             case "-h", "--help":
-                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N] [--only screen|store|lag|redrive|saga|otlp]")
+                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N] [--only screen|store|lag|redrive|saga|otlp|extract]")
                 exit(0)
             default: fail("unknown argument \(args[i])")
             }
@@ -299,6 +299,12 @@ if options.only == nil || options.only == "saga" {
 
 if options.only == nil || options.only == "otlp" {
     try await OTLPBench.run(lookupSpans: options.spans, ingestBatches: options.ingestBatches, clock: clock)
+}
+
+// MARK: - Correlation extraction (the correlation indexer's per-record parse)
+
+if options.only == nil || options.only == "extract" {
+    ExtractBench.run(records: options.records, repeats: options.repeats, clock: clock)
 }
 
 if sink == 42 { print("") }

@@ -3,7 +3,9 @@ import FuzzSupport
 
 /// The correlation extractor on any record (see `FuzzRecordInput`): `#headers: a,b` and
 /// `#pointers: /x,/y` lines configure the rules the way a context in config.yaml does (an invalid
-/// pointer keeps the defaults, as the config loader refuses it before extraction ever runs).
+/// pointer keeps the defaults, as the config loader refuses it before extraction ever runs). The
+/// extraction (a one-pass JSONScanner) must equal the JSONSerialization path it replaced (`CorrelationOracle`):
+/// a difference stops the run like a crash, with the input kept.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCorrelation(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
@@ -19,7 +21,11 @@ public func fuzzCorrelation(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32
         }
     }
     let rules = (try? CorrelationRules.configured(headers: headers, pointers: pointers)) ?? .default
-    _ = rules.extract(input.record)
+    let got = rules.extract(input.record)
+    let want = CorrelationOracle.extract(rules, input.record)
+    if got != want {
+        fatalError("correlation: scanner \(got) differs from the JSONSerialization oracle \(want)")
+    }
     return 0
 }
 
