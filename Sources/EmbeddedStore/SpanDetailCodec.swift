@@ -150,8 +150,8 @@ enum SpanDetailCodec {
                 trace = context.traceID
                 spanID = parent
             case 3:
-                trace = try r.string()
-                spanID = try r.string()
+                trace = try r.ref(text)
+                spanID = try r.ref(text)
             default:
                 throw Malformed()
             }

@@ -104,7 +104,7 @@ final class SpanLayoutTests: StoreTestCase {
         }
         try await store.insertSpans(Array(spans.prefix(250)))
         try await store.insertSpans(Array(spans.suffix(250)))
-        let entries = try store.file.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM span_strings") ?? 0 }
+        let entries = try await store.file.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM span_strings") ?? 0 }
         // svc, op, two keys, kafka, and the first few message ids only.
         XCTAssertLessThanOrEqual(entries, 5 + SpanStrings.valuesPerKey)
         let back = try await store.spans(traceID: hex(499, 32))
@@ -185,7 +185,7 @@ final class SpanLayoutTests: StoreTestCase {
         XCTAssertEqual(count, 4)
 
         let writable = try SQLiteLog(path: p)
-        let tables = try writable.file.read { db in
+        let tables = try await writable.file.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('spans', 'span_links', 'span_rows') ORDER BY name")
         }
         XCTAssertEqual(tables, ["span_rows"], "the legacy tables are gone once moved")
