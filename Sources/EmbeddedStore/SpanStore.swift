@@ -68,6 +68,21 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         CREATE INDEX IF NOT EXISTS span_correlations_by_last ON span_correlations(last_start_ns, correlation_id);
         """
 
+    /// `spans`, a read-only view of `span_rows` in the legacy layout's columns (ids as hex, strings
+    /// resolved, start and end in nanoseconds; `detail` is format 2): for scripts and `sqlite3` sessions
+    /// that read the store with SQL. Created where no `spans` table is left (after a legacy store is moved).
+    static let spanViewSQL = """
+        CREATE VIEW IF NOT EXISTS spans AS SELECT
+            CASE typeof(trace_hi) WHEN 'integer' THEN printf('%016x%016x', trace_hi, trace_lo) ELSE trace_hi END AS trace_id,
+            CASE typeof(span_id) WHEN 'integer' THEN printf('%016x', span_id) ELSE span_id END AS span_id,
+            CASE typeof(parent_span_id) WHEN 'integer' THEN printf('%016x', parent_span_id) ELSE parent_span_id END AS parent_span_id,
+            CASE typeof(service) WHEN 'integer' THEN (SELECT text FROM span_strings WHERE id = service) ELSE service END AS service,
+            CASE typeof(name) WHEN 'integer' THEN (SELECT text FROM span_strings WHERE id = name) ELSE name END AS name,
+            kind, start_key - start_shift AS start_ns, start_key - start_shift + duration_ns AS end_ns,
+            status_code, coalesce(status_message, '') AS status_message, correlation_id, detail
+        FROM span_rows;
+        """
+
     /// How many hops (links into, or children of, already found spans) `spans(correlationID:)` follows.
     static let correlationHops = 4
 
@@ -92,6 +107,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
                 SELECT correlation_id, max(start_key - start_shift), count(*) FROM span_rows WHERE correlation_id IS NOT NULL GROUP BY correlation_id
                 """)
         }
+        if try !hasLegacySpans(db) { try db.execute(sql: spanViewSQL) }
     }
 
     /// Which span tables a store has.

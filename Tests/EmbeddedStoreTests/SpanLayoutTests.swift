@@ -140,7 +140,7 @@ final class SpanLayoutTests: StoreTestCase {
         do { _ = try SQLiteLog(path: p) }
         let queue = try DatabaseQueue(path: p)
         try queue.write { db in
-            try db.execute(sql: "DROP TABLE span_rows; DROP TABLE span_strings; DROP TABLE span_link_targets; DROP TABLE span_count;")
+            try db.execute(sql: "DROP VIEW spans; DROP TABLE span_rows; DROP TABLE span_strings; DROP TABLE span_link_targets; DROP TABLE span_count;")
             try db.execute(sql: SQLiteLog.legacySpanSchemaSQL)
             for s in spans {
                 try db.execute(sql: """
@@ -189,6 +189,16 @@ final class SpanLayoutTests: StoreTestCase {
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('spans', 'span_links', 'span_rows') ORDER BY name")
         }
         XCTAssertEqual(tables, ["span_rows"], "the legacy tables are gone once moved")
+        // Scripts that read `spans` with SQL read the view of the moved rows.
+        let viewed = try await writable.file.read { db in
+            try Row.fetchAll(db, sql: "SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, status_message FROM spans ORDER BY start_ns")
+        }
+        XCTAssertEqual(viewed.map { $0[0] as String? }, spans.map(\.traceID))
+        XCTAssertEqual(viewed.map { $0[2] as String? }, spans.map(\.parentSpanID))
+        XCTAssertEqual(viewed.map { $0[3] as String? }, spans.map(\.service))
+        XCTAssertEqual(viewed.map { $0[4] as String? }, spans.map(\.name))
+        XCTAssertEqual(viewed.map { $0[6] as Int64? }, spans.map { Int64($0.endUnixNano) })
+        XCTAssertEqual(viewed.map { $0[7] as String? }, spans.map(\.status.message))
         for s in spans {
             let trace = try await writable.spans(traceID: s.traceID)
             XCTAssertTrue(trace.contains(s))

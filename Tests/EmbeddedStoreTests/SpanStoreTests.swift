@@ -105,7 +105,7 @@ final class SpanStoreTests: StoreTestCase {
         // A store from before spans existed: read-only sees no spans; read-write adds the tables.
         let old = path("old.db")
         do { _ = try SQLiteLog(path: old) }
-        try runSQLite(old, "DROP TABLE span_link_targets; DROP TABLE span_rows; DROP TABLE span_strings; DROP TABLE span_count;")
+        try runSQLite(old, "DROP VIEW spans; DROP TABLE span_link_targets; DROP TABLE span_rows; DROP TABLE span_strings; DROP TABLE span_count;")
         let oldReadOnly = try SQLiteLog(path: old, mode: .readOnly)
         let empty = try await oldReadOnly.spans(traceID: String(repeating: "a", count: 32))
         XCTAssertEqual(empty, [])
