@@ -14,10 +14,13 @@ import GRDBSQLite
 /// - Ids are integers (W3C hex ids, 8 bytes per half; other text as itself, ``SpanIDs``); services, names,
 ///   attribute keys and repeated values are ids of `span_strings` (``SpanStrings``); attributes, events
 ///   and links are one format-2 detail (``SpanDetailCodec/encodeCompact(_:correlationID:intern:)``).
-/// - Two secondary indexes, what the product's queries use: by trace (`trace_lo`, the id's last 8
-///   bytes: lookups by trace id, children, and the duplicate check) and by correlation id. Links are
-///   indexed in `span_link_targets` only when they point somewhere else than the span's own parent (that
-///   one is found as a child already).
+/// - Two secondary indexes, what the product's queries use: by trace (`trace_lo >> 32`, 4 bytes of the
+///   id's random half: lookups by trace id, children, and the duplicate check; the few other traces that
+///   share them are filtered out by the row) and by correlation id. Links are indexed in
+///   `span_link_targets` (by the same 4 bytes of the linked trace) only when they point somewhere else than
+///   the span's own parent (that one is found as a child already). Queries spell the trace condition as
+///   `trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1`: without the `+`, SQLite substitutes the constant into
+///   `trace_lo >> 32` and no longer matches the index expression.
 /// - `span_correlations` (the sagas list) and `span_count` are kept by the writer, once per distinct
 ///   correlation id per transaction, not by triggers on every row.
 ///
@@ -45,7 +48,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             correlation_id TEXT,
             detail BLOB NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS span_rows_by_trace ON span_rows(trace_lo);
+        CREATE INDEX IF NOT EXISTS span_rows_by_trace ON span_rows(trace_lo >> 32);
         CREATE INDEX IF NOT EXISTS span_rows_by_correlation ON span_rows(correlation_id) WHERE correlation_id IS NOT NULL;
         CREATE TABLE IF NOT EXISTS span_link_targets(
             linked_lo INTEGER NOT NULL,
@@ -172,7 +175,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         // come together); the rows of spans sent again are removed before the new ones go in.
         var byTrace: [Int64: [Int]] = [:]
         for (i, item) in batch.enumerated() { byTrace[item.trace.lo, default: []].append(i) }
-        let probe = try db.cachedStatement(sql: "SELECT start_key, trace_hi, span_id FROM span_rows WHERE trace_lo = ?")
+        let probe = try db.cachedStatement(sql: "SELECT start_key, trace_hi, span_id FROM span_rows WHERE trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1")
         var replaced: [Int64] = []
         for (lo, members) in byTrace {
             let rows = try Row.fetchCursor(probe, arguments: [lo])
@@ -200,7 +203,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         let insert = try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO span_rows(\(rowColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        let addTarget = try db.cachedStatement(sql: "INSERT OR IGNORE INTO span_link_targets(linked_lo, start_key) VALUES (?, ?)")
+        let addTarget = try db.cachedStatement(sql: "INSERT OR IGNORE INTO span_link_targets(linked_lo, start_key) VALUES (?1 >> 32, ?2)")
         let stmt = insert.sqliteStatement
         let connection = db.sqliteConnection
         var nextFree: [Int64: Int64] = [:]
@@ -285,7 +288,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
     /// down; the newest remaining start, read through the correlation index), and the span count.
     static func forget(_ gone: [(key: Int64, span: Span, correlationID: String?)], _ db: Database) throws {
         guard !gone.isEmpty else { return }
-        let dropTarget = try db.cachedStatement(sql: "DELETE FROM span_link_targets WHERE linked_lo = ? AND start_key = ?")
+        let dropTarget = try db.cachedStatement(sql: "DELETE FROM span_link_targets WHERE linked_lo = ?1 >> 32 AND start_key = ?2")
         var losses: [String: Int] = [:]
         for g in gone {
             for lo in linkTargets(g.span) { try dropTarget.execute(arguments: [lo, g.key]) }
@@ -330,10 +333,10 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
                 frontier.append(span)
             }
             let linkers = try db.cachedStatement(sql: """
-                SELECT \(Self.rowColumns) FROM span_rows WHERE start_key IN (SELECT start_key FROM span_link_targets WHERE linked_lo = ?)
+                SELECT \(Self.rowColumns) FROM span_rows WHERE start_key IN (SELECT start_key FROM span_link_targets WHERE linked_lo = ?1 >> 32)
                 """)
             let children = try db.cachedStatement(sql: """
-                SELECT \(Self.rowColumns) FROM span_rows WHERE trace_lo = ? AND trace_hi = ? AND parent_span_id = ?
+                SELECT \(Self.rowColumns) FROM span_rows WHERE trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1 AND trace_hi = ?2 AND parent_span_id = ?3
                 """)
             var hop = 0
             while !frontier.isEmpty && hop < Self.correlationHops && found.count < limit {
@@ -403,7 +406,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             }
             let trace = SpanIDs.trace(traceID)
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT \(Self.rowColumns) FROM span_rows WHERE trace_lo = ? AND trace_hi = ?
+                SELECT \(Self.rowColumns) FROM span_rows WHERE trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1 AND trace_hi = ?2
                 """), arguments: [trace.lo, trace.hi.databaseValue])
             var result: [Span] = []
             while let row = try rows.next() { result.append(try Self.decodeRow(row, db, strings: strings, path: self.path)) }

@@ -115,6 +115,19 @@ final class SpanLayoutTests: StoreTestCase {
         XCTAssertEqual(again, [spans[3]])
     }
 
+    /// Lookups by trace (and the duplicate check) go through the 4-byte trace index, not a scan.
+    func testTraceLookupsUseTheTraceIndex() async throws {
+        let store = try SQLiteLog(path: path())
+        try await store.insertSpans([rich(1, start: 10, conversation: nil)])
+        let plan = try await store.file.read { db in
+            try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT \(SQLiteLog.rowColumns) FROM span_rows
+                WHERE trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1 AND trace_hi = ?2 AND parent_span_id = ?3
+                """, arguments: [1, 0, 2]).map { $0[3] as String? ?? "" }.joined(separator: "; ")
+        }
+        XCTAssertTrue(plan.contains("span_rows_by_trace"), plan)
+    }
+
     func testCompactDetailRejectsDamagedBytes() {
         let span = rich(5, start: 1_000, conversation: "c", parent: hex(4, 16), links: [SpanLink(traceID: hex(5, 32), spanID: hex(4, 16))])
         let bytes = SpanDetailCodec.encodeCompact(span, correlationID: "c") { _, _ in nil }
