@@ -44,6 +44,8 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
     /// The file (internal: the span store in SpanStore.swift shares it).
     let file: SQLiteFile
     private let roundRobin = RoundRobin()
+    /// The span tables' string dictionary, cached (SpanStrings.swift).
+    let spanStrings = SpanStrings()
     /// The store's id (``StoreFormat/storeID(_:)``); nil for a store of an older evtop opened read-only.
     private let storeID: String?
 
@@ -93,7 +95,7 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
                 try StoreFormat.createSchemaIfNeeded(db, path: path)
                 try StoreFormat.ensureStoreID(db)
                 try CorrelationIndex.ensureCorrelationTables(db)
-                try SQLiteLog.ensureSpanTables(db)
+                try SQLiteLog.ensureSpanTables(db, path: path)
                 return try StoreFormat.storeID(db)
             }
         } else {

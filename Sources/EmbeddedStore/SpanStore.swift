@@ -1,53 +1,67 @@
 import EventModel
 import Foundation
 import GRDB
+import GRDBSQLite
 
-/// Span storage in the embedded store: the `spans` and `span_links` tables.
+/// Span storage in the embedded store, compact layout: `span_rows`, `span_strings`, `span_link_targets`,
+/// `span_correlations` and `span_count`.
 ///
-/// Columns hold what is searched (trace, span, parent, service, times, correlation id); attributes, events
-/// and links are kept as one binary document per span (SpanDetailCodec). Links also go to `span_links`, indexed by the linked
-/// span, so a consumer span linked to a message's creation span is found from the creation span's
-/// correlation ID. Tables are created with `IF NOT EXISTS` when a store is opened read-write; stores
-/// written before spans existed simply get them.
+/// Sized for a receiver at broker speed (issue 11): a typical messaging span takes about 100 bytes
+/// with its index entries, where the layout before took ~370 (``legacySpanSchemaSQL``):
+/// - `span_rows` is keyed by the span's start time in nanoseconds (`start_key`, made unique by moving a
+///   colliding span a nanosecond on and keeping the move in `start_shift`): rows are appended in time
+///   order, pages fill completely, retention deletes a range from the front, and no index on time is needed.
+/// - Ids are integers (W3C hex ids, 8 bytes per half; other text as itself, ``SpanIDs``); services, names,
+///   attribute keys and repeated values are ids of `span_strings` (``SpanStrings``); attributes, events
+///   and links are one format-2 detail (``SpanDetailCodec/encodeCompact(_:correlationID:intern:)``).
+/// - Two secondary indexes, what the product's queries use: by trace (`trace_lo >> 32`, 4 bytes of the
+///   id's random half: lookups by trace id, children, and the duplicate check; the few other traces that
+///   share them are filtered out by the row) and by correlation id. Links are indexed in
+///   `span_link_targets` (by the same 4 bytes of the linked trace) only when they point somewhere else than
+///   the span's own parent (that one is found as a child already). Queries spell the trace condition as
+///   `trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1`: without the `+`, SQLite substitutes the constant into
+///   `trace_lo >> 32` and no longer matches the index expression.
+/// - `span_correlations` (the sagas list) and `span_count` are kept by the writer, once per distinct
+///   correlation id per transaction, not by triggers on every row.
+///
+/// Tables are created with `IF NOT EXISTS` when a store is opened read-write (stores written before spans
+/// existed simply get them); the legacy layout is moved over then (``migrateLegacySpans(_:path:)``).
 extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
     static let spanSchemaSQL = """
-        CREATE TABLE IF NOT EXISTS spans(
-            trace_id TEXT NOT NULL,
-            span_id TEXT NOT NULL,
-            parent_span_id TEXT,
-            service TEXT NOT NULL,
-            name TEXT NOT NULL,
-            kind INTEGER NOT NULL,
-            start_ns INTEGER NOT NULL,
-            end_ns INTEGER NOT NULL,
-            status_code INTEGER NOT NULL,
-            status_message TEXT NOT NULL,
-            correlation_id TEXT,
-            detail BLOB NOT NULL,
-            UNIQUE(trace_id, span_id)
+        CREATE TABLE IF NOT EXISTS span_strings(
+            id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL UNIQUE
         );
-        CREATE INDEX IF NOT EXISTS spans_by_correlation ON spans(correlation_id, start_ns) WHERE correlation_id IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS spans_by_service ON spans(service, start_ns);
-        CREATE INDEX IF NOT EXISTS spans_by_start ON spans(start_ns);
-        CREATE INDEX IF NOT EXISTS spans_by_parent ON spans(trace_id, parent_span_id) WHERE parent_span_id IS NOT NULL;
-        CREATE TABLE IF NOT EXISTS span_links(
-            trace_id TEXT NOT NULL,
-            span_id TEXT NOT NULL,
-            linked_trace_id TEXT NOT NULL,
-            linked_span_id TEXT NOT NULL,
-            PRIMARY KEY(trace_id, span_id, linked_trace_id, linked_span_id)
+        CREATE TABLE IF NOT EXISTS span_rows(
+            start_key INTEGER PRIMARY KEY,
+            start_shift INTEGER NOT NULL,
+            trace_hi NOT NULL,
+            trace_lo INTEGER NOT NULL,
+            span_id NOT NULL,
+            parent_span_id,
+            service NOT NULL,
+            name NOT NULL,
+            kind INTEGER NOT NULL,
+            duration_ns INTEGER NOT NULL,
+            status_code INTEGER NOT NULL,
+            status_message TEXT,
+            correlation_id TEXT,
+            detail BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS span_rows_by_trace ON span_rows(trace_lo >> 32);
+        CREATE INDEX IF NOT EXISTS span_rows_by_correlation ON span_rows(correlation_id) WHERE correlation_id IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS span_link_targets(
+            linked_lo INTEGER NOT NULL,
+            start_key INTEGER NOT NULL,
+            PRIMARY KEY(linked_lo, start_key)
         ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS span_links_by_target ON span_links(linked_trace_id, linked_span_id);
-        CREATE TRIGGER IF NOT EXISTS spans_drop_links AFTER DELETE ON spans BEGIN
-            DELETE FROM span_links WHERE trace_id = old.trace_id AND span_id = old.span_id;
-        END;
+        CREATE TABLE IF NOT EXISTS span_count(n INTEGER NOT NULL);
+        INSERT INTO span_count(n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM span_count);
         """
 
-    /// One row per correlation ID that spans carry, with its newest span start: the sagas list reads the
-    /// newest `limit` through `span_correlations_by_last` (O(limit), whatever the number of spans), where
-    /// walking `spans` by time would read every span of every busy saga. Triggers keep it in step with
-    /// `spans` (inserts, the receiver's upserts, pruning); a deleted span's saga gets its newest remaining
-    /// start back through `spans_by_correlation`, and goes when its last span goes.
+    /// One row per correlation ID that spans carry, with its newest span start and span count: the sagas
+    /// list reads the newest `limit` through `span_correlations_by_last` (O(limit), whatever the number of
+    /// spans). Kept by the span writer and pruning (``writeSpanRows(_:_:strings:pending:path:summarise:)``).
     static let spanCorrelationSQL = """
         CREATE TABLE IF NOT EXISTS span_correlations(
             correlation_id TEXT PRIMARY KEY,
@@ -55,177 +69,327 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             spans INTEGER NOT NULL
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS span_correlations_by_last ON span_correlations(last_start_ns, correlation_id);
-        CREATE TRIGGER IF NOT EXISTS spans_correlation_added AFTER INSERT ON spans WHEN new.correlation_id IS NOT NULL BEGIN
-            INSERT INTO span_correlations(correlation_id, last_start_ns, spans) VALUES (new.correlation_id, new.start_ns, 1)
-            ON CONFLICT(correlation_id) DO UPDATE SET last_start_ns = max(last_start_ns, excluded.last_start_ns), spans = spans + 1;
-        END;
-        CREATE TRIGGER IF NOT EXISTS spans_correlation_removed AFTER DELETE ON spans WHEN old.correlation_id IS NOT NULL BEGIN
-            UPDATE span_correlations SET spans = spans - 1,
-                last_start_ns = coalesce((SELECT max(start_ns) FROM spans WHERE correlation_id = old.correlation_id), last_start_ns)
-                WHERE correlation_id = old.correlation_id;
-            DELETE FROM span_correlations WHERE correlation_id = old.correlation_id AND spans <= 0;
-        END;
-        CREATE TRIGGER IF NOT EXISTS spans_correlation_left AFTER UPDATE OF correlation_id, start_ns ON spans
-            WHEN old.correlation_id IS NOT NULL BEGIN
-            UPDATE span_correlations SET spans = spans - 1,
-                last_start_ns = coalesce((SELECT max(start_ns) FROM spans WHERE correlation_id = old.correlation_id), last_start_ns)
-                WHERE correlation_id = old.correlation_id;
-            DELETE FROM span_correlations WHERE correlation_id = old.correlation_id AND spans <= 0;
-        END;
-        CREATE TRIGGER IF NOT EXISTS spans_correlation_joined AFTER UPDATE OF correlation_id, start_ns ON spans
-            WHEN new.correlation_id IS NOT NULL BEGIN
-            INSERT INTO span_correlations(correlation_id, last_start_ns, spans) VALUES (new.correlation_id, new.start_ns, 1)
-            ON CONFLICT(correlation_id) DO UPDATE SET last_start_ns = max(last_start_ns, excluded.last_start_ns), spans = spans + 1;
-        END;
         """
 
-    /// Spans read, newest first, to list correlation IDs in a store opened read-only that predates
-    /// `span_correlations` (it cannot be added without writing).
-    static let spanCorrelationFallbackScan = 20_000
+    /// `spans`, a read-only view of `span_rows` in the legacy layout's columns (ids as hex, strings
+    /// resolved, start and end in nanoseconds; `detail` is format 2): for scripts and `sqlite3` sessions
+    /// that read the store with SQL. Created where no `spans` table is left (after a legacy store is moved).
+    static let spanViewSQL = """
+        CREATE VIEW IF NOT EXISTS spans AS SELECT
+            CASE typeof(trace_hi) WHEN 'integer' THEN printf('%016x%016x', trace_hi, trace_lo) ELSE trace_hi END AS trace_id,
+            CASE typeof(span_id) WHEN 'integer' THEN printf('%016x', span_id) ELSE span_id END AS span_id,
+            CASE typeof(parent_span_id) WHEN 'integer' THEN printf('%016x', parent_span_id) ELSE parent_span_id END AS parent_span_id,
+            CASE typeof(service) WHEN 'integer' THEN (SELECT text FROM span_strings WHERE id = service) ELSE service END AS service,
+            CASE typeof(name) WHEN 'integer' THEN (SELECT text FROM span_strings WHERE id = name) ELSE name END AS name,
+            kind, start_key - start_shift AS start_ns, start_key - start_shift + duration_ns AS end_ns,
+            status_code, coalesce(status_message, '') AS status_message, correlation_id, detail
+        FROM span_rows;
+        """
 
     /// How many hops (links into, or children of, already found spans) `spans(correlationID:)` follows.
     static let correlationHops = 4
 
-    /// Creates the span tables and indexes when missing. Runs inside the opening write transaction.
-    static func ensureSpanTables(_ db: Database) throws {
+    /// Pages the writer connection caches (`PRAGMA cache_size`, in KiB when negative): the trace index of
+    /// a store at its default cap (2M spans) fits, so inserts at random trace ids rarely read the file.
+    static let spanWriterCacheKiB = 64 * 1024
+
+    /// Creates the span tables and indexes when missing, and moves a legacy layout over. Runs inside the
+    /// opening write transaction, on the writer connection.
+    static func ensureSpanTables(_ db: Database, path: String) throws {
+        try db.execute(sql: "PRAGMA cache_size = -\(spanWriterCacheKiB)")
         try db.execute(sql: spanSchemaSQL)
         let summarised = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'span_correlations'") == 1
         try db.execute(sql: spanCorrelationSQL)
-        if !summarised {
-            // A store whose spans were written before the summary existed: summarise them once (one pass
-            // over `spans_by_correlation`); the triggers keep it from here.
+        if try hasLegacySpans(db) {
+            // Also when both layouts are there (an older evtop wrote into a store already moved): the
+            // move rebuilds the summary from `span_rows` alone.
+            try migrateLegacySpans(db, path: path)
+        } else if !summarised {
             try db.execute(sql: """
                 INSERT OR IGNORE INTO span_correlations(correlation_id, last_start_ns, spans)
-                SELECT correlation_id, max(start_ns), count(*) FROM spans WHERE correlation_id IS NOT NULL GROUP BY correlation_id
+                SELECT correlation_id, max(start_key - start_shift), count(*) FROM span_rows WHERE correlation_id IS NOT NULL GROUP BY correlation_id
                 """)
         }
+        if try !hasLegacySpans(db) { try db.execute(sql: spanViewSQL) }
     }
 
-    private static let columns = """
-        trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns, status_code, status_message, detail
+    /// Which span tables a store has.
+    enum SpanLayout { case none, compact, legacy }
+
+    static func spanLayout(_ db: Database) throws -> SpanLayout {
+        let names = Set(try String.fetchAll(db.cachedStatement(sql: """
+            SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('span_rows', 'span_strings', 'span_link_targets', 'span_count', 'spans', 'span_links')
+            """)))
+        if names.isSuperset(of: ["span_rows", "span_strings", "span_link_targets", "span_count"]) { return .compact }
+        if names.isSuperset(of: ["spans", "span_links"]) { return .legacy }
+        return .none
+    }
+
+    static let rowColumns = """
+        start_key, start_shift, trace_hi, trace_lo, span_id, parent_span_id, service, name, kind, duration_ns, \
+        status_code, status_message, correlation_id, detail
         """
 
-    /// Nanoseconds as SQLite's signed 64-bit integer (times past 2262 are clamped; they still sort last).
-    private static func sqlNanos(_ n: UInt64) -> Int64 { n > UInt64(Int64.max) ? Int64.max : Int64(n) }
+    // MARK: - Writing
 
-    /// Stores spans in one transaction; a span already stored under the same trace and span id is replaced.
+    /// Stores spans in one transaction; a span already stored under the same trace and span id is replaced
+    /// (so is an earlier one of the same batch).
     @discardableResult
     public func insertSpans(_ spans: [Span]) async throws -> Int {
         try checkWritable()
         if spans.isEmpty { return 0 }
-        let rows: [(Span, [UInt8])] = spans.map { span in
-            (span, SpanDetailCodec.encode(attributes: span.attributes, events: span.events, links: span.links))
+        let strings = spanStrings
+        let (count, pending) = try await file.write { db in
+            var pending = SpanStrings.Pending()
+            let n = try Self.writeSpanRows(spans, db, strings: strings, pending: &pending, path: self.path)
+            return (n, pending)
         }
-        return try await file.write { db in
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO spans(\(Self.columns), correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(trace_id, span_id) DO UPDATE SET parent_span_id = excluded.parent_span_id,
-                    service = excluded.service, name = excluded.name, kind = excluded.kind,
-                    start_ns = excluded.start_ns, end_ns = excluded.end_ns, status_code = excluded.status_code,
-                    status_message = excluded.status_message, detail = excluded.detail,
-                    correlation_id = excluded.correlation_id
-                """)
-            let dropLinks = try db.cachedStatement(sql: "DELETE FROM span_links WHERE trace_id = ? AND span_id = ?")
-            let addLink = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO span_links(trace_id, span_id, linked_trace_id, linked_span_id) VALUES (?, ?, ?, ?)
-                """)
-            for (span, detail) in rows {
-                try upsert.execute(arguments: [
-                    span.traceID, span.spanID, span.parentSpanID, span.service, span.name, span.kind.rawValue,
-                    Self.sqlNanos(span.startUnixNano), Self.sqlNanos(span.endUnixNano), span.status.code.rawValue,
-                    span.status.message, Data(detail), span.correlationID,
-                ])
-                try dropLinks.execute(arguments: [span.traceID, span.spanID])
-                for link in span.links {
-                    try addLink.execute(arguments: [span.traceID, span.spanID, link.traceID, link.spanID])
+        strings.commit(pending)
+        return count
+    }
+
+    /// Writes `spans` into `span_rows` (the caller's transaction): duplicates within the batch and
+    /// against the store are resolved first (the last one wins), then rows go in by start time, then
+    /// the summary and the count are updated once. Returns how many spans were given (duplicates included,
+    /// as the receiver counts them). New `span_strings` entries are in `pending` until the caller commits.
+    static func writeSpanRows(_ spans: [Span], _ db: Database, strings: SpanStrings, pending: inout SpanStrings.Pending,
+                              path: String, summarise: Bool = true) throws -> Int {
+        try strings.loadIfNeeded(db)
+        struct Key: Hashable { var trace: String; var span: String }
+        // 1. Within the batch: the last occurrence of an id wins (an exporter retrying inside one batch).
+        var batch: [(span: Span, trace: SpanIDs.Trace, spanID: SpanIDs.Stored)] = []
+        batch.reserveCapacity(spans.count)
+        var seen: [Key: Int] = [:]
+        seen.reserveCapacity(spans.count)
+        for span in spans {
+            let key = Key(trace: span.traceID, span: span.spanID)
+            if let i = seen[key] {
+                batch[i].span = span
+            } else {
+                seen[key] = batch.count
+                batch.append((span, SpanIDs.trace(span.traceID), SpanIDs.span(span.spanID)))
+            }
+        }
+
+        // 2. Against the store: one indexed probe per distinct trace of the batch (a trace's spans usually
+        // come together); the rows of spans sent again are removed before the new ones go in.
+        var byTrace: [Int64: [Int]] = [:]
+        for (i, item) in batch.enumerated() { byTrace[item.trace.lo, default: []].append(i) }
+        let probe = try db.cachedStatement(sql: "SELECT start_key, trace_hi, span_id FROM span_rows WHERE trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1")
+        var replaced: [Int64] = []
+        for (lo, members) in byTrace {
+            let rows = try Row.fetchCursor(probe, arguments: [lo])
+            while let row = try rows.next() {
+                let hi: DatabaseValue = row[1], spanID: DatabaseValue = row[2]
+                if members.contains(where: { batch[$0].trace.hi.databaseValue == hi && batch[$0].spanID.databaseValue == spanID }) {
+                    replaced.append(row[0])
                 }
             }
-            return rows.count
         }
+        if !replaced.isEmpty {
+            let load = try db.cachedStatement(sql: "SELECT \(rowColumns) FROM span_rows WHERE start_key = ?")
+            let delete = try db.cachedStatement(sql: "DELETE FROM span_rows WHERE start_key = ?")
+            var gone: [(key: Int64, span: Span, correlationID: String?)] = []
+            for key in replaced {
+                guard let row = try Row.fetchOne(load, arguments: [key]) else { continue }
+                gone.append((key, try decodeRow(row, db, strings: strings, path: path), row[12]))
+                try delete.execute(arguments: [key])
+            }
+            try forget(gone, db)
+        }
+
+        // 3. The rows, by start time: keys mostly grow, so the table is appended to.
+        batch.sort { $0.span.startUnixNano < $1.span.startUnixNano }
+        let insert = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO span_rows(\(rowColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let addTarget = try db.cachedStatement(sql: "INSERT OR IGNORE INTO span_link_targets(linked_lo, start_key) VALUES (?1 >> 32, ?2)")
+        let stmt = insert.sqliteStatement
+        let connection = db.sqliteConnection
+        var nextFree: [Int64: Int64] = [:]
+        var gains: [String: (last: Int64, count: Int)] = [:]
+        for item in batch {
+            let span = item.span
+            let correlation = span.correlationID
+            let detail = try SpanDetailCodec.encodeCompact(span, correlationID: correlation) { text, role in
+                try strings.intern(text, role, &pending, db)
+            }
+            let start = Int64(clamping: span.startUnixNano)
+            sqlite3_reset(stmt)
+            bind(stmt, 3, item.trace.hi)
+            sqlite3_bind_int64(stmt, 4, item.trace.lo)
+            bind(stmt, 5, item.spanID)
+            if let parent = span.parentSpanID { bind(stmt, 6, SpanIDs.span(parent)) } else { sqlite3_bind_null(stmt, 6) }
+            if let id = try strings.intern(span.service, .key, &pending, db) { sqlite3_bind_int64(stmt, 7, id) } else { bind(stmt, 7, span.service) }
+            if let id = try strings.intern(span.name, .key, &pending, db) { sqlite3_bind_int64(stmt, 8, id) } else { bind(stmt, 8, span.name) }
+            sqlite3_bind_int64(stmt, 9, Int64(span.kind.rawValue))
+            sqlite3_bind_int64(stmt, 10, Int64(bitPattern: span.endUnixNano &- span.startUnixNano))
+            sqlite3_bind_int64(stmt, 11, Int64(span.status.code.rawValue))
+            if span.status.message.isEmpty { sqlite3_bind_null(stmt, 12) } else { bind(stmt, 12, span.status.message) }
+            if let correlation { bind(stmt, 13, correlation) } else { sqlite3_bind_null(stmt, 13) }
+            detail.withUnsafeBytes { raw in
+                _ = sqlite3_bind_blob(stmt, 14, raw.baseAddress, Int32(raw.count), SQLITE_TRANSIENT)
+            }
+            // The start itself, else the next free nanosecond after it (before it at the end of time).
+            var key = nextFree[start] ?? start
+            var collided = false
+            while true {
+                sqlite3_bind_int64(stmt, 1, key)
+                sqlite3_bind_int64(stmt, 2, key &- start)
+                let rc = sqlite3_step(stmt)
+                sqlite3_reset(stmt)
+                guard rc == SQLITE_DONE else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
+                }
+                if sqlite3_changes(connection) > 0 { break }
+                collided = true
+                key = nextKey(after: key, start: start)
+            }
+            // Spans of one batch that share a start (clients with coarse clocks) skip the keys taken already.
+            if collided { nextFree[start] = nextKey(after: key, start: start) }
+            for lo in linkTargets(span) { try addTarget.execute(arguments: [lo, key]) }
+            if let correlation, summarise {
+                let g = gains[correlation]
+                gains[correlation] = (max(g?.last ?? .min, start), (g?.count ?? 0) + 1)
+            }
+        }
+        sqlite3_clear_bindings(stmt)
+        if summarise {
+            let gain = try db.cachedStatement(sql: """
+                INSERT INTO span_correlations(correlation_id, last_start_ns, spans) VALUES (?, ?, ?)
+                ON CONFLICT(correlation_id) DO UPDATE SET last_start_ns = max(last_start_ns, excluded.last_start_ns),
+                    spans = spans + excluded.spans
+                """)
+            for (id, g) in gains { try gain.execute(arguments: [id, g.last, g.count]) }
+        }
+        try db.cachedStatement(sql: "UPDATE span_count SET n = n + ?").execute(arguments: [batch.count])
+        return spans.count
     }
+
+    /// The key tried after `key` for a span that starts at `start`: upwards, then below `start` once the
+    /// largest key is taken (only spans clamped to the end of time get there).
+    private static func nextKey(after key: Int64, start: Int64) -> Int64 {
+        if key >= start { return key < .max ? key + 1 : start &- 1 }
+        return key &- 1
+    }
+
+    /// The `linked_lo` keys of a span's links that `span_link_targets` indexes: all but a link to the
+    /// span's own parent (the children lookup finds that one).
+    static func linkTargets(_ span: Span) -> [Int64] {
+        guard !span.links.isEmpty else { return [] }
+        var out: [Int64] = []
+        for l in span.links where !(l.traceID == span.traceID && l.spanID == span.parentSpanID) {
+            out.append(SpanIDs.trace(l.traceID).lo)
+        }
+        return out
+    }
+
+    /// Bookkeeping for rows just deleted: their link targets, the summary of their correlation ids (count
+    /// down; the newest remaining start, read through the correlation index), and the span count.
+    static func forget(_ gone: [(key: Int64, span: Span, correlationID: String?)], _ db: Database) throws {
+        guard !gone.isEmpty else { return }
+        let dropTarget = try db.cachedStatement(sql: "DELETE FROM span_link_targets WHERE linked_lo = ?1 >> 32 AND start_key = ?2")
+        var losses: [String: Int] = [:]
+        for g in gone {
+            for lo in linkTargets(g.span) { try dropTarget.execute(arguments: [lo, g.key]) }
+            if let id = g.correlationID { losses[id, default: 0] += 1 }
+        }
+        let lose = try db.cachedStatement(sql: """
+            UPDATE span_correlations SET spans = spans - ?2,
+                last_start_ns = coalesce((SELECT start_key - start_shift FROM span_rows WHERE correlation_id = ?1 ORDER BY start_key DESC LIMIT 1), last_start_ns)
+            WHERE correlation_id = ?1
+            """)
+        let drop = try db.cachedStatement(sql: "DELETE FROM span_correlations WHERE correlation_id = ? AND spans <= 0")
+        for (id, n) in losses {
+            try lose.execute(arguments: [id, n])
+            try drop.execute(arguments: [id])
+        }
+        try db.cachedStatement(sql: "UPDATE span_count SET n = max(0, n - ?)").execute(arguments: [gone.count])
+    }
+
+    // MARK: - Reading
 
     /// Spans whose correlation ID is `id`, plus spans that link to them or are their children (followed up
     /// to ``correlationHops`` hops), by start time; at most `limit`.
     public func spans(correlationID id: String, limit: Int) async throws -> [Span] {
         guard limit > 0 else { return [] }
+        let strings = spanStrings
         return try await file.read { db in
-            guard try Self.hasSpanTables(db) else { return [] }
-            struct Key: Hashable { var trace: String; var span: String }
-            var found = Set<Key>()
-            var frontier: [Key] = []
+            switch try Self.spanLayout(db) {
+            case .none: return []
+            case .legacy: return try self.legacySpans(correlationID: id, limit: limit, db)
+            case .compact: break
+            }
+            var found: [Int64: Span] = [:]
+            var frontier: [Span] = []
             let seeds = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT trace_id, span_id FROM spans WHERE correlation_id = ? ORDER BY start_ns LIMIT ?
+                SELECT \(Self.rowColumns) FROM span_rows WHERE correlation_id = ? ORDER BY start_key LIMIT ?
                 """), arguments: [id, limit])
             while let row = try seeds.next() {
-                let key = Key(trace: try self.column(row, 0), span: try self.column(row, 1))
-                if found.insert(key).inserted { frontier.append(key) }
+                let key: Int64 = try self.column(row, 0)
+                guard found[key] == nil else { continue }
+                let span = try Self.decodeRow(row, db, strings: strings, path: self.path)
+                found[key] = span
+                frontier.append(span)
             }
-            let linkedTo = try db.cachedStatement(sql: """
-                SELECT trace_id, span_id FROM span_links WHERE linked_trace_id = ? AND linked_span_id = ?
+            let linkers = try db.cachedStatement(sql: """
+                SELECT \(Self.rowColumns) FROM span_rows WHERE start_key IN (SELECT start_key FROM span_link_targets WHERE linked_lo = ?1 >> 32)
                 """)
-            let childrenOf = try db.cachedStatement(sql: """
-                SELECT trace_id, span_id FROM spans WHERE trace_id = ? AND parent_span_id = ?
+            let children = try db.cachedStatement(sql: """
+                SELECT \(Self.rowColumns) FROM span_rows WHERE trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1 AND trace_hi = ?2 AND parent_span_id = ?3
                 """)
             var hop = 0
             while !frontier.isEmpty && hop < Self.correlationHops && found.count < limit {
                 hop += 1
-                var next: [Key] = []
-                for key in frontier {
-                    for statement in [linkedTo, childrenOf] {
-                        let rows = try Row.fetchCursor(statement, arguments: [key.trace, key.span])
+                var next: [Span] = []
+                for target in frontier {
+                    let trace = SpanIDs.trace(target.traceID)
+                    let candidates = [
+                        (linkers, StatementArguments([trace.lo]), true),
+                        (children, StatementArguments([trace.lo, trace.hi.databaseValue, SpanIDs.span(target.spanID).databaseValue]), false),
+                    ]
+                    for (statement, arguments, checkLink) in candidates {
+                        let rows = try Row.fetchCursor(statement, arguments: arguments)
                         while let row = try rows.next(), found.count < limit {
-                            let k = Key(trace: try self.column(row, 0), span: try self.column(row, 1))
-                            if found.insert(k).inserted { next.append(k) }
+                            let key: Int64 = try self.column(row, 0)
+                            guard found[key] == nil else { continue }
+                            let span = try Self.decodeRow(row, db, strings: strings, path: self.path)
+                            // `span_link_targets` is keyed by the linked trace only: the link itself is checked.
+                            if checkLink && !span.links.contains(where: { $0.traceID == target.traceID && $0.spanID == target.spanID }) {
+                                continue
+                            }
+                            found[key] = span
+                            next.append(span)
                         }
                     }
                 }
                 frontier = next
             }
-            let load = try db.cachedStatement(sql: "SELECT \(Self.columns) FROM spans WHERE trace_id = ? AND span_id = ?")
-            var result: [Span] = []
-            result.reserveCapacity(found.count)
-            for key in found {
-                if let row = try Row.fetchOne(load, arguments: [key.trace, key.span]) {
-                    result.append(try self.decodeSpan(row))
-                }
-            }
+            var result = Array(found.values)
             result.sort { ($0.startUnixNano, $0.traceID, $0.spanID) < ($1.startUnixNano, $1.traceID, $1.spanID) }
             return Array(result.prefix(limit))
         }
     }
 
     /// The correlation IDs spans carry, newest span start first (ties by ID, descending), at most `limit`:
-    /// an indexed read of `limit` rows of `span_correlations`. A read-only store that predates that table
-    /// is answered from its newest ``spanCorrelationFallbackScan`` spans instead.
+    /// an indexed read of `limit` rows of `span_correlations`. A store opened read-only without that table
+    /// (a legacy one) is answered from its newest spans instead.
     public func recentSpanCorrelations(limit: Int) async throws -> [SpanCorrelationSummary] {
         guard limit > 0 else { return [] }
         return try await file.read { db in
-            guard try Self.hasSpanTables(db) else { return [] }
-            var out: [SpanCorrelationSummary] = []
+            let layout = try Self.spanLayout(db)
+            if layout == .none { return [] }
             let summarised = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'span_correlations'") == 1
-            if summarised {
-                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT correlation_id, last_start_ns, spans FROM span_correlations INDEXED BY span_correlations_by_last
-                    ORDER BY last_start_ns DESC, correlation_id DESC LIMIT ?
-                    """), arguments: [limit])
-                while let row = try rows.next() {
-                    let last: Int64 = try self.column(row, 1)
-                    out.append(SpanCorrelationSummary(correlationID: try self.column(row, 0), lastStartUnixNano: UInt64(max(0, last)),
-                                                      spans: try self.column(row, 2)))
-                }
-                return out
-            }
-            var seen: [String: Int] = [:]
+            guard summarised else { return try self.scannedCorrelations(limit: limit, layout: layout, db) }
+            var out: [SpanCorrelationSummary] = []
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT correlation_id, start_ns FROM spans INDEXED BY spans_by_start ORDER BY start_ns DESC LIMIT ?
-                """), arguments: [Self.spanCorrelationFallbackScan])
+                SELECT correlation_id, last_start_ns, spans FROM span_correlations INDEXED BY span_correlations_by_last
+                ORDER BY last_start_ns DESC, correlation_id DESC LIMIT ?
+                """), arguments: [limit])
             while let row = try rows.next() {
-                guard let id: String = try self.column(row, 0) else { continue }
-                if let i = seen[id] { out[i].spans += 1; continue }
-                guard out.count < limit else { continue }
-                let start: Int64 = try self.column(row, 1)
-                seen[id] = out.count
-                out.append(SpanCorrelationSummary(correlationID: id, lastStartUnixNano: UInt64(max(0, start)), spans: 1))
+                let last: Int64 = try self.column(row, 1)
+                out.append(SpanCorrelationSummary(correlationID: try self.column(row, 0), lastStartUnixNano: UInt64(max(0, last)),
+                                                  spans: try self.column(row, 2)))
             }
             return out
         }
@@ -233,89 +397,155 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
 
     /// All spans of one trace, by start time.
     public func spans(traceID: String) async throws -> [Span] {
-        try await file.read { db in
-            guard try Self.hasSpanTables(db) else { return [] }
+        let strings = spanStrings
+        return try await file.read { db in
+            switch try Self.spanLayout(db) {
+            case .none: return []
+            case .legacy: return try self.legacySpans(traceID: traceID, db)
+            case .compact: break
+            }
+            let trace = SpanIDs.trace(traceID)
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT \(Self.columns) FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id
-                """), arguments: [traceID])
+                SELECT \(Self.rowColumns) FROM span_rows WHERE trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1 AND trace_hi = ?2
+                """), arguments: [trace.lo, trace.hi.databaseValue])
             var result: [Span] = []
-            while let row = try rows.next() { result.append(try self.decodeSpan(row)) }
+            while let row = try rows.next() { result.append(try Self.decodeRow(row, db, strings: strings, path: self.path)) }
+            result.sort { ($0.startUnixNano, $0.spanID) < ($1.startUnixNano, $1.spanID) }
             return result
         }
     }
 
-    /// Number of spans stored.
+    /// Number of spans stored (kept in `span_count`: no count over millions of rows).
     public func spanCount() async throws -> Int {
         try await file.read { db in
-            guard try Self.hasSpanTables(db) else { return 0 }
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spans") ?? 0
+            switch try Self.spanLayout(db) {
+            case .none: return 0
+            case .legacy: return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spans") ?? 0
+            case .compact: return try Int.fetchOne(db, sql: "SELECT n FROM span_count") ?? 0
+            }
         }
     }
 
+    // MARK: - Retention
+
     /// Deletes spans that started before `cutoffUnixNano`, then the oldest spans beyond `maxSpans`
-    /// (their links go with them); returns how many spans were deleted.
+    /// (their link targets and summary counts go with them); returns how many spans were deleted.
     ///
-    /// In chunks of ``pruneChunk`` spans, each its own short write transaction, and counting in a read:
-    /// the store's other writers (the log, the receiver's inserts) never wait long for the write lock,
-    /// whatever the backlog (a cap lowered by a million spans, a store reopened after a day).
+    /// The oldest spans are the first keys of `span_rows`: each chunk of ``pruneChunk`` is a range deleted
+    /// from the front of the table, in its own short write transaction, so the store's other writers (the
+    /// receiver's inserts) never wait long for the write lock, whatever the backlog.
     @discardableResult
     public func pruneSpans(olderThanUnixNano cutoffUnixNano: UInt64, maxSpans: Int) async throws -> Int {
         try checkWritable()
-        let cutoff = Self.sqlNanos(cutoffUnixNano)
+        let cutoff = Int64(clamping: cutoffUnixNano)
         let keep = max(0, maxSpans)
         let chunk = Self.pruneChunk
+        let strings = spanStrings
         var deleted = 0
+        // Age first: keys are start times (moved by at most a few nanoseconds for colliding starts).
         while true {
             let gone = try await file.write { db in
-                try db.cachedStatement(sql: "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans WHERE start_ns < ? LIMIT ?)")
-                    .execute(arguments: [cutoff, chunk])
-                return db.changesCount
+                try Self.pruneFront(limit: chunk, below: cutoff, db, strings: strings, path: self.path)
             }
             deleted += gone
             if gone < chunk { break }
         }
-        var excess = try await file.read { db in (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spans") ?? 0) - keep }
-        while excess > 0 {
-            let take = min(excess, chunk)
-            let gone = try await file.write { db in
-                try db.cachedStatement(sql: """
-                    DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans ORDER BY start_ns LIMIT ?)
-                    """).execute(arguments: [take])
-                return db.changesCount
+        while true {
+            let gone = try await file.write { db -> Int in
+                let excess = (try Int.fetchOne(db, sql: "SELECT n FROM span_count") ?? 0) - keep
+                guard excess > 0 else { return 0 }
+                return try Self.pruneFront(limit: min(excess, chunk), below: nil, db, strings: strings, path: self.path)
             }
             deleted += gone
-            excess -= take
-            if gone < take { break }
+            if gone == 0 { break }
         }
         return deleted
     }
 
-    /// Spans deleted per write transaction when pruning.
-    static let pruneChunk = 2_000
-
-    /// A store opened read-only may predate the span tables.
-    private static func hasSpanTables(_ db: Database) throws -> Bool {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('spans', 'span_links')") == 2
+    /// Deletes up to `limit` spans from the front of `span_rows` (those with keys below `below`, if given).
+    private static func pruneFront(limit: Int, below: Int64?, _ db: Database, strings: SpanStrings, path: String) throws -> Int {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT \(rowColumns) FROM span_rows WHERE start_key < ? ORDER BY start_key LIMIT ?
+            """), arguments: [below ?? .max, limit])
+        guard let first = rows.first, let last = rows.last else { return 0 }
+        var gone: [(key: Int64, span: Span, correlationID: String?)] = []
+        gone.reserveCapacity(rows.count)
+        for row in rows { gone.append((try row.value(at: 0, of: path), try decodeRow(row, db, strings: strings, path: path), row[12])) }
+        // The rows read are exactly the keys of this range: they were the first ones.
+        try db.cachedStatement(sql: "DELETE FROM span_rows WHERE start_key BETWEEN ? AND ?")
+            .execute(arguments: [try first.value(at: 0, of: path) as Int64, try last.value(at: 0, of: path) as Int64])
+        try forget(gone, db)
+        return rows.count
     }
 
-    private func decodeSpan(_ row: Row) throws -> Span {
-        let kindRaw: Int = try column(row, 5), statusRaw: Int = try column(row, 8)
-        let start: Int64 = try column(row, 6), end: Int64 = try column(row, 7)
-        let detailBytes: [UInt8] = Array(try column(row, 10) as Data)
-        guard let kind = SpanKind(rawValue: kindRaw), let code = SpanStatus.Code(rawValue: statusRaw),
-              start >= 0, end >= 0 else {
-            throw StoreError.corrupt(path, "impossible span kind, status or time in the spans table")
+    /// Spans deleted per write transaction when pruning.
+    static let pruneChunk = 5_000
+
+    // MARK: - Rows
+
+    static func decodeRow(_ row: Row, _ db: Database, strings: SpanStrings, path: String) throws -> Span {
+        func column<T: DatabaseValueConvertible>(_ i: Int) throws -> T { try row.value(at: i, of: path) }
+        func corrupt(_ what: String) -> StoreError { StoreError.corrupt(path, "\(what) in the span_rows table") }
+        func text(_ i: Int) throws -> String {
+            let value: DatabaseValue = row[i]
+            switch value.storage {
+            case .string(let s): return s
+            case .int64(let id):
+                do { return try strings.text(id, db) } catch is SpanStrings.Missing { throw corrupt("an unknown string id") }
+            default: throw corrupt("an impossible service or name")
+            }
         }
+        let key: Int64 = try column(0), shift: Int64 = try column(1), lo: Int64 = try column(3)
+        let kindRaw: Int = try column(8), statusRaw: Int = try column(10), duration: Int64 = try column(9)
+        let (startSigned, overflow) = key.subtractingReportingOverflow(shift)
+        guard let kind = SpanKind(rawValue: kindRaw), let code = SpanStatus.Code(rawValue: statusRaw),
+              !overflow, startSigned >= 0 else {
+            throw corrupt("an impossible span kind, status or time")
+        }
+        guard let trace = SpanIDs.traceText(hi: row[2], lo: lo), let spanID = SpanIDs.spanText(row[4]) else {
+            throw corrupt("an impossible trace or span id")
+        }
+        let parentValue: DatabaseValue = row[5]
+        let parent: String?
+        if parentValue.isNull { parent = nil } else {
+            guard let p = SpanIDs.spanText(parentValue) else { throw corrupt("an impossible parent span id") }
+            parent = p
+        }
+        let start = UInt64(startSigned)
+        let correlation: String? = try column(12)
+        let detailBytes: [UInt8] = Array(try column(13) as Data)
         let detail: (attributes: [SpanAttribute], events: [SpanEvent], links: [SpanLink])
         do {
-            detail = try SpanDetailCodec.decode(detailBytes)
+            detail = try SpanDetailCodec.decodeCompact(
+                detailBytes, .init(traceID: trace, parentSpanID: parent, startUnixNano: start, correlationID: correlation),
+                text: { try strings.text($0, db) })
+        } catch let error as DatabaseError {
+            throw error
         } catch {
-            throw StoreError.corrupt(path, "unreadable span detail (attributes, events, links)")
+            throw corrupt("an unreadable span detail (attributes, events, links)")
         }
-        return Span(traceID: try column(row, 0), spanID: try column(row, 1), parentSpanID: try column(row, 2),
-                    service: try column(row, 3), name: try column(row, 4), kind: kind,
-                    startUnixNano: UInt64(start), endUnixNano: UInt64(end),
-                    status: SpanStatus(code: code, message: try column(row, 9)),
+        return Span(traceID: trace, spanID: spanID, parentSpanID: parent, service: try text(6), name: try text(7), kind: kind,
+                    startUnixNano: start, endUnixNano: start &+ UInt64(bitPattern: duration),
+                    status: SpanStatus(code: code, message: try column(11) ?? ""),
                     attributes: detail.attributes, events: detail.events, links: detail.links)
+    }
+}
+
+/// SQLite's "copy the bytes now" destructor (the C macro is not imported).
+private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+private func bind(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { utf8 in
+        _ = utf8.withMemoryRebound(to: CChar.self) { chars in
+            sqlite3_bind_text(stmt, index, chars.baseAddress, Int32(chars.count), SQLITE_TRANSIENT)
+        }
+    }
+}
+
+private func bind(_ stmt: OpaquePointer?, _ index: Int32, _ id: SpanIDs.Stored) {
+    switch id {
+    case .bits(let v): sqlite3_bind_int64(stmt, index, v)
+    case .text(let s): bind(stmt, index, s)
     }
 }

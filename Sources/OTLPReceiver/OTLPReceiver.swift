@@ -613,9 +613,15 @@ public final class OTLPReceiver: Sendable {
 }
 
 /// The one writer between requests and the store: spans of requests that arrive while a transaction is
-/// running are stored together in the next one (group commit), and each request is answered once its
-/// spans are committed.
+/// running are stored together in the next one (group commit, up to ``maxBatchSpans`` a transaction), and
+/// each request is answered once its spans are committed. What waits here is bounded by the receiver's
+/// ``OTLPReceiverLimits/maxPendingSpans`` (requests beyond it get 503 before they are queued).
 actor IngestWriter {
+    /// Spans one transaction takes at most (whole requests: a larger request still goes alone). Large
+    /// transactions amortise the commit and the index pages each one rewrites; this bound keeps one
+    /// transaction's memory and the write lock's hold time small.
+    static let maxBatchSpans = 20_000
+
     private let store: any TraceStore
     private var waiting: [(spans: [Span], done: CheckedContinuation<Void, any Error>)] = []
     private var draining = false
@@ -637,10 +643,18 @@ actor IngestWriter {
 
     private func drain() async {
         while !waiting.isEmpty {
-            let jobs = waiting
-            waiting.removeAll()
+            var take = 0, spans = 0
+            while take < waiting.count, take == 0 || spans + waiting[take].spans.count <= Self.maxBatchSpans {
+                spans += waiting[take].spans.count
+                take += 1
+            }
+            let jobs = Array(waiting.prefix(take))
+            waiting.removeFirst(take)
+            var batch: [Span] = []
+            batch.reserveCapacity(spans)
+            for job in jobs { batch.append(contentsOf: job.spans) }
             do {
-                try await store.insertSpans(jobs.flatMap(\.spans))
+                try await store.insertSpans(batch)
                 for job in jobs { job.done.resume() }
             } catch {
                 for job in jobs { job.done.resume(throwing: error) }

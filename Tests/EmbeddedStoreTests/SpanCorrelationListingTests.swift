@@ -64,12 +64,11 @@ final class SpanCorrelationListingTests: StoreTestCase {
             try await store.insertSpans([span("a", "1", start: 100, conversation: "ord-old"),
                                          span("b", "2", start: 200, conversation: "ord-new")])
         }
-        // What an older evtop wrote: spans, no summary table, no triggers.
+        // Spans without their summary table (a store edited by hand; a legacy store without it is in
+        // SpanLayoutTests).
         try python("""
             import sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
-            for t in ['spans_correlation_added', 'spans_correlation_removed', 'spans_correlation_left', 'spans_correlation_joined']:
-                db.execute('DROP TRIGGER ' + t)
             db.execute('DROP TABLE span_correlations')
             db.commit()
             """, [p])
@@ -79,7 +78,7 @@ final class SpanCorrelationListingTests: StoreTestCase {
         XCTAssertEqual(ids(scanned), ["ord-new", "ord-old"])
         let one = try await readOnly.recentSpanCorrelations(limit: 1)
         XCTAssertEqual(ids(one), ["ord-new"])
-        // Opened for writing, the summary is built from the spans already there, then kept by the triggers.
+        // Opened for writing, the summary is built from the spans already there, then kept by the writer.
         let writable = try SQLiteLog(path: p)
         var listed = try await writable.recentSpanCorrelations(limit: 10)
         XCTAssertEqual(listed, [SpanCorrelationSummary(correlationID: "ord-new", lastStartUnixNano: 200, spans: 1),

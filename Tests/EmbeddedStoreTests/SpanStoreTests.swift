@@ -105,7 +105,7 @@ final class SpanStoreTests: StoreTestCase {
         // A store from before spans existed: read-only sees no spans; read-write adds the tables.
         let old = path("old.db")
         do { _ = try SQLiteLog(path: old) }
-        try runSQLite(old, "DROP TABLE span_links; DROP TABLE spans;")
+        try runSQLite(old, "DROP VIEW spans; DROP TABLE span_link_targets; DROP TABLE span_rows; DROP TABLE span_strings; DROP TABLE span_count;")
         let oldReadOnly = try SQLiteLog(path: old, mode: .readOnly)
         let empty = try await oldReadOnly.spans(traceID: String(repeating: "a", count: 32))
         XCTAssertEqual(empty, [])
@@ -120,7 +120,7 @@ final class SpanStoreTests: StoreTestCase {
             let store = try SQLiteLog(path: p)
             try await store.insertSpans([span("a", "1", start: 1, conversation: "ord-1")])
         }
-        try runSQLite(p, "UPDATE spans SET detail = X'00FF', kind = 9;")
+        try runSQLite(p, "UPDATE span_rows SET detail = X'00FF', kind = 9;")
         let store = try SQLiteLog(path: p, mode: .readOnly)
         do {
             _ = try await store.spans(correlationID: "ord-1", limit: 10)

@@ -164,7 +164,7 @@ final class StoreFileTests: StoreTestCase {
             ("DROP TABLE partitions", "table partitions is missing"),
             ("ALTER TABLE topics ADD COLUMN owner TEXT NOT NULL DEFAULT 'x'", ""),
             ("ALTER TABLE group_members ADD COLUMN host TEXT", ""),
-            ("ALTER TABLE spans DROP COLUMN status_message", "table spans has no column status_message"),
+            ("ALTER TABLE span_correlations DROP COLUMN spans", "table span_correlations has no column spans"),
         ]
         for (i, (sql, detail)) in edits.enumerated() {
             let p = path("edited-\(i).db")

@@ -2,8 +2,9 @@
 //
 //   evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N]
 //               [--only screen|store|lag|redrive|saga|otlp|extract]
-//   (otlp knobs for experiments: EVTOP_BENCH_CONNECTIONS=4 client connections, EVTOP_BENCH_FILL_BATCH=5000 spans per
-//   transaction when filling the lookup store)
+//   (otlp: --ingest-batches N posts N requests into an empty store, then N more (sustained); knobs for experiments:
+//   EVTOP_BENCH_BATCH=1000 spans per request, EVTOP_BENCH_CONNECTIONS=1 client connections, EVTOP_BENCH_FILL_BATCH=5000
+//   spans per transaction when filling the lookup store)
 import Dashboard
 import Redrive
 import EmbeddedStore
@@ -19,7 +20,7 @@ struct Options {
     var only: String?
     var sagaRecords = 1_000_000
     var spans = 1_000_000
-    var ingestBatches = 400
+    var ingestBatches = 200
 
     init(_ args: [String]) {
         var i = 0
