@@ -96,6 +96,32 @@ final class DashboardRedrive: Sendable {
         }
     }
 
+    /// Sets letters aside or gives them back (`undo`) through the journal, then re-reads their states.
+    @discardableResult
+    func skip(_ request: SkipRequest) -> Task<Void, Never> {
+        Task.detached { [self] in
+            do {
+                guard !readOnly else { throw OperatorError("read-only: skip is disabled (--read-only)") }
+                guard !source.lettersAreQueued else {
+                    throw OperatorError("skip works on logs: a queue's letters are found by browsing, and the journal cannot hold one aside")
+                }
+                let engine = RedriveEngine(reader: source.reader, writer: source.writable, journal: try RedriveJournal(path: try await journal.path()),
+                                           ownsJournal: true)
+                let changed = try engine.skip(topic: request.topic, positions: request.positions, timestamps: request.timestamps,
+                                              selection: request.selection, user: Operator.name, undo: request.undo)
+                let left = request.positions.count - changed
+                var text = request.undo ? "un-skipped \(changed): requeue may select \(changed == 1 ? "it" : "them") again"
+                    : "skipped \(changed): kept on the DLQ, no requeue will move \(changed == 1 ? "it" : "them") (x again un-skips)"
+                if left > 0 { text += request.undo ? "; \(left) were not skipped" : "; \(left) already requeued or in a job, left as they are" }
+                mailbox.post(.notify(text, isError: false))
+            } catch {
+                logger.error("skip failed: \(error)")
+                mailbox.post(.notify("skip failed: \(error)", isError: true))
+            }
+            await loadStates(topic: request.topic, positions: request.allLoaded, timestamps: request.timestamps).value
+        }
+    }
+
     /// A job on a dead-letter queue (RabbitMQ): the shown letters are found again by browsing, and moved by
     /// taking them (``QueueRedriveEngine``). A letter no longer where it was shown refuses the whole job.
     private func startOnQueue(_ request: RedriveRequest) -> Task<Void, Never> {

@@ -61,6 +61,8 @@ final class EffectPerformer: Sendable {
         case .cancelRedrive:
             redrive.cancel()
             return nil
+        case .skipLetters(let request):
+            return redrive.skip(request)
         case .loadSagas, .loadSaga:
             guard let sagas else {
                 mailbox.post(.sagaLoadFailed("no saga loader for this source"))

@@ -79,7 +79,7 @@ public enum RedriveJobs {
                 return
             }
             print("nothing to requeue from \(TextWidth.sanitized(dlqTopic))" + (filter.map { " matching \(TextWidth.sanitized($0))" } ?? "")
-                  + (alreadyMoved > 0 ? " (\(alreadyMoved) already requeued or in a job)" : ""))
+                  + (alreadyMoved > 0 ? " (\(alreadyMoved) already requeued, skipped or in a job)" : ""))
             return
         }
         var selection = "\(positions.count) oldest"
@@ -361,7 +361,7 @@ enum MoveRunner {
         let toRunning = r.skippedToRunning.values.reduce(0, +)
         let earlier = r.skipped - toRunning
         var lines: [String] = []
-        if earlier > 0 { lines.append("skipped \(earlier) already requeued by an earlier job") }
+        if earlier > 0 { lines.append("skipped \(earlier) already requeued or set aside (skipped) by an earlier job") }
         if toRunning > 0 {
             let jobs = r.skippedToRunning.keys.sorted()
             lines.append("skipped \(toRunning) taken by another job (still running: \(jobs.joined(separator: ", ")))")

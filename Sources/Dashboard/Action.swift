@@ -61,4 +61,50 @@ public enum Effect: Sendable, Hashable {
     case startRedrive(RedriveRequest)
     /// Ask the running job to stop after the batch in flight.
     case cancelRedrive
+    /// Set letters aside in the journal (or give them back), then post `.redriveStatesLoaded`.
+    case skipLetters(SkipRequest)
+}
+
+/// Letters to set aside (skip) or give back (un-skip), as the operator confirmed them.
+public struct SkipRequest: Sendable, Hashable {
+    /// The DLQ topic.
+    public var topic: String
+    /// The letters.
+    public var positions: [RecordPosition]
+    /// Their timestamps, part of their redrive ids.
+    public var timestamps: [RecordPosition: Int64]
+    /// How they were chosen, for the audit trail (`3 marked`, `p0@42`).
+    public var selection: String
+    /// Give them back instead.
+    public var undo: Bool
+    /// Every loaded letter of the topic, whose states are read again afterwards.
+    public var allLoaded: [RecordPosition]
+
+    /// Creates a request.
+    public init(topic: String, positions: [RecordPosition], timestamps: [RecordPosition: Int64], selection: String, undo: Bool,
+                allLoaded: [RecordPosition]) {
+        self.topic = topic
+        self.positions = positions
+        self.timestamps = timestamps
+        self.selection = selection
+        self.undo = undo
+        self.allLoaded = allLoaded
+    }
+}
+
+/// A yes/no question over the view; `y` or enter performs the effect, `n` or esc drops it.
+public struct Confirmation: Sendable, Hashable {
+    /// The dialog's title (`Skip letters`).
+    public var title: String
+    /// What will happen, one line each.
+    public var lines: [String]
+    /// What `y` does.
+    public var effect: Effect
+
+    /// Creates a question.
+    public init(title: String, lines: [String], effect: Effect) {
+        self.title = title
+        self.lines = lines
+        self.effect = effect
+    }
 }

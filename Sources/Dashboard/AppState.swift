@@ -321,6 +321,10 @@ public struct AppState: Sendable {
     public var redrive: RedriveDialog?
     /// Rate the confirm dialog starts with (messages per second; nil: unthrottled).
     public var redriveRate: Double? = 100
+    /// A yes/no question over the view (skip letters, ...), answered before any other key.
+    public var confirmation: Confirmation?
+    /// Letters the journal says are handled (redriven or skipped) are listed too (`H` toggles; counts always exclude them).
+    public var showHandledLetters = false
     /// The sagas list and the open timeline.
     public var sagas = SagaViewState()
     /// State of views registered without a field here (see ``ViewStateValue``).

@@ -42,6 +42,11 @@ public struct DeadLetterQueueRow: Sendable, Hashable {
     public var growthPerMinute: Double?
     /// Most frequent short exception class among loaded letters.
     public var topException: String?
+    /// Letters not requeued and not skipped: retained minus the loaded letters the journal counts as handled;
+    /// nil before the letters load.
+    public var pending: Int64?
+    /// True when not every retained letter was loaded: older ones may be handled too, so `pending` is at most that.
+    public var pendingIsUpperBound = false
 }
 
 /// A line of the letter detail.
@@ -190,12 +195,19 @@ public enum DeadLetterModel {
             let rows = state.deadLetterRows[topic.name] ?? []
             let stamps = letters?.compactMap(\.failedAtMillis) ?? []
             var counts: [String: Int] = [:]
-            for r in rows { if let e = r.exceptionClass { counts[e, default: 0] += 1 } }
+            for r in rows where !handledStates.contains(r.state) { if let e = r.exceptionClass { counts[e, default: 0] += 1 } }
             let top = counts.max { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }?.key
-            return DeadLetterQueueRow(topic: topic.name, retained: topic.retained, loaded: letters?.count,
-                                      oldestMillis: stamps.min(), newestMillis: stamps.max(),
-                                      growthPerMinute: state.meter.rates(topic: topic.name).perSecond60.map { $0 * 60 },
-                                      topException: top)
+            var row = DeadLetterQueueRow(topic: topic.name, retained: topic.retained, loaded: letters?.count,
+                                         oldestMillis: stamps.min(), newestMillis: stamps.max(),
+                                         growthPerMinute: state.meter.rates(topic: topic.name).perSecond60.map { $0 * 60 },
+                                         topException: top)
+            if let loaded = letters?.count {
+                row.pending = max(0, topic.retained - Int64(handledCount(state, topic: topic.name)))
+                row.pendingIsUpperBound = Int64(loaded) < topic.retained
+            } else if topic.retained == 0 {
+                row.pending = 0
+            }
+            return row
         }.filter { filter.matches($0.topic + " " + ($0.topException ?? "")) }
     }
 
@@ -220,9 +232,19 @@ public enum DeadLetterModel {
 
     // MARK: - Letter list
 
-    /// Rows of a DLQ topic, newest first, filtered by the letters filter over every column.
+    /// States of letters the journal counts as handled: requeued, or set aside by the operator.
+    public static let handledStates: Set<String> = [RedriveItemState.done.label, RedriveItemState.skipped.label]
+
+    /// Loaded letters of `topic` the journal counts as handled (hidden unless ``AppState/showHandledLetters``).
+    public static func handledCount(_ state: AppState, topic: String) -> Int {
+        (state.deadLetterRows[topic] ?? []).reduce(0) { $0 + (handledStates.contains($1.state) ? 1 : 0) }
+    }
+
+    /// Rows of a DLQ topic, newest first, without handled letters unless they are shown, filtered by the
+    /// letters filter over every column.
     public static func letterRows(_ state: AppState, topic: String) -> [DeadLetterRow] {
-        let rows = state.deadLetterRows[topic] ?? []
+        var rows = state.deadLetterRows[topic] ?? []
+        if !state.showHandledLetters { rows.removeAll { handledStates.contains($0.state) } }
         let pattern = state.filters[ViewID.deadLetterList(topic: topic).name] ?? ""
         guard !pattern.isEmpty else { return rows }
         let filter = RowFilter(pattern)

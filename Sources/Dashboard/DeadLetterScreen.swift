@@ -20,6 +20,7 @@ enum DeadLetterQueuesScreen {
         let columns: [TableColumn] = [
             TableColumn("TOPIC", width: .flexible(min: 12, weight: 1), priority: 100),
             TableColumn("LETTERS", width: .fixed(7), alignment: .right, priority: 95),
+            TableColumn("PENDING", width: .fixed(8), alignment: .right, priority: 90),
             TableColumn("OLDEST", width: .fixed(11), alignment: .right, priority: 70),
             TableColumn("NEWEST", width: .fixed(11), alignment: .right, priority: 80),
             TableColumn("GROWTH", width: .fixed(9), alignment: .right, priority: 60),
@@ -35,6 +36,8 @@ enum DeadLetterQueuesScreen {
             return TableRowContent(cells: [
                 TableCell(r.topic, cutsInTheMiddle: true),
                 TableCell(NumberFormat.grouped(r.retained), role: r.retained == 0 ? .rateZero : nil),
+                TableCell(r.pending.map { (r.pendingIsUpperBound ? "≤" : "") + NumberFormat.grouped($0) } ?? (loading ? "…" : "–"),
+                          role: (r.pending ?? 1) == 0 ? .rateZero : nil),
                 TableCell(loading ? "…" : DeadLetterModel.age(r.oldestMillis, now: now), role: .textDim),
                 TableCell(loading ? "…" : DeadLetterModel.age(r.newestMillis, now: now)),
                 TableCell(DeadLetterModel.growth(r.growthPerMinute), role: (r.growthPerMinute ?? 0) > 0 ? .lagWarn : .rateZero),
@@ -63,13 +66,16 @@ enum DeadLetterListScreen {
         }
         var right = "esc back"
         if let all, Int64(all.count) < retained { right = "newest \(all.count)" }
+        let handled = DeadLetterModel.handledCount(state, topic: topic)
+        if handled > 0 { right = state.showHandledLetters ? "\(handled) handled shown · H hides" : "\(handled) handled hidden · H shows" }
         if let marked = state.marks[topic]?.count, marked > 0 { right = "\(marked) marked · r requeues" }
-        if rows.count != (all?.count ?? 0) { right = "\(rows.count)/\(all?.count ?? 0) · filter: \(state.currentFilter)" }
+        if !state.currentFilter.isEmpty { right = "\(rows.count)/\(all?.count ?? 0) · filter: \(state.currentFilter)" }
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
             let text = all == nil ? "loading dead letters…"
-                : (state.currentFilter.isEmpty ? "no dead letters on \(topic)" : "no dead letter matches the filter “\(state.currentFilter)”")
+                : (!state.currentFilter.isEmpty ? "no dead letter matches the filter “\(state.currentFilter)”"
+                   : (handled > 0 ? "every loaded letter is requeued or skipped: H shows them" : "no dead letters on \(topic)"))
             buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
             return
         }
@@ -98,7 +104,8 @@ enum DeadLetterListScreen {
                 TableCell(r.exception),
                 TableCell(r.eventType.isEmpty ? "–" : r.eventType, role: r.eventType.isEmpty ? .textDim : nil),
                 TableCell(r.correlation.isEmpty ? "–" : r.correlation, role: r.correlation.isEmpty ? .textDim : nil),
-                TableCell(r.state, role: r.state == "pending" ? .dlqMarker : (r.state == "failed" ? .lagStall : (r.state == "redriven" ? .lagOK : .lagWarn))),
+                TableCell(r.state, role: r.state == "pending" ? .dlqMarker : (r.state == "failed" ? .lagStall
+                          : (r.state == "redriven" ? .lagOK : (r.state == "skipped" ? .textDim : .lagWarn)))),
             ], role: nil, isMarked: marks.contains(r.key))
         }
         table.showMarkColumn = !marks.isEmpty

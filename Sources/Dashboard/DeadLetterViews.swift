@@ -59,6 +59,70 @@ enum DeadLetterViews {
         return []
     }
 
+    static let skip = KeyBinding([.char("x")], "x", "skip marked or this one: kept on the DLQ, never requeued (x again un-skips)") { state, _ in
+        askToSkip(&state)
+        return []
+    }
+    static let showHandled = KeyBinding.pure([.char("H")], "H", "show / hide letters already requeued or skipped") { state in
+        state.showHandledLetters.toggle()
+        Reducer.clampCursors(&state)
+        Reducer.say(&state, state.showHandledLetters ? "showing requeued and skipped letters" : "hiding requeued and skipped letters")
+    }
+
+    /// `x`: asks to skip the marked letters (else the highlighted one); when every one of them is skipped
+    /// already, asks to give them back instead. Letters requeued or in a job are left out.
+    static func askToSkip(_ state: inout AppState) {
+        let topic: String
+        var highlighted: String?
+        switch state.view {
+        case .deadLetterList(let t):
+            topic = t
+            highlighted = Reducer.highlighted(DeadLetterModel.letterRows(state, topic: t), state.deadLetterCursor, key: \.key)?.key
+        case .deadLetterDetail(let t, let partition, let offset):
+            topic = t
+            highlighted = DeadLetterModel.key(partition: partition, offset: offset)
+        default:
+            return
+        }
+        if state.readOnly {
+            Reducer.say(&state, "read-only: skip is disabled (--read-only)", error: true)
+            return
+        }
+        if state.lettersAreQueued {
+            Reducer.say(&state, "skip works on logs: a queue's letters are found by browsing, and the journal cannot hold one aside", error: true)
+            return
+        }
+        let rows = state.deadLetterRows[topic] ?? []
+        let marked = state.marks[topic] ?? []
+        let keys: Set<String> = marked.isEmpty ? Set(highlighted.map { [$0] } ?? []) : marked
+        let chosen = rows.filter { keys.contains($0.key) }
+        guard !chosen.isEmpty else {
+            Reducer.say(&state, "no letter to skip")
+            return
+        }
+        let undo = chosen.allSatisfy { $0.state == RedriveItemState.skipped.label }
+        let eligible = undo ? chosen : chosen.filter { $0.state == "pending" || $0.state == RedriveItemState.failed.label }
+        guard !eligible.isEmpty else {
+            Reducer.say(&state, "nothing to skip: \(chosen.count == 1 ? "this letter is" : "these letters are") requeued or in a job")
+            return
+        }
+        let noun = eligible.count == 1 ? "letter" : "letters"
+        let what = marked.isEmpty ? "p\(eligible[0].partition)@\(eligible[0].offset)" : "\(eligible.count) marked"
+        let left = chosen.count - eligible.count
+        var lines = undo
+            ? ["Un-skip \(eligible.count) \(noun) of \(topic) (\(what))?", "A requeue may select \(eligible.count == 1 ? "it" : "them") again."]
+            : ["Skip \(eligible.count) \(noun) of \(topic) (\(what))?",
+               "\(eligible.count == 1 ? "It stays" : "They stay") on the DLQ, marked skipped in the redrive journal;",
+               "no requeue moves \(eligible.count == 1 ? "it" : "them") until x un-skips."]
+        if left > 0 { lines.append("\(left) requeued or in a job: left as they are.") }
+        let positions = eligible.map { RecordPosition(topic: topic, partition: $0.partition, offset: $0.offset) }
+        state.confirmation = Confirmation(
+            title: undo ? "Un-skip" : "Skip", lines: lines,
+            effect: .skipLetters(SkipRequest(topic: topic, positions: positions, timestamps: DeadLetterModel.timestamps(state, topic: topic),
+                                             selection: what, undo: undo, allLoaded: DeadLetterModel.positions(state, topic: topic))))
+        state.marks[topic] = nil
+    }
+
     static let saga = KeyBinding.pure([.char("c")], "c", "dead letter → its saga") { state in
         guard case .deadLetterDetail(let topic, let partition, let offset) = state.view else { return }
         let letter = DeadLetterModel.letter(state, topic: topic, partition: partition, offset: offset)
@@ -71,10 +135,12 @@ enum DeadLetterViews {
 
     static let letters = ViewRegistration(
         name: "letters", summary: "one DLQ topic's letters", helpSection: "Dead letters",
-        form: .argument(placeholder: "TOPIC") { .deadLetterList(topic: $0) }, bindings: [mark, requeue, requeueAll, ExceptionGroupsView.open],
+        form: .argument(placeholder: "TOPIC") { .deadLetterList(topic: $0) },
+        bindings: [mark, requeue, requeueAll, skip, showHandled, ExceptionGroupsView.open],
         hints: [GlobalKeys.backHint, GlobalKeys.enterHint, GlobalKeys.filterHint, mark.hint("space", "mark"),
                 requeue.hint("r", "requeue").unlessReadOnly, requeueAll.hint("R", "all shown").unlessReadOnly,
-                GlobalKeys.helpHint, GlobalKeys.quitHint, ExceptionGroupsView.open.hint("e", "by exception")],
+                GlobalKeys.helpHint, GlobalKeys.quitHint, ExceptionGroupsView.open.hint("e", "by exception"),
+                showHandled.hint("H") { $0.showHandledLetters ? "hide handled" : "show handled" }, skip.hint("x", "skip").unlessReadOnly],
         navigation: .table(TableAccess(keys: { state, view in
             guard case .deadLetterList(let topic) = view else { return [] }
             return DeadLetterModel.letterRows(state, topic: topic).map(\.key)
@@ -94,9 +160,10 @@ enum DeadLetterViews {
     static let letter = ViewRegistration(
         name: "letter", summary: "one dead letter", helpSection: "Dead letters",
         form: .argument(placeholder: "TOPIC/PARTITION/OFFSET") { ViewID.deadLetterDetail(spec: $0) },
-        bindings: [requeue, requeueAll, saga],
+        bindings: [requeue, requeueAll, skip, saga],
         hints: [GlobalKeys.backHint, GlobalKeys.move.hint("j/k", "scroll"), GlobalKeys.page.hint("PgUp/PgDn", "page"),
-                requeue.hint("r", "requeue").unlessReadOnly, saga.hint("c", "saga"), GlobalKeys.helpHint, GlobalKeys.quitHint],
+                requeue.hint("r", "requeue").unlessReadOnly, saga.hint("c", "saga"), GlobalKeys.helpHint, GlobalKeys.quitHint,
+                skip.hint("x", "skip").unlessReadOnly],
         // A scrolling text, not a table: j/k and paging scroll it, keeping the last page full.
         navigation: .custom(move: { state, view, delta in
             guard case .deadLetterDetail(let topic, let partition, let offset) = view else { return }

@@ -283,7 +283,7 @@ public enum RedriveModel {
             var lines = ["\(verb) \(report.moved) of \(report.selected)" + (report.targets.isEmpty ? "" : " → " +
                          report.targets.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: " · "))]
             let toRunning = report.skippedToRunning.values.reduce(0, +)
-            if report.skipped > toRunning { lines.append("\(report.skipped - toRunning) already requeued earlier: skipped") }
+            if report.skipped > toRunning { lines.append("\(report.skipped - toRunning) already requeued or skipped earlier: left out") }
             if toRunning > 0 { lines.append("\(toRunning) held by another job still running: skipped") }
             if report.inDoubt > 0 { lines.append("\(report.inDoubt) in doubt (the broker stopped answering): the next start resolves them") }
             if report.failed > 0 {

@@ -131,6 +131,18 @@ public enum Reducer {
     private static func handleKey(_ state: inout AppState, _ key: Key) -> [Effect] {
         if state.prompt != nil { return handlePromptKey(&state, key) }
         if state.redrive != nil { return RedriveModel.handleKey(&state, key) }
+        if let question = state.confirmation {
+            switch key {
+            case .char("y"), .char("Y"), .enter:
+                state.confirmation = nil
+                return [question.effect]
+            case .char("n"), .char("N"), .escape, .char("q"):
+                state.confirmation = nil
+                say(&state, "\(question.title.lowercased()): cancelled")
+            default: break
+            }
+            return []
+        }
         if state.showHelp {
             // Moving keys scroll help when it does not fit; any other key closes it; q still quits.
             let room = Layout(size: state.size).content
@@ -298,7 +310,7 @@ public enum Reducer {
         }
     }
 
-    private static func clampCursors(_ state: inout AppState) {
+    static func clampCursors(_ state: inout AppState) {
         moveSelection(&state, by: 0)
     }
 

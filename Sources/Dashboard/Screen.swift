@@ -27,6 +27,9 @@ public enum Screen {
         ViewRegistry.registration(for: state.view).render(state, state.view, layout, &buffer, theme)
         StatusBar.render(state, in: layout.status, into: &buffer, theme: theme)
         RedriveModel.render(state, in: layout.content, into: &buffer, theme: theme)
+        if let question = state.confirmation {
+            Dialog(title: question.title, lines: question.lines, hint: "y yes · n or esc no").render(in: layout.content, into: &buffer, theme: theme)
+        }
         if state.showHelp {
             HelpScreen.overlay(state).render(in: layout.content, into: &buffer, theme: theme)
         }
@@ -129,6 +132,7 @@ enum StatusBar {
     }
 
     static func keyHints(_ state: AppState) -> [(String, String)] {
+        if state.confirmation != nil { return [("y", "yes"), ("n/esc", "no")] }
         if let dialog = state.redrive {
             switch dialog.phase {
             case .confirming:

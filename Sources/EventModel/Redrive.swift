@@ -75,6 +75,8 @@ public enum RedriveItemState: String, Sendable, Hashable, Codable, CaseIterable 
     case done
     /// Could not be redriven (no target topic, target missing, ...); see the detail.
     case failed
+    /// Set aside by the operator: stays on the DLQ, and no requeue moves it until it is un-skipped.
+    case skipped
 
     /// The word the DLQ view shows.
     public var label: String {
@@ -83,6 +85,7 @@ public enum RedriveItemState: String, Sendable, Hashable, Codable, CaseIterable 
         case .inFlight: return "moving"
         case .done: return "redriven"
         case .failed: return "failed"
+        case .skipped: return "skipped"
         }
     }
 }
@@ -125,6 +128,9 @@ public struct RedriveRequest: Sendable, Hashable {
     /// Redrive sends dead letters back (id = DLQ position, so a letter moves once, ever);
     /// replay copies a range of records (id scoped to the job, so a range may be replayed again).
     public enum Kind: String, Sendable, Hashable { case redrive, replay }
+
+    /// The job kinds that only write the journal: letters set aside (`skip`) or given back (`unskip`).
+    public static let skipKind = "skip", unskipKind = "unskip"
 
     /// Redrive or replay.
     public var kind: Kind

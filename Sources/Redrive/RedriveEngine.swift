@@ -116,6 +116,23 @@ public final class RedriveEngine: Sendable {
         return reports
     }
 
+    /// Sets letters of `topic` aside, or gives them back (`undo`): the journal only, nothing is read from or
+    /// written to the broker. A skipped letter stays on the DLQ, shows as `skipped`, and no requeue selects it.
+    /// Letters already requeued, or held by a running job, are left as they are. Returns how many changed.
+    public func skip(topic: String, positions: [RecordPosition], timestamps: [RecordPosition: Int64],
+                     selection: String, user: String, undo: Bool) throws -> Int {
+        let journal = try requireJournal()
+        let now = nowMillis
+        let record = RedriveJobRecord(
+            id: Self.newJobID(millis: now), kind: undo ? RedriveRequest.unskipKind : RedriveRequest.skipKind,
+            source: log.sourceDescription, sourceTopic: topic, selection: selection, targetOverride: nil, ratePerSecond: nil,
+            user: user, host: host, createdAtMillis: now, finishedAtMillis: nil, state: RedriveJobState.running.rawValue,
+            selected: positions.count, moved: 0, skipped: 0, failed: 0)
+        if undo { return try journal.unskip(record, positions: positions, nowMillis: now) }
+        let items = positions.map { (redriveID: RedriveRules.redriveID($0, timestampMillis: timestamps[$0]), source: $0) }
+        return try journal.skip(record, items: items, nowMillis: now).claimed
+    }
+
     func requireJournal() throws -> RedriveJournal {
         guard let journal else { throw JournalError.unavailable("(none)", "a redrive needs a journal; only a dry run goes without") }
         return journal

@@ -216,60 +216,99 @@ public final class RedriveJournal: Sendable {
     /// Records a job and claims its messages in one transaction. A message already done, or owned
     /// by another job, is not claimed; one that failed before is taken over.
     public func createJob(_ job: RedriveJobRecord, items: [(redriveID: String, source: RecordPosition)], pid: Int32) throws -> Claim {
+        try file.write { db in try insertJob(db, job, items: items, pid: pid) }
+    }
+
+    /// Sets letters aside in one transaction: a `skip` job claims them as a requeue would (letters already
+    /// requeued or held by a job are not claimed) and they go straight to ``RedriveItemState/skipped``, so no
+    /// later requeue selects them. One transaction: a crash never leaves a job that a resume would redrive.
+    public func skip(_ job: RedriveJobRecord, items: [(redriveID: String, source: RecordPosition)], nowMillis: Int64) throws -> Claim {
         try file.write { db in
+            let claim = try insertJob(db, job, items: items, pid: 0)
+            try db.execute(sql: "UPDATE items SET state = \(RedriveItemState.skipped.sql), updated_at = ? WHERE job_id = ? AND state = \(RedriveItemState.queued.sql)",
+                           arguments: [nowMillis, job.id])
+            try db.execute(sql: """
+                UPDATE jobs SET state = \(RedriveJobState.completed.sql), finished_at = ?, owner_pid = NULL WHERE id = ?
+                """, arguments: [nowMillis, job.id])
+            return claim
+        }
+    }
+
+    /// Gives skipped letters back (any job may select them again), recording an `unskip` job for the audit
+    /// trail. Letters of `positions` that are not skipped are left as they are; returns how many came back.
+    public func unskip(_ job: RedriveJobRecord, positions: [RecordPosition], nowMillis: Int64) throws -> Int {
+        try file.write { db in
+            let delete = try db.cachedStatement(sql: """
+                DELETE FROM items WHERE src_topic = ? AND src_partition = ? AND src_offset = ? AND state = \(RedriveItemState.skipped.sql)
+                """)
+            var given = 0
+            for p in positions {
+                try delete.execute(arguments: [p.topic, p.partition, p.offset])
+                given += db.changesCount
+            }
             try db.execute(sql: """
                 INSERT INTO jobs(id, kind, source, source_topic, selection, target_override, rate, user, host,
-                                 owner_pid, heartbeat_at, created_at, state, selected)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(RedriveJobState.running.sql), ?)
-                """, arguments: [job.id, job.kind, job.source, job.sourceTopic, job.selection, job.targetOverride,
-                                 job.ratePerSecond, job.user, job.host, pid, job.createdAtMillis, job.createdAtMillis, items.count])
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO items(redrive_id, job_id, seq, src_topic, src_partition, src_offset, state, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, \(RedriveItemState.queued.sql), ?)
-                ON CONFLICT(redrive_id) DO UPDATE SET job_id = excluded.job_id, seq = excluded.seq, state = \(RedriveItemState.queued.sql),
-                    target_topic = NULL, target_partition = NULL, search_from = NULL, landed_offset = NULL,
-                    detail = NULL, updated_at = excluded.updated_at
-                WHERE items.state = \(RedriveItemState.failed.sql)
-                """)
-            // Journals written before redrive ids carried the letter's timestamp hold `topic/partition/offset`:
-            // such an entry stands for the letter at that position, whatever its timestamp.
-            // And a request that names letters by position alone (no timestamps) finds any entry at that position.
-            let legacy = try db.cachedStatement(sql: "SELECT state FROM items WHERE redrive_id = ?")
-            let atPosition = try db.cachedStatement(sql: """
-                SELECT redrive_id FROM items WHERE src_topic = ? AND src_partition = ? AND src_offset = ?
-                  AND state != \(RedriveItemState.failed.sql) AND redrive_id NOT LIKE 'replay:%' AND redrive_id != ? LIMIT 1
-                """)
-            // Who holds a skipped message, when that job is still running: a report must not call it "earlier".
-            let runningOwner = try db.cachedStatement(sql: """
-                SELECT j.id FROM items i JOIN jobs j ON j.id = i.job_id
-                WHERE i.redrive_id = ? AND j.id != ? AND j.state = \(RedriveJobState.running.sql)
-                """)
-            let isReplay = job.kind == RedriveRequest.Kind.replay.rawValue
-            var claimed = 0
-            var skippedToRunning: [String: Int] = [:]
-            func skip(heldAs redriveID: String) throws {
-                if let owner = try String.fetchOne(runningOwner, arguments: [redriveID, job.id]) { skippedToRunning[owner, default: 0] += 1 }
-            }
-            for (seq, item) in items.enumerated() {
-                let legacyID = RedriveRules.redriveID(item.source)
-                if RedriveRules.timestamp(inRedriveID: item.redriveID) != nil,
-                   let state = try String.fetchOne(legacy, arguments: [legacyID]), state != RedriveItemState.failed.rawValue {
-                    try skip(heldAs: legacyID)
-                    continue
-                }
-                if !isReplay, RedriveRules.timestamp(inRedriveID: item.redriveID) == nil,
-                   let holder = try String.fetchOne(atPosition, arguments: [item.source.topic, item.source.partition, item.source.offset, item.redriveID]) {
-                    try skip(heldAs: holder)
-                    continue
-                }
-                try insert.execute(arguments: [item.redriveID, job.id, seq, item.source.topic, item.source.partition,
-                                               item.source.offset, job.createdAtMillis])
-                if db.changesCount > 0 { claimed += db.changesCount } else { try skip(heldAs: item.redriveID) }
-            }
-            let skipped = items.count - claimed
-            try db.execute(sql: "UPDATE jobs SET skipped = ? WHERE id = ?", arguments: [skipped, job.id])
-            return Claim(claimed: claimed, skipped: skipped, skippedToRunning: skippedToRunning)
+                                 created_at, finished_at, state, selected, moved)
+                VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, \(RedriveJobState.completed.sql), ?, 0)
+                """, arguments: [job.id, job.kind, job.source, job.sourceTopic, job.selection, job.user, job.host,
+                                 nowMillis, nowMillis, positions.count])
+            return given
         }
+    }
+
+    private func insertJob(_ db: Database, _ job: RedriveJobRecord, items: [(redriveID: String, source: RecordPosition)], pid: Int32) throws -> Claim {
+        try db.execute(sql: """
+            INSERT INTO jobs(id, kind, source, source_topic, selection, target_override, rate, user, host,
+                             owner_pid, heartbeat_at, created_at, state, selected)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(RedriveJobState.running.sql), ?)
+            """, arguments: [job.id, job.kind, job.source, job.sourceTopic, job.selection, job.targetOverride,
+                             job.ratePerSecond, job.user, job.host, pid, job.createdAtMillis, job.createdAtMillis, items.count])
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO items(redrive_id, job_id, seq, src_topic, src_partition, src_offset, state, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, \(RedriveItemState.queued.sql), ?)
+            ON CONFLICT(redrive_id) DO UPDATE SET job_id = excluded.job_id, seq = excluded.seq, state = \(RedriveItemState.queued.sql),
+                target_topic = NULL, target_partition = NULL, search_from = NULL, landed_offset = NULL,
+                detail = NULL, updated_at = excluded.updated_at
+            WHERE items.state = \(RedriveItemState.failed.sql)
+            """)
+        // Journals written before redrive ids carried the letter's timestamp hold `topic/partition/offset`:
+        // such an entry stands for the letter at that position, whatever its timestamp.
+        // And a request that names letters by position alone (no timestamps) finds any entry at that position.
+        let legacy = try db.cachedStatement(sql: "SELECT state FROM items WHERE redrive_id = ?")
+        let atPosition = try db.cachedStatement(sql: """
+            SELECT redrive_id FROM items WHERE src_topic = ? AND src_partition = ? AND src_offset = ?
+              AND state != \(RedriveItemState.failed.sql) AND redrive_id NOT LIKE 'replay:%' AND redrive_id != ? LIMIT 1
+            """)
+        // Who holds a skipped message, when that job is still running: a report must not call it "earlier".
+        let runningOwner = try db.cachedStatement(sql: """
+            SELECT j.id FROM items i JOIN jobs j ON j.id = i.job_id
+            WHERE i.redrive_id = ? AND j.id != ? AND j.state = \(RedriveJobState.running.sql)
+            """)
+        let isReplay = job.kind == RedriveRequest.Kind.replay.rawValue
+        var claimed = 0
+        var skippedToRunning: [String: Int] = [:]
+        func skip(heldAs redriveID: String) throws {
+            if let owner = try String.fetchOne(runningOwner, arguments: [redriveID, job.id]) { skippedToRunning[owner, default: 0] += 1 }
+        }
+        for (seq, item) in items.enumerated() {
+            let legacyID = RedriveRules.redriveID(item.source)
+            if RedriveRules.timestamp(inRedriveID: item.redriveID) != nil,
+               let state = try String.fetchOne(legacy, arguments: [legacyID]), state != RedriveItemState.failed.rawValue {
+                try skip(heldAs: legacyID)
+                continue
+            }
+            if !isReplay, RedriveRules.timestamp(inRedriveID: item.redriveID) == nil,
+               let holder = try String.fetchOne(atPosition, arguments: [item.source.topic, item.source.partition, item.source.offset, item.redriveID]) {
+                try skip(heldAs: holder)
+                continue
+            }
+            try insert.execute(arguments: [item.redriveID, job.id, seq, item.source.topic, item.source.partition,
+                                           item.source.offset, job.createdAtMillis])
+            if db.changesCount > 0 { claimed += db.changesCount } else { try skip(heldAs: item.redriveID) }
+        }
+        let skipped = items.count - claimed
+        try db.execute(sql: "UPDATE jobs SET skipped = ? WHERE id = ?", arguments: [skipped, job.id])
+        return Claim(claimed: claimed, skipped: skipped, skippedToRunning: skippedToRunning)
     }
 
     /// Jobs with work left (running, or with queued or in-flight messages) on `source` (nil: any

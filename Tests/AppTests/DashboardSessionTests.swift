@@ -122,8 +122,11 @@ final class DashboardSessionTests: XCTestCase {
         }
         XCTAssertEqual(copies, 1)
 
-        // esc closes the report; the row now reads as requeued, from the journal.
+        // esc closes the report; the row leaves the list, counted in its title, and H shows it as requeued, from the journal.
         await press(session, .escape)
+        await session.settle()
+        XCTAssertTrue(session.backend.buffer.plainText.contains("1 handled hidden"), session.backend.buffer.plainText)
+        await press(session, .char("H"))
         await session.settle()
         XCTAssertTrue(session.backend.buffer.plainText.contains("redriven"), session.backend.buffer.plainText)
     }

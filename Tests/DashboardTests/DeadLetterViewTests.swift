@@ -356,4 +356,70 @@ final class ExceptionGroupsTests: XCTestCase {
         XCTAssertEqual(shown.count, first.letters, "the list shows exactly that group")
         XCTAssertTrue(shown.allSatisfy { ($0.exceptionClass ?? $0.exception).contains(first.name) })
     }
+
+    func testXAsksThenSkipsTheHighlightedLetterAndXAgainOffersToUnskip() throws {
+        var state = DeadLetterFixtures.state(width: 120, height: 30)
+        Reducer.reduce(&state, .key(.enter))
+        let first = try XCTUnwrap(DeadLetterModel.letterRows(state, topic: "orders.DLT").first)
+        XCTAssertEqual(Reducer.reduce(&state, .key(.char("x"))), [], "x only asks")
+        let question = try XCTUnwrap(state.confirmation)
+        XCTAssertEqual(question.title, "Skip")
+        let screen = Screen.render(state, theme: .fallback).lines.joined(separator: "\n")
+        XCTAssertTrue(screen.contains("Skip 1 letter of orders.DLT (p0@\(first.offset))?"), screen)
+        XCTAssertTrue(screen.contains("y yes"), screen)
+        // n cancels and nothing is asked of the run loop.
+        XCTAssertEqual(Reducer.reduce(&state, .key(.char("n"))), [])
+        XCTAssertNil(state.confirmation)
+        Reducer.reduce(&state, .key(.char("x")))
+        let effects = Reducer.reduce(&state, .key(.char("y")))
+        guard case .skipLetters(let request)? = effects.first else { return XCTFail("\(effects)") }
+        XCTAssertEqual(request.positions, [RecordPosition(topic: "orders.DLT", partition: 0, offset: first.offset)])
+        XCTAssertFalse(request.undo)
+        XCTAssertEqual(request.allLoaded.count, 15)
+
+        // The journal says it is skipped: the list hides it, the overview counts it out of PENDING.
+        let position = RecordPosition(topic: "orders.DLT", partition: 0, offset: first.offset)
+        Reducer.reduce(&state, .redriveStatesLoaded(topic: "orders.DLT", states: [position: .skipped]))
+        XCTAssertEqual(DeadLetterModel.letterRows(state, topic: "orders.DLT").count, 14)
+        XCTAssertFalse(DeadLetterModel.letterRows(state, topic: "orders.DLT").contains { $0.key == first.key })
+        let list = Screen.render(state, theme: .fallback).lines.joined(separator: "\n")
+        XCTAssertTrue(list.contains("1 handled hidden · H shows"), list)
+        // H shows it, marked skipped; x on it offers to give it back.
+        Reducer.reduce(&state, .key(.char("H")))
+        let shown = DeadLetterModel.letterRows(state, topic: "orders.DLT")
+        XCTAssertEqual(shown.count, 15)
+        XCTAssertEqual(shown.first { $0.key == first.key }?.state, "skipped")
+        Reducer.reduce(&state, .key(.char("g")))
+        Reducer.reduce(&state, .key(.char("x")))
+        XCTAssertEqual(state.confirmation?.title, "Un-skip")
+        guard case .skipLetters(let back)? = Reducer.reduce(&state, .key(.enter)).first else { return XCTFail("no un-skip") }
+        XCTAssertTrue(back.undo)
+        XCTAssertEqual(back.positions, [position])
+    }
+
+    func testOverviewCountsPendingWithoutHandledLettersAndSaysWhenItIsABound() throws {
+        var state = DeadLetterFixtures.state(width: 120, height: 30)
+        let positions = DeadLetterModel.positions(state, topic: "orders.DLT")
+        Reducer.reduce(&state, .redriveStatesLoaded(topic: "orders.DLT", states: [positions[0]: .done, positions[1]: .skipped, positions[2]: .inFlight]))
+        let row = try XCTUnwrap(DeadLetterModel.queueRows(state).first { $0.topic == "orders.DLT" })
+        let retained = try XCTUnwrap(state.snapshot?.topics.first { $0.name == "orders.DLT" }).retained
+        XCTAssertEqual(row.pending, retained - 2, "a letter in flight is not handled yet")
+        XCTAssertEqual(row.pendingIsUpperBound, Int64(15) < retained)
+        let screen = Screen.render(state, theme: .fallback).lines.joined(separator: "\n")
+        XCTAssertTrue(screen.contains("PENDING"), screen)
+    }
+
+    func testSkipIsRefusedUnderReadOnlyAndOnQueues() {
+        var state = DeadLetterFixtures.state(width: 120, height: 30)
+        Reducer.reduce(&state, .key(.enter))
+        state.readOnly = true
+        XCTAssertEqual(Reducer.reduce(&state, .key(.char("x"))), [])
+        XCTAssertNil(state.confirmation)
+        XCTAssertEqual(state.message?.text, "read-only: skip is disabled (--read-only)")
+        state.readOnly = false
+        state.lettersAreQueued = true
+        Reducer.reduce(&state, .key(.char("x")))
+        XCTAssertNil(state.confirmation)
+        XCTAssertTrue(state.message?.text.hasPrefix("skip works on logs") ?? false)
+    }
 }

@@ -143,7 +143,13 @@ final class RedriveViewTests: XCTestCase {
         XCTAssertNil(state.redrive)
         Reducer.reduce(&state, .key(.char("R")))
         XCTAssertEqual(state.redrive?.positions.count, 8)
-        XCTAssertTrue(state.redrive?.selection.contains("7 already requeued") ?? false)
+        XCTAssertTrue(state.redrive?.selection.contains("all 8") ?? false, state.redrive?.selection ?? "")
+        // With requeued letters shown, R takes the rows shown and says what it left out.
+        state.redrive = nil
+        Reducer.reduce(&state, .key(.char("H")))
+        Reducer.reduce(&state, .key(.char("R")))
+        XCTAssertEqual(state.redrive?.positions.count, 8)
+        XCTAssertTrue(state.redrive?.selection.contains("7 already requeued") ?? false, state.redrive?.selection ?? "")
     }
 
     func testGoldenDialogs() {

@@ -228,6 +228,9 @@ final class KafkaEndToEndTests: XCTestCase {
         session.waitFor("the job done", limit: 60) { $0.contains("Requeue done") && $0.contains("requeued 1 of 1") }
         session.sendKeys("Escape")
         session.sendKeys("Escape")
+        // A requeued letter leaves the list (the title counts it); H shows it again, marked redriven.
+        session.waitFor("the requeued letter hidden and counted", limit: 30) { $0.contains("1 handled hidden · H shows") }
+        session.send(literal: "H")
         session.waitFor("the letter marked redriven", limit: 30) { screen in
             screen.split(separator: "\n").contains { $0.contains("ord-7") && $0.contains("redriven") }
         }

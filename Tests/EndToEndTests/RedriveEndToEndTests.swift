@@ -209,6 +209,7 @@ final class RedriveEndToEndTests: XCTestCase {
         session.sendKeys("Escape")
         session.waitFor("the job cancelled, what moved stays moved", limit: 30) { $0.contains("Requeue cancelled") && $0.contains("cancelled: requeued") }
         session.send(literal: "x")
+        session.send(literal: "H") // requeued letters are hidden until H shows them
         session.send(literal: "G") // the oldest letters, which moved first, are at the bottom
         session.waitFor("rows marked redriven", limit: 30) { $0.contains("redriven") && !$0.contains("Requeue cancelled") }
         session.send(literal: "q")

@@ -138,6 +138,48 @@ final class RedriveEngineTests: XCTestCase {
         XCTAssertEqual(Set(counts.values), [1])
     }
 
+    func testASkippedLetterStaysOnTheDLQAndNoRequeueMovesItUntilUnskipped() async throws {
+        let log = try await seededStore(count: 30)
+        let journal = try RedriveJournal(path: path("journal.db"))
+        let engine = RedriveEngine(log: log, journal: journal)
+        let letters = try await readAll(log, topic: "orders.DLT")
+        let (positions, stamps) = positionsAndTimestamps(letters)
+        let skipped = Array(positions.prefix(5))
+        // Two of the five are requeued first: a skip leaves them as they are.
+        var first = request(Array(skipped.prefix(2)))
+        first.timestamps = stamps
+        _ = try await engine.run(first)
+        XCTAssertEqual(try engine.skip(topic: "orders.DLT", positions: skipped, timestamps: stamps, selection: "5 marked", user: "tester", undo: false), 3)
+        let states = try journal.states(topic: "orders.DLT", positions: skipped.map { ($0.partition, $0.offset, stamps[$0]) })
+        XCTAssertEqual(states.values.filter { $0 == .skipped }.count, 3)
+        XCTAssertEqual(states.values.filter { $0 == .done }.count, 2)
+        // A requeue of everything moves the other 25 and never the skipped three; they stay on the DLQ.
+        var all = request(positions)
+        all.timestamps = stamps
+        let report = try await engine.run(all)
+        XCTAssertEqual(report.moved, 25)
+        XCTAssertEqual(report.skipped, 5)
+        let stillOnDLQ = try await readAll(log, topic: "orders.DLT")
+        XCTAssertEqual(stillOnDLQ.count, 30)
+        let skippedIDs = Set(skipped.dropFirst(2).map { RedriveRules.redriveID($0, timestampMillis: stamps[$0]) })
+        let counts = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(counts.count, 27)
+        XCTAssertTrue(skippedIDs.isDisjoint(with: counts.keys))
+        // The audit trail names the skip, completed, with what it set aside.
+        let skipJob = try XCTUnwrap(journal.jobs(limit: 10).first { $0.kind == RedriveRequest.skipKind })
+        XCTAssertEqual(skipJob.state, "completed")
+        XCTAssertEqual(skipJob.selected, 5)
+        XCTAssertEqual(skipJob.skipped, 2)
+        XCTAssertTrue(try journal.unfinishedJobs(source: nil).isEmpty, "a skip leaves nothing for a resume to move")
+        // Un-skipped, they move on the next requeue, once.
+        XCTAssertEqual(try engine.skip(topic: "orders.DLT", positions: skipped, timestamps: stamps, selection: "5 marked", user: "tester", undo: true), 3)
+        let again = try await engine.run(all)
+        XCTAssertEqual(again.moved, 3)
+        let after = try await redriveCounts(log, topic: "orders")
+        XCTAssertEqual(after.count, 30)
+        XCTAssertEqual(Set(after.values), [1])
+    }
+
     func testANewLetterAtARequeuedLettersPositionIsNotTakenForIt() async throws {
         // A DLQ topic purged by deleting and recreating it puts new letters at old offsets: the
         // letter's timestamp in its redrive id keeps the journal from calling them requeued.
