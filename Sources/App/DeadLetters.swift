@@ -11,21 +11,16 @@ public enum DeadLetterReport {
         let resolved = try source.resolve()
         let opened = try resolved.open(readOnly: true)
         let log = opened.reader
-        var matcher = DeadLetterTopics()
-        if let patterns = resolved.context?.deadLetterPatterns { matcher = DeadLetterTopics(patterns: patterns) }
-        let snapshot = try await log.snapshot()
-        matcher.declaredByBroker = snapshot.deadLetterTopics
-        SourceLimitation.report(snapshot.limitation)
         let topics: [TopicInfo]
         if let dlqTopic {
+            let snapshot = try await log.snapshot()
+            SourceLimitation.report(snapshot.limitation)
             guard let topic = snapshot.topics.first(where: { $0.name == dlqTopic }) else {
                 throw UsageError("no topic named \(TextWidth.sanitized(dlqTopic))")
             }
             topics = [topic]
         } else {
-            let others = snapshot.topics.filter { !matcher.matchesPattern($0.name) && $0.retained > 0 }
-            matcher.detectedByHeaders = Set(await DeadLetterLoader.probe(log: log, topics: others))
-            topics = snapshot.topics.filter { matcher.isDeadLetterTopic($0.name) }.sorted { $0.name < $1.name }
+            topics = try await everyDeadLetterTopic(log: log, patterns: resolved.context?.deadLetterPatterns)
         }
         var letters: [DeadLetter] = []
         for topic in topics {
@@ -37,6 +32,20 @@ public enum DeadLetterReport {
         } else {
             print(DLQOutput.table(letters, states: states), terminator: "")
         }
+    }
+}
+
+extension DeadLetterReport {
+    /// Every DLQ topic of the source, by name: those matching the DLQ patterns (the context's, else the
+    /// defaults), those the broker declares, and those whose newest records carry dead-letter headers.
+    static func everyDeadLetterTopic(log: any LogReader, patterns: [String]?) async throws -> [TopicInfo] {
+        var matcher = patterns.map { DeadLetterTopics(patterns: $0) } ?? DeadLetterTopics()
+        let snapshot = try await log.snapshot()
+        matcher.declaredByBroker = snapshot.deadLetterTopics
+        SourceLimitation.report(snapshot.limitation)
+        let others = snapshot.topics.filter { !matcher.matchesPattern($0.name) && $0.retained > 0 }
+        matcher.detectedByHeaders = Set(await DeadLetterLoader.probe(log: log, topics: others))
+        return snapshot.topics.filter { matcher.isDeadLetterTopic($0.name) }.sorted { $0.name < $1.name }
     }
 }
 

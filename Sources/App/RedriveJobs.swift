@@ -94,6 +94,55 @@ public enum RedriveJobs {
         try await MoveRunner.run(request, engine: engine, cancel: cancel, json: move.json, alreadySkipped: alreadyMoved)
     }
 
+    /// A dry run over every DLQ of the source at once: what each would requeue, and where, then the
+    /// totals. Writes nothing (the source is opened read-only); a real requeue names one DLQ at a time.
+    public static func dryRunEveryDLQ(source: SourceSelection, move: MoveSettings, to: String?, max: Int?, filter: String?) async throws {
+        var move = move
+        move.dryRun = true
+        let resolved = try source.resolve()
+        let opened = try resolved.open(readOnly: true)
+        if opened.lettersAreQueued {
+            throw OperatorError("--all-dlqs reads logs; on \(opened.description) dry-run one queue at a time with --dlq-topic")
+        }
+        let (log, journal, engine) = try await MoveRunner.open(opened, move)
+        let topics = try await DeadLetterReport.everyDeadLetterTopic(log: log, patterns: resolved.context?.deadLetterPatterns)
+        var results: [(report: RedriveReport, request: RedriveRequest)] = []
+        for topic in topics {
+            let (letters, alreadyMoved) = try await DeadLetterSelection.selectCounting(log: log, topic: topic.name, filter: filter ?? "",
+                                                                                       max: max, journal: journal)
+            let request = RedriveRequest(kind: .redrive, sourceTopic: topic.name, positions: letters.map(\.position), targetOverride: to,
+                                         ratePerSecond: move.rate, dryRun: true, selectionDescription: "every DLQ", user: Operator.name,
+                                         timestamps: Dictionary(letters.map { ($0.position, $0.time) }, uniquingKeysWith: { a, _ in a }))
+            var report = letters.isEmpty
+                ? RedriveReport(jobID: "dry-run", selected: 0, moved: 0, skipped: 0, failures: [], failed: 0, targets: [:], cancelled: false, dryRun: true)
+                : try await engine.run(request)
+            report.skipped += alreadyMoved
+            results.append((report, request))
+        }
+        let total = (selected: results.reduce(0) { $0 + $1.report.selected }, moved: results.reduce(0) { $0 + $1.report.moved },
+                     skipped: results.reduce(0) { $0 + $1.report.skipped }, failed: results.reduce(0) { $0 + $1.report.failed })
+        if move.json {
+            struct EveryDLQ: Encodable {
+                var dryRun = true
+                var dlqs: [MoveRunner.ReportJSON]
+                var selected: Int, moved: Int, skipped: Int, failed: Int
+            }
+            let out = EveryDLQ(dlqs: results.map { MoveRunner.ReportJSON($0.report, request: $0.request) },
+                               selected: total.selected, moved: total.moved, skipped: total.skipped, failed: total.failed)
+            print(TerminalSafe.json(try ScriptJSON.encode(out)))
+        } else if results.isEmpty {
+            print("no dead-letter topics on \(opened.description)")
+        } else {
+            for (report, request) in results {
+                print(MoveRunner.summary(report, request: request))
+            }
+            print(TextWidth.sanitized("every DLQ (\(results.count)): would have requeued \(total.moved) of \(total.selected)"
+                  + (total.skipped > 0 ? ", skipped \(total.skipped) already requeued, skipped or in a job" : "")
+                  + (total.failed > 0 ? ", \(total.failed) would fail" : "")))
+        }
+        if total.failed > 0 { throw ExitStatus(1) }
+    }
+
     /// Finishes jobs a killed process left behind, then returns.
     public static func resume(source: SourceSelection, journal: String?) async throws {
         guard !source.readOnly else { throw OperatorError("read-only: resume is disabled (--read-only)") }

@@ -69,12 +69,16 @@ enum DeadLetterListScreen {
         let handled = DeadLetterModel.handledCount(state, topic: topic)
         if handled > 0 { right = state.showHandledLetters ? "\(handled) handled shown · H hides" : "\(handled) handled hidden · H shows" }
         if let marked = state.marks[topic]?.count, marked > 0 { right = "\(marked) marked · r requeues" }
-        if !state.currentFilter.isEmpty { right = "\(rows.count)/\(all?.count ?? 0) · filter: \(state.currentFilter)" }
+        if !state.currentFilter.isEmpty {
+            right = "\(rows.count)/\(all?.count ?? 0) · filter: \(state.currentFilter)"
+                + (handled > 0 && !state.showHandledLetters ? " · \(handled) handled hidden" : "")
+        }
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {
             let text = all == nil ? "loading dead letters…"
                 : (!state.currentFilter.isEmpty ? "no dead letter matches the filter “\(state.currentFilter)”"
+                   + (handled > 0 && !state.showHandledLetters ? " among those not requeued or skipped (H shows them)" : "")
                    : (handled > 0 ? "every loaded letter is requeued or skipped: H shows them" : "no dead letters on \(topic)"))
             buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1), style: theme.style(.textDim), maxWidth: area.width - 1)
             return

@@ -58,7 +58,10 @@ struct DLQRequeueCommand: AsyncParsableCommand {
     @OptionGroup var move: MoveOptions
 
     @Option(name: .customLong("dlq-topic"), help: ArgumentHelp("The DLQ topic to requeue from.", valueName: "topic"))
-    var dlqTopic: String
+    var dlqTopic: String?
+
+    @Flag(name: .customLong("all-dlqs"), help: "With --dry-run: every DLQ topic at once, each one's figures and the totals.")
+    var allDLQs = false
 
     @Option(name: .long, help: ArgumentHelp("Send every letter to this topic (on RabbitMQ: this queue) instead of where it came from.", valueName: "topic"))
     var to: String?
@@ -71,9 +74,19 @@ struct DLQRequeueCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let max, max < 1 { throw ValidationError("--max must be at least 1") }
+        if allDLQs {
+            guard dlqTopic == nil else { throw ValidationError("--all-dlqs and --dlq-topic exclude each other") }
+            guard move.dryRun else { throw ValidationError("--all-dlqs is for a dry run (add --dry-run); a requeue names one DLQ with --dlq-topic") }
+        } else if dlqTopic == nil {
+            throw ValidationError("name the DLQ with --dlq-topic (or --all-dlqs --dry-run to see what every DLQ would requeue)")
+        }
     }
 
     func run() async throws {
+        if allDLQs {
+            return try await RedriveJobs.dryRunEveryDLQ(source: source.selection(), move: move.settings, to: to, max: max, filter: filter)
+        }
+        guard let dlqTopic else { throw ValidationError("name the DLQ with --dlq-topic") }
         try await RedriveJobs.requeue(source: source.selection(), move: move.settings, dlqTopic: dlqTopic, to: to, max: max, filter: filter)
     }
 }

@@ -229,7 +229,7 @@ final class KafkaEndToEndTests: XCTestCase {
         session.sendKeys("Escape")
         session.sendKeys("Escape")
         // A requeued letter leaves the list (the title counts it); H shows it again, marked redriven.
-        session.waitFor("the requeued letter hidden and counted", limit: 30) { $0.contains("1 handled hidden · H shows") }
+        session.waitFor("the requeued letter hidden and counted", limit: 30) { $0.contains("1 handled hidden") && $0.contains("H shows them") }
         session.send(literal: "H")
         session.waitFor("the letter marked redriven", limit: 30) { screen in
             screen.split(separator: "\n").contains { $0.contains("ord-7") && $0.contains("redriven") }

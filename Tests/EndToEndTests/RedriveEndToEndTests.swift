@@ -153,6 +153,53 @@ final class RedriveEndToEndTests: XCTestCase {
         XCTAssertEqual(rows.filter { ($0["state"] as? String) == "redriven" }.count, 4, list.stdout)
     }
 
+    func testADryRunOverEveryDLQShowsEachOneAndTheTotalsAndWritesNothing() async throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("every.db")
+        try await seed(store, count: 40)
+        do {
+            // A second DLQ, found by its name, with letters for another topic.
+            let log = try SQLiteLog(path: store)
+            try await log.createTopic("payments", partitions: 1)
+            try await log.createTopic("payments.DLT", partitions: 1)
+            try await log.produce((0..<6).map { i in
+                OutgoingRecord(topic: "payments.DLT", partition: 0, timestampMillis: 1_700_000_100_000 + Int64(i), key: nil,
+                               headers: [RecordHeader(DeadLetterHeaderNames.Spring.originalTopic, "payments"),
+                                         RecordHeader(DeadLetterHeaderNames.Spring.exceptionFQCN, "java.lang.IllegalStateException")],
+                               value: Array("{\"p\":\(i)}".utf8))
+            })
+        }
+        let real = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--dlq-topic", "orders.DLT", "--max", "4", "--yes"],
+                                  env: box.environment)
+        XCTAssertEqual(real.status, 0, real.stderr)
+        let before = try Data(contentsOf: URL(fileURLWithPath: store))
+
+        let refused = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--all-dlqs", "--yes"], env: box.environment)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--dry-run"), refused.stderr)
+
+        let json = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--all-dlqs", "--dry-run", "--json"], env: box.environment)
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], json.stdout)
+        let dlqs = try XCTUnwrap(report["dlqs"] as? [[String: Any]])
+        XCTAssertEqual(dlqs.compactMap { $0["sourceTopic"] as? String }, ["orders.DLT", "payments.DLT"])
+        XCTAssertEqual(dlqs.compactMap { $0["moved"] as? Int }, [36, 6])
+        XCTAssertEqual(dlqs.first?["skipped"] as? Int, 4, "the letters requeued before are left out")
+        XCTAssertEqual(report["moved"] as? Int, 42)
+        XCTAssertEqual(report["skipped"] as? Int, 4)
+        XCTAssertEqual(report["dryRun"] as? Bool, true)
+
+        let text = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + store, "--all-dlqs", "--dry-run"], env: box.environment)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("dry run: would have requeued 36 of 36 from orders.DLT → orders ×36"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("dry run: would have requeued 6 of 6 from payments.DLT → payments ×6"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("every DLQ (2): would have requeued 42 of 42, skipped 4"), text.stdout)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store)), before, "the dry runs left the store as it was")
+        let counts = try await redriveCounts(store, topic: "orders")
+        XCTAssertEqual(counts.count, 4)
+    }
+
     func testReplayCopiesExactlyTheRange() async throws {
         let binary = try evtopBinary()
         let box = try Sandbox()
