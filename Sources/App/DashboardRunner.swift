@@ -63,6 +63,21 @@ final class EffectPerformer: Sendable {
             return nil
         case .skipLetters(let request):
             return redrive.skip(request)
+        case .copyLetter:
+            return nil  // the session's own: it needs the terminal
+        case .saveLetter(let position, let path):
+            guard let letter = DeadLetterModel.letter(state, topic: position.topic, partition: position.partition, offset: position.offset) else {
+                mailbox.post(.notify("that letter is no longer loaded: nothing saved", isError: true))
+                return nil
+            }
+            let file = path.map(Paths.expand) ?? LetterExport.defaultFileName(position)
+            do {
+                try LetterExport.write(try LetterExport.json(letter, state: state), to: file)
+                mailbox.post(.notify("saved \(position.topic) p\(position.partition)@\(position.offset) as JSON to \(file)", isError: false))
+            } catch {
+                mailbox.post(.notify("\(error)", isError: true))
+            }
+            return nil
         case .loadSagas, .loadSaga:
             guard let sagas else {
                 mailbox.post(.sagaLoadFailed("no saga loader for this source"))
@@ -160,6 +175,11 @@ public final class DashboardSession<Backend: TerminalBackend> {
     }
 
     private func perform(_ effect: Effect) {
+        if case .copyLetter(let position, let whole) = effect {
+            // The terminal is the run loop's: only it may write the clipboard sequence, after a frame.
+            Reducer.reduce(&state, .notify(LetterClipboard.copy(position, whole: whole, state: state, to: backend), isError: false))
+            return
+        }
         if case .loadTheme(let name) = effect {
             do {
                 let loaded = try loadTheme(name)

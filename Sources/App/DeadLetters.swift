@@ -173,16 +173,18 @@ enum DLQOutput {
     }
 
     static func json(_ letters: [DeadLetter], states: [RecordPosition: RedriveItemState] = [:]) throws -> String {
-        let out = letters.map { d -> JSONRow in
-            let row = DeadLetterModel.row(d, redrive: states[position(d)])
-            return JSONRow(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset,
-                           failedAt: d.failedAtMillis.map(iso), convention: d.convention.rawValue,
-                           originalTopic: d.originalTopic, originalPartition: d.originalPartition, originalOffset: d.originalOffset,
-                           consumerGroup: d.consumerGroup, exceptionClass: d.exceptionClass, causeClass: d.causeClass,
-                           exceptionMessage: d.exceptionMessage, eventType: row.eventType.isEmpty ? nil : row.eventType,
-                           correlationID: row.correlation.isEmpty ? nil : row.correlation, state: row.state, problems: d.problems)
-        }
-        return try ScriptJSON.encode(out)
+        try ScriptJSON.encode(letters.map { row($0, state: states[position($0)]) })
+    }
+
+    /// What evtop read in a letter, with its requeue state.
+    static func row(_ d: DeadLetter, state: RedriveItemState?) -> JSONRow {
+        let row = DeadLetterModel.row(d, redrive: state)
+        return JSONRow(topic: d.record.topic, partition: d.record.partition, offset: d.record.offset,
+                       failedAt: d.failedAtMillis.map(iso), convention: d.convention.rawValue,
+                       originalTopic: d.originalTopic, originalPartition: d.originalPartition, originalOffset: d.originalOffset,
+                       consumerGroup: d.consumerGroup, exceptionClass: d.exceptionClass, causeClass: d.causeClass,
+                       exceptionMessage: d.exceptionMessage, eventType: row.eventType.isEmpty ? nil : row.eventType,
+                       correlationID: row.correlation.isEmpty ? nil : row.correlation, state: row.state, problems: d.problems)
     }
 
     static func table(_ letters: [DeadLetter], states: [RecordPosition: RedriveItemState] = [:]) -> String {

@@ -63,6 +63,10 @@ public enum Effect: Sendable, Hashable {
     case cancelRedrive
     /// Set letters aside in the journal (or give them back), then post `.redriveStatesLoaded`.
     case skipLetters(SkipRequest)
+    /// Put a loaded letter on the terminal's clipboard (OSC 52): its payload, or all of it as JSON (`whole`).
+    case copyLetter(RecordPosition, whole: Bool)
+    /// Write a loaded letter as JSON to a file (nil: `TOPIC-pP-OFFSET.json` in the working directory); never overwrites.
+    case saveLetter(RecordPosition, path: String?)
 }
 
 /// Letters to set aside (skip) or give back (un-skip), as the operator confirmed them.

@@ -311,6 +311,10 @@ public struct AppState: Sendable {
     public var deadLetterCursor = TableCursor()
     /// First visible line of the letter detail.
     public var deadLetterDetailScroll = 0
+    /// Long lines of the letter detail wrap (`w` toggles); when they do not, `h`/`l` scroll sideways.
+    public var deadLetterDetailWrap = true
+    /// Columns the unwrapped letter detail is scrolled right by.
+    public var deadLetterDetailColumn = 0
     /// Topics already probed for dead-letter headers (names matching no DLQ pattern).
     public var probedTopics: Set<String> = []
     /// Marked letters per DLQ topic (row keys `partition/offset`), for `r`.

@@ -316,7 +316,9 @@ public enum DeadLetterModel {
     /// The detail text of a letter: summary, headers, key, payload, stack trace, problems.
     /// The detail's lines wrapped to `width` columns: what the screen draws and scrolls through.
     public static func detailRows(_ letter: DeadLetter, state: AppState, width: Int) -> [DetailLine] {
-        detailLines(letter, state: state).flatMap { $0.wrapped(to: width) }
+        let lines = detailLines(letter, state: state)
+        guard state.deadLetterDetailWrap else { return lines.map { DetailLine(TextWidth.sanitized($0.text), role: $0.role) } }
+        return lines.flatMap { $0.wrapped(to: width) }
     }
 
     public static func detailLines(_ letter: DeadLetter, state: AppState) -> [DetailLine] {

@@ -129,7 +129,12 @@ enum DeadLetterDetailScreen {
         let lines = letter.map { DeadLetterModel.detailRows($0, state: state, width: area0.width) } ?? []
         let height = max(0, area0.height)
         let scroll = max(0, min(state.deadLetterDetailScroll, lines.count - height))
-        let right = lines.count > height ? "\(min(lines.count, scroll + height))/\(lines.count) lines" : "esc back"
+        var right = lines.count > height ? "\(min(lines.count, scroll + height))/\(lines.count) lines" : "esc back"
+        if !state.deadLetterDetailWrap {
+            let widest = lines.map { TextWidth.of($0.text) }.max() ?? 0
+            let column = state.deadLetterDetailColumn
+            right += widest > area0.width ? " · cols \(column + 1)–\(min(widest, column + area0.width))/\(widest) · h l" : " · no wrap"
+        }
         let area = layout.frame(Block(title: "\(topic) p\(partition)@\(offset)", rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         guard letter != nil else {
@@ -137,8 +142,9 @@ enum DeadLetterDetailScreen {
                        x: area.x + 1, y: area.y, style: theme.style(.textDim), maxWidth: area.width - 1)
             return
         }
+        let column = state.deadLetterDetailWrap ? 0 : state.deadLetterDetailColumn
         for (i, line) in lines.dropFirst(scroll).prefix(area.height).enumerated() {
-            buffer.put(line.text, x: area.x, y: area.y + i, style: theme.style(line.role ?? .text), maxWidth: area.width)
+            buffer.put(TextWidth.droppingColumns(line.text, column), x: area.x, y: area.y + i, style: theme.style(line.role ?? .text), maxWidth: area.width)
         }
     }
 }

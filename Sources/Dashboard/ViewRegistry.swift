@@ -165,6 +165,7 @@ public enum GlobalKeys {
             state.paused = verb == "pause"
             return []
         },
+        DeadLetterViews.save,
         CommandBinding(verbs: ["help", "h"], label: ":help", help: "this help") { state, _, _ in
             state.showHelp = true
             return []

@@ -201,6 +201,14 @@ public final class NCursesBackend: TerminalBackend {
     // MARK: - Drawing
 
     /// Shows `buffer`, writing only the cells that differ from the last frame, then one doupdate.
+    /// Writes OSC 52 to the terminal after the frame; ncurses does not see it (it moves no cursor and draws nothing).
+    public func copyToClipboard(_ text: String) -> Bool {
+        guard !isRestored, let sequence = ClipboardSequence.osc52(text) else { return false }
+        fputs(sequence, outputFile)
+        fflush(outputFile)
+        return true
+    }
+
     public func draw(_ buffer: ScreenBuffer) {
         guard !isRestored else { return }
         let updates: [CellUpdate]

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A key press, decoded by the backend from the terminal's input.
 public enum Key: Sendable, Hashable {
     /// A printable character.
@@ -68,4 +70,21 @@ public protocol TerminalBackend: AnyObject {
     func draw(_ buffer: ScreenBuffer)
     /// Waits up to `timeoutMillis` for input; nil when none came.
     func nextEvent(timeoutMillis: Int) -> InputEvent?
+    /// Puts `text` on the clipboard of the terminal's host (OSC 52), only ever on the operator's request;
+    /// false when this terminal cannot be asked.
+    func copyToClipboard(_ text: String) -> Bool
+}
+
+/// OSC 52: the escape sequence that asks a terminal to set its clipboard. The text travels base64-encoded,
+/// so nothing in it (escape sequences in a payload) reaches the terminal as control characters.
+public enum ClipboardSequence {
+    /// Largest text sent: terminals cap OSC 52 (xterm ~100 kB of base64 by default; tmux and kitty more).
+    public static let maxBytes = 74_000
+
+    /// `ESC ] 52 ; c ; BASE64 BEL`, or nil when `text` is over ``maxBytes``.
+    public static func osc52(_ text: String) -> String? {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= maxBytes else { return nil }
+        return "\u{1b}]52;c;" + Data(bytes).base64EncodedString() + "\u{07}"
+    }
 }

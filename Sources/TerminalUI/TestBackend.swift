@@ -15,6 +15,15 @@ public final class TestBackend: TerminalBackend {
     public private(set) var lastUpdateCount = 0
     /// Input events not yet read, oldest first.
     public private(set) var pendingEvents: [InputEvent] = []
+    /// What was put on the clipboard, oldest first (as OSC 52 would carry it).
+    public private(set) var clipboard: [String] = []
+
+    /// Records the text, as a terminal that honours OSC 52 would take it.
+    public func copyToClipboard(_ text: String) -> Bool {
+        guard ClipboardSequence.osc52(text) != nil else { return false }
+        clipboard.append(text)
+        return true
+    }
 
     /// Creates a blank terminal of the given size.
     public init(width: Int, height: Int, colorSupport: ColorSupport = .palette256) {

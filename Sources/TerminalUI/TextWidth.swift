@@ -99,6 +99,18 @@ public enum TextWidth {
     }
 
     /// The longest prefix of `text` (sanitized) that fits in `columns`, with "…" when it was cut.
+    /// `text` without its first `columns` display columns (a wide character cut in half goes whole).
+    public static func droppingColumns(_ text: String, _ columns: Int) -> String {
+        guard columns > 0 else { return text }
+        var used = 0
+        var index = text.startIndex
+        while index < text.endIndex, used < columns {
+            used += of(text[index])
+            index = text.index(after: index)
+        }
+        return String(text[index...])
+    }
+
     public static func truncated(_ text: String, to columns: Int, ellipsis: Bool = true) -> String {
         guard columns > 0 else { return "" }
         let text = sanitized(text)

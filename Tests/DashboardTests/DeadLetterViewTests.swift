@@ -422,4 +422,33 @@ final class ExceptionGroupsTests: XCTestCase {
         XCTAssertNil(state.confirmation)
         XCTAssertTrue(state.message?.text.hasPrefix("skip works on logs") ?? false)
     }
+
+    func testWOnTheDetailStopsWrappingAndHLScrollSidewaysWithinTheWidestLine() throws {
+        var state = DeadLetterFixtures.state(width: 80, height: 24)
+        Reducer.reduce(&state, .key(.enter))
+        // The letter with a stack trace: its frames are longer than 80 columns.
+        let row = try XCTUnwrap(DeadLetterModel.letterRows(state, topic: "orders.DLT").first { $0.offset == 12 })
+        Reducer.runCommand(&state, "letter orders.DLT/0/\(row.offset)")
+        let letter = try XCTUnwrap(DeadLetterModel.letter(state, topic: "orders.DLT", partition: 0, offset: row.offset))
+        let width = Layout(size: state.size).tableArea.width
+        let wrapped = DeadLetterModel.detailRows(letter, state: state, width: width)
+        XCTAssertTrue(wrapped.allSatisfy { TextWidth.of($0.text) <= width })
+        Reducer.reduce(&state, .key(.char("l")))
+        XCTAssertEqual(state.deadLetterDetailColumn, 0, "lines wrap: nothing to scroll")
+        XCTAssertEqual(state.message?.text, "lines wrap: w turns wrapping off to scroll sideways")
+
+        Reducer.reduce(&state, .key(.char("w")))
+        let runOn = DeadLetterModel.detailRows(letter, state: state, width: width)
+        XCTAssertLessThan(runOn.count, wrapped.count)
+        let widest = try XCTUnwrap(runOn.map { TextWidth.of($0.text) }.max())
+        XCTAssertGreaterThan(widest, width)
+        Reducer.reduce(&state, .key(.char("l")))
+        XCTAssertEqual(state.deadLetterDetailColumn, 8)
+        let screen = Screen.render(state, theme: .fallback).lines.joined(separator: "\n")
+        XCTAssertTrue(screen.contains("cols 9–\(8 + width)/\(widest)"), screen)
+        for _ in 0..<100 { Reducer.reduce(&state, .key(.right)) }
+        XCTAssertEqual(state.deadLetterDetailColumn, widest - width, "never past the widest line's end")
+        for _ in 0..<100 { Reducer.reduce(&state, .key(.char("h"))) }
+        XCTAssertEqual(state.deadLetterDetailColumn, 0)
+    }
 }

@@ -224,6 +224,62 @@ final class RedriveEndToEndTests: XCTestCase {
         XCTAssertTrue(past.stdout.contains("nothing to copy"), past.stdout)
     }
 
+    func testALetterIsCopiedThroughTheTerminalsClipboardSavedAsJSONAndScrolledSideways() async throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("copy.db")
+        try await seed(store, count: 3)
+        do {
+            // One letter whose payload is one long line with an escape sequence in it.
+            let log = try SQLiteLog(path: store)
+            let long = "{\"note\":\"\\u001b[31mred\",\"tail\":\"" + String(repeating: "abcdefghij", count: 20) + "END\"}"
+            try await log.produce([OutgoingRecord(topic: "orders.DLT", partition: 0, timestampMillis: 1_800_000_000_000, key: [0xff, 0x00],
+                                                  headers: [RecordHeader(DeadLetterHeaderNames.Spring.originalTopic, "orders")],
+                                                  value: Array(long.utf8))])
+        }
+        let session = try TmuxSession(width: 100, height: 30, command: "cd \(box.path("")) && \(binary) --broker sqlite:\(store); echo EXITED:$?",
+                                      env: box.environment)
+        // tmux keeps what an application sets through OSC 52 in its paste buffer when set-clipboard is on.
+        try session.run(["set-option", "-s", "set-clipboard", "on"])
+        session.waitFor("topics", limit: 45) { $0.contains("TOPIC") }
+        session.send(literal: ":letter orders.DLT/0/2")
+        session.sendKeys("Enter")
+        session.waitFor("the letter's detail") { $0.contains("orders.DLT p0@2") && $0.contains("Payload") }
+        session.send(literal: "y")
+        session.waitFor("the copy confirmed") { $0.contains("copied the payload") }
+        let buffer = try session.run(["show-buffer"]).stdout
+        XCTAssertTrue(buffer.hasPrefix("{\"note\":\"\\u001b[31mred\""), buffer.debugDescription)
+        XCTAssertTrue(buffer.hasSuffix("END\"}"), buffer.debugDescription)
+        XCTAssertFalse(session.capture().contains("red\u{1b}"), "the escape went through base64, never to the screen")
+
+        session.send(literal: "Y")
+        session.waitFor("the whole letter copied") { $0.contains("copied the letter as JSON") }
+        let whole = try session.run(["show-buffer"]).stdout
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(whole.utf8)) as? [String: Any], whole)
+        XCTAssertEqual((doc["key"] as? [String: Any])?["base64"] as? String, Data([0xff, 0x00]).base64EncodedString())
+        XCTAssertEqual(((doc["value"] as? [String: Any])?["text"] as? String)?.hasSuffix("END\"}"), true)
+        XCTAssertEqual((doc["deadLetter"] as? [String: Any])?["originalTopic"] as? String, "orders")
+
+        // :save writes the same document to a file, and never over one.
+        session.send(literal: ":save")
+        session.sendKeys("Enter")
+        let file = box.path("orders.DLT-p0-2.json")
+        session.waitFor("saved") { $0.contains("saved orders.DLT p0@2 as JSON to orders.DLT-p0-2.json") }
+        let saved = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+        XCTAssertEqual(saved["offset"] as? Int, 2)
+        session.send(literal: ":save")
+        session.sendKeys("Enter")
+        session.waitFor("no overwrite") { $0.contains("it exists already") }
+
+        // w: the long line runs on; l scrolls it sideways to its end.
+        session.send(literal: "w")
+        session.waitFor("no wrap") { $0.contains("h l") && $0.contains("cols 1–") }
+        for _ in 0..<30 { session.send(literal: "l") }
+        session.waitFor("the line's end in sight") { screen in screen.contains("END") && screen.contains("cols ") && !screen.contains("cols 1–") }
+        session.send(literal: "q")
+        session.waitFor("evtop to exit 0") { $0.contains("EXITED:0") }
+    }
+
     func testRedriveFromTheDLQViewWithItsProgressBar() throws {
         let binary = try evtopBinary()
         let box = try Sandbox()
