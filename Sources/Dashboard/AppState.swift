@@ -333,6 +333,8 @@ public struct AppState: Sendable {
     public var sagas = SagaViewState()
     /// State of views registered without a field here (see ``ViewStateValue``).
     public var viewStates = ViewStateStore()
+    /// True for the copy of the state a side pane draws from (titles say `enter opens`, not `esc back`).
+    public var isPreview = false
     /// Topic rows derived from the fields above; kept current by the reducer.
     public var topicRowsCache = TopicRowsCache()
 

@@ -69,7 +69,7 @@ enum BrokersScreen {
         if let h = health {
             title += " · \(h.underReplicated.count) under-replicated · \(h.offline.count) offline of \(NumberFormat.grouped(Int64(h.partitions))) partitions"
         }
-        let area = layout.frame(Block(title: title, rightTitle: "esc back"), into: &buffer, theme: theme)
+        let area = layout.frame(Block(title: title, rightTitle: SidePane.backTitle(state)), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         guard let health else {
             let text = state.snapshot == nil ? Screen.noData(state) : "this source reports no brokers (only Kafka does)"

@@ -64,7 +64,7 @@ enum DeadLetterListScreen {
         if let rate = state.meter.rates(topic: topic).perSecond60, rate > 0 {
             title += " · " + DeadLetterModel.growth(rate * 60)
         }
-        var right = "esc back"
+        var right = SidePane.backTitle(state)
         if let all, Int64(all.count) < retained { right = "newest \(all.count)" }
         let handled = DeadLetterModel.handledCount(state, topic: topic)
         if handled > 0 { right = state.showHandledLetters ? "\(handled) handled shown · H hides" : "\(handled) handled hidden · H shows" }
@@ -129,7 +129,7 @@ enum DeadLetterDetailScreen {
         let lines = letter.map { DeadLetterModel.detailRows($0, state: state, width: area0.width) } ?? []
         let height = max(0, area0.height)
         let scroll = max(0, min(state.deadLetterDetailScroll, lines.count - height))
-        var right = lines.count > height ? "\(min(lines.count, scroll + height))/\(lines.count) lines" : "esc back"
+        var right = state.isPreview || lines.count <= height ? SidePane.backTitle(state) : "\(min(lines.count, scroll + height))/\(lines.count) lines"
         if !state.deadLetterDetailWrap {
             let widest = lines.map { TextWidth.of($0.text) }.max() ?? 0
             let column = state.deadLetterDetailColumn

@@ -16,6 +16,7 @@ enum DeadLetterViews {
             Reducer.open(&state, .deadLetterList(topic: row.topic))
             state.deadLetterCursor = TableCursor()
         },
+        previewsDrillIn: true,
         plannedLoads: DeadLetterModel.plannedLoads,
         render: { state, _, layout, buffer, theme in DeadLetterQueuesScreen.render(state, layout: layout, into: &buffer, theme: theme) })
 
@@ -202,6 +203,7 @@ enum DeadLetterViews {
             Reducer.open(&state, .deadLetterDetail(topic: topic, partition: row.partition, offset: row.offset))
             state.deadLetterDetailScroll = 0
         },
+        previewsDrillIn: true,
         plannedLoads: DeadLetterModel.plannedLoads,
         render: { state, view, layout, buffer, theme in
             guard case .deadLetterList(let topic) = view else { return }

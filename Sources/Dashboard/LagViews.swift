@@ -28,6 +28,7 @@ enum LagViews {
             state.lagSortDescending = state.lagSort != .group
             return "sorted by \(state.lagSort.title) \(state.lagSortDescending ? "▼" : "▲")"
         }, reverse: { $0.lagSortDescending.toggle() }),
+        previewsDrillIn: true,
         render: { state, _, layout, buffer, theme in LagScreen.render(state, layout: layout, into: &buffer, theme: theme) })
 
     static let group = ViewRegistration(

@@ -23,6 +23,18 @@ public struct Layout: Sendable, Hashable {
         self.bordered = size.width >= 40 && size.height >= 8
     }
 
+    /// The same screen with the view drawn in `content` only (one side of a split pane).
+    public func with(content: Rect) -> Layout {
+        Layout(header: header, content: content, status: status)
+    }
+
+    private init(header: Rect, content: Rect, status: Rect) {
+        self.header = header
+        self.content = content
+        self.status = status
+        self.bordered = content.width >= 40 && content.height >= 6
+    }
+
     /// The content's inside (within the border when there is one).
     public var inner: Rect { bordered ? content.inset(by: 1) : content }
 

@@ -70,7 +70,7 @@ enum QueueDetailScreen {
         let inner = layout.bordered ? layout.inner : layout.content
         let height = max(0, inner.height)
         let scroll = max(0, min(state.viewStates[QueueDetailState.self].scroll, lines.count - height))
-        let right = lines.count > height ? "\(min(lines.count, scroll + height))/\(lines.count) lines" : "esc back"
+        let right = lines.count > height ? "\(min(lines.count, scroll + height))/\(lines.count) lines" : SidePane.backTitle(state)
         let kind = state.snapshot?.topics.first { $0.name == queue }?.queue?.type.map { " · \($0) queue" } ?? ""
         let area = layout.frame(Block(title: queue + kind, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }

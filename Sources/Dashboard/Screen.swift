@@ -24,7 +24,12 @@ public enum Screen {
         buffer.fill(buffer.area, with: Cell(" ", style: theme.style(.text)))
         let layout = Layout(size: state.size)
         HeaderBar.render(state, in: layout.header, into: &buffer, theme: theme)
-        ViewRegistry.registration(for: state.view).render(state, state.view, layout, &buffer, theme)
+        if let pane = SidePane.split(state, layout: layout) {
+            ViewRegistry.registration(for: state.view).render(state, state.view, pane.main, &buffer, theme)
+            ViewRegistry.registration(for: pane.preview.view).render(pane.preview, pane.preview.view, pane.side, &buffer, theme)
+        } else {
+            ViewRegistry.registration(for: state.view).render(state, state.view, layout, &buffer, theme)
+        }
         StatusBar.render(state, in: layout.status, into: &buffer, theme: theme)
         RedriveModel.render(state, in: layout.content, into: &buffer, theme: theme)
         if let question = state.confirmation {

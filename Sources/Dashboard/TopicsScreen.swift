@@ -115,7 +115,7 @@ enum PartitionsScreen {
     static func render(_ state: AppState, topic: String, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let rows = TopicsModel.partitionRows(state, topic: topic)
         let count = state.snapshot?.topics.first { $0.name == topic }?.partitions.count ?? 0
-        let block = Block(title: "\(topic) · \(count) partition\(count == 1 ? "" : "s")", rightTitle: "esc back")
+        let block = Block(title: "\(topic) · \(count) partition\(count == 1 ? "" : "s")", rightTitle: SidePane.backTitle(state))
         let area = layout.frame(block, into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {

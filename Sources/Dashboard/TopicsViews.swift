@@ -33,6 +33,7 @@ enum TopicsViews {
             let title = TopicsModel.showsQueues(state) ? state.topicSort.queueTitle : state.topicSort.title
             return "sorted by \(title) \(state.topicSortDescending ? "▼" : "▲")"
         }, reverse: { $0.topicSortDescending.toggle() }),
+        previewsDrillIn: true,
         render: { state, _, layout, buffer, theme in TopicsScreen.render(state, layout: layout, into: &buffer, theme: theme) })
 
     static let partitions = ViewRegistration(

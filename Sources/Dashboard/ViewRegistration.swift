@@ -151,6 +151,8 @@ public struct ViewRegistration: Sendable {
     public var drillIn: DrillIn?
     /// Sorting, if the view sorts.
     public var sort: SortControl?
+    /// On wide terminals, what `enter` would open is shown beside the view, for the highlighted row.
+    public var previewsDrillIn = false
     /// Loads the view needs now (called after every action while it shows; records what it asked for).
     public var plannedLoads: (@Sendable (inout AppState) -> [Effect])?
     /// Draws the view into the content area.
@@ -159,7 +161,7 @@ public struct ViewRegistration: Sendable {
     /// Creates a registration.
     public init(name: String, summary: String, helpSection: String, numberKey: Character? = nil, verbs: [String] = [],
                 form: ViewForm, bindings: [KeyBinding] = [], hints: [KeyHint], navigation: ViewNavigation,
-                drillIn: DrillIn? = nil, sort: SortControl? = nil,
+                drillIn: DrillIn? = nil, sort: SortControl? = nil, previewsDrillIn: Bool = false,
                 plannedLoads: (@Sendable (inout AppState) -> [Effect])? = nil,
                 render: @escaping @Sendable (AppState, ViewID, Layout, inout ScreenBuffer, Theme) -> Void) {
         self.name = name
@@ -173,6 +175,7 @@ public struct ViewRegistration: Sendable {
         self.navigation = navigation
         self.drillIn = drillIn
         self.sort = sort
+        self.previewsDrillIn = previewsDrillIn
         self.plannedLoads = plannedLoads
         self.render = render
     }

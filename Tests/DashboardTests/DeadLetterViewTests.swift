@@ -451,4 +451,22 @@ final class ExceptionGroupsTests: XCTestCase {
         for _ in 0..<100 { Reducer.reduce(&state, .key(.char("h"))) }
         XCTAssertEqual(state.deadLetterDetailColumn, 0)
     }
+
+    func testAWideTerminalShowsTheHighlightedLettersDetailBesideTheListAndANarrowOneDoesNot() throws {
+        var state = DeadLetterFixtures.state(width: 200, height: 40)
+        Reducer.reduce(&state, .key(.enter))
+        Reducer.reduce(&state, .key(.char("j")))
+        let row = try XCTUnwrap(Reducer.highlighted(DeadLetterModel.letterRows(state, topic: "orders.DLT"), state.deadLetterCursor, key: \.key))
+        let lines = Screen.render(state, theme: .fallback).lines
+        let title = "orders.DLT p\(row.partition)@\(row.offset)"
+        XCTAssertTrue(lines[1].contains("orders.DLT · 15 dead letters") && lines[1].contains(title), lines[1])
+        XCTAssertTrue(lines[1].contains("enter opens"), "the pane is not entered: \(lines[1])")
+        XCTAssertTrue(lines.contains { $0.contains("Headers (") }, lines.joined(separator: "\n"))
+        XCTAssertEqual(state.view, .deadLetterList(topic: "orders.DLT"), "drawing the pane changes nothing")
+        XCTAssertTrue(state.backStack.count == 1)
+
+        state.size = Size(width: 159, height: 40)
+        let narrow = Screen.render(state, theme: .fallback).lines
+        XCTAssertFalse(narrow[1].contains(title), narrow[1])
+    }
 }
