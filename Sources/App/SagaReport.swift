@@ -31,7 +31,7 @@ public enum SagaReport {
             } else {
                 let body = rows.map { r in
                     [r.id, r.type ?? "-", r.state.label, Clock.hms(Date(timeIntervalSince1970: Double(r.startMillis) / 1000), utcOffsetSeconds: display.utcOffsetSeconds),
-                     SagaModel.duration(r.durationSeconds), SagaModel.steps(r), r.lastEvent ?? "-", r.services.joined(separator: ",")].map(TextWidth.sanitized)
+                     NumberFormat.preciseDuration(r.durationSeconds), SagaModel.steps(r), r.lastEvent ?? "-", r.services.joined(separator: ",")].map(TextWidth.sanitized)
                 }
                 print(TextTable.render(header: ["CORRELATION ID", "SAGA", "STATE", "STARTED", "DURATION", "STEPS", "LAST EVENT", "SERVICES"],
                                        rows: body, rightAligned: [4, 5]), terminator: "")
@@ -54,7 +54,7 @@ public enum SagaReport {
             let body = timeline.items.map { item -> [String] in
                 var whereText = ""
                 if let r = item.record { whereText = "\(r.topic) p\(r.partition)@\(r.offset)" }
-                if let s = item.span { whereText = SagaModel.duration(Double(s.durationNanos) / 1e9) + " " + s.traceID.prefix(8) + "…/" + s.spanID }
+                if let s = item.span { whereText = NumberFormat.preciseDuration(Double(s.durationNanos) / 1e9) + " " + s.traceID.prefix(8) + "…/" + s.spanID }
                 return [SagaModel.offset(item.startNanos, from: timeline.startNanos), SagaModel.marker(item), item.label, item.row,
                         whereText, item.step ?? "", item.outcome.rawValue].map(TextWidth.sanitized)
             }

@@ -227,12 +227,6 @@ public enum SagaModel {
         r.stepsTotal.map { "\(r.stepsDone)/\($0)" } ?? String(r.stepsDone)
     }
 
-    /// `1.24 s`, `812 ms`, `3m 12s`.
-    public static func duration(_ seconds: Double) -> String {
-        if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
-        if seconds < 60 { return seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%.2f s", seconds) }
-        return NumberFormat.duration(seconds: seconds)
-    }
 
     /// `14:41:02.114` at the state's UTC offset.
     public static func clock(nanos: Int64, _ state: AppState) -> String {
@@ -316,7 +310,7 @@ public enum SagaModel {
             case .ok: status = "OK"
             case .unset: status = "unset"
             }
-            lines.append(DetailLine("span \(span.name) · \(span.service) · \(kindName(span.kind)) · \(duration(Double(span.durationNanos) / 1e9)) · \(status)",
+            lines.append(DetailLine("span \(span.name) · \(span.service) · \(kindName(span.kind)) · \(NumberFormat.preciseDuration(Double(span.durationNanos) / 1e9)) · \(status)",
                                     role: span.status.code == .error ? .sagaStepFailed : .textAccent))
             lines.append(DetailLine("\(at) · trace \(span.traceID) · span \(span.spanID)" + (span.parentSpanID.map { " · parent \($0)" } ?? ""), role: .textDim))
             // Why it failed before everything else: the status message and each exception with its stack trace.

@@ -61,7 +61,7 @@ enum SagasScreen {
                 TableCell(r.type ?? "–", role: r.type == nil ? .textDim : nil),
                 TableCell(r.state.label, role: SagaModel.role(r.state)),
                 TableCell(Clock.hms(Date(timeIntervalSince1970: Double(r.startMillis) / 1000), utcOffsetSeconds: offset)),
-                TableCell(SagaModel.duration(r.durationSeconds)),
+                TableCell(NumberFormat.preciseDuration(r.durationSeconds)),
                 TableCell(SagaModel.steps(r)),
                 TableCell(last, role: lastRole),
                 TableCell(r.services.isEmpty ? "–" : SagaModel.shortServices(r.services).joined(separator: ", "), role: .textDim),
@@ -87,7 +87,7 @@ enum SagaTimelineScreen {
         if let t = timeline, !t.items.isEmpty {
             // Parts in order of importance, each only when it still leaves room for the right title.
             let room = layout.content.width - 4 - TextWidth.of(right) - 3
-            let parts = [t.sagaType ?? "saga", t.state.label, SagaModel.duration(t.durationSeconds),
+            let parts = [t.sagaType ?? "saga", t.state.label, NumberFormat.preciseDuration(t.durationSeconds),
                          "\(t.services.count) service\(t.services.count == 1 ? "" : "s")", "started " + SagaModel.clock(nanos: t.startNanos, state)]
             for part in parts where TextWidth.of(title) + 3 + TextWidth.of(part) <= room { title += " · " + part }
         }
@@ -165,7 +165,7 @@ enum SagaTimelineScreen {
         var x = area.x
         x += buffer.put(t.state.label, x: x, y: area.y, style: theme.style(SagaModel.role(t.state)), maxWidth: area.maxX - x)
         if t.state == .timedOut, let timeout = t.timeoutSeconds {
-            x += buffer.put(" (> \(SagaModel.duration(timeout)))", x: x, y: area.y, style: theme.style(.textDim), maxWidth: area.maxX - x)
+            x += buffer.put(" (> \(NumberFormat.preciseDuration(timeout)))", x: x, y: area.y, style: theme.style(.textDim), maxWidth: area.maxX - x)
         }
         x += 2
         let steps = t.hasDefinition ? t.steps : []
@@ -223,7 +223,7 @@ enum SagaTimelineScreen {
             let role = SagaModel.role(item)
             let whereText: String
             if let r = item.record { whereText = "\(r.topic) p\(r.partition)@\(NumberFormat.grouped(r.offset))" }
-            else if let s = item.span { whereText = SagaModel.duration(Double(s.durationNanos) / 1e9) + " " + SagaModel.kindName(s.kind) }
+            else if let s = item.span { whereText = NumberFormat.preciseDuration(Double(s.durationNanos) / 1e9) + " " + SagaModel.kindName(s.kind) }
             else { whereText = item.id }
             let stepText: String
             switch item.outcome {
@@ -279,7 +279,7 @@ public enum SagaText {
         let theme = Theme.fallback
         var title = "\(t.correlationID) · \(t.sagaType ?? "saga") · \(t.state.label)"
         if !t.items.isEmpty {
-            title += " · \(SagaModel.clock(nanos: t.startNanos, state)) · \(SagaModel.duration(t.durationSeconds)) · \(t.services.count) service\(t.services.count == 1 ? "" : "s")"
+            title += " · \(SagaModel.clock(nanos: t.startNanos, state)) · \(NumberFormat.preciseDuration(t.durationSeconds)) · \(t.services.count) service\(t.services.count == 1 ? "" : "s")"
         }
         let height = 2 + t.rows.count + 1
         var buffer = ScreenBuffer(width: max(40, width), height: height)

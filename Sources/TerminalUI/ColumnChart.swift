@@ -61,7 +61,7 @@ public struct ColumnChart: Sendable {
         guard plotWidth >= 4 else { return }
         let (columns, per) = ColumnChart.columns(values, bucketSeconds: bucketSeconds, windowSeconds: windowSeconds, width: plotWidth)
 
-        let window = ColumnChart.duration(windowSeconds)
+        let window = NumberFormat.axisDuration(windowSeconds)
         let heading = "\(title) · last \(window)" + (values.isEmpty ? " · no figures yet" : top > 0 ? " · top \(format(top))" : " · none")
         buffer.put(heading, x: area.x, y: area.y, style: theme.style(.tableHeader), maxWidth: area.width)
 
@@ -96,7 +96,7 @@ public struct ColumnChart: Sendable {
         for k in 1..<max(1, Int(windowSeconds / step)) {
             let back = step * Double(k)
             let x = area.x + area.width - 1 - Int((back / secondsPerColumn).rounded())
-            let mark = "-" + ColumnChart.duration(back)
+            let mark = "-" + NumberFormat.axisDuration(back)
             guard x - TextWidth.of(mark) / 2 > plotX, x + 4 < area.x + area.width - 4 else { continue }
             buffer.put(mark, x: x - TextWidth.of(mark) / 2, y: axisY + 1, style: axis)
         }
@@ -108,14 +108,5 @@ public struct ColumnChart: Sendable {
     static func markStep(_ window: Double) -> Double {
         for step in [10.0, 30, 60, 120, 300, 600, 900, 1800, 3600] where window / step <= 5 { return step }
         return 3600
-    }
-
-    /// `15m`, `1h`, `90s`.
-    public static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        if s >= 3600, s % 3600 == 0 { return "\(s / 3600)h" }
-        if s >= 60, s % 60 == 0 { return "\(s / 60)m" }
-        if s >= 60 { return "\(s / 60)m\(s % 60)s" }
-        return "\(s)s"
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 /// Deterministic, locale-independent number formatting for dense tables
 /// (never Foundation's formatters: output must not depend on the user's locale).
 public enum NumberFormat {
@@ -49,6 +50,24 @@ public enum NumberFormat {
         if total < 3_600 { return sign + "\(total / 60)m \(total % 60)s" }
         if total < 86_400 { return sign + "\(total / 3_600)h \((total % 3_600) / 60)m" }
         return sign + "\(grouped(total / 86_400))d \((total % 86_400) / 3_600)h"
+    }
+
+    /// A span of time to the millisecond where that matters: `114 ms`, `2.43 s`, then as ``duration(seconds:)``.
+    public static func preciseDuration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "–" }
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
+        if seconds < 60 { return seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%.2f s", seconds) }
+        return duration(seconds: seconds)
+    }
+
+    /// A chart's window or time mark, as short as it goes: `15m`, `1h`, `1m30s`, `45s`.
+    public static func axisDuration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "–" }
+        let s = Int(seconds.rounded())
+        if s >= 3600, s % 3600 == 0 { return "\(s / 3600)h" }
+        if s >= 60, s % 60 == 0 { return "\(s / 60)m" }
+        if s >= 60 { return "\(s / 60)m\(s % 60)s" }
+        return "\(s)s"
     }
 
     /// A byte count in binary units: "512 B", "1.2 KiB", "1.2 MiB", … "8.0 EiB".
