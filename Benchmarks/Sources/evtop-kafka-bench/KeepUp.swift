@@ -33,9 +33,11 @@ struct KeepUp {
         var produced = 0
         var perPartition = [Int64](repeating: 0, count: Int(partitions))
         var worst: [Double] = []
-        var lines: [String] = []
+        // Each second's line is printed as it comes, so a run stopped early still shows what it saw.
+        print("keep-up: producing \(rate)/s for \(seconds) s over \(partitions) partitions; dashboard index behind, per second:")
+        fflush(nil)
         // 10 batches a second, each stamped with the time it was written.
-        let batch = max(1, rate / 10)
+        let batch = Swift.max(1, rate / 10)
         var nextSecond = 1
         while clock.now - start < .seconds(seconds) {
             let now = Int64(Date().timeIntervalSince1970 * 1_000)
@@ -52,7 +54,10 @@ struct KeepUp {
             if elapsed >= .seconds(nextSecond) {
                 let behind = try await secondsBehind(indexFolder: indexFolder, produced: perPartition)
                 worst.append(behind ?? .infinity)
-                lines.append(String(format: "%3ds %@", nextSecond, behind.map { String(format: "%.2f s behind", $0) } ?? "no index yet"))
+                let achieved = Double(produced) / Swift.max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                print(String(format: "%3ds %@ (produced %.0f/s so far)", nextSecond,
+                             behind.map { String(format: "%.2f s behind", $0) } ?? "no index yet", achieved))
+                fflush(nil)
                 nextSecond += 1
             }
             let target = start + .milliseconds(produced * 1_000 / rate)
@@ -64,8 +69,7 @@ struct KeepUp {
         let frames = log.split(separator: "\n").last { $0.contains("evtop.frames") }.map(String.init) ?? "no frame line in the log"
         let afterWarmup = worst.dropFirst(10)
         let max = afterWarmup.max() ?? .infinity
-        print("keep-up: \(produced) events produced at \(rate)/s for \(seconds) s over \(partitions) partitions; dashboard index behind, per second:")
-        print(lines.joined(separator: "\n"))
+        print("keep-up: \(produced) events produced (asked: \(rate)/s for \(seconds) s)")
         print(String(format: "keep-up: worst after the first 10 s: %.2f s behind; frames while indexing: ", max) + frames)
     }
 
