@@ -13,6 +13,8 @@ final class DashboardRedrive: Sendable {
     let readOnly: Bool
     let mailbox: ActionMailbox
     private let cancelled = Mutex(false)
+    /// Jobs running now (started or resumed): a context switch waits for none and refuses while any runs.
+    private let running = Mutex(0)
     private let logger = Logger(label: "evtop.redrive")
 
     init(source: OpenedSource, journal: JournalLocator, readOnly: Bool, mailbox: ActionMailbox) {
@@ -25,7 +27,7 @@ final class DashboardRedrive: Sendable {
     /// Finishes interrupted jobs in the background, saying so in the status line.
     func resumeInterrupted() {
         if !readOnly, let mover = source.queueMover {
-            Task.detached { [self] in
+            job { [self] in
                 do {
                     guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
                     let engine = QueueRedriveEngine(mover: mover, sourceDescription: source.description,
@@ -41,7 +43,7 @@ final class DashboardRedrive: Sendable {
             return
         }
         guard !readOnly, let log = source.writable else { return }
-        Task.detached { [self] in
+        job { [self] in
             do {
                 // A cluster that is down at start has not said its id: the next start resumes instead.
                 guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
@@ -63,7 +65,7 @@ final class DashboardRedrive: Sendable {
         var request = request
         request.user = Operator.name // the audit trail names the same user as the CLI does
         if source.lettersAreQueued { return startOnQueue(request) }
-        return Task.detached { [self, request] in
+        return job { [self, request] in
             do {
                 let path = try await journal.path()
                 let journal: RedriveJournal?
@@ -99,7 +101,7 @@ final class DashboardRedrive: Sendable {
     /// A job on a dead-letter queue (RabbitMQ): the shown letters are found again by browsing, and moved by
     /// taking them (``QueueRedriveEngine``). A letter no longer where it was shown refuses the whole job.
     private func startOnQueue(_ request: RedriveRequest) -> Task<Void, Never> {
-        Task.detached { [self, request] in
+        job { [self, request] in
             do {
                 guard let last = request.positions.map(\.offset).max() else { return }
                 let browsed = try await source.reader.fetch(topic: request.sourceTopic, partition: 0, from: 0, maxRecords: Int(last) + 1)
@@ -143,6 +145,19 @@ final class DashboardRedrive: Sendable {
 
     /// Asks the running job to stop after its batch in flight.
     func cancel() { cancelled.withLock { $0 = true } }
+
+    /// True while a job (started here or resumed at start) runs: it must not be torn mid-batch.
+    var isBusy: Bool { running.withLock { $0 } > 0 }
+
+    /// Runs `body` counted as a job.
+    @discardableResult
+    private func job(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        running.withLock { $0 += 1 }
+        return Task.detached { [running] in
+            await body()
+            running.withLock { $0 -= 1 }
+        }
+    }
 
     /// Reads journal states for loaded letters.
     func loadStates(topic: String, positions: [RecordPosition], timestamps: [RecordPosition: Int64]) -> Task<Void, Never> {

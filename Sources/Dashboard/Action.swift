@@ -61,4 +61,7 @@ public enum Effect: Sendable, Hashable {
     case startRedrive(RedriveRequest)
     /// Ask the running job to stop after the batch in flight.
     case cancelRedrive
+    /// Close the source and open the named context's instead, without restarting: the run loop stops the
+    /// source's background work, opens the context with its settings and starts over from a fresh state.
+    case switchContext(String)
 }
