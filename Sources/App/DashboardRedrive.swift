@@ -153,7 +153,7 @@ final class DashboardRedrive: Sendable {
     @discardableResult
     private func job(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
         running.withLock { $0 += 1 }
-        return Task.detached { [running] in
+        return Task.detached { [self] in
             await body()
             running.withLock { $0 -= 1 }
         }

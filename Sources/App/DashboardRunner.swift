@@ -4,6 +4,7 @@ import Synchronization
 import EventModel
 import TerminalUI
 import Dashboard
+import OTLPReceiver
 
 /// Actions produced off the UI thread (source polling, loads), collected for the run loop.
 public final class ActionMailbox: Sendable {

@@ -121,11 +121,15 @@ enum ContextsScreen {
                        style: theme.style(.textDim), maxWidth: area.width - 1)
             return
         }
+        // Names and URLs as wide as they are (a URL up to 48 columns, then cut in the middle); the settings
+        // take what is left, and go first when nothing is.
+        let nameWidth = min(24, max(TextWidth.of("CONTEXT"), rows.map { TextWidth.of($0.name) + 2 }.max() ?? 0))
+        let brokerWidth = min(48, max(TextWidth.of("BROKER"), rows.map { TextWidth.of($0.broker) }.max() ?? 0))
         let columns: [TableColumn] = [
-            TableColumn("CONTEXT", width: .flexible(min: 10, weight: 1), priority: 100),
+            TableColumn("CONTEXT", width: .flexible(min: nameWidth, weight: 0), priority: 100),
             TableColumn("KIND", width: .fixed(14), priority: 60),
-            TableColumn("BROKER", width: .flexible(min: 16, weight: 3), priority: 90),
-            TableColumn("SETTINGS", width: .flexible(min: 24, weight: 2), priority: 40),
+            TableColumn("BROKER", width: .flexible(min: brokerWidth, weight: 0), priority: 90),
+            TableColumn("SETTINGS", width: .flexible(min: 12, weight: 1), priority: 40),
         ]
         let cursor = contexts.cursor
         let selected = Reducer.selectedIndex(cursor, keys: rows.map(\.name))
