@@ -162,7 +162,7 @@ public enum GlobalKeys {
             Reducer.openSaga(&state, argument, following: true)
             return [.follow(argument)]
         },
-        CommandBinding(verbs: ["ctx", "context", "contexts"], label: ":ctx [NAME]", help: "contexts; switch to NAME without restarting") { state, _, argument in
+        CommandBinding(verbs: ["ctx", "context", "contexts"], label: ":ctx [NAME]", help: "contexts; switch to NAME") { state, _, argument in
             ContextsModel.command(&state, argument)
         },
         CommandBinding(verbs: ["pause", "resume"], label: ":pause :resume", help: "pause / resume") { state, verb, _ in
