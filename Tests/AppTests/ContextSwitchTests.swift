@@ -117,7 +117,7 @@ final class ContextSwitchTests: XCTestCase {
         await command(session, "ctx")
         XCTAssertEqual(session.state.view, ContextsModel.view)
         let list = screen(session)
-        for expected in ["● shop", "ledger", "down", "kafka://127.0.0.1:1", "Kafka", "RabbitMQ", "amqp://***@127.0.0.1:5999/", "theme light"] {
+        for expected in ["● shop", "ledger", "down", "kafka://127.0.0.1:1", "Kafka", "RabbitMQ", "amqp://***@127.0.0.1:5999/", "1 DLQ pattern"] {
             XCTAssertTrue(list.contains(expected), "\(expected) missing:\n\(list)")
         }
         XCTAssertFalse(list.contains("s3cretpw"), "a password in a broker URL never shows:\n\(list)")
