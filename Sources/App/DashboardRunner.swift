@@ -277,7 +277,6 @@ public final class DashboardSession<Backend: TerminalBackend> {
             list.current = name
             fresh.viewStates[ContextsState.self] = list
             fresh.now = state.now
-            Reducer.reduce(&fresh, .notify("context \(name): \(opened.description)", isError: false))
             next = (fresh, performer, resolved.context)
         } catch {
             Reducer.reduce(&state, .notify("cannot switch to context \(name): \(TerminalSafe.text(error))", isError: true))
@@ -289,7 +288,13 @@ public final class DashboardSession<Backend: TerminalBackend> {
         performer = next.performer
         state = next.state
         dirty = true
-        if let theme = contexts.theme(switchingFrom: old ?? nil, to: next.context) { perform(.loadTheme(theme)) }
+        var note: String? = "context \(name): \(performer.source.description)"
+        if let theme = contexts.theme(switchingFrom: old ?? nil, to: next.context) {
+            perform(.loadTheme(theme))
+            // A theme that did not load has said why (the switch itself is done): that message stays.
+            note = state.message?.level == .error ? nil : note.map { $0 + " · theme " + state.themeName }
+        }
+        if let note { Reducer.reduce(&state, .notify(note, isError: false)) }
         if let running { await startServices(running) }
         step(waitMillis: 0)
     }

@@ -128,6 +128,8 @@ final class ContextSwitchTests: XCTestCase {
         XCTAssertEqual(session.state.viewStates[ContextsState.self].current, "ledger")
         XCTAssertEqual(session.state.view, .topics)
         XCTAssertEqual(session.state.themeName, "light", "the context's theme comes with it")
+        let note = session.state.message?.text ?? ""
+        XCTAssertTrue(note.hasPrefix("context ledger: sqlite:") && note.hasSuffix("ledger.db · theme light"), note)
         XCTAssertTrue(header(session).contains("ledger · sqlite:"), header(session))
         XCTAssertTrue(header(session).contains("ledger.db"), header(session))
         // Polled a few times by the new source's poller: every figure is the ledger's.
