@@ -379,7 +379,7 @@ enum DashboardRunner {
                 // Leave through the normal path: every defer (terminal, simulator) runs, and the tap
                 // (RabbitMQ) stops, its last batch written, so the server deletes its queue now.
                 Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
-                await session.stopServices()
+                await session.stopServices(grace: .zero)
                 throw TerminatedBySignal(signal: sig)
             }
             // The first read waits up to 40 ms for a key (the terminal wakes us at once when one comes:
@@ -390,7 +390,8 @@ enum DashboardRunner {
             await Task.yield()
         }
         Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
-        await session.stopServices()
+        // Quitting waits for no poll or index batch in flight (the process ends): only a switch does.
+        await session.stopServices(grace: .zero)
     }
 }
 

@@ -70,6 +70,8 @@ final class ContextSwitchTests: XCTestCase {
                 broker: kafka://127.0.0.1:1
               rabbit:
                 broker: amqp://guest:s3cretpw@127.0.0.1:5999/
+              gone:
+                broker: sqlite:\(dir.appendingPathComponent("gone.db").path)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -162,8 +164,16 @@ final class ContextSwitchTests: XCTestCase {
     func testAnUnknownNameListsTheContextsAndAnUnreachableClusterShowsDown() async throws {
         let session = try await session(config: try await config())
         await command(session, "ctx nope")
-        XCTAssertTrue(screen(session).contains("no context named 'nope' (contexts: shop, ledger, down, rabbit)"), screen(session))
+        XCTAssertTrue(screen(session).contains("no context named 'nope' (contexts: shop, ledger, down, rabbit, gone)"), screen(session))
         XCTAssertEqual(session.state.viewStates[ContextsState.self].current, "shop")
+
+        // A context that cannot be opened (its store is not there) leaves the session where it was.
+        await command(session, "ctx gone")
+        XCTAssertEqual(session.state.viewStates[ContextsState.self].current, "shop")
+        XCTAssertEqual(session.state.message?.level, .error)
+        XCTAssertTrue(screen(session).contains("cannot switch to context gone: no evtop store at"), screen(session))
+        XCTAssertTrue(screen(session).contains("orders"), screen(session))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("gone.db").path), "no store is made by switching")
 
         await command(session, "ctx down")
         XCTAssertEqual(session.state.viewStates[ContextsState.self].current, "down")
@@ -200,6 +210,26 @@ final class ContextSwitchTests: XCTestCase {
         await session.refresh()
         await session.settle()
         XCTAssertTrue(header(session).contains("READ-ONLY"), header(session))
+    }
+
+    func testAContextsThemeComesWithItUnlessTheCommandLineNamesOne() throws {
+        let config = try ConfigParser.parse("""
+            theme: light
+            contexts:
+              a: { broker: "sqlite:/tmp/a.db", theme: high-contrast }
+              b: { broker: "sqlite:/tmp/b.db" }
+            """, file: "config.yaml")
+        let (a, b) = (config.contexts[0], config.contexts[1])
+        XCTAssertEqual(config.contexts.map(\.theme), ["high-contrast", nil])
+        let display = DisplaySettings(theme: nil, refresh: 1, noColor: false)
+        XCTAssertEqual(try display.loadTheme(config: config, context: a).name, "high-contrast")
+        XCTAssertEqual(try display.loadTheme(config: config, context: b).name, "light")
+        XCTAssertEqual(try DisplaySettings(theme: "monochrome", refresh: 1, noColor: false).loadTheme(config: config, context: a).name, "monochrome")
+        let catalog = ContextCatalog(selection: SourceSelection(), config: config, themeOverride: nil)
+        XCTAssertEqual(catalog.theme(switchingFrom: b, to: a), "high-contrast")
+        XCTAssertEqual(catalog.theme(switchingFrom: a, to: b), "light", "back to the file's theme")
+        XCTAssertNil(catalog.theme(switchingFrom: nil, to: b), "a switch between contexts without themes keeps the one showing")
+        XCTAssertNil(ContextCatalog(selection: SourceSelection(), config: config, themeOverride: "monochrome").theme(switchingFrom: b, to: a))
     }
 
     func testContextEntriesHideSecretsAndSayWhatIsWrong() {
