@@ -13,8 +13,9 @@ final class DashboardRedrive: Sendable {
     let readOnly: Bool
     let mailbox: ActionMailbox
     private let cancelled = Mutex(false)
-    /// Jobs running now (started or resumed): a context switch waits for none and refuses while any runs.
-    private let running = Mutex(0)
+    /// Jobs running now (started or resumed), and whether the source was closed (a context switch): no job
+    /// starts on a closed source, and none is running when it closes.
+    private let jobs = Mutex<(running: Int, closed: Bool)>((0, false))
     private let logger = Logger(label: "evtop.redrive")
 
     init(source: OpenedSource, journal: JournalLocator, readOnly: Bool, mailbox: ActionMailbox) {
@@ -27,9 +28,13 @@ final class DashboardRedrive: Sendable {
     /// Finishes interrupted jobs in the background, saying so in the status line.
     func resumeInterrupted() {
         if !readOnly, let mover = source.queueMover {
-            job { [self] in
+            Task.detached { [self] in
                 do {
                     guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
+                    // A job from here on (not while the broker is asked who it is: a switch away need not wait for
+                    // that), unless the source was closed meanwhile: the next session on it resumes instead.
+                    guard enter() else { return }
+                    defer { leave() }
                     let engine = QueueRedriveEngine(mover: mover, sourceDescription: source.description,
                                                     journal: try RedriveJournal(path: path), ownsJournal: true)
                     for report in try await engine.resumeInterrupted() {
@@ -43,10 +48,12 @@ final class DashboardRedrive: Sendable {
             return
         }
         guard !readOnly, let log = source.writable else { return }
-        job { [self] in
+        Task.detached { [self] in
             do {
                 // A cluster that is down at start has not said its id: the next start resumes instead.
                 guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
+                guard enter() else { return }
+                defer { leave() }
                 let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path), ownsJournal: true)
                 for report in try await engine.resumeInterrupted() {
                     mailbox.post(.notify("resumed interrupted requeue \(report.jobID): \(report.moved) moved in all", isError: false))
@@ -146,16 +153,38 @@ final class DashboardRedrive: Sendable {
     /// Asks the running job to stop after its batch in flight.
     func cancel() { cancelled.withLock { $0 = true } }
 
-    /// True while a job (started here or resumed at start) runs: it must not be torn mid-batch.
-    var isBusy: Bool { running.withLock { $0 } > 0 }
+    /// Closes the source for jobs unless one runs (started here or resumed at start: it must not be torn
+    /// mid-batch); returns false, leaving it open, when one does. What a context switch asks before it closes.
+    func closeIfIdle() -> Bool {
+        jobs.withLock { j in
+            guard j.running == 0 else { return false }
+            j.closed = true
+            return true
+        }
+    }
+
+    /// Counts a job in; false when the source is closed.
+    private func enter() -> Bool {
+        jobs.withLock { j in
+            guard !j.closed else { return false }
+            j.running += 1
+            return true
+        }
+    }
+
+    private func leave() { jobs.withLock { $0.running -= 1 } }
 
     /// Runs `body` counted as a job.
     @discardableResult
     private func job(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
-        running.withLock { $0 += 1 }
+        let entered = enter()
         return Task.detached { [self] in
+            guard entered else {
+                mailbox.post(.redriveFailed("the source was closed (a context switch): nothing was moved"))
+                return
+            }
             await body()
-            running.withLock { $0 -= 1 }
+            leave()
         }
     }
 

@@ -217,20 +217,22 @@ public final class DashboardSession<Backend: TerminalBackend> {
         self.state = state
     }
 
-    /// Stops the source's background work: the poller and the indexer, the tap (RabbitMQ: its last batch
-    /// written, so the server deletes its queue now) and the OTLP receiver. A poll or an index batch still
-    /// waiting on a broker that does not answer is waited for at most `grace`, then left to end on its own
-    /// (its answers go to a mailbox nobody reads).
-    func stopServices(grace: Duration = .seconds(2)) async {
+    /// Stops the source's background work: the poller and the indexer, the OTLP receiver and the tap
+    /// (RabbitMQ: its last batch written, so the server deletes its queue now). A poll, an index batch or a
+    /// tap still waiting on a broker that does not answer is waited for at most `grace`, then left to end on
+    /// its own (its answers go to a mailbox nobody reads); quitting then waits for the tap alone.
+    func stopServices(grace: Duration = .seconds(1)) async {
         performer.redrive.cancel()
         let tasks = [poller, indexing].compactMap { $0 }
         for task in tasks { task.cancel() }
         poller = nil
         indexing = nil
-        await performer.sagas?.stopTap()
         await receiver?.stop()
         receiver = nil
-        await Self.wait(for: tasks, upTo: grace)
+        // The tap stops once its loader is made: a Kafka index waits up to seconds for a cluster that does not
+        // answer to say its id, and a switch away from it does not wait for that beyond `grace`.
+        let tap = performer.sagas.map { sagas in Task.detached { await sagas.stopTap() } }
+        await Self.wait(for: tasks + (tap.map { [$0] } ?? []), upTo: grace)
     }
 
     private static func wait(for tasks: [Task<Void, Never>], upTo grace: Duration) async {
@@ -259,8 +261,9 @@ public final class DashboardSession<Backend: TerminalBackend> {
             dirty = true
             return
         }
-        if performer.redrive.isBusy || state.redrive?.isRunning == true {
-            Reducer.reduce(&state, .notify("a requeue is running: let it finish (esc cancels it after its batch), then switch", isError: true))
+        let busy = "a requeue is running: let it finish (esc cancels it after its batch), then switch"
+        if state.redrive?.isRunning == true {
+            Reducer.reduce(&state, .notify(busy, isError: true))
             dirty = true
             return
         }
@@ -280,6 +283,12 @@ public final class DashboardSession<Backend: TerminalBackend> {
             next = (fresh, performer, resolved.context)
         } catch {
             Reducer.reduce(&state, .notify("cannot switch to context \(name): \(TerminalSafe.text(error))", isError: true))
+            dirty = true
+            return
+        }
+        // A job resumed at start runs without a dialog: the source closes only when none runs (none starts after).
+        guard performer.redrive.closeIfIdle() else {
+            Reducer.reduce(&state, .notify(busy, isError: true))
             dirty = true
             return
         }
@@ -380,6 +389,7 @@ enum DashboardRunner {
                 // (RabbitMQ) stops, its last batch written, so the server deletes its queue now.
                 Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
                 await session.stopServices(grace: .zero)
+                await session.performer.sagas?.stopTap()
                 throw TerminatedBySignal(signal: sig)
             }
             // The first read waits up to 40 ms for a key (the terminal wakes us at once when one comes:
@@ -390,8 +400,9 @@ enum DashboardRunner {
             await Task.yield()
         }
         Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
-        // Quitting waits for no poll or index batch in flight (the process ends): only a switch does.
+        // Quitting waits for no poll or index batch in flight (the process ends), only for the tap.
         await session.stopServices(grace: .zero)
+        await session.performer.sagas?.stopTap()
     }
 }
 
