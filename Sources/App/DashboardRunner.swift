@@ -173,8 +173,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
 
     private func perform(_ effect: Effect) {
         if case .switchContext(let name) = effect {
-            // Not here: closing a source awaits its work; the run loop (or `settle`) switches after this pass.
-            pendingContext = name
+            requestSwitch(to: name)
             return
         }
         if case .loadTheme(let name) = effect {
@@ -201,6 +200,12 @@ public final class DashboardSession<Backend: TerminalBackend> {
     public func refresh() async {
         await SnapshotPoller.post(from: performer.source.reader, to: performer.mailbox)
         step(waitMillis: 0)
+    }
+
+    /// Asks for a switch to context `name`: not now, since closing a source awaits its work; the run loop
+    /// (or `settle`) switches after this pass, in ``applyPendingSwitch()``.
+    func requestSwitch(to name: String) {
+        pendingContext = name
     }
 
     /// Starts the source's background work: polling every `settings.refresh`, indexing, the OTLP receiver

@@ -212,6 +212,31 @@ final class ContextSwitchTests: XCTestCase {
         XCTAssertTrue(header(session).contains("READ-ONLY"), header(session))
     }
 
+    /// A requeue job is never torn by a switch, also one that runs without its dialog (resumed at start).
+    func testASwitchWaitsForNoJobAndTearsNone() async throws {
+        let session = try await session(config: try await config())
+        await press(session, .char("4"), .enter)
+        guard case .deadLetterList(let dlq) = session.state.view else { return XCTFail("enter opens the letters: \(session.state.view)") }
+        XCTAssertGreaterThan(session.state.deadLetters[dlq]?.count ?? 0, 2, "a few letters to move at 1/s")
+        // Every letter shown, at 1 message a second: the job runs for seconds.
+        session.backend.enqueue(keys: [.char("R"), .char("-"), .char("-"), .char("-"), .enter])
+        session.step(waitMillis: 0)
+        XCTAssertEqual(session.state.redrive?.rate, 1)
+        XCTAssertEqual(session.state.redrive?.isRunning, true, String(describing: session.state.redrive?.phase))
+        session.state.redrive = nil
+        session.requestSwitch(to: "ledger")
+        await session.applyPendingSwitch()
+        XCTAssertEqual(session.state.viewStates[ContextsState.self].current, "shop", "refused while the job runs")
+        XCTAssertTrue(session.state.message?.text.hasPrefix("a requeue is running") == true, String(describing: session.state.message))
+        XCTAssertNotNil(session.performer.source.writable)
+        // Cancelled, it stops after its batch; then the switch goes ahead.
+        session.performer.redrive.cancel()
+        await session.settle()
+        session.requestSwitch(to: "ledger")
+        await session.applyPendingSwitch()
+        XCTAssertEqual(session.state.viewStates[ContextsState.self].current, "ledger")
+    }
+
     func testAContextsThemeComesWithItUnlessTheCommandLineNamesOne() throws {
         let config = try ConfigParser.parse("""
             theme: light
