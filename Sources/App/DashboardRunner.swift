@@ -225,8 +225,8 @@ public final class DashboardSession<Backend: TerminalBackend> {
     /// Stops the source's background work: the poller and the indexer, the OTLP receiver and the tap
     /// (RabbitMQ: its last batch written, so the server deletes its queue now). A poll, an index batch or a
     /// tap still waiting on a broker that does not answer is waited for at most `grace`, then left to end on
-    /// its own (its answers go to a mailbox nobody reads); quitting then waits for the tap alone.
-    func stopServices(grace: Duration = .seconds(1)) async {
+    /// its own (its answers go to a mailbox nobody reads); quitting waits for the tap (`waitingForTheTap`), not the rest.
+    func stopServices(grace: Duration = .seconds(1), waitingForTheTap: Bool = false) async {
         performer.redrive.cancel()
         let tasks = [poller, indexing].compactMap { $0 }
         for task in tasks { task.cancel() }
@@ -236,8 +236,13 @@ public final class DashboardSession<Backend: TerminalBackend> {
         receiver = nil
         // The tap stops once its loader is made: a Kafka index waits up to seconds for a cluster that does not
         // answer to say its id, and a switch away from it does not wait for that beyond `grace`.
-        let tap = performer.sagas.map { sagas in Task.detached { await sagas.stopTap() } }
-        await Self.wait(for: tasks + (tap.map { [$0] } ?? []), upTo: grace)
+        if waitingForTheTap {
+            await performer.sagas?.stopTap()
+            await Self.wait(for: tasks, upTo: grace)
+        } else {
+            let tap = performer.sagas.map { sagas in Task.detached { await sagas.stopTap() } }
+            await Self.wait(for: tasks + (tap.map { [$0] } ?? []), upTo: grace)
+        }
     }
 
     private static func wait(for tasks: [Task<Void, Never>], upTo grace: Duration) async {
@@ -272,7 +277,8 @@ public final class DashboardSession<Backend: TerminalBackend> {
             dirty = true
             return
         }
-        let old = contexts.config.flatMap { try? $0.context(named: state.viewStates[ContextsState.self].current) }
+        // The context left, by name only (`context(named: nil)` would be the default one).
+        let old = state.viewStates[ContextsState.self].current.flatMap { current in contexts.config?.contexts.first { $0.name == current } }
         let next: (state: AppState, performer: EffectPerformer, context: ContextConfig?)
         do {
             // Everything that can fail comes before anything is closed.
@@ -303,7 +309,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
         state = next.state
         dirty = true
         var note: String? = "context \(name): \(performer.source.description)"
-        if let theme = contexts.theme(switchingFrom: old ?? nil, to: next.context) {
+        if let theme = contexts.theme(switchingFrom: old, to: next.context) {
             perform(.loadTheme(theme))
             // A theme that did not load has said why (the switch itself is done): that message stays.
             note = state.message?.level == .error ? nil : note.map { $0 + " · theme " + state.themeName }
@@ -393,8 +399,7 @@ enum DashboardRunner {
                 // Leave through the normal path: every defer (terminal, simulator) runs, and the tap
                 // (RabbitMQ) stops, its last batch written, so the server deletes its queue now.
                 Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
-                await session.stopServices(grace: .zero)
-                await session.performer.sagas?.stopTap()
+                await session.stopServices(grace: .zero, waitingForTheTap: true)
                 throw TerminatedBySignal(signal: sig)
             }
             // The first read waits up to 40 ms for a key (the terminal wakes us at once when one comes:
@@ -406,8 +411,7 @@ enum DashboardRunner {
         }
         Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
         // Quitting waits for no poll or index batch in flight (the process ends), only for the tap.
-        await session.stopServices(grace: .zero)
-        await session.performer.sagas?.stopTap()
+        await session.stopServices(grace: .zero, waitingForTheTap: true)
     }
 }
 
