@@ -36,27 +36,51 @@ struct ContextCatalog: Sendable {
 
     /// A context as the view lists it: its broker without secrets, its kind, its settings in short.
     static func entry(_ context: ContextConfig) -> ContextEntry {
+        // Client properties apart from the two RabbitMQ settings kept among them (`management:`, `tap:`).
+        var properties = context.properties
+        let management = properties.removeValue(forKey: SourceSettings.managementKey)
+        let tap = properties.removeValue(forKey: SourceSettings.tapKey)
+
+        // In short, for the table. Of properties only how many: a value may be a secret under any name.
         var settings: [String] = []
         func count(_ n: Int, _ noun: String, _ plural: String? = nil) {
             if n > 0 { settings.append("\(n) \(n == 1 ? noun : plural ?? noun + "s")") }
         }
-        // Only how many: a property's value may be a secret, and its name says enough in the config.
-        count(context.properties.count, "property", "properties")
+        count(properties.count, "property", "properties")
+        if management != nil { settings.append("management API") }
+        if tap != nil { settings.append("tap") }
         count(context.deadLetterPatterns?.count ?? 0, "DLQ pattern")
         if context.correlationHeaders != nil || context.correlationPointers != nil { settings.append("correlation rules") }
         count(context.sagaFiles.count, "saga file")
         count(context.groups.count, "group")
         if let theme = context.theme { settings.append("theme " + theme) }
         let summary = settings.joined(separator: " · ")
+
+        // In full, for the highlighted context: property names, never their values.
+        var details: [ContextDetail] = []
+        func detail(_ label: String, _ values: [String]?) {
+            if let values, !values.isEmpty { details.append(ContextDetail(label, values.joined(separator: ", "))) }
+        }
+        detail("properties", properties.keys.sorted())
+        detail("management", management.map { [Secrets.url($0)] })
+        detail("tap", tap.map { [$0] })
+        detail("DLQ patterns", context.deadLetterPatterns)
+        detail("correlation headers", context.correlationHeaders)
+        detail("correlation pointers", context.correlationPointers)
+        detail("saga definitions", context.sagaFiles)
+        detail("groups", context.groups)
+        detail("theme", context.theme.map { [$0] })
         guard let broker = context.broker else {
             return ContextEntry(name: context.name, broker: "the default store", kind: SourceRegistry.embeddedStore(path: "").kind,
-                                settings: summary)
+                                settings: summary, details: details)
         }
         let shown = Secrets.url(broker)
         do {
-            return ContextEntry(name: context.name, broker: shown, kind: try SourceRegistry.parse(broker).kind, settings: summary)
+            return ContextEntry(name: context.name, broker: shown, kind: try SourceRegistry.parse(broker).kind, settings: summary,
+                                details: details)
         } catch {
-            return ContextEntry(name: context.name, broker: shown, kind: "bad URL", settings: summary, problem: TerminalSafe.text(error))
+            return ContextEntry(name: context.name, broker: shown, kind: "bad URL", settings: summary, problem: TerminalSafe.text(error),
+                                details: details)
         }
     }
 

@@ -15,14 +15,32 @@ public struct ContextEntry: Sendable, Hashable {
     public var settings: String
     /// Why the context cannot be opened as written (a bad URL), shown instead of its settings.
     public var problem: String?
+    /// Its settings in full, one a line, for the highlighted context (never a secret: property names only).
+    public var details: [ContextDetail]
 
     /// Creates an entry.
-    public init(name: String, broker: String, kind: String, settings: String = "", problem: String? = nil) {
+    public init(name: String, broker: String, kind: String, settings: String = "", problem: String? = nil,
+                details: [ContextDetail] = []) {
         self.name = name
         self.broker = broker
         self.kind = kind
         self.settings = settings
         self.problem = problem
+        self.details = details
+    }
+}
+
+/// One setting of a context as its detail lists it: `DLQ patterns` `*.DLT, *.DLQ`.
+public struct ContextDetail: Sendable, Hashable {
+    /// What the setting is.
+    public var label: String
+    /// Its value, as it may be shown.
+    public var value: String
+
+    /// Creates a detail line.
+    public init(_ label: String, _ value: String) {
+        self.label = label
+        self.value = value
     }
 }
 
@@ -146,9 +164,37 @@ enum ContextsScreen {
             ], role: nil, isMarked: false)
         }
         table.selectedRow = selected
-        table.scrollOffset = Table.scrollOffset(selected: selected, current: cursor.scroll, visibleRows: max(0, area.height - 1),
+        // The table takes the rows it needs; below it, the highlighted context's settings in full.
+        let tableHeight = min(area.height, rows.count + 1)
+        table.scrollOffset = Table.scrollOffset(selected: selected, current: cursor.scroll, visibleRows: max(0, tableHeight - 1),
                                                 rowCount: rows.count)
-        table.render(in: area, into: &buffer, theme: theme)
+        table.render(in: Rect(x: area.x, y: area.y, width: area.width, height: tableHeight), into: &buffer, theme: theme)
+        let detailArea = Rect(x: area.x, y: area.y + tableHeight + 1, width: area.width, height: area.height - tableHeight - 1)
+        if rows.indices.contains(selected), detailArea.height >= 2 {
+            renderDetail(rows[selected], isCurrent: rows[selected].name == contexts.current, in: detailArea, into: &buffer, theme: theme)
+        }
+    }
+
+    /// `staging · embedded store · sqlite:…` then one line a setting, labels aligned.
+    static func renderDetail(_ entry: ContextEntry, isCurrent: Bool, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
+        var lines: [(label: String, value: String, role: Role)] = []
+        if let problem = entry.problem { lines.append(("problem", problem, .statusError)) }
+        lines += entry.details.map { ($0.label, $0.value, .text) }
+        if lines.isEmpty { lines.append(("settings", "none besides the broker: the defaults apply", .textDim)) }
+        let title = entry.name + (isCurrent ? " (in use)" : "") + " · " + entry.kind + " · " + entry.broker
+        buffer.put(title, x: area.x, y: area.y, style: theme.style(.textAccent), maxWidth: area.width)
+        let labelWidth = lines.map { TextWidth.of($0.label) }.max() ?? 0
+        for (i, line) in lines.enumerated() {
+            let y = area.y + 1 + i
+            guard y < area.y + area.height else { break }
+            if i == area.height - 2, lines.count > area.height - 1 {
+                buffer.put("  … \(lines.count - i) more", x: area.x, y: y, style: theme.style(.textDim), maxWidth: area.width)
+                break
+            }
+            buffer.put("  " + TextWidth.padded(line.label, to: labelWidth), x: area.x, y: y, style: theme.style(.textDim), maxWidth: area.width)
+            let x = area.x + 4 + labelWidth
+            buffer.put(line.value, x: x, y: y, style: theme.style(line.role), maxWidth: max(0, area.x + area.width - x))
+        }
     }
 
     /// One line: no config file, no contexts in it, or none matching the filter; and where to read how to add one.

@@ -264,8 +264,15 @@ final class ContextSwitchTests: XCTestCase {
         let entry = ContextCatalog.entry(rabbit)
         XCTAssertEqual(entry.broker, "amqp://***@mq:5672/orders")
         XCTAssertEqual(entry.kind, "RabbitMQ")
-        XCTAssertEqual(entry.settings, "1 property")
+        XCTAssertEqual(entry.settings, "management API")
+        XCTAssertEqual(entry.details, [ContextDetail("management", "http://***@mq:15672")])
         XCTAssertFalse("\(entry)".contains("pw"), "\(entry)")
+        var kafka = ContextConfig(name: "prod")
+        kafka.broker = "kafka://k1:9092"
+        kafka.properties = ["sasl.password": "hunter2hunter2", "sasl.username": "evtop", "sasl.mechanism": "PLAIN"]
+        let prod = ContextCatalog.entry(kafka)
+        XCTAssertEqual(prod.settings, "3 properties")
+        XCTAssertEqual(prod.details, [ContextDetail("properties", "sasl.mechanism, sasl.password, sasl.username")], "names, never values")
 
         var typo = ContextConfig(name: "typo")
         typo.broker = "kafka:/prod-1:9092"
@@ -281,5 +288,7 @@ final class ContextSwitchTests: XCTestCase {
         XCTAssertEqual(plain.broker, "the default store")
         XCTAssertEqual(plain.kind, "embedded store")
         XCTAssertEqual(plain.settings, "1 DLQ pattern · 2 saga files · theme light")
+        XCTAssertEqual(plain.details.map(\.label), ["DLQ patterns", "saga definitions", "theme"])
+        XCTAssertEqual(plain.details.map(\.value), ["*.DLT", "a.yaml, b.yaml", "light"])
     }
 }

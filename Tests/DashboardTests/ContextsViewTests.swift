@@ -8,9 +8,14 @@ final class ContextsViewTests: XCTestCase {
     /// Four contexts as the app lists them (brokers already without secrets), `local` in use.
     static func contexts(current: String? = "local") -> ContextsState {
         ContextsState(entries: [
-            ContextEntry(name: "local", broker: "sqlite:~/.local/share/evtop/demo.db", kind: "embedded store", settings: "5 DLQ patterns"),
+            ContextEntry(name: "local", broker: "sqlite:~/.local/share/evtop/demo.db", kind: "embedded store", settings: "5 DLQ patterns",
+                         details: [ContextDetail("DLQ patterns", "*.DLT, *.DLQ, *-dlt, dlq.*, *.dead-letter")]),
             ContextEntry(name: "prod", broker: "kafka://prod-1:9092,prod-2:9092", kind: "Kafka",
-                         settings: "2 properties · correlation rules · 1 saga file · 2 groups"),
+                         settings: "2 properties · correlation rules · 1 saga file · 2 groups",
+                         details: [ContextDetail("properties", "sasl.mechanism, security.protocol"),
+                                   ContextDetail("correlation headers", "correlation-id, x-correlation-id"),
+                                   ContextDetail("saga definitions", "sagas/order.yaml"),
+                                   ContextDetail("groups", "order-service, payment-service")]),
             ContextEntry(name: "rabbit", broker: "amqp://***@mq.internal:5672/orders", kind: "RabbitMQ", settings: "theme light"),
             ContextEntry(name: "typo", broker: "kafka:/prod-1", kind: "bad URL", problem: "use kafka://HOST:PORT[,HOST:PORT]"),
         ], configFile: "~/.config/evtop/config.yaml", configExists: true, current: current)
@@ -42,6 +47,19 @@ final class ContextsViewTests: XCTestCase {
         XCTAssertEqual(StatusBar.keyHints(state).first { $0.0 == "enter" }?.1, "switch")
         assertGolden(Screen.render(state, theme: .fallback), "ctx-80x24")
         assertGolden(Screen.render(Self.state(width: 120, height: 40), theme: .fallback), "ctx-120x40")
+    }
+
+    func testTheHighlightedContextsSettingsShowInFullBelowTheTable() {
+        var state = Self.state()
+        XCTAssertTrue(text(state).contains("local (in use) · embedded store · sqlite:~/.local/share/evtop/demo.db"), text(state))
+        Reducer.reduce(&state, .key(.char("j")))
+        let screen = text(state)
+        for expected in ["prod · Kafka · kafka://prod-1:9092,prod-2:9092", "properties           sasl.mechanism, security.protocol",
+                         "correlation headers  correlation-id, x-correlation-id", "groups               order-service, payment-service"] {
+            XCTAssertTrue(screen.contains(expected), "\(expected) missing:\n\(screen)")
+        }
+        Reducer.reduce(&state, .key(.char("G")))
+        XCTAssertTrue(text(state).contains("problem  use kafka://HOST:PORT[,HOST:PORT]"), text(state))
     }
 
     func testEnterSwitchesTheHighlightedContext() {
