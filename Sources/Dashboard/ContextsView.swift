@@ -184,17 +184,43 @@ enum ContextsScreen {
         let title = entry.name + (isCurrent ? " (in use)" : "") + " · " + entry.kind + " · " + entry.broker
         buffer.put(title, x: area.x, y: area.y, style: theme.style(.textAccent), maxWidth: area.width)
         let labelWidth = lines.map { TextWidth.of($0.label) }.max() ?? 0
-        for (i, line) in lines.enumerated() {
+        let x = area.x + 4 + labelWidth
+        let valueWidth = max(0, area.x + area.width - x)
+        // Long values (a list of properties) wrap under themselves rather than being cut.
+        var rows: [(label: String, value: String, role: Role)] = []
+        for line in lines {
+            for (i, part) in wrapList(line.value, to: valueWidth).enumerated() {
+                rows.append((i == 0 ? line.label : "", part, line.role))
+            }
+        }
+        for (i, row) in rows.enumerated() {
             let y = area.y + 1 + i
             guard y < area.y + area.height else { break }
-            if i == area.height - 2, lines.count > area.height - 1 {
-                buffer.put("  … \(lines.count - i) more", x: area.x, y: y, style: theme.style(.textDim), maxWidth: area.width)
+            if i == area.height - 2, rows.count > area.height - 1 {
+                buffer.put("  … \(rows.count - i) more lines", x: area.x, y: y, style: theme.style(.textDim), maxWidth: area.width)
                 break
             }
-            buffer.put("  " + TextWidth.padded(line.label, to: labelWidth), x: area.x, y: y, style: theme.style(.textDim), maxWidth: area.width)
-            let x = area.x + 4 + labelWidth
-            buffer.put(line.value, x: x, y: y, style: theme.style(line.role), maxWidth: max(0, area.x + area.width - x))
+            buffer.put("  " + TextWidth.padded(row.label, to: labelWidth), x: area.x, y: y, style: theme.style(.textDim), maxWidth: area.width)
+            buffer.put(row.value, x: x, y: y, style: theme.style(row.role), maxWidth: valueWidth)
         }
+    }
+
+    /// A `, `-separated list as rows of at most `width` columns, broken between its items (an item wider
+    /// than a row wraps on its own).
+    static func wrapList(_ text: String, to width: Int) -> [String] {
+        guard width > 8, TextWidth.of(text) > width else { return [text] }
+        var rows: [String] = [], current = ""
+        for item in text.components(separatedBy: ", ") {
+            let piece = current.isEmpty ? item : current + ", " + item
+            if TextWidth.of(piece + ",") <= width || current.isEmpty {
+                current = piece
+                continue
+            }
+            rows.append(current + ",")
+            current = item
+        }
+        rows.append(current)
+        return rows.flatMap { row in DetailLine(row).wrapped(to: width).map(\.text) }
     }
 
     /// One line: no config file, no contexts in it, or none matching the filter; and where to read how to add one.

@@ -60,6 +60,17 @@ final class ContextsViewTests: XCTestCase {
         }
         Reducer.reduce(&state, .key(.char("G")))
         XCTAssertTrue(text(state).contains("problem  use kafka://HOST:PORT[,HOST:PORT]"), text(state))
+        // A long list wraps between its items, never cut at the border.
+        var long = Self.contexts()
+        long.entries[1].details = [ContextDetail("properties", (1...12).map { String(format: "client.prop-%02d", $0) }.joined(separator: ", "))]
+        var wrapped = Self.state(contexts: long)
+        Reducer.reduce(&wrapped, .key(.char("j")))
+        let lines = text(wrapped).split(separator: "\n")
+        for n in 1...12 {
+            let name = String(format: "client.prop-%02d", n)
+            XCTAssertEqual(lines.filter { $0.contains(name) }.count, 1, "\(name) whole on one line:\n\(text(wrapped))")
+        }
+        XCTAssertEqual(ContextsScreen.wrapList("a, bb, ccc, dddd", to: 9), ["a, bb,", "ccc,", "dddd"])
     }
 
     func testEnterSwitchesTheHighlightedContext() {
