@@ -13,6 +13,8 @@ struct ContextConfig: Sendable, Equatable {
     /// Saga definition files (YAML), relative to the config file.
     var sagaFiles: [String] = []
     var groups: [String] = []
+    /// The theme while this context is in use (`--theme` wins over it, and it wins over the file's `theme:`).
+    var theme: String?
 }
 
 /// `$XDG_CONFIG_HOME/evtop/config.yaml`.
@@ -125,8 +127,9 @@ enum ConfigParser {
                     }
                 }
             case "sagas", "saga-definitions": c.sagaFiles = try strings(v, key, file)
+            case "theme": c.theme = try string(v, key, file)
             default:
-                throw ConfigError(file: file, line: line(k), problem: "unknown key '\(key)' in context '\(name)' (expected broker, properties, management, tap, dlq-patterns, correlation, correlation-headers, correlation-pointers, sagas, groups)")
+                throw ConfigError(file: file, line: line(k), problem: "unknown key '\(key)' in context '\(name)' (expected broker, properties, management, tap, dlq-patterns, correlation, correlation-headers, correlation-pointers, sagas, groups, theme)")
             }
         }
         return c

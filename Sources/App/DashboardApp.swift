@@ -22,9 +22,9 @@ public struct DisplaySettings: Sendable {
         self.noColor = noColor ?? (Paths.nonEmpty(Paths.environment["NO_COLOR"]) != nil)
     }
 
-    /// The theme to start with: this one, else the config's, else default.
-    func loadTheme(config: ConfigFile?) throws -> Theme {
-        try ThemeCatalog.load(theme ?? config?.theme ?? "default")
+    /// The theme to start with: this one, else the context's, else the config's, else default.
+    func loadTheme(config: ConfigFile?, context: ContextConfig? = nil) throws -> Theme {
+        try ThemeCatalog.load(theme ?? context?.theme ?? config?.theme ?? "default")
     }
 
     var refreshDuration: Duration { .milliseconds(Int(refresh * 1000)) }
@@ -37,45 +37,45 @@ public enum DashboardApp {
     public static func run(source: SourceSelection, display: DisplaySettings, follow: String?, otlp: String?,
                            spanLimits: SpanLimits) async throws {
         let resolved = try source.resolve()
-        let theme = try display.loadTheme(config: resolved.config)
+        let theme = try display.loadTheme(config: resolved.config, context: resolved.context)
         // Only the dashboard creates the default store (an empty one says how to fill it).
         // A store that cannot be written opens read-only, and says so.
         let (opened, readOnlyBecause) = try resolved.openForDashboard(create: resolved.isDefault)
         var (state, performer) = try SessionSetup.make(opened, resolved: resolved, readOnly: source.readOnly || readOnlyBecause != nil,
                                                        size: Size(width: 80, height: 24), theme: theme.name)
-        if resolved.isDefault {
-            state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
-        }
-        if let readOnlyBecause { state.hint = readOnlyBecause + "; opened read-only" }
+        SessionSetup.startingHints(&state, resolved: resolved, readOnlyBecause: readOnlyBecause)
+        let contexts = ContextCatalog(selection: source, config: resolved.config, themeOverride: display.theme)
+        state.viewStates[ContextsState.self] = contexts.state(current: ContextCatalog.startingContext(source, resolved))
         if let follow { Reducer.openSaga(&state, follow, following: true) }
-        let receiver = await startDashboardReceiver(otlp, source: opened, limits: spanLimits, state: &state)
-        do {
-            try await onTerminal(performer: performer, state: state, theme: theme, display: display)
-        } catch {
-            await receiver?.stop()
-            throw error
-        }
-        await receiver?.stop()
+        // The OTLP receiver, like the poller and the indexer, belongs to the source: a context switch restarts it.
+        try await onTerminal(performer: performer, state: state, theme: theme, display: display, contexts: contexts,
+                             services: ServiceSettings(refresh: display.refreshDuration, otlp: otlp, spanLimits: spanLimits))
     }
 
-    /// Runs a session on the real terminal (ncurses), restoring it however the session ends.
+    /// Runs a session on the real terminal (ncurses), restoring it however the session ends. `contexts`
+    /// lets `:ctx` switch sources (nil: it cannot); `services` is the background work each source gets.
     @MainActor
-    static func onTerminal(performer: EffectPerformer, state: AppState, theme: Theme, display: DisplaySettings) async throws {
+    static func onTerminal(performer: EffectPerformer, state: AppState, theme: Theme, display: DisplaySettings,
+                           contexts: ContextCatalog?, services: ServiceSettings) async throws {
         let backend = try NCursesBackend(noColor: display.noColor)
         defer { backend.restore() }
-        let session = DashboardSession(backend: backend, state: state, theme: theme, noColor: display.noColor, performer: performer)
-        try await DashboardRunner.run(session, refresh: display.refreshDuration, pendingSignal: { backend.pendingTerminationSignal })
+        let session = DashboardSession(backend: backend, state: state, theme: theme, noColor: display.noColor, performer: performer,
+                                       contexts: contexts)
+        try await DashboardRunner.run(session, services: services, pendingSignal: { backend.pendingTerminationSignal })
     }
 
-    /// A session on any terminal for `source`, as the dashboard makes it (tests drive it with keys).
+    /// A session on any terminal for `source`, as the dashboard makes it (tests drive it with keys, and
+    /// switch its contexts). Its background work (polling, indexing) does not run: tests call `refresh`.
     @MainActor
     public static func session<Backend: TerminalBackend>(on backend: Backend, source: SourceSelection, theme: Theme = .fallback)
         async throws -> DashboardSession<Backend> {
         let resolved = try source.resolve()
-        let (state, performer) = try SessionSetup.make(try resolved.open(), resolved: resolved, readOnly: source.readOnly,
+        var (state, performer) = try SessionSetup.make(try resolved.open(), resolved: resolved, readOnly: source.readOnly,
                                                        size: backend.size, theme: theme.name)
+        let contexts = ContextCatalog(selection: source, config: resolved.config, themeOverride: nil)
+        state.viewStates[ContextsState.self] = contexts.state(current: ContextCatalog.startingContext(source, resolved))
         return DashboardSession(backend: backend, state: state, theme: theme, noColor: false, performer: performer,
-                                loadTheme: ThemeCatalog.load)
+                                loadTheme: ThemeCatalog.load, contexts: contexts)
     }
 
     /// Re-raises a signal that ended the dashboard, once the terminal is restored.
@@ -103,6 +103,14 @@ enum SessionSetup {
                                   recentFirst: catchUpBeforeSagaLoads ? nil : SagaLoader.recentFirst)
         }
         return (state, EffectPerformer(source: opened, readOnly: readOnly, mailbox: mailbox, sagas: sagas))
+    }
+
+    /// The standing hints of a dashboard source: how to fill an empty default store, why a store opened read-only.
+    static func startingHints(_ state: inout AppState, resolved: ResolvedSource, readOnlyBecause: String?) {
+        if resolved.isDefault {
+            state.hint = "empty store: run `evtop demo`, or attach with --broker URL"
+        }
+        if let readOnlyBecause { state.hint = readOnlyBecause + "; opened read-only" }
     }
 
 }

@@ -13,6 +13,9 @@ final class DashboardRedrive: Sendable {
     let readOnly: Bool
     let mailbox: ActionMailbox
     private let cancelled = Mutex(false)
+    /// Jobs running now (started or resumed), and whether the source was closed (a context switch): no job
+    /// starts on a closed source, and none is running when it closes.
+    private let jobs = Mutex<(running: Int, closed: Bool)>((0, false))
     private let logger = Logger(label: "evtop.redrive")
 
     init(source: OpenedSource, journal: JournalLocator, readOnly: Bool, mailbox: ActionMailbox) {
@@ -28,6 +31,10 @@ final class DashboardRedrive: Sendable {
             Task.detached { [self] in
                 do {
                     guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
+                    // A job from here on (not while the broker is asked who it is: a switch away need not wait for
+                    // that), unless the source was closed meanwhile: the next session on it resumes instead.
+                    guard enter() else { return }
+                    defer { leave() }
                     let engine = QueueRedriveEngine(mover: mover, sourceDescription: source.description,
                                                     journal: try RedriveJournal(path: path), ownsJournal: true)
                     for report in try await engine.resumeInterrupted() {
@@ -45,6 +52,8 @@ final class DashboardRedrive: Sendable {
             do {
                 // A cluster that is down at start has not said its id: the next start resumes instead.
                 guard let path = try? await journal.path(), FileManager.default.fileExists(atPath: path) else { return }
+                guard enter() else { return }
+                defer { leave() }
                 let engine = RedriveEngine(log: log, journal: try RedriveJournal(path: path), ownsJournal: true)
                 for report in try await engine.resumeInterrupted() {
                     mailbox.post(.notify("resumed interrupted requeue \(report.jobID): \(report.moved) moved in all", isError: false))
@@ -63,7 +72,7 @@ final class DashboardRedrive: Sendable {
         var request = request
         request.user = Operator.name // the audit trail names the same user as the CLI does
         if source.lettersAreQueued { return startOnQueue(request) }
-        return Task.detached { [self, request] in
+        return job { [self, request] in
             do {
                 let path = try await journal.path()
                 let journal: RedriveJournal?
@@ -125,7 +134,7 @@ final class DashboardRedrive: Sendable {
     /// A job on a dead-letter queue (RabbitMQ): the shown letters are found again by browsing, and moved by
     /// taking them (``QueueRedriveEngine``). A letter no longer where it was shown refuses the whole job.
     private func startOnQueue(_ request: RedriveRequest) -> Task<Void, Never> {
-        Task.detached { [self, request] in
+        job { [self, request] in
             do {
                 guard let last = request.positions.map(\.offset).max() else { return }
                 let browsed = try await source.reader.fetch(topic: request.sourceTopic, partition: 0, from: 0, maxRecords: Int(last) + 1)
@@ -169,6 +178,41 @@ final class DashboardRedrive: Sendable {
 
     /// Asks the running job to stop after its batch in flight.
     func cancel() { cancelled.withLock { $0 = true } }
+
+    /// Closes the source for jobs unless one runs (started here or resumed at start: it must not be torn
+    /// mid-batch); returns false, leaving it open, when one does. What a context switch asks before it closes.
+    func closeIfIdle() -> Bool {
+        jobs.withLock { j in
+            guard j.running == 0 else { return false }
+            j.closed = true
+            return true
+        }
+    }
+
+    /// Counts a job in; false when the source is closed.
+    private func enter() -> Bool {
+        jobs.withLock { j in
+            guard !j.closed else { return false }
+            j.running += 1
+            return true
+        }
+    }
+
+    private func leave() { jobs.withLock { $0.running -= 1 } }
+
+    /// Runs `body` counted as a job.
+    @discardableResult
+    private func job(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        let entered = enter()
+        return Task.detached { [self] in
+            guard entered else {
+                mailbox.post(.redriveFailed("the source was closed (a context switch): nothing was moved"))
+                return
+            }
+            await body()
+            leave()
+        }
+    }
 
     /// Reads journal states for loaded letters.
     func loadStates(topic: String, positions: [RecordPosition], timestamps: [RecordPosition: Int64]) -> Task<Void, Never> {

@@ -4,6 +4,7 @@ import Synchronization
 import EventModel
 import TerminalUI
 import Dashboard
+import OTLPReceiver
 
 /// Actions produced off the UI thread (source polling, loads), collected for the run loop.
 public final class ActionMailbox: Sendable {
@@ -42,7 +43,8 @@ final class EffectPerformer: Sendable {
         let reader = source.reader
         let mailbox = self.mailbox
         switch effect {
-        case .loadTheme:
+        case .loadTheme, .switchContext:
+            // The session's own: they change what draws, or the source itself.
             return nil
         case .follow(let id):
             // The reducer opened the timeline; its loads are planned like any other.
@@ -114,7 +116,17 @@ public final class DashboardSession<Backend: TerminalBackend> {
     private var theme: Theme
     private let noColor: Bool
     private let loadTheme: (String) throws -> Theme
-    let performer: EffectPerformer
+    /// The source's effect performer: replaced when a context switch opens another source.
+    private(set) var performer: EffectPerformer
+    /// The config's contexts and how to open one; nil where `:ctx` cannot switch (`evtop snapshot`).
+    let contexts: ContextCatalog?
+    /// The context `:ctx` asked for, switched to by ``applyPendingSwitch()`` once the pass is drawn.
+    private var pendingContext: String?
+    /// The source's background work while it runs (``startServices(_:)``): what a switch stops and restarts.
+    private var services: ServiceSettings?
+    private var poller: Task<Void, Never>?
+    private var indexing: Task<Void, Never>?
+    private var receiver: OTLPReceiver?
     private let now: () -> Date
     private var lastTick: ContinuousClock.Instant
     private var dirty = true
@@ -124,7 +136,9 @@ public final class DashboardSession<Backend: TerminalBackend> {
     private let pending = PendingWork()
 
     init(backend: Backend, state: AppState, theme: Theme, noColor: Bool, performer: EffectPerformer,
-         loadTheme: @escaping (String) throws -> Theme = ThemeCatalog.load, now: @escaping () -> Date = Date.init) {
+         loadTheme: @escaping (String) throws -> Theme = ThemeCatalog.load, now: @escaping () -> Date = Date.init,
+         contexts: ContextCatalog? = nil) {
+        self.contexts = contexts
         self.backend = backend
         self.state = state
         self.state.size = backend.size
@@ -180,6 +194,10 @@ public final class DashboardSession<Backend: TerminalBackend> {
             Reducer.reduce(&state, .notify(LetterClipboard.copy(position, whole: whole, state: state, to: backend), isError: false))
             return
         }
+        if case .switchContext(let name) = effect {
+            requestSwitch(to: name)
+            return
+        }
         if case .loadTheme(let name) = effect {
             do {
                 let loaded = try loadTheme(name)
@@ -206,6 +224,123 @@ public final class DashboardSession<Backend: TerminalBackend> {
         step(waitMillis: 0)
     }
 
+    /// Asks for a switch to context `name`: not now, since closing a source awaits its work; the run loop
+    /// (or `settle`) switches after this pass, in ``applyPendingSwitch()``.
+    func requestSwitch(to name: String) {
+        pendingContext = name
+    }
+
+    /// Starts the source's background work: polling every `settings.refresh`, indexing, the OTLP receiver
+    /// (when the source keeps spans), and the requeue jobs a killed evtop left. A context switch restarts it.
+    func startServices(_ settings: ServiceSettings) async {
+        services = settings
+        performer.redrive.resumeInterrupted()
+        poller = SnapshotPoller(reader: performer.source.reader, interval: settings.refresh, mailbox: performer.mailbox).start()
+        // The correlation index catches up off the UI thread.
+        indexing = performer.sagas.map { SagaIndexing(loader: $0, interval: settings.refresh).start() }
+        // Nothing else runs on this actor while the receiver starts (the run loop awaits it): the copy is the state.
+        var state = self.state
+        receiver = await startDashboardReceiver(settings.otlp, source: performer.source, limits: settings.spanLimits, state: &state)
+        self.state = state
+    }
+
+    /// Stops the source's background work: the poller and the indexer, the OTLP receiver and the tap
+    /// (RabbitMQ: its last batch written, so the server deletes its queue now). A poll, an index batch or a
+    /// tap still waiting on a broker that does not answer is waited for at most `grace`, then left to end on
+    /// its own (its answers go to a mailbox nobody reads); quitting waits for the tap (`waitingForTheTap`), not the rest.
+    func stopServices(grace: Duration = .seconds(1), waitingForTheTap: Bool = false) async {
+        performer.redrive.cancel()
+        let tasks = [poller, indexing].compactMap { $0 }
+        for task in tasks { task.cancel() }
+        poller = nil
+        indexing = nil
+        await receiver?.stop()
+        receiver = nil
+        // The tap stops once its loader is made: a Kafka index waits up to seconds for a cluster that does not
+        // answer to say its id, and a switch away from it does not wait for that beyond `grace`.
+        if waitingForTheTap {
+            await performer.sagas?.stopTap()
+            await Self.wait(for: tasks, upTo: grace)
+        } else {
+            let tap = performer.sagas.map { sagas in Task.detached { await sagas.stopTap() } }
+            await Self.wait(for: tasks + (tap.map { [$0] } ?? []), upTo: grace)
+        }
+    }
+
+    private static func wait(for tasks: [Task<Void, Never>], upTo grace: Duration) async {
+        guard !tasks.isEmpty else { return }
+        let done = PendingWork()
+        Task.detached {
+            for task in tasks { await task.value }
+            done.count.withLock { $0 = 1 }
+        }
+        let deadline = ContinuousClock.now + grace
+        while done.count.withLock({ $0 }) == 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Switches to the context `:ctx` asked for, if any, without restarting: opens its source with its
+    /// settings (DLQ patterns, correlation rules, saga definitions, theme; `--read-only` stays), closes the
+    /// current one (``stopServices(grace:)``), and starts over from a fresh state, so that no figure of the
+    /// old source shows under the new one. Refused while a requeue job runs (it is never torn mid-batch);
+    /// a context that cannot be opened leaves the current source as it was, and says why.
+    public func applyPendingSwitch() async {
+        guard let name = pendingContext else { return }
+        pendingContext = nil
+        guard let contexts else {
+            Reducer.reduce(&state, .notify("contexts cannot be switched here", isError: true))
+            dirty = true
+            return
+        }
+        let busy = "a requeue is running: let it finish (esc cancels it after its batch), then switch"
+        if state.redrive?.isRunning == true {
+            Reducer.reduce(&state, .notify(busy, isError: true))
+            dirty = true
+            return
+        }
+        // The context left, by name only (`context(named: nil)` would be the default one).
+        let old = state.viewStates[ContextsState.self].current.flatMap { current in contexts.config?.contexts.first { $0.name == current } }
+        let next: (state: AppState, performer: EffectPerformer, context: ContextConfig?)
+        do {
+            // Everything that can fail comes before anything is closed.
+            let resolved = try contexts.resolve(name)
+            let (opened, readOnlyBecause) = try resolved.openForDashboard(create: resolved.isDefault)
+            var (fresh, performer) = try SessionSetup.make(opened, resolved: resolved, readOnly: contexts.readOnly || readOnlyBecause != nil,
+                                                           size: state.size, theme: state.themeName)
+            SessionSetup.startingHints(&fresh, resolved: resolved, readOnlyBecause: readOnlyBecause)
+            var list = state.viewStates[ContextsState.self]
+            list.current = name
+            fresh.viewStates[ContextsState.self] = list
+            fresh.now = state.now
+            next = (fresh, performer, resolved.context)
+        } catch {
+            Reducer.reduce(&state, .notify("cannot switch to context \(name): \(TerminalSafe.text(error))", isError: true))
+            dirty = true
+            return
+        }
+        // A job resumed at start runs without a dialog: the source closes only when none runs (none starts after).
+        guard performer.redrive.closeIfIdle() else {
+            Reducer.reduce(&state, .notify(busy, isError: true))
+            dirty = true
+            return
+        }
+        let running = services
+        if running != nil { await stopServices() }
+        performer = next.performer
+        state = next.state
+        dirty = true
+        var note: String? = "context \(name): \(performer.source.description)"
+        if let theme = contexts.theme(switchingFrom: old, to: next.context) {
+            perform(.loadTheme(theme))
+            // A theme that did not load has said why (the switch itself is done): that message stays.
+            note = state.message?.level == .error ? nil : note.map { $0 + " · theme " + state.themeName }
+        }
+        if let note { Reducer.reduce(&state, .notify(note, isError: false)) }
+        if let running { await startServices(running) }
+        step(waitMillis: 0)
+    }
+
     /// Steps until every key is handled and every load, job and answer the session started has come
     /// back: what a test or `evtop snapshot` waits for before it looks at the screen. Returns false when
     /// that did not happen within `timeout` (a source that hangs): the screen then shows what has come.
@@ -214,6 +349,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
         let deadline = ContinuousClock.now + timeout
         while true {
             step(waitMillis: 0)
+            await applyPendingSwitch()
             if pending.count.withLock({ $0 }) == 0 {
                 // A load that just finished may have posted an answer that plans the next load.
                 step(waitMillis: 0)
@@ -264,35 +400,40 @@ struct SnapshotPoller {
     }
 }
 
-/// The interactive loop on a real terminal: polling, background indexing and redrive resumption around
-/// a ``DashboardSession``, until the user quits or a signal arrives.
+/// What each source of a session gets in the background: how often it is polled, and where the OTLP
+/// receiver listens (nil: the default on a source that keeps spans, `off`: none) with its limits.
+struct ServiceSettings: Sendable {
+    var refresh: Duration
+    var otlp: String?
+    var spanLimits: SpanLimits
+}
+
+/// The interactive loop on a real terminal: the source's background work (polling, indexing, the OTLP
+/// receiver, redrive resumption) around a ``DashboardSession``, restarted by context switches, until the
+/// user quits or a signal arrives.
 @MainActor
 enum DashboardRunner {
-    static func run<Backend: TerminalBackend>(_ session: DashboardSession<Backend>, refresh: Duration,
+    static func run<Backend: TerminalBackend>(_ session: DashboardSession<Backend>, services: ServiceSettings,
                                               pendingSignal: () -> Int32?) async throws {
-        let performer = session.performer
-        performer.redrive.resumeInterrupted()
-        defer { performer.redrive.cancel() }
-        let poller = SnapshotPoller(reader: performer.source.reader, interval: refresh, mailbox: performer.mailbox).start()
-        defer { poller.cancel() }
-        // The correlation index catches up off the UI thread.
-        let indexing = performer.sagas.map { SagaIndexing(loader: $0, interval: refresh).start() }
-        defer { indexing?.cancel() }
+        await session.startServices(services)
         while !session.state.shouldQuit {
             if let sig = pendingSignal() {
-                // Leave through the normal path: every defer (terminal, poller, simulator) runs, and the
-                // tap (RabbitMQ) stops, its last batch written, so the server deletes its queue now.
+                // Leave through the normal path: every defer (terminal, simulator) runs, and the tap
+                // (RabbitMQ) stops, its last batch written, so the server deletes its queue now.
                 Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
-                await performer.sagas?.stopTap()
+                await session.stopServices(grace: .zero, waitingForTheTap: true)
                 throw TerminatedBySignal(signal: sig)
             }
             // The first read waits up to 40 ms for a key (the terminal wakes us at once when one comes:
             // no busy polling, ~25 wake-ups a second when idle).
             session.step(waitMillis: 40)
+            // `:ctx NAME`: after the pass that asked is drawn (its "switching to …" shows meanwhile).
+            await session.applyPendingSwitch()
             await Task.yield()
         }
         Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
-        await performer.sagas?.stopTap()
+        // Quitting waits for no poll or index batch in flight (the process ends), only for the tap.
+        await session.stopServices(grace: .zero, waitingForTheTap: true)
     }
 }
 

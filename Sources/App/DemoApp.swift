@@ -132,8 +132,13 @@ public enum DemoApp {
         var (state, performer) = try SessionSetup.make(opened, resolved: nil, readOnly: false, size: Size(width: 80, height: 24),
                                                        theme: theme.name, mailbox: mailbox)
         if traces.receiver == nil && traces.wanted { Reducer.reduce(&state, .notify(traces.message, isError: true)) }
+        // `:ctx` lists the config's contexts and may leave the demo store (the simulator keeps writing to it);
+        // the demo's spans have their own receiver, so the sources get none.
+        let contexts = ContextCatalog(selection: SourceSelection(), config: config ?? nil, themeOverride: r.display.theme)
+        state.viewStates[ContextsState.self] = contexts.state(current: nil)
         do {
-            try await DashboardApp.onTerminal(performer: performer, state: state, theme: theme, display: r.display)
+            try await DashboardApp.onTerminal(performer: performer, state: state, theme: theme, display: r.display, contexts: contexts,
+                                              services: ServiceSettings(refresh: r.display.refreshDuration, otlp: "off", spanLimits: SpanLimits()))
         } catch {
             simulator.cancel()
             await traces.stop()

@@ -17,9 +17,12 @@ public enum SnapshotReport {
         let resolved = try source.resolve()
         // The source is only read; a store's own index is still kept unless --read-only (as `evtop saga`),
         // and saga loads catch it up first. Views without sagas never make the loader.
-        let (state, performer) = try SessionSetup.make(try resolved.open(readOnly: true), resolved: resolved, readOnly: true,
+        var (state, performer) = try SessionSetup.make(try resolved.open(readOnly: true), resolved: resolved, readOnly: true,
                                                        indexReadOnly: source.readOnly, size: Size(width: width, height: height),
                                                        theme: Theme.fallback.name, catchUpBeforeSagaLoads: true)
+        // `--view ctx` lists the contexts (one screen: nothing switches).
+        state.viewStates[ContextsState.self] = ContextCatalog(selection: source, config: resolved.config, themeOverride: nil)
+            .state(current: ContextCatalog.startingContext(source, resolved))
         let backend = TestBackend(width: width, height: height)
         let session = DashboardSession(backend: backend, state: state, theme: .fallback, noColor: false, performer: performer)
         session.show(target)

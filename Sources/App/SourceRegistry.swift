@@ -76,6 +76,9 @@ public struct SourceURL: Sendable, Equatable {
 
     /// The URL in its normal spelling.
     public var text: String { SourceRegistry.backend(scheme)?.spell(target) ?? scheme + ":" + target }
+
+    /// What kind of source it names (`Kafka`, `embedded store`).
+    public var kind: String { SourceRegistry.backend(scheme)?.kind ?? scheme }
 }
 
 /// One kind of source: a scheme, how its URLs are checked, and how it is opened. Adding a broker is one
@@ -83,6 +86,8 @@ public struct SourceURL: Sendable, Equatable {
 struct SourceBackend: Sendable {
     /// URL schemes this backend answers to.
     let schemes: [String]
+    /// What kind of source it is, for the contexts view (`Kafka`).
+    let kind: String
     /// An example URL, for error messages.
     let example: String
     /// Checks what follows `scheme:` and returns it normalised; throws `BrokerError.badURL` with the reason.
@@ -141,6 +146,7 @@ extension SourceBackend {
     /// The embedded store: `sqlite:PATH` or `sqlite://PATH`.
     static let embeddedStore = SourceBackend(
         schemes: ["sqlite"],
+        kind: "embedded store",
         example: "sqlite:PATH",
         check: { url, rest in
             var path = rest
@@ -174,6 +180,7 @@ extension SourceBackend {
     /// A Kafka cluster: `kafka://HOST:PORT[,HOST:PORT]`, read with assign() only (never a consumer group).
     static let kafka = SourceBackend(
         schemes: ["kafka"],
+        kind: "Kafka",
         example: "kafka://HOST:PORT",
         check: { url, rest in
             guard rest.hasPrefix("//") else { throw BrokerError.badURL(url, reason: "use kafka://HOST:PORT[,HOST:PORT]") }
@@ -214,6 +221,7 @@ extension SourceBackend {
     /// at `http://HOST:15672` unless `--management` (the `management` property) says otherwise.
     static let rabbitMQ = SourceBackend(
         schemes: ["amqp", "amqps"],
+        kind: "RabbitMQ",
         example: "amqp://USER:PASSWORD@HOST:5672/VHOST",
         check: { url, rest in
             let scheme = url.lowercased().hasPrefix("amqps:") ? "amqps:" : "amqp:"

@@ -67,6 +67,9 @@ public enum Effect: Sendable, Hashable {
     case copyLetter(RecordPosition, whole: Bool)
     /// Write a loaded letter as JSON to a file (nil: `TOPIC-pP-OFFSET.json` in the working directory); never overwrites.
     case saveLetter(RecordPosition, path: String?)
+    /// Close the source and open the named context's instead, without restarting: the run loop stops the
+    /// source's background work, opens the context with its settings and starts over from a fresh state.
+    case switchContext(String)
 }
 
 /// Letters to set aside (skip) or give back (un-skip), as the operator confirmed them.

@@ -82,9 +82,18 @@ enum HeaderBar {
         let fixed = [title, connection] + paused + right
         let used = fixed.reduce(0) { $0 + TextWidth.of($1.text) } + 2
         let sourceRoom = max(8, area.width - used)
-        let source = TerminalUI.Span(text: " " + middleTruncated(state.source, to: sourceRoom - 1), role: .headerSource)
+        let source = TerminalUI.Span(text: " " + sourceText(state, width: sourceRoom - 1), role: .headerSource)
         StatusLine(left: [title, source, connection] + paused, right: right, fill: .header)
             .render(in: area, into: &buffer, theme: theme)
+    }
+
+    /// The source, after the name of the context it came from (`prod · kafka://k1:9092`); the URL yields
+    /// space before the name does.
+    static func sourceText(_ state: AppState, width: Int) -> String {
+        guard let context = state.viewStates[ContextsState.self].current else { return middleTruncated(state.source, to: width) }
+        let name = TextWidth.sanitized(context)
+        let room = width - TextWidth.of(name) - 3
+        return room >= 8 ? name + " · " + middleTruncated(state.source, to: room) : middleTruncated(name, to: width)
     }
 
     /// Cuts the middle out of a long source, keeping scheme and file name: `sqlite:/var/…/demo.db`.

@@ -22,6 +22,7 @@ public enum ViewRegistry {
         LagViews.lag, LagViews.group,
         SagaViews.sagas, SagaViews.timeline,
         DeadLetterViews.queues, DeadLetterViews.letters, ExceptionGroupsView.registration, DeadLetterViews.letter,
+        ContextsScreen.registration,
     ]
 
     private static let byName: [String: ViewRegistration] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -160,6 +161,9 @@ public enum GlobalKeys {
             guard !argument.isEmpty else { Reducer.say(&state, "usage: :follow CORRELATION-ID", error: true); return [] }
             Reducer.openSaga(&state, argument, following: true)
             return [.follow(argument)]
+        },
+        CommandBinding(verbs: ["ctx", "context", "contexts"], label: ":ctx [NAME]", help: "contexts; switch to NAME") { state, _, argument in
+            ContextsModel.command(&state, argument)
         },
         CommandBinding(verbs: ["pause", "resume"], label: ":pause :resume", help: "pause / resume") { state, verb, _ in
             state.paused = verb == "pause"

@@ -19,7 +19,8 @@ final class ViewRegistryTests: XCTestCase {
                 .registered(name: "brokers", argument: ""), .lag, .groupPartitions(group: "inventory-service"), .sagas,
                 .sagaTimeline(id: "ord-7f3a"), .deadLetters, .deadLetterList(topic: "orders.DLT"),
                 .registered(name: "exceptions", argument: "orders.DLT"),
-                .deadLetterDetail(topic: "orders.DLT", partition: letter?.partition ?? 0, offset: letter?.offset ?? 0)]
+                .deadLetterDetail(topic: "orders.DLT", partition: letter?.partition ?? 0, offset: letter?.offset ?? 0),
+                .registered(name: "ctx", argument: "")]
     }
 
     /// `state` showing `view`, with somewhere to go back to, and every load it wants already asked for.
@@ -97,7 +98,7 @@ final class ViewRegistryTests: XCTestCase {
 
     func testViewSpecsRoundTripForEveryView() throws {
         XCTAssertEqual(ViewRegistry.specForms, ["topics", "partitions:TOPIC", "queue:QUEUE", "brokers", "lag", "group:GROUP", "sagas", "saga:ID",
-                                                "dlq", "letters:TOPIC", "exceptions:TOPIC", "letter:TOPIC/PARTITION/OFFSET"])
+                                                "dlq", "letters:TOPIC", "exceptions:TOPIC", "letter:TOPIC/PARTITION/OFFSET", "ctx"])
         for view in Self.views { XCTAssertEqual(try ViewRegistry.parse(view.spec), view, view.spec) }
         XCTAssertEqual(try ViewRegistry.parse("letter:orders.DLT/2/42"), .deadLetterDetail(topic: "orders.DLT", partition: 2, offset: 42))
         XCTAssertEqual(try ViewRegistry.parse("groups"), .lag)
