@@ -60,7 +60,7 @@ enum HeaderBar {
         }
         right.append(TerminalUI.Span(text: Clock.hms(state.now, utcOffsetSeconds: state.utcOffsetSeconds) + " ", role: .header))
 
-        let connection: TerminalUI.Span
+        var connection: TerminalUI.Span
         switch state.connection {
         case .connecting: connection = TerminalUI.Span(text: " ○ connecting", role: .header)
         case .live:
@@ -79,6 +79,12 @@ enum HeaderBar {
         // Modes that change what keys do are always in sight.
         let paused = (state.paused ? [TerminalUI.Span(text: " ⏸ PAUSED ", role: .paused)] : [])
             + (state.readOnly ? [TerminalUI.Span(text: " READ-ONLY ", role: .paused)] : [])
+        // The clock and counts stay: a long cause of an outage is cut to the room left beside them
+        // (at least 8 columns for the source), never pushing them off the line.
+        let others = ([title] + paused + right).reduce(0) { $0 + TextWidth.of($1.text) } + 9
+        if TextWidth.of(connection.text) > area.width - others {
+            connection.text = TextWidth.truncated(connection.text, to: max(8, area.width - others))
+        }
         let fixed = [title, connection] + paused + right
         let used = fixed.reduce(0) { $0 + TextWidth.of($1.text) } + 2
         let sourceRoom = max(8, area.width - used)

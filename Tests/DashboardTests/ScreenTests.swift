@@ -193,6 +193,16 @@ final class TopicsScreenTests: XCTestCase {
         XCTAssertTrue(lines[1].contains("stale since 15:06:04"), lines[1])
     }
 
+    func testALongOutageCauseIsCutBeforeItPushesTheClockOffAn80ColumnHeader() {
+        var state = Fixtures.liveState(width: 80, height: 24)
+        Reducer.reduce(&state, .sourceFailed("broker unavailable: no metadata from 127.0.0.1:1: Local: Broker transport failure (last error: Connect failed: Connection refused)"))
+        Reducer.reduce(&state, .tick(Fixtures.end.addingTimeInterval(130)))
+        let header = Screen.render(state, theme: .fallback).lines[0]
+        XCTAssertTrue(header.contains("down 2m 10s: bro"), header)
+        XCTAssertTrue(header.hasSuffix("15:08:14 "), "the clock keeps its place: \(header)")
+        XCTAssertTrue(header.contains("6 topics") || header.contains("topics ·"), header)
+    }
+
     func testSomeBrokersDownShowsAPartialOutageInHeader() throws {
         var state = Fixtures.liveState(width: 100, height: 30)
         var partial = try XCTUnwrap(state.snapshot)
