@@ -81,7 +81,7 @@ struct RecordRetentionOptions: ParsableArguments {
     var recordRetention: String = "7d"
 
     @Option(name: .long, help: ArgumentHelp("Keep at most this many records in each partition of the store, oldest deleted first, or off.", valueName: "n"))
-    var recordMax: String = "500000"
+    var recordMax: String = "200000"
 
     func validate() throws {
         _ = try Usage.check { try policy() }
