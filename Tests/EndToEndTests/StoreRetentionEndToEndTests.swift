@@ -37,6 +37,12 @@ final class StoreRetentionEndToEndTests: XCTestCase {
                 XCTAssertEqual(first.first?.offset, p.high > p.low ? p.low : nil)
             }
         }
+        // Offsets retention deleted are named as such, as Kafka's "offset out of range" would.
+        let shipments = try XCTUnwrap(snapshot.topics.first { $0.name == "shipments" }?.partitions.first)
+        let replay = try runProcess(binary, ["replay", "--broker", "sqlite:" + store, "--source-topic", "shipments", "--target-topic", "orders",
+                                             "--from-offset", "0", "--limit", "1", "--dry-run"], env: box.environment)
+        XCTAssertEqual(replay.status, 0, replay.stderr)
+        XCTAssertTrue(replay.stdout.contains("retention deleted the older records: partition 0 starts at \(shipments.low)"), replay.stdout)
         let bad = try runProcess(binary, ["demo", "--headless", "--store", store, "--record-max", "lots"], env: box.environment)
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--record-max takes a positive number"), bad.stderr)
