@@ -163,6 +163,31 @@ public enum OTLPConversion {
         return (rest.rejected, rest.rejectionMessage)
     }
 
+    /// The receiver's path for a binary body, synchronously, for fuzzing and tests: validates it, then
+    /// decodes it in pieces of at most `chunk` spans; the pieces joined are what ``decodeRequest(_:encoding:)``
+    /// gives (a fuzz target checks exactly that).
+    public static func decodeProtobufInPieces(_ body: [UInt8], chunk: Int) throws -> (batch: OTLPDecodedBatch, pieces: Int) {
+        _ = try validateProtobuf(body)
+        var walker = OTLPSpanWalker(body)
+        var converter = Converter(jsonHex: false)
+        var spans: [Span] = []
+        var pieces = 0
+        do {
+            while let (proto, service, _) = try walker.next() {
+                converter.add(proto, service: service)
+                if converter.spans.count >= max(1, chunk) {
+                    spans += converter.take().spans
+                    pieces += 1
+                }
+            }
+        } catch {
+            throw malformed(error, .protobuf)
+        }
+        let rest = converter.take()
+        if !rest.spans.isEmpty { pieces += 1 }
+        return (OTLPDecodedBatch(spans: spans + rest.spans, rejected: rest.rejected, rejectionMessage: rest.rejectionMessage), pieces)
+    }
+
     /// Walks a binary request as ``decodeProtobuf(_:chunk:_:)`` does, keeping nothing: throws
     /// ``MalformedBody`` exactly where a whole decode would; returns how many spans it holds.
     static func validateProtobuf(_ body: [UInt8]) throws -> Int {

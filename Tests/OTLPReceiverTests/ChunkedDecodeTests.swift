@@ -118,6 +118,9 @@ final class ChunkedDecodeTests: XCTestCase {
             let expected = whole(body)
             let got = await walked(body, chunk: 2)
             XCTAssertEqual(got, expected, "body \(body.map { String(format: "%02x", $0) }.joined())")
+            // The synchronous path the fuzz target compares.
+            let pieces = (try? OTLPConversion.decodeProtobufInPieces(body, chunk: 2)).map { Outcome(spans: $0.batch.spans, rejected: $0.batch.rejected, message: $0.batch.rejectionMessage) }
+            XCTAssertEqual(pieces, expected)
             if expected == nil { refused += 1 } else { accepted += 1 }
         }
         // Both kinds were seen, so the comparison was not vacuous.
