@@ -28,6 +28,15 @@ def rss_mb(pid):
     return float("nan")
 
 
+def peak_mb(pid):
+    """VmHWM: the process's peak resident memory so far."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def connect(args, timeout=30):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
@@ -153,9 +162,9 @@ def spans(args):
     content_type = "application/x-protobuf"
     if body is None:
         body, content_type = json_spans(args.spans), "application/json"
-    print(f"before: VmRSS {rss_mb(args.pid):.0f} MB; body {len(body) / 1e6:.1f} MB {content_type}")
+    print(f"before: VmRSS {rss_mb(args.pid):.0f} MB, peak (VmHWM) {peak_mb(args.pid):.0f} MB; body {len(body) / 1e6:.1f} MB {content_type}")
     status = export(args, body, content_type, timeout=120)
-    print(f"{args.spans} spans: {status[0]}; VmRSS {rss_mb(args.pid):.0f} MB")
+    print(f"{args.spans} spans: {status[0]}; VmRSS {rss_mb(args.pid):.0f} MB, peak (VmHWM) {peak_mb(args.pid):.0f} MB")
     time.sleep(2)
     print(f"2 s later: VmRSS {rss_mb(args.pid):.0f} MB")
 

@@ -6,7 +6,8 @@ import OTLPReceiver
 /// `evtop collect`: only the OTLP receiver, writing spans into a store; no dashboard.
 public enum Collector {
     /// Receives OTLP/HTTP on `otlp` into the store file `store` (default: the default store) until SIGINT or SIGTERM.
-    public static func run(store: String?, otlp: String, limits: SpanLimits) async throws {
+    /// Records in the store are kept within `records` meanwhile (whoever writes them).
+    public static func run(store: String?, otlp: String, limits: SpanLimits, records: RecordRetentionPolicy = .standard) async throws {
         let logger = Logger(label: "evtop.collect")
         let path = store.map(Paths.expand) ?? Paths.defaultStore
         let opened = try SourceRegistry.open(SourceRegistry.embeddedStore(path: path), settings: SourceSettings(readOnly: false, create: true))
@@ -39,9 +40,12 @@ public enum Collector {
                 last = s
             }
         }
+        let retention = RecordRetentionRunner(opened.recordRetention, policy: records, logger: logger)
         let signal = await signals.next()
         progress.cancel()
         await receiver.stop()
+        await retention.stop()
+        await opened.close()
         let s = receiver.stats
         say("evtop collect: stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); \(s.spansStored) spans stored, \(s.spansRejected) rejected")
     }

@@ -28,10 +28,14 @@ public struct DemoRequest: Sendable {
     public var otlp: String
     /// How the dashboard looks.
     public var display: DisplaySettings
+    /// How long and how many records the embedded store keeps (brokers keep their own retention).
+    public var recordRetention: RecordRetentionPolicy
 
     /// Creates a request.
     public init(store: String?, broker: String?, properties: [String], rate: Double, seed: UInt64, duration: Double?,
-                poisonRate: Double, headless: Bool, otlp: String, display: DisplaySettings) {
+                poisonRate: Double, headless: Bool, otlp: String, display: DisplaySettings,
+                recordRetention: RecordRetentionPolicy = .standard) {
+        self.recordRetention = recordRetention
         self.store = store
         self.broker = broker
         self.properties = properties
@@ -66,8 +70,18 @@ public enum DemoApp {
         let opened = try SourceRegistry.open(url, settings: settings)
         // The attach line names the management API the demo was given, so that it can be pasted as it is.
         let management = settings.properties[SourceSettings.managementKey].map { " --management " + Secrets.url($0) } ?? ""
-        try await run(r, on: opened, logger: logger,
-                      headlessBanner: "writing to \(url.text) — attach with: evtop --broker \(url.text)\(management)")
+        let retention = RecordRetentionRunner(opened.recordRetention, policy: r.recordRetention, logger: logger)
+        do {
+            try await run(r, on: opened, logger: logger,
+                          headlessBanner: "writing to \(url.text) — attach with: evtop --broker \(url.text)\(management)")
+        } catch {
+            await retention.stop()
+            await opened.close()
+            throw error
+        }
+        await retention.stop()
+        // The store is checkpointed and closed: the demo leaves no -wal content behind.
+        await opened.close()
     }
 
     /// Runs the demo system on `log`, headless or with the dashboard.
@@ -103,8 +117,22 @@ public enum DemoApp {
                 }
             }
             defer { progress.cancel() }
+            // SIGINT and SIGTERM stop the simulator after its step, so that the store is closed cleanly
+            // (checkpointed, no -wal content left); a second one ends the process at once.
+            let simulator = Task { try await demo.run() }
+            let signals = SignalWaiter([SIGINT, SIGTERM])
+            let stopper = Task.detached {
+                let first = await signals.next()
+                if Task.isCancelled { return }  // the demo ended on its own
+                say("evtop demo: stopping (\(first == SIGINT ? "SIGINT" : "SIGTERM")); again to end at once")
+                simulator.cancel()
+                let second = await signals.next()
+                if Task.isCancelled { return }
+                Interrupts.dieBy(second)
+            }
+            defer { stopper.cancel() }
             do {
-                try await demo.run()
+                try await simulator.value
             } catch {
                 await traces.stop()
                 throw error
@@ -141,10 +169,13 @@ public enum DemoApp {
                                               services: ServiceSettings(refresh: r.display.refreshDuration, otlp: "off", spanLimits: SpanLimits()))
         } catch {
             simulator.cancel()
+            await simulator.value
             await traces.stop()
             throw error
         }
         simulator.cancel()
+        // Its last write ends before the store closes.
+        await simulator.value
         await traces.stop()
     }
 }

@@ -230,9 +230,17 @@ public enum RedriveJobs {
             let end = Swift.min(fromOffset.addingSaturating(limit), p.high)
             if start < end { positions += (start..<end).map { RecordPosition(topic: sourceTopic, partition: p.partition, offset: $0) } }
         }
+        // Offsets below a partition's log start were deleted by retention: say so, as Kafka's "offset out of range" would.
+        let deleted = partitions.filter { fromOffset < $0.low }
+        let gone = deleted.map { "partition \($0.partition) starts at \($0.low)" }.joined(separator: ", ")
         guard !positions.isEmpty else {
-            print("nothing to copy: offsets \(fromOffset)..<\(fromOffset.addingSaturating(limit)) hold no records in \(TextWidth.sanitized(sourceTopic))")
+            print("nothing to copy: offsets \(fromOffset)..<\(fromOffset.addingSaturating(limit)) hold no records in \(TextWidth.sanitized(sourceTopic))"
+                  + (deleted.isEmpty ? "" : " (retention deleted the older records: \(gone))"))
             return
+        }
+        if !deleted.isEmpty {
+            // On stderr: stdout may be --json.
+            FileHandle.standardError.write(Data("evtop replay: offsets below the log start were deleted by retention (\(gone)); copying from there\n".utf8))
         }
         let selection = "offsets \(fromOffset)..<\(fromOffset.addingSaturating(limit))" + (partition.map { " of partition \($0)" } ?? " of every partition")
         let request = RedriveRequest(kind: .replay, sourceTopic: sourceTopic, positions: positions, targetOverride: targetTopic,

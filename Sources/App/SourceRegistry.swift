@@ -32,6 +32,17 @@ public struct OpenedSource: Sendable {
     public var tapExchanges: [String]? = nil
     /// Where a tapped source's sagas live (records, index, spans), read-only or not; nil for sources read directly.
     var tapFile: TapStoreFile? = nil
+    /// Deletes the oldest records by a retention policy (the embedded store opened for writing); nil where the
+    /// broker keeps its own retention or the source was opened read-only.
+    public var recordRetention: (any RecordRetention)? = nil
+    /// Releases what the source holds when its user is done (the embedded store: checkpoint and close, so
+    /// that no `-wal` content is left behind); nil when there is nothing to release.
+    var closing: (@Sendable () async -> Void)? = nil
+
+    /// Releases the source (see ``closing``); nothing may use it afterwards.
+    public func close() async {
+        await closing?()
+    }
 
     /// The source as the user named it, without secrets.
     public var description: String { reader.sourceDescription }
@@ -173,8 +184,11 @@ extension SourceBackend {
             // the dashboard's default store) and only where no file exists; an existing file must be a store.
             let mode: SQLiteLog.OpenMode = settings.readOnly ? .readOnly : settings.create ? .readWrite : .readWriteExisting
             let store = try SQLiteLog(path: path, mode: mode)
-            return OpenedSource(reader: store, writable: settings.readOnly ? nil : store, demo: settings.readOnly ? nil : store,
-                                traces: store, spanStore: settings.readOnly ? nil : store)
+            var opened = OpenedSource(reader: store, writable: settings.readOnly ? nil : store, demo: settings.readOnly ? nil : store,
+                                      traces: store, spanStore: settings.readOnly ? nil : store)
+            opened.recordRetention = settings.readOnly ? nil : store
+            opened.closing = { store.close() }
+            return opened
         })
 
     /// A Kafka cluster: `kafka://HOST:PORT[,HOST:PORT]`, read with assign() only (never a consumer group).

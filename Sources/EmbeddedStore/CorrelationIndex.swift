@@ -57,6 +57,7 @@ public final class CorrelationIndex: Sendable {
             "offset" INTEGER NOT NULL,
             type INTEGER,
             PRIMARY KEY(saga, ms, part, "offset")) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS index_records_by_position ON index_records(part, "offset");
         """
 
     /// The first layout's tables (one text row per record, three secondary indexes): dropped when a file
@@ -192,6 +193,7 @@ public final class CorrelationIndex: Sendable {
 
     /// What one saga gained in a batch.
     private struct SagaGain {
+        var correlationID: String
         var first: Int64 = .max
         var last: Int64 = .min
         var count = 0
@@ -227,7 +229,7 @@ public final class CorrelationIndex: Sendable {
                 throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
             }
             guard sqlite3_changes(connection) > 0 else { continue }  // indexed before
-            var g = gains[saga, default: SagaGain()]
+            var g = gains[saga, default: SagaGain(correlationID: e.correlationID)]
             g.first = min(g.first, e.timestampMillis)
             g.last = max(g.last, e.timestampMillis)
             g.count += 1
@@ -244,8 +246,16 @@ public final class CorrelationIndex: Sendable {
                 last_ms = MAX(last_ms, ?5)
             WHERE id = ?6
             """)
+        let revive = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO index_sagas(id, correlation_id, first_ms, last_ms, records, last_type) VALUES (?, ?, ?, ?, ?, ?)
+            """)
         for (saga, g) in gains {
             try summary.execute(arguments: [g.first, g.count, g.typeAtLast, g.typeAtLastMillis, g.last, saga])
+            if db.changesCount == 0 {
+                // Retention (here or in another process) dropped the saga after this process cached its id:
+                // it comes back under the same id, so the rows just written stay reachable.
+                try revive.execute(arguments: [saga, g.correlationID, g.first, g.last, g.count, g.typeAtLast])
+            }
         }
         let move = try db.cachedStatement(sql: """
             UPDATE index_partitions SET head = MAX(head, coalesce(?1, head)), tail = MIN(tail, coalesce(?2, tail)),
@@ -348,6 +358,66 @@ public final class CorrelationIndex: Sendable {
             cache.sagas.removeAll()  // forgotten sagas are gone; their ids are never reused, but the cache would recreate nothing
         }
     }
+
+    /// Drops the entries of records below `offset` in one partition (retention deleted them), in the
+    /// caller's transaction: their sagas' counts go down, a saga left without records goes, and the
+    /// partition's coverage starts at `offset` at the earliest. Found through `index_records_by_position`,
+    /// so it costs what it drops. Nothing happens in a file without the index's tables.
+    public static func dropEntries(_ db: Database, topic: String, partition: Int32, below offset: Int64) throws {
+        guard let part = try Int64.fetchOne(db.cachedStatement(sql: #"SELECT id FROM index_partitions WHERE topic = ? AND "partition" = ?"#),
+                                            arguments: [topic, partition]) else { return }
+        var losses: [Int64: Int64] = [:]
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT saga FROM index_records INDEXED BY index_records_by_position WHERE part = ? AND "offset" < ?
+            """), arguments: [part, offset])
+        while let row = try rows.next() {
+            let saga: Int64 = row[0]
+            losses[saga, default: 0] += 1
+        }
+        if !losses.isEmpty {
+            try db.cachedStatement(sql: """
+                DELETE FROM index_records WHERE part = ? AND "offset" < ?
+                """).execute(arguments: [part, offset])
+            let lose = try db.cachedStatement(sql: """
+                UPDATE index_sagas SET records = records - ?2,
+                    first_ms = coalesce((SELECT MIN(ms) FROM index_records WHERE saga = ?1), first_ms)
+                WHERE id = ?1
+                """)
+            let drop = try db.cachedStatement(sql: "DELETE FROM index_sagas WHERE id = ? AND records <= 0")
+            for (saga, n) in losses {
+                try lose.execute(arguments: [saga, n])
+                try drop.execute(arguments: [saga])
+            }
+        }
+        try db.cachedStatement(sql: """
+            UPDATE index_partitions SET tail = MAX(tail, ?1), head = MAX(head, ?1) WHERE id = ?2
+            """).execute(arguments: [offset, part])
+    }
+
+    /// ``dropEntries(_:topic:partition:below:)`` for every partition whose log now starts above what the
+    /// index covers (`lows`: each partition's low watermark), each partition in its own transaction: for a
+    /// log whose retention runs elsewhere (a Kafka broker). Returns the partitions trimmed.
+    @discardableResult
+    public func trim(below lows: [TopicPartition: Int64]) async throws -> Int {
+        guard writable else { throw StoreError.readOnly(path) }
+        let coverage = try await coverage()
+        var trimmed = 0
+        for (tp, low) in lows.sorted(by: { $0.key < $1.key }) {
+            guard let c = coverage[tp], c.tail < low else { continue }
+            // A stretch of offsets at a time: one transaction never drops more than that many entries.
+            var below = c.tail
+            while below < low {
+                below = min(low, below.addingSaturating(Self.trimChunk))
+                let upTo = below
+                try await file.write { db in try Self.dropEntries(db, topic: tp.topic, partition: tp.partition, below: upTo) }
+            }
+            trimmed += 1
+        }
+        return trimmed
+    }
+
+    /// Offsets of a partition ``trim(below:)`` drops per transaction at most.
+    static let trimChunk: Int64 = 50_000
 
     // MARK: - Reading
 

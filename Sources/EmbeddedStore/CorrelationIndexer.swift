@@ -97,6 +97,20 @@ public final class CorrelationIndexer: Sendable {
             try await index.forget(recreated)
             for tp in recreated { coverage[tp] = nil }
         }
+        // Retention moved a log start past what the index covers: drop the entries of the deleted records
+        // (the embedded store does this as it deletes; a Kafka broker deletes on its own).
+        var retained: [TopicPartition: Int64] = [:]
+        for t in snapshot.topics {
+            for p in t.partitions {
+                let tp = TopicPartition(t.name, p.partition)
+                let answered = p.leader.map { !down.contains($0) } ?? (p.replicas == nil)
+                if answered, p.low > 0, p.low <= p.high, let c = coverage[tp], c.tail < p.low { retained[tp] = p.low }
+            }
+        }
+        if !retained.isEmpty, index.writable {
+            try await index.trim(below: retained)
+            coverage = try await index.coverage()
+        }
         let plan = Self.plan(snapshot: snapshot, coverage: coverage, recentFirst: recentFirst, budget: maxRecordsPerTick)
         if !plan.starts.isEmpty { try await index.start(plan.starts) }
 

@@ -11,7 +11,7 @@ import SQLiteSupport
 /// ``busyTimeout`` for it. Watermarks live in the `partitions` table and are
 /// updated in the same transaction as the records, so ``snapshot()`` costs
 /// O(partitions + group offsets) and never scans records.
-public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
+public final class SQLiteLog: LogReader, LogWriter, DemoSetup, RecordRetention {
     /// How a store is opened.
     public enum OpenMode: Sendable {
         /// Reads and writes; creates the store only where no file exists. An existing file must be an
@@ -398,8 +398,80 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup {
             try db.cachedStatement(sql: """
                 UPDATE partitions SET low = ? WHERE topic = ? AND "partition" = ?
                 """).execute(arguments: [newLow, topic, partition])
+            try CorrelationIndex.dropEntries(db, topic: topic, partition: partition, below: newLow)
             return deleted
         }
+    }
+
+    /// Records deleted per write transaction by ``pruneRecords(_:now:)``.
+    static let recordPruneChunk: Int64 = 5_000
+
+    /// Deletes each partition's oldest records beyond `policy` (its age at `now`, its count), in chunks of
+    /// ``recordPruneChunk`` from the front of the partition, each in its own short write transaction (as
+    /// span pruning does), so the store's other writers never wait long and the WAL is checkpointed between
+    /// chunks. Each chunk moves the partition's low watermark up and drops the correlation index's entries
+    /// for the records it deleted, in the same transaction. Returns how many records went.
+    @discardableResult
+    public func pruneRecords(_ policy: RecordRetentionPolicy, now: Date) async throws -> Int64 {
+        try checkWritable()
+        guard policy.isOn else { return 0 }
+        let cutoff = policy.cutoffMillis(now: now)
+        let chunk = Self.recordPruneChunk
+        let partitions = try await file.read { db in
+            try Row.fetchAll(db, sql: #"SELECT topic, "partition" FROM partitions ORDER BY topic, "partition""#)
+                .map { row -> TopicPartition in TopicPartition(try self.column(row, 0), try self.column(row, 1)) }
+        }
+        var deleted: Int64 = 0
+        for tp in partitions {
+            while true {
+                try Task.checkCancellation()
+                let gone = try await file.write { db in
+                    try Self.pruneFront(db, tp, cutoffMillis: cutoff, maxRecords: policy.maxRecordsPerPartition, chunk: chunk, path: self.path)
+                }
+                deleted += gone
+                if gone < chunk { break }
+            }
+        }
+        return deleted
+    }
+
+    /// One chunk of retention on one partition (the caller's transaction): returns the records deleted.
+    private static func pruneFront(_ db: Database, _ tp: TopicPartition, cutoffMillis: Int64?, maxRecords: Int64?,
+                                   chunk: Int64, path: String) throws -> Int64 {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT low, high FROM partitions WHERE topic = ? AND "partition" = ?
+            """), arguments: [tp.topic, tp.partition]) else { return 0 }
+        let low: Int64 = try row.value(at: 0, of: path), high: Int64 = try row.value(at: 1, of: path)
+        var front: [(offset: Int64, timestampMillis: Int64)] = []
+        // The front is read only when its first record is old enough to go (most passes: it is not).
+        if let cutoffMillis, high > low,
+           let first = try Int64.fetchOne(db.cachedStatement(sql: """
+               SELECT ts FROM records WHERE topic = ? AND "partition" = ? AND "offset" = ?
+               """), arguments: [tp.topic, tp.partition, low]),
+           first < cutoffMillis {
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT "offset", ts FROM records WHERE topic = ? AND "partition" = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?
+                """), arguments: [tp.topic, tp.partition, low, chunk])
+            while let r = try rows.next() { front.append((try r.value(at: 0, of: path), try r.value(at: 1, of: path))) }
+        }
+        let newLow = RecordRetentionPolicy.newLow(low: low, high: high, front: front, cutoffMillis: cutoffMillis,
+                                                  maxRecords: maxRecords, chunk: chunk)
+        guard newLow > low else { return 0 }
+        try db.cachedStatement(sql: """
+            DELETE FROM records WHERE topic = ? AND "partition" = ? AND "offset" >= ? AND "offset" < ?
+            """).execute(arguments: [tp.topic, tp.partition, low, newLow])
+        try db.cachedStatement(sql: """
+            UPDATE partitions SET low = ? WHERE topic = ? AND "partition" = ?
+            """).execute(arguments: [newLow, tp.topic, tp.partition])
+        try CorrelationIndex.dropEntries(db, topic: tp.topic, partition: tp.partition, below: newLow)
+        // The watermarks say how many went: the store's offsets are dense.
+        return newLow - low
+    }
+
+    /// Folds the WAL into the file and closes the store (see `SQLiteFile.close()`): a writer that ends
+    /// leaves no `-wal` content behind. Every later call fails.
+    public func close() {
+        file.close()
     }
 
     /// Records retained across all partitions (sum of high − low): O(partitions).

@@ -68,7 +68,7 @@ public enum OTLPConversion {
                 request = try ProtoRequest(jsonUTF8Bytes: body, options: options)
             }
         } catch {
-            throw MalformedBody(description: "not a valid OTLP ExportTraceServiceRequest (\(encoding.contentType)): \(error)")
+            throw malformed(error, encoding)
         }
         return convert(request, idsAsJSONHex: encoding == .json)
     }
@@ -77,33 +77,132 @@ public enum OTLPConversion {
     /// made of OTLP/JSON's hex strings (it reads them as base64, which hex always is); re-encoding as
     /// base64 gives the hex text back.
     static func convert(_ request: ProtoRequest, idsAsJSONHex: Bool) -> OTLPDecodedBatch {
-        var spans: [Span] = []
-        var rejected = 0
-        var message = ""
-        func reject(_ why: String) {
-            rejected += 1
-            if message.isEmpty { message = why }
-        }
+        var converter = Converter(jsonHex: idsAsJSONHex)
         for resourceSpans in request.resourceSpans {
-            let resourceAttributes = resourceSpans.resource.attributes
-            let service = resourceAttributes.last { $0.key == "service.name" }.flatMap { kv -> String? in
-                if case .stringValue(let s)? = kv.value.value, !s.isEmpty { return s }
-                return nil
-            } ?? "unknown"
+            let service = serviceName(resourceSpans.resource)
             for scopeSpans in resourceSpans.scopeSpans {
-                for proto in scopeSpans.spans {
-                    do {
-                        spans.append(try span(proto, service: service, jsonHex: idsAsJSONHex))
-                    } catch let error as InvalidSpan {
-                        reject("span '\(proto.name.prefix(80))': \(error.reason)")
-                    } catch {
-                        reject("span '\(proto.name.prefix(80))': \(error)")
-                    }
-                }
+                for proto in scopeSpans.spans { converter.add(proto, service: service) }
             }
         }
-        if rejected > 1 { message += " (and \(rejected - 1) more)" }
-        return OTLPDecodedBatch(spans: spans, rejected: rejected, rejectionMessage: message)
+        var batch = converter.take()
+        batch.rejectionMessage = converter.rejectionMessage
+        return batch
+    }
+
+    /// A resource's `service.name` (the last non-empty string one), "unknown" without one.
+    static func serviceName(_ resource: Opentelemetry_Proto_Resource_V1_Resource) -> String {
+        resource.attributes.last { $0.key == "service.name" }.flatMap { kv -> String? in
+            if case .stringValue(let s)? = kv.value.value, !s.isEmpty { return s }
+            return nil
+        } ?? "unknown"
+    }
+
+    /// Converts spans one at a time, counting the ones refused and keeping the first reason; the spans
+    /// converted so far can be taken in pieces.
+    struct Converter {
+        let jsonHex: Bool
+        private(set) var spans: [Span] = []
+        private(set) var rejected = 0
+        private var firstReason = ""
+
+        init(jsonHex: Bool) {
+            self.jsonHex = jsonHex
+        }
+
+        mutating func add(_ proto: ProtoSpan, service: String) {
+            do {
+                spans.append(try span(proto, service: service, jsonHex: jsonHex))
+            } catch let error as InvalidSpan {
+                reject("span '\(proto.name.prefix(80))': \(error.reason)")
+            } catch {
+                reject("span '\(proto.name.prefix(80))': \(error)")
+            }
+        }
+
+        private mutating func reject(_ why: String) {
+            rejected += 1
+            if firstReason.isEmpty { firstReason = why }
+        }
+
+        /// The spans converted since the last take (with the rejections so far).
+        mutating func take() -> OTLPDecodedBatch {
+            defer { spans = [] }
+            return OTLPDecodedBatch(spans: spans, rejected: rejected, rejectionMessage: rejectionMessage)
+        }
+
+        /// The first reason, and how many more there were.
+        var rejectionMessage: String {
+            rejected > 1 ? firstReason + " (and \(rejected - 1) more)" : firstReason
+        }
+    }
+
+    /// Decodes a binary request a span at a time (``OTLPSpanWalker``), handing the converted spans to
+    /// `body` in pieces of at most `chunk` spans and (but for a single larger span) `chunkBytes` encoded
+    /// bytes; returns the rejections of the whole request. The same spans, in the same order, with the
+    /// same rejections as ``decodeRequest(_:encoding:)``; at most one decoded protobuf span and one piece
+    /// of converted spans are alive at a time. A malformed body throws ``MalformedBody``, possibly after
+    /// pieces were handed over: walk it with ``validateProtobuf(_:)`` first.
+    static func decodeProtobuf(_ body: [UInt8], chunk: Int, chunkBytes: Int = .max,
+                               _ piece: ([Span]) async throws -> Void) async throws -> (rejected: Int, message: String) {
+        var walker = OTLPSpanWalker(body)
+        var converter = Converter(jsonHex: false)
+        var bytes = 0
+        while true {
+            let next: (span: ProtoSpan, service: String, bytes: Int)?
+            do { next = try walker.next() } catch { throw malformed(error, .protobuf) }
+            guard let (proto, service, size) = next else { break }
+            converter.add(proto, service: service)
+            bytes += size
+            if converter.spans.count >= max(1, chunk) || (bytes >= chunkBytes && !converter.spans.isEmpty) {
+                try await piece(converter.take().spans)
+                bytes = 0
+            }
+        }
+        let rest = converter.take()
+        if !rest.spans.isEmpty { try await piece(rest.spans) }
+        return (rest.rejected, rest.rejectionMessage)
+    }
+
+    /// The receiver's path for a binary body, synchronously, for fuzzing and tests: validates it, then
+    /// decodes it in pieces of at most `chunk` spans; the pieces joined are what ``decodeRequest(_:encoding:)``
+    /// gives (a fuzz target checks exactly that).
+    public static func decodeProtobufInPieces(_ body: [UInt8], chunk: Int) throws -> (batch: OTLPDecodedBatch, pieces: Int) {
+        _ = try validateProtobuf(body)
+        var walker = OTLPSpanWalker(body)
+        var converter = Converter(jsonHex: false)
+        var spans: [Span] = []
+        var pieces = 0
+        do {
+            while let (proto, service, _) = try walker.next() {
+                converter.add(proto, service: service)
+                if converter.spans.count >= max(1, chunk) {
+                    spans += converter.take().spans
+                    pieces += 1
+                }
+            }
+        } catch {
+            throw malformed(error, .protobuf)
+        }
+        let rest = converter.take()
+        if !rest.spans.isEmpty { pieces += 1 }
+        return (OTLPDecodedBatch(spans: spans + rest.spans, rejected: rest.rejected, rejectionMessage: rest.rejectionMessage), pieces)
+    }
+
+    /// Walks a binary request as ``decodeProtobuf(_:chunk:_:)`` does, keeping nothing: throws
+    /// ``MalformedBody`` exactly where a whole decode would; returns how many spans it holds.
+    static func validateProtobuf(_ body: [UInt8]) throws -> Int {
+        var walker = OTLPSpanWalker(body)
+        var count = 0
+        do {
+            while try walker.next() != nil { count += 1 }
+        } catch {
+            throw malformed(error, .protobuf)
+        }
+        return count
+    }
+
+    static func malformed(_ error: any Error, _ encoding: OTLPEncoding) -> MalformedBody {
+        MalformedBody(description: "not a valid OTLP ExportTraceServiceRequest (\(encoding.contentType)): \(error)")
     }
 
     struct InvalidSpan: Error { var reason: String }

@@ -122,6 +122,22 @@ public final class SQLiteFile: Sendable {
         }
     }
 
+    // MARK: - Closing
+
+    /// Folds the WAL back into the file and closes every connection, so that a writer that ends leaves
+    /// no `-wal` content behind (SQLite's own close-time checkpoint needs the last connection to close to
+    /// be one that can write, which a pool closing its writer first never is). A checkpoint that cannot
+    /// truncate (another process is reading) copies what it can and leaves the rest to the next writer.
+    /// Idempotent; reads and writes after it fail.
+    public func close() {
+        if !options.readOnly {
+            _ = try? pool.writeWithoutTransaction { db in
+                if (try? db.checkpoint(.truncate)) == nil { _ = try? db.checkpoint(.passive) }
+            }
+        }
+        try? pool.close()
+    }
+
     // MARK: - Files that cannot be written
 
     /// Why the file at `path` cannot be written by this process, or nil when it can: the file itself is

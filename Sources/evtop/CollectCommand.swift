@@ -28,6 +28,8 @@ struct CollectCommand: AsyncParsableCommand {
 
     @OptionGroup var retention: SpanRetentionOptions
 
+    @OptionGroup var records: RecordRetentionOptions
+
     func validate() throws {
         let tapping = source.broker != nil || source.context != nil
         if try Usage.check({ try OTLPListen.parse(otlp) }) == .off, !tapping { throw ValidationError("evtop collect needs an address; --otlp off leaves nothing to do") }
@@ -40,7 +42,7 @@ struct CollectCommand: AsyncParsableCommand {
             if store != nil { throw ValidationError("--store is for the spans of an embedded store; with --broker the spans go to the broker's tap store") }
             try await Collector.runTap(source: selection, otlp: otlp, limits: try retention.limits())
         } else {
-            try await Collector.run(store: store, otlp: otlp, limits: try retention.limits())
+            try await Collector.run(store: store, otlp: otlp, limits: try retention.limits(), records: try records.policy())
         }
     }
 }

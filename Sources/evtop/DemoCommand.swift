@@ -1,5 +1,6 @@
 import ArgumentParser
 import App
+import EventModel
 
 /// `evtop demo`: the simulated order-fulfillment system on the embedded store, with the dashboard on top.
 struct DemoCommand: AsyncParsableCommand {
@@ -49,6 +50,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var display: DisplayOptions
 
+    @OptionGroup var records: RecordRetentionOptions
+
     func validate() throws {
         guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be between 0 and 100000 orders/s") }
         guard (0...1).contains(poisonRate) else { throw ValidationError("--poison-rate must be between 0 and 1") }
@@ -59,6 +62,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let properties = self.properties + (management.map { ["\(SourceSettings.managementKey)=\($0)"] } ?? [])
         try await DemoApp.run(DemoRequest(store: store, broker: broker, properties: properties, rate: rate, seed: seed, duration: duration,
-                                          poisonRate: poisonRate, headless: headless, otlp: otlp, display: display.settings))
+                                          poisonRate: poisonRate, headless: headless, otlp: otlp, display: display.settings,
+                                          recordRetention: try records.policy()))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import App
+import EventModel
 
 /// Where to read from: broker URL or a config context.
 struct SourceOptions: ParsableArguments {
@@ -71,6 +72,23 @@ struct SpanRetentionOptions: ParsableArguments {
 
     func limits() throws -> SpanLimits {
         try SpanRetentionSetting.limits(retention: spanRetention, max: spanMax)
+    }
+}
+
+/// How long and how many records a writer of the embedded store keeps (`--record-retention`, `--record-max`).
+struct RecordRetentionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Keep the store's records this long, by timestamp: 90s, 30m, 24h, 7d, or off.", valueName: "age"))
+    var recordRetention: String = "7d"
+
+    @Option(name: .long, help: ArgumentHelp("Keep at most this many records in each partition of the store, oldest deleted first, or off.", valueName: "n"))
+    var recordMax: String = "200000"
+
+    func validate() throws {
+        _ = try Usage.check { try policy() }
+    }
+
+    func policy() throws -> RecordRetentionPolicy {
+        try RecordRetentionSetting.policy(retention: recordRetention, max: recordMax)
     }
 }
 

@@ -145,7 +145,9 @@ final class CorrelationIndexerTests: StoreTestCase {
         XCTAssertFalse(old)
     }
 
-    func testAnIndexTakesAtMostFortyBytesARecord() async throws {
+    /// 40 bytes before record retention; the entry by partition and offset (`index_records_by_position`,
+    /// ~20 bytes), through which retention drops the entries of deleted records, makes it 60.
+    func testAnIndexTakesAtMostSixtyBytesARecord() async throws {
         let log = try SQLiteLog(path: path())
         try await log.createTopic("orders", partitions: 4)
         // Six records per saga, as a saga of a few steps across services writes them.
@@ -163,6 +165,6 @@ final class CorrelationIndexerTests: StoreTestCase {
         let perRecord = Double(bytes) / 60_000
         print("correlation index: \(bytes) bytes for 60,000 records: \(String(format: "%.1f", perRecord)) bytes a record")
         XCTAssertGreaterThan(bytes, 0)
-        XCTAssertLessThanOrEqual(perRecord, 40)
+        XCTAssertLessThanOrEqual(perRecord, 60)
     }
 }
