@@ -93,7 +93,7 @@ extension Collector {
 }
 
 /// Turns termination signals into an awaitable event (the default action is suppressed while it lives).
-final class SignalWaiter {
+final class SignalWaiter: Sendable {
     private let stream: AsyncStream<Int32>
 
     init(_ signals: [Int32]) {

@@ -54,6 +54,10 @@ public enum DemoApp {
     /// Runs the demo on the request's broker, store file, or a fresh default store.
     public static func run(_ r: DemoRequest) async throws {
         let logger = Logger(label: "evtop.demo")
+        // Headless, SIGINT and SIGTERM are taken from the start, before the store is opened: one that comes
+        // while it opens or while the topics are set up stops the demo as soon as it runs, never mid-write,
+        // and the store is closed cleanly (no -wal content left).
+        let signals = r.headless ? SignalWaiter([SIGINT, SIGTERM]) : nil
         let url: SourceURL
         if let broker = r.broker {
             url = try SourceRegistry.parse(broker)
@@ -72,7 +76,7 @@ public enum DemoApp {
         let management = settings.properties[SourceSettings.managementKey].map { " --management " + Secrets.url($0) } ?? ""
         let retention = RecordRetentionRunner(opened.recordRetention, policy: r.recordRetention, logger: logger)
         do {
-            try await run(r, on: opened, logger: logger,
+            try await run(r, on: opened, logger: logger, signals: signals,
                           headlessBanner: "writing to \(url.text) — attach with: evtop --broker \(url.text)\(management)")
         } catch {
             await retention.stop()
@@ -85,7 +89,8 @@ public enum DemoApp {
     }
 
     /// Runs the demo system on `log`, headless or with the dashboard.
-    private static func run(_ r: DemoRequest, on opened: OpenedSource, logger: Logger, headlessBanner: String) async throws {
+    private static func run(_ r: DemoRequest, on opened: OpenedSource, logger: Logger, signals: SignalWaiter?,
+                            headlessBanner: String) async throws {
         let demoConfig = DemoConfig(rate: r.rate, seed: r.seed, duration: r.duration, poisonRate: r.poisonRate)
         // The source says what it can host: a log with consumer groups, or exchanges and queues.
         let demo: any DemoDriver
@@ -120,7 +125,7 @@ public enum DemoApp {
             // SIGINT and SIGTERM stop the simulator after its step, so that the store is closed cleanly
             // (checkpointed, no -wal content left); a second one ends the process at once.
             let simulator = Task { try await demo.run() }
-            let signals = SignalWaiter([SIGINT, SIGTERM])
+            let signals = signals ?? SignalWaiter([SIGINT, SIGTERM])
             let stopper = Task.detached {
                 let first = await signals.next()
                 if Task.isCancelled { return }  // the demo ended on its own
