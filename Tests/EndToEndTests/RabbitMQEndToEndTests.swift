@@ -24,10 +24,12 @@ final class RabbitMQEndToEndTests: RabbitNodeTestCase {
         return RabbitMQLog(settings: try RabbitMQSettings(url: url, management: management ?? node.managementURL, knownQueues: queues))
     }
 
-    /// Polls until the management API's statistics (refreshed every second) show what `done` wants.
+    /// Polls until the management API's statistics show what `done` wants. They are sampled every second,
+    /// but a loaded node (CI, after the kill test) can take far longer to publish a queue's first
+    /// `message_stats`: the wait is generous because it ends as soon as the figures are there.
     func snapshot(_ log: RabbitMQLog, until done: (BrokerSnapshot) -> Bool) async throws -> BrokerSnapshot {
         var last = try await log.snapshot()
-        for _ in 0..<60 where !done(last) {
+        for _ in 0..<360 where !done(last) {
             try await Task.sleep(for: .milliseconds(250))
             last = try await log.snapshot()
         }
