@@ -38,6 +38,8 @@ public enum Action: Sendable {
     case sagaLoaded(SagaTimeline, note: String?)
     /// Loading sagas failed.
     case sagaLoadFailed(String)
+    /// Records sampled for the insights rules since the last sample.
+    case insightsSampled([InsightRecord])
 }
 
 /// What the reducer asks the run loop to do; the reducer itself never performs I/O.

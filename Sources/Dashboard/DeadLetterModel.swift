@@ -121,6 +121,12 @@ public enum DeadLetterModel {
             wanted = wanted.filter { $0.name == topic }
         default: break
         }
+        return loads(of: wanted, &state)
+    }
+
+    /// Loads of the letters of `wanted` whose end moved since they were last asked for (any view that
+    /// reads letters: the DLQ views, insights). Records the request.
+    static func loads(of wanted: [TopicInfo], _ state: inout AppState) -> [Effect] {
         var due: [String] = []
         for topic in wanted {
             // A log's letters change when its end moves; a queue's when its depth or publish count does.

@@ -41,6 +41,7 @@ public enum Reducer {
             state.groupLags = state.lagTracker.evaluateAll(now: snapshot.time)
             state.snapshot = snapshot
             state.deadLetterTopics.declaredByBroker = snapshot.deadLetterTopics
+            InsightsModel.observe(&state, snapshot)
             if let limitation = snapshot.limitation {
                 state.hint = limitation
             } else if let hint = state.hint, hint == state.shownLimitation {
@@ -52,6 +53,8 @@ public enum Reducer {
             } else if !snapshot.topics.isEmpty, state.hint?.hasPrefix("empty store") == true {
                 state.hint = nil
             }
+        case .insightsSampled(let records):
+            InsightsModel.ingest(&state, records)
         case .sourceFailed(let reason):
             state.connection = .down(reason)
             if state.downSince == nil { state.downSince = state.now }

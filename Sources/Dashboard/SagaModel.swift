@@ -24,6 +24,8 @@ public struct SagaListRow: Sendable, Hashable {
     public var services: [String]
     /// Records and spans seen.
     public var items: Int
+    /// The step that failed, if one did (the insights rules count where sagas fail).
+    public var failedStep: String?
 
     /// Creates a row.
     public init(id: String, type: String?, state: SagaState, startMillis: Int64, lastMillis: Int64, stepsDone: Int,
@@ -49,6 +51,7 @@ public struct SagaListRow: Sendable, Hashable {
                   // A saga known only from spans: its newest span says what happened last.
                   lastEvent: t.lastEventType ?? t.items.last { $0.kind == .span }?.label,
                   services: t.services.filter(seen.contains), items: t.items.count)
+        failedStep = t.steps.first { $0.status == .failed }?.name
     }
 
     /// Seconds from first to last item.
@@ -138,10 +141,7 @@ public enum SagaModel {
         }
         switch state.view {
         case .sagas:
-            guard !state.sagas.listLoading, state.snapshot != nil || state.sagas.rows == nil, due(state.sagas.listRequested) else { return [] }
-            state.sagas.listLoading = true
-            state.sagas.listRequested = (high, state.now)
-            return [.loadSagas]
+            return listLoad(&state)
         case .sagaTimeline(let id):
             // Another saga opened while one loads: ask at once (the late answer is dropped by its ID).
             let other = state.sagas.timelineID != id
@@ -160,6 +160,17 @@ public enum SagaModel {
         default:
             return []
         }
+    }
+
+    /// The sagas list's load when it is due (every view that reads the list: sagas, insights); records the request.
+    static func listLoad(_ state: inout AppState) -> [Effect] {
+        guard !state.paused else { return [] }
+        let high = state.snapshot?.topics.reduce(Int64(0)) { $0.addingSaturating($1.totalHigh) } ?? 0
+        let due = state.sagas.listRequested.map { $0.high != high || state.now.timeIntervalSince($0.at) >= refreshSeconds } ?? true
+        guard !state.sagas.listLoading, state.snapshot != nil || state.sagas.rows == nil, due else { return [] }
+        state.sagas.listLoading = true
+        state.sagas.listRequested = (high, state.now)
+        return [.loadSagas]
     }
 
     // MARK: - List

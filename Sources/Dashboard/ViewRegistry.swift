@@ -22,6 +22,7 @@ public enum ViewRegistry {
         LagViews.lag, LagViews.group,
         SagaViews.sagas, SagaViews.timeline,
         DeadLetterViews.queues, DeadLetterViews.letters, ExceptionGroupsView.registration, DeadLetterViews.letter,
+        InsightsViews.registration,
         ContextsScreen.registration,
     ]
 

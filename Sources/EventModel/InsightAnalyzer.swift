@@ -143,7 +143,8 @@ public struct InsightAnalyzer: Sendable {
             if let first = s.eventIDs[id], first != r.position {
                 s.duplicates += 1
                 if s.duplicateExamples.count < InsightFinding.maxEvidence {
-                    s.duplicateExamples.append(InsightEvidenceItem(.record(r.position), "event-id \(Self.short(id)) also at p\(first.partition)@\(first.offset)"))
+                    s.duplicateExamples.append(InsightEvidenceItem(.record(r.position), "event-id \(Self.short(id)) also at p\(first.partition)@\(first.offset)",
+                                                                    correlationID: r.correlationID))
                 }
             } else {
                 s.eventIDs.set(id, r.position)
@@ -153,7 +154,8 @@ public struct InsightAnalyzer: Sendable {
             if let first = s.redriveIDs[id], first != r.position {
                 s.redrivenTwice += 1
                 if s.redrivenTwiceExamples.count < InsightFinding.maxEvidence {
-                    s.redrivenTwiceExamples.append(InsightEvidenceItem(.record(r.position), "redrive id \(Self.short(id)) also at p\(first.partition)@\(first.offset)"))
+                    s.redrivenTwiceExamples.append(InsightEvidenceItem(.record(r.position), "redrive id \(Self.short(id)) also at p\(first.partition)@\(first.offset)",
+                                                                          correlationID: r.correlationID))
                 }
             } else {
                 s.redriveIDs.set(id, r.position)
@@ -162,14 +164,16 @@ public struct InsightAnalyzer: Sendable {
         if r.valueBytes > settings.fatEventBytes {
             s.fat += 1
             if s.fatExamples.count < InsightFinding.maxEvidence {
-                s.fatExamples.append(InsightEvidenceItem(.record(r.position), InsightText.bytes(r.valueBytes) + (r.eventType.map { " " + $0 } ?? "")))
+                s.fatExamples.append(InsightEvidenceItem(.record(r.position), InsightText.bytes(r.valueBytes) + (r.eventType.map { " " + $0 } ?? ""),
+                                                          correlationID: r.correlationID))
             }
         }
         s.largest = max(s.largest, r.valueBytes)
         if r.asksForReply {
             s.replyAsks += 1
             if s.replyExamples.count < InsightFinding.maxEvidence {
-                s.replyExamples.append(InsightEvidenceItem(.record(r.position), "asks for a reply" + (r.eventType.map { ": " + $0 } ?? "")))
+                s.replyExamples.append(InsightEvidenceItem(.record(r.position), "asks for a reply" + (r.eventType.map { ": " + $0 } ?? ""),
+                                                            correlationID: r.correlationID))
             }
         }
         if let id = r.correlationID {
@@ -180,7 +184,8 @@ public struct InsightAnalyzer: Sendable {
                     s.spreadIDs += 1
                     if s.spreadExamples.count < InsightFinding.maxEvidence {
                         s.spreadExamples.append(InsightEvidenceItem(.record(r.position),
-                                                                    "\(Self.short(id)) on p\(r.position.partition), earlier on p\(spread.first.partition)@\(spread.first.offset)"))
+                                                                    "\(Self.short(id)) on p\(r.position.partition), earlier on p\(spread.first.partition)@\(spread.first.offset)",
+                                                                    correlationID: id))
                     }
                 }
             } else {

@@ -172,11 +172,14 @@ public struct InsightEvidenceItem: Sendable, Hashable {
     public var target: InsightEvidence
     /// What it shows.
     public var note: String
+    /// The record's correlation id, when it has one: `enter` opens its saga.
+    public var correlationID: String?
 
     /// Creates an item.
-    public init(_ target: InsightEvidence, _ note: String) {
+    public init(_ target: InsightEvidence, _ note: String, correlationID: String? = nil) {
         self.target = target
         self.note = note
+        self.correlationID = correlationID
     }
 }
 
