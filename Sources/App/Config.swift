@@ -15,6 +15,8 @@ struct ContextConfig: Sendable, Equatable {
     var groups: [String] = []
     /// The theme while this context is in use (`--theme` wins over it, and it wins over the file's `theme:`).
     var theme: String?
+    /// Thresholds, disabled rules and suppressions of the insights rules (`insights:`).
+    var insights: InsightSettings?
 }
 
 /// `$XDG_CONFIG_HOME/evtop/config.yaml`.
@@ -128,24 +130,25 @@ enum ConfigParser {
                 }
             case "sagas", "saga-definitions": c.sagaFiles = try strings(v, key, file)
             case "theme": c.theme = try string(v, key, file)
+            case "insights": c.insights = try insightSettings(v, file)
             default:
-                throw ConfigError(file: file, line: line(k), problem: "unknown key '\(key)' in context '\(name)' (expected broker, properties, management, tap, dlq-patterns, correlation, correlation-headers, correlation-pointers, sagas, groups, theme)")
+                throw ConfigError(file: file, line: line(k), problem: "unknown key '\(key)' in context '\(name)' (expected broker, properties, management, tap, dlq-patterns, correlation, correlation-headers, correlation-pointers, sagas, groups, theme, insights)")
             }
         }
         return c
     }
 
-    private static func string(_ node: Node, _ key: String, _ file: String) throws -> String {
+    static func string(_ node: Node, _ key: String, _ file: String) throws -> String {
         guard let s = node.scalar?.string else { throw ConfigError(file: file, line: line(node), problem: "'\(key)' must be a single value") }
         return s
     }
 
-    private static func strings(_ node: Node, _ key: String, _ file: String) throws -> [String] {
+    static func strings(_ node: Node, _ key: String, _ file: String) throws -> [String] {
         guard let seq = node.sequence else { throw ConfigError(file: file, line: line(node), problem: "'\(key)' must be a list") }
         return try seq.map { try string($0, key, file) }
     }
 
-    private static func line(_ node: Node) -> Int? { node.mark.map { $0.line } }
+    static func line(_ node: Node) -> Int? { node.mark.map { $0.line } }
 
     private static func lineOfKey(_ key: String, in text: String) -> Int? {
         for (i, l) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()

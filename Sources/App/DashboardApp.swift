@@ -102,7 +102,9 @@ enum SessionSetup {
             await SagaLoader.make(opened, readOnly: indexReadOnly, assembler: assembler,
                                   recentFirst: catchUpBeforeSagaLoads ? nil : SagaLoader.recentFirst)
         }
-        return (state, EffectPerformer(source: opened, readOnly: readOnly, mailbox: mailbox, sagas: sagas))
+        InsightsModel.configure(&state, settings: resolved?.context?.insights ?? InsightSettings())
+        return (state, EffectPerformer(source: opened, readOnly: readOnly, mailbox: mailbox, sagas: sagas,
+                                       insights: InsightSampling(rules: assembler.rules)))
     }
 
     /// The standing hints of a dashboard source: how to fill an empty default store, why a store opened read-only.

@@ -28,11 +28,15 @@ final class EffectPerformer: Sendable {
     let mailbox: ActionMailbox
     let redrive: DashboardRedrive
     let sagas: PendingSagaLoader?
+    /// Reads the records the insights rules sample, after each snapshot.
+    let insights: InsightSampling
     private let logger = Logger(label: "evtop.effects")
 
-    init(source: OpenedSource, readOnly: Bool, mailbox: ActionMailbox, sagas: PendingSagaLoader?) {
+    init(source: OpenedSource, readOnly: Bool, mailbox: ActionMailbox, sagas: PendingSagaLoader?,
+         insights: InsightSampling = InsightSampling(rules: .default)) {
         self.source = source
         self.mailbox = mailbox
+        self.insights = insights
         self.redrive = DashboardRedrive(source: source, journal: JournalLocator(reader: source.reader), readOnly: readOnly, mailbox: mailbox)
         self.sagas = sagas
     }
@@ -220,7 +224,8 @@ public final class DashboardSession<Backend: TerminalBackend> {
 
     /// Takes one snapshot now and applies it (the run loop's poller does this every refresh).
     public func refresh() async {
-        await SnapshotPoller.post(from: performer.source.reader, to: performer.mailbox)
+        await SnapshotPoller.post(from: performer.source.reader, to: performer.mailbox, sampling: performer.insights,
+                                  isDeadLetterTopic: state.deadLetterTopics.isDeadLetterTopic)
         step(waitMillis: 0)
     }
 
@@ -235,7 +240,8 @@ public final class DashboardSession<Backend: TerminalBackend> {
     func startServices(_ settings: ServiceSettings) async {
         services = settings
         performer.redrive.resumeInterrupted()
-        poller = SnapshotPoller(reader: performer.source.reader, interval: settings.refresh, mailbox: performer.mailbox).start()
+        poller = SnapshotPoller(reader: performer.source.reader, interval: settings.refresh, mailbox: performer.mailbox,
+                                sampling: performer.insights, deadLetterTopics: state.deadLetterTopics).start()
         // The correlation index catches up off the UI thread.
         indexing = performer.sagas.map { SagaIndexing(loader: $0, interval: settings.refresh).start() }
         // Nothing else runs on this actor while the receiver starts (the run loop awaits it): the copy is the state.
@@ -379,24 +385,36 @@ struct SnapshotPoller {
     let reader: any LogReader
     let interval: Duration
     let mailbox: ActionMailbox
+    let sampling: InsightSampling
+    /// The context's DLQ patterns (their records are judged as letters, not sampled as events).
+    let deadLetterTopics: DeadLetterTopics
 
     func start() -> Task<Void, Never> {
-        Task.detached { [reader, interval, mailbox] in
+        Task.detached { [reader, interval, mailbox, sampling, deadLetterTopics] in
             while !Task.isCancelled {
-                await Self.post(from: reader, to: mailbox)
+                await Self.post(from: reader, to: mailbox, sampling: sampling, isDeadLetterTopic: deadLetterTopics.isDeadLetterTopic)
                 try? await Task.sleep(for: interval)
             }
         }
     }
 
-    /// One snapshot, or why there is none, into the mailbox.
-    static func post(from reader: any LogReader, to mailbox: ActionMailbox) async {
+    /// One snapshot, or why there is none, into the mailbox; then the records the insights rules sample
+    /// (a bounded number, whatever the traffic).
+    static func post(from reader: any LogReader, to mailbox: ActionMailbox, sampling: InsightSampling? = nil,
+                     isDeadLetterTopic: @escaping @Sendable (String) -> Bool = { _ in false }) async {
+        let snapshot: BrokerSnapshot
         do {
-            mailbox.post(.snapshot(try await reader.snapshot()))
+            snapshot = try await reader.snapshot()
         } catch {
             Logger(label: "evtop.poller").warning("snapshot failed: \(error)")
             mailbox.post(.sourceFailed(String(describing: error)))
+            return
         }
+        mailbox.post(.snapshot(snapshot))
+        guard let sampling else { return }
+        let declared = snapshot.deadLetterTopics
+        let records = await sampling.sample(reader, snapshot: snapshot) { declared.contains($0) || isDeadLetterTopic($0) }
+        if !records.isEmpty { mailbox.post(.insightsSampled(records)) }
     }
 }
 

@@ -121,13 +121,14 @@ public enum InsightsModel {
 
     /// `grade C · 2 errors · 3 warnings · 1 info`, or why there is no grade.
     public static func headline(_ report: InsightReport?) -> String {
-        guard let report, let grade = report.grade else { return "no data" }
+        guard let report, !report.isEmpty else { return "no data" }
         let counts = InsightSeverity.allCases.reversed().map { s -> String in
             let n = report.count(s)
             let noun = s == .info ? "info" : s.description + (n == 1 ? "" : "s")
             return "\(n) \(noun)"
         }
-        return "grade \(grade.rawValue) · " + counts.joined(separator: " · ")
+        let grade = report.grade.map { "grade \($0.rawValue)" } ?? "no grade: no record sampled"
+        return grade + " · " + counts.joined(separator: " · ")
     }
 
     /// `12,345 records sampled · 4m 10s`, with what was not evaluated.

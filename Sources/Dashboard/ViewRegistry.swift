@@ -182,7 +182,12 @@ public enum GlobalKeys {
     ]
 
     // Status-line hints shared by views.
-    static let viewsHint = KeyHint(binding: views.label) { _ in ViewRegistry.numbered.compactMap { r in r.numberKey.map { (String($0), r.name) } } }
+    /// `1 topics  2 lag …` where there is room; `1–5 views` on a narrow terminal, so the view's own keys keep theirs.
+    static let viewsHint = KeyHint(binding: views.label) { state in
+        let numbered = ViewRegistry.numbered.compactMap { r in r.numberKey.map { (String($0), r.name) } }
+        guard state.size.width < 120, let first = numbered.first, let last = numbered.last else { return numbered }
+        return [("\(first.0)–\(last.0)", "views")]
+    }
     static let enterHint = KeyHint(binding: enter.label) { state in
         ViewRegistry.registration(for: state.view).drillIn.map { [("enter", $0.labelFor?(state) ?? $0.label)] } ?? []
     }

@@ -63,7 +63,7 @@ public struct InsightReport: Sendable, Hashable {
     public var findings: [InsightFinding]
     /// Score (0–100) per topic evaluated: sampled, or concerned by a finding.
     public var topicScores: [String: Int]
-    /// The overall score; nil when nothing could be evaluated (no record sampled, no snapshot).
+    /// The overall score; nil until a record was sampled (figures alone can prove a fault, never health).
     public var score: Int?
     /// Records the findings rest on.
     public var sampledRecords: Int
@@ -80,8 +80,8 @@ public struct InsightReport: Sendable, Hashable {
     /// Findings of one severity.
     public func count(_ severity: InsightSeverity) -> Int { findings.filter { $0.severity == severity }.count }
 
-    /// True when there is nothing to judge (no data is not "healthy").
-    public var isEmpty: Bool { score == nil }
+    /// True when nothing was judged: no record sampled and no finding (no data is not "healthy").
+    public var isEmpty: Bool { score == nil && findings.isEmpty }
 }
 
 extension InsightAnalyzer {
@@ -113,21 +113,15 @@ extension InsightAnalyzer {
         for (name, stats) in topics where stats.sampled > 0 { scores[name] = 100 }
         var unplaced = 0
         for f in findings {
-            if let topic = f.topic {
-                scores[topic] = max(0, scores[topic, default: 100] - f.severity.penalty)
+            // A topic is graded only when its records were sampled; a finding elsewhere counts against the whole.
+            if let topic = f.topic, let score = scores[topic] {
+                scores[topic] = max(0, score - f.severity.penalty)
             } else {
                 unplaced += f.severity.penalty
             }
         }
-        let score: Int?
-        if scores.isEmpty && inputs.snapshot == nil {
-            score = nil
-        } else if scores.isEmpty && isEmpty && findings.isEmpty {
-            score = nil  // a snapshot but nothing sampled and nothing found: no evidence of health either
-        } else {
-            let mean = scores.isEmpty ? 100 : scores.values.reduce(0, +) / scores.count
-            score = max(0, mean - unplaced)
-        }
+        // No record sampled: the figures may still prove findings (a group rewinding), but nothing proves health.
+        let score: Int? = isEmpty || scores.isEmpty ? nil : max(0, scores.values.reduce(0, +) / scores.count - unplaced)
         let nowMillis = Int64(inputs.now.timeIntervalSince1970 * 1000)
         return InsightReport(findings: findings, topicScores: scores, score: score, sampledRecords: sampledRecords,
                              sampledTopics: topics.values.filter { $0.sampled > 0 }.count,
@@ -142,12 +136,12 @@ extension InsightAnalyzer {
             let sample = "of \(InsightText.count(s.sampled)) sampled"
             if s.duplicates > 0 {
                 out.append(InsightFinding(rule: .duplicateEvents, severity: .error, subject: topic, topic: topic,
-                                          summary: "\(InsightText.count(s.duplicates)) event ids at 2 offsets (\(sample))",
+                                          summary: "\(InsightText.count(s.duplicates, "event id")) at 2 offsets (\(sample))",
                                           evidence: s.duplicateExamples))
             }
             if s.redrivenTwice > 0 {
                 out.append(InsightFinding(rule: .reprocessed, severity: .error, subject: topic, topic: topic,
-                                          summary: "\(InsightText.count(s.redrivenTwice)) letters requeued twice into it",
+                                          summary: "\(InsightText.count(s.redrivenTwice, "letter")) requeued twice into it",
                                           evidence: s.redrivenTwiceExamples))
             }
             if s.sampled >= settings.minimumSample {
@@ -173,7 +167,7 @@ extension InsightAnalyzer {
             }
             if s.spreadIDs > 0 {
                 out.append(InsightFinding(rule: .keySpread, severity: .warning, subject: topic, topic: topic,
-                                          summary: "\(InsightText.count(s.spreadIDs)) correlation ids on several partitions: their order is lost",
+                                          summary: "\(InsightText.count(s.spreadIDs, "correlation id")) on several partitions: their order is lost",
                                           evidence: s.spreadExamples))
             }
         }
@@ -203,7 +197,12 @@ extension InsightAnalyzer {
             }
             let versions = t.versions.keys.sorted(by: Self.versionOrder)
             if versions.count > 1 {
-                var summary = versions.map { "v\($0) \(InsightText.percent(t.versions[$0, default: 0], of: t.count))" }.joined(separator: ", ") + " live"
+                var summary = versions.map { v -> String in
+                    let n = t.versions[v, default: 0]
+                    // A rare version is counted, not rounded to 0%.
+                    // and a common one is not rounded up to 100% beside it.
+                    return n * 100 < t.count ? "v\(v) \(n) record\(n == 1 ? "" : "s")" : "v\(v) \(n * 100 / t.count)%"
+                }.joined(separator: ", ") + " live"
                 var severity = InsightSeverity.warning
                 if let letters = letterVersions[type], let worst = letters.max(by: { $0.value < $1.value }) {
                     let total = letters.values.reduce(0, +)
@@ -261,14 +260,14 @@ extension InsightAnalyzer {
                 }
                 let count = max(again.count, repeated.reduce(0) { $0 + $1.value.count - 1 })
                 out.append(InsightFinding(rule: .poisonLoop, severity: .error, subject: topic, topic: topic,
-                                          summary: "\(count) letters requeued and dead-lettered again", evidence: evidence))
+                                          summary: "\(InsightText.count(count, "letter")) requeued and dead-lettered again", evidence: evidence))
             }
             let pending = letters.filter { !inputs.handledLetters.contains(Self.position($0)) }
             if let oldest = pending.compactMap({ $0.failedAtMillis ?? $0.record.timestampMillis }).min(),
                Double(nowMillis - oldest) / 1000 >= settings.stagnantDLQSeconds,
                let growth = deadLetterGrowth[topic], growth.grewAtMillis != nil {
                 out.append(InsightFinding(rule: .stagnantDLQ, severity: .warning, subject: topic, topic: topic,
-                                          summary: "\(pending.count) letters unhandled, the oldest for \(InsightText.duration(Double(nowMillis - oldest) / 1000)); still growing",
+                                          summary: "\(InsightText.count(pending.count, "letter")) unhandled, the oldest for \(InsightText.duration(Double(nowMillis - oldest) / 1000)); still growing",
                                           evidence: pending.suffix(1).map { InsightEvidenceItem(.letter(Self.position($0)), "oldest unhandled letter") }))
             }
         }
@@ -364,7 +363,7 @@ extension InsightAnalyzer {
             let steps = Dictionary(grouping: failing.compactMap(\.failedStep)) { $0 }.mapValues(\.count)
             let worst = steps.max { $0.value == $1.value ? $0.key > $1.key : $0.value < $1.value }
             out.append(InsightFinding(rule: .failingSagas, severity: .warning, subject: type, topic: nil,
-                                      summary: "\(InsightText.percent(failing.count, of: group.count)) of \(InsightText.count(group.count)) failed or compensated"
+                                      summary: "\(InsightText.percent(failing.count, of: group.count)) of the \(InsightText.count(group.count)) latest failed or compensated"
                                           + (worst.map { "; most at \($0.key) (\($0.value))" } ?? ""),
                                       evidence: failing.sorted { $0.lastMillis > $1.lastMillis }.prefix(InsightFinding.maxEvidence).map {
                                           InsightEvidenceItem(.saga($0.id), $0.state.rawValue + ($0.failedStep.map { " at " + $0 } ?? ""))

@@ -215,7 +215,7 @@ public struct InsightSettings: Sendable, Hashable {
     /// A DLQ whose oldest unhandled letter waited this long, while it still grows, is stagnant.
     public var stagnantDLQSeconds = 86_400.0
     /// Share of a saga type's sagas failed or compensated above which it is failing.
-    public var failingSagaShare = 0.10
+    public var failingSagaShare = 0.20
     /// Share of sampled records lacking an identity field above which it is reported.
     public var missingIdentityShare = 0.05
     /// Fewest sampled records of a topic before shares are reported (fewer prove nothing).
@@ -269,6 +269,11 @@ enum InsightText {
         if seconds < 5_400 { return "\(Int((seconds / 60).rounded())) min" }
         if seconds < 172_800 { return String(format: "%.1f h", seconds / 3_600) }
         return "\(Int((seconds / 86_400).rounded())) d"
+    }
+
+    /// `1 event id`, `2 event ids`.
+    static func count(_ n: Int, _ noun: String) -> String {
+        "\(count(n)) \(noun)\(n == 1 ? "" : "s")"
     }
 
     /// `42%`.

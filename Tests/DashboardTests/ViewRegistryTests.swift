@@ -20,7 +20,7 @@ final class ViewRegistryTests: XCTestCase {
                 .sagaTimeline(id: "ord-7f3a"), .deadLetters, .deadLetterList(topic: "orders.DLT"),
                 .registered(name: "exceptions", argument: "orders.DLT"),
                 .deadLetterDetail(topic: "orders.DLT", partition: letter?.partition ?? 0, offset: letter?.offset ?? 0),
-                .registered(name: "ctx", argument: "")]
+                InsightsModel.view, .registered(name: "ctx", argument: "")]
     }
 
     /// `state` showing `view`, with somewhere to go back to, and every load it wants already asked for.
@@ -91,14 +91,19 @@ final class ViewRegistryTests: XCTestCase {
         XCTAssertEqual(StatusBar.keyHints(state).map(\.0), ["esc", "j/k", "J/K", "f", "g/G", "?", "q"])
         Reducer.reduce(&state, .key(.char("f")))
         XCTAssertEqual(StatusBar.keyHints(state).first { $0.0 == "f" }?.1, state.sagas.following ? "unfollow" : "follow")
-        let topics = StatusBar.keyHints(self.state(showing: .topics))
-        XCTAssertEqual(Array(topics.prefix(4).map(\.1)), ViewRegistry.numbered.map(\.name))
+        var wide = self.state(showing: .topics)
+        wide.size = Size(width: 160, height: 48)
+        let topics = StatusBar.keyHints(wide)
+        XCTAssertEqual(Array(topics.prefix(5).map(\.1)), ViewRegistry.numbered.map(\.name))
+        // A narrow terminal names the number keys once, so the view's own keys keep their room.
+        wide.size = Size(width: 80, height: 24)
+        XCTAssertEqual(StatusBar.keyHints(wide).first.map { "\($0.0) \($0.1)" }, "1–5 views")
         XCTAssertEqual(topics.first { $0.0 == "enter" }?.1, "partitions")
     }
 
     func testViewSpecsRoundTripForEveryView() throws {
         XCTAssertEqual(ViewRegistry.specForms, ["topics", "partitions:TOPIC", "queue:QUEUE", "brokers", "lag", "group:GROUP", "sagas", "saga:ID",
-                                                "dlq", "letters:TOPIC", "exceptions:TOPIC", "letter:TOPIC/PARTITION/OFFSET", "ctx"])
+                                                "dlq", "letters:TOPIC", "exceptions:TOPIC", "letter:TOPIC/PARTITION/OFFSET", "insights", "ctx"])
         for view in Self.views { XCTAssertEqual(try ViewRegistry.parse(view.spec), view, view.spec) }
         XCTAssertEqual(try ViewRegistry.parse("letter:orders.DLT/2/42"), .deadLetterDetail(topic: "orders.DLT", partition: 2, offset: 42))
         XCTAssertEqual(try ViewRegistry.parse("groups"), .lag)
