@@ -1,0 +1,153 @@
+import EmbeddedStore
+import EventModel
+import Foundation
+import XCTest
+
+/// `evtop doctor` on records an independent client wrote (kcat to librdkafka's mock cluster) and on the
+/// embedded store: each record rule fires on the records that break it, with those records as evidence.
+final class InsightsEndToEndTests: XCTestCase {
+    /// Records written one partition at a time: the same set on Kafka and on the embedded store.
+    struct Batch {
+        var topic: String
+        var partition: Int32
+        var headers: [(String, String)] = []
+        /// `key|value` lines.
+        var lines: [String]
+    }
+
+    static func payment(_ n: Int, version: Int = 1, correlation: String? = nil, extra: String = "") -> String {
+        let amount = version == 1 ? "\"amount\":1" : "\"amountCents\":100"
+        return "\(correlation ?? "ord-\(n)")|{\"eventId\":\"e-\(n)\",\"schemaVersion\":\(version),\"correlationId\":\"\(correlation ?? "ord-\(n)")\",\"eventType\":\"PaymentAuthorized\",\(amount)\(extra)}"
+    }
+
+    /// A duplicate (e-3 twice), a second schema version with another field set, a 150 kB event, one
+    /// correlation id on two partitions, events without ids, a command-named event, a request asking for a
+    /// reply, and a letter that was requeued and dead-lettered again.
+    static let batches: [Batch] = [
+        Batch(topic: "payments", partition: 0, lines: (0..<30).map { payment($0) } + [payment(3)]),
+        Batch(topic: "payments", partition: 1, lines: (100..<108).map { payment($0, version: 2) }),
+        Batch(topic: "payments", partition: 2, lines: [payment(200, extra: ",\"notes\":\"" + String(repeating: "x", count: 150_000) + "\""),
+                                                       payment(300, correlation: "ord-5")]),
+        Batch(topic: "orders", partition: 0, lines: (0..<25).map { "o-\($0)|{\"correlationId\":\"o-\($0)\",\"eventType\":\"OrderPlaced\",\"schemaVersion\":1}" }),
+        Batch(topic: "orders", partition: 1, lines: ["o-400|{\"eventId\":\"e-400\",\"correlationId\":\"o-400\",\"eventType\":\"ProcessPayment\",\"schemaVersion\":1}"]),
+        Batch(topic: "orders", partition: 2, headers: [("reply-to", "quotes")],
+              lines: ["o-401|{\"eventId\":\"e-401\",\"correlationId\":\"o-401\",\"eventType\":\"QuoteAsked\",\"schemaVersion\":1}"]),
+        Batch(topic: "orders.DLT", partition: 0,
+              headers: [("kafka_dlt-original-topic", "payments"), ("kafka_dlt-original-partition", "0"), ("evtop-redrive-id", "payments.DLT/0/1")],
+              lines: [payment(3)]),
+    ]
+
+    static let expected: Set<String> = ["duplicate-events", "schema-drift", "fat-events", "key-spread", "missing-identity",
+                                        "command-named", "request-reply", "poison-loop"]
+
+    func doctor(_ url: String, _ box: Sandbox, extra: [String] = []) throws -> (status: Int32, json: [String: Any]) {
+        let run = try runProcess(try evtopBinary(), ["doctor", "--broker", url, "--json", "--window", "1"] + extra, env: box.environment, limit: 120)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "stdout: \(run.stdout.prefix(500)) stderr: \(run.stderr)")
+        return (run.status, json)
+    }
+
+    func rules(_ json: [String: Any]) -> Set<String> {
+        Set(((json["findings"] as? [[String: Any]]) ?? []).compactMap { $0["rule"] as? String })
+    }
+
+    func finding(_ json: [String: Any], _ rule: String) -> [String: Any]? {
+        ((json["findings"] as? [[String: Any]]) ?? []).first { $0["rule"] as? String == rule }
+    }
+
+    /// What both sources must show.
+    func check(_ url: String, _ box: Sandbox) throws {
+        let (status, json) = try doctor(url, box)
+        XCTAssertEqual(status, 2, "errors found: exit 2")
+        XCTAssertTrue(Self.expected.isSubset(of: rules(json)), "missing: \(Self.expected.subtracting(rules(json))) in \(rules(json))")
+        XCTAssertNotNil(json["grade"] as? String)
+        // The duplicate's evidence is the second copy, naming the first.
+        let duplicate = try XCTUnwrap(finding(json, "duplicate-events"))
+        let evidence = try XCTUnwrap((duplicate["evidence"] as? [[String: Any]])?.first)
+        XCTAssertEqual(evidence["topic"] as? String, "payments")
+        XCTAssertEqual(evidence["partition"] as? Int, 0)
+        XCTAssertEqual(evidence["offset"] as? Int, 30)
+        XCTAssertEqual(evidence["correlationId"] as? String, "ord-3")
+        XCTAssertTrue((evidence["note"] as? String)?.contains("also at p0@3") == true, "\(evidence)")
+        XCTAssertTrue((finding(json, "fat-events")?["summary"] as? String)?.contains("largest 150 kB") == true)
+        let poison = try XCTUnwrap((finding(json, "poison-loop")?["evidence"] as? [[String: Any]])?.first)
+        XCTAssertEqual(poison["kind"] as? String, "letter")
+        XCTAssertEqual(poison["topic"] as? String, "orders.DLT")
+
+        // Only one rule, at or above a severity; a config that suppresses it leaves nothing: exit 0.
+        let only = try doctor(url, box, extra: ["--rule", "fat-events"])
+        XCTAssertEqual(rules(only.json), ["fat-events"])
+        XCTAssertEqual(only.status, 1)
+        let errors = try doctor(url, box, extra: ["--min-severity", "error"])
+        XCTAssertEqual(rules(errors.json), ["duplicate-events", "poison-loop"])
+        let config = """
+            default-context: here
+            contexts:
+              here:
+                broker: \(url)
+                insights:
+                  fat-event-bytes: 200000
+                  disable: [command-named, request-reply]
+                  suppress:
+                    - rule: duplicate-events
+                      topic: "pay*"
+                    - topic: orders*
+            """
+        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
+        try config.write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: box.path("config/evtop/config.yaml")) }
+        let quiet = try runProcess(try evtopBinary(), ["doctor", "--json", "--window", "1"], env: box.environment, limit: 120)
+        let quietJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any], quiet.stderr)
+        XCTAssertEqual(rules(quietJSON), ["schema-drift", "key-spread"], "fat under 200 kB, names disabled, payments duplicates and orders* suppressed")
+        XCTAssertEqual(quiet.status, 1)
+    }
+
+    func testEveryRecordRuleOnWhatKcatWroteToKafka() throws {
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["payments:3", "orders:3", "orders.DLT:1"])
+        for batch in Self.batches {
+            let headers = batch.headers.flatMap { ["-H", "\($0.0)=\($0.1)"] }
+            let written = try kcat(["-P", "-b", cluster.bootstrap, "-t", batch.topic, "-p", "\(batch.partition)", "-K", "|", "-q"] + headers,
+                                   input: batch.lines.joined(separator: "\n") + "\n")
+            XCTAssertEqual(written.status, 0, written.stderr)
+        }
+        try check("kafka://" + cluster.bootstrap, box)
+        _ = cluster
+    }
+
+    func testEveryRecordRuleOnTheEmbeddedStore() async throws {
+        let box = try Sandbox()
+        let path = box.path("insights.db")
+        let log = try SQLiteLog(path: path)
+        for (topic, partitions) in [("payments", Int32(3)), ("orders", 3), ("orders.DLT", 1)] { try await log.createTopic(topic, partitions: partitions) }
+        var time = Int64(Date().timeIntervalSince1970 * 1000) - 10_000  // recent, as kcat's: no saga is old enough to time out
+        for batch in Self.batches {
+            let records = batch.lines.map { line -> OutgoingRecord in
+                time += 1
+                let bar = line.firstIndex(of: "|") ?? line.startIndex
+                return OutgoingRecord(topic: batch.topic, partition: batch.partition, timestampMillis: time, key: Array(line[..<bar].utf8),
+                                      headers: batch.headers.map { RecordHeader($0.0, $0.1) }, value: Array(line[line.index(after: bar)...].utf8))
+            }
+            _ = try await log.produce(records)
+        }
+        try check("sqlite:" + path, box)
+    }
+
+    func testNothingToSampleIsExitThreeNotHealthy() async throws {
+        let box = try Sandbox()
+        let path = box.path("empty.db")
+        _ = try SQLiteLog(path: path)
+        let (status, json) = try doctor("sqlite:" + path, box)
+        XCTAssertEqual(status, 3)
+        XCTAssertTrue(json["grade"] is NSNull || json["grade"] == nil, "no grade without data: \(json)")
+        XCTAssertEqual(json["sampledRecords"] as? Int, 0)
+        let text = try runProcess(try evtopBinary(), ["doctor", "--broker", "sqlite:" + path, "--window", "0"], env: box.environment)
+        XCTAssertEqual(text.status, 3)
+        XCTAssertTrue(text.stdout.contains("no data"), text.stdout)
+        let bad = try runProcess(try evtopBinary(), ["doctor", "--broker", "kafka://", "--window", "0"], env: box.environment)
+        XCTAssertEqual(bad.status, 3)
+        XCTAssertTrue(bad.stderr.contains("Error"), bad.stderr)
+        let rule = try runProcess(try evtopBinary(), ["doctor", "--rule", "nope"], env: box.environment)
+        XCTAssertNotEqual(rule.status, 0)
+        XCTAssertTrue(rule.stderr.contains("unknown rule 'nope'"), rule.stderr)
+    }
+}
