@@ -309,3 +309,28 @@ public enum SagaWorkload {
         return (log, dir)
     }
 }
+
+/// Records for the insights benchmark: JSON events like the demo's spread over many topics, a few of
+/// them duplicates, a second schema version and command-named types, so every record rule has work.
+public enum InsightWorkload {
+    static let types = (0..<50).map { i in i % 10 == 9 ? "ProcessStep\(i)" : "Thing\(i)Happened" }
+
+    /// `count` records over `topics`, round robin, with positions and ids that differ from tick to tick.
+    public static func records(topics: [String], count: Int, tick: Int) -> [Record] {
+        var out: [Record] = []
+        out.reserveCapacity(count)
+        let base = Int64(tick) * Int64(count)
+        for i in 0..<count {
+            let n = base + Int64(i)
+            let topic = topics[i % topics.count]
+            let type = types[i % types.count]
+            let version = i % 97 == 0 ? 2 : 1
+            // One record in 500 repeats the id of the record before it on its topic.
+            let id = i % 500 == 499 ? n - Int64(topics.count) : n
+            let value = "{\"eventId\":\"e-\(id)\",\"eventType\":\"\(type)\",\"schemaVersion\":\(version),\"correlationId\":\"ord-\(n / 6)\",\"amount\":\(i % 1000),\"currency\":\"EUR\"}"
+            out.append(Record(topic: topic, partition: Int32(i / topics.count % 4), offset: n, timestampMillis: 1_800_000_000_000 + n,
+                              key: Array("ord-\(n / 6)".utf8), headers: [RecordHeader("content-type", "application/json")], value: Array(value.utf8)))
+        }
+        return out
+    }
+}

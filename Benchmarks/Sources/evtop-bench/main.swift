@@ -126,6 +126,29 @@ if options.only == nil || options.only == "screen" {
     let s = Stats(ticks)
     print("snapshot tick (meter, lag tracker, row derivation), \(grouped(workload.names.count)) topics: "
         + "\(ms(s.median)) median, \(ms(s.p95)) p95 (n=\(tickRuns))")
+
+    // The insights analysis on the same state, per tick: the reducer takes in 100,000 sampled records
+    // (what the poller posts), then the report is made (what view 5 and `evtop doctor` do). The records
+    // are read from `Record`s as the sampler reads them, outside the timed region; that read is timed apart.
+    let perTick = 100_000
+    let insightRuns = max(5, options.iterations / 20)
+    var ingest: [Duration] = [], evaluate: [Duration] = [], extract: [Duration] = []
+    var findings = 0
+    for run in 0..<(2 + insightRuns) {
+        let records = InsightWorkload.records(topics: workload.names, count: perTick, tick: run)
+        let t0 = clock.now
+        let samples = records.map { InsightRecord($0, rules: .default) }
+        let t1 = clock.now
+        Reducer.reduce(&state, .insightsSampled(samples))
+        let t2 = clock.now
+        let report = InsightsModel.report(state)
+        let t3 = clock.now
+        findings = report.findings.count
+        if run >= 2 { extract.append(t1 - t0); ingest.append(t2 - t1); evaluate.append(t3 - t2) }
+    }
+    let (x, g, e) = (Stats(extract), Stats(ingest), Stats(evaluate))
+    print("insights tick, \(grouped(workload.names.count)) topics, \(grouped(perTick)) sampled records: ingest \(ms(g.median)) + evaluate \(ms(e.median)) median "
+        + "(p95 \(ms(g.p95)) + \(ms(e.p95)); \(grouped(findings)) findings; reading the records from the log's bytes: \(ms(x.median)) median; n=\(insightRuns))")
 }
 
 // MARK: - Embedded store
