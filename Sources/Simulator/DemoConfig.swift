@@ -186,9 +186,11 @@ struct DemoTuning: Sendable {
     var duplicateFirst = 10
     var duplicateEvery = 200
     /// Fault `command-events`: after the `commandFirst`-th placed order, then every `commandEvery`-th,
-    /// order-service also publishes a command-named event (0.4/s at 20 orders/s).
+    /// order-service also publishes a command-named event (0.4/s at 20 orders/s), never two within
+    /// `commandMinGapMillis`.
     var commandFirst = 5
     var commandEvery = 50
+    var commandMinGapMillis: Int64 = 1_000
     /// Fault `schema-drift`: share of InventoryReserved records written as schema-version 2.
     var schemaDriftShare = 0.2
     /// Fault `fat-events`: the first fat OrderPlaced is due this many seconds after the first order,

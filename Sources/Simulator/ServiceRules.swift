@@ -59,6 +59,7 @@ struct DemoRules: Sendable {
     private var poisonCounters: [String: Int] = [:]
     /// Fault state: counters and the next fat event's time. None of it draws from `rng`.
     private var commandsWritten = 0
+    private var lastCommandMillis: Int64?
     private var authorizedCount = 0
     private var fatEventsWritten = 0
     private var nextFatMillis: Int64?
@@ -140,6 +141,9 @@ struct DemoRules: Sendable {
                                        stats: inout DemoStats) -> [OutgoingRecord] {
         guard faults.contains(.commandEvents),
               DemoFaultPlan.isDue(Int(orderCounter), first: tuning.commandFirst, every: tuning.commandEvery) else { return [] }
+        // A low rate whatever the order rate: at most one a second (`--rate 1000` would give 20/s).
+        if let last = lastCommandMillis, at - last < tuning.commandMinGapMillis { return [] }
+        lastCommandMillis = at
         let name = DemoFaultPlan.commandTypes[commandsWritten % DemoFaultPlan.commandTypes.count]
         commandsWritten += 1
         stats.faultsInjected[.commandEvents, default: 0] += 1

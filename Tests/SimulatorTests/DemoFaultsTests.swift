@@ -295,6 +295,23 @@ final class DemoFaultsTests: XCTestCase {
         guard case .handled = rules.process(record(4), group: DemoGroups.inventoryService, at: 3, stats: &stats) else { return XCTFail("redo ignored") }
     }
 
+    func testCommandEventsStayRareAtAHighOrderRate() throws {
+        var rules = DemoRules(config: DemoConfig(seed: 4, poisonRate: 0, faults: [.commandEvents]), tuning: DemoTuning())
+        var stats = DemoStats()
+        var commands: [Int64] = []
+        for second in 0..<10 {
+            let from = Int64(second) * 1_000
+            let placed = rules.placeOrders(from: from, to: from + 1_000, expected: 1_000, stats: &stats)
+            commands += placed.filter { DemoEventCodec.eventType(of: Record(topic: $0.topic, partition: 0, offset: 0, timestampMillis: 0,
+                                                                            key: nil, headers: $0.headers, value: nil)) == nil }
+                .map(\.timestampMillis)
+        }
+        XCTAssertGreaterThan(stats.ordersPlaced, 9_000)
+        XCTAssertTrue((9...10).contains(commands.count), "\(commands.count) command events in 10 s at 1000 orders/s")
+        XCTAssertEqual(commands.count, stats.faultsInjected[.commandEvents])
+        for (a, b) in zip(commands, commands.dropFirst()) { XCTAssertGreaterThanOrEqual(b - a, 1_000) }
+    }
+
     func testFaultPlanParts() throws {
         XCTAssertEqual((1...25).filter { DemoFaultPlan.isDue($0, first: 5, every: 10) }, [5, 15, 25])
         XCTAssertFalse(DemoFaultPlan.isDue(3, first: 1, every: 0))
