@@ -109,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "evtop",
             dependencies: [
-                "App", "Dashboard", "EventModel", "TerminalUI",
+                "App", "Dashboard", "EventModel", "TerminalUI", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

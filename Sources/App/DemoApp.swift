@@ -22,6 +22,8 @@ public struct DemoRequest: Sendable {
     public var duration: Double?
     /// Fraction of messages that are poison.
     public var poisonRate: Double
+    /// Design faults the demo injects (see `DemoFault`).
+    public var faults: Set<DemoFault>
     /// Run only the simulator, printing progress.
     public var headless: Bool
     /// The demo's OTLP receiver address, or off.
@@ -33,8 +35,9 @@ public struct DemoRequest: Sendable {
 
     /// Creates a request.
     public init(store: String?, broker: String?, properties: [String], rate: Double, seed: UInt64, duration: Double?,
-                poisonRate: Double, headless: Bool, otlp: String, display: DisplaySettings,
-                recordRetention: RecordRetentionPolicy = .standard) {
+                poisonRate: Double, faults: Set<DemoFault> = DemoFault.all, headless: Bool, otlp: String,
+                display: DisplaySettings, recordRetention: RecordRetentionPolicy = .standard) {
+        self.faults = faults
         self.recordRetention = recordRetention
         self.store = store
         self.broker = broker
@@ -91,7 +94,7 @@ public enum DemoApp {
     /// Runs the demo system on `log`, headless or with the dashboard.
     private static func run(_ r: DemoRequest, on opened: OpenedSource, logger: Logger, signals: SignalWaiter?,
                             headlessBanner: String) async throws {
-        let demoConfig = DemoConfig(rate: r.rate, seed: r.seed, duration: r.duration, poisonRate: r.poisonRate)
+        let demoConfig = DemoConfig(rate: r.rate, seed: r.seed, duration: r.duration, poisonRate: r.poisonRate, faults: r.faults)
         // The source says what it can host: a log with consumer groups, or exchanges and queues.
         let demo: any DemoDriver
         if let log = opened.demo {
@@ -118,6 +121,7 @@ public enum DemoApp {
                     try? await Task.sleep(for: .seconds(5))
                     let s = await demo.stats
                     say("orders \(s.ordersPlaced)  events \(s.eventsProduced)  dead letters \(s.deadLettered)"
+                          + (s.faultsInjected.isEmpty ? "" : "  faults \(s.faultsSummary)")
                           + (traces.exporter.map { "  spans exported \($0.counters.exported)" } ?? ""))
                 }
             }

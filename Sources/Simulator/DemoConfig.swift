@@ -10,13 +10,78 @@ public struct DemoConfig: Sendable, Hashable {
     public var duration: Double?
     /// Fraction of produced messages that are poison (fail processing and end on a DLT).
     public var poisonRate: Double
+    /// Design faults the demo injects into its records (see `DemoFault`); all by default, none with `[]`.
+    /// Only the log demo (embedded store, Kafka) injects them; the RabbitMQ demo ignores this set.
+    public var faults: Set<DemoFault>
 
     /// Creates a configuration.
-    public init(rate: Double = 20, seed: UInt64 = 42, duration: Double? = nil, poisonRate: Double = 0.01) {
+    public init(rate: Double = 20, seed: UInt64 = 42, duration: Double? = nil, poisonRate: Double = 0.01,
+                faults: Set<DemoFault> = DemoFault.all) {
         self.rate = rate
         self.seed = seed
         self.duration = duration
         self.poisonRate = poisonRate
+        self.faults = faults
+    }
+}
+
+/// A design fault of event-driven systems that the demo injects, so that an analysis of the records
+/// has something real to find. Each one is deterministic for a seed and leaves the saga's outcomes as
+/// they are: the consumers cope with it as a well-built consumer would.
+public enum DemoFault: String, CaseIterable, Sendable, Hashable {
+    /// A producer without idempotence that retries: now and then payment-service writes the same
+    /// PaymentAuthorized record (same key, headers, `event-id` and value) twice to `payments`, at two
+    /// offsets of one partition. inventory-service is an idempotent consumer and skips the second.
+    case duplicates
+    /// A command dressed as an event: order-service also publishes imperative event types
+    /// (`ReserveInventory`, `SendConfirmation`) on `orders`, which no consumer knows and all ignore.
+    case commandEvents = "command-events"
+    /// Two live versions of one event: a share of InventoryReserved records is schema-version 2, with
+    /// `warehouse` renamed to `warehouseCode`; shipping-service reads both.
+    case schemaDrift = "schema-drift"
+    /// A fat event now and then: an OrderPlaced whose value is over 100 kB (a long packing list in
+    /// `items`), still valid and processed as usual.
+    case fatEvents = "fat-events"
+
+    /// Every fault: the default.
+    public static let all: Set<DemoFault> = Set(allCases)
+
+    /// The names `parseList` accepts besides `all` and `none`, in declaration order.
+    public static var names: [String] { allCases.map(\.rawValue) }
+
+    /// Parses a fault list as `evtop demo --faults` takes it: `all`, `none`, or comma-separated names
+    /// (spaces around names are allowed); an unknown or empty name is an error that names the valid ones.
+    public static func parseList(_ text: String) -> Result<Set<DemoFault>, DemoFaultListError> {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        switch trimmed.lowercased() {
+        case "all": return .success(all)
+        case "none": return .success([])
+        default: break
+        }
+        var faults: Set<DemoFault> = []
+        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = part.trimmingCharacters(in: .whitespaces)
+            guard let fault = DemoFault(rawValue: name.lowercased()) else { return .failure(DemoFaultListError(name: name)) }
+            faults.insert(fault)
+        }
+        return .success(faults)
+    }
+}
+
+/// A fault list named a fault the demo does not know.
+public struct DemoFaultListError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The name as given (empty for an empty list entry).
+    public var name: String
+
+    /// Creates the error for `name`.
+    public init(name: String) {
+        self.name = name
+    }
+
+    /// A one-line explanation naming the valid values.
+    public var description: String {
+        let what = name.isEmpty ? "an empty fault name" : "unknown fault \"\(name)\""
+        return "\(what): use all, none, or a comma-separated list of \(DemoFault.names.joined(separator: ", "))"
     }
 }
 
@@ -44,6 +109,18 @@ public struct DemoStats: Sendable, Hashable {
     public var skippedSeconds: Double = 0
     /// Simulated seconds since the first `advance`.
     public var simulatedSeconds: Double = 0
+    /// What each fault injected: duplicated records, command-named events, schema-version 2 records,
+    /// fat events (a fault that injected nothing has no entry).
+    public var faultsInjected: [DemoFault: Int] = [:]
+
+    /// All injected fault records, summed.
+    public var faultsInjectedTotal: Int { faultsInjected.values.reduce(0, +) }
+
+    /// `faultsInjected` as one line, in `DemoFault` order, e.g. `duplicates 2, schema-drift 31`; empty when none.
+    public var faultsSummary: String {
+        DemoFault.allCases.compactMap { fault in faultsInjected[fault].map { "\(fault.rawValue) \($0)" } }
+            .joined(separator: ", ")
+    }
 
     /// Creates zeroed counters.
     public init() {}
@@ -104,6 +181,23 @@ struct DemoTuning: Sendable {
     var declineRate = 0.08
     var outOfStockRate = 0.06
     var shipmentFailureRate = 0.02
+    /// Fault `duplicates`: the `duplicateFirst`-th PaymentAuthorized is written twice, then every
+    /// `duplicateEvery`-th (0.5%). A counter, not a coin, so that one shows within seconds even at low rates.
+    var duplicateFirst = 10
+    var duplicateEvery = 200
+    /// Fault `command-events`: after the `commandFirst`-th placed order, then every `commandEvery`-th,
+    /// order-service also publishes a command-named event (0.4/s at 20 orders/s), never two within
+    /// `commandMinGapMillis`.
+    var commandFirst = 5
+    var commandEvery = 50
+    var commandMinGapMillis: Int64 = 1_000
+    /// Fault `schema-drift`: share of InventoryReserved records written as schema-version 2.
+    var schemaDriftShare = 0.2
+    /// Fault `fat-events`: the first fat OrderPlaced is due this many seconds after the first order,
+    /// later ones 20–30 s apart; each value is at least `fatEventBytes` long.
+    var fatFirstAfterSeconds = 8.0
+    var fatPeriodSeconds = 20.0...30.0
+    var fatEventBytes = 160_000
 
     static let standard = DemoTuning()
 }

@@ -20,6 +20,8 @@ import EventModel
 ///   peak traffic, so its lag grows in bursts and recovers in lulls.
 /// Poison OrderPlaced / PaymentAuthorized fail in their consumer, are retried 3 times and then
 /// published to `orders.DLT` / `payments.DLT` with Spring Kafka's `kafka_dlt-*` headers.
+/// The design faults of `config.faults` (`DemoFault`: duplicate records, command-named events, two
+/// live schema versions, fat events) are written by `DemoRules`, with `DemoFaultPlan`'s schedules.
 ///
 /// The parts, one job each: `DemoSchedule` (simulated time, traffic, capacities, stalls),
 /// `ConsumerRuntime` (assignment, positions, retries, commits), `DemoService` (who handles what:

@@ -7,11 +7,14 @@ enum JSONScalar: Sendable, Hashable {
     case int(Int64)
     /// A money amount in cents, written with two decimals (`42.50`).
     case cents(Int64)
+    /// JSON text written verbatim: the caller makes it valid (an array of objects, for the fat events).
+    case rawJSON(String)
 
     var json: String {
         switch self {
         case .string(let s): return JSONText.quote(s)
         case .int(let i): return String(i)
+        case .rawJSON(let text): return text
         case .cents(let c):
             let sign = c < 0 ? "-" : ""
             let a = c.magnitude

@@ -18,11 +18,18 @@ struct DemoEventCodec: Sendable {
     /// Builds one event record. `raw` bytes, when given, replace the `rawMarker` string content verbatim.
     mutating func event(_ type: DemoEventType, orderID: String, fields: [String: JSONScalar], at millis: Int64,
                         schemaVersion: Int? = nil, raw: [UInt8]? = nil) -> OutgoingRecord {
+        event(named: type.rawValue, on: type.topic, orderID: orderID, fields: fields, at: millis,
+              schemaVersion: schemaVersion ?? type.schemaVersion, raw: raw)
+    }
+
+    /// Builds one event record of any type name on any topic (the `command-events` fault writes types
+    /// that are not `DemoEventType`s); otherwise as `event(_:orderID:fields:at:schemaVersion:raw:)`.
+    mutating func event(named typeName: String, on topic: String, orderID: String, fields: [String: JSONScalar],
+                        at millis: Int64, schemaVersion schema: Int, raw: [UInt8]? = nil) -> OutgoingRecord {
         eventCounter &+= 1
         let eventID = "e-" + Mix.hex(Mix.mix64(eventCounter &+ Mix.mix64(seed)), width: 16)
-        let schema = schemaVersion ?? type.schemaVersion
         var all = fields
-        all["eventType"] = .string(type.rawValue)
+        all["eventType"] = .string(typeName)
         all["eventId"] = .string(eventID)
         all["schemaVersion"] = .int(Int64(schema))
         all["timestamp"] = .string(TimeText.iso8601(millis: millis))
@@ -38,7 +45,7 @@ struct DemoEventCodec: Sendable {
         let spanID = Mix.hex(Mix.mix64(eventCounter ^ 0x5DEE_CE66_D1CE_4E5B) | 1, width: 16)
         var headers = [
             RecordHeader(DemoHeaders.correlationID, orderID),
-            RecordHeader(DemoHeaders.eventType, type.rawValue),
+            RecordHeader(DemoHeaders.eventType, typeName),
             RecordHeader(DemoHeaders.eventID, eventID),
             RecordHeader(DemoHeaders.schemaVersion, String(schema)),
             RecordHeader(DemoHeaders.contentType, "application/json"),
@@ -46,7 +53,7 @@ struct DemoEventCodec: Sendable {
         if let context = TraceParent(traceID: traceID, spanID: spanID) {  // nil only for an all-zero hash
             headers.append(RecordHeader(TraceParent.headerName, context.header))
         }
-        return OutgoingRecord(topic: type.topic, timestampMillis: millis, key: Array(orderID.utf8),
+        return OutgoingRecord(topic: topic, timestampMillis: millis, key: Array(orderID.utf8),
                               headers: headers, value: value)
     }
 

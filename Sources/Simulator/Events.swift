@@ -84,6 +84,8 @@ struct EventEnvelope: Decodable, Sendable {
     var paymentId: String?
     var reservationId: String?
     var warehouse: String?
+    /// `warehouse` as InventoryReserved schema-version 2 names it (the `schema-drift` fault).
+    var warehouseCode: String?
     var carrier: String?
     var reason: String?
 

@@ -83,7 +83,9 @@ public actor QueueDemoSystem: DemoDriver {
         self.prefetch = prefetch
         self.schedule = DemoSchedule(config: config, tuning: tuning)
         self.runtime = ConsumerRuntime(tuning: tuning)
-        self.rules = DemoRules(config: config, tuning: tuning)
+        // The injected faults are the log demo's (a duplicate shows as two offsets of one partition,
+        // which a queue does not have): the RabbitMQ demo keeps its messages as they were.
+        self.rules = DemoRules(config: config, tuning: tuning, faults: [])
         self.tracer = DemoTracer(seed: config.seed)
         self.tracer.system = "rabbitmq"
     }

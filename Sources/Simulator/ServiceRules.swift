@@ -51,14 +51,25 @@ struct DemoRules: Sendable {
 
     let config: DemoConfig
     let tuning: DemoTuning
+    /// The faults these rules inject (the config's, or none for a driver that injects none).
+    let faults: Set<DemoFault>
     private var rng: SplitMix64
     private var codec: DemoEventCodec
     private var orderCounter: UInt32 = 0
     private var poisonCounters: [String: Int] = [:]
+    /// Fault state: counters and the next fat event's time. None of it draws from `rng`.
+    private var commandsWritten = 0
+    private var lastCommandMillis: Int64?
+    private var authorizedCount = 0
+    private var fatEventsWritten = 0
+    private var nextFatMillis: Int64?
+    /// Per group, the event ids handled so far (used only while `duplicates` is on).
+    private var handledIDs: [String: HandledEventIDs] = [:]
 
-    init(config: DemoConfig, tuning: DemoTuning) {
+    init(config: DemoConfig, tuning: DemoTuning, faults: Set<DemoFault>? = nil) {
         self.config = config
         self.tuning = tuning
+        self.faults = faults ?? config.faults
         self.rng = SplitMix64(seed: config.seed)
         self.codec = DemoEventCodec(seed: config.seed)
     }
@@ -85,7 +96,15 @@ struct DemoRules: Sendable {
                 "currency": .string("EUR"),
             ]
             stats.ordersPlaced += 1
+            defer { records += commandEvent(orderID: orderID, sku: sku, quantity: quantity, at: at, stats: &stats) }
             guard rng.nextUnit() < config.poisonRate else {
+                if isFatDue(at: at, firstOrderAt: from) {
+                    fields["items"] = .rawJSON(DemoFaultPlan.packingList(seed: config.seed, orderID: orderID, bytes: tuning.fatEventBytes))
+                    fields["notes"] = .string("bulk order: packing list attached")
+                    fatEventsWritten += 1
+                    nextFatMillis = at + DemoFaultPlan.fatGapMillis(seed: config.seed, index: fatEventsWritten, range: tuning.fatPeriodSeconds)
+                    stats.faultsInjected[.fatEvents, default: 0] += 1
+                }
                 records.append(codec.event(.orderPlaced, orderID: orderID, fields: fields, at: at))
                 continue
             }
@@ -107,10 +126,47 @@ struct DemoRules: Sendable {
         return records
     }
 
+    /// With `fat-events`: true when the order placed at `at` is to be the fat one (the first is due
+    /// `fatFirstAfterSeconds` after the first order; a poison order due passes it on to the next).
+    private mutating func isFatDue(at: Int64, firstOrderAt from: Int64) -> Bool {
+        guard faults.contains(.fatEvents) else { return false }
+        let due = nextFatMillis ?? from + Int64(tuning.fatFirstAfterSeconds * 1000)
+        nextFatMillis = due
+        return at >= due
+    }
+
+    /// With `command-events`: now and then order-service also publishes an imperative event type for
+    /// the order on `orders`, a command dressed as an event. No consumer knows the type, so all ignore it.
+    private mutating func commandEvent(orderID: String, sku: Int, quantity: Int, at: Int64,
+                                       stats: inout DemoStats) -> [OutgoingRecord] {
+        guard faults.contains(.commandEvents),
+              DemoFaultPlan.isDue(Int(orderCounter), first: tuning.commandFirst, every: tuning.commandEvery) else { return [] }
+        // A low rate whatever the order rate: at most one a second (`--rate 1000` would give 20/s).
+        if let last = lastCommandMillis, at - last < tuning.commandMinGapMillis { return [] }
+        lastCommandMillis = at
+        let name = DemoFaultPlan.commandTypes[commandsWritten % DemoFaultPlan.commandTypes.count]
+        commandsWritten += 1
+        stats.faultsInjected[.commandEvents, default: 0] += 1
+        let fields: [String: JSONScalar] = ["sku": .string("sku-\(sku)"), "quantity": .int(Int64(quantity))]
+        return [codec.event(named: name, on: DemoTopics.orders, orderID: orderID, fields: fields, at: at, schemaVersion: 1)]
+    }
+
     // MARK: Processing
 
-    /// One record through one service at `now` (ms): pure apart from ids and counters.
+    /// One record through one service at `now` (ms): pure apart from ids and counters. With `duplicates`
+    /// on, the services are idempotent consumers: an event id already handled elsewhere is ignored.
     mutating func process(_ record: Record, group: String, at now: Int64, stats: inout DemoStats) -> DemoOutcome {
+        guard faults.contains(.duplicates), let id = record.header(DemoHeaders.eventID)?.utf8Value else {
+            return handle(record, group: group, at: now, stats: &stats)
+        }
+        let place = HandledEventIDs.Place(topic: record.topic, partition: record.partition, offset: record.offset)
+        if handledIDs[group]?.isDuplicate(id, at: place) == true { return .ignored }
+        let outcome = handle(record, group: group, at: now, stats: &stats)
+        if case .handled = outcome { handledIDs[group, default: HandledEventIDs()].handled(id, at: place) }
+        return outcome
+    }
+
+    private mutating func handle(_ record: Record, group: String, at now: Int64, stats: inout DemoStats) -> DemoOutcome {
         guard let type = DemoEventCodec.eventType(of: record), DemoService.handles(group, type) else { return .ignored }
         let env: EventEnvelope
         switch DemoEventCodec.decode(record) {
@@ -123,7 +179,7 @@ struct DemoRules: Sendable {
         switch type {
         case .orderPlaced: return authorizePayment(order, at: now, stats: &stats)
         case .outOfStock, .inventoryReleased: return .handled([refundPayment(order, after: type, at: now)])
-        case .paymentAuthorized: return reserveInventory(order, at: now)
+        case .paymentAuthorized: return reserveInventory(order, at: now, stats: &stats)
         case .shipmentFailed: return .handled([releaseInventory(order, at: now)])
         case .inventoryReserved: return .handled([ship(order, at: now)])
         case .paymentDeclined, .paymentRefunded:
@@ -156,7 +212,8 @@ struct DemoRules: Sendable {
         fields["method"] = .string(order.pick(Self.paymentMethods, "method"))
         if let c = env.customerId { fields["customerId"] = .string(c) }
         var schema = DemoEventType.paymentAuthorized.schemaVersion
-        if order.chance("paymentPoison") < config.poisonRate {
+        let poison = order.chance("paymentPoison") < config.poisonRate
+        if poison {
             stats.poisonProduced += 1
             if nextPoisonVariant(DemoTopics.payments) % 2 == 0 {
                 schema = 99
@@ -164,7 +221,17 @@ struct DemoRules: Sendable {
                 fields["quantity"] = .int(-Int64(1 + Mix.hash(config.seed, order.subject, "negQty") % 5))
             }
         }
-        return .handled([codec.event(.paymentAuthorized, orderID: order.id, fields: fields, at: now, schemaVersion: schema)])
+        let authorized = codec.event(.paymentAuthorized, orderID: order.id, fields: fields, at: now, schemaVersion: schema)
+        guard !poison else { return .handled([authorized]) }  // never duplicated: dead letters stay as they were
+        authorizedCount += 1
+        // `duplicates`: a producer without idempotence retried a send whose first attempt did land, so
+        // the very same record is written twice, back to back on the same partition.
+        if faults.contains(.duplicates),
+           DemoFaultPlan.isDue(authorizedCount, first: tuning.duplicateFirst, every: tuning.duplicateEvery) {
+            stats.faultsInjected[.duplicates, default: 0] += 1
+            return .handled([authorized, authorized])
+        }
+        return .handled([authorized])
     }
 
     /// payment-service on OutOfStock or InventoryReleased: refunds.
@@ -176,7 +243,7 @@ struct DemoRules: Sendable {
     }
 
     /// inventory-service on PaymentAuthorized: reserves stock, or reports it out of stock. A non-positive quantity fails.
-    private mutating func reserveInventory(_ order: Order, at now: Int64) -> DemoOutcome {
+    private mutating func reserveInventory(_ order: Order, at now: Int64, stats: inout DemoStats) -> DemoOutcome {
         let quantity = order.env.quantity ?? 0
         guard quantity > 0 else { return .failed(.nonPositiveQuantity(quantity)) }
         var fields = order.money.merging(order.item) { a, _ in a }
@@ -184,8 +251,16 @@ struct DemoRules: Sendable {
             fields["available"] = .int(Int64(Mix.hash(config.seed, order.subject, "available") % UInt64(quantity)))
             return .handled([codec.event(.outOfStock, orderID: order.id, fields: fields, at: now)])
         }
-        fields["warehouse"] = .string(order.pick(Self.warehouses, "warehouse"))
+        let warehouse = JSONScalar.string(order.pick(Self.warehouses, "warehouse"))
         fields["reservationId"] = .string(order.reservationID)
+        // `schema-drift`: a share of the records is version 2, where `warehouse` became `warehouseCode`;
+        // both versions are live at once, as during a rolling upgrade of the producer.
+        if faults.contains(.schemaDrift), order.chance("schemaDrift") < tuning.schemaDriftShare {
+            fields["warehouseCode"] = warehouse
+            stats.faultsInjected[.schemaDrift, default: 0] += 1
+            return .handled([codec.event(.inventoryReserved, orderID: order.id, fields: fields, at: now, schemaVersion: 2)])
+        }
+        fields["warehouse"] = warehouse
         return .handled([codec.event(.inventoryReserved, orderID: order.id, fields: fields, at: now)])
     }
 
@@ -204,7 +279,8 @@ struct DemoRules: Sendable {
         let env = order.env
         var fields = order.money.merging(order.item) { a, _ in a }
         fields["carrier"] = .string(order.pick(Self.carriers, "carrier"))
-        fields["warehouse"] = .string(env.warehouse ?? order.pick(Self.warehouses, "warehouse"))
+        // InventoryReserved v1 has `warehouse`, v2 `warehouseCode`: a tolerant reader takes either.
+        fields["warehouse"] = .string(env.warehouse ?? env.warehouseCode ?? order.pick(Self.warehouses, "warehouse"))
         fields["reservationId"] = .string(env.reservationId ?? order.reservationID)
         if order.chance("shipmentFailure") < tuning.shipmentFailureRate {
             fields["reason"] = .string(order.pick(Self.shipmentFailureReasons, "shipReason"))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import App
 import EventModel
+import Simulator
 
 /// `evtop demo`: the simulated order-fulfillment system on the embedded store, with the dashboard on top.
 struct DemoCommand: AsyncParsableCommand {
@@ -39,6 +40,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Fraction of messages that are poison and end on a DLT.", valueName: "fraction"))
     var poisonRate: Double = 0.003
 
+    @Option(name: .long, help: ArgumentHelp("Design faults to inject: all, none, or a comma-separated list of duplicates, command-events, schema-drift, fat-events.", valueName: "list"))
+    var faults: String = "all"
+
     @Flag(name: .long, help: "Run only the simulator; print progress instead of the dashboard.")
     var headless = false
 
@@ -56,13 +60,22 @@ struct DemoCommand: AsyncParsableCommand {
         guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be between 0 and 100000 orders/s") }
         guard (0...1).contains(poisonRate) else { throw ValidationError("--poison-rate must be between 0 and 1") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        _ = try faultSet()
         _ = try Usage.check { try OTLPListen.parse(otlp) }
+    }
+
+    /// The parsed `--faults` list; a bad name is a validation error that lists the valid ones.
+    func faultSet() throws -> Set<DemoFault> {
+        switch DemoFault.parseList(faults) {
+        case .success(let set): return set
+        case .failure(let error): throw ValidationError("--faults: \(error)")
+        }
     }
 
     func run() async throws {
         let properties = self.properties + (management.map { ["\(SourceSettings.managementKey)=\($0)"] } ?? [])
         try await DemoApp.run(DemoRequest(store: store, broker: broker, properties: properties, rate: rate, seed: seed, duration: duration,
-                                          poisonRate: poisonRate, headless: headless, otlp: otlp, display: display.settings,
+                                          poisonRate: poisonRate, faults: try faultSet(), headless: headless, otlp: otlp, display: display.settings,
                                           recordRetention: try records.policy()))
     }
 }

@@ -47,6 +47,36 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertTrue(snap.stdout.contains("orders"))
     }
 
+    /// `evtop demo --faults`: a bad name is refused with the valid ones named; the headless progress line
+    /// counts the injected faults, and `--faults none` injects none.
+    func testDemoFaultsAreValidatedAndCounted() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        for bad in ["dupes", "duplicates,,fat-events"] {
+            let r = try runProcess(binary, ["demo", "--headless", "--store", box.path("bad.db"), "--faults", bad], env: box.environment)
+            XCTAssertEqual(r.status, 64, r.stderr)
+            for name in ["all", "none", "duplicates", "command-events", "schema-drift", "fat-events"] {
+                XCTAssertTrue(r.stderr.contains(name), "\(bad): \(r.stderr)")
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: box.path("bad.db")), "a refused demo writes no store")
+        let on = try runProcess(binary, ["demo", "--headless", "--store", box.path("on.db"), "--rate", "50", "--duration", "6", "--otlp", "off"],
+                                env: box.environment)
+        XCTAssertEqual(on.status, 0, on.stderr)
+        XCTAssertTrue(on.stdout.contains("faults duplicates "), on.stdout)
+        XCTAssertTrue(on.stdout.contains("command-events ") && on.stdout.contains("schema-drift "), on.stdout)
+        let off = try runProcess(binary, ["demo", "--headless", "--store", box.path("off.db"), "--rate", "50", "--duration", "6", "--otlp", "off",
+                                          "--faults", "none"], env: box.environment)
+        XCTAssertEqual(off.status, 0, off.stderr)
+        XCTAssertTrue(off.stdout.contains("orders "), off.stdout)
+        XCTAssertFalse(off.stdout.contains("faults"), off.stdout)
+        let some = try runProcess(binary, ["demo", "--headless", "--store", box.path("some.db"), "--rate", "50", "--duration", "6", "--otlp", "off",
+                                           "--faults", "schema-drift"], env: box.environment)
+        XCTAssertEqual(some.status, 0, some.stderr)
+        XCTAssertTrue(some.stdout.contains("faults schema-drift "), some.stdout)
+        XCTAssertFalse(some.stdout.contains("duplicates") || some.stdout.contains("command-events"), some.stdout)
+    }
+
     func testBadBrokerURLsGiveClearErrors() throws {
         let binary = try evtopBinary()
         let box = try Sandbox()

@@ -67,7 +67,7 @@ final class DemoPartsTests: XCTestCase {
     }
 
     func testAServiceIgnoresWhatItDoesNotHandleAndRepliesToWhatItDoes() throws {
-        var rules = DemoRules(config: DemoConfig(seed: 3, poisonRate: 0), tuning: DemoTuning())
+        var rules = DemoRules(config: DemoConfig(seed: 3, poisonRate: 0, faults: []), tuning: DemoTuning())
         var stats = DemoStats()
         let placed = rules.placeOrders(from: 0, to: 1_000, expected: 50, stats: &stats)
         XCTAssertFalse(placed.isEmpty)

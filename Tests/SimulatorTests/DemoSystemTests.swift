@@ -16,10 +16,12 @@ struct SimRun: Sendable {
 
     static let start = Date(timeIntervalSince1970: 1_780_000_000)  // 2026-05-28
 
-    static func simulate(seed: UInt64, seconds: Int, rate: Double = 20) async throws -> SimRun {
+    /// `faults` defaults to none: the tests of the saga, lag and dead letters are about the demo without
+    /// its injected design faults (DemoFaultsTests covers those, with and without).
+    static func simulate(seed: UInt64, seconds: Int, rate: Double = 20, faults: Set<DemoFault> = []) async throws -> SimRun {
         let clock = ManualClock(start)
         let log = InMemoryLog(now: { clock.now() })
-        let system = DemoSystem(log: log, config: DemoConfig(rate: rate, seed: seed, poisonRate: 0.01))
+        let system = DemoSystem(log: log, config: DemoConfig(rate: rate, seed: seed, poisonRate: 0.01, faults: faults))
         try await system.setUp()
         try await system.advance(to: start)
         var samples: [Sample] = []
@@ -54,12 +56,18 @@ struct SimRun: Sendable {
 /// Shares the expensive 120 s run between tests.
 actor RunCache {
     static let shared = RunCache()
-    private var tasks: [UInt64: Task<SimRun, Error>] = [:]
+    private struct Key: Hashable {
+        var seed: UInt64
+        var seconds: Int
+        var rate: Double
+        var faults: Set<DemoFault>
+    }
+    private var tasks: [Key: Task<SimRun, Error>] = [:]
 
-    func run(seed: UInt64, seconds: Int) async throws -> SimRun {
-        let key = seed &* 1_000 &+ UInt64(seconds)
+    func run(seed: UInt64, seconds: Int, rate: Double = 20, faults: Set<DemoFault> = []) async throws -> SimRun {
+        let key = Key(seed: seed, seconds: seconds, rate: rate, faults: faults)
         if let task = tasks[key] { return try await task.value }
-        let task = Task { try await SimRun.simulate(seed: seed, seconds: seconds) }
+        let task = Task { try await SimRun.simulate(seed: seed, seconds: seconds, rate: rate, faults: faults) }
         tasks[key] = task
         return try await task.value
     }
@@ -263,7 +271,8 @@ final class DemoSystemTests: XCTestCase {
 
     func testRunStopsAfterDuration() async throws {
         let log = InMemoryLog()
-        let system = DemoSystem(log: log, config: DemoConfig(rate: 100, seed: 3, duration: 0.3))
+        // Without faults: the command-named events of `command-events` would share the orders topic.
+        let system = DemoSystem(log: log, config: DemoConfig(rate: 100, seed: 3, duration: 0.3, faults: []))
         try await system.run()
         let placed = await system.stats.ordersPlaced
         XCTAssertGreaterThan(placed, 0)
