@@ -150,4 +150,39 @@ final class InsightsEndToEndTests: XCTestCase {
         XCTAssertNotEqual(rule.status, 0)
         XCTAssertTrue(rule.stderr.contains("unknown rule 'nope'"), rule.stderr)
     }
+
+    /// The demo's faults, each found by `evtop doctor` within two minutes; with every fault off (and no
+    /// poison), nothing is found.
+    func testDoctorFindsEachOfTheDemosFaultsAndNothingWithThemOff() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let faulty = try spawnProcess(binary, ["demo", "--headless", "--store", box.path("faulty.db"), "--duration", "150"], env: box.environment)
+        let clean = try spawnProcess(binary, ["demo", "--headless", "--store", box.path("clean.db"), "--duration", "150",
+                                              "--faults", "none", "--poison-rate", "0"], env: box.environment)
+        defer {
+            for p in [faulty, clean] where p.isRunning { p.terminate() }
+            faulty.waitUntilExit()
+            clean.waitUntilExit()
+        }
+        let injected: Set<String> = ["duplicate-events", "command-named", "schema-drift", "fat-events"]
+        var found: Set<String> = []
+        var last: [String: Any] = [:]
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, !injected.isSubset(of: found) {
+            Thread.sleep(forTimeInterval: 5)
+            guard FileManager.default.fileExists(atPath: box.path("faulty.db")) else { continue }
+            let run = try doctor("sqlite:" + box.path("faulty.db"), box)
+            last = run.json
+            found = rules(run.json)
+        }
+        XCTAssertTrue(injected.isSubset(of: found), "not found within two minutes: \(injected.subtracting(found)); findings: \(last)")
+        XCTAssertEqual(finding(last, "duplicate-events")?["subject"] as? String, "payments")
+        XCTAssertEqual(finding(last, "fat-events")?["subject"] as? String, "orders")
+
+        let (status, json) = try doctor("sqlite:" + box.path("clean.db"), box)
+        XCTAssertEqual(rules(json), [], "a demo without faults is clean: \(json)")
+        XCTAssertEqual(status, 0)
+        XCTAssertEqual(json["grade"] as? String, "A")
+        XCTAssertGreaterThan(json["sampledRecords"] as? Int ?? 0, 100)
+    }
 }
