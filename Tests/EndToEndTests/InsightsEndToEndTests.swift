@@ -185,4 +185,35 @@ final class InsightsEndToEndTests: XCTestCase {
         XCTAssertEqual(json["grade"] as? String, "A")
         XCTAssertGreaterThan(json["sampledRecords"] as? Int ?? 0, 100)
     }
+
+    /// In a real terminal: view 5 on the demo lists the duplicates; `enter` opens the saga of the duplicated
+    /// record, esc comes back, and the fat event's evidence names the record.
+    func testFromAFindingToItsEvidenceInATerminal() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let session = try TmuxSession(width: 140, height: 40,
+                                      command: "\(binary) demo --store \(box.path("demo.db")) --rate 40; echo EXITED:$?", env: box.environment)
+        session.waitFor("the demo's topics", limit: 45) { $0.contains("orders") && $0.contains("● live") }
+        session.send(literal: "5")
+        session.waitFor("a duplicate found", limit: 90) { $0.contains("duplicate-events") && $0.contains("Insights · grade") }
+        // The filter leaves the duplicates' finding alone: its evidence shows below.
+        session.send(literal: "/duplicate")
+        session.sendKeys("Enter")
+        guard let screen = session.waitFor("the duplicate's evidence", { $0.contains("├ evidence") && $0.contains("event-id e-") }) else { return }
+        let line = screen.split(separator: "\n").first { $0.contains("›") && $0.contains("payments p") }
+        XCTAssertNotNil(line, screen)
+        session.sendKeys("Enter")
+        guard let saga = session.waitFor("the duplicated record's saga", { $0.contains("PaymentAuthorized") && $0.contains("ord-") && !$0.contains("Insights") })
+        else { return }
+        XCTAssertTrue(saga.contains("esc back") || saga.contains("esc"), saga)
+        session.sendKeys("Escape")
+        session.waitFor("back on the insights") { $0.contains("Insights · grade") }
+        session.sendKeys("Escape")  // clears the filter (waited for: an escape followed at once by `/` is read as alt-/)
+        session.waitFor("the filter cleared") { $0.contains("Insights · grade") && !$0.contains("filter: duplicate") && $0.contains("schema-drift") }
+        session.send(literal: "/fat")
+        session.sendKeys("Enter")
+        session.waitFor("the fat event's evidence", limit: 60) { $0.contains("fat-events") && $0.contains("OrderPlaced") && $0.contains("kB") }
+        session.send(literal: "q")
+        session.waitFor("evtop to exit 0") { $0.contains("EXITED:0") }
+    }
 }
