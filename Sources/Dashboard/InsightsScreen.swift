@@ -15,7 +15,9 @@ enum InsightsScreen {
         let total = report?.findings.count ?? 0
         var title = "Insights · " + InsightsModel.headline(report)
         if rows.count != total { title += " · \(rows.count)/\(total) shown" }
-        let area = layout.frame(Block(title: title, rightTitle: "sort: \(s.sort.rawValue)"), into: &buffer, theme: theme)
+        // What the grade rests on (the sort shows as ▼ in the column header).
+        let basis = report.map { "\(NumberFormat.grouped(Int64($0.sampledRecords))) records sampled over \(NumberFormat.duration(seconds: $0.observedSeconds))" }
+        let area = layout.frame(Block(title: title, rightTitle: basis), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         guard let report, !report.isEmpty else {
             let why = state.snapshot == nil ? "waiting for the first snapshot…" : "no record sampled yet: the rules need traffic to judge"

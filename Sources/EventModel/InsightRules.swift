@@ -121,7 +121,9 @@ extension InsightAnalyzer {
             }
         }
         // No record sampled: the figures may still prove findings (a group rewinding), but nothing proves health.
-        let score: Int? = isEmpty || scores.isEmpty ? nil : max(0, scores.values.reduce(0, +) / scores.count - unplaced)
+        // What concerns no sampled topic (sagas, letters, groups elsewhere) is graded as one more "topic".
+        let graded = Array(scores.values) + (unplaced > 0 ? [max(0, 100 - unplaced)] : [])
+        let score: Int? = isEmpty || scores.isEmpty ? nil : graded.reduce(0, +) / graded.count
         let nowMillis = Int64(inputs.now.timeIntervalSince1970 * 1000)
         return InsightReport(findings: findings, topicScores: scores, score: score, sampledRecords: sampledRecords,
                              sampledTopics: topics.values.filter { $0.sampled > 0 }.count,
