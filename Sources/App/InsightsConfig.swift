@@ -17,7 +17,9 @@ extension ConfigParser {
         func number(_ n: Node, _ key: String, atLeast low: Double, atMost high: Double = .infinity) throws -> Double {
             let text = try string(n, key, file)
             guard let v = Double(text), v.isFinite, v >= low, v <= high else {
-                let range = high.isInfinite ? "a number ≥ \(low.formatted())" : "a number from \(low.formatted()) to \(high.formatted())"
+                // Plain digits: the message must not depend on the locale.
+                func plain(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x) }
+                let range = high.isInfinite ? "a number ≥ \(plain(low))" : "a number from \(plain(low)) to \(plain(high))"
                 throw ConfigError(file: file, line: line(n), problem: "'\(key)' must be \(range), not '\(text)'")
             }
             return v

@@ -48,6 +48,41 @@ final class ConfigAndThemeTests: XCTestCase {
         XCTAssertTrue(problem("a: [").hasPrefix("c.yaml:"), problem("a: ["))
     }
 
+    func testInsightsSettingsPerContextAndTheirMistakesWithTheLine() throws {
+        let config = try ConfigParser.parse("""
+        contexts:
+          prod:
+            broker: kafka://prod:9092
+            insights:
+              fat-event-bytes: 250000
+              failing-saga-share: 0.3
+              disable: [command-named]
+              suppress:
+                - rule: fat-events
+                  topic: "media.*"
+                - topic: legacy-*
+          dev:
+            broker: sqlite:x.db
+        """, file: "c.yaml")
+        let prod = try XCTUnwrap(try config.context(named: "prod")?.insights)
+        XCTAssertEqual(prod.fatEventBytes, 250_000)
+        XCTAssertEqual(prod.failingSagaShare, 0.3)
+        XCTAssertEqual(prod.disabled, [.commandNamed])
+        XCTAssertEqual(prod.suppressions, [InsightSuppression(rule: .fatEvents, pattern: "media.*"), InsightSuppression(rule: nil, pattern: "legacy-*")])
+        XCTAssertTrue(prod.suppresses(.fatEvents, topic: "media.images", subject: "media.images"))
+        XCTAssertFalse(prod.suppresses(.fatEvents, topic: "orders", subject: "orders"))
+        XCTAssertNil(try config.context(named: "dev")?.insights, "no section: the defaults")
+
+        func problem(_ insights: String) -> String {
+            do { _ = try ConfigParser.parse("contexts:\n  a:\n    insights:\n" + insights, file: "c.yaml"); return "accepted" } catch { return String(describing: error) }
+        }
+        XCTAssertEqual(problem("      disable: [fat-event]\n"), "c.yaml:4: unknown insights rule 'fat-event' (rules: \(InsightRule.allCases.map(\.rawValue).joined(separator: ", ")))")
+        XCTAssertEqual(problem("      fat-event-bytes: lots\n"), "c.yaml:4: 'fat-event-bytes' must be a number from 1 to 1000000000000, not 'lots'")
+        XCTAssertEqual(problem("      failing-saga-share: 2\n"), "c.yaml:4: 'failing-saga-share' must be a number from 0 to 1, not '2'")
+        XCTAssertTrue(problem("      suppress:\n        - {}\n").hasPrefix("c.yaml:5: a suppression needs a rule, a topic, or both"), problem("      suppress:\n        - {}\n"))
+        XCTAssertTrue(problem("      fat-bytes: 1\n").hasPrefix("c.yaml:4: unknown key 'fat-bytes' in insights"))
+    }
+
     func testThemesByNameOrPathAndAClearErrorOtherwise() throws {
         let file = dir.appendingPathComponent("mine.yaml").path
         let text = try String(contentsOfFile: FileManager.default.currentDirectoryPath + "/themes/monochrome.yaml", encoding: .utf8)
