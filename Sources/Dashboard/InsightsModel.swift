@@ -48,7 +48,8 @@ public enum InsightsModel {
 
     /// A snapshot: retention's pace and DLQ growth. O(partitions).
     static func observe(_ state: inout AppState, _ snapshot: BrokerSnapshot) {
-        state.viewStates[InsightsState.self].analyzer.observe(snapshot)
+        let dlqs = state.deadLetterTopics
+        state.viewStates[InsightsState.self].analyzer.observe(snapshot, isDeadLetterTopic: dlqs.isDeadLetterTopic)
     }
 
     /// Sampled records (those of DLQ topics are judged as letters, not as events). O(records).

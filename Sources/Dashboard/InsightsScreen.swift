@@ -36,7 +36,11 @@ enum InsightsScreen {
         }
         if pane > 0 {
             let y = area.y + area.height - pane
-            SagaTimelineScreen.divider("evidence", y: y, layout: layout, area: area, into: &buffer, theme: theme)
+            // The worst-graded topics ride on the divider: the score per topic at a glance.
+            let worst = report.topicScores.sorted { $0.value != $1.value ? $0.value < $1.value : $0.key < $1.key }.prefix(6)
+            let grades = worst.map { "\($0.key) \(InsightGrade(score: $0.value).rawValue) \($0.value)" }.joined(separator: " · ")
+            SagaTimelineScreen.divider(grades.isEmpty ? "evidence" : "evidence ── topics: " + grades, y: y, layout: layout, area: area,
+                                       into: &buffer, theme: theme)
             evidence(InsightsModel.highlighted(state), selected: s.evidence, report: report,
                      area: Rect(x: area.x, y: y + 1, width: area.width, height: pane - 1), into: &buffer, theme: theme)
         }

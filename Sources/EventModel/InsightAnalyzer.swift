@@ -218,8 +218,9 @@ public struct InsightAnalyzer: Sendable {
         types[type] = t
     }
 
-    /// Takes in a snapshot: how fast retention moves each partition's low watermark, and how each DLQ grows.
-    public mutating func observe(_ snapshot: BrokerSnapshot) {
+    /// Takes in a snapshot: how fast retention moves each partition's low watermark, and how each DLQ grows
+    /// (a DLQ by the broker's word or by `isDeadLetterTopic`: the context's patterns and detected headers).
+    public mutating func observe(_ snapshot: BrokerSnapshot, isDeadLetterTopic: (String) -> Bool = { _ in false }) {
         let now = Int64(snapshot.time.timeIntervalSince1970 * 1000)
         if sinceMillis == nil { sinceMillis = now }
         lastSnapshotMillis = now
@@ -233,7 +234,7 @@ public struct InsightAnalyzer: Sendable {
                     lows[key] = (p.low, now, p.low, now)
                 }
             }
-            if snapshot.deadLetterTopics.contains(topic.name) {
+            if snapshot.deadLetterTopics.contains(topic.name) || isDeadLetterTopic(topic.name) {
                 let retained = topic.retained
                 if let seen = deadLetterGrowth[topic.name] {
                     deadLetterGrowth[topic.name] = (retained, retained > seen.retained ? now : seen.grewAtMillis)

@@ -179,11 +179,14 @@ extension InsightAnalyzer {
 
     private func typeFindings(_ inputs: InsightInputs, into out: inout [InsightFinding]) {
         // Which version each DLQ's letters carry, per original event type: drift that ends in a DLQ matters most.
-        var letterVersions: [String: [String: Int]] = [:]
+        // Per event type, per consumer group that dead-lettered them (Spring and Connect letters name it).
+        var letterVersions: [String: [String: [String: Int]]] = [:]
         for letters in inputs.deadLetters.values {
             for letter in letters {
                 let r = InsightRecord(letter.record, rules: inputs.rules)
-                if let type = r.eventType { letterVersions[type, default: [:]][r.schemaVersion ?? "none", default: 0] += 1 }
+                if let type = r.eventType {
+                    letterVersions[type, default: [:]][letter.consumerGroup ?? "", default: [:]][r.schemaVersion ?? "none", default: 0] += 1
+                }
             }
         }
         for (type, t) in types {
@@ -206,11 +209,18 @@ extension InsightAnalyzer {
                     return n * 100 < t.count ? "v\(v) \(n) record\(n == 1 ? "" : "s")" : "v\(v) \(n * 100 / t.count)%"
                 }.joined(separator: ", ") + " live"
                 var severity = InsightSeverity.warning
-                if let letters = letterVersions[type], let worst = letters.max(by: { $0.value < $1.value }) {
-                    let total = letters.values.reduce(0, +)
-                    summary += "; \(worst.value) of \(total) DLQ letters are v\(worst.key)"
-                    if total >= 3, Double(worst.value) / Double(total) >= 0.8,
-                       Double(t.versions[worst.key, default: 0]) / Double(max(1, t.count)) < 0.5 { severity = .error }
+                // The group whose letters concentrate most on one version (ties: more letters, then the name).
+                let concentrations = (letterVersions[type] ?? [:]).compactMap { group, versions -> (group: String, version: String, n: Int, total: Int)? in
+                    guard let worst = versions.max(by: { $0.value == $1.value ? $0.key > $1.key : $0.value < $1.value }) else { return nil }
+                    return (group, worst.key, worst.value, versions.values.reduce(0, +))
+                }
+                if let worst = concentrations.max(by: { a, b in
+                    let (x, y) = (Double(a.n) / Double(a.total), Double(b.n) / Double(b.total))
+                    return x == y ? (a.total == b.total ? a.group > b.group : a.total < b.total) : x < y
+                }) {
+                    summary += "; \(worst.n) of \(worst.total) DLQ letters" + (worst.group.isEmpty ? "" : " of \(worst.group)") + " are v\(worst.version)"
+                    if worst.total >= 3, Double(worst.n) / Double(worst.total) >= 0.8,
+                       Double(t.versions[worst.version, default: 0]) / Double(max(1, t.count)) < 0.5 { severity = .error }
                 }
                 let evidence = versions.compactMap { v in t.versionExamples[v].map { InsightEvidenceItem(.record($0), "\(type) v\(v)") } }
                 out.append(InsightFinding(rule: .schemaDrift, severity: severity, subject: type, topic: t.topic,
@@ -252,7 +262,12 @@ extension InsightAnalyzer {
                     byOrigin["\(t)/\(p)/\(o)", default: []].append(letter)
                 }
             }
-            let repeated = byOrigin.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
+            // The same event dead-lettered under one id twice (a copy requeued by another tool went round too).
+            var byEventID: [String: [DeadLetter]] = [:]
+            for letter in letters where letter.originalOffset == nil {
+                if let id = InsightRecord(letter.record, rules: inputs.rules).eventID { byEventID["event " + id, default: []].append(letter) }
+            }
+            let repeated = (byOrigin.filter { $0.value.count > 1 } + byEventID.filter { $0.value.count > 1 }).sorted { $0.key < $1.key }
             if !again.isEmpty || !repeated.isEmpty {
                 var evidence = again.prefix(InsightFinding.maxEvidence).map { letter in
                     InsightEvidenceItem(.letter(Self.position(letter)), "requeued" + (letter.redrivenFrom.map { " from \($0)" } ?? "") + ", failed again")

@@ -32,13 +32,16 @@ final class InsightsEndToEndTests: XCTestCase {
         Batch(topic: "orders", partition: 1, lines: ["o-400|{\"eventId\":\"e-400\",\"correlationId\":\"o-400\",\"eventType\":\"ProcessPayment\",\"schemaVersion\":1}"]),
         Batch(topic: "orders", partition: 2, headers: [("reply-to", "quotes")],
               lines: ["o-401|{\"eventId\":\"e-401\",\"correlationId\":\"o-401\",\"eventType\":\"QuoteAsked\",\"schemaVersion\":1}"]),
+        // A letter requeued twice into orders: two records with one evtop-redrive-id.
+        Batch(topic: "orders", partition: 1, headers: [("evtop-redrive-id", "orders.DLT/0/9")],
+              lines: (0..<2).map { "o-50\($0)|{\"eventId\":\"e-50\($0)\",\"correlationId\":\"o-50\($0)\",\"eventType\":\"OrderPlaced\",\"schemaVersion\":1}" }),
         Batch(topic: "orders.DLT", partition: 0,
               headers: [("kafka_dlt-original-topic", "payments"), ("kafka_dlt-original-partition", "0"), ("evtop-redrive-id", "payments.DLT/0/1")],
               lines: [payment(3)]),
     ]
 
     static let expected: Set<String> = ["duplicate-events", "schema-drift", "fat-events", "key-spread", "missing-identity",
-                                        "command-named", "request-reply", "poison-loop"]
+                                        "command-named", "request-reply", "poison-loop", "reprocessed"]
 
     func doctor(_ url: String, _ box: Sandbox, extra: [String] = []) throws -> (status: Int32, json: [String: Any]) {
         let run = try runProcess(try evtopBinary(), ["doctor", "--broker", url, "--json", "--window", "1"] + extra, env: box.environment, limit: 120)
@@ -78,7 +81,7 @@ final class InsightsEndToEndTests: XCTestCase {
         XCTAssertEqual(rules(only.json), ["fat-events"])
         XCTAssertEqual(only.status, 1)
         let errors = try doctor(url, box, extra: ["--min-severity", "error"])
-        XCTAssertEqual(rules(errors.json), ["duplicate-events", "poison-loop"])
+        XCTAssertEqual(rules(errors.json), ["duplicate-events", "poison-loop", "reprocessed"])
         let config = """
             default-context: here
             contexts:
@@ -257,5 +260,129 @@ final class InsightsEndToEndTests: XCTestCase {
         let sagas = try XCTUnwrap(finding(stuck.json, "stuck-sagas"), "\(stuck.json)")
         XCTAssertTrue((sagas["summary"] as? String)?.hasPrefix("3 of 3 sagas timed out") == true, "\(sagas)")
         XCTAssertEqual(Set(((sagas["evidence"] as? [[String: Any]]) ?? []).compactMap { $0["saga"] as? String }), ["ord-s0", "ord-s1", "ord-s2"])
+    }
+
+    // MARK: rules on rates, growth and sagas: a writer runs during the doctor's window
+
+    /// 20 sagas of the built-in OrderSaga, half of them declined: OrderPlaced, then PaymentDeclined.
+    static let sagaBatches: [Batch] = [
+        Batch(topic: "orders", partition: 0, lines: (0..<20).map {
+            "fs-\($0)|{\"eventId\":\"e-fs\($0)\",\"correlationId\":\"fs-\($0)\",\"eventType\":\"OrderPlaced\",\"schemaVersion\":1}" }),
+        Batch(topic: "payments", partition: 0, lines: (0..<10).map {
+            "fs-\($0)|{\"eventId\":\"e-fd\($0)\",\"correlationId\":\"fs-\($0)\",\"eventType\":\"PaymentDeclined\",\"schemaVersion\":1}" }),
+    ]
+
+    /// One step of the writer: 20 records on `hot` p0, one on p1 and p2 every other step, a letter every fourth.
+    static func writerStep(_ n: Int) -> [Batch] {
+        var out = [Batch(topic: "hot", partition: 0, lines: (0..<20).map { "h-\(n)-\($0)|{\"eventId\":\"e-h\(n)-\($0)\",\"eventType\":\"Ticked\",\"schemaVersion\":1}" })]
+        if n % 2 == 0 {
+            for p in Int32(1)...2 { out.append(Batch(topic: "hot", partition: p, lines: ["c-\(n)|{\"eventId\":\"e-c\(n)-\(p)\",\"eventType\":\"Ticked\",\"schemaVersion\":1}"])) }
+        }
+        if n % 4 == 0 {
+            out.append(Batch(topic: "orders.DLT", partition: 0, headers: [("kafka_dlt-original-topic", "orders")], lines: ["l-\(n)|{\"eventId\":\"e-l\(n)\"}"]))
+        }
+        return out
+    }
+
+    static let flowRules: Set<String> = ["hot-partition", "stagnant-dlq", "failing-sagas"]
+
+    /// Runs the doctor for 11 s (the 10 s rates need ten seconds of snapshots) while `write` runs every 500 ms.
+    func doctorWhileWriting(_ box: Sandbox, write: @escaping @Sendable (Int) throws -> Void) throws -> [String: Any] {
+        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
+        let stop = LockedData()
+        let writer = Thread {
+            var n = 0
+            while stop.get().isEmpty {
+                try? write(n)
+                n += 1
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        writer.start()
+        defer { stop.set(Data([1])) }
+        Thread.sleep(forTimeInterval: 1)
+        let rules = Self.flowRules.sorted().flatMap { ["--rule", $0] }
+        let run = try runProcess(try evtopBinary(), ["doctor", "--context", "here", "--json", "--window", "11"] + rules, env: box.environment, limit: 120)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stderr)
+    }
+
+    func checkFlows(_ json: [String: Any]) throws {
+        XCTAssertEqual(rules(json), Self.flowRules, "\(json)")
+        let hot = try XCTUnwrap(finding(json, "hot-partition"))
+        XCTAssertEqual(hot["subject"] as? String, "hot p0")
+        XCTAssertTrue((hot["summary"] as? String)?.contains("over 10s") == true, "the window the rate was measured over: \(hot)")
+        XCTAssertTrue((finding(json, "failing-sagas")?["summary"] as? String)?.hasPrefix("50% of the 20 latest") == true, "\(json)")
+        XCTAssertEqual(finding(json, "stagnant-dlq")?["subject"] as? String, "orders.DLT")
+    }
+
+    static func config(_ url: String) -> String {
+        "contexts:\n  here:\n    broker: \(url)\n    insights:\n      stagnant-dlq-seconds: 1\n"
+    }
+
+    func testRatesGrowthAndSagasOnKafka() throws {
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["hot:3", "orders:1", "payments:1", "orders.DLT:1"])
+        let bs = cluster.bootstrap
+        @Sendable func produce(_ batch: Batch) throws {
+            let headers = batch.headers.flatMap { ["-H", "\($0.0)=\($0.1)"] }
+            _ = try kcat(["-P", "-b", bs, "-t", batch.topic, "-p", "\(batch.partition)", "-K", "|", "-q"] + headers,
+                         input: batch.lines.joined(separator: "\n") + "\n")
+        }
+        for batch in Self.sagaBatches { try produce(batch) }
+        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
+        try Self.config("kafka://" + bs).write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
+        let json = try doctorWhileWriting(box) { n in for batch in Self.writerStep(n) { try produce(batch) } }
+        try checkFlows(json)
+        _ = cluster
+    }
+
+    func testRatesGrowthSagasAndRetentionOnTheStore() throws {
+        let box = try Sandbox()
+        let path = box.path("flows.db")
+        let log = try SQLiteLog(path: path)
+        @Sendable func produce(_ batches: [Batch]) {
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                for batch in batches {
+                    _ = try? await log.produce(batch.lines.map { line in
+                        let bar = line.firstIndex(of: "|") ?? line.startIndex
+                        return OutgoingRecord(topic: batch.topic, partition: batch.partition, timestampMillis: now, key: Array(line[..<bar].utf8),
+                                              headers: batch.headers.map { RecordHeader($0.0, $0.1) }, value: Array(line[line.index(after: bar)...].utf8))
+                    })
+                }
+                done.signal()
+            }
+            done.wait()
+        }
+        let setUp = DispatchSemaphore(value: 0)
+        Task {
+            for (topic, partitions) in [("hot", Int32(3)), ("orders", 1), ("payments", 1), ("orders.DLT", 1), ("ledger", 1)] {
+                try? await log.createTopic(topic, partitions: partitions)
+            }
+            setUp.signal()
+        }
+        setUp.wait()
+        produce(Self.sagaBatches)
+        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
+        try Self.config("sqlite:" + path).write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
+        let json = try doctorWhileWriting(box) { n in produce(Self.writerStep(n)) }
+        try checkFlows(json)
+
+        // Retention deleted records a group had not read: an error, with how many.
+        produce([Batch(topic: "ledger", partition: 0, lines: (0..<100).map { "k|{\"eventId\":\"e-ledger\($0)\"}" })])
+        let pruned = DispatchSemaphore(value: 0)
+        Task {
+            try? await log.commit(group: "ledger-svc", member: "m-1", offsets: [TopicPartition("ledger", 0): 10])
+            _ = try? await log.pruneRecords(RecordRetentionPolicy(maxAge: nil, maxRecordsPerPartition: 50), now: Date())
+            pruned.signal()
+        }
+        pruned.wait()
+        let risk = try doctor("sqlite:" + path, box, extra: ["--rule", "retention-risk"])
+        let finding = try XCTUnwrap(finding(risk.json, "retention-risk"), "\(risk.json)")
+        XCTAssertEqual(finding["subject"] as? String, "ledger-svc / ledger p0")
+        XCTAssertEqual(finding["severity"] as? String, "error")
+        XCTAssertTrue((finding["summary"] as? String)?.hasPrefix("40 records deleted before the group read them") == true, "\(finding)")
+        XCTAssertEqual(risk.status, 2)
     }
 }

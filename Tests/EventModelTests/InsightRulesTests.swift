@@ -105,6 +105,35 @@ final class InsightRulesTests: XCTestCase {
         XCTAssertTrue(finding.summary.contains("4 of 4 DLQ letters are v2"), finding.summary)
     }
 
+    func testDriftNamesTheConsumerGroupWhoseLettersConcentrateOnOneVersion() throws {
+        var records = clean(30)
+        for i in 0..<3 { records[i].schemaVersion = "2" }
+        func letter(_ offset: Int64, group: String, version: String) -> DeadLetter {
+            DeadLetterParser.parse(Record(topic: "payments.DLT", partition: 0, offset: offset, timestampMillis: t0, key: nil,
+                                          headers: [RecordHeader("event-type", "PaymentAuthorized"), RecordHeader("schema-version", version),
+                                                    RecordHeader("kafka_dlt-original-consumer-group", group)], value: Array("{}".utf8)))
+        }
+        // billing's letters are all v2; shipping's are mixed.
+        let letters = [letter(0, group: "billing", version: "2"), letter(1, group: "billing", version: "2"), letter(2, group: "billing", version: "2"),
+                       letter(3, group: "shipping", version: "1"), letter(4, group: "shipping", version: "2")]
+        let inputs = InsightInputs(now: Date(), snapshot: nil, deadLetters: ["payments.DLT": letters], sagas: [])
+        let finding = try XCTUnwrap(report(records, inputs: inputs).findings.first { $0.rule == .schemaDrift })
+        XCTAssertTrue(finding.summary.contains("3 of 3 DLQ letters of billing are v2"), finding.summary)
+        XCTAssertEqual(finding.severity, .error)
+    }
+
+    func testOneEventDeadLetteredTwiceUnderItsIDIsAPoisonLoop() throws {
+        func letter(_ offset: Int64, id: String) -> DeadLetter {
+            DeadLetterParser.parse(Record(topic: "orders.DLQ", partition: 0, offset: offset, timestampMillis: t0, key: nil,
+                                          headers: [RecordHeader("event-id", id)], value: nil))
+        }
+        let once = InsightInputs(now: Date(), snapshot: nil, deadLetters: ["orders.DLQ": [letter(0, id: "e-1"), letter(1, id: "e-2")]], sagas: [])
+        XCTAssertFalse(rules(report(clean(30), inputs: once)).contains(.poisonLoop))
+        let twice = InsightInputs(now: Date(), snapshot: nil, deadLetters: ["orders.DLQ": [letter(0, id: "e-1"), letter(1, id: "e-1")]], sagas: [])
+        let finding = try XCTUnwrap(report(clean(30), inputs: twice).findings.first { $0.rule == .poisonLoop })
+        XCTAssertTrue(finding.evidence.first?.note.contains("2 letters of event e-1") == true, "\(finding.evidence)")
+    }
+
     // MARK: names
 
     func testImperativeAndGenericNamesSmellAndFactsDoNot() {
@@ -173,6 +202,27 @@ final class InsightRulesTests: XCTestCase {
         let finding = try XCTUnwrap(report(clean(30), inputs: looping).findings.first { $0.rule == .poisonLoop })
         XCTAssertEqual(finding.severity, .error)
         XCTAssertEqual(finding.evidence.first?.target, .letter(RecordPosition(topic: "orders.DLT", partition: 0, offset: 2)))
+    }
+
+    func testADLQThatGrowsWithALetterWaitingADayIsStagnant() {
+        func dlq(_ retained: Int64, at seconds: Double) -> BrokerSnapshot {
+            BrokerSnapshot(time: Date(timeIntervalSince1970: Double(t0) / 1000 + seconds),
+                           topics: [TopicInfo(name: "orders.DLQ", partitions: [PartitionWatermarks(partition: 0, low: 0, high: retained)])], groups: [])
+        }
+        let old = DeadLetterParser.parse(Record(topic: "orders.DLQ", partition: 0, offset: 0, timestampMillis: t0 - 90_000_000, key: nil, headers: [], value: nil))
+        let fresh = DeadLetterParser.parse(Record(topic: "orders.DLQ", partition: 0, offset: 0, timestampMillis: t0 - 60_000, key: nil, headers: [], value: nil))
+        func found(_ letters: [DeadLetter], grows: Bool, handled: Set<RecordPosition> = []) -> Bool {
+            var analyzer = InsightAnalyzer()
+            analyzer.observe(dlq(3, at: 0)) { $0.hasSuffix(".DLQ") }
+            analyzer.observe(dlq(grows ? 4 : 3, at: 10)) { $0.hasSuffix(".DLQ") }
+            let inputs = InsightInputs(now: Date(timeIntervalSince1970: Double(t0) / 1000 + 10), snapshot: nil,
+                                       deadLetters: ["orders.DLQ": letters], handledLetters: handled, sagas: [])
+            return analyzer.evaluate(inputs).findings.contains { $0.rule == .stagnantDLQ }
+        }
+        XCTAssertTrue(found([old], grows: true))
+        XCTAssertFalse(found([old], grows: false), "not growing: someone may be on it")
+        XCTAssertFalse(found([fresh], grows: true), "the oldest waits a minute, not a day")
+        XCTAssertFalse(found([old], grows: true, handled: [RecordPosition(topic: "orders.DLQ", partition: 0, offset: 0)]), "handled letters do not count")
     }
 
     // MARK: partitions
