@@ -89,7 +89,7 @@ final class InsightsEndToEndTests: XCTestCase {
                 broker: \(url)
                 insights:
                   fat-event-bytes: 200000
-                  disable: [command-named, request-reply]
+                  disable: [command-named, request-reply, stuck-sagas]  # sagas of kcat's records time out after 30 s
                   suppress:
                     - rule: duplicate-events
                       topic: "pay*"
@@ -230,6 +230,7 @@ final class InsightsEndToEndTests: XCTestCase {
         let consumed = try kcat(["-G", "billing", "-b", bs, "-e", "-q", "-X", "auto.offset.reset=earliest", "payments"])
         XCTAssertEqual(consumed.status, 0, consumed.stderr)
         XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "payments", "-K", "|", "-q"], input: Self.payment(30) + "\n").status, 0)
+        let sagasWritten = Date()  // ord-0…30: OrderSaga sagas that never go past authorize-payment
         try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
         // The mock cluster cannot list groups: the context names it, as an operator would.
         try "contexts:\n  k:\n    broker: kafka://\(bs)\n    groups: [billing]\n    insights:\n      abandoned-after-seconds: 1\n"
@@ -242,10 +243,18 @@ final class InsightsEndToEndTests: XCTestCase {
         // Kafka keeps no commit time: the age is what evtop watched, and says so.
         XCTAssertTrue((abandoned["summary"] as? String)?.contains("no commit for ≥ ") == true, "\(abandoned)")
         XCTAssertEqual(run.status, 1)
+
+        // kcat writes records stamped now: the built-in OrderSaga's 30 s timeout has to pass for real.
+        Thread.sleep(until: sagasWritten.addingTimeInterval(32))
+        let stuck = try runProcess(try evtopBinary(), ["doctor", "--context", "k", "--json", "--window", "0", "--rule", "stuck-sagas"],
+                                   env: box.environment, limit: 120)
+        let stuckJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(stuck.stdout.utf8)) as? [String: Any], stuck.stderr)
+        let sagas = try XCTUnwrap(finding(stuckJSON, "stuck-sagas"), "\(stuckJSON)")
+        XCTAssertTrue((sagas["summary"] as? String)?.hasPrefix("31 of 31 sagas timed out") == true, "\(sagas)")
         _ = cluster
     }
 
-    func testStuckSagasOnTheStore() async throws {
+    func testStuckSagasAndAnAbandonedGroupOnTheStore() async throws {
         let box = try Sandbox()
         let path = box.path("stuck.db")
         let log = try SQLiteLog(path: path)
@@ -260,6 +269,20 @@ final class InsightsEndToEndTests: XCTestCase {
         let sagas = try XCTUnwrap(finding(stuck.json, "stuck-sagas"), "\(stuck.json)")
         XCTAssertTrue((sagas["summary"] as? String)?.hasPrefix("3 of 3 sagas timed out") == true, "\(sagas)")
         XCTAssertEqual(Set(((sagas["evidence"] as? [[String: Any]]) ?? []).compactMap { $0["saga"] as? String }), ["ord-s0", "ord-s1", "ord-s2"])
+
+        // A group that committed 1 of 3 records, whose member then went (the store forgets it after 10 s).
+        try await log.commit(group: "audit", member: "m-1", offsets: [TopicPartition("orders", 0): 1])
+        try await Task.sleep(for: .seconds(SQLiteLog.memberLivenessWindow + 1.5))
+        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
+        try "contexts:\n  s:\n    broker: sqlite:\(path)\n    insights:\n      abandoned-after-seconds: 5\n"
+            .write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
+        let run = try runProcess(try evtopBinary(), ["doctor", "--context", "s", "--json", "--window", "0", "--rule", "abandoned-group"],
+                                 env: box.environment, limit: 120)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stderr)
+        let abandoned = try XCTUnwrap(finding(json, "abandoned-group"), "\(json)")
+        XCTAssertEqual(abandoned["subject"] as? String, "audit")
+        // The store keeps commit times: an age, not a lower bound.
+        XCTAssertTrue((abandoned["summary"] as? String)?.contains("lag 2, no commit for 1") == true, "\(abandoned)")
     }
 
     // MARK: rules on rates, growth and sagas: a writer runs during the doctor's window
