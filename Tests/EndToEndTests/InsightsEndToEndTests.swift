@@ -408,4 +408,28 @@ final class InsightsEndToEndTests: XCTestCase {
         XCTAssertTrue((finding["summary"] as? String)?.hasPrefix("40 records deleted before the group read them") == true, "\(finding)")
         XCTAssertEqual(risk.status, 2)
     }
+
+    /// Retention on Kafka: librdkafka's mock cluster keeps about 5 MB a partition and moves the low watermark
+    /// past older records, as retention does. A group that read one record is then behind the deleted ones.
+    func testRetentionDeletingUnreadRecordsOnKafka() throws {
+        let box = try Sandbox()
+        let cluster = try MockClusterProcess(topics: ["ledger:1"])
+        let bs = cluster.bootstrap
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "ledger", "-K", "|", "-q"], input: "first|{\"n\":0}\n").status, 0)
+        XCTAssertEqual(try kcat(["-G", "ledger-svc", "-b", bs, "-e", "-q", "-c", "1", "-X", "auto.offset.reset=earliest", "ledger"]).status, 0)
+        let pad = String(repeating: "y", count: 200)
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "ledger", "-K", "|", "-q"],
+                                input: (0..<40_000).map { "k\($0)|{\"n\":\($0),\"pad\":\"\(pad)\"}" }.joined(separator: "\n") + "\n").status, 0)
+        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
+        try "contexts:\n  k:\n    broker: kafka://\(bs)\n    groups: [ledger-svc]\n".write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
+        let run = try runProcess(try evtopBinary(), ["doctor", "--context", "k", "--json", "--window", "0", "--rule", "retention-risk"],
+                                 env: box.environment, limit: 120)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stderr)
+        let risk = try XCTUnwrap(finding(json, "retention-risk"), "\(json)")
+        XCTAssertEqual(risk["subject"] as? String, "ledger-svc / ledger p0")
+        XCTAssertEqual(risk["severity"] as? String, "error")
+        XCTAssertTrue((risk["summary"] as? String)?.contains("records deleted before the group read them") == true, "\(risk)")
+        XCTAssertEqual(run.status, 2)
+        _ = cluster
+    }
 }
