@@ -34,12 +34,10 @@ struct TopicInsightStats: Sendable {
     var missingType = 0
     var missingVersion = 0
     var missingExample: RecordPosition?
-    var eventIDs: BoundedMap<String, RecordPosition>
-    var duplicates = 0
-    var duplicateExamples: [InsightEvidenceItem] = []
-    var redriveIDs: BoundedMap<String, RecordPosition>
-    var redrivenTwice = 0
-    var redrivenTwiceExamples: [InsightEvidenceItem] = []
+    /// Event ids seen at two positions.
+    var duplicates: RepeatedIDs
+    /// Redrive ids seen at two positions (a letter requeued twice).
+    var redrivenTwice: RepeatedIDs
     var fat = 0
     var largest = 0
     var fatExamples: [InsightEvidenceItem] = []
@@ -50,9 +48,33 @@ struct TopicInsightStats: Sendable {
     var spreadExamples: [InsightEvidenceItem] = []
 
     init(capacity: Int) {
-        eventIDs = BoundedMap(capacity: capacity)
-        redriveIDs = BoundedMap(capacity: capacity)
+        duplicates = RepeatedIDs(label: "event-id", capacity: capacity)
+        redrivenTwice = RepeatedIDs(label: "redrive id", capacity: capacity)
         correlationPartitions = BoundedMap(capacity: capacity)
+    }
+}
+
+/// Ids of one kind seen on a topic, and those seen again at another position: how many, and the first few.
+struct RepeatedIDs: Sendable {
+    let label: String
+    private var first: BoundedMap<String, RecordPosition>
+    private(set) var count = 0
+    private(set) var examples: [InsightEvidenceItem] = []
+
+    init(label: String, capacity: Int) {
+        self.label = label
+        first = BoundedMap(capacity: capacity)
+    }
+
+    /// Notes `id` at `r`'s position; the same record seen twice is one record, not a repeat.
+    mutating func see(_ id: String, in r: InsightRecord) {
+        guard let earlier = first[id] else { first.set(id, r.position); return }
+        guard earlier != r.position else { return }
+        count += 1
+        if examples.count < InsightFinding.maxEvidence {
+            examples.append(InsightEvidenceItem(.record(r.position), "\(label) \(InsightAnalyzer.short(id)) also at p\(earlier.partition)@\(earlier.offset)",
+                                                correlationID: r.correlationID))
+        }
     }
 }
 
@@ -139,28 +161,8 @@ public struct InsightAnalyzer: Sendable {
         if s.missingExample == nil, r.eventID == nil || r.correlationID == nil || r.eventType == nil || r.schemaVersion == nil {
             s.missingExample = r.position
         }
-        if let id = r.eventID {
-            if let first = s.eventIDs[id], first != r.position {
-                s.duplicates += 1
-                if s.duplicateExamples.count < InsightFinding.maxEvidence {
-                    s.duplicateExamples.append(InsightEvidenceItem(.record(r.position), "event-id \(Self.short(id)) also at p\(first.partition)@\(first.offset)",
-                                                                    correlationID: r.correlationID))
-                }
-            } else {
-                s.eventIDs.set(id, r.position)
-            }
-        }
-        if let id = r.redriveID {
-            if let first = s.redriveIDs[id], first != r.position {
-                s.redrivenTwice += 1
-                if s.redrivenTwiceExamples.count < InsightFinding.maxEvidence {
-                    s.redrivenTwiceExamples.append(InsightEvidenceItem(.record(r.position), "redrive id \(Self.short(id)) also at p\(first.partition)@\(first.offset)",
-                                                                          correlationID: r.correlationID))
-                }
-            } else {
-                s.redriveIDs.set(id, r.position)
-            }
-        }
+        if let id = r.eventID { s.duplicates.see(id, in: r) }
+        if let id = r.redriveID { s.redrivenTwice.see(id, in: r) }
         if r.valueBytes > settings.fatEventBytes {
             s.fat += 1
             if s.fatExamples.count < InsightFinding.maxEvidence {

@@ -136,15 +136,15 @@ extension InsightAnalyzer {
     private func recordFindings(into out: inout [InsightFinding]) {
         for (topic, s) in topics where s.sampled > 0 {
             let sample = "of \(InsightText.count(s.sampled)) sampled"
-            if s.duplicates > 0 {
+            if s.duplicates.count > 0 {
                 out.append(InsightFinding(rule: .duplicateEvents, severity: .error, subject: topic, topic: topic,
-                                          summary: "\(InsightText.count(s.duplicates, "event id")) at 2 offsets (\(sample))",
-                                          evidence: s.duplicateExamples))
+                                          summary: "\(InsightText.count(s.duplicates.count, "event id")) at 2 offsets (\(sample))",
+                                          evidence: s.duplicates.examples))
             }
-            if s.redrivenTwice > 0 {
+            if s.redrivenTwice.count > 0 {
                 out.append(InsightFinding(rule: .reprocessed, severity: .error, subject: topic, topic: topic,
-                                          summary: "\(InsightText.count(s.redrivenTwice, "letter")) requeued twice into it",
-                                          evidence: s.redrivenTwiceExamples))
+                                          summary: "\(InsightText.count(s.redrivenTwice.count, "letter")) requeued twice into it",
+                                          evidence: s.redrivenTwice.examples))
             }
             if s.sampled >= settings.minimumSample {
                 let missing: [(String, Int)] = [("event id", s.missingEventID), ("correlation id", s.missingCorrelationID),

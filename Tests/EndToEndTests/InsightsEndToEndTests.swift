@@ -43,10 +43,22 @@ final class InsightsEndToEndTests: XCTestCase {
     static let expected: Set<String> = ["duplicate-events", "schema-drift", "fat-events", "key-spread", "missing-identity",
                                         "command-named", "request-reply", "poison-loop", "reprocessed"]
 
-    func doctor(_ url: String, _ box: Sandbox, extra: [String] = []) throws -> (status: Int32, json: [String: Any]) {
-        let run = try runProcess(try evtopBinary(), ["doctor", "--broker", url, "--json", "--window", "1"] + extra, env: box.environment, limit: 120)
+    /// `evtop doctor --json ARGS` in the sandbox: its exit status and its document.
+    func doctorJSON(_ args: [String], _ box: Sandbox) throws -> (status: Int32, json: [String: Any]) {
+        let run = try runProcess(try evtopBinary(), ["doctor", "--json"] + args, env: box.environment, limit: 120)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "stdout: \(run.stdout.prefix(500)) stderr: \(run.stderr)")
         return (run.status, json)
+    }
+
+    /// `evtop doctor` on `url` for a second.
+    func doctor(_ url: String, _ box: Sandbox, extra: [String] = []) throws -> (status: Int32, json: [String: Any]) {
+        try doctorJSON(["--broker", url, "--window", "1"] + extra, box)
+    }
+
+    /// Writes the sandbox's config file.
+    func writeConfig(_ text: String, _ box: Sandbox) throws {
+        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
+        try text.write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
     }
 
     func rules(_ json: [String: Any]) -> Set<String> {
@@ -95,12 +107,10 @@ final class InsightsEndToEndTests: XCTestCase {
                       topic: "pay*"
                     - topic: orders*
             """
-        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
-        try config.write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
+        try writeConfig(config, box)
         defer { try? FileManager.default.removeItem(atPath: box.path("config/evtop/config.yaml")) }
-        let quiet = try runProcess(try evtopBinary(), ["doctor", "--json", "--window", "1"], env: box.environment, limit: 120)
-        let quietJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any], quiet.stderr)
-        XCTAssertEqual(rules(quietJSON), ["schema-drift", "key-spread"], "fat under 200 kB, names disabled, payments duplicates and orders* suppressed")
+        let quiet = try doctorJSON(["--window", "1"], box)
+        XCTAssertEqual(rules(quiet.json), ["schema-drift", "key-spread"], "fat under 200 kB, names disabled, payments duplicates and orders* suppressed")
         XCTAssertEqual(quiet.status, 1)
     }
 
@@ -231,13 +241,10 @@ final class InsightsEndToEndTests: XCTestCase {
         XCTAssertEqual(consumed.status, 0, consumed.stderr)
         XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "payments", "-K", "|", "-q"], input: Self.payment(30) + "\n").status, 0)
         let sagasWritten = Date()  // ord-0…30: OrderSaga sagas that never go past authorize-payment
-        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
         // The mock cluster cannot list groups: the context names it, as an operator would.
-        try "contexts:\n  k:\n    broker: kafka://\(bs)\n    groups: [billing]\n    insights:\n      abandoned-after-seconds: 1\n"
-            .write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
-        let run = try runProcess(try evtopBinary(), ["doctor", "--context", "k", "--json", "--window", "3", "--rule", "abandoned-group"],
-                                 env: box.environment, limit: 120)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stderr)
+        try writeConfig("contexts:\n  k:\n    broker: kafka://\(bs)\n    groups: [billing]\n    insights:\n      abandoned-after-seconds: 1\n", box)
+        let run = try doctorJSON(["--context", "k", "--window", "3", "--rule", "abandoned-group"], box)
+        let json = run.json
         let abandoned = try XCTUnwrap(finding(json, "abandoned-group"), "\(json)")
         XCTAssertEqual(abandoned["subject"] as? String, "billing")
         // Kafka keeps no commit time: the age is what evtop watched, and says so.
@@ -246,10 +253,8 @@ final class InsightsEndToEndTests: XCTestCase {
 
         // kcat writes records stamped now: the built-in OrderSaga's 30 s timeout has to pass for real.
         Thread.sleep(until: sagasWritten.addingTimeInterval(32))
-        let stuck = try runProcess(try evtopBinary(), ["doctor", "--context", "k", "--json", "--window", "0", "--rule", "stuck-sagas"],
-                                   env: box.environment, limit: 120)
-        let stuckJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(stuck.stdout.utf8)) as? [String: Any], stuck.stderr)
-        let sagas = try XCTUnwrap(finding(stuckJSON, "stuck-sagas"), "\(stuckJSON)")
+        let stuck = try doctorJSON(["--context", "k", "--window", "0", "--rule", "stuck-sagas"], box).json
+        let sagas = try XCTUnwrap(finding(stuck, "stuck-sagas"), "\(stuck)")
         XCTAssertTrue((sagas["summary"] as? String)?.hasPrefix("31 of 31 sagas timed out") == true, "\(sagas)")
         _ = cluster
     }
@@ -273,12 +278,9 @@ final class InsightsEndToEndTests: XCTestCase {
         // A group that committed 1 of 3 records, whose member then went (the store forgets it after 10 s).
         try await log.commit(group: "audit", member: "m-1", offsets: [TopicPartition("orders", 0): 1])
         try await Task.sleep(for: .seconds(SQLiteLog.memberLivenessWindow + 1.5))
-        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
-        try "contexts:\n  s:\n    broker: sqlite:\(path)\n    insights:\n      abandoned-after-seconds: 5\n"
-            .write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
-        let run = try runProcess(try evtopBinary(), ["doctor", "--context", "s", "--json", "--window", "0", "--rule", "abandoned-group"],
-                                 env: box.environment, limit: 120)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stderr)
+        try writeConfig("contexts:\n  s:\n    broker: sqlite:\(path)\n    insights:\n      abandoned-after-seconds: 5\n", box)
+        let run = try doctorJSON(["--context", "s", "--window", "0", "--rule", "abandoned-group"], box)
+        let json = run.json
         let abandoned = try XCTUnwrap(finding(json, "abandoned-group"), "\(json)")
         XCTAssertEqual(abandoned["subject"] as? String, "audit")
         // The store keeps commit times: an age, not a lower bound.
@@ -311,7 +313,6 @@ final class InsightsEndToEndTests: XCTestCase {
 
     /// Runs the doctor for 11 s (the 10 s rates need ten seconds of snapshots) while `write` runs every 500 ms.
     func doctorWhileWriting(_ box: Sandbox, write: @escaping @Sendable (Int) throws -> Void) throws -> [String: Any] {
-        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
         let stop = LockedData()
         let writer = Thread {
             var n = 0
@@ -325,8 +326,7 @@ final class InsightsEndToEndTests: XCTestCase {
         defer { stop.set(Data([1])) }
         Thread.sleep(forTimeInterval: 1)
         let rules = Self.flowRules.sorted().flatMap { ["--rule", $0] }
-        let run = try runProcess(try evtopBinary(), ["doctor", "--context", "here", "--json", "--window", "11"] + rules, env: box.environment, limit: 120)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stderr)
+        return try doctorJSON(["--context", "here", "--window", "11"] + rules, box).json
     }
 
     func checkFlows(_ json: [String: Any]) throws {
@@ -352,8 +352,7 @@ final class InsightsEndToEndTests: XCTestCase {
                          input: batch.lines.joined(separator: "\n") + "\n")
         }
         for batch in Self.sagaBatches { try produce(batch) }
-        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
-        try Self.config("kafka://" + bs).write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
+        try writeConfig(Self.config("kafka://" + bs), box)
         let json = try doctorWhileWriting(box) { n in for batch in Self.writerStep(n) { try produce(batch) } }
         try checkFlows(json)
         _ = cluster
@@ -387,8 +386,7 @@ final class InsightsEndToEndTests: XCTestCase {
         }
         setUp.wait()
         produce(Self.sagaBatches)
-        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
-        try Self.config("sqlite:" + path).write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
+        try writeConfig(Self.config("sqlite:" + path), box)
         let json = try doctorWhileWriting(box) { n in produce(Self.writerStep(n)) }
         try checkFlows(json)
 
@@ -420,11 +418,9 @@ final class InsightsEndToEndTests: XCTestCase {
         let pad = String(repeating: "y", count: 200)
         XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "ledger", "-K", "|", "-q"],
                                 input: (0..<40_000).map { "k\($0)|{\"n\":\($0),\"pad\":\"\(pad)\"}" }.joined(separator: "\n") + "\n").status, 0)
-        try FileManager.default.createDirectory(atPath: box.path("config/evtop"), withIntermediateDirectories: true)
-        try "contexts:\n  k:\n    broker: kafka://\(bs)\n    groups: [ledger-svc]\n".write(toFile: box.path("config/evtop/config.yaml"), atomically: true, encoding: .utf8)
-        let run = try runProcess(try evtopBinary(), ["doctor", "--context", "k", "--json", "--window", "0", "--rule", "retention-risk"],
-                                 env: box.environment, limit: 120)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stderr)
+        try writeConfig("contexts:\n  k:\n    broker: kafka://\(bs)\n    groups: [ledger-svc]\n", box)
+        let run = try doctorJSON(["--context", "k", "--window", "0", "--rule", "retention-risk"], box)
+        let json = run.json
         let risk = try XCTUnwrap(finding(json, "retention-risk"), "\(json)")
         XCTAssertEqual(risk["subject"] as? String, "ledger-svc / ledger p0")
         XCTAssertEqual(risk["severity"] as? String, "error")
