@@ -24,6 +24,7 @@ public struct InsightsState: ViewStateValue {
 
 /// Columns the findings can be sorted by.
 public enum InsightSortKey: String, CaseIterable, Sendable, Hashable {
+    /// Errors first (the report's order), by rule id, or by what the finding concerns.
     case severity, rule, subject
 
     /// The column title the sort marker goes on.

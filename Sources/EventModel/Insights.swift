@@ -2,10 +2,14 @@ import Foundation
 
 /// How much a finding matters: errors lose data or process it twice, warnings will hurt, infos are design smells.
 public enum InsightSeverity: Int, Sendable, Hashable, Comparable, CaseIterable, Codable, CustomStringConvertible {
+    /// A design smell: worth knowing, nothing breaks.
     case info = 0
+    /// Will hurt: lag, lost order, consumers that break on the next change.
     case warning = 1
+    /// Loses data or processes it twice.
     case error = 2
 
+    /// Orders by how much it matters.
     public static func < (a: InsightSeverity, b: InsightSeverity) -> Bool { a.rawValue < b.rawValue }
 
     /// `error`, `warning`, `info`.
@@ -48,20 +52,35 @@ public enum InsightSeverity: Int, Sendable, Hashable, Comparable, CaseIterable, 
 
 /// A rule of the insights analysis: its id (what config files, `--rule` and JSON name), why it matters and what to do.
 public enum InsightRule: String, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
+    /// One event id at two positions of a topic.
     case duplicateEvents = "duplicate-events"
+    /// A letter requeued twice into a topic, or a group whose committed offset went back.
     case reprocessed = "reprocessed"
+    /// Events without an id, correlation id, type or schema version.
     case missingIdentity = "missing-identity"
+    /// One event type live in two versions or two field sets.
     case schemaDrift = "schema-drift"
+    /// Event types named in the imperative or generically.
     case commandNamed = "command-named"
+    /// Request/reply over topics.
     case requestReply = "request-reply"
+    /// Payloads over the size threshold.
     case fatEvents = "fat-events"
+    /// A letter requeued and dead-lettered again.
     case poisonLoop = "poison-loop"
+    /// A DLQ that grows while its oldest letter waits.
     case stagnantDLQ = "stagnant-dlq"
+    /// One partition writing over the factor × the mean.
     case hotPartition = "hot-partition"
+    /// One correlation id on several partitions of a topic.
     case keySpread = "key-spread"
+    /// Retention deleting, or about to delete, records a group has not read.
     case retentionRisk = "retention-risk"
+    /// A group with lag, no members and no recent commit.
     case abandonedGroup = "abandoned-group"
+    /// Sagas past their timeout.
     case stuckSagas = "stuck-sagas"
+    /// A saga type whose sagas fail or compensate too often.
     case failingSagas = "failing-sagas"
 
     /// The rule id.
@@ -185,6 +204,7 @@ public struct InsightEvidenceItem: Sendable, Hashable {
 
 /// A grade from A (healthy) to F, from a 0–100 score, as Popeye grades a cluster.
 public enum InsightGrade: String, Sendable, Hashable, CaseIterable, Codable {
+    /// 90 and above, 80–89, 70–79, 60–69, 50–59, below 50.
     case a = "A", b = "B", c = "C", d = "D", e = "E", f = "F"
 
     /// The grade of a score.
