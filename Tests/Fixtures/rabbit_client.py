@@ -109,6 +109,10 @@ def main():
                                          correlation_id=correlation or f"ord-{i}", type="OrderPlaced",
                                          timestamp=int(time.time()) if stamp else None, headers=headers or None)
             ch.basic_publish(exchange, target, body, props)
+        # The queue's publish count comes from this channel's statistics, emitted once a second
+        # (collect_statistics_interval); a channel closed before its next emission takes its counts with it,
+        # and the management API then never shows them (seen on a loaded CI node).
+        time.sleep(1.2)
     elif cmd == "sagas":
         n = int(args[0])
         prefix = args[2] if len(args) > 2 and args[1] == "--prefix" else "saga"
