@@ -5,12 +5,12 @@ import TerminalUI
 /// Every view, in order: the reducer, the screen, the help overlay, the status line, the `:` command
 /// parser and `evtop snapshot --view` all read this list, and nothing else names the views.
 ///
-/// A new view (say an insights view on key `5`) needs:
+/// A new view needs, as the insights view (key `5`) has:
 /// - `Sources/Dashboard/InsightsModel.swift`: its pure derivations (rows, roles) and, if it keeps any state of
 ///   its own (cursor, sort), a `ViewStateValue` struct read through `state.viewStates[InsightsState.self]`;
-/// - `Sources/Dashboard/InsightsScreen.swift`: its screen, and its registration (`InsightsView.registration`:
+/// - `Sources/Dashboard/InsightsScreen.swift`: its screen, and its registration (`InsightsViews.registration`:
 ///   name, number key, `:` verbs, form, own key bindings, hints, navigation, drill-in, sort, render) with a
-///   `ViewID` of its own, `static let insights = ViewID.registered(name: "insights", argument: "")`;
+///   `ViewID` of its own, `ViewID.registered(name: "insights", argument: "")`;
 /// - `Tests/DashboardTests/InsightsViewTests.swift` and its golden files;
 /// - one line in ``all`` below.
 /// Nothing else changes: no switch names views, and the help overlay, the status line, number keys, `:`
