@@ -489,7 +489,9 @@ struct SagaIndexing {
                     let rows = try await loader.recent(limit: SagaModel.maxListRows, now: Date())
                     mailbox.post(.sagasLoaded(rows, note: loader.note))
                 case .loadSaga(let id):
-                    mailbox.post(.sagaLoaded(try await loader.timeline(id: id, now: Date()), note: loader.note))
+                    // Whether the index was still catching up is read before the load: it cannot miss what it answers.
+                    let indexing = loader.indexing
+                    mailbox.post(.sagaLoaded(try await loader.timeline(id: id, now: Date()), note: loader.note, indexing: indexing))
                 default:
                     break
                 }

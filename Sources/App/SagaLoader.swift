@@ -146,9 +146,20 @@ final class SagaLoader: Sendable {
     /// What the views say about where sagas come from.
     var note: String { note(now: Date()) }
 
+    /// True while this loader's indexer has not caught up with the log yet (before its first call, behind
+    /// the heads, or older records still to fill in): what a load answers now may grow, so an open
+    /// timeline is asked again until it is settled.
+    var indexing: Bool {
+        guard indexer != nil else { return false }
+        guard let p = progress.withLock({ $0 }) else { return true }
+        return p.remaining > 0 || p.backfill > 0
+    }
+
     /// What the views say about where sagas come from, at `now`.
     func note(now: Date) -> String {
-        let indexing = progress.withLock { $0 }.flatMap { Self.indexingNote($0, now: now) }
+        // Before the indexer's first call nothing says how far behind it is: it is not "index" yet.
+        let indexing = indexer != nil && progress.withLock({ $0 }) == nil
+            ? "indexing: starting" : progress.withLock { $0 }.flatMap { Self.indexingNote($0, now: now) }
         if let tap {
             // A tapped source: where its sagas come from says more than the index's state.
             return tap.note + (indexing.map { "; \($0)" } ?? "")

@@ -34,8 +34,9 @@ public enum Action: Sendable {
     case redriveFailed(String)
     /// Recent sagas for the list, with where they came from (index, or a bounded scan).
     case sagasLoaded([SagaListRow], note: String?)
-    /// A saga's timeline, with a note (e.g. read-only: scanned the newest records only).
-    case sagaLoaded(SagaTimeline, note: String?)
+    /// A saga's timeline, with a note (e.g. read-only: scanned the newest records only); `indexing`: the
+    /// correlation index was still catching up, so the timeline may be missing records (it is asked again).
+    case sagaLoaded(SagaTimeline, note: String?, indexing: Bool = false)
     /// Loading sagas failed.
     case sagaLoadFailed(String)
     /// Records sampled for the insights rules since the last sample.

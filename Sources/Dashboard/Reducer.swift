@@ -111,12 +111,13 @@ public enum Reducer {
             state.sagas.note = note
             state.sagas.error = nil
             clampCursors(&state)
-        case .sagaLoaded(let timeline, let note):
+        case .sagaLoaded(let timeline, let note, let indexing):
             // A late answer for a saga no longer open is dropped (the open one's load is still under way).
             guard timeline.correlationID == state.sagas.timelineID else { return [] }
             state.sagas.timelineLoading = false
             let wasNewest = state.sagas.selectedItem == nil || state.sagas.selectedItem == state.sagas.timeline?.items.last?.id
             state.sagas.timeline = timeline
+            state.sagas.timelineIncomplete = indexing
             state.sagas.note = note
             state.sagas.error = nil
             // Following: the selection rides on the newest item unless the user moved it.

@@ -103,6 +103,10 @@ public struct SagaViewState: Sendable {
     public var timelineID: String?
     /// Keep reloading the open timeline as records and spans arrive.
     public var following = false
+    /// The open timeline was loaded while the correlation index was catching up: it is reloaded like a
+    /// followed one until a load finds the index caught up (opened from a letter seconds after start,
+    /// a timeline must not stay empty because the index had not reached the letter yet).
+    public var timelineIncomplete = false
     /// The selected item (an item id) in the timeline.
     public var selectedItem: String?
     /// First visible line of the detail pane.
@@ -147,10 +151,12 @@ public enum SagaModel {
             let other = state.sagas.timelineID != id
             guard other || !state.sagas.timelineLoading else { return [] }
             let fresh = other || state.sagas.timeline == nil && state.sagas.timelineRequested == nil
-            guard fresh || (state.sagas.following && due(state.sagas.timelineRequested)) else { return [] }
+            let live = state.sagas.following || state.sagas.timelineIncomplete
+            guard fresh || (live && due(state.sagas.timelineRequested)) else { return [] }
             if other {
                 state.sagas.timelineID = id
                 state.sagas.timeline = nil
+                state.sagas.timelineIncomplete = false
                 state.sagas.selectedItem = nil
                 state.sagas.detailScroll = 0
             }

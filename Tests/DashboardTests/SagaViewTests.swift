@@ -172,6 +172,23 @@ final class SagaViewTests: XCTestCase {
         XCTAssertEqual(state.view, .topics)
     }
 
+    func testATimelineLoadedWhileTheIndexCatchesUpIsAskedAgainUntilItIsSettled() {
+        // Opened from a letter seconds after start: the index had not reached the saga yet.
+        var state = Fixtures.liveState(width: 100, height: 30)
+        Reducer.openSaga(&state, "ord-7f3a", following: false)
+        XCTAssertEqual(Reducer.reduce(&state, .tick(state.now)), [.loadSaga("ord-7f3a")])
+        let empty = SagaAssembler().assemble(correlationID: "ord-7f3a", records: [], spans: [], now: state.now)
+        Reducer.reduce(&state, .sagaLoaded(empty, note: "indexing: starting", indexing: true))
+        XCTAssertTrue(text(state).contains("ord-7f3a yet: the index is catching up"), text(state))
+        // Not followed, yet asked again once due: the answer may grow.
+        XCTAssertEqual(Reducer.reduce(&state, .tick(state.now)), [])
+        XCTAssertEqual(Reducer.reduce(&state, .tick(state.now.addingTimeInterval(SagaModel.refreshSeconds))), [.loadSaga("ord-7f3a")])
+        Reducer.reduce(&state, .sagaLoaded(SagaFixtures.compensated(), note: "index", indexing: false))
+        XCTAssertEqual(SagaModel.selectedItem(state)?.label, "OrderCancelled")
+        // Settled and not followed: frozen as before.
+        XCTAssertEqual(Reducer.reduce(&state, .tick(state.now.addingTimeInterval(10 * SagaModel.refreshSeconds))), [])
+    }
+
     func testEnterOpensTheHighlightedSagaAndJKWalkItems() {
         var state = SagaFixtures.listState(width: 100, height: 30)
         let rows = SagaModel.rows(state)
