@@ -40,6 +40,11 @@ public protocol LogReader: Sendable {
     /// returns false to stop early. What the correlation index reads with; every source has it (a default
     /// walks the ranges through `read`), a source with a faster path provides its own.
     func readRanges(_ ranges: [ReadRange], body: @escaping @Sendable (BulkBatch) throws -> Bool) async throws
+
+    /// The first position in `[low, high)` of a partition whose record was written at or after `millis`, or
+    /// `high` when every record is older: where a seek by time starts. Every source has it (a default
+    /// halves the range with one-record reads); a source with a time index answers from it.
+    func position(topic: String, partition: Int32, atMillis millis: Int64, low: LogPosition, high: LogPosition) async throws -> LogPosition
 }
 
 /// Writing to a broker's log.

@@ -180,6 +180,24 @@ public final class KafkaLog: LogReader, LogWriter, DemoSetup, @unchecked Sendabl
         }
     }
 
+    /// Kafka's own time index (ListOffsets by timestamp, `rd_kafka_offsets_for_times`): the first offset
+    /// whose timestamp is at or after `millis`, or `high` when there is none. A broker that does not
+    /// answer is an error, never a guessed position.
+    public func position(topic: String, partition: Int32, atMillis millis: Int64, low: Int64, high: Int64) async throws -> Int64 {
+        try await Blocking.run { [self] in
+            guard let list = rd_kafka_topic_partition_list_new(1) else { throw BrokerError.unavailable("out of memory") }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            rd_kafka_topic_partition_list_add(list, topic, partition)?.pointee.offset = max(0, millis)
+            let err = rd_kafka_offsets_for_times(producer.rk, list, settings.timeoutMillis)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let e = list.pointee.elems?.pointee, e.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                let why = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : (list.pointee.elems?.pointee.err ?? err)
+                throw BrokerError.unavailable("no offset for \(topic) p\(partition) at \(millis) ms: \(why.text) (\(settings.description))")
+            }
+            // -1: no record that new; the end is where nothing is newer.
+            return e.offset < 0 ? high : min(max(e.offset, low), high)
+        }
+    }
+
     // MARK: Handles
 
     func browseFetcher() throws -> KafkaFetcher {

@@ -1,0 +1,152 @@
+import Foundation
+import XCTest
+@testable import EventModel
+
+final class MessageFilterTests: XCTestCase {
+    private let rules = CorrelationRules.default
+
+    private func record(key: String? = "k-1", headers: [RecordHeader] = [], value: String?) -> Record {
+        Record(topic: "orders", partition: 0, offset: 7, timestampMillis: 1_000, key: key.map { Array($0.utf8) },
+               headers: headers, value: value.map { Array($0.utf8) })
+    }
+
+    private func matches(_ filter: String, _ r: Record) throws -> Bool {
+        try MessageFilter(filter).matches(r, extraction: rules.extract(r))
+    }
+
+    func testEachKindAndItsNegation() throws {
+        let placed = record(key: "cust-42", headers: [RecordHeader("event-type", "OrderPlaced"), RecordHeader("correlation-id", "ord-1"),
+                                                      RecordHeader("reason", "card declined")],
+                            value: #"{"customer":{"id":42,"name":"Ada"},"amount":150.5,"paid":true,"note":null,"items":[{"sku":"A"}]}"#)
+        let cases: [(String, Bool)] = [
+            ("key=cust-42", true), ("key=cust-4", false),
+            ("header:event-type=OrderPlaced", true), ("header:event-type=OrderPaid", false),
+            ("header:reason=\"card declined\"", true), ("header:reason", true), ("header:missing", false),
+            ("type=OrderPlaced", true), ("type=OrderPaid", false),
+            ("cid=ord-1", true), ("cid=ord-2", false),
+            ("/customer/id=42", true), ("/customer/id=42.0", true), ("/customer/id=43", false),
+            ("/customer/name=Ada", true), ("/customer/name=ada", false),
+            ("/amount>100", true), ("/amount>=150.5", true), ("/amount<100", false), ("/amount<=150.5", true),
+            ("/amount!=150.5", false), ("/amount!=1", true),
+            ("/paid=true", true), ("/paid=false", false), ("/note=null", true),
+            ("/items/0/sku=A", true), ("/items/1/sku=A", false),
+            ("/missing=1", false), ("/missing!=1", true),
+            // Strings are not ordered as numbers.
+            ("/customer/name>1", false),
+        ]
+        for (filter, expected) in cases {
+            XCTAssertEqual(try matches(filter, placed), expected, filter)
+            XCTAssertEqual(try matches("!" + filter, placed), !expected, "!" + filter)
+        }
+        // Every term must hold.
+        XCTAssertTrue(try matches("key=cust-42 type=OrderPlaced /amount>100", placed))
+        XCTAssertFalse(try matches("key=cust-42 !type=OrderPlaced", placed))
+        XCTAssertTrue(try matches("", placed))
+    }
+
+    func testKeysAndValuesThatAreNotTextOrNotThere() throws {
+        let binary = Record(topic: "t", partition: 0, offset: 0, timestampMillis: 0, key: [0xFF, 0x00, 0x1B],
+                            headers: [RecordHeader(name: "bin", value: [0x00, 0xFF])], value: [0x00, 0x00, 0x00, 0x00, 0x2A, 0x01])
+        XCTAssertFalse(try matches("key=x", binary))
+        XCTAssertFalse(try matches("key=", binary))
+        XCTAssertTrue(try matches("header:bin", binary))
+        XCTAssertFalse(try matches("/a=1", binary))
+        XCTAssertTrue(try matches("/a!=1", binary))
+        let tombstone = record(key: nil, value: nil)
+        XCTAssertTrue(try matches("key=", tombstone))
+        XCTAssertFalse(try matches("/a=1", tombstone))
+        XCTAssertFalse(try matches("type=OrderPlaced", tombstone))
+    }
+
+    func testTheQuickRefusalNeverRefusesAValueThatMatches() throws {
+        // The literal spelled with a \u escape: the substring test must not refuse it.
+        XCTAssertTrue(try matches("/name=Ada", record(value: #"{"name":"\u0041da"}"#)))
+        XCTAssertFalse(try matches("/name=Ada", record(value: #"{"name":"Bob","other":"x"}"#)))
+        XCTAssertTrue(try matches("/n=42", record(value: #"{"n":4.2e1}"#)))
+    }
+
+    func testWhatIsNotAFilterSaysWhy() {
+        for bad in ["color=red", "header:", "header:=x", "type=", "cid=", "/a", "/a>x", "/a~b=1", "key=\"open"] {
+            XCTAssertThrowsError(try MessageFilter(bad), bad) { error in
+                XCTAssertTrue(String(describing: error).contains("filter term"), "\(error)")
+            }
+        }
+        XCTAssertTrue(MessageFilter.isStructured("key=a !header:x /a/b>3 type=T cid=c"))
+        XCTAssertFalse(MessageFilter.isStructured("OrderPlaced"))
+        XCTAssertFalse(MessageFilter.isStructured("key=a timeout"))
+        XCTAssertFalse(MessageFilter.isStructured("/"))
+        XCTAssertFalse(MessageFilter.isStructured(""))
+    }
+
+    func testConfluentFraming() {
+        let framed: [UInt8] = [0x00, 0x00, 0x00, 0x01, 0x2C] + Array(#"{"a":1}"#.utf8)
+        let frame = ConfluentFrame(framed)
+        XCTAssertEqual(frame?.schemaID, 300)
+        XCTAssertEqual(frame.map { Array($0.payload) }, Array(#"{"a":1}"#.utf8))
+        XCTAssertNil(ConfluentFrame(Array(#"{"a":1}"#.utf8)))
+        XCTAssertNil(ConfluentFrame([0x00, 0x01]))
+    }
+}
+
+final class SeekTargetTests: XCTestCase {
+    // 2026-12-03 14:30:00 UTC.
+    private let now = Date(timeIntervalSince1970: 1_796_308_200)
+
+    private func parse(_ text: String, offset: Int = 0) throws -> SeekTarget {
+        try SeekTarget.parse(text, now: now, utcOffsetSeconds: offset)
+    }
+
+    func testEveryFormOperatorsType() throws {
+        let nowMs: Int64 = 1_796_308_200_000
+        XCTAssertEqual(try parse("beginning"), .beginning)
+        XCTAssertEqual(try parse(" end "), .end)
+        XCTAssertEqual(try parse("1200"), .position(1200))
+        XCTAssertEqual(try parse("-100"), .fromEnd(100))
+        XCTAssertEqual(try parse("-15m"), .time(nowMs - 900_000))
+        XCTAssertEqual(try parse("-2h"), .time(nowMs - 7_200_000))
+        XCTAssertEqual(try parse("-30s"), .time(nowMs - 30_000))
+        XCTAssertEqual(try parse("-1d"), .time(nowMs - 86_400_000))
+        XCTAssertEqual(try parse("@1796299380000"), .time(1_796_299_380_000))
+        // Clock times are local: at UTC+1 "12:03" is 11:03 UTC; one still ahead is yesterday's.
+        XCTAssertEqual(try parse("12:03"), .time(1_796_299_380_000))
+        XCTAssertEqual(try parse("12:03", offset: 3_600), .time(1_796_299_380_000 - 3_600_000))
+        XCTAssertEqual(try parse("15:00:30"), .time(1_796_310_030_000 - 86_400_000))
+        XCTAssertEqual(try parse("2026-12-03T12:03:00Z"), .time(1_796_299_380_000))
+        XCTAssertEqual(try parse("2026-12-03 12:03"), .time(1_796_299_380_000))
+        XCTAssertEqual(try parse("2026-12-03T13:03+01:00"), .time(1_796_299_380_000))
+        XCTAssertEqual(try parse("2026-12-03T12:03:00.250Z"), .time(1_796_299_380_250))
+        XCTAssertEqual(try parse("2026-12-03"), .time(1_796_256_000_000))
+        XCTAssertEqual(try parse("2026-12-03", offset: -18_000), .time(1_796_256_000_000 + 18_000_000))
+        for bad in ["", "yesterday", "+5", "-15x", "25:00", "12:60", "2026-13-01", "2026-12-03T12", "@-1", "12:03 pm"] {
+            XCTAssertThrowsError(try parse(bad), bad) { XCTAssertTrue(String(describing: $0).contains("cannot seek"), "\($0)") }
+        }
+    }
+
+    func testPositionsAreClampedToWhatThePartitionKeeps() async throws {
+        let log = InMemoryLog()
+        try await log.createTopic("t", partitions: 1)
+        try await log.produce((0..<10).map { OutgoingRecord(topic: "t", partition: 0, timestampMillis: Int64(1_000 * $0), value: [1]) })
+        try await log.deleteRecords(topic: "t", partition: 0, before: 3)
+        let w = try await log.watermarks(topic: "t").partitions[0]
+        func at(_ target: SeekTarget) async throws -> Int64 { try await log.seekPosition(topic: "t", partition: w, to: target) }
+        let beginning = try await at(.beginning), end = try await at(.end)
+        XCTAssertEqual([beginning, end], [3, 10])
+        let positions = [try await at(.position(1)), try await at(.position(5)), try await at(.position(99))]
+        XCTAssertEqual(positions, [3, 5, 10])
+        let back = [try await at(.fromEnd(4)), try await at(.fromEnd(40)), try await at(.fromEnd(Int64.max))]
+        XCTAssertEqual(back, [6, 3, 3])
+    }
+
+    func testTimeSearchFindsTheFirstRecordAtOrAfterTheMoment() async throws {
+        let log = InMemoryLog()
+        try await log.createTopic("t", partitions: 1)
+        // Timestamps 0, 1000, 1000, 3000, …: a repeated one and a gap.
+        let stamps: [Int64] = [0, 1_000, 1_000, 3_000, 4_000, 5_000, 9_000]
+        try await log.produce(stamps.map { OutgoingRecord(topic: "t", partition: 0, timestampMillis: $0, value: [1]) })
+        let w = try await log.watermarks(topic: "t").partitions[0]
+        for (moment, expected) in [(-5 as Int64, 0 as Int64), (0, 0), (1, 1), (1_000, 1), (1_001, 3), (2_999, 3), (9_000, 6), (9_001, 7)] {
+            let found = try await log.seekPosition(topic: "t", partition: w, to: .time(moment))
+            XCTAssertEqual(found, expected, "at \(moment) ms")
+        }
+    }
+}
