@@ -150,3 +150,89 @@ final class SeekTargetTests: XCTestCase {
         }
     }
 }
+
+final class MessageReaderTests: XCTestCase {
+    /// Three partitions, interleaved timestamps, every third record an OrderPaid.
+    private func log() async throws -> InMemoryLog {
+        let log = InMemoryLog()
+        try await log.createTopic("orders", partitions: 3)
+        var out: [OutgoingRecord] = []
+        for n in 0..<300 {
+            let type = n % 3 == 0 ? "OrderPaid" : "OrderPlaced"
+            out.append(OutgoingRecord(topic: "orders", partition: Int32(n % 3 == 1 ? 1 : (n % 7 == 0 ? 2 : 0)), timestampMillis: Int64(n * 10),
+                                      headers: [RecordHeader("event-type", type)], value: Array("{\"n\":\(n)}".utf8)))
+        }
+        try await log.produce(out)
+        return log
+    }
+
+    private func n(_ r: Record) -> Int { Int(String(decoding: r.value ?? [], as: UTF8.self).dropFirst(5).dropLast()) ?? -1 }
+
+    func testPagingBackFromTheEndReadsEveryRecordOnceNewestFirst() async throws {
+        let reader = MessageReader(log: try await log(), rules: .default)
+        var (positions, _) = try await reader.positions(topic: "orders", at: .end)
+        var seen: [Int] = []
+        var pages = 0
+        while true {
+            let page = try await reader.read(MessageRequest(topic: "orders", positions: positions, direction: .older, limit: 37))
+            seen += page.records.map(n)
+            positions = page.positions
+            pages += 1
+            if page.exhausted { break }
+            XCTAssertEqual(page.records.count, 37)
+            XCTAssertLessThan(pages, 20)
+        }
+        XCTAssertEqual(seen, Array((0..<300).reversed()))
+    }
+
+    func testReadingForwardFromATimeWithAFilterFindsExactlyTheMatches() async throws {
+        let reader = MessageReader(log: try await log(), rules: .default)
+        var (positions, _) = try await reader.positions(topic: "orders", at: .time(1_000))
+        let filter = try MessageFilter("type=OrderPaid")
+        var seen: [Int] = []
+        var scanned = 0
+        while true {
+            let page = try await reader.read(MessageRequest(topic: "orders", positions: positions, direction: .newer, limit: 10, filter: filter))
+            seen += page.records.map(n)
+            scanned += page.scanned
+            positions = page.positions
+            if page.exhausted { break }
+        }
+        XCTAssertEqual(seen, (100..<300).filter { $0 % 3 == 0 })
+        // Pages re-read what one partition found beyond what the merge kept; never less than the range.
+        XCTAssertGreaterThanOrEqual(scanned, 200)
+        // The negation reads the rest.
+        (positions, _) = try await reader.positions(topic: "orders", at: .time(1_000))
+        let rest = try await reader.read(MessageRequest(topic: "orders", positions: positions, direction: .newer, limit: 1_000,
+                                                        filter: try MessageFilter("!type=OrderPaid")))
+        XCTAssertEqual(rest.records.map(n), (100..<300).filter { $0 % 3 != 0 })
+        XCTAssertTrue(rest.exhausted)
+    }
+
+    func testAFilterThatMatchesLittleStopsAtItsBudgetAndGoesOnFromThere() async throws {
+        let reader = MessageReader(log: try await log(), rules: .default)
+        var (positions, _) = try await reader.positions(topic: "orders", partitions: [0], at: .end)
+        let filter = try MessageFilter("/n=8")
+        let first = try await reader.read(MessageRequest(topic: "orders", positions: positions, direction: .older, limit: 5, filter: filter, scanBudget: 50))
+        XCTAssertTrue(first.stoppedEarly)
+        XCTAssertFalse(first.exhausted)
+        XCTAssertEqual(first.scanned, 50)
+        XCTAssertTrue(first.records.isEmpty)
+        positions = first.positions
+        var found: [Int] = []
+        for _ in 0..<10 {
+            let page = try await reader.read(MessageRequest(topic: "orders", positions: positions, direction: .older, limit: 5, filter: filter, scanBudget: 50))
+            found += page.records.map(n)
+            positions = page.positions
+            if page.exhausted { break }
+        }
+        XCTAssertEqual(found, [8])
+        // A partition that does not exist is an error, not an empty page.
+        do {
+            _ = try await reader.positions(topic: "orders", partitions: [9], at: .end)
+            XCTFail("partition 9 was read")
+        } catch {
+            XCTAssertTrue(String(describing: error).contains("partition 9"), "\(error)")
+        }
+    }
+}

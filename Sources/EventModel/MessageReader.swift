@@ -1,0 +1,204 @@
+import Foundation
+
+/// Which way a read of a topic's messages goes from where it stands.
+public enum MessageDirection: String, Sendable, Hashable {
+    /// Towards the beginning: the records just before the positions, newest first.
+    case older
+    /// Towards the end: the records from the positions on, oldest first.
+    case newer
+}
+
+/// One read of a topic's messages: from per-partition positions, one way, up to a count of matches.
+public struct MessageRequest: Sendable, Hashable {
+    /// The topic.
+    public var topic: String
+    /// Per partition, where the read stands: for `.older`, the position the records read end before;
+    /// for `.newer`, the first position read. Partitions left out are not read.
+    public var positions: [Int32: LogPosition]
+    /// Which way it reads.
+    public var direction: MessageDirection
+    /// Records wanted (matches, with a filter).
+    public var limit: Int
+    /// Only records passing it (nil: all).
+    public var filter: MessageFilter?
+    /// Records read at most before the read stops and says so (a filter that matches little reads far).
+    public var scanBudget: Int
+    /// A number the caller gives to tell its answers apart (the view drops answers to older requests).
+    public var serial: Int
+
+    /// Creates a request.
+    public init(topic: String, positions: [Int32: LogPosition], direction: MessageDirection, limit: Int,
+                filter: MessageFilter? = nil, scanBudget: Int = 200_000, serial: Int = 0) {
+        self.topic = topic
+        self.positions = positions
+        self.direction = direction
+        self.limit = limit
+        self.filter = filter
+        self.scanBudget = scanBudget
+        self.serial = serial
+    }
+}
+
+/// What a ``MessageRequest`` read.
+public struct MessagePage: Sendable, Hashable {
+    /// The request answered.
+    public var request: MessageRequest
+    /// The records: newest first for `.older`, oldest first for `.newer` (by timestamp, then partition and
+    /// position), at most `limit`.
+    public var records: [Record]
+    /// Per partition, where the next read the same way starts (every record between it and the request's
+    /// position was either returned or did not pass the filter).
+    public var positions: [Int32: LogPosition]
+    /// Records read, matching or not.
+    public var scanned: Int
+    /// True when every partition reached the end of the log that way (its low watermark, or its high
+    /// watermark as the read found it): nothing more to read now.
+    public var exhausted: Bool
+    /// True when the read stopped at its scan budget (or was cancelled) before finding `limit` matches.
+    public var stoppedEarly: Bool
+
+    /// Creates a page.
+    public init(request: MessageRequest, records: [Record], positions: [Int32: LogPosition], scanned: Int, exhausted: Bool, stoppedEarly: Bool) {
+        self.request = request
+        self.records = records
+        self.positions = positions
+        self.scanned = scanned
+        self.exhausted = exhausted
+        self.stoppedEarly = stoppedEarly
+    }
+}
+
+/// Reads a topic's messages a page at a time, either way, with a filter: what the messages view and
+/// `evtop messages` read through. Reads with `LogReader.read` only (assign, never a group, never a commit).
+public struct MessageReader: Sendable {
+    /// The log.
+    public let log: any LogReader
+    /// The rules that find event types and correlation IDs (for `type=` and `cid=` filters).
+    public let rules: CorrelationRules
+    /// Records asked for per read call.
+    public var batch = 500
+
+    /// A reader of `log`.
+    public init(log: any LogReader, rules: CorrelationRules) {
+        self.log = log
+        self.rules = rules
+    }
+
+    /// Per partition of `topic` (all, or the given ones), where a read starting at `target` stands, with
+    /// the partitions' current watermarks.
+    public func positions(topic: String, partitions only: [Int32]? = nil, at target: SeekTarget) async throws
+        -> (positions: [Int32: LogPosition], watermarks: [Int32: PartitionWatermarks]) {
+        let info = try await log.watermarks(topic: topic)
+        var positions: [Int32: LogPosition] = [:]
+        var marks: [Int32: PartitionWatermarks] = [:]
+        for p in info.partitions where only?.contains(p.partition) ?? true {
+            marks[p.partition] = p
+            positions[p.partition] = try await log.seekPosition(topic: topic, partition: p, to: target)
+        }
+        if let only, let missing = only.first(where: { marks[$0] == nil }) {
+            throw BrokerError.unknownTopic("\(topic) partition \(missing)")
+        }
+        return (positions, marks)
+    }
+
+    /// Reads one page for `request`.
+    public func read(_ request: MessageRequest) async throws -> MessagePage {
+        let info = try await log.watermarks(topic: request.topic)
+        let marks = Dictionary(info.partitions.map { ($0.partition, $0) }, uniquingKeysWith: { a, _ in a })
+        var found: [Int32: [Record]] = [:]       // matches per partition, in position order
+        var reached: [Int32: LogPosition] = [:]  // how far each partition was read (the low end for .older)
+        var done: [Int32: Bool] = [:]            // the partition reached the log's end that way
+        var scanned = 0
+        var stopped = false
+        let limit = max(0, request.limit)
+        let filter = request.filter
+        let rules = self.rules
+        func passes(_ r: Record) -> Bool {
+            guard let filter, !filter.terms.isEmpty else { return true }
+            return filter.matches(r, extraction: filter.needsExtraction ? rules.extract(r) : nil)
+        }
+
+        for (partition, start) in request.positions.sorted(by: { $0.key < $1.key }) {
+            guard let w = marks[partition] else { continue }
+            var matches: [Record] = []
+            switch request.direction {
+            case .newer:
+                var position = max(start, w.low)
+                while matches.count < limit, position < w.high {
+                    guard scanned < request.scanBudget, !Task.isCancelled else { stopped = true; break }
+                    let want = min(batch, request.scanBudget - scanned)
+                    let (records, next) = try await log.read(topic: request.topic, partition: partition, from: position, maxRecords: want)
+                    guard next > position else { break }  // nothing readable now (the log is behind its ListOffsets answer)
+                    for r in records where r.offset < w.high {
+                        scanned += 1
+                        if passes(r) { matches.append(r) }
+                        if matches.count == limit { position = r.offset + 1; break }
+                    }
+                    if matches.count < limit { position = min(next, w.high) }
+                }
+                reached[partition] = position
+                done[partition] = position >= w.high
+            case .older:
+                // Windows walking down from the position; each read forward within its window.
+                var end = min(start, w.high)
+                while matches.count < limit, end > w.low {
+                    guard scanned < request.scanBudget, !Task.isCancelled else { stopped = true; break }
+                    let window = Int64(min(batch, request.scanBudget - scanned))
+                    let from = max(w.low, end - window)
+                    var windowMatches: [Record] = []
+                    var position = from
+                    while position < end {
+                        let (records, next) = try await log.read(topic: request.topic, partition: partition, from: position,
+                                                                  maxRecords: Int(end - position))
+                        for r in records where r.offset < end {
+                            scanned += 1
+                            if passes(r) { windowMatches.append(r) }
+                        }
+                        guard next > position else { break }
+                        position = next
+                    }
+                    // Keep the newest of the window when it holds more than are wanted; the rest waits for the next page.
+                    let room = limit - matches.count
+                    if windowMatches.count > room {
+                        let kept = windowMatches.suffix(room)
+                        matches = Array(kept) + matches
+                        end = kept.first?.offset ?? end
+                        break
+                    }
+                    matches = windowMatches + matches
+                    end = from
+                }
+                reached[partition] = end
+                done[partition] = end <= w.low
+            }
+            found[partition] = matches
+        }
+
+        // Merge by time; keep `limit`; a partition whose matches were not all kept goes on after its last kept one.
+        var all = found.values.flatMap { $0 }
+        let newestFirst = request.direction == .older
+        all.sort { a, b in
+            if a.timestampMillis != b.timestampMillis { return newestFirst ? a.timestampMillis > b.timestampMillis : a.timestampMillis < b.timestampMillis }
+            if a.partition != b.partition { return a.partition < b.partition }
+            return newestFirst ? a.offset > b.offset : a.offset < b.offset
+        }
+        let kept = Array(all.prefix(limit))
+        var positions = request.positions
+        var exhausted = true
+        for (partition, matches) in found {
+            let keptHere = kept.filter { $0.partition == partition }
+            if keptHere.count == matches.count {
+                positions[partition] = reached[partition]
+                if done[partition] != true { exhausted = false }
+            } else {
+                exhausted = false
+                switch request.direction {
+                case .newer: positions[partition] = keptHere.last.map { $0.offset + 1 } ?? request.positions[partition]
+                case .older: positions[partition] = keptHere.last.map { $0.offset } ?? request.positions[partition]
+                }
+            }
+        }
+        return MessagePage(request: request, records: kept, positions: positions, scanned: scanned,
+                           exhausted: exhausted, stoppedEarly: stopped)
+    }
+}
