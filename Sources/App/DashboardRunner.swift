@@ -84,6 +84,8 @@ final class EffectPerformer: Sendable {
                 mailbox.post(.notify("\(error)", isError: true))
             }
             return nil
+        case .readMessages(let read):
+            return MessageLoading.read(read, log: reader, rules: insights.rules, mailbox: mailbox)
         case .loadSagas, .loadSaga:
             guard let sagas else {
                 mailbox.post(.sagaLoadFailed("no saga loader for this source"))

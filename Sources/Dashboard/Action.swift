@@ -41,6 +41,10 @@ public enum Action: Sendable {
     case sagaLoadFailed(String)
     /// Records sampled for the insights rules since the last sample.
     case insightsSampled([InsightRecord])
+    /// A page of the messages view was read.
+    case messagesRead(MessagesLoaded)
+    /// A read of the messages view failed (its serial, and why).
+    case messagesReadFailed(serial: Int, String)
 }
 
 /// What the reducer asks the run loop to do; the reducer itself never performs I/O.
@@ -73,6 +77,8 @@ public enum Effect: Sendable, Hashable {
     /// Close the source and open the named context's instead, without restarting: the run loop stops the
     /// source's background work, opens the context with its settings and starts over from a fresh state.
     case switchContext(String)
+    /// Read a page of a topic's messages (resolving a seek first) and post `.messagesRead` or `.messagesReadFailed`.
+    case readMessages(MessageRead)
 }
 
 /// Letters to set aside (skip) or give back (un-skip), as the operator confirmed them.

@@ -122,6 +122,10 @@ public enum Reducer {
             state.sagas.error = nil
             // Following: the selection rides on the newest item unless the user moved it.
             if wasNewest { state.sagas.selectedItem = timeline.items.last?.id }
+        case .messagesRead(let page):
+            MessagesModel.loaded(&state, page)
+        case .messagesReadFailed(let serial, let reason):
+            MessagesModel.failed(&state, serial: serial, reason)
         case .sagaLoadFailed(let reason):
             state.sagas.listLoading = false
             state.sagas.timelineLoading = false

@@ -6,8 +6,8 @@ import TerminalUI
 enum TopicsViews {
     static let topics = ViewRegistration(
         name: "topics", summary: "topics and produce rates", helpSection: "Topics", numberKey: "1",
-        verbs: ["topics", "topic", "t"], form: .fixed(.topics), bindings: [ChartWindow.cycle],
-        hints: [GlobalKeys.viewsHint, GlobalKeys.filterHint, GlobalKeys.enterHint, GlobalKeys.sortHint,
+        verbs: ["topics", "topic", "t"], form: .fixed(.topics), bindings: [ChartWindow.cycle, MessagesViews.openFromTopics],
+        hints: [GlobalKeys.viewsHint, GlobalKeys.filterHint, GlobalKeys.enterHint, MessagesViews.openFromTopics.hint("m", "messages"), GlobalKeys.sortHint,
                 GlobalKeys.pauseHint, GlobalKeys.helpHint, GlobalKeys.quitHint],
         navigation: .table(TableAccess(keys: { state, _ in TopicsModel.cachedRows(state).map(\.name) },
                                        cursor: { $0.topicsCursor }, setCursor: { $0.topicsCursor = $1 })),
@@ -39,11 +39,17 @@ enum TopicsViews {
     static let partitions = ViewRegistration(
         name: "partitions", summary: "one topic's partitions", helpSection: "Topics", verbs: ["partitions", "topic"],
         form: .argument(placeholder: "TOPIC") { .partitions(topic: $0) },
-        hints: [GlobalKeys.backHint, GlobalKeys.filterHint, GlobalKeys.pauseHint, GlobalKeys.helpHint, GlobalKeys.quitHint],
+        hints: [GlobalKeys.backHint, GlobalKeys.enterHint, GlobalKeys.filterHint, GlobalKeys.pauseHint, GlobalKeys.helpHint, GlobalKeys.quitHint],
         navigation: .table(TableAccess(keys: { state, view in
             guard case .partitions(let topic) = view else { return [] }
             return TopicsModel.partitionRows(state, topic: topic).map { String($0.partition) }
         }, cursor: { $0.partitionsCursor }, setCursor: { $0.partitionsCursor = $1 })),
+        drillIn: DrillIn(label: "messages") { state, view in
+            guard case .partitions(let topic) = view,
+                  let row = Reducer.highlighted(TopicsModel.partitionRows(state, topic: topic), state.partitionsCursor, key: { String($0.partition) })
+            else { return }
+            Reducer.open(&state, MessagesModel.view(topic: topic, partition: row.partition))
+        },
         render: { state, view, layout, buffer, theme in
             guard case .partitions(let topic) = view else { return }
             PartitionsScreen.render(state, topic: topic, layout: layout, into: &buffer, theme: theme)

@@ -23,6 +23,7 @@ public enum ViewRegistry {
         SagaViews.sagas, SagaViews.timeline,
         DeadLetterViews.queues, DeadLetterViews.letters, ExceptionGroupsView.registration, DeadLetterViews.letter,
         InsightsViews.registration,
+        MessagesViews.list, MessagesViews.record,
         ContextsScreen.registration,
     ]
 
@@ -171,6 +172,7 @@ public enum GlobalKeys {
             return []
         },
         DeadLetterViews.save,
+        MessagesViews.seek,
         CommandBinding(verbs: ["help", "h"], label: ":help", help: "this help") { state, _, _ in
             state.showHelp = true
             return []
