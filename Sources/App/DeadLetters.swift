@@ -165,7 +165,13 @@ enum DLQOutput {
     }
 
     static func iso(_ millis: Int64) -> String {
-        Date(timeIntervalSince1970: Double(millis) / 1000).formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        // Whole seconds through the formatter, milliseconds by integer arithmetic: a Double of 1796428429714 / 1000
+        // is …429.71399…, which the formatter would print as .713.
+        let (seconds, ms) = millis.quotientAndRemainder(dividingBy: 1000)
+        let (whole, rest) = ms < 0 ? (seconds - 1, ms + 1000) : (seconds, ms)
+        let text = Date(timeIntervalSince1970: Double(whole)).formatted(Date.ISO8601FormatStyle())
+        let pad = rest < 10 ? "00" : (rest < 100 ? "0" : "")
+        return text.hasSuffix("Z") ? String(text.dropLast()) + ".\(pad)\(rest)Z" : text
     }
 
     static func position(_ d: DeadLetter) -> RecordPosition {

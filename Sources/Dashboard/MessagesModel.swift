@@ -248,8 +248,10 @@ public enum MessagesModel {
         guard case .registered("messages", let argument) = state.view, let scope = scope(argument) else { return [] }
         var s = state.viewStates[MessagesState.self]
         // Another topic, or another structured filter: start over where the window was opened.
+        // A structured filter is read from the log once it is entered, not at every key typed.
+        let typing = state.prompt?.kind == .filter
         let text = state.filters["messages"] ?? ""
-        let structured = MessageFilter.isStructured(text) ? text : nil
+        let structured = typing && s.view == state.view ? s.filterText : (MessageFilter.isStructured(text) ? text : nil)
         if s.view != state.view || s.filterText != structured {
             let keep = s.view == state.view ? (s.start, s.oldestFirst, s.following) : (.end, false, false)
             s = restart(s, view: state.view, start: keep.0)

@@ -39,17 +39,24 @@ enum MessagesScreen {
             return
         }
         let multiPartition = partition == nil && Set(rows.map(\.record.partition)).count > 1
-        let columns: [TableColumn] = [
-            TableColumn(multiPartition ? "P:OFFSET" : "OFFSET", width: .fixed(multiPartition ? 12 : 9), alignment: .right, priority: 100),
-            TableColumn("TIME", width: .fixed(12), priority: 90),
-            TableColumn("KEY", width: .flexible(min: 8, weight: 1), priority: 70),
-            TableColumn("EVENT TYPE", width: .flexible(min: 12, weight: 1), priority: 60),
-            TableColumn("CORRELATION", width: .flexible(min: 11, weight: 1), priority: 50),
-            TableColumn("VALUE", width: .flexible(min: 16, weight: 4), priority: 80),
-        ]
         let selected = Reducer.selectedIndex(s.cursor, keys: rows.map(\.key))
-        layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let visible = max(0, area.height - 1)
+        let scroll = Table.scrollOffset(selected: selected, current: s.cursor.scroll, visibleRows: visible, rowCount: rows.count)
+        // Key, type and correlation columns as wide as what shows needs (capped); the value takes the rest.
+        let shown = rows[min(scroll, rows.count)..<min(rows.count, scroll + visible)]
+        func fit(_ header: String, _ cap: Int, _ text: (MessageRow) -> String) -> Int {
+            min(cap, max(header.count, shown.map { TextWidth.of(text($0)) }.max() ?? 0))
+        }
+        let offsets = shown.map { multiPartition ? "\($0.record.partition):\($0.record.offset)" : String($0.record.offset) }
+        let columns: [TableColumn] = [
+            TableColumn(multiPartition ? "P:OFFSET" : "OFFSET", width: .fixed(max(8, offsets.map(\.count).max() ?? 0)), alignment: .right, priority: 100),
+            TableColumn("TIME", width: .fixed(12), priority: 90),
+            TableColumn("KEY", width: .fixed(fit("KEY", 24) { MessagesModel.keyText($0.record.key) }), priority: 70),
+            TableColumn("EVENT TYPE", width: .fixed(fit("EVENT TYPE", 24) { $0.eventType ?? "–" }), priority: 60),
+            TableColumn("CORRELATION", width: .fixed(fit("CORRELATION", 24) { $0.correlationID ?? "–" }), priority: 50),
+            TableColumn("VALUE", width: .flexible(min: 16, weight: 1), priority: 80),
+        ]
+        layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let r = rows[i]
             return TableRowContent(cells: [
@@ -62,7 +69,7 @@ enum MessagesScreen {
             ], role: nil, isMarked: false)
         }
         table.selectedRow = selected
-        table.scrollOffset = Table.scrollOffset(selected: selected, current: s.cursor.scroll, visibleRows: visible, rowCount: rows.count)
+        table.scrollOffset = scroll
         table.render(in: area, into: &buffer, theme: theme)
     }
 
@@ -178,7 +185,7 @@ enum MessagesViews {
         bindings: [follow, order],
         hints: [GlobalKeys.backHint, GlobalKeys.enterHint, follow.hint("f") { $0.viewStates[MessagesState.self].following ? "stop tail" : "tail" },
                 order.hint("o") { $0.viewStates[MessagesState.self].oldestFirst ? "newest first" : "oldest first" },
-                GlobalKeys.filterHint, GlobalKeys.command.hint(":seek", "seek"), GlobalKeys.helpHint, GlobalKeys.quitHint],
+                GlobalKeys.filterHint, GlobalKeys.command.hint(":seek", "offset/time"), GlobalKeys.helpHint, GlobalKeys.quitHint],
         navigation: .table(TableAccess(keys: { state, _ in MessagesModel.rows(state).map(\.key) },
                                        cursor: { $0.viewStates[MessagesState.self].cursor },
                                        setCursor: { $0.viewStates[MessagesState.self].cursor = $1 })),

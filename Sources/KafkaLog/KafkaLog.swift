@@ -184,6 +184,18 @@ public final class KafkaLog: LogReader, LogWriter, DemoSetup, @unchecked Sendabl
     /// whose timestamp is at or after `millis`, or `high` when there is none. A broker that does not
     /// answer is an error, never a guessed position.
     public func position(topic: String, partition: Int32, atMillis millis: Int64, low: Int64, high: Int64) async throws -> Int64 {
+        let indexed = try await timeIndexPosition(topic: topic, partition: partition, atMillis: millis, low: low, high: high)
+        guard indexed == nil, high > low else { return indexed ?? high }
+        // "No record that new": believed only when the newest record is older. A broker without a time
+        // index answers -1 for everything (librdkafka's mock cluster does; so does kcat -Q against it):
+        // then the log is searched by halving, as for any source.
+        let newest = try await read(topic: topic, partition: partition, from: high - 1, maxRecords: 1).records.first
+        guard let newest, newest.timestampMillis >= millis else { return high }
+        return try await searchPosition(topic: topic, partition: partition, atMillis: millis, low: low, high: high)
+    }
+
+    /// The broker's answer from its time index; nil when it says no record is that new.
+    private func timeIndexPosition(topic: String, partition: Int32, atMillis millis: Int64, low: Int64, high: Int64) async throws -> Int64? {
         try await Blocking.run { [self] in
             guard let list = rd_kafka_topic_partition_list_new(1) else { throw BrokerError.unavailable("out of memory") }
             defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -193,8 +205,8 @@ public final class KafkaLog: LogReader, LogWriter, DemoSetup, @unchecked Sendabl
                 let why = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : (list.pointee.elems?.pointee.err ?? err)
                 throw BrokerError.unavailable("no offset for \(topic) p\(partition) at \(millis) ms: \(why.text) (\(settings.description))")
             }
-            // -1: no record that new; the end is where nothing is newer.
-            return e.offset < 0 ? high : min(max(e.offset, low), high)
+            // -1: no record that new (see above).
+            return e.offset < 0 ? nil : min(max(e.offset, low), high)
         }
     }
 
