@@ -20,7 +20,8 @@ final class ViewRegistryTests: XCTestCase {
                 .sagaTimeline(id: "ord-7f3a"), .deadLetters, .deadLetterList(topic: "orders.DLT"),
                 .registered(name: "exceptions", argument: "orders.DLT"),
                 .deadLetterDetail(topic: "orders.DLT", partition: letter?.partition ?? 0, offset: letter?.offset ?? 0),
-                InsightsModel.view, .registered(name: "ctx", argument: "")]
+                InsightsModel.view, MessagesModel.view(topic: "orders", partition: 1),
+                .registered(name: "message", argument: "orders@1/1000"), .registered(name: "ctx", argument: "")]
     }
 
     /// `state` showing `view`, with somewhere to go back to, and every load it wants already asked for.
@@ -103,7 +104,8 @@ final class ViewRegistryTests: XCTestCase {
 
     func testViewSpecsRoundTripForEveryView() throws {
         XCTAssertEqual(ViewRegistry.specForms, ["topics", "partitions:TOPIC", "queue:QUEUE", "brokers", "lag", "group:GROUP", "sagas", "saga:ID",
-                                                "dlq", "letters:TOPIC", "exceptions:TOPIC", "letter:TOPIC/PARTITION/OFFSET", "insights", "ctx"])
+                                                "dlq", "letters:TOPIC", "exceptions:TOPIC", "letter:TOPIC/PARTITION/OFFSET", "insights",
+                                                "messages:TOPIC[@P]", "message:TOPIC@P/OFFSET", "ctx"])
         for view in Self.views { XCTAssertEqual(try ViewRegistry.parse(view.spec), view, view.spec) }
         XCTAssertEqual(try ViewRegistry.parse("letter:orders.DLT/2/42"), .deadLetterDetail(topic: "orders.DLT", partition: 2, offset: 42))
         XCTAssertEqual(try ViewRegistry.parse("groups"), .lag)

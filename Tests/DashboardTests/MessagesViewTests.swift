@@ -1,0 +1,224 @@
+import Dashboard
+import EventModel
+import Foundation
+import TerminalUI
+import XCTest
+
+/// The messages view: a window over a topic's records, read a page at a time either way.
+final class MessagesViewTests: XCTestCase {
+    static let t0 = Int64(Fixtures.end.timeIntervalSince1970 * 1000)
+
+    static func record(_ p: Int32, _ offset: Int64, ms: Int64, key: [UInt8]? = nil, headers: [RecordHeader] = [], value: [UInt8]?) -> Record {
+        Record(topic: "orders", partition: p, offset: offset, timestampMillis: ms, key: key, headers: headers, value: value)
+    }
+
+    /// Orders 0…n-1 over two partitions, one every 100 ms, newest last.
+    static func orders(_ range: Range<Int>) -> [Record] {
+        range.map { n in
+            record(Int32(n % 2), Int64(n / 2), ms: t0 - 60_000 + Int64(n) * 100, key: Array("ord-\(n)".utf8),
+                   headers: [RecordHeader("event-type", n % 5 == 4 ? "OrderCancelled" : "OrderPlaced"), RecordHeader("correlation-id", "ord-\(n)")],
+                   value: Array("{\"order\":\(n),\"amount\":\(n * 10)}".utf8))
+        }
+    }
+
+    private func rows(_ records: [Record]) -> [MessageRow] { records.map { MessageRow($0, rules: .default) } }
+
+    private func open(width: Int = 120, height: Int = 30) -> (AppState, [Effect]) {
+        var state = Fixtures.liveState(width: width, height: height)
+        Reducer.reduce(&state, .key(.char("1")))
+        // `m` on the highlighted topic.
+        let effects = Reducer.reduce(&state, .key(.char("m")))
+        XCTAssertEqual(state.view.name, "messages")
+        return (state, effects)
+    }
+
+    private func read(_ effects: [Effect]) -> MessageRead? {
+        for case .readMessages(let read) in effects { return read }
+        return nil
+    }
+
+    /// Answers `read` with `records` (already in the order read), as the performer would.
+    private func answer(_ state: inout AppState, _ read: MessageRead, _ records: [Record], positions: [Int32: LogPosition],
+                        start: [Int32: LogPosition]? = nil, highs: [Int32: LogPosition] = [0: 150, 1: 150], exhausted: Bool = false,
+                        stoppedEarly: Bool = false, scanned: Int? = nil) -> [Effect] {
+        Reducer.reduce(&state, .messagesRead(MessagesLoaded(serial: read.request.serial, direction: read.request.direction, rows: rows(records),
+                                                            positions: positions, start: start, lows: [0: 0, 1: 0], highs: highs,
+                                                            scanned: scanned ?? records.count, exhausted: exhausted, stoppedEarly: stoppedEarly)))
+    }
+
+    func testOpeningReadsTheNewestPageThenOlderPagesAsTheCursorNearsTheBottom() throws {
+        var (state, effects) = open()
+        let topic = try XCTUnwrap(MessagesModel.scope(state.view.argument)?.topic)
+        let first = try XCTUnwrap(read(effects))
+        XCTAssertEqual(first.seek, .end)
+        XCTAssertEqual(first.request.direction, .older)
+        XCTAssertEqual(first.request.topic, topic)
+        XCTAssertTrue(Screen.render(state, theme: .fallback).plainText.contains("reading \(topic)…"))
+        // Nothing asked again while the read is under way.
+        XCTAssertNil(read(Reducer.reduce(&state, .tick(state.now))))
+        let page = Array(Self.orders(100..<300).reversed())
+        effects = answer(&state, first, page, positions: [0: 50, 1: 50], start: [0: 150, 1: 150])
+        XCTAssertNil(read(effects), "the cursor is at the top: nothing more is needed")
+        let text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertTrue(text.contains("ord-299"), text)
+        XCTAssertTrue(text.contains("newest first"), text)
+        XCTAssertTrue(text.contains("1/200"), text)
+        assertGolden(Screen.render(state, theme: .fallback), "messages-120x30")
+        // G: the bottom is near, the next older page is read from where each partition stopped.
+        effects = Reducer.reduce(&state, .key(.char("G")))
+        let older = try XCTUnwrap(read(effects))
+        XCTAssertEqual(older.request.direction, .older)
+        XCTAssertEqual(older.request.positions, [0: 50, 1: 50])
+        XCTAssertNil(older.seek)
+        _ = answer(&state, older, Array(Self.orders(0..<100).reversed()), positions: [0: 0, 1: 0], exhausted: true)
+        XCTAssertEqual(state.viewStates[MessagesState.self].rows.count, 300)
+        XCTAssertTrue(state.viewStates[MessagesState.self].oldestReached)
+        XCTAssertNil(read(Reducer.reduce(&state, .key(.char("G")))), "nothing older is left")
+        // An answer to an older read of another window is dropped.
+        _ = answer(&state, first, Self.orders(0..<5), positions: [:])
+        XCTAssertEqual(state.viewStates[MessagesState.self].rows.count, 300)
+    }
+
+    func testTheWindowKeepsAThousandRowsAndMovesThePositionsOverWhatItDrops() throws {
+        var (state, effects) = open()
+        var request = try XCTUnwrap(read(effects))
+        _ = answer(&state, request, Array(Self.orders(1_000..<1_200).reversed()), positions: [0: 500, 1: 500], start: [0: 600, 1: 600],
+                   highs: [0: 600, 1: 600])
+        var low = 1_000
+        while low > 0 {
+            effects = Reducer.reduce(&state, .key(.char("G")))
+            request = try XCTUnwrap(read(effects))
+            let next = max(0, low - 200)
+            _ = answer(&state, request, Array(Self.orders(next..<low).reversed()), positions: [0: Int64(next / 2), 1: Int64(next / 2)],
+                       highs: [0: 600, 1: 600], exhausted: next == 0)
+            low = next
+        }
+        let s = state.viewStates[MessagesState.self]
+        XCTAssertEqual(s.rows.count, MessagesModel.maxRows)
+        // The oldest 1,000 are kept; the newest 200 were dropped and will be read again from their first positions.
+        XCTAssertEqual(s.rows.first?.record.key, Array("ord-999".utf8))
+        XCTAssertEqual(s.newer, [0: 500, 1: 500])
+        XCTAssertFalse(s.newestReached)
+        // g: the top is near, so the dropped newest are read again.
+        effects = Reducer.reduce(&state, .key(.char("g")))
+        let newer = try XCTUnwrap(read(effects))
+        XCTAssertEqual(newer.request.direction, .newer)
+        XCTAssertEqual(newer.request.positions, [0: 500, 1: 500])
+    }
+
+    func testTailReadsNewRecordsRidesOnTheNewestAndCountsWhatItPassesOver() throws {
+        var (state, effects) = open()
+        let first = try XCTUnwrap(read(effects))
+        _ = answer(&state, first, Array(Self.orders(60..<120).reversed()), positions: [0: 30, 1: 30], start: [0: 60, 1: 60], highs: [0: 60, 1: 60])
+        // f: the next read goes on from where the window's newest end stands.
+        effects = Reducer.reduce(&state, .key(.char("f")))
+        XCTAssertTrue(state.viewStates[MessagesState.self].following)
+        let tail = try XCTUnwrap(read(effects))
+        XCTAssertEqual(tail.request.direction, .newer)
+        XCTAssertEqual(tail.request.positions, [0: 60, 1: 60])
+        // A full page while the log is far ahead: the view jumps to the end and says how many it passed over.
+        let arrived = Self.orders(120..<320)
+        _ = answer(&state, tail, arrived, positions: [0: 160, 1: 160], highs: [0: 5_000, 1: 5_000])
+        let s = state.viewStates[MessagesState.self]
+        XCTAssertEqual(s.skipped, 2 * (5_000 - 160))
+        XCTAssertEqual(s.newer, [0: 5_000, 1: 5_000])
+        XCTAssertEqual(MessagesModel.highlighted(state)?.record.key, Array("ord-319".utf8), "the cursor rides on the newest")
+        let text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertTrue(text.contains("● tailing · 9,680 skipped"), text)
+        // f again stops; no read is asked for then.
+        Reducer.reduce(&state, .key(.char("f")))
+        XCTAssertNil(read(Reducer.reduce(&state, .tick(state.now.addingTimeInterval(5)))))
+    }
+
+    func testSeekStartsTheWindowOverOldestFirstAndAStructuredFilterIsReadFromTheLog() throws {
+        var (state, effects) = open()
+        _ = try XCTUnwrap(read(effects))
+        effects = Reducer.runCommand(&state, "seek -15m")
+        effects += Reducer.reduce(&state, .tick(state.now))
+        let seek = try XCTUnwrap(read(effects))
+        XCTAssertEqual(seek.seek, .time(Self.t0 - 900_000))
+        XCTAssertEqual(seek.request.direction, .newer)
+        XCTAssertTrue(state.viewStates[MessagesState.self].oldestFirst)
+        _ = answer(&state, seek, Self.orders(0..<50), positions: [0: 25, 1: 25], start: [0: 0, 1: 0])
+        XCTAssertEqual(MessagesModel.rows(state).first?.record.key, Array("ord-0".utf8))
+        XCTAssertTrue(Screen.render(state, theme: .fallback).plainText.contains("oldest first · from "))
+        // A bad target says what can be typed and changes nothing.
+        Reducer.runCommand(&state, "seek yesterday")
+        XCTAssertTrue(state.message?.text.contains("cannot seek to 'yesterday'") ?? false)
+        XCTAssertEqual(state.viewStates[MessagesState.self].rows.count, 50)
+        // A regex filter narrows what is loaded; a structured one is read from the log once entered.
+        Reducer.reduce(&state, .key(.char("/")))
+        for c in "ord-1" { Reducer.reduce(&state, .key(.char(c))) }
+        XCTAssertTrue(MessagesModel.rows(state).allSatisfy { MessagesModel.keyText($0.record.key).contains("ord-1") })
+        Reducer.reduce(&state, .key(.escape))
+        Reducer.reduce(&state, .key(.char("/")))
+        var typed: [Effect] = []
+        for c in "type=OrderCancelled" { typed += Reducer.reduce(&state, .key(.char(c))) }
+        XCTAssertNil(read(typed), "nothing is read while the filter is typed")
+        effects = Reducer.reduce(&state, .key(.enter))
+        let filtered = try XCTUnwrap(read(effects))
+        XCTAssertEqual(filtered.request.filter?.text, "type=OrderCancelled")
+        XCTAssertEqual(filtered.seek, .time(Self.t0 - 900_000), "the window starts over where it was opened")
+        // A filter that matches little so far: the view says how far it read and reads on.
+        effects = answer(&state, filtered, [], positions: [0: 25_000, 1: 25_000], start: [0: 0, 1: 0], highs: [0: 90_000, 1: 90_000],
+                         stoppedEarly: true, scanned: 50_000)
+        XCTAssertTrue(Screen.render(state, theme: .fallback).plainText.contains("no match yet in 50,000 records read"))
+        XCTAssertEqual(read(effects)?.request.positions, [0: 25_000, 1: 25_000])
+    }
+
+    func testARecordsDetailIsInertDecodedAndOpensItsSaga() throws {
+        var (state, effects) = open(width: 100, height: 40)
+        let first = try XCTUnwrap(read(effects))
+        let hostile = Self.record(1, 7, ms: Self.t0, key: [0x1B, 0x5B, 0x32, 0x4A, 0xFF],
+                                  headers: [RecordHeader("x-evil\u{1B}]0;pwned\u{07}", "\u{1B}[31mred"), RecordHeader("correlation-id", "ord-7")],
+                                  value: [0x00, 0x00, 0x00, 0x01, 0x2C] + Array("{\"order\":7}".utf8))
+        let big = Self.record(0, 3, ms: Self.t0 - 1, key: nil, headers: [], value: [UInt8](repeating: 0x41, count: 5 * 1024 * 1024))
+        _ = answer(&state, first, [hostile, big], positions: [0: 3, 1: 7], start: [0: 4, 1: 8], exhausted: true)
+        let list = Screen.render(state, theme: .fallback).plainText
+        XCTAssertFalse(list.contains("\u{1B}"), list)
+        XCTAssertTrue(list.contains("[schema 300] {\"order\":7}"), list)
+        XCTAssertTrue(list.contains("0x1b5b324aff"), list)
+        Reducer.reduce(&state, .key(.enter))
+        XCTAssertEqual(state.view, MessagesModel.recordView(hostile))
+        let detail = Screen.render(state, theme: .fallback).plainText
+        XCTAssertFalse(detail.contains("\u{1B}") || detail.contains("\u{07}"), detail)
+        XCTAssertTrue(detail.contains("schema id 300"), detail)
+        XCTAssertTrue(detail.contains("\"order\" : 7"), detail)
+        XCTAssertTrue(detail.contains("1b 5b 32 4a ff"), detail)
+        assertGolden(Screen.render(state, theme: .fallback), "message-detail-100x40")
+        Reducer.reduce(&state, .key(.char("c")))
+        XCTAssertEqual(state.view, .sagaTimeline(id: "ord-7"))
+        Reducer.reduce(&state, .key(.escape))
+        Reducer.reduce(&state, .key(.escape))
+        // The 5 MB value is kept cut, and the detail says so.
+        Reducer.reduce(&state, .key(.char("j")))
+        Reducer.reduce(&state, .key(.enter))
+        let cut = Screen.render(state, theme: .fallback).plainText
+        XCTAssertTrue(cut.contains("the value is 5.0 MiB: its first 64.0 KiB are shown"), cut)
+        XCTAssertEqual(state.viewStates[MessagesState.self].rows.map { $0.record.value?.count ?? 0 }.max(), MessagesModel.maxValueBytes)
+    }
+
+    func testATinyTerminalAndAFailedReadSayWhatTheyCan() throws {
+        var (state, effects) = open(width: 20, height: 5)
+        let first = try XCTUnwrap(read(effects))
+        _ = answer(&state, first, Array(Self.orders(0..<10).reversed()), positions: [0: 0, 1: 0], start: [0: 5, 1: 5], exhausted: true)
+        assertGolden(Screen.render(state, theme: .fallback), "messages-20x5")
+        (state, effects) = open()
+        let failing = try XCTUnwrap(read(effects))
+        Reducer.reduce(&state, .messagesReadFailed(serial: failing.request.serial, "broker unavailable"))
+        XCTAssertTrue(Screen.render(state, theme: .fallback).plainText.contains("cannot read"))
+        XCTAssertNil(read(Reducer.reduce(&state, .tick(state.now.addingTimeInterval(5)))), "a failed window waits for a seek or a reopen")
+    }
+
+    func testViewArgumentsNameAPartitionOnlyWhenTheyMeanIt() {
+        XCTAssertEqual(MessagesModel.scope("orders")?.topic, "orders")
+        XCTAssertNil(MessagesModel.scope("orders")?.partition)
+        XCTAssertEqual(MessagesModel.scope("orders@3")?.partition, 3)
+        XCTAssertEqual(MessagesModel.view(topic: "odd@7", partition: nil).argument, "odd@7@*")
+        XCTAssertEqual(MessagesModel.scope("odd@7@*")?.topic, "odd@7")
+        XCTAssertNil(MessagesModel.scope("odd@7@*")?.partition)
+        let r = Self.record(2, 41, ms: 0, value: nil)
+        XCTAssertEqual(MessagesModel.recordPosition(MessagesModel.recordView(r).argument), RecordPosition(topic: "orders", partition: 2, offset: 41))
+        XCTAssertNil(MessagesModel.recordPosition("orders/41"))
+    }
+}
