@@ -117,7 +117,9 @@ public enum Reducer {
             state.sagas.timelineLoading = false
             let wasNewest = state.sagas.selectedItem == nil || state.sagas.selectedItem == state.sagas.timeline?.items.last?.id
             state.sagas.timeline = timeline
-            state.sagas.timelineIncomplete = indexing
+            // Nothing found yet is asked again too: a record that arrived after the indexer's last pass
+            // (opened from the messages view a moment after it landed) is indexed within a refresh.
+            state.sagas.timelineIncomplete = indexing || timeline.items.isEmpty
             state.sagas.note = note
             state.sagas.error = nil
             // Following: the selection rides on the newest item unless the user moved it.

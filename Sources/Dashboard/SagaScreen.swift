@@ -98,7 +98,9 @@ enum SagaTimelineScreen {
             let text: String
             if let error = state.sagas.error { text = "cannot load saga \(id): \(error)" }
             else if timeline == nil { text = "loading saga \(id)…" }
-            else if state.sagas.timelineIncomplete { text = "no records or spans with correlation ID \(id) yet: the index is catching up" }
+            else if state.sagas.timelineIncomplete, state.sagas.note?.hasPrefix("index") == true, state.sagas.note != "index" {
+                text = "no records or spans with correlation ID \(id) yet: the index is catching up"
+            }
             else { text = "no records or spans with correlation ID \(id)" + (state.sagas.following ? " yet: waiting for them to arrive" : "") }
             buffer.put(text, x: area.x + 1, y: area.y + min(1, area.height - 1),
                        style: theme.style(state.sagas.error == nil ? .textDim : .statusError), maxWidth: area.width - 1)
