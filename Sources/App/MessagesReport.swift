@@ -112,6 +112,13 @@ public enum MessagesReport {
         }
         let out = Output(format: o.format, rules: reader.rules)
         out.begin()
+        if o.limit == 0, !o.follow {
+            // Everything up to the end: one bulk read of every partition at once (the correlation index's
+            // path), printed as it comes, in order within each partition, as kcat prints.
+            let counts = try await stream(opened.reader, topic: o.topic, from: start, filter: filter, rules: reader.rules, out: out)
+            out.end()
+            return summary(filter, printed: counts.printed, scanned: counts.scanned)
+        }
         var positions = start
         var printed = 0, scanned = 0
         let pageSize = 1_000
@@ -129,10 +136,34 @@ public enum MessagesReport {
             }
         }
         out.end()
-        if filter != nil {
-            FileHandle.standardError.write(Data("evtop: \(NumberFormat.grouped(Int64(printed))) of \(NumberFormat.grouped(Int64(scanned))) records read matched \(TextWidth.sanitized(filter?.text ?? ""))\n".utf8))
+        return summary(filter, printed: printed, scanned: scanned)
+    }
+
+    /// With a filter, how many records were read and matched (stderr); exit status 1 when none did.
+    private static func summary(_ filter: MessageFilter?, printed: Int, scanned: Int) -> Int32 {
+        guard let filter else { return 0 }
+        FileHandle.standardError.write(Data("evtop: \(NumberFormat.grouped(Int64(printed))) of \(NumberFormat.grouped(Int64(scanned))) records read matched \(TextWidth.sanitized(filter.text))\n".utf8))
+        return printed == 0 ? 1 : 0
+    }
+
+    /// Every record from `start` to each partition's end (as found now), through `readRanges`; filtered
+    /// and printed on the reading thread, batch by batch.
+    private static func stream(_ log: any LogReader, topic: String, from start: [Int32: LogPosition], filter: MessageFilter?,
+                               rules: CorrelationRules, out: Output) async throws -> (printed: Int, scanned: Int) {
+        let marks = try await log.watermarks(topic: topic).partitions
+        let ranges = marks.compactMap { w -> ReadRange? in
+            guard let from = start[w.partition], from < w.high else { return nil }
+            return ReadRange(TopicPartition(topic, w.partition), from: from, to: w.high)
         }
-        return filter != nil && printed == 0 ? 1 : 0
+        let counts = Mutex((printed: 0, scanned: 0))
+        let wanted = filter.flatMap { $0.terms.isEmpty ? nil : $0 }
+        try await log.readRanges(ranges) { batch in
+            let kept = wanted.map { f in batch.records.filter { f.matches($0, extraction: f.needsExtraction ? rules.extract($0) : nil) } } ?? batch.records
+            out.write(kept)
+            counts.withLock { $0.printed += kept.count; $0.scanned += batch.records.count }
+            return true
+        }
+        return counts.withLock { $0 }
     }
 
     /// Writes records as they come, flushed per page (a pipe sees them at once).

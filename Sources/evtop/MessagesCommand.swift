@@ -12,8 +12,9 @@ struct MessagesCommand: AsyncParsableCommand {
         (-15m, -2h, -1d), a clock time (12:03) or a date (2026-12-03T12:03, Z or +01:00 for a zone). --filter \
         takes space-separated terms that must all hold, each negated by a leading !: key=VALUE, \
         header:NAME[=VALUE], type=EVENT-TYPE, cid=CORRELATION-ID, /json/pointer=VALUE (also !=, >, >=, <, <=). \
-        Records come oldest first per partition, merged by timestamp. With a filter, stderr says how many \
-        records were read, and the exit status is 1 when none matched.
+        Records come oldest first, merged by timestamp across partitions; with --limit 0, as they are read \
+        (in order within each partition, as kcat prints them). With a filter, stderr says how many records \
+        were read, and the exit status is 1 when none matched.
         """
     )
 

@@ -11,6 +11,8 @@ import EventModel
 //                     [--bootstrap HOST:PORT,...]
 //   evtop-kafka-bench --keep-up 60 [--rate 50000] [--partitions 16]: the dashboard's indexer against a live
 //                     producer (see KeepUp.swift)
+//   evtop-kafka-bench --filter-scan: `evtop messages TOPIC --filter header:tenant=t-7 --limit 0 --jsonl | wc -l`
+//                     beside `kcat -C -e -q -f '%h %s\n' | grep -c 'tenant=t-7 '` over the same records (1 in 100 match)
 //
 // Without --bootstrap the mock cluster runs inside this process (its broker threads then share the
 // process with evtop's consumer); with it, a mock cluster started by `evtop-mock-cluster --topic
@@ -23,6 +25,7 @@ var evtopPath = ".build/release/evtop"
 var external: String?
 var keepUpSeconds: Int?
 var rate = 50_000
+var filterScan = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
     switch a {
@@ -33,7 +36,8 @@ while let a = args.next() {
     case "--bootstrap": external = args.next()
     case "--keep-up": keepUpSeconds = Int(args.next() ?? "") ?? 60
     case "--rate": rate = Int(args.next() ?? "") ?? rate
-    default: print("usage: evtop-kafka-bench [--records N] [--partitions N] [--kcat PATH] [--evtop PATH] [--bootstrap HOST:PORT,...] [--keep-up SECONDS [--rate N]]"); exit(2)
+    case "--filter-scan": filterScan = true
+    default: print("usage: evtop-kafka-bench [--records N] [--partitions N] [--kcat PATH] [--evtop PATH] [--bootstrap HOST:PORT,...] [--keep-up SECONDS [--rate N]] [--filter-scan]"); exit(2)
     }
 }
 
@@ -57,7 +61,7 @@ while produced < records {
     let n = min(20_000, records - produced)
     let batch = (produced..<(produced + n)).map { i in
         OutgoingRecord(topic: topic, partition: Int32(i % Int(partitions)), timestampMillis: 1_700_000_000_000 + Int64(i),
-                       key: Array("order-\(i / 6)".utf8),
+                       key: Array("order-\(i / 6)".utf8), headers: [RecordHeader("tenant", "t-\(i % 100)")],
                        value: Array("{\"type\":\"OrderPlaced\",\"correlationId\":\"order-\(i / 6)\",\"amount\":\(i % 997),\"seq\":\(i)}".utf8))
     }
     try await writer.produce(batch)
@@ -67,6 +71,36 @@ let produceTime = clock.now - produceStart
 let info = try await writer.watermarks(topic: topic).partitions
 let kept = info.reduce(Int64(0)) { $0 + $1.count }
 print("kafka bench topic: \(produced) JSON events produced in \(produceTime) over \(partitions) partitions; the mock kept \(kept) (from the watermarks)")
+
+/// Runs `command` in a shell and returns its stdout and how long it took.
+func timed(_ command: String) throws -> (output: String, time: Duration) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", command]
+    let out = Pipe()
+    p.standardOutput = out
+    let start = ContinuousClock.now
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (text.trimmingCharacters(in: .whitespacesAndNewlines), ContinuousClock.now - start)
+}
+
+if filterScan {
+    // The user's command and kcat's pipe over the same records; both must find the same 1 in 100.
+    let expected = info.reduce(0) { $0 + Int($1.count) } / 100
+    let evtop = try timed("\(evtopPath) messages \(topic) --broker kafka://\(bootstrapText) --filter header:tenant=t-7 --limit 0 --jsonl 2>/dev/null | wc -l")
+    let kcat = try timed("\(kcatPath) -C -b \(bootstrapText) -t \(topic) -e -o beginning -q -f '%h %s\\n' | grep -c 'tenant=t-7 '")
+    func s(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    guard let e = Int(evtop.output), let k = Int(kcat.output), abs(e - expected) <= 1, e == k else {
+        print("filter scan: evtop found \(evtop.output), kcat | grep \(kcat.output), expected about \(expected)")
+        exit(1)
+    }
+    print(String(format: "kafka filter scan of %lld records (%d partitions, header tenant=t-7, %d match): evtop messages --filter %.0f records/s (%.2f s), kcat -C -e | grep %.0f records/s (%.2f s): ratio %.2f× kcat",
+                 kept, info.count, e, Double(kept) / s(evtop.time), s(evtop.time), Double(kept) / s(kcat.time), s(kcat.time), s(kcat.time) / s(evtop.time)))
+    withExtendedLifetime(cluster) {}
+    exit(0)
+}
 
 // evtop: the binary, with a state folder of its own, so the index starts empty.
 let state = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-kafka-bench-\(UUID().uuidString)")
