@@ -17,6 +17,9 @@ struct KeepUp {
     let rate: Int
     let seconds: Int
     let writer: KafkaLog
+    /// Open the topic's messages view and tail it (`m`, `f`) once the dashboard is up: the frames then
+    /// are the tail's, at `rate` records a second.
+    var tail = false
 
     func run() async throws {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-keepup-\(UUID().uuidString)")
@@ -39,6 +42,7 @@ struct KeepUp {
         // 10 batches a second, each stamped with the time it was written.
         let batch = Swift.max(1, rate / 10)
         var nextSecond = 1
+        var tailing = false
         while clock.now - start < .seconds(seconds) {
             let now = Int64(Date().timeIntervalSince1970 * 1_000)
             let records = (0..<batch).map { j -> OutgoingRecord in
@@ -60,8 +64,26 @@ struct KeepUp {
                 fflush(nil)
                 nextSecond += 1
             }
+            if tail, !tailing, clock.now - start >= .seconds(3) {
+                try tmux(socket, ["send-keys", "m"])
+                try await Task.sleep(for: .milliseconds(300))
+                try tmux(socket, ["send-keys", "f"])
+                tailing = true
+            }
             let target = start + .milliseconds(produced * 1_000 / rate)
             if clock.now < target { try await Task.sleep(until: target, clock: clock) }
+        }
+        if tail {
+            // What the tail shows at the end: its title says how many records it passed over.
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
+            p.arguments = ["-L", socket, "capture-pane", "-p"]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let screen = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            print("keep-up: the tail's title: " + (screen.split(separator: "\n").first { $0.contains("tailing") }.map(String.init) ?? "(no tail title)"))
         }
         try tmux(socket, ["send-keys", "q"])
         try await Task.sleep(for: .seconds(2))
@@ -96,6 +118,11 @@ struct KeepUp {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
         p.arguments = ["-L", socket] + args
+        // The tmux server daemonises with whatever descriptors its client had: give it none of ours,
+        // or Foundation waits on them for as long as the server lives.
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
     }

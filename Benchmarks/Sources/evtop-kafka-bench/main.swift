@@ -11,6 +11,7 @@ import EventModel
 //                     [--bootstrap HOST:PORT,...]
 //   evtop-kafka-bench --keep-up 60 [--rate 50000] [--partitions 16]: the dashboard's indexer against a live
 //                     producer (see KeepUp.swift)
+//   evtop-kafka-bench --keep-up 30 --tail: the same, with the topic's messages view open and tailing (m, f)
 //   evtop-kafka-bench --filter-scan: `evtop messages TOPIC --filter header:tenant=t-7 --limit 0 --jsonl | wc -l`
 //                     beside `kcat -C -e -q -f '%h %s\n' | grep -c 'tenant=t-7 '` over the same records (1 in 100 match)
 //
@@ -26,6 +27,7 @@ var external: String?
 var keepUpSeconds: Int?
 var rate = 50_000
 var filterScan = false
+var tail = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
     switch a {
@@ -37,7 +39,8 @@ while let a = args.next() {
     case "--keep-up": keepUpSeconds = Int(args.next() ?? "") ?? 60
     case "--rate": rate = Int(args.next() ?? "") ?? rate
     case "--filter-scan": filterScan = true
-    default: print("usage: evtop-kafka-bench [--records N] [--partitions N] [--kcat PATH] [--evtop PATH] [--bootstrap HOST:PORT,...] [--keep-up SECONDS [--rate N]] [--filter-scan]"); exit(2)
+    case "--tail": tail = true
+    default: print("usage: evtop-kafka-bench [--records N] [--partitions N] [--kcat PATH] [--evtop PATH] [--bootstrap HOST:PORT,...] [--keep-up SECONDS [--rate N] [--tail]] [--filter-scan]"); exit(2)
     }
 }
 
@@ -49,7 +52,7 @@ let bootstrap = bootstrapText.split(separator: ",").map(String.init)
 let writer = try KafkaLog(settings: KafkaSettings(bootstrap: bootstrap, properties: ["linger.ms": "20", "batch.num.messages": "10000"]))
 if let keepUpSeconds {
     try await KeepUp(evtop: evtopPath, bootstrap: bootstrapText, topic: topic, partitions: partitions, rate: rate,
-                     seconds: keepUpSeconds, writer: writer).run()
+                     seconds: keepUpSeconds, writer: writer, tail: tail).run()
     withExtendedLifetime(cluster) {}
     exit(0)
 }
