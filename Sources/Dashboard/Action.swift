@@ -41,6 +41,9 @@ public enum Action: Sendable {
     case sagaLoadFailed(String)
     /// Records sampled for the insights rules since the last sample.
     case insightsSampled([InsightRecord])
+    /// Timestamps of records read for time lag (the oldest retained record of partitions a group never
+    /// committed on), read by the poller off the UI thread, once per partition and low watermark.
+    case recordTimesRead([RecordTime])
 }
 
 /// What the reducer asks the run loop to do; the reducer itself never performs I/O.

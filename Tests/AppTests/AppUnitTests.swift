@@ -389,6 +389,39 @@ final class LagReportTests: XCTestCase {
     }
 }
 
+final class RecordTimeCacheTests: XCTestCase {
+    /// The dashboard's poller reads the oldest record of a partition no group committed on once, posts its
+    /// time, and reads again only when retention moves the low watermark (not every tick).
+    func testOldestRecordIsReadOncePerLowWatermark() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-rt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteLog(path: dir.appendingPathComponent("s.db").path)
+        try await store.createTopic("orders", partitions: 2)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try await store.produce((0..<10).map { i in
+            OutgoingRecord(topic: "orders", partition: Int32(i % 2), timestampMillis: now - Int64(100 - i) * 1000, value: Array("x".utf8))
+        })
+        try await store.commit(group: "half", member: "m", offsets: [TopicPartition("orders", 1): 5])
+        let cache = RecordTimeCache()
+        let mailbox = ActionMailbox()
+
+        await cache.post(try await store.snapshot(), reader: store, to: mailbox)
+        let first = mailbox.drain()
+        guard case .recordTimesRead(let times)? = first.first else { return XCTFail("\(first)") }
+        XCTAssertEqual(times, [RecordTime(TopicPartition("orders", 0), offset: 0, timestampMillis: now - 100_000)])
+
+        await cache.post(try await store.snapshot(), reader: store, to: mailbox)
+        XCTAssertTrue(mailbox.drain().isEmpty, "already read: no second read")
+
+        try await store.deleteRecords(topic: "orders", partition: 0, before: 2)
+        await cache.post(try await store.snapshot(), reader: store, to: mailbox)
+        guard case .recordTimesRead(let again)? = mailbox.drain().first else { return XCTFail("not read again after retention") }
+        XCTAssertEqual(again.map(\.offset), [2])
+        XCTAssertEqual(again.map(\.timestampMillis), [now - 96_000])
+    }
+}
+
 final class FileLogHandlerTests: XCTestCase {
     func testLinesOfTwoWritersSharingTheLogAreAllKept() throws {
         // The demo and the dashboard log to one file: each write must land at its end, not where this
