@@ -22,15 +22,32 @@ enum Charts {
     /// Rows a chart needs to be worth drawing.
     static let minimumRows = 12
 
+    /// Rows one of several charts stacked in an area needs: its title, five plot rows, its axis and time labels.
+    static let stackedRows = 8
+
     /// Splits a view's area into the table (as tall as its rows, at least its header and two rows) and,
-    /// when at least ``minimumRows`` rows are left over on a wide enough screen, a chart below it.
-    static func split(_ area: Rect, tableRows: Int) -> (table: Rect, chart: Rect?) {
+    /// when at least ``minimumRows`` rows are left over on a wide enough screen, a chart below it that
+    /// takes every row the table does not need: a tall terminal gets a taller chart, not empty rows.
+    static func split(_ area: Rect, tableRows: Int, minimumWidth: Int = 60) -> (table: Rect, chart: Rect?) {
         let tableHeight = max(3, min(area.height, tableRows + 1))
         let left = area.height - tableHeight - 1
-        guard left >= minimumRows, area.width >= 60 else { return (area, nil) }
+        guard left >= minimumRows, area.width >= minimumWidth else { return (area, nil) }
         let table = Rect(x: area.x, y: area.y, width: area.width, height: tableHeight)
-        let chart = Rect(x: area.x, y: area.y + tableHeight + 1, width: area.width, height: min(left, 30))
+        let chart = Rect(x: area.x, y: area.y + tableHeight + 1, width: area.width, height: left)
         return (table, chart)
+    }
+
+    /// `count` charts stacked in `area`, top to bottom, sharing its rows (the first ones get the remainder).
+    static func stack(_ area: Rect, count: Int) -> [Rect] {
+        guard count > 0 else { return [] }
+        let each = area.height / count
+        let extra = area.height % count
+        var y = area.y
+        return (0..<count).map { i in
+            let h = each + (i < extra ? 1 : 0)
+            defer { y += h }
+            return Rect(x: area.x, y: y, width: area.width, height: h)
+        }
     }
 
     /// What was written to every topic and consumed by every group, per second, two charts on one scale.
@@ -50,6 +67,28 @@ enum Charts {
         ColumnChart(title: "consumed /s, every group", values: consumed, bucketSeconds: 5, windowSeconds: window, scale: scale,
                     role: .rateZero, format: format)
             .render(in: Rect(x: area.x, y: area.y + half, width: area.width, height: area.height - half), into: &buffer, theme: theme)
+    }
+
+    /// What was written to one topic per second (its partitions' sum), over the meter's history (the view names the topic).
+    static func topic(_ state: AppState, topic: String, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
+        let meter = state.meter
+        let window = min(Double(state.viewStates[ChartWindow.self].minutes * 60), meter.bucketSeconds * Double(meter.historyCapacity))
+        ColumnChart(title: "written /s, this topic", values: meter.history(topic: topic), bucketSeconds: meter.bucketSeconds,
+                    windowSeconds: window, format: { NumberFormat.rate($0) })
+            .render(in: area, into: &buffer, theme: theme)
+    }
+
+    /// Total lag per group over time, one chart each (each on its own scale, named in its title), in the
+    /// table's order, as many as fit at ``stackedRows`` rows or more, the selected one always among them;
+    /// only the selected group's when two do not fit.
+    static func lags(_ state: AppState, groups: [String], selected: String, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
+        let fit = min(groups.count, area.height / stackedRows)
+        guard fit >= 2 else { return lag(state, group: selected, in: area, into: &buffer, theme: theme) }
+        var shown = Array(groups.prefix(fit))
+        if !shown.contains(selected) { shown[fit - 1] = selected }
+        for (group, rect) in zip(shown, stack(area, count: fit)) {
+            lag(state, group: group, in: rect, into: &buffer, theme: theme)
+        }
     }
 
     /// The selected group's total lag over the tracker's history (10 minutes at 5 s).

@@ -14,6 +14,38 @@ final class ChartsTests: XCTestCase {
         XCTAssertFalse(short.contains("written /s"), "eight topics leave no room for a chart at 80×24")
     }
 
+    /// At 200×60 the views use their rows: the charts take what the tables leave, so no run of blank rows
+    /// is left at the bottom of the topics or lag view, of their side panes, or of a drill-in.
+    func testChartsFillTheRowsTheTablesLeave() {
+        let split = Charts.split(Rect(x: 0, y: 0, width: 200, height: 55), tableRows: 6)
+        XCTAssertEqual(split.table.height, 7)
+        XCTAssertEqual(split.chart?.height, 47, "every row under the table and its gap")
+        XCTAssertEqual(Charts.stack(Rect(x: 0, y: 10, width: 50, height: 47), count: 4).map(\.height), [12, 12, 12, 11])
+        XCTAssertEqual(Charts.stack(Rect(x: 0, y: 10, width: 50, height: 47), count: 4).last.map { $0.y + $0.height }, 57)
+
+        var state = Fixtures.liveState(width: 200, height: 60)
+        func blankRowsAtTheBottom() -> (main: Int, pane: Int) {
+            let lines = Screen.render(state, theme: .fallback).lines
+            // Content rows: between the frames' top (row 1) and bottom border (row 58); main ends at column 120.
+            let body = lines[2..<58]
+            func blank<S: StringProtocol>(_ s: S) -> Bool { s.allSatisfy { $0 == " " || $0 == "│" } }
+            let main = body.reversed().prefix { blank($0.prefix(120)) }.count
+            let pane = body.reversed().prefix { blank($0.dropFirst(120)) }.count
+            return (main, pane)
+        }
+        let topics = blankRowsAtTheBottom()
+        XCTAssertEqual(topics.main, 0, "topics view")
+        XCTAssertEqual(topics.pane, 0, "the topic's partitions beside it")
+        Reducer.reduce(&state, .key(.char("2")))
+        let lag = blankRowsAtTheBottom()
+        XCTAssertEqual(lag.main, 0, "lag view")
+        XCTAssertEqual(lag.pane, 0, "the group's partitions beside it")
+        let text = Screen.render(state, theme: .fallback).lines.joined(separator: "\n")
+        for group in state.groupLags.map(\.id) {
+            XCTAssertTrue(text.contains("total lag of \(group)"), "one chart per group when they fit: \(group)\n\(text)")
+        }
+    }
+
     func testWCyclesTheWindowAndTheLagChartFollowsTheSelectedGroup() {
         var state = Fixtures.liveState(width: 200, height: 60)
         Reducer.reduce(&state, .key(.char("w")))
