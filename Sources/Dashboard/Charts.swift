@@ -86,18 +86,26 @@ enum Charts {
         guard fit >= 2 else { return lag(state, group: selected, in: area, into: &buffer, theme: theme) }
         var shown = Array(groups.prefix(fit))
         if !shown.contains(selected) { shown[fit - 1] = selected }
+        // One axis width for all, from the widest top label, so the plots line up column for column.
+        let axis = shown.map { group in
+            TextWidth.of(lagFormat(state.lagTracker.lagHistory(group: group).max().map(Double.init) ?? 0))
+        }.max() ?? 0
         for (group, rect) in zip(shown, stack(area, count: fit)) {
-            lag(state, group: group, in: rect, into: &buffer, theme: theme)
+            lag(state, group: group, in: rect, axisWidth: axis, into: &buffer, theme: theme)
         }
     }
 
+    /// How a lag is written on a chart's axis.
+    private static let lagFormat: @Sendable (Double) -> String = { NumberFormat.rate($0) }
+
     /// The selected group's total lag over the tracker's history (10 minutes at 5 s).
-    static func lag(_ state: AppState, group: String, in area: Rect, into buffer: inout ScreenBuffer, theme: Theme) {
+    static func lag(_ state: AppState, group: String, in area: Rect, axisWidth: Int = 0, into buffer: inout ScreenBuffer, theme: Theme) {
         let config = state.lagTracker.configuration
         let values = state.lagTracker.lagHistory(group: group).map(Double.init)
         let window = min(Double(state.viewStates[ChartWindow.self].minutes * 60), config.historyBucketSeconds * Double(config.historyCapacity))
-        ColumnChart(title: "total lag of \(group)", values: values, bucketSeconds: config.historyBucketSeconds, windowSeconds: window,
-                    role: .lagWarn, format: { NumberFormat.rate($0) })
-            .render(in: area, into: &buffer, theme: theme)
+        var chart = ColumnChart(title: "total lag of \(group)", values: values, bucketSeconds: config.historyBucketSeconds, windowSeconds: window,
+                                role: .lagWarn, format: lagFormat)
+        chart.minimumAxisWidth = axisWidth
+        chart.render(in: area, into: &buffer, theme: theme)
     }
 }

@@ -44,6 +44,13 @@ final class ChartsTests: XCTestCase {
         for group in state.groupLags.map(\.id) {
             XCTAssertTrue(text.contains("total lag of \(group)"), "one chart per group when they fit: \(group)\n\(text)")
         }
+        // Stacked charts line up: every y axis (┤ and │ after the labels) in the same column.
+        let axisColumns = Set(Screen.render(state, theme: .fallback).lines.compactMap { line -> Int? in
+            let main = Array(line.prefix(120))
+            guard let i = main.firstIndex(of: "┤") else { return nil }
+            return i
+        })
+        XCTAssertEqual(axisColumns.count, 1, "y axes at columns \(axisColumns.sorted())\n\(text)")
     }
 
     func testWCyclesTheWindowAndTheLagChartFollowsTheSelectedGroup() {
