@@ -56,17 +56,29 @@ enum Charts {
         let (produced, consumed) = state.meter.totals
         // One scale for both, from the columns as drawn (buckets averaged to fit the width), so the top
         // label is a value a column reaches. The axis takes a few columns: measured at the width left after it.
-        let width = max(1, area.width - 8)
+        // Stacked when each gets ``stackedRows``; else side by side (a short chart of three rows says little).
+        let stacked = area.height >= 2 * stackedRows || area.width < 2 * 40
+        let (first, second): (Rect, Rect)
+        if stacked {
+            let half = area.height / 2
+            first = Rect(x: area.x, y: area.y, width: area.width, height: half)
+            second = Rect(x: area.x, y: area.y + half, width: area.width, height: area.height - half)
+        } else {
+            let half = (area.width - 1) / 2
+            first = Rect(x: area.x, y: area.y, width: half, height: area.height)
+            second = Rect(x: area.x + half + 1, y: area.y, width: area.width - half - 1, height: area.height)
+        }
+        let width = max(1, first.width - 8)
         let columns = ColumnChart.columns(produced, bucketSeconds: 5, windowSeconds: window, width: width).columns
             + ColumnChart.columns(consumed, bucketSeconds: 5, windowSeconds: window, width: width).columns
         let scale = columns.max()
-        let half = area.height / 2
         let format: @Sendable (Double) -> String = { NumberFormat.rate($0) }
-        ColumnChart(title: "written /s, every topic", values: produced, bucketSeconds: 5, windowSeconds: window, scale: scale, format: format)
-            .render(in: Rect(x: area.x, y: area.y, width: area.width, height: half), into: &buffer, theme: theme)
-        ColumnChart(title: "consumed /s, every group", values: consumed, bucketSeconds: 5, windowSeconds: window, scale: scale,
-                    role: .rateZero, format: format)
-            .render(in: Rect(x: area.x, y: area.y + half, width: area.width, height: area.height - half), into: &buffer, theme: theme)
+        ColumnChart(title: stacked ? "written /s, every topic" : "written /s", values: produced, bucketSeconds: 5, windowSeconds: window,
+                    scale: scale, format: format)
+            .render(in: first, into: &buffer, theme: theme)
+        ColumnChart(title: stacked ? "consumed /s, every group" : "consumed /s", values: consumed, bucketSeconds: 5, windowSeconds: window,
+                    scale: scale, role: .rateZero, format: format)
+            .render(in: second, into: &buffer, theme: theme)
     }
 
     /// What was written to one topic per second (its partitions' sum), over the meter's history (the view names the topic).

@@ -53,6 +53,18 @@ final class ChartsTests: XCTestCase {
         XCTAssertEqual(axisColumns.count, 1, "y axes at columns \(axisColumns.sorted())\n\(text)")
     }
 
+    /// Twelve rows under the table (the demo's six topics at 80×24): two stacked charts would get three plot
+    /// rows each, so they stand side by side at the full height instead.
+    func testAShortChartAreaPutsTheTwoChartsSideBySide() {
+        let state = Fixtures.liveState(width: 80, height: 24)
+        var buffer = ScreenBuffer(width: 80, height: 12)
+        Charts.throughput(state, in: Rect(x: 0, y: 0, width: 80, height: 12), into: &buffer, theme: .fallback)
+        let lines = buffer.lines
+        XCTAssertTrue(lines[0].contains("written /s") && lines[0].contains("consumed /s"), lines.joined(separator: "\n"))
+        XCTAssertEqual(lines.filter { $0.contains("┤") }.count, 3, "top, middle and zero of a 9-row plot\n" + lines.joined(separator: "\n"))
+        XCTAssertTrue(lines[11].contains("now"), lines.joined(separator: "\n"))
+    }
+
     func testWCyclesTheWindowAndTheLagChartFollowsTheSelectedGroup() {
         var state = Fixtures.liveState(width: 200, height: 60)
         Reducer.reduce(&state, .key(.char("w")))
