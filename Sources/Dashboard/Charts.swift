@@ -57,7 +57,7 @@ enum Charts {
         // One scale for both, from the columns as drawn (buckets averaged to fit the width), so the top
         // label is a value a column reaches. The axis takes a few columns: measured at the width left after it.
         // Stacked when each gets ``stackedRows``; else side by side (a short chart of three rows says little).
-        let stacked = area.height >= 2 * stackedRows || area.width < 2 * 40
+        let stacked = area.height >= 2 * stackedRows || area.width < 60
         let (first, second): (Rect, Rect)
         if stacked {
             let half = area.height / 2

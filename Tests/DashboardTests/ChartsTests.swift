@@ -57,8 +57,8 @@ final class ChartsTests: XCTestCase {
     /// rows each, so they stand side by side at the full height instead.
     func testAShortChartAreaPutsTheTwoChartsSideBySide() {
         let state = Fixtures.liveState(width: 80, height: 24)
-        var buffer = ScreenBuffer(width: 80, height: 12)
-        Charts.throughput(state, in: Rect(x: 0, y: 0, width: 80, height: 12), into: &buffer, theme: .fallback)
+        var buffer = ScreenBuffer(width: 78, height: 12)  // inside the frame of an 80-column terminal
+        Charts.throughput(state, in: Rect(x: 0, y: 0, width: 78, height: 12), into: &buffer, theme: .fallback)
         let lines = buffer.lines
         XCTAssertTrue(lines[0].contains("written /s") && lines[0].contains("consumed /s"), lines.joined(separator: "\n"))
         XCTAssertEqual(lines.filter { $0.contains("┤") }.count, 3, "top, middle and zero of a 9-row plot\n" + lines.joined(separator: "\n"))
