@@ -20,7 +20,7 @@ struct ChartWindow: ViewStateValue {
 /// under the topics (or queues), and the selected group's lag under the groups.
 enum Charts {
     /// Rows a chart needs to be worth drawing.
-    static let minimumRows = 12
+    static let minimumRows = 8
 
     /// Rows one of several charts stacked in an area needs: its title, five plot rows, its axis and time labels.
     static let stackedRows = 8
@@ -64,9 +64,10 @@ enum Charts {
             first = Rect(x: area.x, y: area.y, width: area.width, height: half)
             second = Rect(x: area.x, y: area.y + half, width: area.width, height: area.height - half)
         } else {
-            let half = (area.width - 1) / 2
+            let gap = 3
+            let half = (area.width - gap) / 2
             first = Rect(x: area.x, y: area.y, width: half, height: area.height)
-            second = Rect(x: area.x + half + 1, y: area.y, width: area.width - half - 1, height: area.height)
+            second = Rect(x: area.x + half + gap, y: area.y, width: area.width - half - gap, height: area.height)
         }
         let width = max(1, first.width - 8)
         let columns = ColumnChart.columns(produced, bucketSeconds: 5, windowSeconds: window, width: width).columns

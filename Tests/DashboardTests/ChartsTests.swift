@@ -10,8 +10,11 @@ final class ChartsTests: XCTestCase {
         XCTAssertTrue(tall.contains("written /s, every topic · last 15m"), tall)
         XCTAssertTrue(tall.contains("consumed /s, every group · last 15m"), tall)
         XCTAssertTrue(tall.contains("now"), tall)
-        let short = Screen.render(Fixtures.liveState(width: 80, height: 24), theme: .fallback).lines.joined(separator: "\n")
-        XCTAssertFalse(short.contains("written /s"), "eight topics leave no room for a chart at 80×24")
+        let short = Screen.render(Fixtures.liveState(width: 80, height: 20), theme: .fallback).lines.joined(separator: "\n")
+        XCTAssertFalse(short.contains("written /s"), "eight topics leave no room for a chart at 80×20")
+        // At 80×24 they leave nine rows: enough for the two charts side by side.
+        let lines = Screen.render(Fixtures.liveState(width: 80, height: 24), theme: .fallback).lines
+        XCTAssertTrue(lines.contains { $0.contains("written /s") && $0.contains("consumed /s") }, lines.joined(separator: "\n"))
     }
 
     /// At 200×60 the views use their rows: the charts take what the tables leave, so no run of blank rows
