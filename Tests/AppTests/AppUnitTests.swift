@@ -389,6 +389,31 @@ final class LagReportTests: XCTestCase {
     }
 }
 
+final class DashboardRecordTimeTests: XCTestCase {
+    /// The dashboard's own path (poller → `.recordTimesRead` → reducer), through `evtop snapshot --view lag`:
+    /// a group that committed p1 only, with 10 records written over the last 100 s on p0, is shown 1m 40s
+    /// behind, not the 0 s of p1.
+    @MainActor
+    func testTheLagViewShowsAnUncommittedPartitionsOldestRecord() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-rtv-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("s.db").path
+        let store = try SQLiteLog(path: path)
+        try await store.createTopic("orders", partitions: 2)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try await store.produce((0..<10).map { i in
+            OutgoingRecord(topic: "orders", partition: 0, timestampMillis: now - Int64(100 - i * 10) * 1000, value: Array("x".utf8))
+        } + [OutgoingRecord(topic: "orders", partition: 1, timestampMillis: now, value: Array("y".utf8))])
+        try await store.commit(group: "half", member: "m", offsets: [TopicPartition("orders", 1): 1])
+        let text = try await SnapshotReport.render(source: SourceSelection(broker: "sqlite:" + path), view: "lag",
+                                                   width: 120, height: 12, interval: 0)
+        let row = text.split(separator: "\n").first { $0.contains("│ half") }.map(String.init) ?? ""
+        XCTAssertTrue(row.contains("1m 40s") || row.contains("1m 41s") || row.contains("1m 42s"), "\(row)\n\(text)")
+        XCTAssertFalse(row.contains(" 0s "), row)
+    }
+}
+
 final class RecordTimeCacheTests: XCTestCase {
     /// The dashboard's poller reads the oldest record of a partition no group committed on once, posts its
     /// time, and reads again only when retention moves the low watermark (not every tick).
