@@ -30,6 +30,8 @@ final class EffectPerformer: Sendable {
     let sagas: PendingSagaLoader?
     /// Reads the records the insights rules sample, after each snapshot.
     let insights: InsightSampling
+    /// Which records time lag needed were read, so each is read once (see ``RecordTimeCache``).
+    let recordTimes = RecordTimeCache()
     private let logger = Logger(label: "evtop.effects")
 
     init(source: OpenedSource, readOnly: Bool, mailbox: ActionMailbox, sagas: PendingSagaLoader?,
@@ -227,7 +229,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
     /// Takes one snapshot now and applies it (the run loop's poller does this every refresh).
     public func refresh() async {
         await SnapshotPoller.post(from: performer.source.reader, to: performer.mailbox, sampling: performer.insights,
-                                  isDeadLetterTopic: state.deadLetterTopics.isDeadLetterTopic)
+                                  recordTimes: performer.recordTimes, isDeadLetterTopic: state.deadLetterTopics.isDeadLetterTopic)
         step(waitMillis: 0)
     }
 
@@ -243,7 +245,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
         services = settings
         performer.redrive.resumeInterrupted()
         poller = SnapshotPoller(reader: performer.source.reader, interval: settings.refresh, mailbox: performer.mailbox,
-                                sampling: performer.insights, deadLetterTopics: state.deadLetterTopics).start()
+                                sampling: performer.insights, recordTimes: performer.recordTimes, deadLetterTopics: state.deadLetterTopics).start()
         // The correlation index catches up off the UI thread.
         indexing = performer.sagas.map { SagaIndexing(loader: $0, interval: settings.refresh).start() }
         // Nothing else runs on this actor while the receiver starts (the run loop awaits it): the copy is the state.
@@ -374,7 +376,10 @@ public final class DashboardSession<Backend: TerminalBackend> {
     }
 
     /// The screen as the terminal shows it.
-    public var screenText: String { Screen.render(state, theme: theme).plainText }
+    public var screenText: String { screen.plainText }
+
+    /// The screen as the terminal shows it, with each cell's style.
+    var screen: ScreenBuffer { Screen.render(state, theme: theme) }
 }
 
 /// How many background tasks a session started have not finished.
@@ -388,21 +393,25 @@ struct SnapshotPoller {
     let interval: Duration
     let mailbox: ActionMailbox
     let sampling: InsightSampling
+    /// The record reads time lag needs (partitions no group committed on).
+    let recordTimes: RecordTimeCache
     /// The context's DLQ patterns (their records are judged as letters, not sampled as events).
     let deadLetterTopics: DeadLetterTopics
 
     func start() -> Task<Void, Never> {
-        Task.detached { [reader, interval, mailbox, sampling, deadLetterTopics] in
+        Task.detached { [reader, interval, mailbox, sampling, recordTimes, deadLetterTopics] in
             while !Task.isCancelled {
-                await Self.post(from: reader, to: mailbox, sampling: sampling, isDeadLetterTopic: deadLetterTopics.isDeadLetterTopic)
+                await Self.post(from: reader, to: mailbox, sampling: sampling, recordTimes: recordTimes, isDeadLetterTopic: deadLetterTopics.isDeadLetterTopic)
                 try? await Task.sleep(for: interval)
             }
         }
     }
 
-    /// One snapshot, or why there is none, into the mailbox; then the records the insights rules sample
-    /// (a bounded number, whatever the traffic).
+    /// One snapshot, or why there is none, into the mailbox; then the record times time lag lacks (one
+    /// read per partition no group committed on, cached); then the records the insights rules sample (a
+    /// bounded number, whatever the traffic).
     static func post(from reader: any LogReader, to mailbox: ActionMailbox, sampling: InsightSampling? = nil,
+                     recordTimes: RecordTimeCache? = nil,
                      isDeadLetterTopic: @escaping @Sendable (String) -> Bool = { _ in false }) async {
         let snapshot: BrokerSnapshot
         do {
@@ -413,6 +422,7 @@ struct SnapshotPoller {
             return
         }
         mailbox.post(.snapshot(snapshot))
+        await recordTimes?.post(snapshot, reader: reader, to: mailbox)
         guard let sampling else { return }
         let declared = snapshot.deadLetterTopics
         let records = await sampling.sample(reader, snapshot: snapshot) { declared.contains($0) || isDeadLetterTopic($0) }

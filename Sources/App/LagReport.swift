@@ -46,7 +46,8 @@ public enum LagReport {
         limited.withLock { $0 = state.shownLimitation != nil }
         state.lagSort = .group
         state.lagSortDescending = false
-        var rows = await RecordTimeBehind.apply(LagModel.rows(state), reader: opened.reader, now: state.now)
+        await RecordTimeBehind.apply(&state, reader: opened.reader)
+        var rows = LagModel.rows(state)
         if !only.isEmpty {
             rows = rows.filter { only.contains($0.id) }
             if let missing = only.first(where: { name in !rows.contains { $0.id == name } }) {
@@ -58,34 +59,69 @@ public enum LagReport {
     }
 }
 
-/// Time behind from the records themselves, for a command that saw only a few seconds of watermarks: the
-/// first record a group has not read (at its committed offset; with no commit, the oldest retained) was
-/// written when the log end stood where the group is now, so its timestamp says how far behind the group
-/// is, exactly, instead of a lower bound the size of the sampling window. One read per lagging partition.
+/// Reads record times for time lag: the first record at or after an offset was written when the log end
+/// stood there, so its timestamp says how far behind a group positioned there is. The one reader, shared by
+/// `evtop lag` (which watched only a few seconds of watermarks: it reads every lagging partition once, see
+/// ``RecordTimePlan/lagging(_:low:)``) and the dashboard's poller (partitions never committed on, cached in
+/// a ``RecordTimeCache``); ``LagTracker/noteRecordTimes(_:)`` turns them into figures.
 enum RecordTimeBehind {
-    static func apply(_ groups: [GroupLag], reader: any LogReader, now: Date) async -> [GroupLag] {
-        var out: [GroupLag] = []
-        var low: [TopicPartition: Int64] = [:]
-        if let snapshot = try? await reader.snapshot() {
-            for t in snapshot.topics { for p in t.partitions { low[TopicPartition(t.name, p.partition)] = p.low } }
-        }
-        for var group in groups {
-            for i in group.partitions.indices {
-                let p = group.partitions[i]
-                let oldest = low[TopicPartition(p.topic, p.partition)]
-                guard p.basis == .offsets, let lag = p.lag, lag > 0, let from = p.committed ?? oldest,
-                      let first = try? await reader.fetch(topic: p.topic, partition: p.partition, from: from, maxRecords: 1).first,
+    /// One single-record read per entry of `wanted`; entries whose read failed are left out of
+    /// `times` and listed in `failed`; a partition with no record there (or no timestamp) in neither.
+    static func read(_ wanted: [(TopicPartition, offset: Int64)], reader: any LogReader) async -> (times: [RecordTime], failed: [RecordTime.Key]) {
+        var times: [RecordTime] = []
+        var failed: [RecordTime.Key] = []
+        for (tp, offset) in wanted {
+            do {
+                guard let first = try await reader.fetch(topic: tp.topic, partition: tp.partition, from: offset, maxRecords: 1).first,
                       first.timestampMillis > 0 else { continue }
-                group.partitions[i].secondsBehind = max(0, now.timeIntervalSince1970 - Double(first.timestampMillis) / 1000)
-                // Retention deleted the group's next record: the oldest one left is younger than it was.
-                group.partitions[i].secondsBehindIsLowerBound = oldest.map { from < $0 } ?? false
+                times.append(RecordTime(tp, offset: offset, timestampMillis: first.timestampMillis))
+            } catch {
+                failed.append(RecordTime.Key(partition: tp, offset: offset))
             }
-            let known = group.partitions.compactMap(\.secondsBehind)
-            group.secondsBehind = known.max()
-            group.secondsBehindIsLowerBound = group.partitions.contains { $0.secondsBehindIsLowerBound }
-            out.append(group)
         }
-        return out
+        return (times, failed)
+    }
+
+    /// `evtop lag`: reads the first unread record of every lagging partition and re-evaluates.
+    static func apply(_ state: inout AppState, reader: any LogReader) async {
+        var low: [TopicPartition: Int64] = [:]
+        for t in state.snapshot?.topics ?? [] { for p in t.partitions { low[TopicPartition(t.name, p.partition)] = p.low } }
+        let wanted = RecordTimePlan.lagging(state.groupLags, low: low)
+        guard !wanted.isEmpty else { return }
+        state.lagTracker.noteRecordTimes(await read(wanted, reader: reader).times)
+        state.groupLags = state.lagTracker.evaluateAll(now: state.now)
+    }
+}
+
+/// The dashboard's record reads for time lag: which partitions' oldest retained record was already read
+/// (per partition, the low watermark it was read at), so that each is read once, and again only when
+/// retention moves the low watermark: per tick, O(partitions) comparisons and no read in the steady state.
+final class RecordTimeCache: Sendable {
+    private let readAt = Mutex<[TopicPartition: Int64]>([:])
+
+    /// What `snapshot` needs that was not read yet; the reads are done by ``post(_:reader:to:)``.
+    func wanted(_ snapshot: BrokerSnapshot) -> [(TopicPartition, offset: Int64)] {
+        let plan = RecordTimePlan.uncommitted(snapshot)
+        return readAt.withLock { done in
+            if done.count > plan.count {
+                let live = Set(plan.map(\.0))
+                done = done.filter { live.contains($0.key) }
+            }
+            return plan.filter { done[$0.0] != $0.offset }
+        }
+    }
+
+    /// Reads what `snapshot` needs (off the UI thread: the poller's task) and posts the times found.
+    /// A read that failed is tried again at the next snapshot; one that found nothing is not.
+    func post(_ snapshot: BrokerSnapshot, reader: any LogReader, to mailbox: ActionMailbox) async {
+        let wanted = wanted(snapshot)
+        guard !wanted.isEmpty else { return }
+        let (times, failed) = await RecordTimeBehind.read(wanted, reader: reader)
+        let retry = Set(failed)
+        readAt.withLock { done in
+            for (tp, offset) in wanted where !retry.contains(RecordTime.Key(partition: tp, offset: offset)) { done[tp] = offset }
+        }
+        if !times.isEmpty { mailbox.post(.recordTimesRead(times)) }
     }
 }
 

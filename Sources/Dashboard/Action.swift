@@ -45,6 +45,9 @@ public enum Action: Sendable {
     case messagesRead(MessagesLoaded)
     /// A read of the messages view failed (its serial, and why).
     case messagesReadFailed(serial: Int, String)
+    /// Timestamps of records read for time lag (the oldest retained record of partitions a group never
+    /// committed on), read by the poller off the UI thread, once per partition and low watermark.
+    case recordTimesRead([RecordTime])
 }
 
 /// What the reducer asks the run loop to do; the reducer itself never performs I/O.

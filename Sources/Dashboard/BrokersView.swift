@@ -15,6 +15,8 @@ public struct BrokerRow: Sendable, Hashable {
     public var replicas: Int
     /// Of those, replicas not in the in-sync set.
     public var outOfSync: Int
+    /// True for the cluster's controller.
+    public var isController: Bool = false
 }
 
 /// The cluster's health from partition metadata: pure, O(partitions) once per snapshot.
@@ -27,6 +29,8 @@ public struct ClusterHealth: Sendable, Hashable {
     public var offline: [TopicPartition]
     /// Partitions in all.
     public var partitions: Int
+    /// The controller's id, nil when the cluster did not say.
+    public var controller: Int32?
 }
 
 /// Derivations for the brokers view.
@@ -57,7 +61,10 @@ public enum BrokersModel {
             }
         }
         for id in down { _ = touch(id) }
-        return ClusterHealth(brokers: rows.values.sorted { $0.id < $1.id }, underReplicated: under, offline: offline, partitions: count)
+        let controller = snapshot.brokers?.controller
+        if let controller { rows[controller]?.isController = true }  // a row only for a broker something names
+        return ClusterHealth(brokers: rows.values.sorted { $0.id < $1.id }, underReplicated: under, offline: offline,
+                             partitions: count, controller: controller)
     }
 }
 
@@ -67,6 +74,7 @@ enum BrokersScreen {
         let health = BrokersModel.health(state.snapshot)
         var title = "Brokers"
         if let h = health {
+            title += " · controller " + (h.controller.map { String($0) } ?? "unknown")
             title += " · \(h.underReplicated.count) under-replicated · \(h.offline.count) offline of \(NumberFormat.grouped(Int64(h.partitions))) partitions"
         }
         let area = layout.frame(Block(title: title, rightTitle: SidePane.backTitle(state)), into: &buffer, theme: theme)
@@ -82,6 +90,7 @@ enum BrokersScreen {
             TableColumn("LEADS", width: .fixed(9), alignment: .right, priority: 90),
             TableColumn("REPLICAS", width: .fixed(9), alignment: .right, priority: 80),
             TableColumn("OUT OF SYNC", width: .fixed(11), alignment: .right, priority: 85),
+            TableColumn("ROLE", width: .fixed(10), priority: 92),
             TableColumn("", width: .flexible(min: 0, weight: 1), priority: 1),
         ]
         let rows = health.brokers
@@ -93,6 +102,7 @@ enum BrokersScreen {
                 TableCell(NumberFormat.grouped(Int64(b.leads))),
                 TableCell(NumberFormat.grouped(Int64(b.replicas))),
                 TableCell(NumberFormat.grouped(Int64(b.outOfSync)), role: b.outOfSync > 0 ? .lagWarn : .rateZero),
+                TableCell(b.isController ? "controller" : "", role: .text),
                 TableCell(""),
             ], role: nil, isMarked: false)
         }

@@ -48,7 +48,9 @@ enum LagScreen {
         let selected = state.lagCursor.selectedKey.flatMap { key in rows.firstIndex { $0.id == key } } ?? 0
         layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
         let (tableArea, chartArea) = Charts.split(area, tableRows: rows.count)
-        if let chartArea, rows.indices.contains(selected) { Charts.lag(state, group: rows[selected].id, in: chartArea, into: &buffer, theme: theme) }
+        if let chartArea, rows.indices.contains(selected) {
+            Charts.lags(state, groups: rows.map(\.id), selected: rows[selected].id, in: chartArea, into: &buffer, theme: theme)
+        }
         let visible = max(0, tableArea.height - 1)
         let tracker = state.lagTracker
         // One scale for the groups on screen, named in the header: a lag of 10 and one of 100,000 do not both fill the cell.
@@ -129,7 +131,6 @@ enum GroupPartitionsScreen {
         ]
         let selected = state.groupCursor.selectedKey.flatMap { key in rows.firstIndex { LagModel.key($0) == key } } ?? 0
         layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
-        let visible = max(0, area.height - 1)
         let inSeconds = state.lagInSeconds
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let p = rows[i]
@@ -149,8 +150,12 @@ enum GroupPartitionsScreen {
                           role: p.status == .stop ? .lagStop : nil),
             ], role: nil, isMarked: false)
         }
+        // A tall terminal: the group's total lag over time in the rows the partitions leave.
+        let (tableArea, chartArea) = Charts.split(area, tableRows: rows.count)
+        if let chartArea { Charts.lag(state, group: group, in: chartArea, into: &buffer, theme: theme) }
         table.selectedRow = selected
-        table.scrollOffset = Table.scrollOffset(selected: selected, current: state.groupCursor.scroll, visibleRows: visible, rowCount: rows.count)
-        table.render(in: area, into: &buffer, theme: theme)
+        table.scrollOffset = Table.scrollOffset(selected: selected, current: state.groupCursor.scroll,
+                                                visibleRows: max(0, tableArea.height - 1), rowCount: rows.count)
+        table.render(in: tableArea, into: &buffer, theme: theme)
     }
 }

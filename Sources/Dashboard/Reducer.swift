@@ -55,6 +55,10 @@ public enum Reducer {
             }
         case .insightsSampled(let records):
             InsightsModel.ingest(&state, records)
+        case .recordTimesRead(let times):
+            state.lagTracker.noteRecordTimes(times)
+            guard !state.paused else { return [] }
+            state.groupLags = state.lagTracker.evaluateAll(now: state.now)
         case .sourceFailed(let reason):
             state.connection = .down(reason)
             if state.downSince == nil { state.downSince = state.now }

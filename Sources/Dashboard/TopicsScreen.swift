@@ -148,7 +148,6 @@ enum PartitionsScreen {
         }
         let selected = Reducer.selectedIndex(state.partitionsCursor, keys: rows.map { String($0.partition) })
         layout.markPosition(selected, of: rows.count, into: &buffer, theme: theme)
-        let visible = max(0, area.height - 1)
         var table = Table(columns: columns, rowCount: rows.count) { i in
             let r = rows[i]
             let lag = r.groupLags.isEmpty ? "–" : r.groupLags.map { "\($0.group) \(NumberFormat.grouped($0.lag))" }.joined(separator: ", ")
@@ -169,8 +168,12 @@ enum PartitionsScreen {
             }
             return TableRowContent(cells: cells, role: nil, isMarked: false)
         }
+        // A tall terminal: what the topic was written per second in the rows the partitions leave.
+        let (tableArea, chartArea) = Charts.split(area, tableRows: rows.count)
+        if let chartArea { Charts.topic(state, topic: topic, in: chartArea, into: &buffer, theme: theme) }
         table.selectedRow = selected
-        table.scrollOffset = Table.scrollOffset(selected: selected, current: state.partitionsCursor.scroll, visibleRows: visible, rowCount: rows.count)
-        table.render(in: area, into: &buffer, theme: theme)
+        table.scrollOffset = Table.scrollOffset(selected: selected, current: state.partitionsCursor.scroll,
+                                                visibleRows: max(0, tableArea.height - 1), rowCount: rows.count)
+        table.render(in: tableArea, into: &buffer, theme: theme)
     }
 }

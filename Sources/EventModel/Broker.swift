@@ -219,11 +219,15 @@ public struct BrokerAvailability: Sendable, Hashable {
     public var total: Int
     /// Ids of the brokers that did not answer, sorted.
     public var down: [Int32]
+    /// The cluster's controller (the broker that manages partition leadership), nil when unknown.
+    public var controller: Int32?
 
-    /// Creates an availability report (`down` is sorted and kept within the cluster's count).
-    public init(total: Int, down: [Int32]) {
+    /// Creates an availability report (`down` is sorted and kept within the cluster's count; a negative
+    /// `controller`, librdkafka's "unknown", is nil).
+    public init(total: Int, down: [Int32], controller: Int32? = nil) {
         self.total = max(0, total)
         self.down = Array(Set(down).sorted().prefix(self.total))
+        self.controller = controller.flatMap { $0 >= 0 ? $0 : nil }
     }
 
     /// Brokers that answered.

@@ -39,7 +39,10 @@ import DequeModule
 ///
 /// A partition of a consumed topic with no commit yet is reported with `committed == nil`,
 /// lag = high − low (everything retained is unread, as with `auto.offset.reset=earliest`) and
-/// status `.ok` (Burrow does not evaluate partitions without offsets).
+/// status `.ok` (Burrow does not evaluate partitions without offsets). Its time behind is the age of
+/// its oldest retained record once the app has read it (``noteRecordTimes(_:)``, planned by
+/// ``RecordTimePlan/uncommitted(_:)``); until then it is unknown, and the group's time behind, the
+/// maximum of what is known, is flagged a lower bound (``GroupLag/secondsBehindIsLowerBound``).
 ///
 /// ## Lag the broker reports
 /// A partition in ``ConsumerGroup/reported`` (RabbitMQ queue, Redis Streams group, JetStream
@@ -217,6 +220,9 @@ public struct LagTracker: Sendable {
     var watermarks: [TopicPartition: WatermarkState] = [:]
     var topicInfos: [String: TopicInfo] = [:]
     var groups: [String: GroupState] = [:]
+    /// Record times given by ``noteRecordTimes(_:)``: per partition, offset → timestamp (ms). Entries below
+    /// the partition's low watermark are dropped, so the dashboard's (one offset per partition) stay O(partitions).
+    var recordTimes: [TopicPartition: [Int64: Int64]] = [:]
     var lastTime: Double?
     private var generation: UInt64 = 0
     private var nextEpoch: UInt64 = 1
@@ -255,6 +261,7 @@ public struct LagTracker: Sendable {
         if watermarks.count > partitionCount {
             watermarks = watermarks.filter { $0.value.seen == gen }
         }
+        if !recordTimes.isEmpty { pruneRecordTimes() }
 
         let wms = watermarks
         let infos = topicInfos
@@ -267,6 +274,36 @@ public struct LagTracker: Sendable {
         if groups.count > groupCount {
             groups = groups.filter { $0.value.seen == gen }
         }
+    }
+
+    /// Notes when the first record at or after an offset was written (read by the app, one record per
+    /// partition and offset): it gives the time behind of a partition a group never committed on (from its
+    /// oldest retained record, at the low watermark), and of a group positioned at that offset, exactly
+    /// rather than from watermark history evtop did not observe. Times below a partition's low watermark
+    /// (deleted by retention) are forgotten.
+    public mutating func noteRecordTimes(_ times: [RecordTime]) {
+        for t in times where t.timestampMillis > 0 {
+            recordTimes[t.partition, default: [:]][t.offset] = t.timestampMillis
+        }
+        pruneRecordTimes()
+    }
+
+    private mutating func pruneRecordTimes() {
+        let wms = watermarks
+        for (tp, times) in recordTimes {
+            guard let wm = wms[tp] else { recordTimes[tp] = nil; continue }
+            if times.keys.contains(where: { $0 < wm.low }) {
+                let kept = times.filter { $0.key >= wm.low }
+                recordTimes[tp] = kept.isEmpty ? nil : kept
+            }
+        }
+    }
+
+    /// Time behind from a noted record time at `offset`, if one is known.
+    private func recordAge(_ tp: TopicPartition, offset: Int64, now: Double) -> Double? {
+        guard let millis = recordTimes[tp]?[offset] else { return nil }
+        return RecordTime(tp, offset: offset, timestampMillis: millis)
+            .age(now: Date(timeIntervalSinceReferenceDate: now))
     }
 
     // MARK: Evaluation
@@ -305,9 +342,12 @@ public struct LagTracker: Sendable {
             for topic in gs.topics {
                 guard let info = topicInfos[topic] else { continue }
                 for p in info.partitions where !gs.isTracked(TopicPartition(topic, p.partition)) {
+                    // Everything retained is unread: as far behind as the oldest retained record is old.
+                    let behind: Double? = p.count == 0 ? 0
+                        : p.hasPositions ? recordAge(TopicPartition(topic, p.partition), offset: p.low, now: now) : nil
                     parts.append(PartitionLag(
                         topic: topic, partition: p.partition, committed: nil, high: p.hasPositions ? p.high : nil,
-                        lag: p.count, status: .ok, secondsBehind: nil, lastCommitAgeSeconds: nil,
+                        lag: p.count, status: .ok, secondsBehind: behind, lastCommitAgeSeconds: nil,
                         consumeRate: nil, produceRate: nil, catchUpSeconds: p.count == 0 ? 0 : nil))
                 }
             }
@@ -336,7 +376,9 @@ public struct LagTracker: Sendable {
             total = total.addingSaturating(lag)
             maxLag = max(maxLag, lag)
             if lag > 0 {
-                if p.basis == .reported && p.secondsBehind == nil { behindUnknown = true }
+                // Lagging with no time behind known (no commit and no record time yet, say): the
+                // group's figure is at most a lower bound.
+                if p.secondsBehind == nil { behindUnknown = true }
                 if let c = p.catchUpSeconds, let slowest = catchUp { catchUp = max(slowest, c) } else { catchUp = nil }
             }
         }
@@ -383,7 +425,13 @@ public struct LagTracker: Sendable {
         var behind: Double? = 0
         var lowerBound = false
         if lag > 0 {
-            if let (s, lb) = Self.secondsBehind(committed: track.committed, history: wm.history, now: now) {
+            let next = max(track.committed, wm.low)
+            if let s = recordAge(tp, offset: next, now: now) {
+                // The first unread record's time: exact, unless retention deleted the group's next record
+                // (the oldest one left is younger than it was).
+                behind = s
+                lowerBound = track.committed < wm.low
+            } else if let (s, lb) = Self.secondsBehind(committed: track.committed, history: wm.history, now: now) {
                 behind = s
                 lowerBound = lb
             } else {

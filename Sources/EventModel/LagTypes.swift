@@ -91,11 +91,14 @@ public struct PartitionLag: Sendable, Hashable {
     public var reported: ReportedLag?
     /// Burrow status of this partition.
     public var status: LagStatus
-    /// How long ago the log end was where the group is now (≈ age of the oldest unread record).
-    /// 0 when lag is 0; nil when unknown (no commit, no watermark history).
+    /// How long ago the log end was where the group is now (≈ age of the oldest unread record): from
+    /// that record's timestamp when it was read (``RecordTime``; with no commit, the oldest retained record),
+    /// else interpolated in the watermark history. 0 when lag is 0; nil when unknown (no commit and no
+    /// record read yet, or no watermark history).
     public var secondsBehind: Double?
-    /// True when the committed offset is older than all watermark history: `secondsBehind` is then
-    /// the age of the oldest watermark sample, a lower bound.
+    /// True when `secondsBehind` is only a lower bound: the committed offset is older than all watermark
+    /// history (the figure is the oldest sample's age), or retention deleted the group's next record (the
+    /// figure is the oldest retained record's age).
     public var secondsBehindIsLowerBound: Bool
     /// Seconds since the last commit. With broker-reported commit times this is exact; without,
     /// it is the time since evtop saw the committed offset change (or first saw it). For a reported
@@ -167,7 +170,8 @@ public struct GroupLag: Sendable, Hashable {
     public var lagUnknownPartitions: Int
     /// Largest partition `secondsBehind`; nil when no partition knows it.
     public var secondsBehind: Double?
-    /// True when any partition's `secondsBehind` is only a lower bound (the maximum may be larger).
+    /// True when the maximum may be larger: some partition's `secondsBehind` is a lower bound, or some
+    /// lagging partition's is unknown (a partition never committed on, before its oldest record is read).
     public var secondsBehindIsLowerBound: Bool
     /// Direction of total lag over the recent past (`.unknown` while some partition's lag is).
     public var trend: LagTrend

@@ -64,10 +64,13 @@ public final class KafkaLog: LogReader, LogWriter, DemoSetup, @unchecked Sendabl
         try await Blocking.run { [self] in
             let meta = try metadata()
             let (topics, silentLeaders) = watermarksAndSilentLeaders(for: (meta.topics, meta.brokers))
-            let availability = knownBrokers.withLock { known in
+            var availability = knownBrokers.withLock { known in
                 defer { known.formUnion(meta.brokerIDs) }
                 return Self.availability(known: known, listed: meta.brokerIDs, silentLeaders: silentLeaders)
             }
+            // The controller id came with the metadata just fetched (0 ms reads librdkafka's cached value);
+            // an id the metadata does not list (librdkafka's mock cluster says 0) is not a broker to show.
+            availability.controller = meta.controller.flatMap { meta.brokerIDs.contains($0) ? $0 : nil }
             // Only a silent leader holds requests until they time out; a broker gone from the metadata is not asked.
             let silent = silentLeaders
             // While a broker is down, the group figures of the last full snapshot stand (their

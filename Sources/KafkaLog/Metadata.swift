@@ -11,7 +11,9 @@ struct TopicMetadata: Sendable {
 extension KafkaLog {
     /// Topics with partitions, leaders, replicas and ISRs (no watermarks yet). Internal `__` topics are left out.
     /// Fails fast when librdkafka reports every broker down, else after the request timeout.
-    func metadata() throws -> (topics: [TopicMetadata], brokers: Int, brokerIDs: [Int32]) {
+    /// `controller`: the cluster's controller as the metadata response named it (`rd_kafka_controllerid`,
+    /// non-blocking: the value cached from this response), nil when the cluster did not say.
+    func metadata() throws -> (topics: [TopicMetadata], brokers: Int, brokerIDs: [Int32], controller: Int32?) {
         let start = DispatchTime.now().uptimeNanoseconds
         let deadline = start + UInt64(settings.timeoutMillis) * 1_000_000
         var lastError = RD_KAFKA_RESP_ERR__TIMED_OUT
@@ -22,7 +24,8 @@ extension KafkaLog {
                 defer { rd_kafka_metadata_destroy(md) }
                 producer.health.markReachable()
                 let listed = md.pointee.brokers.map { Array(UnsafeBufferPointer(start: $0, count: Int(max(0, md.pointee.broker_cnt)))) } ?? []
-                return (Self.topics(md.pointee), Int(md.pointee.broker_cnt), listed.map(\.id))
+                let controller = rd_kafka_controllerid(producer.rk, 0)
+                return (Self.topics(md.pointee), Int(md.pointee.broker_cnt), listed.map(\.id), controller >= 0 ? controller : nil)
             }
             lastError = err
             let now = DispatchTime.now().uptimeNanoseconds

@@ -16,6 +16,9 @@ public struct ColumnChart: Sendable {
     public var format: @Sendable (Double) -> String
     /// How the columns are drawn.
     public var role: Role
+    /// The y axis labels' width at least: charts stacked one above another pass the widest of theirs, so
+    /// that their plots, and so their columns and time marks, line up.
+    public var minimumAxisWidth = 0
 
     /// Creates a chart.
     public init(title: String, values: [Double], bucketSeconds: Double, windowSeconds: Double, scale: Double? = nil,
@@ -55,7 +58,7 @@ public struct ColumnChart: Sendable {
         let probe = ColumnChart.columns(values, bucketSeconds: bucketSeconds, windowSeconds: windowSeconds, width: area.width)
         let top = scale ?? (probe.columns.max() ?? 0)
         let labels = [format(top), format(top / 2), "0"]
-        let axisWidth = labels.map(TextWidth.of).max() ?? 1
+        let axisWidth = max(minimumAxisWidth, labels.map(TextWidth.of).max() ?? 1)
         let plotX = area.x + axisWidth + 1
         let plotWidth = area.x + area.width - plotX
         guard plotWidth >= 4 else { return }

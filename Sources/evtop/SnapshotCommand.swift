@@ -20,6 +20,9 @@ struct SnapshotCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Screen height in rows.")
     var height: Int = 30
 
+    @Option(name: .long, help: ArgumentHelp("Theme name (see themes/) or path to a theme YAML file, as for the dashboard.", valueName: "name|path"))
+    var theme: String?
+
     @Option(name: .long, help: ArgumentHelp("Seconds between the two samples rates are computed from.", valueName: "seconds"))
     var interval: Double = 1
 
@@ -33,7 +36,7 @@ struct SnapshotCommand: AsyncParsableCommand {
     func run() async throws {
         let text: String
         do {
-            text = try await SnapshotReport.render(source: source.selection(), view: view, width: width, height: height, interval: interval)
+            text = try await SnapshotReport.render(source: source.selection(), view: view, width: width, height: height, interval: interval, theme: theme)
         } catch let error as UsageError {
             throw ValidationError(error.description)
         }

@@ -389,6 +389,64 @@ final class LagReportTests: XCTestCase {
     }
 }
 
+final class DashboardRecordTimeTests: XCTestCase {
+    /// The dashboard's own path (poller → `.recordTimesRead` → reducer), through `evtop snapshot --view lag`:
+    /// a group that committed p1 only, with 10 records written over the last 100 s on p0, is shown 1m 40s
+    /// behind, not the 0 s of p1.
+    @MainActor
+    func testTheLagViewShowsAnUncommittedPartitionsOldestRecord() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-rtv-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("s.db").path
+        let store = try SQLiteLog(path: path)
+        try await store.createTopic("orders", partitions: 2)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try await store.produce((0..<10).map { i in
+            OutgoingRecord(topic: "orders", partition: 0, timestampMillis: now - Int64(100 - i * 10) * 1000, value: Array("x".utf8))
+        } + [OutgoingRecord(topic: "orders", partition: 1, timestampMillis: now, value: Array("y".utf8))])
+        try await store.commit(group: "half", member: "m", offsets: [TopicPartition("orders", 1): 1])
+        let text = try await SnapshotReport.render(source: SourceSelection(broker: "sqlite:" + path), view: "lag",
+                                                   width: 120, height: 12, interval: 0)
+        let row = text.split(separator: "\n").first { $0.contains("│ half") }.map(String.init) ?? ""
+        XCTAssertTrue(row.contains("1m 40s") || row.contains("1m 41s") || row.contains("1m 42s"), "\(row)\n\(text)")
+        XCTAssertFalse(row.contains(" 0s "), row)
+    }
+}
+
+final class RecordTimeCacheTests: XCTestCase {
+    /// The dashboard's poller reads the oldest record of a partition no group committed on once, posts its
+    /// time, and reads again only when retention moves the low watermark (not every tick).
+    func testOldestRecordIsReadOncePerLowWatermark() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-rt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteLog(path: dir.appendingPathComponent("s.db").path)
+        try await store.createTopic("orders", partitions: 2)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try await store.produce((0..<10).map { i in
+            OutgoingRecord(topic: "orders", partition: Int32(i % 2), timestampMillis: now - Int64(100 - i) * 1000, value: Array("x".utf8))
+        })
+        try await store.commit(group: "half", member: "m", offsets: [TopicPartition("orders", 1): 5])
+        let cache = RecordTimeCache()
+        let mailbox = ActionMailbox()
+
+        await cache.post(try await store.snapshot(), reader: store, to: mailbox)
+        let first = mailbox.drain()
+        guard case .recordTimesRead(let times)? = first.first else { return XCTFail("\(first)") }
+        XCTAssertEqual(times, [RecordTime(TopicPartition("orders", 0), offset: 0, timestampMillis: now - 100_000)])
+
+        await cache.post(try await store.snapshot(), reader: store, to: mailbox)
+        XCTAssertTrue(mailbox.drain().isEmpty, "already read: no second read")
+
+        try await store.deleteRecords(topic: "orders", partition: 0, before: 2)
+        await cache.post(try await store.snapshot(), reader: store, to: mailbox)
+        guard case .recordTimesRead(let again)? = mailbox.drain().first else { return XCTFail("not read again after retention") }
+        XCTAssertEqual(again.map(\.offset), [2])
+        XCTAssertEqual(again.map(\.timestampMillis), [now - 96_000])
+    }
+}
+
 final class FileLogHandlerTests: XCTestCase {
     func testLinesOfTwoWritersSharingTheLogAreAllKept() throws {
         // The demo and the dashboard log to one file: each write must land at its end, not where this

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import EventModel
+import EmbeddedStore
 import TerminalUI
 @testable import Dashboard
 @testable import App
@@ -94,6 +95,38 @@ final class ConfigAndThemeTests: XCTestCase {
         }
         XCTAssertThrowsError(try ThemeCatalog.load(dir.appendingPathComponent("missing.yaml").path)) {
             XCTAssertTrue(String(describing: $0).contains("cannot read theme file"), "\($0)")
+        }
+    }
+
+    /// Issue 14 item 11: `evtop snapshot --theme` renders in that theme, as the dashboard does, and an
+    /// unknown theme fails the same way.
+    @MainActor
+    func testSnapshotTakesATheme() async throws {
+        let path = dir.appendingPathComponent("snap.db").path
+        let store = try SQLiteLog(path: path)
+        try await store.createTopic("orders", partitions: 1)
+        let source = SourceSelection(broker: "sqlite:" + path)
+        let light = try ThemeCatalog.load("light")
+        let screen = try await SnapshotReport.screen(source: source, view: "topics", width: 80, height: 24, interval: 0, theme: "light")
+        let fallback = try await SnapshotReport.screen(source: source, view: "topics", width: 80, height: 24, interval: 0, theme: nil)
+        var inLight = 0
+        var differ = 0
+        for y in 0..<screen.height {
+            for x in 0..<screen.width {
+                let style = screen[x, y].style
+                guard let role = style.roles.members.first, style.roles.members.count == 1 else { continue }
+                XCTAssertEqual(style, light.style(role), "cell \(x),\(y) (\(role)) not in the light theme")
+                inLight += 1
+                if fallback[x, y].style.roles == style.roles, fallback[x, y].style != style { differ += 1 }
+            }
+        }
+        XCTAssertGreaterThan(inLight, 0)
+        XCTAssertGreaterThan(differ, 0, "the light theme draws differently from the default")
+        do {
+            _ = try await SnapshotReport.render(source: source, view: "topics", width: 80, height: 24, interval: 0, theme: "no-such-theme")
+            XCTFail("an unknown theme is an error")
+        } catch {
+            XCTAssertTrue(String(describing: error).contains("no theme named 'no-such-theme'"), "\(error)")
         }
     }
 

@@ -6,7 +6,7 @@ import TerminalUI
 /// `:brokers`: a Kafka cluster's brokers and the partitions that need attention, from partition metadata.
 final class BrokersViewTests: XCTestCase {
     /// Three brokers, broker 2 down: `orders` p1 is led by it (offline), p2 has broker 3 out of sync.
-    static func state(width: Int = 100, height: Int = 20) -> AppState {
+    static func state(width: Int = 100, height: Int = 20, controller: Int32? = 3) -> AppState {
         var state = AppState(source: "kafka://k:9092", now: Fixtures.end, size: Size(width: width, height: height))
         func p(_ n: Int32, leader: Int32?, replicas: [Int32], isr: [Int32]) -> PartitionWatermarks {
             PartitionWatermarks(partition: n, low: 0, high: 100, leader: leader, replicas: replicas, inSyncReplicas: isr)
@@ -18,7 +18,7 @@ final class BrokersViewTests: XCTestCase {
             TopicInfo(name: "payments", partitions: [p(0, leader: nil, replicas: [1], isr: [])]),
         ]
         Reducer.reduce(&state, .snapshot(BrokerSnapshot(time: Fixtures.end, topics: topics, groups: [],
-                                                         brokers: BrokerAvailability(total: 3, down: [2]))))
+                                                         brokers: BrokerAvailability(total: 3, down: [2], controller: controller))))
         state.view = .registered(name: "brokers", argument: "")
         return state
     }
@@ -38,6 +38,26 @@ final class BrokersViewTests: XCTestCase {
         XCTAssertTrue(text.range(of: #"2 DOWN"#, options: .regularExpression) != nil, text)
         XCTAssertTrue(text.contains("offline (no live leader): 2"), text)
         XCTAssertTrue(text.contains("orders p1"), text)
+    }
+
+    /// Issue 14 (contexts): the brokers view says which broker is the controller, in its row and its title.
+    func testTheControllerIsShown() throws {
+        let health = try XCTUnwrap(BrokersModel.health(Self.state().snapshot))
+        XCTAssertEqual(health.controller, 3)
+        XCTAssertEqual(health.brokers.map(\.isController), [false, false, true])
+        let lines = Screen.render(Self.state(), theme: .fallback).lines
+        XCTAssertTrue(lines.joined().contains("controller 3"), lines.joined(separator: "\n"))
+        let row = lines.first { $0.range(of: #"│\s+3 up"#, options: .regularExpression) != nil } ?? ""
+        XCTAssertTrue(row.contains("controller"), row)
+        let other = lines.first { $0.range(of: #"│\s+1 up"#, options: .regularExpression) != nil } ?? ""
+        XCTAssertFalse(other.isEmpty)
+        XCTAssertFalse(other.contains("controller"), other)
+
+        // Not known (librdkafka's -1): said so, never a made-up broker.
+        XCTAssertNil(BrokerAvailability(total: 3, down: [], controller: -1).controller)
+        let unknown = Screen.render(Self.state(controller: nil), theme: .fallback).lines.joined(separator: "\n")
+        XCTAssertTrue(unknown.contains("controller unknown"), unknown)
+        XCTAssertEqual(try XCTUnwrap(BrokersModel.health(Self.state(controller: nil).snapshot)).brokers.filter(\.isController), [])
     }
 
     func testASourceWithoutBrokersSaysSoAndTheCommandOpensIt() {

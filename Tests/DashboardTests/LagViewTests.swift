@@ -41,6 +41,31 @@ final class LagViewTests: XCTestCase {
         XCTAssertTrue(line.contains("≥ 11s ago"), line)
     }
 
+    /// Issue 14 item 4 in the view: lag 300 on a partition the group never committed on is not "BEHIND 0s";
+    /// once the poller has read its oldest record (`.recordTimesRead`), BEHIND is that record's age.
+    func testBehindOfAnUncommittedPartitionIsNeverShownAsAnExactZero() throws {
+        var state = AppState(source: "kafka://k:9092", now: Fixtures.end, size: Size(width: 160, height: 20))
+        let p0 = TopicPartition("orders", 0)
+        let p1 = TopicPartition("orders", 1)
+        let topics = [TopicInfo(name: "orders", partitions: [PartitionWatermarks(partition: 0, low: 0, high: 300),
+                                                             PartitionWatermarks(partition: 1, low: 0, high: 50)])]
+        for t in 0...2 {
+            Reducer.reduce(&state, .snapshot(BrokerSnapshot(time: Fixtures.end.addingTimeInterval(Double(t - 2)), topics: topics,
+                groups: [ConsumerGroup(id: "half-service", state: "Stable", members: 1, offsets: [p1: 50])])))
+        }
+        Reducer.reduce(&state, .key(.char("2")))
+        let before = try XCTUnwrap(state.groupLags.first)
+        XCTAssertNotEqual(LagModel.behind(before), NumberFormat.duration(seconds: 0))
+        let line = Screen.render(state, theme: .fallback).lines.first { $0.contains("│ half-service") } ?? ""
+        XCTAssertFalse(line.contains(" 0s "), line)
+
+        Reducer.reduce(&state, .recordTimesRead([RecordTime(p0, offset: 0, timestampMillis: Fixtures.millis(-120))]))
+        let after = try XCTUnwrap(state.groupLags.first)
+        XCTAssertEqual(LagModel.behind(after), NumberFormat.duration(seconds: 120))
+        let shown = Screen.render(state, theme: .fallback).lines.first { $0.contains("│ half-service") } ?? ""
+        XCTAssertTrue(shown.contains(NumberFormat.duration(seconds: 120)), shown)
+    }
+
     func testAGroupWithNoCommittedOffsetsSaysSo() {
         // Named with --group (the cluster cannot list groups) but never committed, or mistyped.
         var state = lagState(width: 120, height: 30)

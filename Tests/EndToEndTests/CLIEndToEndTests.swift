@@ -47,6 +47,48 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertTrue(snap.stdout.contains("orders"))
     }
 
+    /// Issue 14 item 15: `evtop demo --headless > file` writes its progress lines while it runs, not when it
+    /// exits: a line is read from the file while the process is still running. Then item 11: `evtop snapshot`
+    /// takes `--theme` as the dashboard does (a known theme renders, an unknown one fails naming the choices).
+    func testHeadlessDemoWritesProgressToAFileWhileItRuns() throws {
+        let binary = try evtopBinary()
+        let box = try Sandbox()
+        let store = box.path("progress.db")
+        let out = box.path("demo.out")
+        XCTAssertTrue(FileManager.default.createFile(atPath: out, contents: nil))
+        let file = try XCTUnwrap(FileHandle(forWritingAtPath: out))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["demo", "--headless", "--store", store, "--rate", "20", "--duration", "600", "--otlp", "off"]
+        p.environment = ProcessInfo.processInfo.environment.merging(box.environment) { $1 }
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = file
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() }; p.waitUntilExit() }
+        try file.close()
+
+        var progress: String?
+        let deadline = Date().addingTimeInterval(120)
+        while progress == nil, p.isRunning, Date() < deadline {
+            let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            progress = text.split(separator: "\n").first { $0.hasPrefix("orders ") && $0.contains(" events ") }.map(String.init)
+            if progress == nil { usleep(200_000) }
+        }
+        let written = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        XCTAssertNotNil(progress, "no progress line in the file while the demo ran:\n\(written)")
+        XCTAssertTrue(p.isRunning, "the line must be there before the demo exits")
+
+        let themed = try runProcess(binary, ["snapshot", "--view", "topics", "--width", "80", "--height", "24", "--interval", "0",
+                                             "--theme", "light", "--broker", "sqlite:" + store], env: box.environment)
+        XCTAssertEqual(themed.status, 0, themed.stderr)
+        XCTAssertTrue(themed.stdout.contains("orders"), themed.stdout)
+        let unknown = try runProcess(binary, ["snapshot", "--view", "topics", "--interval", "0", "--theme", "no-such-theme",
+                                              "--broker", "sqlite:" + store], env: box.environment)
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("no theme named 'no-such-theme'") && unknown.stderr.contains("light"), unknown.stderr)
+    }
+
     /// `evtop demo --faults`: a bad name is refused with the valid ones named; the headless progress line
     /// counts the injected faults, and `--faults none` injects none.
     func testDemoFaultsAreValidatedAndCounted() throws {

@@ -202,6 +202,59 @@ final class LagEvaluatorTests: XCTestCase {
         XCTAssertEqual(tracker.lagHistory(group: "g"), [50])
     }
 
+    /// Issue 14 item 4: a group that committed p1 only, 300 records on p0. Its time behind is not the 0 s
+    /// of p1 presented as exact: a lower bound until p0's oldest record is read, then that record's age.
+    func testUncommittedPartitionIsAsFarBehindAsItsOldestRecord() throws {
+        var tracker = LagTracker()
+        let orders = TopicInfo(name: "orders", partitions: [
+            PartitionWatermarks(partition: 0, low: 0, high: 300),
+            PartitionWatermarks(partition: 1, low: 0, high: 50),
+        ])
+        let committedP1 = group("g", [p1: 50])
+        for t in 0...3 { tracker.record(snap(Double(t), [orders], [committedP1])) }
+        let before = try XCTUnwrap(tracker.evaluate(group: "g", now: at(3)))
+        XCTAssertEqual(before.totalLag, 300)
+        XCTAssertTrue(before.secondsBehind == nil || before.secondsBehindIsLowerBound,
+                      "p0's time behind is unknown: the group's \(String(describing: before.secondsBehind)) s is only a lower bound")
+
+        // What the poller reads: p0 at its low watermark, the oldest retained record, written 120 s ago.
+        let plan = RecordTimePlan.uncommitted(snap(3, [orders], [committedP1]))
+        XCTAssertEqual(plan.map(\.0), [p0])
+        XCTAssertEqual(plan.map(\.offset), [0])
+        tracker.noteRecordTimes([RecordTime(p0, offset: 0, timestampMillis: millis(-117))])
+        let after = try XCTUnwrap(tracker.evaluate(group: "g", now: at(3)))
+        let part0 = try XCTUnwrap(after.partitions.first { $0.partition == 0 })
+        XCTAssertEqual(try XCTUnwrap(part0.secondsBehind), 120, accuracy: 0.01)
+        XCTAssertFalse(part0.secondsBehindIsLowerBound)
+        XCTAssertEqual(try XCTUnwrap(after.secondsBehind), 120, accuracy: 0.01)
+        XCTAssertFalse(after.secondsBehindIsLowerBound)
+        XCTAssertEqual(try XCTUnwrap(tracker.evaluate(group: "g", now: at(13))?.secondsBehind), 130, accuracy: 0.01,
+                       "read once, aged by the clock of each evaluation")
+
+        // Retention deletes p0 below 100: the record read is gone, the figure is unknown again (not 130 s).
+        let trimmed = TopicInfo(name: "orders", partitions: [
+            PartitionWatermarks(partition: 0, low: 100, high: 300),
+            PartitionWatermarks(partition: 1, low: 0, high: 50),
+        ])
+        tracker.record(snap(14, [trimmed], [committedP1]))
+        XCTAssertEqual(RecordTimePlan.uncommitted(snap(14, [trimmed], [committedP1])).map(\.offset), [100], "read again at the new low")
+        let stale = try XCTUnwrap(tracker.evaluate(group: "g", now: at(14)))
+        XCTAssertNil(stale.partitions.first { $0.partition == 0 }?.secondsBehind)
+        XCTAssertTrue(stale.secondsBehind == nil || stale.secondsBehindIsLowerBound)
+        XCTAssertTrue(tracker.recordTimes.isEmpty, "times below the low watermark are forgotten")
+    }
+
+    /// A group's next record's time, when given, replaces the watermark history evtop did not observe.
+    func testRecordTimeAtTheCommittedOffsetIsExact() throws {
+        var tracker = LagTracker()
+        tracker.record(snap(0, [topic("orders", [100])], [group("g", [p0: 40])]))
+        tracker.noteRecordTimes([RecordTime(p0, offset: 40, timestampMillis: millis(-30))])
+        let g = try XCTUnwrap(tracker.evaluate(group: "g", now: at(0)))
+        XCTAssertEqual(try XCTUnwrap(g.secondsBehind), 30, accuracy: 0.01)
+        XCTAssertFalse(g.secondsBehindIsLowerBound)
+        XCTAssertEqual(RecordTimePlan.lagging([g], low: [p0: 0]).map(\.offset), [40])
+    }
+
     func testGroupWithNoMembersIsEvaluatedAndStops() throws {
         var tracker = LagTracker()
         for t in 0...12 {

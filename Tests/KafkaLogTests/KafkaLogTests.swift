@@ -209,9 +209,13 @@ final class KafkaLogTests: XCTestCase {
             return b?.down == [] && b?.total == 3 ? b : nil
         }
         XCTAssertEqual(all?.up, 3)
+        // The mock cluster names no broker of its own as controller (it says 0): then none is shown, never
+        // a made-up broker; a real cluster names one of its brokers.
+        if let controller = all?.controller { XCTAssertTrue((1...3).contains(controller), "\(controller)") }
         cluster.setBroker(2, up: false)
         let partial = try await log.snapshot().brokers
-        XCTAssertEqual(partial, BrokerAvailability(total: 3, down: [2]))
+        XCTAssertEqual(partial?.total, 3)
+        XCTAssertEqual(partial?.down, [2])
         XCTAssertEqual(partial?.isPartial, true)
         cluster.setBroker(2, up: true)
         let back = try await eventually { () async throws -> BrokerAvailability? in
