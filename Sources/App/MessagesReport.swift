@@ -129,8 +129,10 @@ public enum MessagesReport {
             out.write(page.records)
             printed += page.records.count
             scanned += page.scanned
+            let moved = page.positions != positions
             positions = page.positions
-            if page.exhausted {
+            // Exhausted, or nothing read and nowhere to go (a source that reads no further from there).
+            if page.exhausted || (page.records.isEmpty && !moved && !page.stoppedEarly) {
                 guard o.follow else { break }
                 try await Task.sleep(for: .milliseconds(500))
             }
@@ -233,7 +235,7 @@ enum MessageLoading {
                     request.positions = found.positions
                 }
                 let page = try await reader.read(request)
-                let marks = try await log.watermarks(topic: request.topic).partitions
+                let marks = page.watermarks
                 let lows = Dictionary(marks.map { ($0.partition, $0.low) }, uniquingKeysWith: { a, _ in a })
                 let highs = Dictionary(marks.map { ($0.partition, $0.high) }, uniquingKeysWith: { a, _ in a })
                 let rows = page.records.map { MessageRow($0, rules: rules) }

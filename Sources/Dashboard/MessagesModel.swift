@@ -261,7 +261,13 @@ public enum MessagesModel {
         }
         defer { state.viewStates[MessagesState.self] = s }
         guard !s.loading, !state.paused || !s.started else { return [] }
-        let filter = structured.flatMap { try? MessageFilter($0) }
+        let filter: MessageFilter?
+        do { filter = try structured.map(MessageFilter.init) } catch {
+            // A filter that looks structured but does not parse (`/error`): say why, read nothing.
+            if s.error == nil { s.error = "\(error)" }
+            s.started = true
+            return []
+        }
         func read(_ direction: MessageDirection, positions: [Int32: LogPosition], limit: Int, seek: SeekTarget? = nil) -> [Effect] {
             s.serial += 1
             s.loading = true
@@ -276,11 +282,12 @@ public enum MessagesModel {
             return read(backwards ? .older : .newer, positions: [:], limit: pageRows, seek: s.start)
         }
         guard s.error == nil, !state.paused else { return [] }
-        // Where the cursor is, counted from the newest row and from the oldest.
-        let shown = rows(state)
-        let index = Reducer.selectedIndex(s.cursor, keys: shown.map(\.key))
-        let fromNewest = s.oldestFirst ? shown.count - 1 - index : index
-        let fromOldest = shown.count - 1 - fromNewest
+        // Where the cursor is in the window (not in what a regex filter leaves of it: a filter that hides most
+        // rows would put the cursor near both ends, and pages would be read one way, then the other, forever).
+        let index = s.cursor.selectedKey.flatMap { key in s.rows.firstIndex { $0.key == key } } ?? (s.rows.isEmpty ? 0 : nil)
+        guard let index else { return [] }
+        let fromNewest = index
+        let fromOldest = s.rows.count - 1 - fromNewest
         if s.following {
             let due = s.lastNewerRead.map { state.now.timeIntervalSince($0) >= 0.5 } ?? true
             if due { return read(.newer, positions: s.newer, limit: pageRows) }
@@ -312,8 +319,12 @@ public enum MessagesModel {
         s.scanning = page.stoppedEarly
         s.lastDirection = page.direction
         let wasAtNewest = s.rows.first.map { $0.key == s.cursor.selectedKey } ?? true
+        // Nothing read and nowhere to go that way (a source that reads no further from there): stop asking.
+        let stuck = page.rows.isEmpty && !page.stoppedEarly
+            && page.positions == (page.direction == .older ? s.older : s.newer) && page.start == nil
         switch page.direction {
         case .older:
+            if stuck { s.oldestReached = true }
             s.rows += page.rows
             s.older = page.positions
             s.oldestReached = page.exhausted
@@ -330,6 +341,7 @@ public enum MessagesModel {
                     if high > at { s.skipped += high - at; positions[p] = high }
                 }
             }
+            if stuck, !s.following { s.newestReached = true }
             s.rows = page.rows.reversed() + s.rows
             s.newer = positions
             s.newestReached = page.exhausted || positions.allSatisfy { $0.value >= page.highs[$0.key] ?? 0 }

@@ -56,9 +56,13 @@ public struct MessagePage: Sendable, Hashable {
     public var exhausted: Bool
     /// True when the read stopped at its scan budget (or was cancelled) before finding `limit` matches.
     public var stoppedEarly: Bool
+    /// The topic's partitions and watermarks as the read found them.
+    public var watermarks: [PartitionWatermarks]
 
     /// Creates a page.
-    public init(request: MessageRequest, records: [Record], positions: [Int32: LogPosition], scanned: Int, exhausted: Bool, stoppedEarly: Bool) {
+    public init(request: MessageRequest, records: [Record], positions: [Int32: LogPosition], scanned: Int, exhausted: Bool, stoppedEarly: Bool,
+                watermarks: [PartitionWatermarks] = []) {
+        self.watermarks = watermarks
         self.request = request
         self.records = records
         self.positions = positions
@@ -107,7 +111,7 @@ public struct MessageReader: Sendable {
         let marks = Dictionary(info.partitions.map { ($0.partition, $0) }, uniquingKeysWith: { a, _ in a })
         var found: [Int32: [Record]] = [:]       // matches per partition, in position order
         var reached: [Int32: LogPosition] = [:]  // how far each partition was read (the low end for .older)
-        var done: [Int32: Bool] = [:]            // the partition reached the log's end that way
+        var done: [Int32: Bool] = [:]            // the partition reached the log's end that way (or cannot go on now)
         var scanned = 0
         var stopped = false
         let limit = max(0, request.limit)
@@ -117,33 +121,44 @@ public struct MessageReader: Sendable {
             guard let filter, !filter.terms.isEmpty else { return true }
             return filter.matches(r, extraction: filter.needsExtraction ? rules.extract(r) : nil)
         }
+        // Each partition gets its share of the budget, so a filter that matches little in the first partitions
+        // does not leave the others unread (their earlier matches would then come after later ones).
+        let readable = request.positions.keys.filter { marks[$0] != nil }
+        let share = max(1, request.scanBudget / max(1, readable.count))
 
         for (partition, start) in request.positions.sorted(by: { $0.key < $1.key }) {
             guard let w = marks[partition] else { continue }
             var matches: [Record] = []
+            var read = 0     // records read in this partition
+            var covered = 0  // positions stepped over (a compacted partition holds few records in many positions)
+            func spent() -> Bool { read >= share || covered >= share * 20 || Task.isCancelled }
             switch request.direction {
             case .newer:
                 var position = max(start, w.low)
+                var stuck = false
                 while matches.count < limit, position < w.high {
-                    guard scanned < request.scanBudget, !Task.isCancelled else { stopped = true; break }
-                    let want = min(batch, request.scanBudget - scanned)
+                    guard !spent() else { stopped = true; break }
+                    let want = min(batch, share - read)
                     let (records, next) = try await log.read(topic: request.topic, partition: partition, from: position, maxRecords: want)
-                    guard next > position else { break }  // nothing readable now (the log is behind its ListOffsets answer)
+                    // Nothing readable from here now (the log is behind its ListOffsets answer, or the source reads
+                    // no further): this partition ends this page, and says so.
+                    guard next > position else { stuck = true; break }
+                    covered += Int(min(next, w.high) - position)
                     for r in records where r.offset < w.high {
-                        scanned += 1
+                        read += 1
                         if passes(r) { matches.append(r) }
                         if matches.count == limit { position = r.offset + 1; break }
                     }
                     if matches.count < limit { position = min(next, w.high) }
                 }
                 reached[partition] = position
-                done[partition] = position >= w.high
+                done[partition] = position >= w.high || stuck
             case .older:
                 // Windows walking down from the position; each read forward within its window.
                 var end = min(start, w.high)
                 while matches.count < limit, end > w.low {
-                    guard scanned < request.scanBudget, !Task.isCancelled else { stopped = true; break }
-                    let window = Int64(min(batch, request.scanBudget - scanned))
+                    guard !spent() else { stopped = true; break }
+                    let window = Int64(max(1, min(batch, share - read)))
                     let from = max(w.low, end - window)
                     var windowMatches: [Record] = []
                     var position = from
@@ -151,12 +166,13 @@ public struct MessageReader: Sendable {
                         let (records, next) = try await log.read(topic: request.topic, partition: partition, from: position,
                                                                   maxRecords: Int(end - position))
                         for r in records where r.offset < end {
-                            scanned += 1
+                            read += 1
                             if passes(r) { windowMatches.append(r) }
                         }
                         guard next > position else { break }
                         position = next
                     }
+                    covered += Int(end - from)
                     // Keep the newest of the window when it holds more than are wanted; the rest waits for the next page.
                     let room = limit - matches.count
                     if windowMatches.count > room {
@@ -171,34 +187,50 @@ public struct MessageReader: Sendable {
                 reached[partition] = end
                 done[partition] = end <= w.low
             }
+            scanned += read
             found[partition] = matches
         }
 
-        // Merge by time; keep `limit`; a partition whose matches were not all kept goes on after its last kept one.
-        var all = found.values.flatMap { $0 }
-        let newestFirst = request.direction == .older
-        all.sort { a, b in
-            if a.timestampMillis != b.timestampMillis { return newestFirst ? a.timestampMillis > b.timestampMillis : a.timestampMillis < b.timestampMillis }
-            if a.partition != b.partition { return a.partition < b.partition }
-            return newestFirst ? a.offset > b.offset : a.offset < b.offset
+        // Merge by time, each partition's records taken in position order (producers' clocks differ: a
+        // partition's timestamps need not rise with its positions, and taking by time alone would skip or
+        // repeat records across pages). Newer: from each partition's oldest; older: from each one's newest.
+        var heads: [Int32: Int] = [:]
+        for (partition, matches) in found { heads[partition] = request.direction == .newer ? 0 : matches.count - 1 }
+        var kept: [Record] = []
+        var taken: [Int32: Int] = [:]
+        while kept.count < limit {
+            var best: Record?
+            for (partition, matches) in found {
+                guard let i = heads[partition], i >= 0, i < matches.count else { continue }
+                let r = matches[i]
+                guard let b = best else { best = r; continue }
+                let better = request.direction == .newer
+                    ? (r.timestampMillis, r.partition) < (b.timestampMillis, b.partition)
+                    : (r.timestampMillis, -r.partition) > (b.timestampMillis, -b.partition)
+                if better { best = r }
+            }
+            guard let r = best else { break }
+            kept.append(r)
+            taken[r.partition, default: 0] += 1
+            heads[r.partition, default: 0] += request.direction == .newer ? 1 : -1
         }
-        let kept = Array(all.prefix(limit))
         var positions = request.positions
         var exhausted = true
         for (partition, matches) in found {
-            let keptHere = kept.filter { $0.partition == partition }
-            if keptHere.count == matches.count {
+            let count = taken[partition] ?? 0
+            if count == matches.count {
                 positions[partition] = reached[partition]
                 if done[partition] != true { exhausted = false }
             } else {
                 exhausted = false
                 switch request.direction {
-                case .newer: positions[partition] = keptHere.last.map { $0.offset + 1 } ?? request.positions[partition]
-                case .older: positions[partition] = keptHere.last.map { $0.offset } ?? request.positions[partition]
+                // The kept ones are a prefix (newer) or a suffix (older) of the partition's matches.
+                case .newer: positions[partition] = count > 0 ? matches[count - 1].offset + 1 : request.positions[partition]
+                case .older: positions[partition] = count > 0 ? matches[matches.count - count].offset : request.positions[partition]
                 }
             }
         }
         return MessagePage(request: request, records: kept, positions: positions, scanned: scanned,
-                           exhausted: exhausted, stoppedEarly: stopped)
+                           exhausted: exhausted, stoppedEarly: stopped, watermarks: info.partitions)
     }
 }

@@ -42,7 +42,8 @@ public enum SeekTarget: Sendable, Hashable, CustomStringConvertible {
             return .position(n)
         }
         if t.hasPrefix("-"), let seconds = duration(String(t.dropFirst())) {
-            return .time(Int64((now.timeIntervalSince1970 - seconds) * 1000))
+            // Further back than the epoch is the beginning of any log.
+            return .time(Int64(max(0, now.timeIntervalSince1970 - seconds) * 1000))
         }
         if let clock = clockSeconds(t) {
             // Today at that local time; a time still ahead means yesterday's.
@@ -58,7 +59,7 @@ public enum SeekTarget: Sendable, Hashable, CustomStringConvertible {
 
     /// `-15m` → 900; nil unless digits and one unit of s, m, h, d.
     static func duration(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let n = Double(text.dropLast()), n >= 0, text.dropLast().allSatisfy(\.isNumber) else { return nil }
+        guard let unit = text.last, text.count <= 12, let n = Double(text.dropLast()), n >= 0, text.dropLast().allSatisfy(\.isNumber) else { return nil }
         switch unit {
         case "s": return n
         case "m": return n * 60
@@ -93,7 +94,11 @@ public enum SeekTarget: Sendable, Hashable, CustomStringConvertible {
             return true
         }
         guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
-              (1...12).contains(month), (1...31).contains(day) else { return nil }
+              (1...12).contains(month), day >= 1 else { return nil }
+        // Days in the month (a leap February has 29): 2026-02-31 is a mistake, not 3 March.
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard day <= monthDays else { return nil }
         var hour = 0, minute = 0, second = 0.0
         var zone: Int? = nil
         if !rest.isEmpty {

@@ -29,8 +29,8 @@ struct MessagesCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Where to start (see above; -15m and -N are read as values).", valueName: "where"))
     var from: String = "beginning"
 
-    @Option(name: .long, help: ArgumentHelp("Records printed at most (0: all, up to the end as found).", valueName: "n"))
-    var limit: Int = 100
+    @Option(name: .long, help: ArgumentHelp("Records printed at most: 100 unless given (0: all, up to the end as found); with -f none unless given.", valueName: "n"))
+    var limit: Int?
 
     @Option(name: .long, help: ArgumentHelp("Only records matching these terms (see above).", valueName: "terms"))
     var filter: String?
@@ -45,13 +45,13 @@ struct MessagesCommand: AsyncParsableCommand {
     var follow = false
 
     func validate() throws {
-        guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more") }
+        guard (limit ?? 0) >= 0 else { throw ValidationError("--limit must be 0 (all) or more") }
         guard !(json && jsonl) else { throw ValidationError("--json and --jsonl exclude each other") }
         if let partition, partition < 0 { throw ValidationError("--partition must be 0 or more") }
     }
 
     func run() async throws {
-        let options = MessagesReport.Options(topic: topic, partition: partition, from: from, limit: follow && limit == 100 ? 0 : limit,
+        let options = MessagesReport.Options(topic: topic, partition: partition, from: from, limit: limit ?? (follow ? 0 : 100),
                                              filter: filter, format: json ? .json : (jsonl ? .jsonl : .text), follow: follow)
         let status = try await MessagesReport.run(source: source.selection(), options: options)
         if status != 0 { throw ExitCode(status) }

@@ -149,6 +149,7 @@ final class MessagesViewTests: XCTestCase {
         // A regex filter narrows what is loaded; a structured one is read from the log once entered.
         Reducer.reduce(&state, .key(.char("/")))
         for c in "ord-1" { Reducer.reduce(&state, .key(.char(c))) }
+        XCTAssertFalse(MessagesModel.rows(state).isEmpty)
         XCTAssertTrue(MessagesModel.rows(state).allSatisfy { MessagesModel.keyText($0.record.key).contains("ord-1") })
         Reducer.reduce(&state, .key(.escape))
         Reducer.reduce(&state, .key(.char("/")))
@@ -208,6 +209,29 @@ final class MessagesViewTests: XCTestCase {
         Reducer.reduce(&state, .messagesReadFailed(serial: failing.request.serial, "broker unavailable"))
         XCTAssertTrue(Screen.render(state, theme: .fallback).plainText.contains("cannot read"))
         XCTAssertNil(read(Reducer.reduce(&state, .tick(state.now.addingTimeInterval(5)))), "a failed window waits for a seek or a reopen")
+    }
+
+    func testARegexThatHidesMostRowsReadsNoPagesBackAndForthAndABadFilterSaysWhy() throws {
+        var (state, effects) = open()
+        let first = try XCTUnwrap(read(effects))
+        _ = answer(&state, first, Array(Self.orders(400..<600).reversed()), positions: [0: 200, 1: 200], start: [0: 300, 1: 300],
+                   highs: [0: 300, 1: 300])
+        // A regex that matches nothing loaded: the cursor stays where it was in the window; nothing is read.
+        Reducer.reduce(&state, .key(.char("/")))
+        var asked: [Effect] = []
+        for c in "nothing-like-this" { asked += Reducer.reduce(&state, .key(.char(c))) }
+        asked += Reducer.reduce(&state, .key(.enter))
+        asked += Reducer.reduce(&state, .tick(state.now.addingTimeInterval(3)))
+        XCTAssertNil(read(asked))
+        XCTAssertTrue(MessagesModel.rows(state).isEmpty)
+        Reducer.reduce(&state, .key(.escape))
+        // `/error` looks structured but is no comparison: the view says why and reads nothing.
+        Reducer.reduce(&state, .key(.char("/")))
+        for c in "/error" { Reducer.reduce(&state, .key(.char(c))) }
+        effects = Reducer.reduce(&state, .key(.enter))
+        XCTAssertNil(read(effects))
+        let text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertTrue(text.contains("needs a comparison"), text)
     }
 
     func testViewArgumentsNameAPartitionOnlyWhenTheyMeanIt() {

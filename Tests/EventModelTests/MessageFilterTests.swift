@@ -117,7 +117,10 @@ final class SeekTargetTests: XCTestCase {
         XCTAssertEqual(try parse("2026-12-03T12:03:00.250Z"), .time(1_796_299_380_250))
         XCTAssertEqual(try parse("2026-12-03"), .time(1_796_256_000_000))
         XCTAssertEqual(try parse("2026-12-03", offset: -18_000), .time(1_796_256_000_000 + 18_000_000))
-        for bad in ["", "yesterday", "+5", "-15x", "25:00", "12:60", "2026-13-01", "2026-12-03T12", "@-1", "12:03 pm"] {
+        XCTAssertEqual(try parse("-99999999999d"), .time(0), "further back than the epoch is the beginning")
+        XCTAssertEqual(try parse("2028-02-29"), .time(1_835_395_200_000))
+        for bad in ["", "yesterday", "+5", "-15x", "25:00", "12:60", "2026-13-01", "2026-12-03T12", "@-1", "12:03 pm", "2026-02-31", "2027-02-29",
+                    "-9999999999999999999d"] {
             XCTAssertThrowsError(try parse(bad), bad) { XCTAssertTrue(String(describing: $0).contains("cannot seek"), "\($0)") }
         }
     }
@@ -207,6 +210,34 @@ final class MessageReaderTests: XCTestCase {
                                                         filter: try MessageFilter("!type=OrderPaid")))
         XCTAssertEqual(rest.records.map(n), (100..<300).filter { $0 % 3 != 0 })
         XCTAssertTrue(rest.exhausted)
+    }
+
+    func testProducersWhoseClocksDisagreeLoseNoRecordAcrossPages() async throws {
+        // Within each partition the timestamps go back and forth (two producers, two clocks); the low
+        // watermark is above 0 and one partition is empty.
+        let log = InMemoryLog()
+        try await log.createTopic("t", partitions: 3)
+        var out: [OutgoingRecord] = []
+        for n in 0..<120 {
+            let skew: Int64 = n % 2 == 0 ? 0 : 5_000
+            out.append(OutgoingRecord(topic: "t", partition: Int32(n % 2), timestampMillis: 1_000 * Int64(n) + skew, value: Array("{\"n\":\(n)}".utf8)))
+        }
+        try await log.produce(out)
+        try await log.deleteRecords(topic: "t", partition: 0, before: 4)
+        let reader = MessageReader(log: log, rules: .default)
+        let everything = Set((0..<120).filter { !($0 % 2 == 0 && $0 / 2 < 4) })
+        for direction in [MessageDirection.newer, .older] {
+            var (positions, _) = try await reader.positions(topic: "t", at: direction == .newer ? .beginning : .end)
+            var seen: [Int] = []
+            for _ in 0..<100 {
+                let page = try await reader.read(MessageRequest(topic: "t", positions: positions, direction: direction, limit: 7))
+                seen += page.records.map(n)
+                positions = page.positions
+                if page.exhausted { break }
+            }
+            XCTAssertEqual(seen.count, everything.count, "\(direction): every record once")
+            XCTAssertEqual(Set(seen), everything, "\(direction)")
+        }
     }
 
     func testAFilterThatMatchesLittleStopsAtItsBudgetAndGoesOnFromThere() async throws {
