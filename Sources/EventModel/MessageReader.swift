@@ -131,7 +131,7 @@ public struct MessageReader: Sendable {
             var matches: [Record] = []
             var read = 0     // records read in this partition
             var covered = 0  // positions stepped over (a compacted partition holds few records in many positions)
-            func spent() -> Bool { read >= share || covered >= share * 20 || Task.isCancelled }
+            func spent() -> Bool { read >= share || covered / 20 >= share || Task.isCancelled }
             switch request.direction {
             case .newer:
                 var position = max(start, w.low)
