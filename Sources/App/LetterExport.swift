@@ -6,19 +6,9 @@ import TerminalUI
 /// One dead letter as a self-contained JSON document (what `Y` copies and `:save` writes): the record
 /// exactly (key, headers and value as text when they are UTF-8, else base64), and what evtop read in it.
 enum LetterExport {
-    /// Bytes as JSON: text when valid UTF-8, else base64 (named so, so nothing is guessed on the way back).
-    struct Bytes: Encodable {
-        var text: String?
-        var base64: String?
-        init(_ bytes: [UInt8]) {
-            if let s = String(validating: bytes, as: UTF8.self) { text = s } else { base64 = Data(bytes).base64EncodedString() }
-        }
-    }
-
-    struct Header: Encodable {
-        var name: String
-        var value: Bytes
-    }
+    /// Bytes and headers as `evtop messages` writes them (one encoding for every record evtop exports).
+    typealias Bytes = RecordJSON.Bytes
+    typealias Header = RecordJSON.Header
 
     struct Document: Encodable {
         var topic: String
