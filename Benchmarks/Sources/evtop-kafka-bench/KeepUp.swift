@@ -75,14 +75,10 @@ struct KeepUp {
         }
         if tail {
             // What the tail shows at the end: its title says how many records it passed over.
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
-            p.arguments = ["-L", socket, "capture-pane", "-p"]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let screen = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
+            let file = state.appendingPathComponent("screen.txt").path
+            try tmux(socket, ["capture-pane", "-b", "evtop-screen"])
+            try tmux(socket, ["save-buffer", "-b", "evtop-screen", file])
+            let screen = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
             print("keep-up: the tail's title: " + (screen.split(separator: "\n").first { $0.contains("tailing") }.map(String.init) ?? "(no tail title)"))
         }
         try tmux(socket, ["send-keys", "q"])
@@ -115,15 +111,21 @@ struct KeepUp {
     }
 
     func tmux(_ socket: String, _ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
-        p.arguments = ["-L", socket] + args
-        // The tmux server daemonises with whatever descriptors its client had: give it none of ours,
-        // or Foundation waits on them for as long as the server lives.
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
+        // posix_spawn and waitpid, not Foundation's Process: the tmux server daemonises from this client,
+        // and Process waits on descriptors and children the server keeps for as long as it lives.
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/tmux", "-L", socket] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/usr/bin/tmux", &actions, nil, argv, environ) == 0 else {
+            throw NSError(domain: "tmux", code: 1, userInfo: [NSLocalizedDescriptionKey: "cannot start tmux"])
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     }
 }
