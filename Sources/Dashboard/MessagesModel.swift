@@ -23,10 +23,11 @@ public struct MessageRow: Sendable, Hashable {
         self.record = kept
         eventType = found.eventType
         correlationID = found.correlationID
+        key = "\(record.partition)/\(record.offset)"
     }
 
-    /// `P/OFFSET`: the row's key in the table.
-    public var key: String { "\(record.partition)/\(record.offset)" }
+    /// `P/OFFSET`: the row's key in the table (made once: every frame and every key looks rows up by it).
+    public let key: String
 }
 
 /// A read of the messages view: a page to read, or a seek to resolve first.

@@ -129,16 +129,7 @@ let found = sagaJSON.components(separatedBy: "\"topic\" : \"\(topic)\"").count -
 guard saga.terminationStatus == 0, found == 6 else { print("evtop saga found \(found) of 6 events (exit \(saga.terminationStatus))"); exit(1) }
 
 // kcat: the same records, printed to a pipe that wc counts.
-let p = Process()
-p.executableURL = URL(fileURLWithPath: "/bin/sh")
-p.arguments = ["-c", "\(kcatPath) -C -b \(bootstrapText) -t \(topic) -e -o beginning -q | wc -l"]
-let out = Pipe()
-p.standardOutput = out
-let kcatStart = clock.now
-try p.run()
-let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-p.waitUntilExit()
-let kcatTime = clock.now - kcatStart
+let (text, kcatTime) = try timed("\(kcatPath) -C -b \(bootstrapText) -t \(topic) -e -o beginning -q | wc -l")
 let kcatCount = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
 guard kcatCount == kept else { print("kcat read \(kcatCount) of \(kept) records"); exit(1) }
 
