@@ -93,6 +93,12 @@ enum SessionSetup {
                      catchUpBeforeSagaLoads: Bool = false) throws -> (state: AppState, performer: EffectPerformer) {
         var state = AppState.initial(source: opened.description, context: resolved?.context, size: size, readOnly: readOnly, theme: theme)
         state.lettersAreQueued = opened.lettersAreQueued
+        if let playback = opened.playback {
+            state.playback = PlaybackState(start: playback.recorded.lowerBound, end: playback.recorded.upperBound, clock: playback.clock,
+                                           omissions: playback.omissions)
+            state.now = playback.clock
+            state.readOnly = true
+        }
         let assembler = try resolved?.sagaAssembler() ?? SagaSetup.assembler(context: nil, configPath: nil)
         // A Kafka index is named after the cluster's id, asked for in the background on first use: a
         // cluster that is down then gets the bounded scan for this session, and no frame waits for it.

@@ -86,6 +86,23 @@ final class EffectPerformer: Sendable {
                 mailbox.post(.notify("\(error)", isError: true))
             }
             return nil
+        case .movePlayback(let time):
+            guard let playback = source.playback else { return nil }
+            let (recordTimes, insights) = (self.recordTimes, self.insights)
+            return Task.detached {
+                do {
+                    let moved = try playback.move(to: time, history: PlaybackModel.history)
+                    mailbox.post(.playbackMoved(clock: moved.clock, snapshots: moved.snapshots))
+                    // What a poll does after its snapshot, at the recording's moment: record times, samples.
+                    guard let snapshot = moved.snapshots.last else { return }
+                    await recordTimes.post(snapshot, reader: reader, to: mailbox)
+                    let dlqs = state.deadLetterTopics
+                    let records = await insights.sample(reader, snapshot: snapshot) { snapshot.deadLetterTopics.contains($0) || dlqs.isDeadLetterTopic($0) }
+                    if !records.isEmpty { mailbox.post(.insightsSampled(records)) }
+                } catch {
+                    mailbox.post(.notify("recording: \(error)", isError: true))
+                }
+            }
         case .readMessages(let read):
             return MessageLoading.read(read, log: reader, rules: insights.rules, mailbox: mailbox)
         case .loadSagas, .loadSaga:
@@ -228,6 +245,12 @@ public final class DashboardSession<Backend: TerminalBackend> {
 
     /// Takes one snapshot now and applies it (the run loop's poller does this every refresh).
     public func refresh() async {
+        if let playback = performer.source.playback {
+            // A recording does not change: its moment is posted again (what a poll of it would see).
+            await performer.perform(.movePlayback(to: playback.clock), state: state)?.value
+            step(waitMillis: 0)
+            return
+        }
         await SnapshotPoller.post(from: performer.source.reader, to: performer.mailbox, sampling: performer.insights,
                                   recordTimes: performer.recordTimes, isDeadLetterTopic: state.deadLetterTopics.isDeadLetterTopic)
         step(waitMillis: 0)
@@ -244,8 +267,13 @@ public final class DashboardSession<Backend: TerminalBackend> {
     func startServices(_ settings: ServiceSettings) async {
         services = settings
         performer.redrive.resumeInterrupted()
-        poller = SnapshotPoller(reader: performer.source.reader, interval: settings.refresh, mailbox: performer.mailbox,
-                                sampling: performer.insights, recordTimes: performer.recordTimes, deadLetterTopics: state.deadLetterTopics).start()
+        if let playback = performer.source.playback {
+            // A recording is not polled: its clock moves only when the operator moves it.
+            perform(.movePlayback(to: playback.clock))
+        } else {
+            poller = SnapshotPoller(reader: performer.source.reader, interval: settings.refresh, mailbox: performer.mailbox,
+                                    sampling: performer.insights, recordTimes: performer.recordTimes, deadLetterTopics: state.deadLetterTopics).start()
+        }
         // The correlation index catches up off the UI thread.
         indexing = performer.sagas.map { SagaIndexing(loader: $0, interval: settings.refresh).start() }
         // Nothing else runs on this actor while the receiver starts (the run loop awaits it): the copy is the state.
@@ -498,12 +526,12 @@ struct SagaIndexing {
                 if pending.catchUpBeforeLoads { try await loader.catchUpFully() }
                 switch effect {
                 case .loadSagas:
-                    let rows = try await loader.recent(limit: SagaModel.maxListRows, now: Date())
+                    let rows = try await loader.recent(limit: SagaModel.maxListRows, now: loader.now)
                     mailbox.post(.sagasLoaded(rows, note: loader.note))
                 case .loadSaga(let id):
                     // Whether the index was still catching up is read before the load: it cannot miss what it answers.
                     let indexing = loader.indexing
-                    mailbox.post(.sagaLoaded(try await loader.timeline(id: id, now: Date()), note: loader.note, indexing: indexing))
+                    mailbox.post(.sagaLoaded(try await loader.timeline(id: id, now: loader.now), note: loader.note, indexing: indexing))
                 default:
                     break
                 }

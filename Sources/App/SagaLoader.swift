@@ -18,6 +18,8 @@ final class SagaLoader: Sendable {
     let fallbackReason: String?
     /// For a tapped source (RabbitMQ): the tap recording into the store this loader reads, or why none runs.
     let tap: TapStatus?
+    /// The source's clock (a recording's stands still).
+    let clock: @Sendable () -> Date
     /// The indexer's last report (nil before its first call).
     private let progress = Mutex<CorrelationIndexer.Progress?>(nil)
 
@@ -40,8 +42,10 @@ final class SagaLoader: Sendable {
     /// recorder indexes each batch as it lands, and two indexers of one file would only race).
     /// `recentFirst`: see ``CorrelationIndexer/recentFirst`` (nil: oldest first, as the command line wants).
     init(log: any LogReader, assembler: SagaAssembler, index: CorrelationIndex?, traces: (any TraceStore)? = nil,
-         fallbackReason: String? = nil, tap: TapStatus? = nil, indexes: Bool = true, recentFirst: Int? = nil) {
+         fallbackReason: String? = nil, tap: TapStatus? = nil, indexes: Bool = true, recentFirst: Int? = nil,
+         clock: @escaping @Sendable () -> Date = Date.init) {
         self.log = log
+        self.clock = clock
         self.assembler = assembler
         self.index = index
         self.indexer = index.flatMap {
@@ -65,6 +69,16 @@ final class SagaLoader: Sendable {
                               fallbackReason: "no index (the source did not say its identity at start)")
         }
         let path: String
+        if let store = identity.storeFile, source.playback != nil {
+            // A recording was indexed whole when it was made: read its index, never write it.
+            do {
+                return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: store, readOnly: true), traces: traces,
+                                  clock: { source.now })
+            } catch {
+                return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index in the recording (\(error))",
+                                  clock: { source.now })
+            }
+        }
         if let store = identity.storeFile {
             guard !readOnly else {
                 return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "read-only")
@@ -144,7 +158,10 @@ final class SagaLoader: Sendable {
     }
 
     /// What the views say about where sagas come from.
-    var note: String { note(now: Date()) }
+    var note: String { note(now: clock()) }
+
+    /// The moment loads are judged at: now, or a recording's clock.
+    var now: Date { clock() }
 
     /// True while this loader's indexer has not caught up with the log yet (before its first call, behind
     /// the heads, or older records still to fill in): what a load answers now may grow, so an open

@@ -20,7 +20,7 @@ public enum SagaReport {
         let log = opened.reader
         let loader = await SagaLoader.make(opened, readOnly: source.readOnly, assembler: try resolved.sagaAssembler())
         try await loader.catchUpFully()
-        let now = Date()
+        let now = loader.now
         var display = AppState(source: log.sourceDescription, now: now, size: Size(width: width, height: 24))
         display.utcOffsetSeconds = TimeZone.current.secondsFromGMT()
         guard let id else {

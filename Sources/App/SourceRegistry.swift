@@ -35,6 +35,8 @@ public struct OpenedSource: Sendable {
     /// Deletes the oldest records by a retention policy (the embedded store opened for writing); nil where the
     /// broker keeps its own retention or the source was opened read-only.
     public var recordRetention: (any RecordRetention)? = nil
+    /// The recording's clock, for a source that is a recording (`file:`); nil for a live source.
+    public var playback: (any Playback)? = nil
     /// Releases what the source holds when its user is done (the embedded store: checkpoint and close, so
     /// that no `-wal` content is left behind); nil when there is nothing to release.
     var closing: (@Sendable () async -> Void)? = nil
@@ -46,6 +48,9 @@ public struct OpenedSource: Sendable {
 
     /// The source as the user named it, without secrets.
     public var description: String { reader.sourceDescription }
+
+    /// The moment the source shows: now, or a recording's clock. What ages and saga states are judged at.
+    public var now: Date { playback?.clock ?? Date() }
 }
 
 /// How to open a source, besides its URL.
@@ -114,7 +119,7 @@ struct SourceBackend: Sendable {
 
 /// The one table of source backends by URL scheme: the only place that knows concrete source types.
 public enum SourceRegistry {
-    static let backends: [SourceBackend] = [.embeddedStore, .kafka, .rabbitMQ]
+    static let backends: [SourceBackend] = [.embeddedStore, .recording, .kafka, .rabbitMQ]
 
     static func backend(_ scheme: String) -> SourceBackend? {
         backends.first { $0.schemes.contains(scheme) }
@@ -184,12 +189,48 @@ extension SourceBackend {
             // the dashboard's default store) and only where no file exists; an existing file must be a store.
             let mode: SQLiteLog.OpenMode = settings.readOnly ? .readOnly : settings.create ? .readWrite : .readWriteExisting
             let store = try SQLiteLog(path: path, mode: mode)
+            // An incident recording is played back, never written, whichever scheme named it.
+            if try store.recordingInfo() != nil {
+                store.close()
+                return try SourceBackend.playback(path)
+            }
             var opened = OpenedSource(reader: store, writable: settings.readOnly ? nil : store, demo: settings.readOnly ? nil : store,
                                       traces: store, spanStore: settings.readOnly ? nil : store)
             opened.recordRetention = settings.readOnly ? nil : store
             opened.closing = { store.close() }
             return opened
         })
+
+    /// An incident recording (`evtop record`): `file:PATH`, always read-only, its clock moved by the operator.
+    static let recording = SourceBackend(
+        schemes: ["file"],
+        kind: "recording",
+        example: "file:PATH",
+        check: { url, rest in
+            var path = rest
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty, !path.contains("@") else {
+                throw BrokerError.badURL(url, reason: "no file path after 'file:' (example: file:incident.evtop)")
+            }
+            return Paths.expand(path)
+        },
+        spell: { "file:" + $0 },
+        suggest: { "file:\($0) for a recording" },
+        open: { path, _ in
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw OperatorError("no recording at \(path) (make one with: evtop record --out \(path))")
+            }
+            return try playback(path)
+        })
+
+    /// A recording opened for playback: read-only whatever was asked, with its spans and its index.
+    static func playback(_ path: String) throws -> OpenedSource {
+        let playback = try RecordingPlayback(path: path)
+        var opened = OpenedSource(reader: playback, writable: nil, demo: nil, traces: playback.store, spanStore: nil)
+        opened.playback = playback
+        opened.closing = { playback.store.close() }
+        return opened
+    }
 
     /// A Kafka cluster: `kafka://HOST:PORT[,HOST:PORT]`, read with assign() only (never a consumer group).
     static let kafka = SourceBackend(

@@ -48,6 +48,8 @@ public enum Action: Sendable {
     /// Timestamps of records read for time lag (the oldest retained record of partitions a group never
     /// committed on), read by the poller off the UI thread, once per partition and low watermark.
     case recordTimesRead([RecordTime])
+    /// A recording's clock moved: the recorded snapshots up to it, oldest first (``PlaybackModel``).
+    case playbackMoved(clock: Date, snapshots: [BrokerSnapshot])
 }
 
 /// What the reducer asks the run loop to do; the reducer itself never performs I/O.
@@ -82,6 +84,8 @@ public enum Effect: Sendable, Hashable {
     case switchContext(String)
     /// Read a page of a topic's messages (resolving a seek first) and post `.messagesRead` or `.messagesReadFailed`.
     case readMessages(MessageRead)
+    /// Move a recording's clock to this moment (`[` `]`); answered by `.playbackMoved`.
+    case movePlayback(to: Date)
 }
 
 /// Letters to set aside (skip) or give back (un-skip), as the operator confirmed them.

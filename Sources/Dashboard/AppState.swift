@@ -294,6 +294,10 @@ public struct AppState: Sendable {
     public var themeName: String = "default"
     /// True when every write is disabled.
     public var readOnly = false
+    /// The clock of a recording played back (`--broker file:`); nil for a live source.
+    public var playback: PlaybackState?
+    /// The wall clock at the last tick: what status messages expire by while a recording's clock stands still.
+    public var wallNow = Date()
     /// True when dead letters sit in queues (RabbitMQ): a requeue takes them and acks each after its
     /// publish is confirmed, and browsing marks them redelivered; views word their promises accordingly.
     public var lettersAreQueued = false

@@ -63,8 +63,12 @@ public enum Reducer {
             state.connection = .down(reason)
             if state.downSince == nil { state.downSince = state.now }
         case .tick(let now):
-            state.now = now
+            // A recording's clock stands still between moves; messages still expire by the wall clock.
+            state.wallNow = now
             if let m = state.message, m.until <= now { state.message = nil }
+            state.now = state.playback?.clock ?? now
+        case .playbackMoved(let clock, let snapshots):
+            return PlaybackModel.moved(&state, clock: clock, snapshots: snapshots)
         case .themeChanged(let name):
             state.themeName = name
             say(&state, "theme: \(name)")
@@ -337,6 +341,6 @@ public enum Reducer {
     }
 
     static func say(_ state: inout AppState, _ text: String, error: Bool = false) {
-        state.message = StatusMessage(text, level: error ? .error : .info, until: state.now.addingTimeInterval(messageSeconds))
+        state.message = StatusMessage(text, level: error ? .error : .info, until: (state.playback == nil ? state.now : state.wallNow).addingTimeInterval(messageSeconds))
     }
 }

@@ -144,7 +144,7 @@ public enum GlobalKeys {
         ("Views", [views, enter, back]),
         ("Move", [move, ends, page]),
         ("Table", [filter, sort, reverse]),
-        ("General", [command, pause, help, quit]),
+        ("General", [command, pause, PlaybackModel.keys, help, quit]),
     ]
 
     /// Every global binding.
@@ -196,7 +196,10 @@ public enum GlobalKeys {
     static let backHint = back.hint("esc", "back")
     static let filterHint = filter.hint("/", "filter")
     static let sortHint = sort.hint("s", "sort")
-    static let pauseHint = pause.hint("p") { $0.paused ? "resume" : "pause" }
+    /// `p pause`; on a recording also `[ ] clock`, the keys that move its moment.
+    static let pauseHint = KeyHint(binding: pause.label) { state in
+        [("p", state.paused ? "resume" : "pause")] + (state.playback != nil ? [("[ ]", "clock")] : [])
+    }
     static let helpHint = help.hint("?", "help")
     static let quitHint = quit.hint("q", "quit")
 }

@@ -162,7 +162,7 @@ enum StoreFormat {
             }
         }
         let core = columns(schemaSQL)
-        let all = columns(schemaSQL + ";" + CorrelationIndex.tablesSQL + ";" + SQLiteLog.spanSchemaSQL + ";" + SQLiteLog.spanCorrelationSQL)
+        let all = columns(schemaSQL + ";" + CorrelationIndex.tablesSQL + ";" + SQLiteLog.spanSchemaSQL + ";" + SQLiteLog.spanCorrelationSQL + ";" + SQLiteLog.recordingSQL)
         return (core, all.filter { core[$0.key] == nil })
     }()
 

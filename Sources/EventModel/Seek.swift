@@ -57,8 +57,8 @@ public enum SeekTarget: Sendable, Hashable, CustomStringConvertible {
         throw fail()
     }
 
-    /// `-15m` → 900; nil unless digits and one unit of s, m, h, d.
-    static func duration(_ text: String) -> TimeInterval? {
+    /// `15m` → 900 (also `30s`, `2h`, `1d`); nil unless digits and one unit of s, m, h, d.
+    public static func duration(_ text: String) -> TimeInterval? {
         guard let unit = text.last, text.count <= 12, let n = Double(text.dropLast()), n >= 0, text.dropLast().allSatisfy(\.isNumber) else { return nil }
         switch unit {
         case "s": return n

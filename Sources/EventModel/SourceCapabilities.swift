@@ -113,3 +113,17 @@ extension LogReader {
         try await read(topic: topic, partition: partition, from: position, maxRecords: maxRecords).records
     }
 }
+
+/// A source that is a recording of another (an incident file): its clock does not run, the operator moves
+/// it. What it answers (snapshots, reads) is what the recorded source showed at that moment.
+public protocol Playback: Sendable {
+    /// The first and the last recorded moment.
+    var recorded: ClosedRange<Date> { get }
+    /// The moment shown now.
+    var clock: Date { get }
+    /// What the recording left out, when anything did (for the status line).
+    var omissions: String? { get }
+    /// Moves the clock to `time` (kept within ``recorded``) and returns the recorded snapshots of the `history`
+    /// seconds up to it, oldest first: what rates, charts and lag trends are computed from again.
+    func move(to time: Date, history: TimeInterval) throws -> (clock: Date, snapshots: [BrokerSnapshot])
+}

@@ -14,7 +14,7 @@ struct Evtop: AsyncParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [DashboardCommand.self, TopicsCommand.self, LagCommand.self, SnapshotCommand.self, DLQCommand.self,
-                      ReplayCommand.self, SagaCommand.self, MessagesCommand.self, DoctorCommand.self, DemoCommand.self, CollectCommand.self],
+                      ReplayCommand.self, SagaCommand.self, MessagesCommand.self, RecordCommand.self, DoctorCommand.self, DemoCommand.self, CollectCommand.self],
         defaultSubcommand: DashboardCommand.self
     )
 

@@ -1,0 +1,330 @@
+import Foundation
+import Synchronization
+import EventModel
+import EmbeddedStore
+import TerminalUI
+
+/// What an incident recording takes from a source: which topics, from when, for how long.
+public struct RecordingPlan: Sendable {
+    /// The file to create (must not exist).
+    public var out: String
+    /// Topics whose name matches this regular expression (nil: every topic).
+    public var topics: String?
+    /// Where each partition's records start (`-30m`, an offset, `beginning`: what `:seek` takes).
+    public var from: SeekTarget
+    /// How long to keep recording after the start (nil: until stopped).
+    public var duration: TimeInterval?
+    /// Seconds between snapshots.
+    public var interval: TimeInterval
+    /// Records kept at most; snapshots go on after it.
+    public var maxRecords: Int
+
+    /// Records kept at most unless told.
+    public static let defaultMaxRecords = 1_000_000
+    /// Correlation IDs (and traces) whose spans are copied at most.
+    static let maxSagas = 20_000
+
+    /// Creates a plan.
+    public init(out: String, topics: String? = nil, from: SeekTarget, duration: TimeInterval?, interval: TimeInterval = 1,
+                maxRecords: Int = RecordingPlan.defaultMaxRecords) {
+        self.out = out
+        self.topics = topics
+        self.from = from
+        self.duration = duration
+        self.interval = interval
+        self.maxRecords = maxRecords
+    }
+}
+
+/// How far a recording has got.
+public struct RecordingProgress: Sendable, Hashable {
+    /// Topics recorded.
+    public var topics = 0
+    /// Records kept.
+    public var records = 0
+    /// Snapshots taken.
+    public var snapshots = 0
+    /// Spans copied (counted at the end).
+    public var spans = 0
+    /// Seconds since the recording started.
+    public var elapsed: TimeInterval = 0
+    /// What was left out (a record budget reached, partitions that could not be read).
+    public var notes: [String] = []
+
+    /// One line for an operator.
+    public var line: String {
+        "\(topics) topic\(topics == 1 ? "" : "s"), \(NumberFormat.grouped(records)) records, \(snapshots) snapshots"
+            + (spans > 0 ? ", \(NumberFormat.grouped(spans)) spans" : "") + ", \(NumberFormat.duration(seconds: elapsed))"
+    }
+}
+
+/// Records an incident into a new store file: the source's snapshots at an interval, the records of the
+/// chosen topics from the plan's start on, the spans of their sagas, and a correlation index, so that
+/// `--broker file:PATH` later shows every view as it was. Shared by `evtop record` and `:record`. Reads with
+/// the source's reader only (assign, never a group; nothing is committed or written to the source).
+final class IncidentRecorder: Sendable {
+    let source: OpenedSource
+    let rules: CorrelationRules
+    let plan: RecordingPlan
+    private let matches: @Sendable (String) -> Bool
+    private let stopRequested = Mutex(false)
+
+    /// Checks the plan (a bad regex, a file already there) before anything is created.
+    init(source: OpenedSource, rules: CorrelationRules, plan: RecordingPlan) throws {
+        self.source = source
+        self.rules = rules
+        self.plan = plan
+        if let pattern = plan.topics {
+            let regex: NSRegularExpression
+            do { regex = try NSRegularExpression(pattern: pattern) } catch {
+                throw UsageError("--topics: not a regular expression: \(TextWidth.sanitized(pattern))")
+            }
+            let box = RegexBox(regex)
+            matches = { box.matches($0) }
+        } else {
+            matches = { _ in true }
+        }
+        if FileManager.default.fileExists(atPath: plan.out) {
+            throw OperatorError("\(plan.out) already exists: a recording is always a new file (choose another name, or move it aside)")
+        }
+    }
+
+    /// Asks the recording to end after the batch in flight (Ctrl-C, `:record stop`).
+    func stop() { stopRequested.withLock { $0 = true } }
+
+    private var stopping: Bool { stopRequested.withLock { $0 } }
+
+    /// Records until the plan's duration is over or ``stop()`` is called, reporting progress after every
+    /// snapshot; returns what was recorded. The file is complete (indexed, sealed) when this returns; on a
+    /// failure before the first snapshot no file is left.
+    func run(progress report: @Sendable (RecordingProgress) -> Void = { _ in }) async throws -> RecordingProgress {
+        try Paths.ensureParent(of: plan.out)
+        let store = try SQLiteLog(path: plan.out, mode: .readWrite)
+        var closed = false
+        defer { if !closed { store.close() } }
+        let started = ContinuousClock.now
+        var progress = RecordingProgress()
+        var positions: [TopicPartition: LogPosition] = [:]
+        var sagas = SagaKeys(limit: RecordingPlan.maxSagas)
+        do {
+            try await store.beginRecording(source: source.description)
+            var first = true
+            while true {
+                let snapshot = chosen(try await source.reader.snapshot())
+                try await store.recordSnapshot(snapshot)
+                progress.snapshots += 1
+                progress.topics = snapshot.topics.count
+                // New partitions (the first snapshot's, or a topic that appeared) start where the plan says.
+                for topic in snapshot.topics {
+                    for p in topic.partitions where positions[TopicPartition(topic.name, p.partition)] == nil {
+                        let start = first ? try await source.reader.seekPosition(topic: topic.name, partition: p, to: plan.from) : p.low
+                        positions[TopicPartition(topic.name, p.partition)] = start
+                    }
+                }
+                first = false
+                try await copyRecords(upTo: snapshot, positions: &positions, into: store, progress: &progress, sagas: &sagas)
+                progress.elapsed = Self.seconds(ContinuousClock.now - started)
+                report(progress)
+                if stopping { break }
+                if let duration = plan.duration, progress.elapsed >= duration { break }
+                let wait = plan.duration.map { min(plan.interval, max(0, $0 - progress.elapsed)) } ?? plan.interval
+                let until = ContinuousClock.now + .milliseconds(Int(wait * 1000))
+                while ContinuousClock.now < until, !stopping { try? await Task.sleep(for: .milliseconds(50)) }
+            }
+            progress.spans = try await copySpans(sagas, into: store)
+            if !progress.notes.isEmpty { try await store.noteRecording(progress.notes.joined(separator: "; ")) }
+            // The index is built once, whole: playback opens the file read-only and only reads it.
+            let index = try CorrelationIndex(path: plan.out)
+            _ = try await CorrelationIndexer(log: store, index: index, rules: rules).catchUpFully()
+            progress.elapsed = Self.seconds(ContinuousClock.now - started)
+        } catch {
+            store.close()
+            closed = true
+            if progress.snapshots == 0 { try? FileManager.default.removeItem(atPath: plan.out) }
+            throw error
+        }
+        store.close()
+        closed = true
+        try SQLiteLog.sealRecording(path: plan.out)
+        return progress
+    }
+
+    /// The snapshot with only the chosen topics (and the group offsets and letters on them).
+    private func chosen(_ s: BrokerSnapshot) -> BrokerSnapshot {
+        var s = s
+        s.topics = s.topics.filter { matches($0.name) && !$0.partitions.isEmpty }
+        let names = Set(s.topics.map(\.name))
+        s.groups = s.groups.compactMap { g in
+            var g = g
+            g.offsets = g.offsets.filter { names.contains($0.key.topic) }
+            g.commitTimesMillis = g.commitTimesMillis.filter { names.contains($0.key.topic) }
+            g.reported = g.reported.filter { names.contains($0.key.topic) }
+            return g.offsets.isEmpty && g.reported.isEmpty ? nil : g
+        }
+        s.deadLetterTopics = s.deadLetterTopics.filter { names.contains($0) }
+        return s
+    }
+
+    /// Reads every chosen partition from its position up to the snapshot's high watermark, in bulk, into the
+    /// store; stops keeping records once the budget is spent (the positions still move on, so what comes
+    /// after is not read either).
+    private func copyRecords(upTo snapshot: BrokerSnapshot, positions: inout [TopicPartition: LogPosition], into store: SQLiteLog,
+                             progress: inout RecordingProgress, sagas: inout SagaKeys) async throws {
+        var ranges: [ReadRange] = []
+        for topic in snapshot.topics {
+            for p in topic.partitions {
+                let tp = TopicPartition(topic.name, p.partition)
+                let from = max(positions[tp] ?? p.low, p.low)
+                if from < p.high { ranges.append(ReadRange(tp, from: from, to: p.high)) }
+                positions[tp] = max(from, p.high)
+            }
+        }
+        let room = plan.maxRecords - progress.records
+        guard !ranges.isEmpty else { return }
+        guard room > 0 else {
+            let note = "records after the first \(NumberFormat.grouped(plan.maxRecords)) were not kept (--max-records)"
+            if !progress.notes.contains(note) { progress.notes.append(note) }
+            return
+        }
+        let rules = self.rules
+        let copied = Mutex((kept: 0, sagas: sagas))
+        // Written from the reading thread as the batches come: memory holds one batch, not the range.
+        try await source.reader.readRanges(ranges) { batch in
+            let take = copied.withLock { min(batch.records.count, room - $0.kept) }
+            // An empty batch says a partition is done: the next one follows while there is room.
+            guard take > 0 else { return batch.records.isEmpty && copied.withLock { $0.kept } < room }
+            let records = Array(batch.records.prefix(take))
+            try store.importRecords(records)
+            copied.withLock { c in
+                c.kept += take
+                for record in records { c.sagas.note(record, rules: rules) }
+            }
+            return take == batch.records.count
+        }
+        let result = copied.withLock { $0 }
+        progress.records += result.kept
+        sagas = result.sagas
+        if progress.records >= plan.maxRecords {
+            let note = "records after the first \(NumberFormat.grouped(plan.maxRecords)) were not kept (--max-records)"
+            if !progress.notes.contains(note) { progress.notes.append(note) }
+        }
+    }
+
+    /// Copies the spans of the recorded sagas (by correlation ID, and the traces their records name in
+    /// `traceparent`) from the source's trace store, when it keeps one.
+    private func copySpans(_ sagas: SagaKeys, into store: SQLiteLog) async throws -> Int {
+        guard let traces = source.traces else { return 0 }
+        var copied = 0
+        for id in sagas.correlationIDs.sorted() {
+            let spans = try await traces.spans(correlationID: id, limit: SagaLoader.maxItemsPerSaga)
+            copied += try await store.insertSpans(spans)
+        }
+        for trace in sagas.traceIDs.sorted() {
+            copied += try await store.insertSpans(try await traces.spans(traceID: trace))
+        }
+        return copied
+    }
+
+    private static func seconds(_ d: Duration) -> TimeInterval {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// The correlation IDs and trace IDs of the recorded records, up to a limit each.
+private struct SagaKeys: Sendable {
+    let limit: Int
+    var correlationIDs: Set<String> = []
+    var traceIDs: Set<String> = []
+
+    mutating func note(_ record: Record, rules: CorrelationRules) {
+        if correlationIDs.count < limit, let id = rules.correlationID(of: record) { correlationIDs.insert(id) }
+        if traceIDs.count < limit, let parent = TraceParent(headers: record.headers) { traceIDs.insert(parent.traceID) }
+    }
+}
+
+/// A compiled regular expression shared across threads (only `firstMatch` is called, which is thread-safe).
+private final class RegexBox: @unchecked Sendable {
+    let regex: NSRegularExpression
+    init(_ regex: NSRegularExpression) { self.regex = regex }
+    func matches(_ text: String) -> Bool {
+        regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+}
+
+/// `evtop record`: an incident into a file, from the command line; progress on stderr, a summary on stdout.
+public enum IncidentRecording {
+    /// What `evtop record` was asked.
+    public struct Options: Sendable {
+        /// The file to create.
+        public var out: String
+        /// A regular expression topics must match (nil: all).
+        public var topics: String?
+        /// Where records start, as `:seek` reads it.
+        public var from: String
+        /// How long to record (`5m`; nil: until Ctrl-C).
+        public var duration: String?
+        /// Seconds between snapshots.
+        public var interval: Double
+        /// Records kept at most.
+        public var maxRecords: Int
+
+        /// Creates the options.
+        public init(out: String, topics: String?, from: String, duration: String?, interval: Double, maxRecords: Int) {
+            self.out = out
+            self.topics = topics
+            self.from = from
+            self.duration = duration
+            self.interval = interval
+            self.maxRecords = maxRecords
+        }
+    }
+
+    /// Records until the duration is over or Ctrl-C (SIGINT or SIGTERM; a second one ends the process).
+    public static func run(source: SourceSelection, options o: Options) async throws {
+        let from: SeekTarget
+        do { from = try SeekTarget.parse(o.from, now: Date(), utcOffsetSeconds: TimeZone.current.secondsFromGMT()) } catch {
+            throw UsageError("--from: \(error)")
+        }
+        let duration = try o.duration.map { text in
+            guard let seconds = SeekTarget.duration(text), seconds > 0 else {
+                throw UsageError("--duration: '\(TextWidth.sanitized(text))' is not a duration (30s, 5m, 1h)")
+            }
+            return seconds
+        }
+        let resolved = try source.resolve()
+        let opened = try resolved.open(readOnly: true)
+        defer { Task { await opened.close() } }
+        if opened.playback != nil { throw OperatorError("\(opened.description) is a recording already: open it with evtop --broker \(opened.description)") }
+        let out = Paths.expand(o.out)
+        let recorder = try IncidentRecorder(source: opened, rules: try resolved.sagaAssembler().rules,
+                                            plan: RecordingPlan(out: out, topics: o.topics, from: from, duration: duration,
+                                                                interval: o.interval, maxRecords: o.maxRecords))
+        let interrupts = Mutex(0)
+        Interrupts.route { sig in
+            let count = interrupts.withLock { n in n += 1; return n }
+            if count > 1 { Interrupts.dieBy(sig) }
+            note("stopping: finishing the file (indexing, spans)… (again to abandon it)")
+            recorder.stop()
+        }
+        defer { Interrupts.route(to: nil) }
+        note("recording \(opened.description) into \(out)" + (duration.map { " for \(NumberFormat.duration(seconds: $0))" } ?? " until Ctrl-C"))
+        let lastLine = Mutex(ContinuousClock.now)
+        let done = try await recorder.run { progress in
+            // A line every 5 s: enough to see it work, little enough for a log file.
+            let due = lastLine.withLock { last in
+                guard ContinuousClock.now - last >= .seconds(5) else { return false }
+                last = ContinuousClock.now
+                return true
+            }
+            if due { note("recording: " + progress.line) }
+        }
+        let size = ((try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? nil) ?? 0
+        say("recorded \(done.line) into \(out) (\(NumberFormat.bytes(Int64(size))))")
+        for omission in done.notes { note("note: " + omission) }
+        say("open it with: evtop --broker file:\(out)")
+    }
+
+    private static func note(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
