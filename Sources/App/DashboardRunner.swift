@@ -32,6 +32,8 @@ final class EffectPerformer: Sendable {
     let insights: InsightSampling
     /// Which records time lag needed were read, so each is read once (see ``RecordTimeCache``).
     let recordTimes = RecordTimeCache()
+    /// The incident `:record` writes, while it runs.
+    let recording = DashboardRecording()
     private let logger = Logger(label: "evtop.effects")
 
     init(source: OpenedSource, readOnly: Bool, mailbox: ActionMailbox, sagas: PendingSagaLoader?,
@@ -103,6 +105,11 @@ final class EffectPerformer: Sendable {
                     mailbox.post(.notify("recording: \(error)", isError: true))
                 }
             }
+        case .startRecording(let path, let duration):
+            return recording.start(source: source, rules: insights.rules, path: path, duration: duration, mailbox: mailbox)
+        case .stopRecording:
+            recording.stop()
+            return nil
         case .readMessages(let read):
             return MessageLoading.read(read, log: reader, rules: insights.rules, mailbox: mailbox)
         case .loadSagas, .loadSaga:
@@ -337,6 +344,11 @@ public final class DashboardSession<Backend: TerminalBackend> {
             dirty = true
             return
         }
+        if let recording = state.recording {
+            Reducer.reduce(&state, .notify("a recording into \(recording.path) runs on this source: :record stop ends it, then switch", isError: true))
+            dirty = true
+            return
+        }
         // The context left, by name only (`context(named: nil)` would be the default one).
         let old = state.viewStates[ContextsState.self].current.flatMap { current in contexts.config?.contexts.first { $0.name == current } }
         let next: (state: AppState, performer: EffectPerformer, context: ContextConfig?)
@@ -490,6 +502,8 @@ enum DashboardRunner {
             await Task.yield()
         }
         Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
+        // A recording `:record` started is finished (spans, index) before the process ends.
+        await session.performer.recording.finish()
         // Quitting waits for no poll or index batch in flight (the process ends), only for the tap.
         await session.stopServices(grace: .zero, waitingForTheTap: true)
     }

@@ -79,27 +79,34 @@ public enum DoctorReport {
         let sampling = InsightSampling(rules: performer.insights.rules, plan: InsightSamplePlan(perTick: 50_000, perPartition: 5_000, backfill: 2_000))
         let deadline = Date().addingTimeInterval(options.window)
         var snapshots = 0
-        repeat {
-            do {
-                let snapshot = try await opened.reader.snapshot()
-                snapshots += 1
-                Reducer.reduce(&state, .snapshot(snapshot))
-                let isDLQ = state.deadLetterTopics
-                let records = await sampling.sample(opened.reader, snapshot: snapshot) { snapshot.deadLetterTopics.contains($0) || isDLQ.isDeadLetterTopic($0) }
-                Reducer.reduce(&state, .insightsSampled(records))
-            } catch {
-                // A source that answers no snapshot at all cannot be judged; one that fails now and then is.
-                Reducer.reduce(&state, .sourceFailed(String(describing: error)))
-                if snapshots == 0, Date() >= deadline { throw error }
-            }
-            if Date() >= deadline { break }
-            try await Task.sleep(for: .milliseconds(Int(options.interval * 1000)))
-        } while true
+        func observe(_ snapshot: BrokerSnapshot) async {
+            snapshots += 1
+            Reducer.reduce(&state, .snapshot(snapshot))
+            let isDLQ = state.deadLetterTopics
+            let records = await sampling.sample(opened.reader, snapshot: snapshot) { snapshot.deadLetterTopics.contains($0) || isDLQ.isDeadLetterTopic($0) }
+            Reducer.reduce(&state, .insightsSampled(records))
+        }
+        // A recording is judged from the snapshots it holds for the window up to its clock.
+        if opened.playback != nil {
+            try await opened.snapshots(over: options.window, interval: options.interval) { await observe($0) }
+        } else {
+            repeat {
+                do {
+                    await observe(try await opened.reader.snapshot())
+                } catch {
+                    // A source that answers no snapshot at all cannot be judged; one that fails now and then is.
+                    Reducer.reduce(&state, .sourceFailed(String(describing: error)))
+                    if snapshots == 0, Date() >= deadline { throw error }
+                }
+                if Date() >= deadline { break }
+                try await Task.sleep(for: .milliseconds(Int(options.interval * 1000)))
+            } while true
+        }
         SourceLimitation.report(state.shownLimitation)
         guard snapshots > 0 else { throw OperatorError("no snapshot of \(opened.description) within \(options.window.formatted())s: nothing to judge") }
         // What the rules read besides the samples, loaded as the insights view loads it.
         state.view = InsightsModel.view
-        var effects = Reducer.reduce(&state, .tick(Date()))
+        var effects = Reducer.reduce(&state, .tick(opened.now))
         for _ in 0..<4 where !effects.isEmpty {
             let tasks = effects.compactMap { effect -> Task<Void, Never>? in
                 switch effect {

@@ -328,3 +328,48 @@ public enum IncidentRecording {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }
+
+/// The recording `:record` runs from the dashboard: one at a time, its progress and end posted to the
+/// session; quitting the dashboard finishes its file first (``finish()``).
+final class DashboardRecording: Sendable {
+    private let running = Mutex<(recorder: IncidentRecorder, task: Task<Void, Never>)?>(nil)
+
+    /// Starts recording `source` into `path` (records from 15 minutes back, as `evtop record` does).
+    func start(source: OpenedSource, rules: CorrelationRules, path: String, duration: TimeInterval?, mailbox: ActionMailbox) -> Task<Void, Never>? {
+        let out = Paths.expand(path)
+        let recorder: IncidentRecorder
+        do {
+            recorder = try IncidentRecorder(source: source, rules: rules,
+                                            plan: RecordingPlan(out: out, from: .time(Int64(Date().addingTimeInterval(-15 * 60).timeIntervalSince1970 * 1000)),
+                                                                duration: duration))
+        } catch {
+            mailbox.post(.recordingUpdated(elapsed: nil, finished: "cannot record: \(TerminalSafe.text(error))", isError: true))
+            return nil
+        }
+        let task = Task.detached { [running] in
+            do {
+                let done = try await recorder.run { progress in
+                    mailbox.post(.recordingUpdated(elapsed: NumberFormat.duration(seconds: progress.elapsed), finished: nil, isError: false))
+                }
+                let left = done.notes.isEmpty ? "" : " (" + done.notes.joined(separator: "; ") + ")"
+                mailbox.post(.recordingUpdated(elapsed: nil, finished: "recorded \(done.line) into \(out)\(left): open it with evtop --broker file:\(out)",
+                                               isError: false))
+            } catch {
+                mailbox.post(.recordingUpdated(elapsed: nil, finished: "recording into \(out) failed: \(TerminalSafe.text(error))", isError: true))
+            }
+            running.withLock { $0 = nil }
+        }
+        running.withLock { $0 = (recorder, task) }
+        return task
+    }
+
+    /// Asks the running recording to end (it finishes its file: spans, index).
+    func stop() { running.withLock { $0?.recorder.stop() } }
+
+    /// Ends the running recording, if any, and waits until its file is finished.
+    func finish() async {
+        guard let task = running.withLock({ $0?.task }) else { return }
+        stop()
+        await task.value
+    }
+}

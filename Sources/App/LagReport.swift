@@ -36,12 +36,7 @@ public enum LagReport {
         let resolved = try source.resolve()
         let opened = try resolved.open(readOnly: true)
         var state = resolved.initialState(source: opened.description, size: Size(width: 120, height: 40), readOnly: true, theme: "default")
-        let deadline = Date().addingTimeInterval(window)
-        repeat {
-            Reducer.reduce(&state, .snapshot(try await opened.reader.snapshot()))
-            if Date() >= deadline { break }
-            try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-        } while true
+        try await opened.snapshots(over: window, interval: interval) { Reducer.reduce(&state, .snapshot($0)) }
         SourceLimitation.report(state.shownLimitation)
         limited.withLock { $0 = state.shownLimitation != nil }
         state.lagSort = .group

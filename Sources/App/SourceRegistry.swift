@@ -51,6 +51,22 @@ public struct OpenedSource: Sendable {
 
     /// The moment the source shows: now, or a recording's clock. What ages and saga states are judged at.
     public var now: Date { playback?.clock ?? Date() }
+
+    /// The snapshots `window` seconds of watching give, one every `interval`, each handed to `body` as it
+    /// comes: polled from a live source (waiting between them), or from a recording those it holds for the
+    /// `window` seconds up to its clock (no waiting: a recording does not change).
+    func snapshots(over window: Double, interval: Double, _ body: (BrokerSnapshot) async throws -> Void) async throws {
+        if let playback {
+            for snapshot in try playback.move(to: playback.clock, history: max(window, interval)).snapshots { try await body(snapshot) }
+            return
+        }
+        let deadline = Date().addingTimeInterval(window)
+        repeat {
+            try await body(try await reader.snapshot())
+            if Date() >= deadline { break }
+            try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+        } while true
+    }
 }
 
 /// How to open a source, besides its URL.

@@ -14,13 +14,13 @@ public enum TopicsReport {
         state.topicSort = .name
         state.topicSortDescending = false
         if let filter { state.filters["topics"] = filter }
-        let first = try await opened.reader.snapshot()
-        Reducer.reduce(&state, .snapshot(first))
+        var taken: [BrokerSnapshot] = []
+        try await opened.snapshots(over: interval, interval: interval) { snapshot in
+            Reducer.reduce(&state, .snapshot(snapshot))
+            taken.append(snapshot)
+        }
         var window: TopicsOutput.Window?
-        if interval > 0 {
-            try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-            let second = try await opened.reader.snapshot()
-            Reducer.reduce(&state, .snapshot(second))
+        if interval > 0, let first = taken.first, let second = taken.last, second.time > first.time {
             window = TopicsOutput.Window(first: first, second: second)
         }
         SourceLimitation.report(state.shownLimitation)

@@ -50,6 +50,8 @@ public enum Action: Sendable {
     case recordTimesRead([RecordTime])
     /// A recording's clock moved: the recorded snapshots up to it, oldest first (``PlaybackModel``).
     case playbackMoved(clock: Date, snapshots: [BrokerSnapshot])
+    /// A recording made from the dashboard went on (`elapsed`: for how long) or ended (`finished`, the line to show).
+    case recordingUpdated(elapsed: String?, finished: String?, isError: Bool)
 }
 
 /// What the reducer asks the run loop to do; the reducer itself never performs I/O.
@@ -86,6 +88,10 @@ public enum Effect: Sendable, Hashable {
     case readMessages(MessageRead)
     /// Move a recording's clock to this moment (`[` `]`); answered by `.playbackMoved`.
     case movePlayback(to: Date)
+    /// Record an incident from this source into a new file (`:record`), for `duration` seconds or until stopped.
+    case startRecording(path: String, duration: TimeInterval?)
+    /// End the recording `:record` started (it finishes its file first).
+    case stopRecording
 }
 
 /// Letters to set aside (skip) or give back (un-skip), as the operator confirmed them.

@@ -296,6 +296,8 @@ public struct AppState: Sendable {
     public var readOnly = false
     /// The clock of a recording played back (`--broker file:`); nil for a live source.
     public var playback: PlaybackState?
+    /// The incident `:record` is writing, while it runs.
+    public var recording: RecordingBadge?
     /// The wall clock at the last tick: what status messages expire by while a recording's clock stands still.
     public var wallNow = Date()
     /// True when dead letters sit in queues (RabbitMQ): a requeue takes them and acks each after its

@@ -80,3 +80,63 @@ public enum PlaybackModel {
         return effects
     }
 }
+
+/// An incident being recorded from the dashboard (`:record FILE [DURATION]`), for the header.
+public struct RecordingBadge: Sendable, Hashable {
+    /// The file being written.
+    public var path: String
+    /// How long it has recorded (`1m 12s`), nil before its first snapshot.
+    public var elapsed: String?
+
+    /// Creates a badge.
+    public init(path: String, elapsed: String? = nil) {
+        self.path = path
+        self.elapsed = elapsed
+    }
+}
+
+/// `:record FILE [DURATION]` and `:record stop`: what `evtop record` does, from the dashboard's source.
+public enum RecordingModel {
+    static let command = CommandBinding(verbs: ["record"], label: ":record FILE [5m]",
+                                        help: "record an incident into FILE (until :record stop, or for 5m)") { state, _, argument in
+        let words = argument.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        if state.playback != nil {
+            Reducer.say(&state, "this is a recording already: it cannot be recorded again", error: true)
+            return []
+        }
+        if words == ["stop"] {
+            guard state.recording != nil else {
+                Reducer.say(&state, "no recording runs", error: true)
+                return []
+            }
+            return [.stopRecording]
+        }
+        guard (1...2).contains(words.count) else {
+            Reducer.say(&state, "usage: :record FILE [DURATION] (30s, 5m, 1h; until :record stop without one) · :record stop", error: true)
+            return []
+        }
+        if let running = state.recording {
+            Reducer.say(&state, "a recording into \(running.path) runs: :record stop ends it", error: true)
+            return []
+        }
+        var duration: TimeInterval?
+        if words.count == 2 {
+            guard let seconds = SeekTarget.duration(words[1]), seconds > 0 else {
+                Reducer.say(&state, "':record \(TextWidth.sanitized(argument))': \(TextWidth.sanitized(words[1])) is not a duration (30s, 5m, 1h)", error: true)
+                return []
+            }
+            duration = seconds
+        }
+        state.recording = RecordingBadge(path: words[0])
+        return [.startRecording(path: words[0], duration: duration)]
+    }
+
+    /// The recording's progress, or its end (`finished`: the line that says what was recorded, or why not).
+    static func update(_ state: inout AppState, elapsed: String?, finished: String?, isError: Bool) {
+        if let elapsed, state.recording != nil { state.recording?.elapsed = elapsed }
+        if let finished {
+            state.recording = nil
+            Reducer.say(&state, finished, error: isError)
+        }
+    }
+}

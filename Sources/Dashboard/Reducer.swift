@@ -69,6 +69,8 @@ public enum Reducer {
             state.now = state.playback?.clock ?? now
         case .playbackMoved(let clock, let snapshots):
             return PlaybackModel.moved(&state, clock: clock, snapshots: snapshots)
+        case .recordingUpdated(let elapsed, let finished, let isError):
+            RecordingModel.update(&state, elapsed: elapsed, finished: finished, isError: isError)
         case .themeChanged(let name):
             state.themeName = name
             say(&state, "theme: \(name)")

@@ -84,6 +84,7 @@ enum HeaderBar {
         // Modes that change what keys do are always in sight.
         let paused = (state.paused ? [TerminalUI.Span(text: " ⏸ PAUSED ", role: .paused)] : [])
             + (state.readOnly ? [TerminalUI.Span(text: " READ-ONLY ", role: .paused)] : [])
+            + (state.recording.map { [TerminalUI.Span(text: " ⏺ REC " + ($0.elapsed.map { $0 + " " } ?? ""), role: .paused)] } ?? [])
         // The clock and counts stay: a long cause of an outage is cut to the room left beside them
         // (at least 8 columns for the source), never pushing them off the line.
         let others = ([title] + paused + right).reduce(0) { $0 + TextWidth.of($1.text) } + 9

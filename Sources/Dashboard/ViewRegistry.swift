@@ -173,6 +173,7 @@ public enum GlobalKeys {
         },
         DeadLetterViews.save,
         MessagesViews.seek,
+        RecordingModel.command,
         CommandBinding(verbs: ["help", "h"], label: ":help", help: "this help") { state, _, _ in
             state.showHelp = true
             return []
