@@ -117,14 +117,15 @@ enum MessageDetailScreen {
             lines.append(DetailLine("Key: none", role: .tableHeader))
         }
         lines.append(DetailLine(""))
-        if let size = row.valueBytes, let kept = r.value?.count, size > kept {
+        let cut = row.valueBytes.map { $0 > (r.value?.count ?? 0) } ?? false
+        if cut, let size = row.valueBytes, let kept = r.value?.count {
             lines.append(DetailLine("the value is \(NumberFormat.bytes(Int64(size))): its first \(NumberFormat.bytes(Int64(kept))) are shown", role: .lagWarn))
         }
         if let value = r.value, let frame = ConfluentFrame(value) {
             lines.append(DetailLine("Confluent wire format: magic byte 0, schema id \(frame.schemaID) (decoding it needs the schema registry)", role: .tableHeader))
-            lines += DeadLetterModel.payloadLines(Array(frame.payload))
+            lines += DeadLetterModel.payloadLines(Array(frame.payload), cut: cut)
         } else {
-            lines += DeadLetterModel.payloadLines(r.value)
+            lines += DeadLetterModel.payloadLines(r.value, cut: cut)
         }
         return lines
     }
