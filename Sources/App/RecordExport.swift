@@ -96,8 +96,9 @@ enum RecordClipboard {
         guard let held = HeldRecords.find(state, position) else { return "that record is no longer loaded: nothing copied" }
         let noun = held.letter == nil ? "record" : "letter"
         if let size = held.cutFrom {
-            // Only the start of the value is loaded, and a whole one is more than a clipboard takes.
-            return "the value is \(NumberFormat.bytes(Int64(size))), more than a terminal's clipboard takes: :save writes the \(noun) to a file"
+            // Only the start of the value is held: a part is never copied as if it were the whole.
+            let kept = NumberFormat.bytes(Int64(held.record.value?.count ?? 0))
+            return "the view keeps only the first \(kept) of this \(NumberFormat.bytes(Int64(size))) value: :save writes the \(noun) whole to a file"
         }
         let text: String, what: String
         if whole {

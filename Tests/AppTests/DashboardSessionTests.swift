@@ -241,7 +241,7 @@ extension DashboardSessionTests {
         // The 100 kB one is held cut: nothing is copied, and :save is offered.
         await press(session, [.char("k"), .char("y")])
         XCTAssertEqual(session.backend.clipboard.count, 2)
-        XCTAssertEqual(session.state.message?.text.contains(":save writes the record to a file"), true, session.state.message?.text ?? "")
+        XCTAssertEqual(session.state.message?.text.contains("the view keeps only the first 64.0 KiB of this 97.7 KiB value: :save writes the record whole to a file"), true, session.state.message?.text ?? "")
         // :save from its detail writes it whole, read again from the log, and never over a file.
         await press(session, [.enter])
         XCTAssertEqual(session.state.view, MessagesModel.recordView(stored[1]))
