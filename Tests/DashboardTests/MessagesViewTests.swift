@@ -358,6 +358,20 @@ final class MessagesViewTests: XCTestCase {
         XCTAssertEqual(others(Reducer.runCommand(&state, "seek beginning")), [.stopMessageRead(serial: older)])
     }
 
+    /// `o` only shows the same window the other way round (rows are kept newest first): a page read for it
+    /// still belongs to it, so the flip stops nothing and the page lands.
+    func testAnOrderFlipKeepsTheWindowSoItsPageUnderWayLands() throws {
+        var (state, effects) = open()
+        let first = try XCTUnwrap(read(effects))
+        _ = answer(&state, first, Array(Self.orders(100..<300).reversed()), positions: [0: 50, 1: 50], start: [0: 150, 1: 150])
+        let older = try XCTUnwrap(read(Reducer.reduce(&state, .key(.char("G")))))
+        XCTAssertEqual(others(Reducer.reduce(&state, .key(.char("o")))), [])
+        XCTAssertTrue(state.viewStates[MessagesState.self].oldestFirst)
+        _ = answer(&state, older, Array(Self.orders(0..<100).reversed()), positions: [0: 0, 1: 0], exhausted: true)
+        XCTAssertEqual(state.viewStates[MessagesState.self].rows.count, 300)
+        XCTAssertEqual(MessagesModel.rows(state).first?.record.key, Array("ord-0".utf8), "oldest first")
+    }
+
     func testViewArgumentsNameAPartitionOnlyWhenTheyMeanIt() {
         XCTAssertEqual(MessagesModel.scope("orders")?.topic, "orders")
         XCTAssertNil(MessagesModel.scope("orders")?.partition)
