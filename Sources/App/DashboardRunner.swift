@@ -34,6 +34,8 @@ final class EffectPerformer: Sendable {
     let recordTimes = RecordTimeCache()
     /// The incident `:record` writes, while it runs.
     let recording = DashboardRecording()
+    /// The messages view's read under way, so that it can be stopped.
+    let messages = MessageLoading()
     private let logger = Logger(label: "evtop.effects")
 
     init(source: OpenedSource, readOnly: Bool, mailbox: ActionMailbox, sagas: PendingSagaLoader?,
@@ -73,21 +75,10 @@ final class EffectPerformer: Sendable {
             return nil
         case .skipLetters(let request):
             return redrive.skip(request)
-        case .copyLetter:
+        case .copyRecord:
             return nil  // the session's own: it needs the terminal
-        case .saveLetter(let position, let path):
-            guard let letter = DeadLetterModel.letter(state, topic: position.topic, partition: position.partition, offset: position.offset) else {
-                mailbox.post(.notify("that letter is no longer loaded: nothing saved", isError: true))
-                return nil
-            }
-            let file = path.map(Paths.expand) ?? LetterExport.defaultFileName(position)
-            do {
-                try LetterExport.write(try LetterExport.json(letter, state: state), to: file)
-                mailbox.post(.notify("saved \(position.topic) p\(position.partition)@\(position.offset) as JSON to \(file)", isError: false))
-            } catch {
-                mailbox.post(.notify("\(error)", isError: true))
-            }
-            return nil
+        case .saveRecord(let position, let path):
+            return RecordExport.save(position, path: path, state: state, rules: insights.rules, log: reader, mailbox: mailbox)
         case .movePlayback(let time):
             guard let playback = source.playback else { return nil }
             let (recordTimes, insights) = (self.recordTimes, self.insights)
@@ -111,7 +102,10 @@ final class EffectPerformer: Sendable {
             recording.stop()
             return nil
         case .readMessages(let read):
-            return MessageLoading.read(read, log: reader, rules: insights.rules, mailbox: mailbox)
+            return messages.start(read, log: reader, rules: insights.rules, mailbox: mailbox)
+        case .stopMessageRead(let serial):
+            messages.stop(serial: serial)
+            return nil
         case .loadSagas, .loadSaga:
             guard let sagas else {
                 mailbox.post(.sagaLoadFailed("no saga loader for this source"))
@@ -221,9 +215,10 @@ public final class DashboardSession<Backend: TerminalBackend> {
     }
 
     private func perform(_ effect: Effect) {
-        if case .copyLetter(let position, let whole) = effect {
+        if case .copyRecord(let position, let whole) = effect {
             // The terminal is the run loop's: only it may write the clipboard sequence, after a frame.
-            Reducer.reduce(&state, .notify(LetterClipboard.copy(position, whole: whole, state: state, to: backend), isError: false))
+            let said = RecordClipboard.copy(position, whole: whole, state: state, rules: performer.insights.rules, to: backend)
+            Reducer.reduce(&state, .notify(said, isError: false))
             return
         }
         if case .switchContext(let name) = effect {
@@ -377,6 +372,8 @@ public final class DashboardSession<Backend: TerminalBackend> {
         }
         let running = services
         if running != nil { await stopServices() }
+        // A read of the messages view goes to a mailbox nobody reads from now on: it stops.
+        performer.messages.stopAll()
         performer = next.performer
         state = next.state
         dirty = true

@@ -346,7 +346,7 @@ final class DashboardRecording: Sendable {
             mailbox.post(.recordingUpdated(elapsed: nil, finished: "cannot record: \(TerminalSafe.text(error))", isError: true))
             return nil
         }
-        let task = Task.detached { [running] in
+        let task = Task.detached { [self] in
             do {
                 let done = try await recorder.run { progress in
                     mailbox.post(.recordingUpdated(elapsed: NumberFormat.duration(seconds: progress.elapsed), finished: nil, isError: false))
@@ -357,7 +357,7 @@ final class DashboardRecording: Sendable {
             } catch {
                 mailbox.post(.recordingUpdated(elapsed: nil, finished: "recording into \(out) failed: \(TerminalSafe.text(error))", isError: true))
             }
-            running.withLock { $0 = nil }
+            self.running.withLock { if $0?.recorder === recorder { $0 = nil } }
         }
         running.withLock { $0 = (recorder, task) }
         return task

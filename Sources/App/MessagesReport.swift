@@ -4,8 +4,9 @@ import EventModel
 import Dashboard
 import TerminalUI
 
-/// A record as JSON for scripts (`evtop messages`, a letter's `Y` and `:save`): key, headers and value as
-/// text when they are UTF-8, else base64 (named so, so nothing is guessed on the way back).
+/// A record as JSON for scripts (`evtop messages`, and `Y` and `:save` on a letter or a messages record):
+/// key, headers and value as text when they are UTF-8, else base64 (named so, so nothing is guessed on the
+/// way back).
 struct RecordJSON: Encodable {
     /// Bytes as JSON: `{"text": …}` when valid UTF-8, else `{"base64": …}`.
     struct Bytes: Encodable {
@@ -35,6 +36,8 @@ struct RecordJSON: Encodable {
     var correlationId: String?
     /// A value in Confluent's wire format: its schema id (the value is kept whole).
     var schemaId: UInt32?
+    /// A dead letter exported from the letter views: what evtop read in it (absent otherwise).
+    var deadLetter: DLQOutput.JSONRow?
 
     init(_ r: Record, extraction: CorrelationRules.Extraction? = nil) {
         topic = r.topic
@@ -222,7 +225,37 @@ enum MessagesText {
 }
 
 /// The messages view's reads, off the UI thread: a seek resolved to positions, then one page, as rows.
-enum MessageLoading {
+/// One read is under way at a time; ``stop(serial:)`` cancels it (the window started over, or the view
+/// was left), and a read cancelled posts nothing.
+final class MessageLoading: Sendable {
+    private let current = Mutex<(serial: Int, task: Task<Void, Never>)?>(nil)
+
+    /// Starts `read`, cancelling a read of another serial still under way (one of a window gone).
+    func start(_ read: MessageRead, log: any LogReader, rules: CorrelationRules, mailbox: ActionMailbox) -> Task<Void, Never> {
+        let task = Self.read(read, log: log, rules: rules, mailbox: mailbox)
+        let previous = current.withLock { c in
+            defer { c = (read.request.serial, task) }
+            return c
+        }
+        if let previous, previous.serial != read.request.serial { previous.task.cancel() }
+        return task
+    }
+
+    /// Cancels the read of `serial` if it is the one under way.
+    func stop(serial: Int) {
+        let task = current.withLock { c -> Task<Void, Never>? in
+            guard let running = c, running.serial == serial else { return nil }
+            c = nil
+            return running.task
+        }
+        task?.cancel()
+    }
+
+    /// Cancels whatever read is under way (the source is closing).
+    func stopAll() {
+        current.withLock { c in defer { c = nil }; return c }?.task.cancel()
+    }
+
     static func read(_ read: MessageRead, log: any LogReader, rules: CorrelationRules, mailbox: ActionMailbox) -> Task<Void, Never> {
         Task.detached {
             let reader = MessageReader(log: log, rules: rules)
@@ -235,6 +268,8 @@ enum MessageLoading {
                     request.positions = found.positions
                 }
                 let page = try await reader.read(request)
+                // Stopped: the view has moved on and drops the answer anyway; a page cut short by the stop is not one.
+                guard !Task.isCancelled else { return }
                 let marks = page.watermarks
                 let lows = Dictionary(marks.map { ($0.partition, $0.low) }, uniquingKeysWith: { a, _ in a })
                 let highs = Dictionary(marks.map { ($0.partition, $0.high) }, uniquingKeysWith: { a, _ in a })
@@ -243,8 +278,10 @@ enum MessageLoading {
                                                           start: start, lows: lows, highs: highs, scanned: page.scanned,
                                                           exhausted: page.exhausted, stoppedEarly: page.stoppedEarly)))
             } catch BrokerError.unknownTopic(let what) {
+                guard !Task.isCancelled else { return }
                 mailbox.post(.messagesReadFailed(serial: request.serial, "no topic \(what)"))
             } catch {
+                guard !Task.isCancelled else { return }
                 mailbox.post(.messagesReadFailed(serial: request.serial, String(describing: error)))
             }
         }

@@ -77,10 +77,11 @@ public enum Effect: Sendable, Hashable {
     case cancelRedrive
     /// Set letters aside in the journal (or give them back), then post `.redriveStatesLoaded`.
     case skipLetters(SkipRequest)
-    /// Put a loaded letter on the terminal's clipboard (OSC 52): its payload, or all of it as JSON (`whole`).
-    case copyLetter(RecordPosition, whole: Bool)
-    /// Write a loaded letter as JSON to a file (nil: `TOPIC-pP-OFFSET.json` in the working directory); never overwrites.
-    case saveLetter(RecordPosition, path: String?)
+    /// Put a held record (a loaded letter, a row of the messages window: ``HeldRecords/find(_:_:)``) on the
+    /// terminal's clipboard (OSC 52): its payload, or all of it as JSON (`whole`).
+    case copyRecord(RecordPosition, whole: Bool)
+    /// Write a held record as JSON to a file (nil: `TOPIC-pP-OFFSET.json` in the working directory); never overwrites.
+    case saveRecord(RecordPosition, path: String?)
     /// Close the source and open the named context's instead, without restarting: the run loop stops the
     /// source's background work, opens the context with its settings and starts over from a fresh state.
     case switchContext(String)
@@ -92,6 +93,9 @@ public enum Effect: Sendable, Hashable {
     case startRecording(path: String, duration: TimeInterval?)
     /// End the recording `:record` started (it finishes its file first).
     case stopRecording
+    /// Stop the messages view's read of this serial if it is still under way (cancelled between batches; the
+    /// view drops its answer): the window started over, or the list was left.
+    case stopMessageRead(serial: Int)
 }
 
 /// Letters to set aside (skip) or give back (un-skip), as the operator confirmed them.

@@ -99,6 +99,8 @@ public enum DeadLetterModel {
     public static let maxJSONBytes = 1 << 20
     /// Payload lines shown at most (pretty JSON).
     public static let maxPayloadLines = 400
+    /// Characters of a text payload shown at most (a long line wraps into many rows).
+    public static let maxTextCharacters = 16 * 1024
     /// Hex dump lines shown at most (16 bytes each).
     public static let maxHexLines = 256
     /// Stack trace lines shown at most.
@@ -432,8 +434,10 @@ public enum DeadLetterModel {
         return lines
     }
 
-    /// "Payload" section: pretty JSON when it parses, else a hex dump; bounded either way.
-    static func payloadLines(_ value: [UInt8]?) -> [DetailLine] {
+    /// "Payload" section: pretty JSON when it parses; else text (escaped, wrapped when drawn) when it is
+    /// UTF-8 without a NUL; else a hex dump with an ASCII column; bounded either way. `cut`: the value is
+    /// the start of a longer one, so a character split at its end is no reason for hex.
+    static func payloadLines(_ value: [UInt8]?, cut: Bool = false) -> [DetailLine] {
         guard let value else { return [DetailLine("Payload: none (tombstone)", role: .tableHeader)] }
         let size = NumberFormat.bytes(Int64(value.count))
         if value.count <= maxJSONBytes, let first = value.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }),
@@ -449,6 +453,9 @@ public enum DeadLetterModel {
             }
             return lines
         }
+        if !value.contains(0), let text = String(validating: value, as: UTF8.self) ?? (cut ? utf8Prefix(value) : nil) {
+            return textLines(text, size: size)
+        }
         var lines = [DetailLine("Payload (\(size), hex)", role: .tableHeader)]
         let shown = min(value.count, maxHexLines * 16)
         var offset = 0
@@ -461,6 +468,34 @@ public enum DeadLetterModel {
             lines.append(DetailLine("  … \(NumberFormat.grouped(Int64(value.count - shown))) more bytes", role: .textDim))
         }
         return lines
+    }
+
+    /// A text payload line by line (tabs as four spaces, control characters escaped), at most
+    /// ``maxPayloadLines`` lines and ``maxTextCharacters`` characters.
+    private static func textLines(_ text: String, size: String) -> [DetailLine] {
+        var lines = [DetailLine("Payload (\(size), text)", role: .tableHeader)]
+        let all = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        var budget = maxTextCharacters
+        var shown = 0
+        var lineCut = false
+        for line in all where shown < maxPayloadLines && budget > 0 {
+            let part = line.prefix(budget)
+            budget -= part.count
+            lineCut = part.count < line.count
+            lines.append(DetailLine("  " + TextWidth.sanitized(String(part).replacingOccurrences(of: "\t", with: "    "))))
+            shown += 1
+        }
+        if lineCut { lines.append(DetailLine("  … the rest of this line is not shown (\(NumberFormat.grouped(Int64(maxTextCharacters))) characters are)", role: .textDim)) }
+        if shown < all.count { lines.append(DetailLine("  … \(NumberFormat.grouped(Int64(all.count - shown))) more lines", role: .textDim)) }
+        return lines
+    }
+
+    /// The longest UTF-8 prefix of bytes cut inside a character (up to 3 bytes dropped).
+    private static func utf8Prefix(_ bytes: [UInt8]) -> String? {
+        for drop in 1...3 where bytes.count > drop {
+            if let s = String(validating: bytes.dropLast(drop), as: UTF8.self) { return s }
+        }
+        return nil
     }
 
     private static let hexDigits = Array("0123456789abcdef")

@@ -148,33 +148,6 @@ enum DeadLetterViews {
         state.deadLetterDetailColumn = max(0, min(max(0, widest - width), state.deadLetterDetailColumn + delta))
     }
 
-    /// The letter `y`, `Y` and `:save` act on: the one open, else the highlighted row's.
-    static func currentLetter(_ state: AppState) -> RecordPosition? {
-        switch state.view {
-        case .deadLetterDetail(let topic, let partition, let offset):
-            return RecordPosition(topic: topic, partition: partition, offset: offset)
-        case .deadLetterList(let topic):
-            return Reducer.highlighted(DeadLetterModel.letterRows(state, topic: topic), state.deadLetterCursor, key: \.key)
-                .map { RecordPosition(topic: topic, partition: $0.partition, offset: $0.offset) }
-        default:
-            return nil
-        }
-    }
-    static let copyPayload = KeyBinding([.char("y")], "y", "copy the payload to the clipboard (OSC 52)") { state, _ in
-        currentLetter(state).map { [.copyLetter($0, whole: false)] } ?? []
-    }
-    static let copyWhole = KeyBinding([.char("Y")], "Y", "copy the whole letter as JSON to the clipboard (OSC 52)") { state, _ in
-        currentLetter(state).map { [.copyLetter($0, whole: true)] } ?? []
-    }
-    /// `:save [PATH]`: the letter as JSON to a file.
-    static let save = CommandBinding(verbs: ["save", "w"], label: ":save [PATH]", help: "write the letter as JSON to a file") { state, _, argument in
-        guard let position = currentLetter(state) else {
-            Reducer.say(&state, "nothing to save here: open a dead letter (or highlight one) first", error: true)
-            return []
-        }
-        return [.saveLetter(position, path: argument.isEmpty ? nil : argument)]
-    }
-
     static let saga = KeyBinding.pure([.char("c")], "c", "dead letter → its saga") { state in
         guard case .deadLetterDetail(let topic, let partition, let offset) = state.view else { return }
         let letter = DeadLetterModel.letter(state, topic: topic, partition: partition, offset: offset)
@@ -188,7 +161,7 @@ enum DeadLetterViews {
     static let letters = ViewRegistration(
         name: "letters", summary: "one DLQ topic's letters", helpSection: "Dead letters",
         form: .argument(placeholder: "TOPIC") { .deadLetterList(topic: $0) },
-        bindings: [mark, requeue, requeueAll, skip, showHandled, copyPayload, copyWhole, ExceptionGroupsView.open],
+        bindings: [mark, requeue, requeueAll, skip, showHandled, HeldRecords.copyPayload, HeldRecords.copyWhole, ExceptionGroupsView.open],
         hints: [GlobalKeys.backHint, GlobalKeys.enterHint, GlobalKeys.filterHint, mark.hint("space", "mark"),
                 requeue.hint("r", "requeue").unlessReadOnly, requeueAll.hint("R", "all shown").unlessReadOnly,
                 GlobalKeys.helpHint, GlobalKeys.quitHint, ExceptionGroupsView.open.hint("e", "by exception"),
@@ -213,10 +186,10 @@ enum DeadLetterViews {
     static let letter = ViewRegistration(
         name: "letter", summary: "one dead letter", helpSection: "Dead letters",
         form: .argument(placeholder: "TOPIC/PARTITION/OFFSET") { ViewID.deadLetterDetail(spec: $0) },
-        bindings: [requeue, requeueAll, skip, saga, wrap, sideways, copyPayload, copyWhole],
+        bindings: [requeue, requeueAll, skip, saga, wrap, sideways, HeldRecords.copyPayload, HeldRecords.copyWhole],
         hints: [GlobalKeys.backHint, GlobalKeys.move.hint("j/k", "scroll"), GlobalKeys.page.hint("PgUp/PgDn", "page"),
                 requeue.hint("r", "requeue").unlessReadOnly, saga.hint("c", "saga"), GlobalKeys.helpHint, GlobalKeys.quitHint,
-                wrap.hint("w") { $0.deadLetterDetailWrap ? "no wrap" : "wrap" }, copyPayload.hint("y", "copy"),
+                wrap.hint("w") { $0.deadLetterDetailWrap ? "no wrap" : "wrap" }, HeldRecords.copyPayload.hint("y", "copy"),
                 skip.hint("x", "skip").unlessReadOnly],
         // A scrolling text, not a table: j/k and paging scroll it, keeping the last page full.
         navigation: .custom(move: { state, view, delta in

@@ -244,26 +244,56 @@ public enum MessagesModel {
 
     // MARK: - Loading
 
-    /// The read the view needs now, if any (the seek, a page at an edge the cursor nears, the tail).
+    /// The read the view needs now, if any (the seek, a page at an edge the cursor nears, the tail); when the
+    /// window starts over (another topic, another structured filter), first the stop of the read in flight.
     static func plannedLoads(_ state: inout AppState) -> [Effect] {
         guard case .registered("messages", let argument) = state.view, let scope = scope(argument) else { return [] }
+        let stop = restartIfChanged(&state)
+        return stop + nextRead(&state, scope: scope)
+    }
+
+    /// Another topic, or another structured filter: the window starts over where it was opened, and the read
+    /// in flight for the old one is stopped. A structured filter is read from the log once it is entered,
+    /// not at every key typed.
+    private static func restartIfChanged(_ state: inout AppState) -> [Effect] {
         var s = state.viewStates[MessagesState.self]
-        // Another topic, or another structured filter: start over where the window was opened.
-        // A structured filter is read from the log once it is entered, not at every key typed.
         let typing = state.prompt?.kind == .filter
         let text = state.filters["messages"] ?? ""
         let structured = typing && s.view == state.view ? s.filterText : (MessageFilter.isStructured(text) ? text : nil)
-        if s.view != state.view || s.filterText != structured {
-            let keep = s.view == state.view ? (s.start, s.oldestFirst, s.following) : (.end, false, false)
-            s = restart(s, view: state.view, start: keep.0)
-            s.oldestFirst = keep.1
-            s.following = keep.2
-            s.filterText = structured
-        }
+        guard s.view != state.view || s.filterText != structured else { return [] }
+        let stop = stopRead(&s)
+        let keep = s.view == state.view ? (s.start, s.oldestFirst, s.following) : (.end, false, false)
+        s = restart(s, view: state.view, start: keep.0)
+        s.oldestFirst = keep.1
+        s.following = keep.2
+        s.filterText = structured
+        state.viewStates[MessagesState.self] = s
+        return stop
+    }
+
+    /// Stops the read in flight, if any: its answer will be dropped (the serial moves on) and the performer is
+    /// asked to cancel it (a structured filter's scan stops between batches).
+    static func stopRead(_ s: inout MessagesState) -> [Effect] {
+        guard s.loading else { return [] }
+        let serial = s.serial
+        s.loading = false
+        s.serial += 1
+        return [.stopMessageRead(serial: serial)]
+    }
+
+    /// The view shown changed: leaving the messages list (for a record, a saga or another view) stops the read
+    /// in flight; the list reads that page again when it shows once more.
+    static func viewChanged(_ state: inout AppState) -> [Effect] {
+        if case .registered("messages", _) = state.view { return [] }
+        return stopRead(&state.viewStates[MessagesState.self])
+    }
+
+    private static func nextRead(_ state: inout AppState, scope: (topic: String, partition: Int32?)) -> [Effect] {
+        var s = state.viewStates[MessagesState.self]
         defer { state.viewStates[MessagesState.self] = s }
         guard !s.loading, !state.paused || !s.started else { return [] }
         let filter: MessageFilter?
-        do { filter = try structured.map(MessageFilter.init) } catch {
+        do { filter = try s.filterText.map(MessageFilter.init) } catch {
             // A filter that looks structured but does not parse (`/error`): say why, read nothing.
             if s.error == nil { s.error = "\(error)" }
             s.started = true
@@ -374,22 +404,25 @@ public enum MessagesModel {
         }
     }
 
-    /// `:seek TARGET` in a messages view: the window starts over there.
-    static func seek(_ state: inout AppState, _ argument: String) {
+    /// `:seek TARGET` in a messages view: the window starts over there (the read in flight is stopped).
+    static func seek(_ state: inout AppState, _ argument: String) -> [Effect] {
         guard case .registered("messages", _) = state.view else {
             Reducer.say(&state, ":seek works in the messages view (m on a topic, enter on a partition)", error: true)
-            return
+            return []
         }
         do {
             let target = try SeekTarget.parse(argument, now: state.now, utcOffsetSeconds: state.utcOffsetSeconds)
-            let old = state.viewStates[MessagesState.self]
+            var old = state.viewStates[MessagesState.self]
+            let stop = stopRead(&old)
             var s = restart(old, view: state.view, start: target)
             s.oldestFirst = target != .end ? true : old.oldestFirst
             s.filterText = old.filterText
             state.viewStates[MessagesState.self] = s
             Reducer.say(&state, "seeking to \(argument.trimmingCharacters(in: .whitespaces))")
+            return stop
         } catch {
             Reducer.say(&state, "\(error)", error: true)
+            return []
         }
     }
 }

@@ -117,14 +117,15 @@ enum MessageDetailScreen {
             lines.append(DetailLine("Key: none", role: .tableHeader))
         }
         lines.append(DetailLine(""))
-        if let size = row.valueBytes, let kept = r.value?.count, size > kept {
+        let cut = row.valueBytes.map { $0 > (r.value?.count ?? 0) } ?? false
+        if cut, let size = row.valueBytes, let kept = r.value?.count {
             lines.append(DetailLine("the value is \(NumberFormat.bytes(Int64(size))): its first \(NumberFormat.bytes(Int64(kept))) are shown", role: .lagWarn))
         }
         if let value = r.value, let frame = ConfluentFrame(value) {
             lines.append(DetailLine("Confluent wire format: magic byte 0, schema id \(frame.schemaID) (decoding it needs the schema registry)", role: .tableHeader))
-            lines += DeadLetterModel.payloadLines(Array(frame.payload))
+            lines += DeadLetterModel.payloadLines(Array(frame.payload), cut: cut)
         } else {
-            lines += DeadLetterModel.payloadLines(r.value)
+            lines += DeadLetterModel.payloadLines(r.value, cut: cut)
         }
         return lines
     }
@@ -182,10 +183,11 @@ enum MessagesViews {
     static let list = ViewRegistration(
         name: "messages", summary: "a topic's messages: tail, seek, filter", helpSection: "Messages", verbs: ["messages", "m"],
         form: .argument(placeholder: "TOPIC[@P]") { MessagesModel.scope($0).map { MessagesModel.view(topic: $0.topic, partition: $0.partition) } },
-        bindings: [follow, order],
+        bindings: [follow, order, HeldRecords.copyPayload, HeldRecords.copyWhole],
         hints: [GlobalKeys.backHint, GlobalKeys.enterHint, follow.hint("f") { $0.viewStates[MessagesState.self].following ? "stop tail" : "tail" },
                 order.hint("o") { $0.viewStates[MessagesState.self].oldestFirst ? "newest first" : "oldest first" },
-                GlobalKeys.filterHint, GlobalKeys.command.hint(":seek", "offset/time"), GlobalKeys.helpHint, GlobalKeys.quitHint],
+                GlobalKeys.filterHint, GlobalKeys.command.hint(":seek", "offset/time"), HeldRecords.copyPayload.hint("y", "copy"),
+                GlobalKeys.helpHint, GlobalKeys.quitHint],
         navigation: .table(TableAccess(keys: { state, _ in MessagesModel.rows(state).map(\.key) },
                                        cursor: { $0.viewStates[MessagesState.self].cursor },
                                        setCursor: { $0.viewStates[MessagesState.self].cursor = $1 })),
@@ -203,8 +205,9 @@ enum MessagesViews {
     static let record = ViewRegistration(
         name: "message", summary: "one record: headers, key, payload", helpSection: "Messages", verbs: ["message"],
         form: .argument(placeholder: "TOPIC@P/OFFSET") { MessagesModel.recordPosition($0) != nil ? .registered(name: "message", argument: $0) : nil },
-        bindings: [saga],
-        hints: [GlobalKeys.backHint, GlobalKeys.move.hint("j/k", "scroll"), saga.hint("c", "saga"), GlobalKeys.helpHint, GlobalKeys.quitHint],
+        bindings: [saga, HeldRecords.copyPayload, HeldRecords.copyWhole],
+        hints: [GlobalKeys.backHint, GlobalKeys.move.hint("j/k", "scroll"), saga.hint("c", "saga"), HeldRecords.copyPayload.hint("y", "copy"),
+                GlobalKeys.command.hint(":save", "to a file"), GlobalKeys.helpHint, GlobalKeys.quitHint],
         navigation: .custom(move: { state, view, delta in
             guard case .registered(_, let argument) = view, let p = MessagesModel.recordPosition(argument),
                   let row = MessagesModel.row(state, p) else { return }
@@ -226,8 +229,7 @@ enum MessagesViews {
             Reducer.say(&state, "usage: :seek beginning | end | OFFSET | -N | -15m | 12:03 | 2026-12-03T12:03", error: true)
             return []
         }
-        MessagesModel.seek(&state, argument)
-        return []
+        return MessagesModel.seek(&state, argument)
     }
 
     /// `m` on the topics view: the highlighted topic's messages.

@@ -14,6 +14,8 @@ public enum Reducer {
         var effects = apply(&state, action)
         // A message said about one view ("following: …") does not follow the operator to the next.
         if state.view != viewBefore, state.message == messageBefore { state.message = nil }
+        // Leaving the messages list stops its read in flight (a long filter scan goes no further).
+        if state.view != viewBefore { effects += MessagesModel.viewChanged(&state) }
         TopicsModel.refreshCache(&state)
         // Probing looks at every topic: only a new snapshot can bring new ones, not a key.
         if case .snapshot = action { effects += DeadLetterModel.plannedProbes(&state) }

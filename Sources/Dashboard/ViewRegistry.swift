@@ -171,7 +171,7 @@ public enum GlobalKeys {
             state.paused = verb == "pause"
             return []
         },
-        DeadLetterViews.save,
+        HeldRecords.save,
         MessagesViews.seek,
         RecordingModel.command,
         CommandBinding(verbs: ["help", "h"], label: ":help", help: "this help") { state, _, _ in

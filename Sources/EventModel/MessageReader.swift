@@ -96,6 +96,8 @@ public struct MessageReader: Sendable {
         var positions: [Int32: LogPosition] = [:]
         var marks: [Int32: PartitionWatermarks] = [:]
         for p in info.partitions where only?.contains(p.partition) ?? true {
+            // A seek by time costs a few dozen reads a partition: a read stopped goes no further.
+            try Task.checkCancellation()
             marks[p.partition] = p
             positions[p.partition] = try await log.seekPosition(topic: topic, partition: p, to: target)
         }

@@ -182,3 +182,76 @@ final class DashboardSessionTests: XCTestCase {
         XCTAssertTrue(session.backend.buffer.plainText.contains(".DLT"), session.backend.buffer.plainText)
     }
 }
+
+extension DashboardSessionTests {
+    private func type(_ session: DashboardSession<TestBackend>, _ command: String) async {
+        await press(session, [.char(":")] + command.map { Key.char($0) } + [.enter])
+    }
+
+    private func press(_ session: DashboardSession<TestBackend>, _ keys: [Key]) async {
+        session.backend.enqueue(keys: keys)
+        let settled = await session.settle(timeout: .seconds(60))
+        XCTAssertTrue(settled, "every load the keys started came back")
+    }
+
+    /// The document `evtop messages --json` prints for `r`, as the session's rules read it.
+    private func printed(_ r: Record, _ session: DashboardSession<TestBackend>) throws -> NSDictionary {
+        let json = try ScriptJSON.encode(RecordJSON(r, extraction: session.performer.insights.rules.extract(r)))
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? NSDictionary)
+    }
+
+    private func object(_ text: String) throws -> NSDictionary {
+        try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary, text)
+    }
+
+    /// `y`, `Y` and `:save` in the messages view, on the highlighted row and on the open record, through the
+    /// letters' path: the clipboard and the file hold what `evtop messages --json` prints for the record; a
+    /// value longer than the window keeps is not copied cut, and `:save` reads it whole from the log.
+    func testAMessagesRecordIsCopiedAndSavedAsEvtopMessagesPrintsIt() async throws {
+        let path = dir.appendingPathComponent("messages.db").path
+        let records: [OutgoingRecord] = [
+            OutgoingRecord(topic: "orders", partition: 0, timestampMillis: 1_800_000_000_000, key: Array("ord-1".utf8),
+                           headers: [RecordHeader("event-type", "OrderPlaced"), RecordHeader("correlation-id", "ord-1")],
+                           value: Array("{\"order\":1,\"note\":\"\\u001b[31m\"}".utf8)),
+            OutgoingRecord(topic: "orders", partition: 0, timestampMillis: 1_800_000_000_100, key: nil, headers: [],
+                           value: Array(String(repeating: "0123456789", count: 10_000).utf8)),
+            OutgoingRecord(topic: "orders", partition: 0, timestampMillis: 1_800_000_000_200, key: [0xFF], headers: [],
+                           value: [0xFF, 0x00, 0x01]),
+        ]
+        do {
+            let log = try SQLiteLog(path: path)
+            try await log.createTopic("orders", partitions: 1)
+            try await log.produce(records)
+        }
+        let stored = try await SQLiteLog(path: path, mode: .readOnly).read(topic: "orders", partition: 0, from: 0, maxRecords: 10).records
+        XCTAssertEqual(stored.count, 3)
+        let session = try await session(path)
+        await type(session, "messages orders@0")
+        XCTAssertEqual(MessagesModel.rows(session.state).map(\.record.offset), [2, 1, 0], session.backend.buffer.plainText)
+
+        // The newest, highlighted: its binary payload goes to the clipboard as base64.
+        await press(session, [.char("y")])
+        XCTAssertEqual(session.backend.clipboard, [Data([0xFF, 0x00, 0x01]).base64EncodedString()])
+        XCTAssertEqual(session.state.message?.text.hasPrefix("copied the binary payload as base64 (3 B)"), true, session.state.message?.text ?? "")
+        // The oldest: Y copies the record as evtop messages --json prints it.
+        await press(session, [.char("G"), .char("Y")])
+        XCTAssertEqual(try object(try XCTUnwrap(session.backend.clipboard.last)), try printed(stored[0], session))
+        XCTAssertEqual(try object(try XCTUnwrap(session.backend.clipboard.last))["eventType"] as? String, "OrderPlaced")
+        XCTAssertNil(try object(try XCTUnwrap(session.backend.clipboard.last))["deadLetter"])
+        // The 100 kB one is held cut: nothing is copied, and :save is offered.
+        await press(session, [.char("k"), .char("y")])
+        XCTAssertEqual(session.backend.clipboard.count, 2)
+        XCTAssertEqual(session.state.message?.text.contains("the view keeps only the first 64.0 KiB of this 97.7 KiB value: :save writes the record whole to a file"), true, session.state.message?.text ?? "")
+        // :save from its detail writes it whole, read again from the log, and never over a file.
+        await press(session, [.enter])
+        XCTAssertEqual(session.state.view, MessagesModel.recordView(stored[1]))
+        let file = dir.appendingPathComponent("big.json").path
+        await type(session, "save " + file)
+        XCTAssertEqual(session.state.message?.text, "saved orders p0@1 as JSON to \(file)")
+        let saved = try object(String(contentsOfFile: file, encoding: .utf8))
+        XCTAssertEqual(saved, try printed(stored[1], session))
+        XCTAssertEqual(((saved["value"] as? NSDictionary)?["text"] as? String)?.utf8.count, 100_000)
+        await type(session, "save " + file)
+        XCTAssertEqual(session.state.message?.text.contains("it exists already"), true, session.state.message?.text ?? "")
+    }
+}

@@ -243,10 +243,17 @@ final class DeadLetterReducerTests: XCTestCase {
         XCTAssertTrue(text.contains { $0.hasPrefix("Stack trace (5 lines)") })
 
         var big = letter
-        big.record.value = [UInt8](repeating: 0x41, count: 10 * 1024 * 1024)
+        big.record.value = [UInt8](repeating: 0xFF, count: 10 * 1024 * 1024)
         let bigLines = DeadLetterModel.detailLines(big, state: state)
         XCTAssertLessThan(bigLines.count, 400)
         XCTAssertTrue(bigLines.contains { $0.text.contains("more bytes") })
+        // 10 MiB of text on one line: shown as text, cut at maxTextCharacters, and it says so.
+        var bigText = letter
+        bigText.record.value = [UInt8](repeating: 0x41, count: 10 * 1024 * 1024)
+        let textLines = DeadLetterModel.detailLines(bigText, state: state)
+        XCTAssertTrue(textLines.contains { $0.text == "Payload (10.0 MiB, text)" }, textLines.map(\.text).joined(separator: "\n"))
+        XCTAssertEqual(textLines.filter { $0.text.hasPrefix("  AAAA") }.map { $0.text.count }, [2 + DeadLetterModel.maxTextCharacters])
+        XCTAssertTrue(textLines.contains { $0.text.contains("the rest of this line is not shown") })
         var bigJSON = letter
         bigJSON.record.value = Array(("[" + (0..<100_000).map(String.init).joined(separator: ",") + "]").utf8)
         let jsonLines = DeadLetterModel.detailLines(bigJSON, state: state)

@@ -234,6 +234,144 @@ final class MessagesViewTests: XCTestCase {
         XCTAssertTrue(text.contains("needs a comparison"), text)
     }
 
+    /// Effects other than reads (what `y`, `Y`, `:save` and stops ask for).
+    private func others(_ effects: [Effect]) -> [Effect] {
+        effects.filter { if case .readMessages = $0 { return false }; return true }
+    }
+
+    func testCopyAndSaveActOnTheHighlightedRowAndTheOpenRecordThroughTheLettersEffects() throws {
+        var (state, effects) = open()
+        let first = try XCTUnwrap(read(effects))
+        let big = Self.record(1, 60, ms: Self.t0, key: Array("big".utf8), value: [UInt8](repeating: 0x41, count: 100_000))
+        let page = [big] + Array(Self.orders(100..<110).reversed())
+        _ = answer(&state, first, page, positions: [0: 50, 1: 50], start: [0: 61, 1: 61], highs: [0: 61, 1: 61], exhausted: true)
+        // The list: the highlighted row.
+        Reducer.reduce(&state, .key(.char("j")))
+        let ord109 = RecordPosition(topic: "orders", partition: 1, offset: 54)
+        XCTAssertEqual(MessagesModel.highlighted(state)?.record.key, Array("ord-109".utf8))
+        XCTAssertEqual(others(Reducer.reduce(&state, .key(.char("y")))), [.copyRecord(ord109, whole: false)])
+        XCTAssertEqual(others(Reducer.reduce(&state, .key(.char("Y")))), [.copyRecord(ord109, whole: true)])
+        XCTAssertEqual(others(Reducer.runCommand(&state, "save /tmp/ord.json")), [.saveRecord(ord109, path: "/tmp/ord.json")])
+        // The record found where the messages view holds it, with what the rules found when it was read.
+        let held = try XCTUnwrap(HeldRecords.find(state, ord109))
+        XCTAssertEqual(held.record.key, Array("ord-109".utf8))
+        XCTAssertEqual(held.extraction?.eventType, "OrderCancelled")
+        XCTAssertEqual(held.extraction?.correlationID, "ord-109")
+        XCTAssertNil(held.letter)
+        XCTAssertNil(held.cutFrom)
+        // The detail: the record open, cut to 64 KiB in the window, and the held record says how long it is.
+        Reducer.reduce(&state, .key(.char("k")))
+        Reducer.reduce(&state, .key(.enter))
+        XCTAssertEqual(state.view, MessagesModel.recordView(big))
+        let bigAt = RecordPosition(topic: "orders", partition: 1, offset: 60)
+        XCTAssertEqual(others(Reducer.reduce(&state, .key(.char("y")))), [.copyRecord(bigAt, whole: false)])
+        XCTAssertEqual(others(Reducer.runCommand(&state, "save")), [.saveRecord(bigAt, path: nil)])
+        let cut = try XCTUnwrap(HeldRecords.find(state, bigAt))
+        XCTAssertEqual(cut.cutFrom, 100_000)
+        XCTAssertEqual(cut.record.value?.count, MessagesModel.maxValueBytes)
+        // The keys are listed where the help shows the messages views' keys.
+        let help = try XCTUnwrap(HelpScreen.sections.first { $0.title == "Messages" })
+        XCTAssertEqual(help.entries.filter { ["y", "Y"].contains($0.key) }.map(\.key), ["y", "Y"])
+        // Elsewhere there is nothing to save, and it says so.
+        Reducer.reduce(&state, .key(.char("1")))
+        XCTAssertEqual(Reducer.runCommand(&state, "save"), [])
+        XCTAssertEqual(state.message?.text.hasPrefix("nothing to save here"), true)
+    }
+
+    func testATextValueThatIsNotJSONShowsAsWrappedTextAndOnlyBinaryAsHex() throws {
+        var (state, effects) = open(width: 80, height: 30)
+        let first = try XCTUnwrap(read(effects))
+        let csv = "ord-42,2026-12-05T02:00:00Z,customer-42,\"Main St, 1\",129.90,EUR,express\tgift-wrapped,\u{1B}[31mred,"
+            + "a line long enough to wrap at eighty columns of the terminal\nsecond line"
+        let hello = Self.record(0, 1, ms: Self.t0 - 2, key: nil, value: Array("hello world".utf8))
+        let text = Self.record(0, 2, ms: Self.t0 - 1, key: nil, value: Array(csv.utf8))
+        let nul = Self.record(0, 3, ms: Self.t0, key: nil, value: Array("text\0with a NUL".utf8))
+        _ = answer(&state, first, [nul, text, hello], positions: [0: 1], start: [0: 4], highs: [0: 4], exhausted: true)
+        // Newest first: the NUL one, the CSV line, hello world.
+        func detail(_ r: Record) -> String {
+            if case .registered("message", _) = state.view { Reducer.reduce(&state, .key(.escape)) }
+            Reducer.reduce(&state, .key(.char("g")))
+            for _ in 0..<([nul, text, hello].firstIndex(of: r) ?? 0) { Reducer.reduce(&state, .key(.char("j"))) }
+            Reducer.reduce(&state, .key(.enter))
+            return Screen.render(state, theme: .fallback).plainText
+        }
+        let helloText = detail(hello)
+        XCTAssertEqual(state.view, MessagesModel.recordView(hello))
+        XCTAssertTrue(helloText.contains("Payload (11 B, text)"), helloText)
+        XCTAssertTrue(helloText.contains("│   hello world"), helloText)
+        let nulText = detail(nul)
+        XCTAssertEqual(state.view, MessagesModel.recordView(nul))
+        XCTAssertTrue(nulText.contains("74 65 78 74 00 77 69 74") && nulText.contains("|text.wit"), nulText)
+        _ = detail(text)
+        XCTAssertEqual(state.view, MessagesModel.recordView(text))
+        let screen = Screen.render(state, theme: .fallback)
+        XCTAssertFalse(screen.plainText.contains("\u{1B}"), screen.plainText)
+        assertGolden(screen, "message-detail-text-80x30")
+    }
+
+    func testLeavingTheListStopsTheReadInFlightAndDropsItsLateAnswer() throws {
+        var (state, effects) = open()
+        let first = try XCTUnwrap(read(effects))
+        // esc back to the topics while the first read is under way: it is stopped.
+        effects = Reducer.reduce(&state, .key(.escape))
+        XCTAssertNotEqual(state.view.name, "messages")
+        XCTAssertEqual(others(effects), [.stopMessageRead(serial: first.request.serial)])
+        // Its answer, late, does not land in the window.
+        _ = answer(&state, first, Array(Self.orders(0..<20).reversed()), positions: [0: 0, 1: 0], start: [0: 10, 1: 10], exhausted: true)
+        XCTAssertEqual(state.viewStates[MessagesState.self].rows.count, 0)
+        // Back on the list, the page is read again, under a new serial.
+        effects = Reducer.reduce(&state, .key(.char("m")))
+        let again = try XCTUnwrap(read(effects))
+        XCTAssertEqual(again.seek, .end)
+        XCTAssertGreaterThan(again.request.serial, first.request.serial)
+        _ = answer(&state, again, Array(Self.orders(0..<20).reversed()), positions: [0: 0, 1: 0], start: [0: 10, 1: 10], exhausted: true)
+        XCTAssertEqual(state.viewStates[MessagesState.self].rows.count, 20)
+        // Nothing in flight: opening a record stops nothing.
+        XCTAssertEqual(others(Reducer.reduce(&state, .key(.enter))), [])
+    }
+
+    func testEscAndASeekStopAStructuredScanUnderWay() throws {
+        var (state, effects) = open()
+        let first = try XCTUnwrap(read(effects))
+        _ = answer(&state, first, Array(Self.orders(100..<300).reversed()), positions: [0: 50, 1: 50], start: [0: 150, 1: 150])
+        Reducer.reduce(&state, .key(.char("/")))
+        for c in "key=nothing-like-this" { Reducer.reduce(&state, .key(.char(c))) }
+        effects = Reducer.reduce(&state, .key(.enter))
+        let scan = try XCTUnwrap(read(effects))
+        effects = answer(&state, scan, [], positions: [0: 100, 1: 100], start: [0: 150, 1: 150], stoppedEarly: true, scanned: 100)
+        // The scan goes on page after page; esc stops the page under way and reads the unfiltered window again.
+        let going = try XCTUnwrap(read(effects))
+        XCTAssertEqual(going.request.filter?.text, "key=nothing-like-this")
+        effects = Reducer.reduce(&state, .key(.escape))
+        XCTAssertEqual(others(effects), [.stopMessageRead(serial: going.request.serial)])
+        let unfiltered = try XCTUnwrap(read(effects))
+        XCTAssertNil(unfiltered.request.filter)
+        XCTAssertNil(state.viewStates[MessagesState.self].filterText)
+        // The stopped scan's answer is dropped; the new window's lands.
+        _ = answer(&state, going, [], positions: [0: 0, 1: 0], stoppedEarly: true, scanned: 50_000)
+        XCTAssertEqual(state.viewStates[MessagesState.self].scanned, 0)
+        _ = answer(&state, unfiltered, Array(Self.orders(100..<300).reversed()), positions: [0: 50, 1: 50], start: [0: 150, 1: 150])
+        XCTAssertEqual(state.viewStates[MessagesState.self].rows.count, 200)
+        // A seek while a page is read stops that read too.
+        Reducer.reduce(&state, .key(.char("G")))
+        let older = try XCTUnwrap(state.viewStates[MessagesState.self].loading ? state.viewStates[MessagesState.self].serial : nil)
+        XCTAssertEqual(others(Reducer.runCommand(&state, "seek beginning")), [.stopMessageRead(serial: older)])
+    }
+
+    /// `o` only shows the same window the other way round (rows are kept newest first): a page read for it
+    /// still belongs to it, so the flip stops nothing and the page lands.
+    func testAnOrderFlipKeepsTheWindowSoItsPageUnderWayLands() throws {
+        var (state, effects) = open()
+        let first = try XCTUnwrap(read(effects))
+        _ = answer(&state, first, Array(Self.orders(100..<300).reversed()), positions: [0: 50, 1: 50], start: [0: 150, 1: 150])
+        let older = try XCTUnwrap(read(Reducer.reduce(&state, .key(.char("G")))))
+        XCTAssertEqual(others(Reducer.reduce(&state, .key(.char("o")))), [])
+        XCTAssertTrue(state.viewStates[MessagesState.self].oldestFirst)
+        _ = answer(&state, older, Array(Self.orders(0..<100).reversed()), positions: [0: 0, 1: 0], exhausted: true)
+        XCTAssertEqual(state.viewStates[MessagesState.self].rows.count, 300)
+        XCTAssertEqual(MessagesModel.rows(state).first?.record.key, Array("ord-0".utf8), "oldest first")
+    }
+
     func testViewArgumentsNameAPartitionOnlyWhenTheyMeanIt() {
         XCTAssertEqual(MessagesModel.scope("orders")?.topic, "orders")
         XCTAssertNil(MessagesModel.scope("orders")?.partition)

@@ -146,6 +146,23 @@ final class MessagesEndToEndTests: XCTestCase {
         session.waitFor("its saga", limit: 60) { $0.contains("ord-4") && $0.contains("OrderPaid") }
         session.sendKeys("Escape")
         session.waitFor("back on the record") { $0.contains("Headers (2)") }
+        // Y copies the record as evtop messages --json prints it (tmux keeps OSC 52 in its buffer), :save writes it.
+        try session.run(["set-option", "-s", "set-clipboard", "on"])
+        session.send(literal: "Y")
+        session.waitFor("the record copied") { $0.contains("copied the record as JSON") }
+        let copied = try session.run(["show-buffer"]).stdout
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(copied.utf8)) as? NSDictionary, copied)
+        XCTAssertEqual(doc["correlationId"] as? String, "ord-4")
+        XCTAssertEqual((doc["value"] as? NSDictionary)?["text"] as? String, "{\"order\":4}")
+        let printed = try runProcess(binary, ["messages", "orders", "--broker", "kafka://\(bs)", "--partition", "\(doc["partition"] as? Int ?? -1)",
+                                              "--from", "\(doc["offset"] as? Int ?? -1)", "--limit", "1", "--json"], env: box.environment)
+        XCTAssertEqual(printed.status, 0, printed.stderr)
+        XCTAssertEqual(try JSONSerialization.jsonObject(with: Data(printed.stdout.utf8)) as? [NSDictionary], [doc])
+        let file = box.path("ord-4.json")
+        session.send(literal: ":save \(file)")
+        session.sendKeys("Enter")
+        session.waitFor("saved") { $0.contains("as JSON to") }
+        XCTAssertEqual(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? NSDictionary, doc)
         session.sendKeys("Escape")
         session.waitFor("back on the list") { $0.contains("orders · newest first") }
         // Seek to the beginning: oldest first, the first record on top.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import EventModel
 
@@ -264,6 +265,68 @@ final class MessageReaderTests: XCTestCase {
             XCTFail("partition 9 was read")
         } catch {
             XCTAssertTrue(String(describing: error).contains("partition 9"), "\(error)")
+        }
+    }
+}
+
+/// A log that counts its reads and, at the read numbered `cancelAt`, cancels the task reading (as the
+/// messages view's stop does, between batches).
+private final class CancellingLog: LogReader {
+    let log: InMemoryLog
+    let cancelAt: Int
+    let reads = Mutex(0)
+
+    init(_ log: InMemoryLog, cancelAt: Int) {
+        self.log = log
+        self.cancelAt = cancelAt
+    }
+
+    var sourceDescription: String { "memory:" }
+    func snapshot() async throws -> BrokerSnapshot { try await log.snapshot() }
+    func watermarks(topic: String) async throws -> TopicInfo { try await log.watermarks(topic: topic) }
+    func identity() async -> SourceIdentity? { await log.identity() }
+    func read(topic: String, partition: Int32, from position: LogPosition, maxRecords: Int) async throws -> (records: [Record], next: LogPosition) {
+        let n = reads.withLock { $0 += 1; return $0 }
+        if n == cancelAt { withUnsafeCurrentTask { $0?.cancel() } }
+        return try await log.read(topic: topic, partition: partition, from: position, maxRecords: maxRecords)
+    }
+}
+
+final class MessageReaderCancellationTests: XCTestCase {
+    private func log() async throws -> InMemoryLog {
+        let log = InMemoryLog()
+        try await log.createTopic("orders", partitions: 2)
+        try await log.produce((0..<4_000).map { n in
+            OutgoingRecord(topic: "orders", partition: Int32(n % 2), timestampMillis: Int64(n), headers: [RecordHeader("event-type", "OrderPlaced")],
+                           value: Array("{\"n\":\(n)}".utf8))
+        })
+        return log
+    }
+
+    /// A filter that matches nothing scans both ways batch after batch; cancelled at its second read, it reads no
+    /// further batch, in this partition or the next, and says it stopped early.
+    func testAScanCancelledStopsBetweenBatchesBothWays() async throws {
+        let memory = try await log()
+        let filter = try MessageFilter("type=Nothing")
+        for (direction, start) in [(MessageDirection.newer, LogPosition(0)), (.older, 2_000)] {
+            var uncancelled = MessageReader(log: CancellingLog(memory, cancelAt: .max), rules: .default)
+            uncancelled.batch = 100
+            let full = try await uncancelled.read(MessageRequest(topic: "orders", positions: [0: start, 1: start], direction: direction, limit: 10,
+                                                                 filter: filter, scanBudget: .max))
+            XCTAssertEqual(full.scanned, 4_000, "\(direction): without a stop the scan reads every record")
+            XCTAssertFalse(full.stoppedEarly)
+
+            let counting = CancellingLog(memory, cancelAt: 2)
+            var reader = MessageReader(log: counting, rules: .default)
+            reader.batch = 100
+            let page = try await Task {
+                try await reader.read(MessageRequest(topic: "orders", positions: [0: start, 1: start], direction: direction, limit: 10,
+                                                     filter: filter, scanBudget: .max))
+            }.value
+            XCTAssertTrue(page.stoppedEarly, "\(direction)")
+            XCTAssertEqual(page.scanned, 200, "\(direction): the two batches read before the stop")
+            XCTAssertEqual(counting.reads.withLock { $0 }, 2, "\(direction)")
+            XCTAssertFalse(page.exhausted)
         }
     }
 }
