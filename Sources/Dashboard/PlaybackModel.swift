@@ -40,7 +40,7 @@ public enum PlaybackModel {
     public static let history: TimeInterval = 600
 
     static let keys = KeyBinding([.char("["), .char("]"), .char("{"), .char("}")], "[ ] { }",
-                                 "recording: clock back / on 10 s, 1 min") { state, key in
+                                 "recording: clock −/+ 10 s, 1 min") { state, key in
         guard let playback = state.playback else {
             Reducer.say(&state, "[ ] move the clock of a recording: evtop --broker file:PATH (make one with evtop record)")
             return []
@@ -98,7 +98,7 @@ public struct RecordingBadge: Sendable, Hashable {
 /// `:record FILE [DURATION]` and `:record stop`: what `evtop record` does, from the dashboard's source.
 public enum RecordingModel {
     static let command = CommandBinding(verbs: ["record"], label: ":record FILE [5m]",
-                                        help: "record an incident into FILE (until :record stop, or for 5m)") { state, _, argument in
+                                        help: "record an incident to FILE (:record stop)") { state, _, argument in
         let words = argument.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         if state.playback != nil {
             Reducer.say(&state, "this is a recording already: it cannot be recorded again", error: true)

@@ -126,7 +126,7 @@ final class TopicsScreenTests: XCTestCase {
         for _ in 0..<200 { Reducer.reduce(&state, .key(.char("j"))) }
         XCTAssertTrue(state.showHelp, "j scrolls help, it does not close it")
         let bottom = Screen.render(state, theme: .fallback).plainText
-        for key in ["Requeue dialog", "+ -", "rate limit up / down", "dry run on / off"] {
+        for key in ["+ -", "rate limit up / down", "dry run on / off", ":record FILE"] {
             XCTAssertTrue(bottom.contains(key), "\(key) reachable by scrolling:\n\(bottom)")
         }
         XCTAssertTrue(bottom.contains("j k scroll"), "the border says where the reader is")
