@@ -352,7 +352,7 @@ final class DashboardRecording: Sendable {
                     mailbox.post(.recordingUpdated(elapsed: NumberFormat.duration(seconds: progress.elapsed), finished: nil, isError: false))
                 }
                 let left = done.notes.isEmpty ? "" : " (" + done.notes.joined(separator: "; ") + ")"
-                mailbox.post(.recordingUpdated(elapsed: nil, finished: "recorded \(done.line) into \(out)\(left): open it with evtop --broker file:\(out)",
+                mailbox.post(.recordingUpdated(elapsed: nil, finished: "recorded \(out): \(done.line)\(left) · open it with --broker file:",
                                                isError: false))
             } catch {
                 mailbox.post(.recordingUpdated(elapsed: nil, finished: "recording into \(out) failed: \(TerminalSafe.text(error))", isError: true))
