@@ -180,20 +180,7 @@ extension SourceBackend {
         schemes: ["sqlite"],
         kind: "embedded store",
         example: "sqlite:PATH",
-        check: { url, rest in
-            var path = rest
-            if path.hasPrefix("//") {
-                path.removeFirst(2)
-                // `sqlite://user:password@host/…` is no local file, and its credentials must not reach an error.
-                if path.prefix(while: { $0 != "/" }).contains("@") {
-                    throw BrokerError.badURL(url, reason: "a store is a local file, reached without a user or password (example: sqlite:~/demo.db)")
-                }
-            }
-            guard !path.isEmpty else {
-                throw BrokerError.badURL(url, reason: "no file path after 'sqlite:' (example: sqlite:~/demo.db)")
-            }
-            return Paths.expand(path)
-        },
+        check: { url, rest in try localPath(url, rest, scheme: "sqlite", naming: "a store", example: "~/demo.db") },
         spell: { "sqlite:" + $0 },
         suggest: { "sqlite:\($0) for a store file" },
         open: { path, settings in
@@ -217,19 +204,28 @@ extension SourceBackend {
             return opened
         })
 
+    /// The path of a local file in `SCHEME:PATH` or `SCHEME://PATH`, expanded (`~`). A file is reached without
+    /// a user or password: `sqlite://user:password@host/…` is refused before its credentials reach an error.
+    private static func localPath(_ url: String, _ rest: String, scheme: String, naming what: String, example: String) throws -> String {
+        var path = rest
+        if path.hasPrefix("//") {
+            path.removeFirst(2)
+            if path.prefix(while: { $0 != "/" }).contains("@") {
+                throw BrokerError.badURL(url, reason: "\(what) is a local file, reached without a user or password (example: \(scheme):\(example))")
+            }
+        }
+        guard !path.isEmpty else {
+            throw BrokerError.badURL(url, reason: "no file path after '\(scheme):' (example: \(scheme):\(example))")
+        }
+        return Paths.expand(path)
+    }
+
     /// An incident recording (`evtop record`): `file:PATH`, always read-only, its clock moved by the operator.
     static let recording = SourceBackend(
         schemes: ["file"],
         kind: "recording",
         example: "file:PATH",
-        check: { url, rest in
-            var path = rest
-            if path.hasPrefix("//") { path.removeFirst(2) }
-            guard !path.isEmpty, !path.contains("@") else {
-                throw BrokerError.badURL(url, reason: "no file path after 'file:' (example: file:incident.evtop)")
-            }
-            return Paths.expand(path)
-        },
+        check: { url, rest in try localPath(url, rest, scheme: "file", naming: "a recording", example: "incident.evtop") },
         spell: { "file:" + $0 },
         suggest: { "file:\($0) for a recording" },
         open: { path, _ in

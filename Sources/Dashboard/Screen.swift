@@ -185,21 +185,11 @@ public enum Clock {
         return "\(two(day / 3600)):\(two(day % 3600 / 60)):\(two(day % 60))"
     }
 
-    /// `YYYY-MM-DD` of `date` at the given UTC offset (the proleptic Gregorian calendar, from the day number).
+    /// `YYYY-MM-DD` of `date` at the given UTC offset.
     public static func ymd(_ date: Date, utcOffsetSeconds: Int) -> String {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down)) + utcOffsetSeconds
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        // Howard Hinnant's days-to-civil.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(utcOffsetSeconds)
+        let (y, m, d) = CivilCalendar.date(days: CivilCalendar.floorDiv(seconds, 86_400))
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(y)-\(two(m))-\(two(d))"
     }
 }

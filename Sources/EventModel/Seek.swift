@@ -124,13 +124,7 @@ public enum SeekTarget: Sendable, Hashable, CustomStringConvertible {
             }
             guard rest.isEmpty else { return nil }
         }
-        // Days since the epoch of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
+        let days = Int(CivilCalendar.days(year: Int64(year), month: Int64(month), day: Int64(day)))
         let local = Double(days * 86_400 + hour * 3_600 + minute * 60) + second
         return local - Double(zone ?? utcOffsetSeconds)
     }

@@ -41,30 +41,16 @@ enum JSONText {
 enum TimeText {
     /// ISO 8601 UTC with milliseconds, e.g. `2026-05-28T12:00:00.000Z`; locale- and Foundation-independent.
     static func iso8601(millis: Int64) -> String {
-        let secs = floorDiv(millis, 1000)
+        let secs = CivilCalendar.floorDiv(millis, 1000)
         let ms = millis - secs * 1000
-        let days = floorDiv(secs, 86_400)
+        let days = CivilCalendar.floorDiv(secs, 86_400)
         let sod = secs - days * 86_400
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = floorDiv(z, 146_097)
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let (y, m, d) = CivilCalendar.date(days: days)
         func p(_ v: Int64, _ w: Int) -> String {
             let s = String(v)
             return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
         }
         return "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(sod / 3600, 2)):\(p(sod % 3600 / 60, 2)):\(p(sod % 60, 2)).\(p(ms, 3))Z"
-    }
-
-    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 }
 
