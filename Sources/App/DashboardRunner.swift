@@ -36,6 +36,8 @@ final class EffectPerformer: Sendable {
     let recording = DashboardRecording()
     /// The messages view's read under way, so that it can be stopped.
     let messages = MessageLoading()
+    /// The recording's clock moves asked for (`[` `]`), so that only the last one is made.
+    let moves = LatestOnly()
     private let logger = Logger(label: "evtop.effects")
 
     init(source: OpenedSource, readOnly: Bool, mailbox: ActionMailbox, sagas: PendingSagaLoader?,
@@ -81,10 +83,13 @@ final class EffectPerformer: Sendable {
             return RecordExport.save(position, path: path, state: state, rules: insights.rules, log: reader, mailbox: mailbox)
         case .movePlayback(let time):
             guard let playback = source.playback else { return nil }
-            let (recordTimes, insights) = (self.recordTimes, self.insights)
+            let (recordTimes, insights, moves) = (self.recordTimes, self.insights, self.moves)
+            let serial = moves.next()
             return Task.detached {
                 do {
-                    let moved = try playback.move(to: time, history: PlaybackModel.history)
+                    // Moves run one at a time and only the last one asked for is made: the source's snapshot
+                    // and the state's clock never end at two different moments.
+                    guard let moved = try moves.ifLatest(serial, { try playback.move(to: time, history: PlaybackModel.history) }) else { return }
                     mailbox.post(.playbackMoved(clock: moved.clock, snapshots: moved.snapshots))
                     // What a poll does after its snapshot, at the recording's moment: record times, samples.
                     guard let snapshot = moved.snapshots.last else { return }
@@ -93,7 +98,7 @@ final class EffectPerformer: Sendable {
                     let records = await insights.sample(reader, snapshot: snapshot) { snapshot.deadLetterTopics.contains($0) || dlqs.isDeadLetterTopic($0) }
                     if !records.isEmpty { mailbox.post(.insightsSampled(records)) }
                 } catch {
-                    mailbox.post(.notify("recording: \(error)", isError: true))
+                    mailbox.post(.notify("recording: \(TerminalSafe.text(error))", isError: true))
                 }
             }
         case .startRecording(let path, let duration):
@@ -243,6 +248,12 @@ public final class DashboardSession<Backend: TerminalBackend> {
                 pending.count.withLock { $0 -= 1 }
             }
         }
+    }
+
+    /// Shows `text` in the status line now, outside the run loop's passes (while quitting).
+    func say(_ text: String) {
+        Reducer.reduce(&state, .notify(text, isError: false))
+        backend.draw(Screen.render(state, theme: theme))
     }
 
     /// Takes one snapshot now and applies it (the run loop's poller does this every refresh).
@@ -419,6 +430,20 @@ public final class DashboardSession<Backend: TerminalBackend> {
     var screen: ScreenBuffer { Screen.render(state, theme: theme) }
 }
 
+/// Runs only the latest of a series of requests, one at a time: each gets a serial when asked; when its turn
+/// comes, one that a later request overtook is dropped.
+final class LatestOnly: Sendable {
+    private let latest = Mutex(0)
+
+    /// A serial for a new request (it overtakes every earlier one).
+    func next() -> Int { latest.withLock { $0 += 1; return $0 } }
+
+    /// Runs `body` if `serial` is still the latest (nil otherwise), holding the lock: no two run at once.
+    func ifLatest<T>(_ serial: Int, _ body: () throws -> T) throws -> T? {
+        try latest.withLock { current in current == serial ? try body() : nil }
+    }
+}
+
 /// How many background tasks a session started have not finished.
 final class PendingWork: Sendable {
     let count = Mutex(0)
@@ -499,7 +524,8 @@ enum DashboardRunner {
             await Task.yield()
         }
         Logger(label: "evtop.frames").info("\(session.frameTimes.summary)")
-        // A recording `:record` started is finished (spans, index) before the process ends.
+        // A recording `:record` started is finished (spans, index) before the process ends; the screen says so.
+        if session.state.recording != nil { session.say("finishing the recording (spans, index)…") }
         await session.performer.recording.finish()
         // Quitting waits for no poll or index batch in flight (the process ends), only for the tap.
         await session.stopServices(grace: .zero, waitingForTheTap: true)

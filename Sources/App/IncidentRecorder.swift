@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import EventModel
 import EmbeddedStore
+import Dashboard
 import TerminalUI
 
 /// What an incident recording takes from a source: which topics, from when, for how long.
@@ -48,7 +49,7 @@ public struct RecordingProgress: Sendable, Hashable {
     public var spans = 0
     /// Seconds since the recording started.
     public var elapsed: TimeInterval = 0
-    /// What was left out (a record budget reached, partitions that could not be read).
+    /// What was left out (a record budget reached, a round the source failed).
     public var notes: [String] = []
 
     /// One line for an operator.
@@ -95,8 +96,9 @@ final class IncidentRecorder: Sendable {
     private var stopping: Bool { stopRequested.withLock { $0 } }
 
     /// Records until the plan's duration is over or ``stop()`` is called, reporting progress after every
-    /// snapshot; returns what was recorded. The file is complete (indexed, sealed) when this returns; on a
-    /// failure before the first snapshot no file is left.
+    /// snapshot; returns what was recorded. The file is complete (indexed, sealed) when this returns. A round
+    /// the source fails (a snapshot, a seek, a read) is noted in the file and tried again at the next
+    /// snapshot, its positions kept; a failure of the file itself (or of the first snapshot) removes the file.
     func run(progress report: @Sendable (RecordingProgress) -> Void = { _ in }) async throws -> RecordingProgress {
         try Paths.ensureParent(of: plan.out)
         let store = try SQLiteLog(path: plan.out, mode: .readWrite)
@@ -110,19 +112,21 @@ final class IncidentRecorder: Sendable {
             try await store.beginRecording(source: source.description)
             var first = true
             while true {
-                let snapshot = chosen(try await source.reader.snapshot())
-                try await store.recordSnapshot(snapshot)
-                progress.snapshots += 1
-                progress.topics = snapshot.topics.count
-                // New partitions (the first snapshot's, or a topic that appeared) start where the plan says.
-                for topic in snapshot.topics {
-                    for p in topic.partitions where positions[TopicPartition(topic.name, p.partition)] == nil {
-                        let start = first ? try await source.reader.seekPosition(topic: topic.name, partition: p, to: plan.from) : p.low
-                        positions[TopicPartition(topic.name, p.partition)] = start
-                    }
+                do {
+                    let snapshot = chosen(try await source.reader.snapshot())
+                    try await store.recordSnapshot(snapshot)
+                    progress.snapshots += 1
+                    progress.topics = snapshot.topics.count
+                    try await startNewPartitions(of: snapshot, first: first, positions: &positions)
+                    first = false
+                    try await copyRecords(upTo: snapshot, positions: &positions, into: store, progress: &progress, sagas: &sagas)
+                } catch let error as StoreError {
+                    throw error
+                } catch {
+                    // The source failed this round: what was read stays, the rest is read at the next snapshot.
+                    guard progress.snapshots > 0 else { throw error }
+                    Self.note(&progress, "the source failed at \(Clock.hms(Date(), utcOffsetSeconds: 0))Z, retried at the next snapshot: \(TerminalSafe.text(error))")
                 }
-                first = false
-                try await copyRecords(upTo: snapshot, positions: &positions, into: store, progress: &progress, sagas: &sagas)
                 progress.elapsed = Self.seconds(ContinuousClock.now - started)
                 report(progress)
                 if stopping { break }
@@ -131,7 +135,13 @@ final class IncidentRecorder: Sendable {
                 let until = ContinuousClock.now + .milliseconds(Int(wait * 1000))
                 while ContinuousClock.now < until, !stopping { try? await Task.sleep(for: .milliseconds(50)) }
             }
-            progress.spans = try await copySpans(sagas, into: store)
+            do {
+                progress.spans = try await copySpans(sagas, into: store)
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                Self.note(&progress, "spans could not be copied: \(TerminalSafe.text(error))")
+            }
             if !progress.notes.isEmpty { try await store.noteRecording(progress.notes.joined(separator: "; ")) }
             // The index is built once, whole: playback opens the file read-only and only reads it.
             let index = try CorrelationIndex(path: plan.out)
@@ -140,13 +150,36 @@ final class IncidentRecorder: Sendable {
         } catch {
             store.close()
             closed = true
-            if progress.snapshots == 0 { try? FileManager.default.removeItem(atPath: plan.out) }
-            throw error
+            Self.remove(plan.out)
+            throw OperatorError("recording into \(plan.out) failed, and the file was removed: \(TerminalSafe.text(error))")
         }
         store.close()
         closed = true
         try SQLiteLog.sealRecording(path: plan.out)
         return progress
+    }
+
+    /// Removes an unfinished recording and what SQLite keeps beside it (abandoned, or failed).
+    static func remove(_ path: String) {
+        for file in [path, path + "-wal", path + "-shm", path + "-journal"] { unlink(file) }
+    }
+
+    private static func note(_ progress: inout RecordingProgress, _ text: String) {
+        if !progress.notes.contains(text) { progress.notes.append(text) }
+    }
+
+    /// Where each partition not seen before starts: the plan's `--from` in the first snapshot and, for a time,
+    /// in any later one (a partition that is new then has nothing older: the seek answers its low watermark);
+    /// a topic that appears later with `--from beginning`, an offset or `-N` starts at its oldest record.
+    private func startNewPartitions(of snapshot: BrokerSnapshot, first: Bool, positions: inout [TopicPartition: LogPosition]) async throws {
+        var byTime = false
+        if case .time = plan.from { byTime = true }
+        for topic in snapshot.topics {
+            for p in topic.partitions where positions[TopicPartition(topic.name, p.partition)] == nil {
+                positions[TopicPartition(topic.name, p.partition)] =
+                    first || byTime ? try await source.reader.seekPosition(topic: topic.name, partition: p, to: plan.from) : p.low
+            }
+        }
     }
 
     /// The snapshot with only the chosen topics (and the group offsets and letters on them).
@@ -166,8 +199,8 @@ final class IncidentRecorder: Sendable {
     }
 
     /// Reads every chosen partition from its position up to the snapshot's high watermark, in bulk, into the
-    /// store; stops keeping records once the budget is spent (the positions still move on, so what comes
-    /// after is not read either).
+    /// store. Positions move only over what was read (a range the source ends early is read on at the next
+    /// round); once the record budget is spent, the rest is passed over on purpose, and the file says so.
     private func copyRecords(upTo snapshot: BrokerSnapshot, positions: inout [TopicPartition: LogPosition], into store: SQLiteLog,
                              progress: inout RecordingProgress, sagas: inout SagaKeys) async throws {
         var ranges: [ReadRange] = []
@@ -175,38 +208,48 @@ final class IncidentRecorder: Sendable {
             for p in topic.partitions {
                 let tp = TopicPartition(topic.name, p.partition)
                 let from = max(positions[tp] ?? p.low, p.low)
+                positions[tp] = from
                 if from < p.high { ranges.append(ReadRange(tp, from: from, to: p.high)) }
-                positions[tp] = max(from, p.high)
             }
         }
-        let room = plan.maxRecords - progress.records
         guard !ranges.isEmpty else { return }
+        let budgetNote = "records after the first \(NumberFormat.grouped(plan.maxRecords)) were not kept (--max-records)"
+        let room = plan.maxRecords - progress.records
         guard room > 0 else {
-            let note = "records after the first \(NumberFormat.grouped(plan.maxRecords)) were not kept (--max-records)"
-            if !progress.notes.contains(note) { progress.notes.append(note) }
+            for range in ranges { positions[range.partition] = range.to }
+            Self.note(&progress, budgetNote)
             return
         }
         let rules = self.rules
-        let copied = Mutex((kept: 0, sagas: sagas))
+        let copied = Mutex((kept: 0, sagas: sagas, reached: [TopicPartition: LogPosition](), cut: false))
         // Written from the reading thread as the batches come: memory holds one batch, not the range.
         try await source.reader.readRanges(ranges) { batch in
             let take = copied.withLock { min(batch.records.count, room - $0.kept) }
-            // An empty batch says a partition is done: the next one follows while there is room.
-            guard take > 0 else { return batch.records.isEmpty && copied.withLock { $0.kept } < room }
-            let records = Array(batch.records.prefix(take))
+            let records = Array(batch.records.prefix(max(0, take)))
             try store.importRecords(records)
-            copied.withLock { c in
-                c.kept += take
-                for record in records { c.sagas.note(record, rules: rules) }
+            return copied.withLock { c in
+                c.kept += records.count
+                for record in records {
+                    c.sagas.note(record, rules: rules)
+                    let tp = TopicPartition(record.topic, record.partition)
+                    c.reached[tp] = max(c.reached[tp] ?? 0, record.offset.addingSaturating(1))
+                }
+                guard records.count == batch.records.count else {
+                    c.cut = true
+                    return false
+                }
+                // The whole batch was kept: each partition it names was read up to where it says.
+                for (tp, next) in batch.next { c.reached[tp] = max(c.reached[tp] ?? 0, next) }
+                return c.kept < room || batch.records.isEmpty
             }
-            return take == batch.records.count
         }
         let result = copied.withLock { $0 }
         progress.records += result.kept
         sagas = result.sagas
-        if progress.records >= plan.maxRecords {
-            let note = "records after the first \(NumberFormat.grouped(plan.maxRecords)) were not kept (--max-records)"
-            if !progress.notes.contains(note) { progress.notes.append(note) }
+        for (tp, reached) in result.reached { positions[tp] = max(positions[tp] ?? reached, reached) }
+        if result.cut {
+            Self.note(&progress, budgetNote)
+            for range in ranges { positions[range.partition] = range.to }
         }
     }
 
@@ -302,8 +345,12 @@ public enum IncidentRecording {
         let interrupts = Mutex(0)
         Interrupts.route { sig in
             let count = interrupts.withLock { n in n += 1; return n }
-            if count > 1 { Interrupts.dieBy(sig) }
-            note("stopping: finishing the file (indexing, spans)… (again to abandon it)")
+            if count > 1 {
+                // Abandoned: an unfinished file (no index, no spans) is not left to be opened as a recording.
+                IncidentRecorder.remove(out)
+                Interrupts.dieBy(sig)
+            }
+            note("stopping: finishing the file (spans, index)… (again to abandon it: the file is removed)")
             recorder.stop()
         }
         defer { Interrupts.route(to: nil) }
@@ -355,7 +402,7 @@ final class DashboardRecording: Sendable {
                 mailbox.post(.recordingUpdated(elapsed: nil, finished: "recorded \(out): \(done.line)\(left) · open it with --broker file:",
                                                isError: false))
             } catch {
-                mailbox.post(.recordingUpdated(elapsed: nil, finished: "recording into \(out) failed: \(TerminalSafe.text(error))", isError: true))
+                mailbox.post(.recordingUpdated(elapsed: nil, finished: TerminalSafe.text(error), isError: true))
             }
             self.running.withLock { if $0?.recorder === recorder { $0 = nil } }
         }

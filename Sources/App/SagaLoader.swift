@@ -20,6 +20,8 @@ final class SagaLoader: Sendable {
     let tap: TapStatus?
     /// The source's clock (a recording's stands still).
     let clock: @Sendable () -> Date
+    /// True for a recording: records and spans later than its clock are not shown (they had not happened yet).
+    let cutsAtClock: Bool
     /// The indexer's last report (nil before its first call).
     private let progress = Mutex<CorrelationIndexer.Progress?>(nil)
 
@@ -43,9 +45,10 @@ final class SagaLoader: Sendable {
     /// `recentFirst`: see ``CorrelationIndexer/recentFirst`` (nil: oldest first, as the command line wants).
     init(log: any LogReader, assembler: SagaAssembler, index: CorrelationIndex?, traces: (any TraceStore)? = nil,
          fallbackReason: String? = nil, tap: TapStatus? = nil, indexes: Bool = true, recentFirst: Int? = nil,
-         clock: @escaping @Sendable () -> Date = Date.init) {
+         clock: @escaping @Sendable () -> Date = Date.init, cutsAtClock: Bool = false) {
         self.log = log
         self.clock = clock
+        self.cutsAtClock = cutsAtClock
         self.assembler = assembler
         self.index = index
         self.indexer = index.flatMap {
@@ -73,10 +76,10 @@ final class SagaLoader: Sendable {
             // A recording was indexed whole when it was made: read its index, never write it.
             do {
                 return SagaLoader(log: log, assembler: assembler, index: try CorrelationIndex(path: store, readOnly: true), traces: traces,
-                                  clock: { source.now })
+                                  clock: { source.now }, cutsAtClock: true)
             } catch {
                 return SagaLoader(log: log, assembler: assembler, index: nil, traces: traces, fallbackReason: "no index in the recording (\(error))",
-                                  clock: { source.now })
+                                  clock: { source.now }, cutsAtClock: true)
             }
         }
         if let store = identity.storeFile {
@@ -235,9 +238,12 @@ final class SagaLoader: Sendable {
             } else {
                 refs = scanned[id] ?? []
             }
-            let spans = try await traces?.spans(correlationID: id, limit: Self.maxRefsPerListRow) ?? []
-            var row = SagaListRow(timeline: assembler.summarize(correlationID: id, events: refs, spans: spans, now: now))
-            row.items = max(row.items, (recordCounts[id] ?? refs.count) + spans.count)
+            let spans = happened(try await traces?.spans(correlationID: id, limit: Self.maxRefsPerListRow) ?? [], by: now)
+            let shown = happened(refs, by: now)
+            // On a recording, a saga that only begins after the clock is not listed yet.
+            if cutsAtClock, shown.isEmpty, spans.isEmpty { continue }
+            var row = SagaListRow(timeline: assembler.summarize(correlationID: id, events: shown, spans: spans, now: now))
+            row.items = max(row.items, (cutsAtClock ? shown.count : recordCounts[id] ?? refs.count) + spans.count)
             rows.append(row)
         }
         return rows
@@ -256,6 +262,20 @@ final class SagaLoader: Sendable {
         }
         let ordered = newest.sorted { a, b in a.value != b.value ? a.value > b.value : a.key > b.key }
         return ordered.prefix(max(0, limit)).map(\.key)
+    }
+
+    /// `refs` without those after a recording's clock (all of them for a live source).
+    private func happened(_ refs: [SagaEventRef], by now: Date) -> [SagaEventRef] {
+        guard cutsAtClock else { return refs }
+        let cutoff = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+        return refs.filter { $0.timestampMillis <= cutoff }
+    }
+
+    /// `spans` without those that started after a recording's clock (all of them for a live source).
+    private func happened(_ spans: [EventModel.Span], by now: Date) -> [EventModel.Span] {
+        guard cutsAtClock else { return spans }
+        let cutoff = UInt64(max(0, now.timeIntervalSince1970) * 1e9)
+        return spans.filter { $0.startUnixNano <= cutoff }
     }
 
     // MARK: - Timeline
@@ -291,6 +311,11 @@ final class SagaLoader: Sendable {
             for traceID in traceIDs.prefix(Self.maxTraces) where spans.count < Self.maxItemsPerSaga {
                 spans += try await traces.spans(traceID: traceID)
             }
+        }
+        if cutsAtClock {
+            let cutoff = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+            records = records.filter { $0.timestampMillis <= cutoff }
+            spans = happened(spans, by: now)
         }
         return assembler.assemble(correlationID: id, records: records, spans: Array(spans.prefix(Self.maxItemsPerSaga)), now: now)
     }

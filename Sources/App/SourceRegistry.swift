@@ -57,7 +57,8 @@ public struct OpenedSource: Sendable {
     /// `window` seconds up to its clock (no waiting: a recording does not change).
     func snapshots(over window: Double, interval: Double, _ body: (BrokerSnapshot) async throws -> Void) async throws {
         if let playback {
-            for snapshot in try playback.move(to: playback.clock, history: max(window, interval)).snapshots { try await body(snapshot) }
+            // Twice the interval: recorded snapshots lie a little more than an interval apart, and a rate needs two.
+            for snapshot in try playback.move(to: playback.clock, history: max(window, 2 * interval)).snapshots { try await body(snapshot) }
             return
         }
         let deadline = Date().addingTimeInterval(window)
@@ -191,12 +192,9 @@ extension SourceBackend {
             // One rule for every command: a store is created only when asked (demo --store, collect --store,
             // the dashboard's default store) and only where no file exists; an existing file must be a store.
             let mode: SQLiteLog.OpenMode = settings.readOnly ? .readOnly : settings.create ? .readWrite : .readWriteExisting
-            let store = try SQLiteLog(path: path, mode: mode)
             // An incident recording is played back, never written, whichever scheme named it.
-            if try store.recordingInfo() != nil {
-                store.close()
-                return try SourceBackend.playback(path)
-            }
+            if SQLiteLog.isRecording(path: path) { return try SourceBackend.playback(path) }
+            let store = try SQLiteLog(path: path, mode: mode)
             var opened = OpenedSource(reader: store, writable: settings.readOnly ? nil : store, demo: settings.readOnly ? nil : store,
                                       traces: store, spanStore: settings.readOnly ? nil : store)
             opened.recordRetention = settings.readOnly ? nil : store

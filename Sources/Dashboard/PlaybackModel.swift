@@ -57,6 +57,9 @@ public enum PlaybackModel {
             Reducer.say(&state, delta < 0 ? "at the recording's start" : "at the recording's end")
             return []
         }
+        // The clock moves at once, so that keys pressed before the move's answer add up; the answer
+        // (the last one asked for: the performer drops the others) brings the figures of that moment.
+        state.playback?.clock = target
         return [.movePlayback(to: target)]
     }
 

@@ -175,6 +175,25 @@ extension SQLiteLog {
         }
     }
 
+    /// True when the file at `path` is a recording, asked without opening it as a store (which, for writing,
+    /// would turn its journal back to a write-ahead log): a recording is played back, never written. A file
+    /// that cannot be read so is no recording here; opening it as a store then says what is wrong.
+    public static func isRecording(path: String) -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                try db.tableExists("recording_snapshots")
+                    && String.fetchOne(db, sql: "SELECT value FROM evtop_meta WHERE key = ?", arguments: [metaSource]) != nil
+            }
+        } catch {
+            return false
+        }
+    }
+
     /// What the recording holds; nil when this store is no recording.
     public func recordingInfo() throws -> RecordingInfo? {
         try file.read { db -> RecordingInfo? in

@@ -11,7 +11,7 @@ struct RecordCommand: AsyncParsableCommand {
         records of the topics --topics matches from --from on (what :seek takes: -30m, an offset, beginning), \
         and at the end the spans of their sagas and a correlation index, into a new file. Reads with assign() \
         only: nothing is committed or written to the source. Stops after --duration, or on Ctrl-C (the file \
-        is then finished; a second Ctrl-C abandons it). Open the file with evtop --broker file:PATH: every \
+        is then finished; a second Ctrl-C abandons it and removes the file). Open the file with evtop --broker file:PATH: every \
         view works, read-only, with the clock frozen at the recording's end; [ and ] move it.
         """
     )

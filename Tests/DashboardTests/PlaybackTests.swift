@@ -23,14 +23,18 @@ final class PlaybackTests: XCTestCase {
     func testTheKeysMoveTheClockByTheirStepWithinTheRecording() {
         var state = recordingState()
         XCTAssertEqual(Reducer.reduce(&state, .key(.char("["))), [.movePlayback(to: Fixtures.end.addingTimeInterval(-10))])
-        XCTAssertEqual(Reducer.reduce(&state, .key(.char("{"))), [.movePlayback(to: Fixtures.end.addingTimeInterval(-60))])
+        // Keys pressed before the answer add up: the clock moved at once.
+        XCTAssertEqual(state.playback?.clock, Fixtures.end.addingTimeInterval(-10))
+        XCTAssertEqual(Reducer.reduce(&state, .key(.char("{"))), [.movePlayback(to: Fixtures.end.addingTimeInterval(-70))])
+        XCTAssertEqual(Reducer.reduce(&state, .key(.char("}"))), [.movePlayback(to: Fixtures.end.addingTimeInterval(-10))])
+        XCTAssertEqual(Reducer.reduce(&state, .key(.char("]"))), [.movePlayback(to: Fixtures.end)])
         // At the end, on goes nowhere and says why.
         XCTAssertEqual(Reducer.reduce(&state, .key(.char("]"))), [])
         XCTAssertEqual(state.message?.text, "at the recording's end")
         // Near the start, back stops at it.
         state = recordingState(clock: start.addingTimeInterval(30))
         XCTAssertEqual(Reducer.reduce(&state, .key(.char("{"))), [.movePlayback(to: start)])
-        XCTAssertEqual(Reducer.reduce(&state, .key(.char("}"))), [.movePlayback(to: start.addingTimeInterval(90))])
+        XCTAssertEqual(Reducer.reduce(&state, .key(.char("}"))), [.movePlayback(to: start.addingTimeInterval(60))])
         // A live source has no clock to move.
         var live = Fixtures.liveState(width: 120, height: 30)
         XCTAssertEqual(Reducer.reduce(&live, .key(.char("["))), [])

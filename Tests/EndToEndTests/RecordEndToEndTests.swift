@@ -95,6 +95,13 @@ final class RecordEndToEndTests: XCTestCase {
         tmux.send(literal: "q")
         tmux.waitFor("the shell after quitting") { $0.contains("$ ") && !$0.contains("recorded") }
 
+        // Named with sqlite: by a command that writes, it is still played back: refused, never opened for writing.
+        let requeue = try runProcess(binary, ["dlq", "requeue", "--broker", "sqlite:" + file, "--dlq-topic", "orders.DLT", "--yes"],
+                                     env: box.environment)
+        XCTAssertNotEqual(requeue.status, 0, requeue.stdout)
+        let lag = try runProcess(binary, ["lag", "--broker", "sqlite:" + file, "--json"], env: box.environment)
+        XCTAssertTrue(lag.stdout.contains("payment-service"), lag.stdout + lag.stderr)
+
         // Nothing wrote to the file, and nothing was made beside it.
         XCTAssertEqual(try state(of: file), before)
     }
