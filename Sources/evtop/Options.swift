@@ -4,7 +4,7 @@ import EventModel
 
 /// Where to read from: broker URL or a config context.
 struct SourceOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: ArgumentHelp("Broker URL: sqlite:PATH (embedded store), kafka://HOST:PORT[,HOST:PORT] or amqp://USER:PASSWORD@HOST:5672/VHOST (RabbitMQ).", valueName: "url"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Broker URL: sqlite:PATH (embedded store), kafka://HOST:PORT[,HOST:PORT], amqp://USER:PASSWORD@HOST:5672/VHOST (RabbitMQ) or file:PATH (a recording, read-only).", valueName: "url"))
     var broker: String?
 
     @Option(name: .long, help: ArgumentHelp("RabbitMQ management API (default http://HOST:15672 of the amqp:// broker).", valueName: "url"))
