@@ -21,6 +21,12 @@ public struct PlaybackState: Sendable, Hashable {
         self.omissions = omissions
     }
 
+    /// `−1m 20s` (or `end`): where the clock stands before the recording's end, for a narrow header.
+    public var shortPosition: String {
+        let before = max(0, end.timeIntervalSince(clock))
+        return before < 0.5 ? "end" : "−" + NumberFormat.duration(seconds: before)
+    }
+
     /// `-1m 20s of 5m 0s`: where the clock stands before the recording's end, for the header.
     public var position: String {
         let before = max(0, end.timeIntervalSince(clock))

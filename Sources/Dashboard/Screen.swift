@@ -66,8 +66,11 @@ enum HeaderBar {
         case .live where state.playback != nil:
             // A recording: which day, and where the frozen clock stands in it ([ ] move it).
             let playback = state.playback ?? PlaybackState(start: state.now, end: state.now, clock: state.now)
-            connection = TerminalUI.Span(text: " ⏸ recorded " + Clock.ymd(playback.clock, utcOffsetSeconds: state.utcOffsetSeconds)
-                                         + " · " + playback.position, role: .paused)
+            // Below 120 columns only where the clock stands is kept: it is what the keys change.
+            let text = area.width >= 120
+                ? "recorded " + Clock.ymd(playback.clock, utcOffsetSeconds: state.utcOffsetSeconds) + " · " + playback.position
+                : playback.shortPosition
+            connection = TerminalUI.Span(text: " ⏸ " + text, role: .paused)
         case .live:
             if let b = state.snapshot?.brokers, b.isPartial {
                 // Some brokers down: their partitions keep their last figures (each shows its age).
