@@ -161,8 +161,8 @@ public final class DashboardSession<Backend: TerminalBackend> {
     private let now: () -> Date
     private var lastTick: ContinuousClock.Instant
     private var dirty = true
-    /// How long each pass that drew took (input, reducer, effects, render, write): logged at quit.
-    public private(set) var frameTimes = FrameTimes()
+    /// How long each pass that drew took (input, reducer, effects, render, write), and its parts: logged at quit.
+    public private(set) var frameTimes = FrameProfile()
     /// Background work this session started and that has not finished (loads, jobs): what `settle` waits for.
     private let pending = PendingWork()
 
@@ -200,6 +200,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
             if state.shouldQuit { break }
         }
         let started = firstKey ?? ContinuousClock.now
+        let cpuStarted = FrameProfile.threadCPUMillis()
         for action in performer.mailbox.drain() {
             effects += Reducer.reduce(&state, action)
             dirty = true
@@ -212,10 +213,15 @@ public final class DashboardSession<Backend: TerminalBackend> {
         }
         for effect in effects { perform(effect) }
         if dirty {
-            backend.draw(Screen.render(state, theme: theme))
+            let updated = ContinuousClock.now
+            let frame = Screen.render(state, theme: theme)
+            let rendered = ContinuousClock.now
+            backend.draw(frame)
             dirty = false
-            let took = (ContinuousClock.now - started).components
-            frameTimes.record(millis: Double(took.seconds) * 1_000 + Double(took.attoseconds) / 1e15)
+            let written = ContinuousClock.now
+            func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1_000 + Double(d.components.attoseconds) / 1e15 }
+            frameTimes.record(total: ms(written - started), update: ms(updated - started), render: ms(rendered - updated),
+                              write: ms(written - rendered), cpu: FrameProfile.threadCPUMillis() - cpuStarted)
         }
     }
 

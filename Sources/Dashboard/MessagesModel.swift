@@ -24,10 +24,17 @@ public struct MessageRow: Sendable, Hashable {
         eventType = found.eventType
         correlationID = found.correlationID
         key = "\(record.partition)/\(record.offset)"
+        keyText = MessagesModel.keyText(record.key)
+        preview = MessagesModel.preview(record.value, width: MessagesModel.previewColumns)
     }
 
     /// `P/OFFSET`: the row's key in the table (made once: every frame and every key looks rows up by it).
     public let key: String
+    /// The key as its cell shows it (``MessagesModel/keyText(_:)``), made once off the UI thread.
+    public let keyText: String
+    /// The value in one line (``MessagesModel/preview(_:width:)``, ``MessagesModel/previewColumns`` wide), made
+    /// once off the UI thread: a frame that tails at any rate draws rows, it does not parse them.
+    public let preview: String
 }
 
 /// A read of the messages view: a page to read, or a seek to resolve first.
@@ -142,6 +149,8 @@ public enum MessagesModel {
     public static let maxRows = 1_000
     /// Bytes of a value kept per row (the detail says when it shows a cut value).
     public static let maxValueBytes = 64 * 1024
+    /// Columns of a row's value preview: wider than any value column a terminal gives it.
+    public static let previewColumns = 400
     /// Records per page read when scrolling.
     public static let pageRows = 200
     /// Records read per page at most when a filter matches little (the view goes on page after page, saying so).
@@ -193,9 +202,9 @@ public enum MessagesModel {
 
     /// What the live regex filter reads of a row: key, type, correlation ID, headers and the value preview.
     static func filterText(_ r: MessageRow) -> String {
-        var parts = [keyText(r.record.key), r.eventType ?? "", r.correlationID ?? ""]
+        var parts = [r.keyText, r.eventType ?? "", r.correlationID ?? ""]
         parts += r.record.headers.map { "\($0.name)=\($0.utf8Value ?? "")" }
-        parts.append(preview(r.record.value, width: 200))
+        parts.append(r.preview)
         return parts.joined(separator: " ")
     }
 
@@ -217,6 +226,19 @@ public enum MessagesModel {
             bytes = frame.payload
         }
         let head = bytes.prefix(max(16, width * 4))
+        if head.allSatisfy({ $0 < 0x80 }) {
+            // ASCII (most payloads): whitespace runs folded byte by byte, as the general path below folds them.
+            var out: [UInt8] = []
+            out.reserveCapacity(min(head.count, width))
+            var space = false
+            for b in head {
+                if b == 0x20 || (0x09...0x0D).contains(b) { space = !out.isEmpty; continue }
+                if out.count >= width { break }
+                if space { out.append(0x20); space = false }
+                out.append(b)
+            }
+            return prefix + String(TextWidth.sanitized(String(decoding: out, as: UTF8.self)).prefix(width))
+        }
         if let text = String(validating: head, as: UTF8.self) ?? (head.count < bytes.count ? validPrefix(head) : nil) {
             let folded = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
             return prefix + String(TextWidth.sanitized(folded).prefix(width))

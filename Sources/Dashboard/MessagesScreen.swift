@@ -51,7 +51,7 @@ enum MessagesScreen {
         let columns: [TableColumn] = [
             TableColumn(multiPartition ? "P:OFFSET" : "OFFSET", width: .fixed(max(8, offsets.map(\.count).max() ?? 0)), alignment: .right, priority: 100),
             TableColumn("TIME", width: .fixed(12), priority: 90),
-            TableColumn("KEY", width: .fixed(fit("KEY", 24) { MessagesModel.keyText($0.record.key) }), priority: 70),
+            TableColumn("KEY", width: .fixed(fit("KEY", 24) { $0.keyText }), priority: 70),
             TableColumn("EVENT TYPE", width: .fixed(fit("EVENT TYPE", 24) { $0.eventType ?? "–" }), priority: 60),
             TableColumn("CORRELATION", width: .fixed(fit("CORRELATION", 24) { $0.correlationID ?? "–" }), priority: 50),
             TableColumn("VALUE", width: .flexible(min: 16, weight: 1), priority: 80),
@@ -62,10 +62,10 @@ enum MessagesScreen {
             return TableRowContent(cells: [
                 TableCell(multiPartition ? "\(r.record.partition):\(r.record.offset)" : String(r.record.offset)),
                 TableCell(SagaModel.clock(nanos: r.record.timestampMillis.multipliedReportingOverflow(by: 1_000_000).partialValue, state)),
-                TableCell(MessagesModel.keyText(r.record.key), role: r.record.key == nil ? .textDim : nil),
-                TableCell(r.eventType.map(TextWidth.sanitized) ?? "–", role: r.eventType == nil ? .textDim : nil),
+                TableCell(r.keyText, role: r.record.key == nil ? .textDim : nil),
+                TableCell(r.eventType ?? "–", role: r.eventType == nil ? .textDim : nil),
                 TableCell(r.correlationID.map(TextWidth.sanitized) ?? "–", role: r.correlationID == nil ? .textDim : nil),
-                TableCell(MessagesModel.preview(r.record.value, width: 300), role: r.record.value == nil ? .textDim : nil),
+                TableCell(r.preview, role: r.record.value == nil ? .textDim : nil),
             ], role: nil, isMarked: false)
         }
         table.selectedRow = selected

@@ -33,8 +33,8 @@ extension ScreenBuffer {
             for x in 0..<width {
                 let current = self[x, y]
                 let old = sameSize ? previous[x, y] : Cell.blank
-                let currentWidth = current.isContinuation ? 0 : TextWidth.of(current.symbol)
-                let oldWidth = (!sameSize || old.isContinuation) ? 0 : TextWidth.of(old.symbol)
+                let currentWidth = current.isContinuation ? 0 : Self.columns(current.symbol)
+                let oldWidth = (!sameSize || old.isContinuation) ? 0 : Self.columns(old.symbol)
                 if toSkip == 0 {
                     // An orphan continuation (no wide glyph to its left) is shown as a space.
                     let wanted = current.isContinuation ? Cell(" ", style: current.style) : current
@@ -47,5 +47,12 @@ extension ScreenBuffer {
             }
         }
         return updates
+    }
+
+    /// Columns a cell's symbol takes. A one-byte symbol (nearly every cell) is ASCII and one column wide, as
+    /// `TextWidth.of` says of it too (a control character is shown escaped, in one column): asked without it.
+    @inline(__always)
+    static func columns(_ symbol: String) -> Int {
+        symbol.utf8.count == 1 ? 1 : TextWidth.of(symbol)
     }
 }

@@ -74,6 +74,15 @@ public struct ScreenBuffer: Sendable, Hashable {
         guard allowed > 0 else { return 0 }
         let end = x + allowed
         var col = x
+        if TextWidth.isPrintableASCII(text) {
+            // One column a byte, nothing to escape or join: the common case, without grapheme breaking.
+            for b in text.utf8 {
+                guard col < end else { break }
+                if col >= 0 { writeCell(Cell(Self.asciiSymbols[Int(b - 0x20)], style: style), x: col, y: y) }
+                col += 1
+            }
+            return max(0, col - max(x, 0))
+        }
         for ch in TextWidth.sanitized(text) {
             let w = TextWidth.of(ch)
             if w == 0 {
@@ -102,6 +111,9 @@ public struct ScreenBuffer: Sendable, Hashable {
         }
         return max(0, col - max(x, 0))
     }
+
+    /// The printable ASCII characters as cell symbols, made once.
+    private static let asciiSymbols: [String] = (0x20..<0x7F).map { String(UnicodeScalar(UInt8($0))) }
 
     /// Sets one cell, first repairing any wide glyph the write would cut in half.
     private mutating func writeCell(_ cell: Cell, x: Int, y: Int) {

@@ -7,6 +7,8 @@
 public enum TextWidth {
     /// Columns the grapheme cluster occupies (0, 1 or 2).
     public static func of(_ character: Character) -> Int {
+        // Printable ASCII, nearly every character a screen draws: one column, no Unicode tables.
+        if let a = character.asciiValue, a >= 0x20, a < 0x7F { return 1 }
         let scalars = character.unicodeScalars
         guard let first = scalars.first else { return 0 }
         // Emoji presentation selector forces width 2 on a text-default emoji (e.g. "❤️").
@@ -34,6 +36,7 @@ public enum TextWidth {
 
     /// Columns the whole string occupies once drawn (that is, after `sanitized`).
     public static func of(_ text: String) -> Int {
+        if isPrintableASCII(text) { return text.utf8.count }
         var total = 0
         for ch in sanitized(text) { total += of(ch) }
         return total
@@ -73,7 +76,8 @@ public enum TextWidth {
     /// Untrusted text made safe to draw: C0/C1 controls, DEL and bidi overrides become
     /// visible symbols (ESC shows as `␛`), so no payload can move the cursor or restyle the terminal.
     public static func sanitized(_ text: String) -> String {
-        // Fast path: nothing to escape.
+        // Fast paths: nothing to escape.
+        if isPrintableASCII(text) { return text }
         if !text.unicodeScalars.contains(where: needsEscape) { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
@@ -84,6 +88,16 @@ public enum TextWidth {
             }
         }
         return String(out)
+    }
+
+    /// True when every byte of `text` is printable ASCII (space to `~`): one column a byte, nothing to escape,
+    /// one grapheme a byte (so byte counts are column counts and a cut at any byte is a cut between characters).
+    public static func isPrintableASCII(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for b in bytes where b < 0x20 || b >= 0x7F { return false }
+            return true
+        }
     }
 
     static func needsEscape(_ s: Unicode.Scalar) -> Bool {
@@ -113,6 +127,12 @@ public enum TextWidth {
 
     public static func truncated(_ text: String, to columns: Int, ellipsis: Bool = true) -> String {
         guard columns > 0 else { return "" }
+        if isPrintableASCII(text) {
+            let bytes = text.utf8
+            if bytes.count <= columns { return text }
+            let kept = String(decoding: bytes.prefix(ellipsis ? columns - 1 : columns), as: UTF8.self)
+            return ellipsis ? kept + "…" : kept
+        }
         let text = sanitized(text)
         if of(text) <= columns { return text }
         let limit = ellipsis ? columns - 1 : columns

@@ -372,6 +372,21 @@ final class MessagesViewTests: XCTestCase {
         XCTAssertEqual(MessagesModel.rows(state).first?.record.key, Array("ord-0".utf8), "oldest first")
     }
 
+    func testAPreviewFoldsWhitespaceEscapesControlsAndCutsTheSameWayForASCIIAndOtherText() {
+        // ASCII takes a byte-wise path, other text the Character one: both fold, escape and cut alike.
+        XCTAssertEqual(MessagesModel.preview(Array("  {\"a\":\r\n\t 1,\u{1b}[2J \"b\": 2}  ".utf8), width: 80), "{\"a\": 1,␛[2J \"b\": 2}")
+        XCTAssertEqual(MessagesModel.preview(Array("  {\"é\":\r\n\t 1,\u{1b}[2J \"b\": 2}  ".utf8), width: 80), "{\"é\": 1,␛[2J \"b\": 2}")
+        XCTAssertEqual(MessagesModel.preview(Array("abc   def ghi".utf8), width: 6), "abc de")
+        XCTAssertEqual(MessagesModel.preview(Array("abé   déf ghi".utf8), width: 6), "abé dé")
+        XCTAssertEqual(MessagesModel.preview(Array("\u{1f}\u{7f} x".utf8), width: 10), "␟␡ x")
+        XCTAssertEqual(MessagesModel.preview(Array(" \n ".utf8), width: 10), "")
+        XCTAssertEqual(MessagesModel.preview(nil, width: 10), "tombstone")
+        let row = MessageRow(Record(topic: "t", partition: 0, offset: 1, timestampMillis: 0, key: [0xff, 0x00],
+                                    headers: [], value: Array("{ \"x\" :\n 1 }".utf8)), rules: .default)
+        XCTAssertEqual(row.preview, "{ \"x\" : 1 }", "the row carries its preview, made when it was read")
+        XCTAssertEqual(row.keyText, "0xff00")
+    }
+
     func testViewArgumentsNameAPartitionOnlyWhenTheyMeanIt() {
         XCTAssertEqual(MessagesModel.scope("orders")?.topic, "orders")
         XCTAssertNil(MessagesModel.scope("orders")?.partition)

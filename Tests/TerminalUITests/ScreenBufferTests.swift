@@ -118,6 +118,29 @@ final class ScreenBufferTests: XCTestCase {
         XCTAssertEqual(TextWidth.truncated("a\u{1B}b", to: 3), "a␛b")
     }
 
+    func testPrintableASCIITakesTheFastPathsWithTheSameAnswers() {
+        XCTAssertTrue(TextWidth.isPrintableASCII("orders.DLT ~ !"))
+        XCTAssertFalse(TextWidth.isPrintableASCII("a\u{1B}b"))
+        XCTAssertFalse(TextWidth.isPrintableASCII("a\u{7F}"))
+        XCTAssertFalse(TextWidth.isPrintableASCII("é"))
+        XCTAssertEqual(TextWidth.of("orders.DLT"), 10)
+        XCTAssertEqual(TextWidth.truncated("orders.DLT", to: 6, ellipsis: false), "orders")
+        XCTAssertEqual(TextWidth.truncated("orders.DLT", to: 1), "…")
+        XCTAssertEqual(TextWidth.of(Character("a")), 1)
+        XCTAssertEqual(TextWidth.of(Character("\u{1B}")), 1)
+        XCTAssertEqual(TextWidth.of(Character("\r\n")), 1)
+        var b = ScreenBuffer(width: 6, height: 1)
+        b.put("日本", x: 0, y: 0)
+        XCTAssertEqual(b.put("xy", x: 1, y: 0), 2, "an ASCII write over half a wide glyph repairs the other half")
+        XCTAssertEqual(b.lines, [" xy   "])
+        XCTAssertEqual(b.put("abcdef", x: -2, y: 0, maxWidth: 5), 3)
+        XCTAssertEqual(b.lines, ["cde   "])
+        // A cell assigned a raw control character directly is one column, as TextWidth says of it.
+        var c = ScreenBuffer(width: 2, height: 1)
+        c[0, 0] = Cell("\u{1B}")
+        XCTAssertEqual(c.diff(from: ScreenBuffer(width: 2, height: 1)).count, 1)
+    }
+
     func testFlagAndWarningSignInBuffer() {
         var b = ScreenBuffer(width: 6, height: 1)
         XCTAssertEqual(b.put("⚠️🇯🇵x", x: 0, y: 0), 5)

@@ -1,7 +1,7 @@
 // Plain benchmark runner: ContinuousClock, median and p95, one line per figure (pasteable).
 //
 //   evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N]
-//               [--only screen|store|lag|redrive|saga|otlp|extract]
+//               [--only screen|messages|store|lag|redrive|saga|otlp|extract]
 //   (otlp: --ingest-batches N posts N requests into an empty store, then N more (sustained); knobs for experiments:
 //   EVTOP_BENCH_BATCH=1000 spans per request, EVTOP_BENCH_CONNECTIONS=1 client connections, EVTOP_BENCH_FILL_BATCH=5000
 //   spans per transaction when filling the lookup store)
@@ -39,9 +39,9 @@ struct Options {
             case "--ingest-batches": ingestBatches = max(1, Int(value()) ?? ingestBatches)
             case "--only":
                 only = value()
-                guard ["screen", "store", "lag", "redrive", "saga", "otlp", "extract"].contains(only!) else { fail("--only takes screen, store, lag, redrive, saga, otlp or extract") }
+                guard ["screen", "messages", "store", "lag", "redrive", "saga", "otlp", "extract"].contains(only!) else { fail("--only takes screen, messages, store, lag, redrive, saga, otlp or extract") }
             case "-h", "--help":
-                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N] [--only screen|store|lag|redrive|saga|otlp|extract]")
+                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N] [--only screen|messages|store|lag|redrive|saga|otlp|extract]")
                 exit(0)
             default: fail("unknown argument \(args[i])")
             }
@@ -75,6 +75,12 @@ let clock = ContinuousClock()
 #if DEBUG
 print("warning: debug build; figures mean little (use -c release)")
 #endif
+
+// MARK: - Messages screen, tailing
+
+if options.only == nil || options.only == "screen" || options.only == "messages" {
+    MessagesBench.run(iterations: options.iterations)
+}
 
 // MARK: - Topics screen
 
