@@ -74,16 +74,24 @@ public struct ScreenBuffer: Sendable, Hashable {
         guard allowed > 0 else { return 0 }
         let end = x + allowed
         var col = x
-        if TextWidth.isPrintableASCII(text) {
-            // One column a byte, nothing to escape or join: the common case, without grapheme breaking.
-            for b in text.utf8 {
-                guard col < end else { break }
-                if col >= 0 { writeCell(Cell(Self.asciiSymbols[Int(b - 0x20)], style: style), x: col, y: y) }
-                col += 1
-            }
-            return max(0, col - max(x, 0))
+        // The printable ASCII start of the text (most text is nothing else, or ends in "…"): one column a byte,
+        // nothing to escape or join, without grapheme breaking. Its last byte goes the general way when
+        // something else follows, since a mark after it may join it (`e` + U+0301, a keycap `1` + U+FE0F U+20E3).
+        let utf8 = text.utf8
+        var ascii = 0
+        for b in utf8 {
+            guard b >= 0x20, b < 0x7F else { break }
+            ascii += 1
         }
-        for ch in TextWidth.sanitized(text) {
+        if ascii < utf8.count { ascii = max(0, ascii - 1) }
+        for b in utf8.prefix(ascii) {
+            guard col < end else { return max(0, col - max(x, 0)) }
+            if col >= 0 { writeCell(Cell(Self.asciiSymbols[Int(b - 0x20)], style: style), x: col, y: y) }
+            col += 1
+        }
+        if ascii == utf8.count { return max(0, col - max(x, 0)) }
+        let rest = utf8.index(utf8.startIndex, offsetBy: ascii)
+        for ch in TextWidth.sanitized(String(text[rest...])) {
             let w = TextWidth.of(ch)
             if w == 0 {
                 // A lone combining mark or zero-width scalar: attach it to the previous glyph.

@@ -23,6 +23,9 @@ public enum TextWidth {
         let v = scalar.value
         if v == 0 { return 0 }
         if v < 0x20 || (0x7F..<0xA0).contains(v) { return 1 } // shown escaped, one symbol
+        // Latin-1 and Latin Extended (before the combining marks), general punctuation (`…`, `·`), box drawing
+        // and block elements (every border and bar): one column, answered without the Unicode tables.
+        if v < 0x300 || (0x2010...0x2027).contains(v) || (0x2500...0x259F).contains(v) { return 1 }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark: return 0
         case .format where v != 0x00AD: return 0
@@ -112,7 +115,6 @@ public enum TextWidth {
         return "\\u{" + String(v, radix: 16) + "}"
     }
 
-    /// The longest prefix of `text` (sanitized) that fits in `columns`, with "…" when it was cut.
     /// `text` without its first `columns` display columns (a wide character cut in half goes whole).
     public static func droppingColumns(_ text: String, _ columns: Int) -> String {
         guard columns > 0 else { return text }
@@ -125,16 +127,23 @@ public enum TextWidth {
         return String(text[index...])
     }
 
+    /// The longest prefix of `text` (sanitized) that fits in `columns`, with "…" when it was cut.
     public static func truncated(_ text: String, to columns: Int, ellipsis: Bool = true) -> String {
-        guard columns > 0 else { return "" }
+        fitted(text, to: columns, ellipsis: ellipsis).text
+    }
+
+    /// ``truncated(_:to:ellipsis:)`` and the columns the result takes, measured once.
+    static func fitted(_ text: String, to columns: Int, ellipsis: Bool = true) -> (text: String, width: Int) {
+        guard columns > 0 else { return ("", 0) }
         if isPrintableASCII(text) {
             let bytes = text.utf8
-            if bytes.count <= columns { return text }
+            if bytes.count <= columns { return (text, bytes.count) }
             let kept = String(decoding: bytes.prefix(ellipsis ? columns - 1 : columns), as: UTF8.self)
-            return ellipsis ? kept + "…" : kept
+            return ellipsis ? (kept + "…", columns) : (kept, columns)
         }
         let text = sanitized(text)
-        if of(text) <= columns { return text }
+        let total = of(text)
+        if total <= columns { return (text, total) }
         let limit = ellipsis ? columns - 1 : columns
         var used = 0
         var out = ""
@@ -144,7 +153,7 @@ public enum TextWidth {
             out.append(ch)
             used += w
         }
-        return ellipsis ? out + "…" : out
+        return ellipsis ? (out + "…", used + 1) : (out, used)
     }
 
     /// `text` (sanitized) cut in the middle to fit `columns`, keeping its start and its end, which often tell
@@ -173,8 +182,8 @@ public enum TextWidth {
 
     /// `text` padded with spaces (or cut) to exactly `columns`, aligned left or right.
     public static func padded(_ text: String, to columns: Int, alignRight: Bool = false) -> String {
-        let cut = truncated(text, to: columns)
-        let gap = max(0, columns - of(cut))
+        let (cut, width) = fitted(text, to: columns)
+        let gap = max(0, columns - width)
         let pad = String(repeating: " ", count: gap)
         return alignRight ? pad + cut : cut + pad
     }

@@ -135,6 +135,14 @@ final class ScreenBufferTests: XCTestCase {
         XCTAssertEqual(b.lines, [" xy   "])
         XCTAssertEqual(b.put("abcdef", x: -2, y: 0, maxWidth: 5), 3)
         XCTAssertEqual(b.lines, ["cde   "])
+        // ASCII before other text: the last ASCII letter still joins the mark after it.
+        var d = ScreenBuffer(width: 8, height: 1)
+        XCTAssertEqual(d.put("abe\u{301}日…", x: 0, y: 0), 6)
+        XCTAssertEqual(d[2, 0].symbol, "e\u{301}")
+        XCTAssertEqual(d.lines, ["abé日…  "])
+        XCTAssertEqual(d.put("1\u{FE0F}\u{20E3}x", x: 0, y: 0), 3, "a keycap is one wide glyph")
+        XCTAssertEqual(d.put("ok\u{1B}", x: 0, y: 0, maxWidth: 2), 2)
+        XCTAssertEqual(d[1, 0].symbol, "k")
         // A cell assigned a raw control character directly is one column, as TextWidth says of it.
         var c = ScreenBuffer(width: 2, height: 1)
         c[0, 0] = Cell("\u{1B}")
