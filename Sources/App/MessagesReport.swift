@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import EventModel
 import Dashboard
@@ -229,10 +230,23 @@ enum MessagesText {
 /// was left), and a read cancelled posts nothing.
 final class MessageLoading: Sendable {
     private let current = Mutex<(serial: Int, task: Task<Void, Never>)?>(nil)
+    /// When the last tail read started: the view asks for the next as soon as one lands, and they are paced here.
+    private let lastTail = Mutex<ContinuousClock.Instant?>(nil)
+    /// Time between the starts of two tail reads: four pages a second, whatever the rate records arrive at.
+    static let tailInterval = Duration.milliseconds(250)
 
     /// Starts `read`, cancelling a read of another serial still under way (one of a window gone).
     func start(_ read: MessageRead, log: any LogReader, rules: CorrelationRules, mailbox: ActionMailbox) -> Task<Void, Never> {
-        let task = Self.read(read, log: log, rules: rules, mailbox: mailbox)
+        var due: ContinuousClock.Instant?
+        if read.request.tail {
+            due = lastTail.withLock { last in
+                let now = ContinuousClock.now
+                let at = last.map { max(now, $0 + Self.tailInterval) } ?? now
+                last = at
+                return at
+            }
+        }
+        let task = Self.read(read, notBefore: due, log: log, rules: rules, mailbox: mailbox)
         let previous = current.withLock { c in
             defer { c = (read.request.serial, task) }
             return c
@@ -256,8 +270,11 @@ final class MessageLoading: Sendable {
         current.withLock { c in defer { c = nil }; return c }?.task.cancel()
     }
 
-    static func read(_ read: MessageRead, log: any LogReader, rules: CorrelationRules, mailbox: ActionMailbox) -> Task<Void, Never> {
+    static func read(_ read: MessageRead, notBefore: ContinuousClock.Instant? = nil, log: any LogReader, rules: CorrelationRules,
+                     mailbox: ActionMailbox) -> Task<Void, Never> {
         Task.detached {
+            // A stop during the wait ends it: the sleep throws, and a read cancelled posts nothing.
+            if let notBefore, (try? await Task.sleep(until: notBefore, clock: .continuous)) == nil { return }
             let reader = MessageReader(log: log, rules: rules)
             var request = read.request
             do {
@@ -276,12 +293,13 @@ final class MessageLoading: Sendable {
                 let rows = page.records.map { MessageRow($0, rules: rules) }
                 mailbox.post(.messagesRead(MessagesLoaded(serial: request.serial, direction: request.direction, rows: rows, positions: page.positions,
                                                           start: start, lows: lows, highs: highs, scanned: page.scanned,
-                                                          exhausted: page.exhausted, stoppedEarly: page.stoppedEarly)))
+                                                          exhausted: page.exhausted, stoppedEarly: page.stoppedEarly, skipped: page.skipped)))
             } catch BrokerError.unknownTopic(let what) {
                 guard !Task.isCancelled else { return }
                 mailbox.post(.messagesReadFailed(serial: request.serial, "no topic \(what)"))
             } catch {
                 guard !Task.isCancelled else { return }
+                Logger(label: "evtop.messages").warning("reading \(request.topic) (\(request.direction.rawValue)) failed: \(error)")
                 mailbox.post(.messagesReadFailed(serial: request.serial, String(describing: error)))
             }
         }

@@ -76,10 +76,14 @@ public struct MessagesLoaded: Sendable, Hashable {
     public var exhausted: Bool
     /// The read stopped at its scan budget.
     public var stoppedEarly: Bool
+    /// A tail's records passed over because they came faster than they are shown.
+    public var skipped: Int64
 
     /// Creates a result.
     public init(serial: Int, direction: MessageDirection, rows: [MessageRow], positions: [Int32: LogPosition], start: [Int32: LogPosition]?,
-                lows: [Int32: LogPosition], highs: [Int32: LogPosition], scanned: Int, exhausted: Bool, stoppedEarly: Bool) {
+                lows: [Int32: LogPosition], highs: [Int32: LogPosition], scanned: Int, exhausted: Bool, stoppedEarly: Bool,
+                skipped: Int64 = 0) {
+        self.skipped = skipped
         self.serial = serial
         self.direction = direction
         self.rows = rows
@@ -134,8 +138,6 @@ public struct MessagesState: ViewStateValue {
     public var lastDirection: MessageDirection?
     /// Why the last read failed.
     public var error: String?
-    /// When the last newer read was asked for (following reads at most every refresh).
-    public var lastNewerRead: Date?
     /// First line shown of the record detail.
     public var detailScroll = 0
 
@@ -321,12 +323,12 @@ public enum MessagesModel {
             s.started = true
             return []
         }
-        func read(_ direction: MessageDirection, positions: [Int32: LogPosition], limit: Int, seek: SeekTarget? = nil) -> [Effect] {
+        func read(_ direction: MessageDirection, positions: [Int32: LogPosition], limit: Int, seek: SeekTarget? = nil,
+                  tail: Bool = false) -> [Effect] {
             s.serial += 1
             s.loading = true
-            if direction == .newer { s.lastNewerRead = state.now }
             let request = MessageRequest(topic: scope.topic, positions: positions, direction: direction, limit: limit, filter: filter,
-                                         scanBudget: scanBudget, serial: s.serial)
+                                         scanBudget: scanBudget, serial: s.serial, tail: tail)
             return [.readMessages(MessageRead(request: request, seek: seek, partitions: scope.partition.map { [$0] }))]
         }
         if !s.started {
@@ -334,16 +336,17 @@ public enum MessagesModel {
             let backwards = s.start == .end
             return read(backwards ? .older : .newer, positions: [:], limit: pageRows, seek: s.start)
         }
-        guard s.error == nil, !state.paused else { return [] }
+        // A failed read stops the paging (the title says why); a tail tries again, paced as its reads are.
+        guard s.error == nil || s.following, !state.paused else { return [] }
         // Where the cursor is in the window (not in what a regex filter leaves of it: a filter that hides most
         // rows would put the cursor near both ends, and pages would be read one way, then the other, forever).
-        let index = s.cursor.selectedKey.flatMap { key in s.rows.firstIndex { $0.key == key } } ?? (s.rows.isEmpty ? 0 : nil)
-        guard let index else { return [] }
+        // No cursor yet, or its row gone: the screen highlights the first row shown, so that is where it is.
+        let index = s.cursor.selectedKey.flatMap { key in s.rows.firstIndex { $0.key == key } } ?? (s.oldestFirst ? max(0, s.rows.count - 1) : 0)
         let fromNewest = index
         let fromOldest = s.rows.count - 1 - fromNewest
         if s.following {
-            let due = s.lastNewerRead.map { state.now.timeIntervalSince($0) >= 0.5 } ?? true
-            if due { return read(.newer, positions: s.newer, limit: pageRows) }
+            // The next tail read is asked for as soon as the last one landed; the performer paces them.
+            return read(.newer, positions: s.newer, limit: pageRows, tail: true)
         } else if !s.newestReached, fromNewest < edgeRows || s.scanning && s.lastDirection == .newer {
             return read(.newer, positions: s.newer, limit: pageRows)
         }
@@ -371,7 +374,7 @@ public enum MessagesModel {
         s.scanned += page.scanned
         s.scanning = page.stoppedEarly
         s.lastDirection = page.direction
-        let wasAtNewest = s.rows.first.map { $0.key == s.cursor.selectedKey } ?? true
+        let wasAtNewest = s.cursor.selectedKey == nil || s.rows.first.map { $0.key == s.cursor.selectedKey } ?? true
         // Nothing read and nowhere to go that way (a source that reads no further from there): stop asking.
         let stuck = page.rows.isEmpty && !page.stoppedEarly
             && page.positions == (page.direction == .older ? s.older : s.newer) && page.start == nil
@@ -386,14 +389,9 @@ public enum MessagesModel {
                 s.newestReached = start.allSatisfy { $0.value >= page.highs[$0.key] ?? 0 }
             }
         case .newer:
-            var positions = page.positions
-            if s.following, !page.exhausted, !page.stoppedEarly {
-                // Arriving faster than the view reads: jump to the end, counting what was passed over.
-                for (p, at) in positions {
-                    let high = page.highs[p] ?? at
-                    if high > at { s.skipped += high - at; positions[p] = high }
-                }
-            }
+            let positions = page.positions
+            // A tail read passes over what came faster than it is shown, and says how much.
+            if s.following { s.skipped += page.skipped }
             if stuck, !s.following { s.newestReached = true }
             s.rows = page.rows.reversed() + s.rows
             s.newer = positions

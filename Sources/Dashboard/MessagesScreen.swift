@@ -23,6 +23,10 @@ enum MessagesScreen {
         } else if !state.currentFilter.isEmpty {
             right = "\(rows.count)/\(s.rows.count) · filter: \(state.currentFilter)"
         }
+        if let error = s.error, !rows.isEmpty {
+            // Rows stay; what could not be read next is said where the eye goes.
+            right = "cannot read on: \(error)" + (s.following ? " · retrying" : "")
+        }
         let area = layout.frame(Block(title: title, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         if rows.isEmpty {

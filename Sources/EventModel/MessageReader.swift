@@ -25,10 +25,15 @@ public struct MessageRequest: Sendable, Hashable {
     public var scanBudget: Int
     /// A number the caller gives to tell its answers apart (the view drops answers to older requests).
     public var serial: Int
+    /// A tail (`.newer` only): the newest `limit` records from the positions on, not the oldest. What lies
+    /// between is passed over and counted (``MessagePage/skipped``): records arriving faster than they are
+    /// shown cost the read nothing.
+    public var tail: Bool
 
     /// Creates a request.
     public init(topic: String, positions: [Int32: LogPosition], direction: MessageDirection, limit: Int,
-                filter: MessageFilter? = nil, scanBudget: Int = 200_000, serial: Int = 0) {
+                filter: MessageFilter? = nil, scanBudget: Int = 200_000, serial: Int = 0, tail: Bool = false) {
+        self.tail = tail
         self.topic = topic
         self.positions = positions
         self.direction = direction
@@ -58,11 +63,15 @@ public struct MessagePage: Sendable, Hashable {
     public var stoppedEarly: Bool
     /// The topic's partitions and watermarks as the read found them.
     public var watermarks: [PartitionWatermarks]
+    /// A tail's records passed over: positions between the request's and the page's not returned (with a
+    /// filter, matches and not). 0 for other reads.
+    public var skipped: Int64
 
     /// Creates a page.
     public init(request: MessageRequest, records: [Record], positions: [Int32: LogPosition], scanned: Int, exhausted: Bool, stoppedEarly: Bool,
-                watermarks: [PartitionWatermarks] = []) {
+                watermarks: [PartitionWatermarks] = [], skipped: Int64 = 0) {
         self.watermarks = watermarks
+        self.skipped = skipped
         self.request = request
         self.records = records
         self.positions = positions
@@ -116,6 +125,7 @@ public struct MessageReader: Sendable {
         var done: [Int32: Bool] = [:]            // the partition reached the log's end that way (or cannot go on now)
         var scanned = 0
         var stopped = false
+        var tailSkipped: Int64 = 0
         let limit = max(0, request.limit)
         let filter = request.filter
         let rules = self.rules
@@ -137,8 +147,16 @@ public struct MessageReader: Sendable {
             switch request.direction {
             case .newer:
                 var position = max(start, w.low)
+                if request.tail, filter?.terms.isEmpty ?? true, w.high - position > LogPosition(limit) {
+                    // A tail wants the newest: only the last `limit` positions can hold them (a filter reads on
+                    // from where it stands, within its budget, so that no match is passed over).
+                    tailSkipped += w.high - LogPosition(limit) - position
+                    position = w.high - LogPosition(limit)
+                }
                 var stuck = false
-                while matches.count < limit, position < w.high {
+                // A tail reads on to the end, keeping the newest `limit` matches; a page stops at `limit`.
+                var dropped = 0
+                while request.tail || matches.count < limit, position < w.high {
                     guard !spent() else { stopped = true; break }
                     let want = min(batch, share - read)
                     let (records, next) = try await log.read(topic: request.topic, partition: partition, from: position, maxRecords: want)
@@ -149,10 +167,19 @@ public struct MessageReader: Sendable {
                     for r in records where r.offset < w.high {
                         read += 1
                         if passes(r) { matches.append(r) }
-                        if matches.count == limit { position = r.offset + 1; break }
+                        if !request.tail, matches.count == limit { position = r.offset + 1; break }
                     }
-                    if matches.count < limit { position = min(next, w.high) }
+                    if request.tail, matches.count > limit * 2 {
+                        dropped += matches.count - limit
+                        matches.removeFirst(matches.count - limit)
+                    }
+                    if request.tail || matches.count < limit { position = min(next, w.high) }
                 }
+                if request.tail, matches.count > limit {
+                    dropped += matches.count - limit
+                    matches.removeFirst(matches.count - limit)
+                }
+                tailSkipped += Int64(dropped)
                 reached[partition] = position
                 done[partition] = position >= w.high || stuck
             case .older:
@@ -196,6 +223,10 @@ public struct MessageReader: Sendable {
         // Merge by time, each partition's records taken in position order (producers' clocks differ: a
         // partition's timestamps need not rise with its positions, and taking by time alone would skip or
         // repeat records across pages). Newer: from each partition's oldest; older: from each one's newest.
+        if request.tail, request.direction == .newer {
+            return tailPage(request, found: found, reached: reached, done: done, scanned: scanned, stopped: stopped,
+                            skipped: tailSkipped, watermarks: info.partitions)
+        }
         var heads: [Int32: Int] = [:]
         for (partition, matches) in found { heads[partition] = request.direction == .newer ? 0 : matches.count - 1 }
         var kept: [Record] = []
@@ -234,5 +265,18 @@ public struct MessageReader: Sendable {
         }
         return MessagePage(request: request, records: kept, positions: positions, scanned: scanned,
                            exhausted: exhausted, stoppedEarly: stopped, watermarks: info.partitions)
+    }
+
+    /// A tail's page: every partition's matches merged by time, the newest `limit` kept (oldest first, as a
+    /// `.newer` page), the older ones counted as skipped; each partition goes on from where it was read to.
+    private func tailPage(_ request: MessageRequest, found: [Int32: [Record]], reached: [Int32: LogPosition], done: [Int32: Bool],
+                          scanned: Int, stopped: Bool, skipped: Int64, watermarks: [PartitionWatermarks]) -> MessagePage {
+        let merged = found.values.joined().sorted { ($0.timestampMillis, $0.partition, $0.offset) < ($1.timestampMillis, $1.partition, $1.offset) }
+        let kept = Array(merged.suffix(max(0, request.limit)))
+        var positions = request.positions
+        for (partition, at) in reached { positions[partition] = at }
+        let exhausted = found.keys.allSatisfy { done[$0] == true }
+        return MessagePage(request: request, records: kept, positions: positions, scanned: scanned, exhausted: exhausted,
+                           stoppedEarly: stopped, watermarks: watermarks, skipped: skipped + Int64(merged.count - kept.count))
     }
 }

@@ -40,10 +40,11 @@ final class MessagesViewTests: XCTestCase {
     /// Answers `read` with `records` (already in the order read), as the performer would.
     private func answer(_ state: inout AppState, _ read: MessageRead, _ records: [Record], positions: [Int32: LogPosition],
                         start: [Int32: LogPosition]? = nil, highs: [Int32: LogPosition] = [0: 150, 1: 150], exhausted: Bool = false,
-                        stoppedEarly: Bool = false, scanned: Int? = nil) -> [Effect] {
+                        stoppedEarly: Bool = false, scanned: Int? = nil, skipped: Int64 = 0) -> [Effect] {
         Reducer.reduce(&state, .messagesRead(MessagesLoaded(serial: read.request.serial, direction: read.request.direction, rows: rows(records),
                                                             positions: positions, start: start, lows: [0: 0, 1: 0], highs: highs,
-                                                            scanned: scanned ?? records.count, exhausted: exhausted, stoppedEarly: stoppedEarly)))
+                                                            scanned: scanned ?? records.count, exhausted: exhausted, stoppedEarly: stoppedEarly,
+                                                            skipped: skipped)))
     }
 
     func testOpeningReadsTheNewestPageThenOlderPagesAsTheCursorNearsTheBottom() throws {
@@ -110,24 +111,44 @@ final class MessagesViewTests: XCTestCase {
         var (state, effects) = open()
         let first = try XCTUnwrap(read(effects))
         _ = answer(&state, first, Array(Self.orders(60..<120).reversed()), positions: [0: 30, 1: 30], start: [0: 60, 1: 60], highs: [0: 60, 1: 60])
-        // f: the next read goes on from where the window's newest end stands.
+        // f: the next read is a tail read, from where the window's newest end stands.
         effects = Reducer.reduce(&state, .key(.char("f")))
         XCTAssertTrue(state.viewStates[MessagesState.self].following)
         let tail = try XCTUnwrap(read(effects))
         XCTAssertEqual(tail.request.direction, .newer)
+        XCTAssertTrue(tail.request.tail)
         XCTAssertEqual(tail.request.positions, [0: 60, 1: 60])
-        // A full page while the log is far ahead: the view jumps to the end and says how many it passed over.
-        let arrived = Self.orders(120..<320)
-        _ = answer(&state, tail, arrived, positions: [0: 160, 1: 160], highs: [0: 5_000, 1: 5_000])
+        // The log far ahead: the reader kept the newest page and counted what it passed over; the next tail read
+        // is asked for as soon as this one lands (the performer paces them).
+        let arrived = Self.orders(9_800..<10_000)
+        effects = answer(&state, tail, arrived, positions: [0: 5_000, 1: 5_000], highs: [0: 5_000, 1: 5_000], skipped: 9_680)
         let s = state.viewStates[MessagesState.self]
-        XCTAssertEqual(s.skipped, 2 * (5_000 - 160))
+        XCTAssertEqual(s.skipped, 9_680)
         XCTAssertEqual(s.newer, [0: 5_000, 1: 5_000])
-        XCTAssertEqual(MessagesModel.highlighted(state)?.record.key, Array("ord-319".utf8), "the cursor rides on the newest")
+        XCTAssertEqual(MessagesModel.highlighted(state)?.record.key, Array("ord-9999".utf8), "the cursor rides on the newest")
         let text = Screen.render(state, theme: .fallback).plainText
         XCTAssertTrue(text.contains("● tailing · 9,680 skipped"), text)
+        let next = try XCTUnwrap(read(effects))
+        XCTAssertTrue(next.request.tail)
+        XCTAssertEqual(next.request.positions, [0: 5_000, 1: 5_000])
+        _ = answer(&state, next, [], positions: [0: 5_000, 1: 5_000], highs: [0: 5_000, 1: 5_000], exhausted: true, skipped: 0)
+        XCTAssertEqual(state.viewStates[MessagesState.self].skipped, 9_680, "nothing new, nothing passed over")
         // f again stops; no read is asked for then.
         Reducer.reduce(&state, .key(.char("f")))
         XCTAssertNil(read(Reducer.reduce(&state, .tick(state.now.addingTimeInterval(5)))))
+    }
+
+    func testTailPressedBeforeTheFirstPageLandsStillFollows() throws {
+        // `m` then `f` at once: the cursor has no row yet when the tail starts, and it still goes on.
+        var (state, effects) = open()
+        let first = try XCTUnwrap(read(effects))
+        XCTAssertNil(read(Reducer.reduce(&state, .key(.char("f")))), "one read at a time")
+        effects = answer(&state, first, Array(Self.orders(60..<120).reversed()), positions: [0: 30, 1: 30], start: [0: 60, 1: 60],
+                         highs: [0: 60, 1: 60])
+        let tail = try XCTUnwrap(read(effects), "the tail reads on once the first page is there")
+        XCTAssertTrue(tail.request.tail)
+        _ = answer(&state, tail, Self.orders(120..<124), positions: [0: 62, 1: 62], highs: [0: 62, 1: 62], exhausted: true)
+        XCTAssertEqual(MessagesModel.highlighted(state)?.record.key, Array("ord-123".utf8), "the cursor rides on the newest")
     }
 
     func testSeekStartsTheWindowOverOldestFirstAndAStructuredFilterIsReadFromTheLog() throws {
@@ -209,6 +230,21 @@ final class MessagesViewTests: XCTestCase {
         Reducer.reduce(&state, .messagesReadFailed(serial: failing.request.serial, "broker unavailable"))
         XCTAssertTrue(Screen.render(state, theme: .fallback).plainText.contains("cannot read"))
         XCTAssertNil(read(Reducer.reduce(&state, .tick(state.now.addingTimeInterval(5)))), "a failed window waits for a seek or a reopen")
+        // A tail whose read fails keeps its rows, says why in the title, and tries again; a page that lands clears it.
+        (state, effects) = open()
+        let page = try XCTUnwrap(read(effects))
+        effects = answer(&state, page, Array(Self.orders(60..<120).reversed()), positions: [0: 30, 1: 30], start: [0: 60, 1: 60],
+                         highs: [0: 60, 1: 60], exhausted: true)
+        let tail = try XCTUnwrap(read(Reducer.reduce(&state, .key(.char("f")))))
+        let retry = try XCTUnwrap(read(Reducer.reduce(&state, .messagesReadFailed(serial: tail.request.serial, "broker unavailable"))))
+        XCTAssertTrue(retry.request.tail)
+        var text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertTrue(text.contains("cannot read on: broker unavailable · retrying"), text)
+        XCTAssertTrue(text.contains("ord-119"), "the rows stay")
+        _ = answer(&state, retry, Self.orders(120..<122), positions: [0: 61, 1: 61], highs: [0: 61, 1: 61], exhausted: true)
+        text = Screen.render(state, theme: .fallback).plainText
+        XCTAssertFalse(text.contains("cannot read"), text)
+        XCTAssertTrue(text.contains("● tailing"), text)
     }
 
     func testARegexThatHidesMostRowsReadsNoPagesBackAndForthAndABadFilterSaysWhy() throws {
@@ -324,7 +360,8 @@ final class MessagesViewTests: XCTestCase {
         let again = try XCTUnwrap(read(effects))
         XCTAssertEqual(again.seek, .end)
         XCTAssertGreaterThan(again.request.serial, first.request.serial)
-        _ = answer(&state, again, Array(Self.orders(0..<20).reversed()), positions: [0: 0, 1: 0], start: [0: 10, 1: 10], exhausted: true)
+        _ = answer(&state, again, Array(Self.orders(0..<20).reversed()), positions: [0: 0, 1: 0], start: [0: 10, 1: 10],
+                   highs: [0: 10, 1: 10], exhausted: true)
         XCTAssertEqual(state.viewStates[MessagesState.self].rows.count, 20)
         // Nothing in flight: opening a record stops nothing.
         XCTAssertEqual(others(Reducer.reduce(&state, .key(.enter))), [])

@@ -189,6 +189,31 @@ final class MessageReaderTests: XCTestCase {
         XCTAssertEqual(seen, Array((0..<300).reversed()))
     }
 
+    func testATailReadKeepsTheNewestAndCountsWhatItPassesOver() async throws {
+        let log = try await log()
+        let reader = MessageReader(log: log, rules: .default)
+        let zero: [Int32: LogPosition] = [0: 0, 1: 0, 2: 0]
+        let page = try await reader.read(MessageRequest(topic: "orders", positions: zero, direction: .newer, limit: 10, tail: true))
+        XCTAssertEqual(page.records.map(n), Array(290..<300), "the newest ten, oldest first")
+        XCTAssertEqual(page.skipped, 290, "every record before them, counted once")
+        XCTAssertTrue(page.exhausted)
+        let highs = try await log.watermarks(topic: "orders").partitions.reduce(into: [Int32: LogPosition]()) { $0[$1.partition] = $1.high }
+        XCTAssertEqual(page.positions, highs)
+        // Only what arrived since, nothing passed over.
+        try await log.produce((300..<305).map { n in
+            OutgoingRecord(topic: "orders", partition: Int32(n % 3), timestampMillis: Int64(n * 10), value: Array("{\"n\":\(n)}".utf8))
+        })
+        let next = try await reader.read(MessageRequest(topic: "orders", positions: page.positions, direction: .newer, limit: 10, tail: true))
+        XCTAssertEqual(next.records.map(n), Array(300..<305))
+        XCTAssertEqual(next.skipped, 0)
+        // With a filter every new record is read (no match is jumped over); the newest matches are kept.
+        let paid = try await reader.read(MessageRequest(topic: "orders", positions: zero, direction: .newer, limit: 5,
+                                                        filter: try MessageFilter("type=OrderPaid"), tail: true))
+        XCTAssertEqual(paid.records.map(n), [285, 288, 291, 294, 297])
+        XCTAssertEqual(paid.skipped, 95, "the other matches, passed over")
+        XCTAssertEqual(paid.scanned, 305)
+    }
+
     func testReadingForwardFromATimeWithAFilterFindsExactlyTheMatches() async throws {
         let reader = MessageReader(log: try await log(), rules: .default)
         var (positions, _) = try await reader.positions(topic: "orders", at: .time(1_000))

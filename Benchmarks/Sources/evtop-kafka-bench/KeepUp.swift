@@ -85,6 +85,10 @@ struct KeepUp {
         try await Task.sleep(for: .seconds(2))
         let log = (try? String(contentsOf: state.appendingPathComponent("evtop/evtop.log"), encoding: .utf8)) ?? ""
         let frames = log.split(separator: "\n").last { $0.contains("evtop.frames") }.map(String.init) ?? "no frame line in the log"
+        // What went wrong inside, if anything (a read that failed, a slow broker): the last few warnings.
+        for line in log.split(separator: "\n").filter({ $0.contains(" warning ") || $0.contains(" error ") }).suffix(40) {
+            print("keep-up: the dashboard's log: " + line.prefix(300))
+        }
         let afterWarmup = worst.dropFirst(10)
         let max = afterWarmup.max() ?? .infinity
         print("keep-up: \(produced) events produced (asked: \(rate)/s for \(seconds) s)")
