@@ -161,9 +161,6 @@ public final class DashboardSession<Backend: TerminalBackend> {
     private let now: () -> Date
     private var lastTick: ContinuousClock.Instant
     private var dirty = true
-    /// Background threads are kept at a lower priority than this (the main) thread, on each tick: only for a
-    /// session on a real terminal (tests run many sessions in one process, beside other tests' threads).
-    var keepsUIAhead = false
     /// How long each pass that drew took (input, reducer, effects, render, write), and its parts: logged at quit.
     public private(set) var frameTimes = FrameProfile()
     /// Background work this session started and that has not finished (loads, jobs): what `settle` waits for.
@@ -211,7 +208,6 @@ public final class DashboardSession<Backend: TerminalBackend> {
         // Ticks by a monotonic clock: a wall clock stepped back by NTP must not freeze them.
         if ContinuousClock.now - lastTick >= .seconds(1) {
             lastTick = ContinuousClock.now
-            if keepsUIAhead { BackgroundPriority.lowerOthers() }
             effects += Reducer.reduce(&state, .tick(now()))
             dirty = true
         }
@@ -517,9 +513,7 @@ struct ServiceSettings: Sendable {
 enum DashboardRunner {
     static func run<Backend: TerminalBackend>(_ session: DashboardSession<Backend>, services: ServiceSettings,
                                               pendingSignal: () -> Int32?) async throws {
-        session.keepsUIAhead = true
         await session.startServices(services)
-        BackgroundPriority.lowerOthers()
         while !session.state.shouldQuit {
             if let sig = pendingSignal() {
                 // Leave through the normal path: every defer (terminal, simulator) runs, and the tap

@@ -89,27 +89,4 @@ final class MessageLoadingTests: XCTestCase {
         }
         XCTAssertEqual(serials, [5])
     }
-
-    /// Tail reads follow each other as soon as the view asks: the second waits for its turn, and a stop while
-    /// it waits ends it before it reads anything. The first one, unpaced, posts the newest records and what it passed over.
-    func testTailReadsArePacedAndAStopWhileOneWaitsReadsNothing() async throws {
-        let memory = try await log()
-        let held = HeldLog(memory)
-        held.released.withLock { $0 = true }
-        let mailbox = ActionMailbox()
-        let loading = MessageLoading()
-        var request = MessageRequest(topic: "orders", positions: [0: 0, 1: 0], direction: .newer, limit: 200, serial: 1, tail: true)
-        await loading.start(MessageRead(request: request), log: held, rules: .default, mailbox: mailbox).value
-        guard case .messagesRead(let page)? = mailbox.drain().first else { return XCTFail("the first tail page is posted") }
-        XCTAssertEqual(page.rows.count, 200)
-        XCTAssertEqual(page.rows.last?.record.offset, 9_999)
-        XCTAssertEqual(page.skipped, 19_800)
-        let readsBefore = held.reads.withLock { $0 }
-        request.serial = 2
-        let waiting = loading.start(MessageRead(request: request), log: held, rules: .default, mailbox: mailbox)
-        loading.stop(serial: 2)
-        await waiting.value
-        XCTAssertEqual(held.reads.withLock { $0 }, readsBefore, "stopped in its wait: nothing read")
-        XCTAssertEqual(mailbox.drain().count, 0)
-    }
 }
