@@ -58,21 +58,15 @@ enum MessagesBench {
             let asked = pending + Reducer.reduce(&state, .tick(now))
             pending = []
             guard let took = answer(asked, count: MessagesModel.pageRows) else {
-                if i > 1_000 { let m = state.viewStates[MessagesState.self]; fatalError("the messages view asks for no read while tailing: loading \(m.loading) started \(m.started) following \(m.following) error \(String(describing: m.error)) rows \(m.rows.count) cursor \(String(describing: m.cursor.selectedKey)) paused \(state.paused) view \(state.view)") }
+                if i > 1_000 { fatalError("the messages view asks for no read while tailing: \(state.viewStates[MessagesState.self])") }
                 i += 1
                 continue
             }
-            let t0 = clock.now
-            let buffer = Screen.render(state, theme: Theme.fallback)
-            let t1 = clock.now
-            let updates = buffer.diff(from: previous)
-            let t2 = clock.now
-            sink &+= updates.count
-            previous = buffer
+            let frame = timedFrame(state, after: &previous)
             i += 1
             if i > warmup {
-                update.append(took); render.append(t1 - t0); diff.append(t2 - t1); total.append(took + (t2 - t0))
-                changed.append(updates.count)
+                update.append(took); render.append(frame.render); diff.append(frame.diff); total.append(took + frame.render + frame.diff)
+                changed.append(frame.changed)
             }
         }
         let rows = state.viewStates[MessagesState.self].rows.count
@@ -82,4 +76,18 @@ enum MessagesBench {
             + "render \(ms(Stats(render).median)), diff \(ms(Stats(diff).median)), "
             + "\(grouped(changed.sorted()[changed.count / 2])) cells changed; n=\(iterations))")
     }
+}
+
+/// One frame drawn with the product's `Screen.render`, then diffed against `previous` (which it becomes):
+/// how long each took and how many cells changed.
+func timedFrame(_ state: AppState, after previous: inout ScreenBuffer) -> (render: Duration, diff: Duration, changed: Int) {
+    let clock = ContinuousClock()
+    let t0 = clock.now
+    let buffer = Screen.render(state, theme: Theme.fallback)
+    let t1 = clock.now
+    let updates = buffer.diff(from: previous)
+    let t2 = clock.now
+    sink &+= updates.count
+    previous = buffer
+    return (t1 - t0, t2 - t1, updates.count)
 }

@@ -98,16 +98,9 @@ if options.only == nil || options.only == "screen" {
     var changed: [Int] = []
     let warmup = max(5, options.iterations / 10)
     for i in 0..<(warmup + options.iterations) {
-        let frame = frames[i % 2]
-        let t0 = clock.now
-        let buffer = Screen.render(frame, theme: Theme.fallback)
-        let t1 = clock.now
-        let updates = buffer.diff(from: previous)
-        let t2 = clock.now
-        sink &+= updates.count
-        previous = buffer
+        let frame = timedFrame(frames[i % 2], after: &previous)
         if i >= warmup {
-            total.append(t2 - t0); render.append(t1 - t0); diff.append(t2 - t1); changed.append(updates.count)
+            total.append(frame.render + frame.diff); render.append(frame.render); diff.append(frame.diff); changed.append(frame.changed)
         }
     }
     let t = Stats(total), r = Stats(render), d = Stats(diff)
