@@ -55,7 +55,7 @@ extension Collector {
     /// `evtop collect --broker amqp://…`: the sagas tap, headless. Records copies of what is published to the
     /// broker's exchanges into its tap store, and the spans received on `otlp` (unless `off`) into the same
     /// store, until SIGINT or SIGTERM; then stops the tap, and the server deletes the tap queue.
-    public static func runTap(source: SourceSelection, otlp: String, limits: SpanLimits) async throws {
+    public static func runTap(source: SourceSelection, otlp: String, limits: SpanLimits, records: RecordRetentionPolicy = .standard) async throws {
         let logger = Logger(label: "evtop.collect")
         let resolved = try source.resolve()
         let opened = try resolved.open(readOnly: false)
@@ -63,7 +63,7 @@ extension Collector {
             throw OperatorError("\(opened.description) is read again for sagas, not tapped: evtop collect --broker is for amqp:// brokers (use --store for spans into a store)")
         }
         let signals = SignalWaiter([SIGINT, SIGTERM])
-        let loader = await SagaLoader.make(opened, readOnly: false, assembler: try resolved.sagaAssembler())
+        let loader = await SagaLoader.make(opened, readOnly: false, assembler: try resolved.sagaAssembler(), tapRetention: records)
         guard let status = loader.tap, status.run != nil else {
             throw OperatorError("no tap: \(loader.note)")
         }

@@ -63,8 +63,11 @@ final class SagaLoader: Sendable {
     /// source that is not a file (Kafka), a local index file named after its identity, kept with --read-only
     /// too (it is evtop's own file, fed by reads that never commit). Without an identity (a cluster down at
     /// start), a bounded scan, and the loader says why. Spans are joined when the source keeps them.
-    static func make(_ source: OpenedSource, readOnly: Bool, assembler: SagaAssembler, recentFirst: Int? = nil) async -> SagaLoader {
-        if let tapFile = source.tapFile { return await tapped(source, file: tapFile, readOnly: readOnly, assembler: assembler) }
+    static func make(_ source: OpenedSource, readOnly: Bool, assembler: SagaAssembler, recentFirst: Int? = nil,
+                     tapRetention: RecordRetentionPolicy = .standard) async -> SagaLoader {
+        if let tapFile = source.tapFile {
+            return await tapped(source, file: tapFile, readOnly: readOnly, assembler: assembler, retention: tapRetention)
+        }
         let log = source.reader
         let traces = source.traces
         guard let identity = await log.identity() else {
@@ -104,7 +107,8 @@ final class SagaLoader: Sendable {
     /// tap's local store (records and index inside it, as for a `sqlite:` store), never from the service
     /// queues. When the source can tap (opened writable: the dashboard, `evtop collect`), the tap starts
     /// here and records into that store for as long as the process runs; read-only, no tap queue is made.
-    static func tapped(_ source: OpenedSource, file: TapStoreFile, readOnly: Bool, assembler: SagaAssembler) async -> SagaLoader {
+    static func tapped(_ source: OpenedSource, file: TapStoreFile, readOnly: Bool, assembler: SagaAssembler,
+                       retention: RecordRetentionPolicy = .standard) async -> SagaLoader {
         let idle: String
         if readOnly {
             idle = "read-only: no tap queue; sagas from what an earlier run recorded"
@@ -132,7 +136,7 @@ final class SagaLoader: Sendable {
                 return SagaLoader(log: store, assembler: assembler, index: index, traces: file, tap: TapStatus(run: nil, idleNote: idle))
             }
             let indexer = CorrelationIndexer(log: store, index: index, rules: assembler.rules)
-            let recorder = TapRecorder(store: store, indexer: indexer)
+            let recorder = TapRecorder(store: store, indexer: indexer, retention: retention)
             let run = tap.startTap(exchanges: source.tapExchanges, deliver: { try await recorder.write($0) })
             return SagaLoader(log: store, assembler: assembler, index: index, traces: file, tap: TapStatus(run: run, idleNote: nil),
                               indexes: false)

@@ -78,21 +78,23 @@ final class TapStoreFile: TraceStore, SpanRetention, Sendable {
 }
 
 /// Writes tapped records into the tap's store (one topic per exchange, one partition), keeps the store
-/// within its retention cap and indexes each batch's correlation IDs as it lands.
+/// within its record retention (by default the embedded store's: 200,000 records an exchange, 7 days;
+/// `evtop collect --record-max/--record-retention` set it) and indexes each batch's correlation IDs as it lands.
 final class TapRecorder: Sendable {
-    /// Records kept per exchange at most; the oldest go first.
-    static let maxRecordsPerExchange: Int64 = 200_000
     /// Records written between two retention passes.
     static let pruneEvery: Int64 = 5_000
 
     let store: SQLiteLog
     let indexer: CorrelationIndexer?
+    /// What the store keeps: each exchange is one partition, so a count is per exchange.
+    let retention: RecordRetentionPolicy
     private let topics = Mutex<Set<String>>([])
     private let sincePrune = Mutex<Int64>(0)
 
-    init(store: SQLiteLog, indexer: CorrelationIndexer?) {
+    init(store: SQLiteLog, indexer: CorrelationIndexer?, retention: RecordRetentionPolicy = .standard) {
         self.store = store
         self.indexer = indexer
+        self.retention = retention
     }
 
     /// Writes one batch (in one transaction), prunes now and then, and indexes what is new.
@@ -118,13 +120,11 @@ final class TapRecorder: Sendable {
         }
     }
 
-    /// Deletes the oldest records of each exchange beyond ``maxRecordsPerExchange``.
+    /// Deletes what ``retention`` does not keep: the oldest records of each exchange beyond its count, and
+    /// records older than its age.
     func prune() async throws {
-        for topic in try await store.snapshot().topics {
-            for p in topic.partitions where p.high - p.low > Self.maxRecordsPerExchange {
-                try await store.deleteRecords(topic: topic.name, partition: p.partition, before: p.high - Self.maxRecordsPerExchange)
-            }
-        }
+        guard retention.isOn else { return }
+        try await store.pruneRecords(retention, now: Date())
     }
 }
 

@@ -13,7 +13,8 @@ struct CollectCommand: AsyncParsableCommand {
         OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318. With --broker amqp://… (or --context) it also runs \
         the RabbitMQ sagas tap headless: a queue of its own bound to the exchanges (--tap), recording copies of \
         the messages and the spans into the broker's tap store under $XDG_STATE_HOME/evtop/tap/, where the \
-        dashboard and `evtop saga --broker …` read them. The service queues are never read.
+        dashboard and `evtop saga --broker …` read them. The service queues are never read. There, \
+        --record-retention and --record-max bound the tap store's copies (each exchange is one partition).
         """
     )
 
@@ -40,7 +41,7 @@ struct CollectCommand: AsyncParsableCommand {
         let selection = tap.adding(to: source.selection())
         if selection.broker != nil || selection.context != nil {
             if store != nil { throw ValidationError("--store is for the spans of an embedded store; with --broker the spans go to the broker's tap store") }
-            try await Collector.runTap(source: selection, otlp: otlp, limits: try retention.limits())
+            try await Collector.runTap(source: selection, otlp: otlp, limits: try retention.limits(), records: try records.policy())
         } else {
             try await Collector.run(store: store, otlp: otlp, limits: try retention.limits(), records: try records.policy())
         }
