@@ -156,6 +156,11 @@ public struct MessageReader: Sendable {
                 var stuck = false
                 // A tail reads on to the end, keeping the newest `limit` matches; a page stops at `limit`.
                 var dropped = 0
+                func keepNewest() {
+                    guard matches.count > limit else { return }
+                    dropped += matches.count - limit
+                    matches.removeFirst(matches.count - limit)
+                }
                 while request.tail || matches.count < limit, position < w.high {
                     guard !spent() else { stopped = true; break }
                     let want = min(batch, share - read)
@@ -169,16 +174,10 @@ public struct MessageReader: Sendable {
                         if passes(r) { matches.append(r) }
                         if !request.tail, matches.count == limit { position = r.offset + 1; break }
                     }
-                    if request.tail, matches.count > limit * 2 {
-                        dropped += matches.count - limit
-                        matches.removeFirst(matches.count - limit)
-                    }
+                    if request.tail, matches.count > limit * 2 { keepNewest() }
                     if request.tail || matches.count < limit { position = min(next, w.high) }
                 }
-                if request.tail, matches.count > limit {
-                    dropped += matches.count - limit
-                    matches.removeFirst(matches.count - limit)
-                }
+                if request.tail { keepNewest() }
                 tailSkipped += Int64(dropped)
                 reached[partition] = position
                 done[partition] = position >= w.high || stuck
