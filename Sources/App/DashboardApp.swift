@@ -54,7 +54,7 @@ public enum DashboardApp {
 
     /// Runs a session on the real terminal (ncurses), restoring it however the session ends. `contexts`
     /// lets `:ctx` switch sources (nil: it cannot); `services` is the background work each source gets.
-    @MainActor
+    @UIActor
     static func onTerminal(performer: EffectPerformer, state: AppState, theme: Theme, display: DisplaySettings,
                            contexts: ContextCatalog?, services: ServiceSettings) async throws {
         let backend = try NCursesBackend(noColor: display.noColor)
@@ -66,7 +66,7 @@ public enum DashboardApp {
 
     /// A session on any terminal for `source`, as the dashboard makes it (tests drive it with keys, and
     /// switch its contexts). Its background work (polling, indexing) does not run: tests call `refresh`.
-    @MainActor
+    @UIActor
     public static func session<Backend: TerminalBackend>(on backend: Backend, source: SourceSelection, theme: Theme = .fallback)
         async throws -> DashboardSession<Backend> {
         let resolved = try source.resolve()

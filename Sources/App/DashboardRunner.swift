@@ -137,8 +137,8 @@ final class EffectPerformer: Sendable {
 
 /// One dashboard session on any terminal: keys, source updates and a tick reduced into the state, one
 /// draw per pass. Generic over the terminal so that tests drive a whole session on `TestBackend` with
-/// keys, exactly as ncurses drives it. Everything that touches the terminal happens on the main actor.
-@MainActor
+/// keys, exactly as ncurses drives it. Everything that touches the terminal happens on the UI thread (``UIActor``).
+@UIActor
 public final class DashboardSession<Backend: TerminalBackend> {
     /// What the session shows now.
     public internal(set) var state: AppState
@@ -161,6 +161,9 @@ public final class DashboardSession<Backend: TerminalBackend> {
     private let now: () -> Date
     private var lastTick: ContinuousClock.Instant
     private var dirty = true
+    /// Background threads are kept below the UI thread, on each tick: only for a session on a real terminal
+    /// (tests run many sessions in one process, beside other tests' threads).
+    var keepsUIAhead = false
     /// How long each pass that drew took (input, reducer, effects, render, write), and its parts: logged at quit.
     public private(set) var frameTimes = FrameProfile()
     /// Background work this session started and that has not finished (loads, jobs): what `settle` waits for.
@@ -208,6 +211,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
         // Ticks by a monotonic clock: a wall clock stepped back by NTP must not freeze them.
         if ContinuousClock.now - lastTick >= .seconds(1) {
             lastTick = ContinuousClock.now
+            if keepsUIAhead { BackgroundPriority.lowerOthers(sparing: UIThreadExecutor.shared.threadID) }
             effects += Reducer.reduce(&state, .tick(now()))
             dirty = true
         }
@@ -509,11 +513,13 @@ struct ServiceSettings: Sendable {
 /// The interactive loop on a real terminal: the source's background work (polling, indexing, the OTLP
 /// receiver, redrive resumption) around a ``DashboardSession``, restarted by context switches, until the
 /// user quits or a signal arrives.
-@MainActor
+@UIActor
 enum DashboardRunner {
     static func run<Backend: TerminalBackend>(_ session: DashboardSession<Backend>, services: ServiceSettings,
                                               pendingSignal: () -> Int32?) async throws {
+        session.keepsUIAhead = true
         await session.startServices(services)
+        BackgroundPriority.lowerOthers(sparing: UIThreadExecutor.shared.threadID)
         while !session.state.shouldQuit {
             if let sig = pendingSignal() {
                 // Leave through the normal path: every defer (terminal, simulator) runs, and the tap

@@ -9,14 +9,14 @@ public enum SnapshotReport {
     /// Renders `view` (a view spec such as `topics` or `letters:orders.DLT`) at `width`×`height`, with rates
     /// from two snapshots `interval` seconds apart, in `theme` (a name or path; nil: the context's, else the
     /// config's, else default, as the dashboard): an unknown theme fails as it does there.
-    @MainActor
+    @UIActor
     public static func render(source: SourceSelection, view: String, width: Int, height: Int, interval: Double,
                               theme: String? = nil) async throws -> String {
         try await screen(source: source, view: view, width: width, height: height, interval: interval, theme: theme).plainText
     }
 
     /// The screen ``render(source:view:width:height:interval:theme:)`` prints, with each cell's style.
-    @MainActor
+    @UIActor
     static func screen(source: SourceSelection, view: String, width: Int, height: Int, interval: Double,
                        theme themeName: String?) async throws -> ScreenBuffer {
         var source = source

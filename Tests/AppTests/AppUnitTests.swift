@@ -315,7 +315,7 @@ final class CommandOutputTests: XCTestCase {
 }
 
 /// `evtop snapshot` renders every view through a dashboard session, the dead-letter views included.
-@MainActor
+@UIActor
 final class SnapshotReportTests: XCTestCase {
     func testDeadLetterViewsRenderFromTheSameLoads() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-snap-\(UUID().uuidString)")
@@ -393,7 +393,7 @@ final class DashboardRecordTimeTests: XCTestCase {
     /// The dashboard's own path (poller → `.recordTimesRead` → reducer), through `evtop snapshot --view lag`:
     /// a group that committed p1 only, with 10 records written over the last 100 s on p0, is shown 1m 40s
     /// behind, not the 0 s of p1.
-    @MainActor
+    @UIActor
     func testTheLagViewShowsAnUncommittedPartitionsOldestRecord() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-rtv-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -100,7 +100,7 @@ final class ConfigAndThemeTests: XCTestCase {
 
     /// Issue 14 item 11: `evtop snapshot --theme` renders in that theme, as the dashboard does, and an
     /// unknown theme fails the same way.
-    @MainActor
+    @UIActor
     func testSnapshotTakesATheme() async throws {
         let path = dir.appendingPathComponent("snap.db").path
         let store = try SQLiteLog(path: path)

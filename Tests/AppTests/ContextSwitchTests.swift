@@ -32,7 +32,7 @@ enum LedgerStore {
 
 /// `:ctx` on whole sessions driven by keys: two real stores and an unreachable Kafka cluster, switched
 /// between without restarting.
-@MainActor
+@UIActor
 final class ContextSwitchTests: XCTestCase {
     var dir: URL!
     var savedState: String?

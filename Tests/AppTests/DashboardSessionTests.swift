@@ -25,7 +25,7 @@ enum DemoStore {
 }
 
 /// Whole dashboard sessions on `TestBackend`, fed keys as an operator types them, on a real store.
-@MainActor
+@UIActor
 final class DashboardSessionTests: XCTestCase {
     var dir: URL!
 

@@ -1,0 +1,66 @@
+import XCTest
+import Foundation
+import Synchronization
+@testable import App
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The dashboard's passes run on one thread of their own, and its background threads run below it.
+final class UIThreadTests: XCTestCase {
+    @UIActor private static func whereAmI() -> Int32 { BackgroundPriority.currentThreadID() }
+
+    func testUIActorJobsRunInOrderOnOneDedicatedThread() async throws {
+        #if os(Linux)
+        let ui = UIThreadExecutor.shared.threadID
+        XCTAssertNotEqual(ui, 0)
+        XCTAssertNotEqual(ui, getpid(), "not the process's main thread")
+        var seen: Set<Int32> = []
+        for _ in 0..<50 {
+            seen.insert(await Self.whereAmI())
+            // Between hops the caller may be on any pool thread; the UI's jobs never are.
+            await Task.detached { await Task.yield() }.value
+        }
+        XCTAssertEqual(seen, [ui])
+        // Jobs queued from many threads at once all run there too.
+        let threads = await withTaskGroup(of: Int32.self) { group in
+            for _ in 0..<200 { group.addTask { await Self.whereAmI() } }
+            return await group.reduce(into: Set<Int32>()) { $0.insert($1) }
+        }
+        XCTAssertEqual(threads, [ui])
+        #else
+        throw XCTSkip("thread ids are read on Linux only")
+        #endif
+    }
+
+    func testEveryThreadButTheUIAndMainOnesIsLoweredAndNothingIsRaised() throws {
+        #if os(Linux)
+        let tid = Mutex<Int32>(0)
+        let done = DispatchSemaphore(value: 0)
+        let go = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            tid.withLock { $0 = BackgroundPriority.currentThreadID() }
+            go.signal()
+            done.wait()
+        }
+        thread.start()
+        go.wait()
+        defer { done.signal() }
+        let worker = tid.withLock { $0 }
+        let ui = UIThreadExecutor.shared.threadID
+        let mainBefore = try XCTUnwrap(BackgroundPriority.niceness(ofThread: getpid()))
+        let uiBefore = try XCTUnwrap(BackgroundPriority.niceness(ofThread: ui))
+        XCTAssertLessThan(try XCTUnwrap(BackgroundPriority.niceness(ofThread: worker)), BackgroundPriority.niceness)
+        XCTAssertGreaterThan(BackgroundPriority.lowerOthers(sparing: ui), 0)
+        XCTAssertEqual(BackgroundPriority.niceness(ofThread: worker), BackgroundPriority.niceness)
+        XCTAssertEqual(BackgroundPriority.niceness(ofThread: ui), uiBefore, "the UI thread keeps its priority")
+        XCTAssertEqual(BackgroundPriority.niceness(ofThread: getpid()), mainBefore)
+        // Already lower: left alone (a thread someone set lower still is never raised).
+        XCTAssertEqual(setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(worker), 15), 0)
+        BackgroundPriority.lowerOthers(sparing: ui)
+        XCTAssertEqual(BackgroundPriority.niceness(ofThread: worker), 15)
+        #else
+        throw XCTSkip("thread priorities are set on Linux only")
+        #endif
+    }
+}
