@@ -31,7 +31,6 @@ public final class UIThreadExecutor: SerialExecutor, Sendable {
 
     private init() {
         let thread = Thread { [self] in run() }
-        thread.name = "evtop-ui"
         // Screens recurse little, but a deep reducer path must not find a small secondary-thread stack.
         thread.stackSize = 8 << 20
         thread.start()
@@ -54,6 +53,8 @@ public final class UIThreadExecutor: SerialExecutor, Sendable {
     }
 
     private func run() {
+        // The name is the thread's own to set (Linux); it shows in `top -H` and debuggers.
+        Thread.current.name = "evtop-ui"
         kernelID.store(BackgroundPriority.currentThreadID(), ordering: .releasing)
         started.signal()
         var batch: [UnownedJob] = []
