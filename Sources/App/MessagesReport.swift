@@ -293,7 +293,8 @@ final class MessageLoading: Sendable {
                 let rows = page.records.map { MessageRow($0, rules: rules) }
                 mailbox.post(.messagesRead(MessagesLoaded(serial: request.serial, direction: request.direction, rows: rows, positions: page.positions,
                                                           start: start, lows: lows, highs: highs, scanned: page.scanned,
-                                                          exhausted: page.exhausted, stoppedEarly: page.stoppedEarly, skipped: page.skipped)))
+                                                          exhausted: page.exhausted, stoppedEarly: page.stoppedEarly, skipped: page.skipped,
+                                                          skippedIsUpperBound: page.skippedIsUpperBound)))
             } catch BrokerError.unknownTopic(let what) {
                 guard !Task.isCancelled else { return }
                 mailbox.post(.messagesReadFailed(serial: request.serial, "no topic \(what)"))

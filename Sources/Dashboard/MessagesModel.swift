@@ -78,12 +78,15 @@ public struct MessagesLoaded: Sendable, Hashable {
     public var stoppedEarly: Bool
     /// A tail's records passed over because they came faster than they are shown.
     public var skipped: Int64
+    /// ``skipped`` counts positions on a source whose positions need not hold records: at most that many.
+    public var skippedIsUpperBound: Bool
 
     /// Creates a result.
     public init(serial: Int, direction: MessageDirection, rows: [MessageRow], positions: [Int32: LogPosition], start: [Int32: LogPosition]?,
                 lows: [Int32: LogPosition], highs: [Int32: LogPosition], scanned: Int, exhausted: Bool, stoppedEarly: Bool,
-                skipped: Int64 = 0) {
+                skipped: Int64 = 0, skippedIsUpperBound: Bool = false) {
         self.skipped = skipped
+        self.skippedIsUpperBound = skippedIsUpperBound
         self.serial = serial
         self.direction = direction
         self.rows = rows
@@ -126,6 +129,8 @@ public struct MessagesState: ViewStateValue {
     public var following = false
     /// Records passed over while following, because they came faster than the view reads.
     public var skipped: Int64 = 0
+    /// Some of ``skipped`` are positions that need not hold records: the count is at most that many.
+    public var skippedIsUpperBound = false
     /// Shown oldest first (`o`); newest first by default.
     public var oldestFirst = false
     /// The structured filter the rows were read with (nil: none).
@@ -391,7 +396,10 @@ public enum MessagesModel {
         case .newer:
             let positions = page.positions
             // A tail read passes over what came faster than it is shown, and says how much.
-            if s.following { s.skipped += page.skipped }
+            if s.following {
+                s.skipped += page.skipped
+                if page.skippedIsUpperBound { s.skippedIsUpperBound = true }
+            }
             if stuck, !s.following { s.newestReached = true }
             s.rows = page.rows.reversed() + s.rows
             s.newer = positions

@@ -13,7 +13,8 @@ enum MessagesScreen {
         if s.start != .end { title += " · from \(startText(s.start, state))" }
         var right: String
         if s.following {
-            right = "● tailing" + (s.skipped > 0 ? " · \(NumberFormat.grouped(s.skipped)) skipped (faster than shown)" : "")
+            // Positions jumped over on Kafka may be transaction markers or compacted away: "up to".
+            right = "● tailing" + (s.skipped > 0 ? " · \(s.skippedIsUpperBound ? "up to " : "")\(NumberFormat.grouped(s.skipped)) skipped (faster than shown)" : "")
         } else {
             right = "\(NumberFormat.grouped(Int64(s.rows.count))) loaded" + (s.rows.count >= MessagesModel.maxRows ? " (window)" : "")
         }
@@ -163,6 +164,7 @@ enum MessagesViews {
             // Tailing shows the newest at the top and reads from the end of what is loaded.
             state.viewStates[MessagesState.self].oldestFirst = false
             state.viewStates[MessagesState.self].skipped = 0
+            state.viewStates[MessagesState.self].skippedIsUpperBound = false
             if let first = MessagesModel.rows(state).first { state.viewStates[MessagesState.self].cursor.selectedKey = first.key }
         }
         Reducer.say(&state, on ? "tailing: new records appear at the top" : "tail stopped")

@@ -52,6 +52,9 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup, RecordRetention {
     /// `sqlite:` followed by the path.
     public var sourceDescription: String { "sqlite:" + path }
 
+    /// Offsets are given one a record, and retention removes records from the front only.
+    public var positionsHoldRecords: Bool { true }
+
     /// Opens (and in `.readWrite` mode, creates where no file exists) the store at `path`.
     ///
     /// Anything that is not a healthy evtop store of a supported schema throws a ``StoreError``

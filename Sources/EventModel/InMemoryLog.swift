@@ -27,6 +27,8 @@ public actor InMemoryLog: LogReader, LogWriter, DemoSetup {
 
     /// The source as shown to the user, e.g. `memory:`.
     public nonisolated let sourceDescription: String
+    /// Offsets are given one a record, and nothing removes records.
+    public nonisolated var positionsHoldRecords: Bool { true }
     /// How long a member stays live after its last commit or heartbeat, in seconds.
     public nonisolated let sessionTimeout: TimeInterval
 

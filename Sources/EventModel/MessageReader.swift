@@ -66,12 +66,16 @@ public struct MessagePage: Sendable, Hashable {
     /// A tail's records passed over: positions between the request's and the page's not returned (with a
     /// filter, matches and not). 0 for other reads.
     public var skipped: Int64
+    /// True when ``skipped`` counts positions jumped over unread on a source whose positions need not hold
+    /// records (``LogReader/positionsHoldRecords``): at most that many records were passed over.
+    public var skippedIsUpperBound: Bool
 
     /// Creates a page.
     public init(request: MessageRequest, records: [Record], positions: [Int32: LogPosition], scanned: Int, exhausted: Bool, stoppedEarly: Bool,
-                watermarks: [PartitionWatermarks] = [], skipped: Int64 = 0) {
+                watermarks: [PartitionWatermarks] = [], skipped: Int64 = 0, skippedIsUpperBound: Bool = false) {
         self.watermarks = watermarks
         self.skipped = skipped
+        self.skippedIsUpperBound = skippedIsUpperBound
         self.request = request
         self.records = records
         self.positions = positions
@@ -125,7 +129,8 @@ public struct MessageReader: Sendable {
         var done: [Int32: Bool] = [:]            // the partition reached the log's end that way (or cannot go on now)
         var scanned = 0
         var stopped = false
-        var tailSkipped: Int64 = 0
+        var tailSkipped: Int64 = 0   // records read and passed over: counted exactly
+        var jumped: Int64 = 0        // positions a tail jumped over unread
         let limit = max(0, request.limit)
         let filter = request.filter
         let rules = self.rules
@@ -150,7 +155,7 @@ public struct MessageReader: Sendable {
                 if request.tail, filter?.terms.isEmpty ?? true, w.high - position > LogPosition(limit) {
                     // A tail wants the newest: only the last `limit` positions can hold them (a filter reads on
                     // from where it stands, within its budget, so that no match is passed over).
-                    tailSkipped += w.high - LogPosition(limit) - position
+                    jumped += w.high - LogPosition(limit) - position
                     position = w.high - LogPosition(limit)
                 }
                 var stuck = false
@@ -224,7 +229,7 @@ public struct MessageReader: Sendable {
         // repeat records across pages). Newer: from each partition's oldest; older: from each one's newest.
         if request.tail, request.direction == .newer {
             return tailPage(request, found: found, reached: reached, done: done, scanned: scanned, stopped: stopped,
-                            skipped: tailSkipped, watermarks: info.partitions)
+                            skipped: tailSkipped + jumped, upperBound: jumped > 0 && !log.positionsHoldRecords, watermarks: info.partitions)
         }
         var heads: [Int32: Int] = [:]
         for (partition, matches) in found { heads[partition] = request.direction == .newer ? 0 : matches.count - 1 }
@@ -269,13 +274,14 @@ public struct MessageReader: Sendable {
     /// A tail's page: every partition's matches merged by time, the newest `limit` kept (oldest first, as a
     /// `.newer` page), the older ones counted as skipped; each partition goes on from where it was read to.
     private func tailPage(_ request: MessageRequest, found: [Int32: [Record]], reached: [Int32: LogPosition], done: [Int32: Bool],
-                          scanned: Int, stopped: Bool, skipped: Int64, watermarks: [PartitionWatermarks]) -> MessagePage {
+                          scanned: Int, stopped: Bool, skipped: Int64, upperBound: Bool, watermarks: [PartitionWatermarks]) -> MessagePage {
         let merged = found.values.joined().sorted { ($0.timestampMillis, $0.partition, $0.offset) < ($1.timestampMillis, $1.partition, $1.offset) }
         let kept = Array(merged.suffix(max(0, request.limit)))
         var positions = request.positions
         for (partition, at) in reached { positions[partition] = at }
         let exhausted = found.keys.allSatisfy { done[$0] == true }
         return MessagePage(request: request, records: kept, positions: positions, scanned: scanned, exhausted: exhausted,
-                           stoppedEarly: stopped, watermarks: watermarks, skipped: skipped + Int64(merged.count - kept.count))
+                           stoppedEarly: stopped, watermarks: watermarks, skipped: skipped + Int64(merged.count - kept.count),
+                           skippedIsUpperBound: upperBound)
     }
 }

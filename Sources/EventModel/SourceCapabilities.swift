@@ -45,6 +45,16 @@ public protocol LogReader: Sendable {
     /// `high` when every record is older: where a seek by time starts. Every source has it (a default
     /// halves the range with one-record reads); a source with a time index answers from it.
     func position(topic: String, partition: Int32, atMillis millis: Int64, low: LogPosition, high: LogPosition) async throws -> LogPosition
+
+    /// True when every position between a partition's watermarks holds one record, so that positions
+    /// counted are records counted (the embedded store). False by default: in Kafka a transaction's commit
+    /// marker takes a position, and compaction leaves positions empty.
+    var positionsHoldRecords: Bool { get }
+}
+
+extension LogReader {
+    /// Positions may be empty unless the source says otherwise.
+    public var positionsHoldRecords: Bool { false }
 }
 
 /// Writing to a broker's log.

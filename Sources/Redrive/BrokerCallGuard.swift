@@ -97,6 +97,7 @@ private final class Outcome<T: Sendable>: Sendable {
 struct GuardedReader: LogReader {
     let base: any LogReader
     var sourceDescription: String { base.sourceDescription }
+    var positionsHoldRecords: Bool { base.positionsHoldRecords }
     func snapshot() async throws -> BrokerSnapshot { try await BrokerCallGuard.guarded { try await base.snapshot() } }
     func watermarks(topic: String) async throws -> TopicInfo {
         try await BrokerCallGuard.guarded { try await base.watermarks(topic: topic) }

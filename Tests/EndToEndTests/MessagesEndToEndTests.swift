@@ -172,6 +172,15 @@ final class MessagesEndToEndTests: XCTestCase {
             let rows = screen.split(separator: "\n").filter { $0.contains("ord-") }
             return screen.contains("oldest first") && (rows.first?.contains("ord-1") ?? false)
         }
+        // A burst faster than the tail reads: the positions it jumps over are counted, and on Kafka (where a
+        // position may be a transaction marker, or compacted away) the count says it is at most that many.
+        session.send(literal: "f")
+        session.waitFor("tailing again") { $0.contains("● tailing") }
+        let burst = (0..<3_000).map { "{\"burst\":\($0)}" }.joined(separator: "\n") + "\n"
+        XCTAssertEqual(try kcat(["-P", "-b", bs, "-t", "orders", "-p", "0", "-q"], input: burst).status, 0)
+        session.waitFor("an upper bound of what was skipped", limit: 30) {
+            $0.contains("● tailing · up to ") && $0.contains(" skipped (faster than shown)") && $0.contains("{\"burst\":2999}")
+        }
         session.send(literal: "q")
         session.waitFor("exit") { $0.contains("EXITED:0") }
         _ = cluster

@@ -196,6 +196,7 @@ final class MessageReaderTests: XCTestCase {
         let page = try await reader.read(MessageRequest(topic: "orders", positions: zero, direction: .newer, limit: 10, tail: true))
         XCTAssertEqual(page.records.map(n), Array(290..<300), "the newest ten, oldest first")
         XCTAssertEqual(page.skipped, 290, "every record before them, counted once")
+        XCTAssertFalse(page.skippedIsUpperBound, "this log's positions are its records: the count is exact")
         XCTAssertTrue(page.exhausted)
         let highs = try await log.watermarks(topic: "orders").partitions.reduce(into: [Int32: LogPosition]()) { $0[$1.partition] = $1.high }
         XCTAssertEqual(page.positions, highs)
