@@ -387,7 +387,12 @@ public final class OTLPReceiver: Sendable {
                     cutoff = 0
                 }
                 do {
-                    try await retention.pruneSpans(olderThanUnixNano: cutoff, maxSpans: limits.retentionMaxSpans ?? Int.max)
+                    let deleted = try await retention.pruneSpans(olderThanUnixNano: cutoff, maxSpans: limits.retentionMaxSpans ?? Int.max)
+                    // Deleting at the cap walks random pages of the span indexes: SQLite's page cache grows through
+                    // the pass and frees pages at each commit, and glibc keeps what it frees. A soak at 1,000
+                    // orders/s saw the dashboard at 610 MB resident once at its cap, 495 MB of it free heap
+                    // (malloc_info). Given back after each pass that deleted something.
+                    if deleted > 0 { HeapTrim.giveBack() }
                 } catch {
                     self.log("span retention failed: \(error)")
                 }
