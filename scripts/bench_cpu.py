@@ -35,6 +35,22 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def threads_cpu(pid):
+    """CPU seconds per thread name of `pid` (threads of one name summed; threads gone since are not counted)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+            name = head.split("(", 1)[1]
+            fields = rest.split()
+            out[name] = out.get(name, 0) + (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
 def records(store):
     """Records the store holds now (read-only, beside the writer)."""
     with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=10) as db:
@@ -81,15 +97,21 @@ def main():
         if not drain(fd, args.warmup):
             sys.exit("bench_cpu: the dashboard exited during warm-up")
         dash0, demo0, records0, t0 = cpu_seconds(pid), cpu_seconds(demo.pid), records(store), time.monotonic()
+        threads0 = threads_cpu(pid)
         if not drain(fd, args.seconds):
             sys.exit("bench_cpu: the dashboard exited during the measurement")
         dash1, demo1, records1, t1 = cpu_seconds(pid), cpu_seconds(demo.pid), records(store), time.monotonic()
+        threads1 = threads_cpu(pid)
         pty_tools.finish(pid, fd)
         window = t1 - t0
         events = (records1 - records0) / window
         print(f"dashboard CPU over {window:.0f} s at {events:,.0f} events/s on the embedded demo ({args.cols}x{args.rows} pty, "
               f"topics view, demo --rate {args.rate}): {100 * (dash1 - dash0) / window:.1f} % of a core "
               f"(the demo writing them: {100 * (demo1 - demo0) / window:.1f} %)", flush=True)
+        # Where it went, by thread name: evtop-ui draws; libdispatch's workers run the poller, the sampler and
+        # the indexer; rdk: threads are librdkafka's (none on the embedded store).
+        parts = sorted(((threads1[n] - threads0.get(n, 0), n) for n in threads1), reverse=True)
+        print("  by thread: " + ", ".join(f"{n} {100 * c / window:.1f} %" for c, n in parts if c > 0), flush=True)
     finally:
         if demo is not None and demo.poll() is None:
             demo.send_signal(signal.SIGTERM)

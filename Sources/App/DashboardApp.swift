@@ -110,7 +110,7 @@ enum SessionSetup {
         }
         InsightsModel.configure(&state, settings: resolved?.context?.insights ?? InsightSettings())
         return (state, EffectPerformer(source: opened, readOnly: readOnly, mailbox: mailbox, sagas: sagas,
-                                       insights: InsightSampling(rules: assembler.rules)))
+                                       insights: InsightSampling(rules: assembler.rules, hiddenPerTick: InsightSampling.hiddenBudget)))
     }
 
     /// The standing hints of a dashboard source: how to fill an empty default store, why a store opened read-only.

@@ -216,6 +216,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
             dirty = true
         }
         for effect in effects { perform(effect) }
+        performer.insights.setShown(state.view == InsightsModel.view)
         if dirty {
             let updated = ContinuousClock.now
             let frame = Screen.render(state, theme: theme)

@@ -67,10 +67,27 @@ struct InsightSamplePlan: Sendable {
 final class InsightSampling: Sendable {
     private let plan: Mutex<InsightSamplePlan>
     let rules: CorrelationRules
+    /// The plan's budget a tick while the insights view is on screen.
+    let shownPerTick: Int
+    /// The budget while it is not: the rules still judge a current sample (and say how many records it
+    /// holds), a smaller one, so that a dashboard left on another view does not parse a thousand records a
+    /// second for a view nobody looks at.
+    let hiddenPerTick: Int
+    private let shown = Atomic<Bool>(true)
+    /// The dashboard's budget while the insights view is off screen.
+    static let hiddenBudget = 100
 
-    init(rules: CorrelationRules, plan: InsightSamplePlan = InsightSamplePlan()) {
+    /// `hiddenPerTick`: the budget while ``setShown(_:)`` says the view is off screen (nil: the plan's, always).
+    init(rules: CorrelationRules, plan: InsightSamplePlan = InsightSamplePlan(), hiddenPerTick: Int? = nil) {
         self.rules = rules
         self.plan = Mutex(plan)
+        shownPerTick = plan.perTick
+        self.hiddenPerTick = max(1, min(plan.perTick, hiddenPerTick ?? plan.perTick))
+    }
+
+    /// Whether the insights view is on screen now (the dashboard says so after each pass).
+    func setShown(_ isShown: Bool) {
+        shown.store(isShown, ordering: .relaxed)
     }
 
     /// Records skipped so far because they came faster than the budget.
@@ -79,7 +96,11 @@ final class InsightSampling: Sendable {
     /// The sample for `snapshot`: at most the plan's budget of records, read in bulk. A read that fails
     /// gives what was read before it (the next tick goes on from the snapshot's ends).
     func sample(_ reader: any LogReader, snapshot: BrokerSnapshot, isDeadLetterTopic: @escaping @Sendable (String) -> Bool) async -> [InsightRecord] {
-        let ranges = plan.withLock { $0.ranges(for: snapshot, isDeadLetterTopic: isDeadLetterTopic) }
+        let perTick = shown.load(ordering: .relaxed) ? shownPerTick : hiddenPerTick
+        let ranges = plan.withLock { plan in
+            plan.perTick = perTick
+            return plan.ranges(for: snapshot, isDeadLetterTopic: isDeadLetterTopic)
+        }
         guard !ranges.isEmpty else { return [] }
         let rules = self.rules
         let out = Mutex<[InsightRecord]>([])
