@@ -34,8 +34,10 @@ public enum Collector {
                 try? await Task.sleep(for: .seconds(10))
                 if Task.isCancelled { break }
                 let s = receiver.stats
-                if s.spansStored != last.spansStored || s.spansRejected != last.spansRejected || s.throttled != last.throttled {
-                    say("spans stored \(s.spansStored)  rejected \(s.spansRejected)  throttled requests \(s.throttled)")
+                if s.spansStored != last.spansStored || s.spansRejected != last.spansRejected || s.throttled != last.throttled
+                    || s.spansLost != last.spansLost {
+                    say("spans stored \(s.spansStored)  rejected \(s.spansRejected)  throttled requests \(s.throttled)"
+                        + (s.spansLost > 0 ? "  lost \(s.spansLost) (\(s.lastError ?? "the store failed"))" : ""))
                 }
                 last = s
             }
@@ -47,7 +49,8 @@ public enum Collector {
         await retention.stop()
         await opened.close()
         let s = receiver.stats
-        say("evtop collect: stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); \(s.spansStored) spans stored, \(s.spansRejected) rejected")
+        say("evtop collect: stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); \(s.spansStored) spans stored, \(s.spansRejected) rejected"
+            + (s.spansLost > 0 ? ", \(s.spansLost) lost after they were acknowledged (the store failed)" : ""))
     }
 }
 

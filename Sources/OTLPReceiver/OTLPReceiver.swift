@@ -39,6 +39,11 @@ public struct OTLPReceiverLimits: Sendable {
     /// Request bytes held in memory across all connections (bodies as declared or received, and gzip bodies
     /// once inflated). A request that would go beyond it gets 503 + Retry-After instead of being buffered.
     public var maxBufferedBytes: Int
+    /// Spans a request may be answered for before they are committed: queued for the writer, which stores
+    /// them with the spans of the requests that follow in one transaction. Beyond it (and while the store is
+    /// failing) a request is answered once its own spans are committed. 0 answers every request after its
+    /// commit. These are what a crash of evtop can lose after a 200; ``OTLPReceiver/stop()`` writes them first.
+    public var writeBehindSpans: Int
 
     /// Creates limits; the defaults suit a developer machine.
     public init(maxBodyBytes: Int = 16 << 20, maxPendingSpans: Int = 100_000, retryAfterSeconds: Int = 1,
@@ -46,7 +51,7 @@ public struct OTLPReceiverLimits: Sendable {
                 retentionInterval: TimeInterval = 10, maxConnections: Int = 256, idleTimeout: TimeAmount = .seconds(60),
                 maxConnectionsPerAddress: Int = 64, headerTimeout: TimeAmount = .seconds(10),
                 bodyGrace: TimeAmount = .seconds(10), minBodyBytesPerSecond: Int = 64 * 1024,
-                maxBufferedBytes: Int = 64 << 20) {
+                maxBufferedBytes: Int = 64 << 20, writeBehindSpans: Int = 20_000) {
         self.maxConnections = max(1, maxConnections)
         self.idleTimeout = idleTimeout
         self.maxConnectionsPerAddress = max(1, maxConnectionsPerAddress)
@@ -54,6 +59,7 @@ public struct OTLPReceiverLimits: Sendable {
         self.bodyGrace = bodyGrace
         self.minBodyBytesPerSecond = max(0, minBodyBytesPerSecond)
         self.maxBufferedBytes = max(1, maxBufferedBytes)
+        self.writeBehindSpans = max(0, writeBehindSpans)
         self.maxBodyBytes = maxBodyBytes
         self.maxPendingSpans = maxPendingSpans
         self.retryAfterSeconds = retryAfterSeconds
@@ -84,8 +90,10 @@ public struct OTLPReceiverStats: Sendable, Equatable {
     public var bufferedBytes = 0
     /// Requests refused with 503 because ``OTLPReceiverLimits/maxBufferedBytes`` were held.
     public var bufferRefusals = 0
-    /// Spans accepted and waiting for the store right now.
+    /// Spans accepted and waiting for the store right now (queued, or in the transaction being written).
     public var pendingSpans = 0
+    /// Spans answered 200 before their commit whose commit then failed (the store broke): lost, and said so.
+    public var spansLost = 0
     /// The last failure worth telling an operator, if any.
     public var lastError: String?
 
@@ -95,8 +103,10 @@ public struct OTLPReceiverStats: Sendable, Equatable {
 
 /// An OTLP/HTTP trace receiver (POST /v1/traces, protobuf or JSON, optionally gzip) writing into a ``TraceStore``.
 ///
-/// Requests are answered after their spans are stored, so a 200 means the spans are in the store. Spans
-/// waiting for the store are bounded by ``OTLPReceiverLimits/maxPendingSpans``: beyond it the receiver
+/// A request is answered once its spans are queued for the store's one writer, up to
+/// ``OTLPReceiverLimits/writeBehindSpans`` ahead of it (so one client's next request decodes while the last
+/// one commits, and many requests share a transaction); beyond that, or while the store is failing, once
+/// they are committed. Spans waiting for the store are bounded by ``OTLPReceiverLimits/maxPendingSpans``: beyond it the receiver
 /// answers 503 with Retry-After, as the OTLP specification asks of a server that falls behind.
 public final class OTLPReceiver: Sendable {
     /// The path OTLP/HTTP exporters post traces to.
@@ -145,7 +155,7 @@ public final class OTLPReceiver: Sendable {
         self.store = store
         self.limits = limits
         self.log = log
-        self.writer = IngestWriter(store: store)
+        self.writer = IngestWriter(store: store, writeBehindSpans: limits.writeBehindSpans, log: log)
     }
 
     /// Why ``start()`` could not listen, in a few words (e.g. "address already in use").
@@ -158,7 +168,15 @@ public final class OTLPReceiver: Sendable {
     public var boundPort: Int? { state.withLock { $0.boundPort } }
 
     /// Counters so far.
-    public var stats: OTLPReceiverStats { state.withLock { $0.stats } }
+    public var stats: OTLPReceiverStats {
+        var stats = state.withLock { $0.stats }
+        let spans = writer.counters
+        stats.pendingSpans = spans.pending
+        stats.spansStored = spans.stored
+        stats.spansLost = spans.lost
+        stats.lastError = spans.lastError
+        return stats
+    }
 
     /// Binds and starts serving; returns the bound port. Throws when the address cannot be bound (e.g. in use).
     @discardableResult
@@ -255,7 +273,15 @@ public final class OTLPReceiver: Sendable {
         serverTask?.cancel()
         await serverTask?.value
         await retentionTask?.value
+        // Spans already answered 200 are written before the receiver says it has stopped.
+        await writer.flush()
         try? await group?.shutdownGracefully()
+    }
+
+    /// Returns once every span accepted so far is committed (or failed, and counted in
+    /// ``OTLPReceiverStats/spansLost``).
+    public func flush() async {
+        await writer.flush()
     }
 
     // MARK: - Admission and the buffer budget
@@ -605,43 +631,32 @@ public final class OTLPReceiver: Sendable {
         var rejected = decoded?.rejected ?? 0
         var rejectionMessage = decoded?.rejectionMessage ?? ""
         if count > 0 {
-            let admitted = state.withLock { s -> Bool in
-                // One request larger than the whole queue still goes through when nothing else waits.
-                guard s.stats.pendingSpans == 0 || s.stats.pendingSpans + count <= limits.maxPendingSpans else {
-                    s.stats.throttled += 1
-                    return false
-                }
-                s.stats.pendingSpans += count
-                return true
-            }
-            guard admitted else {
+            // One request larger than the whole queue still goes through when nothing else waits.
+            guard writer.admit(count, limit: limits.maxPendingSpans) else {
+                state.withLock { $0.stats.throttled += 1 }
                 return errorReply(.serviceUnavailable, code: 14, "the span store is behind; retry later", encoding: encoding,
                                   headers: [("Retry-After", String(limits.retryAfterSeconds))])
             }
-            // Spans counted as pending until their piece is committed (or the request fails).
-            var pending = count
+            // The admitted count stays pending until the writer reports each piece handed to it (committed or
+            // failed); what is never handed (rejected spans, a failure part way) is released here.
+            var unhanded = count
+            defer { writer.release(unhanded) }
             do {
                 if let decoded {
-                    try await writer.insert(decoded.spans)
-                    state.withLock { $0.stats.pendingSpans -= pending; $0.stats.spansStored += decoded.spans.count }
-                    pending = 0
+                    unhanded = 0
+                    try await writer.insert(decoded.spans, accounted: count)
                 } else {
                     let writer = self.writer
-                    let result = try await OTLPConversion.decodeProtobuf(payload, chunk: Self.decodeChunk,
-                                                                         chunkBytes: Self.decodeChunkBytes) { spans in
-                        try await writer.insert(spans)
-                        let done = min(pending, spans.count)
-                        pending -= done
-                        self.state.withLock { $0.stats.pendingSpans -= done; $0.stats.spansStored += spans.count }
+                    (rejected, rejectionMessage) = try await OTLPConversion.decodeProtobuf(
+                        payload, chunk: Self.decodeChunk, chunkBytes: Self.decodeChunkBytes) { spans in
+                        let share = min(unhanded, spans.count)
+                        unhanded -= share
+                        try await writer.insert(spans, accounted: share)
                     }
-                    (rejected, rejectionMessage) = result
-                    state.withLock { $0.stats.pendingSpans -= pending }
-                    pending = 0
                 }
             } catch {
                 let message = "the span store failed: \(error)"
-                let left = pending
-                state.withLock { $0.stats.pendingSpans -= left; $0.stats.lastError = message }
+                writer.note(message)
                 log(message)
                 if error is OTLPConversion.MalformedBody {
                     return errorReply(.badRequest, code: 3, "\(error)", encoding: encoding)
@@ -679,33 +694,109 @@ public final class OTLPReceiver: Sendable {
     static let jsonDecodeFactor = 3
 }
 
+/// What the span writer has done so far, readable at any time (``OTLPReceiver/stats`` shows it).
+struct IngestCounters: Sendable {
+    /// Spans admitted and not yet reported committed or failed.
+    var pending = 0
+    /// Spans committed.
+    var stored = 0
+    /// Spans answered 200 before their commit whose commit failed.
+    var lost = 0
+    /// The last failure worth telling an operator.
+    var lastError: String?
+}
+
 /// The one writer between requests and the store: spans of requests that arrive while a transaction is
-/// running are stored together in the next one (group commit, up to ``maxBatchSpans`` a transaction), and
-/// each request is answered once its spans are committed. What waits here is bounded by the receiver's
-/// ``OTLPReceiverLimits/maxPendingSpans`` (requests beyond it get 503 before they are queued).
+/// running are stored together in the next one (group commit, up to ``maxBatchSpans`` a transaction).
+///
+/// A request's spans are acknowledged as soon as they are queued while the spans queued that way and not
+/// yet committed stay within `writeBehindSpans`: the client sends its next request while this one commits,
+/// and one transaction takes many requests, which is what keeps a single exporter's connection at broker
+/// speed (each transaction rewrites the index pages its spans touch, so fewer, larger ones write far less).
+/// Beyond the window, and after a failed commit until one succeeds, a request waits for its own commit and
+/// hears of its failure. What waits here is bounded by the receiver's ``OTLPReceiverLimits/maxPendingSpans``
+/// (requests beyond it get 503 before they are queued).
 actor IngestWriter {
     /// Spans one transaction takes at most (whole requests: a larger request still goes alone). Large
     /// transactions amortise the commit and the index pages each one rewrites; this bound keeps one
     /// transaction's memory and the write lock's hold time small.
     static let maxBatchSpans = 20_000
 
-    private let store: any TraceStore
-    private var waiting: [(spans: [Span], done: CheckedContinuation<Void, any Error>)] = []
-    private var draining = false
-
-    init(store: any TraceStore) {
-        self.store = store
+    private struct Job {
+        var spans: [Span]
+        /// Admitted spans this job settles (see ``IngestWriter/admit(_:limit:)``).
+        var accounted: Int
+        /// Nil: acknowledged already (write-behind); else resumed once committed or failed.
+        var done: CheckedContinuation<Void, any Error>?
     }
 
-    /// Stores `spans` (with whatever else is waiting) and returns when they are committed.
-    func insert(_ spans: [Span]) async throws {
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-            waiting.append((spans, done))
-            if !draining {
-                draining = true
-                Task { await self.drain() }
-            }
+    private let store: any TraceStore
+    private let writeBehindSpans: Int
+    private let log: @Sendable (String) -> Void
+    private var waiting: [Job] = []
+    private var draining = false
+    /// Spans acknowledged and not yet committed (queued or in the running transaction).
+    private var acknowledged = 0
+    /// The last commit failed: requests wait for their own commit until one succeeds.
+    private var failing = false
+    private var idle: [CheckedContinuation<Void, Never>] = []
+    private let counts = Mutex(IngestCounters())
+
+    init(store: any TraceStore, writeBehindSpans: Int, log: @escaping @Sendable (String) -> Void) {
+        self.store = store
+        self.writeBehindSpans = writeBehindSpans
+        self.log = log
+    }
+
+    /// The counters now.
+    nonisolated var counters: IngestCounters { counts.withLock { $0 } }
+
+    /// Counts `count` spans as pending if that stays within `limit` (or nothing is pending: one request
+    /// larger than the whole queue still goes through); false when the store is too far behind.
+    nonisolated func admit(_ count: Int, limit: Int) -> Bool {
+        counts.withLock { c in
+            guard c.pending == 0 || c.pending + count <= limit else { return false }
+            c.pending += count
+            return true
         }
+    }
+
+    /// Gives back admitted spans that were never handed to ``insert(_:accounted:)``.
+    nonisolated func release(_ count: Int) {
+        guard count > 0 else { return }
+        counts.withLock { $0.pending -= count }
+    }
+
+    /// Records a failure to tell the operator.
+    nonisolated func note(_ error: String) {
+        counts.withLock { $0.lastError = error }
+    }
+
+    /// Queues `spans` (settling `accounted` admitted ones once written): returns at once while the
+    /// write-behind window has room, else when they are committed (throwing if that failed).
+    func insert(_ spans: [Span], accounted: Int) async throws {
+        if !failing, acknowledged + spans.count <= writeBehindSpans {
+            acknowledged += spans.count
+            waiting.append(Job(spans: spans, accounted: accounted, done: nil))
+            startDraining()
+            return
+        }
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            waiting.append(Job(spans: spans, accounted: accounted, done: done))
+            startDraining()
+        }
+    }
+
+    /// Returns once everything queued so far is committed or has failed.
+    func flush() async {
+        guard draining || !waiting.isEmpty else { return }
+        await withCheckedContinuation { idle.append($0) }
+    }
+
+    private func startDraining() {
+        guard !draining else { return }
+        draining = true
+        Task { await self.drain() }
     }
 
     private func drain() async {
@@ -720,14 +811,29 @@ actor IngestWriter {
             var batch: [Span] = []
             batch.reserveCapacity(spans)
             for job in jobs { batch.append(contentsOf: job.spans) }
+            let accounted = jobs.reduce(0) { $0 + $1.accounted }
+            let early = jobs.filter { $0.done == nil }.reduce(0) { $0 + $1.spans.count }
             do {
                 try await store.insertSpans(batch)
-                for job in jobs { job.done.resume() }
+                failing = false
+                counts.withLock { $0.pending -= accounted; $0.stored += spans }
+                for job in jobs { job.done?.resume() }
             } catch {
-                for job in jobs { job.done.resume(throwing: error) }
+                failing = true
+                if early > 0 {
+                    let message = "the span store failed after \(early) spans were acknowledged; they are lost: \(error)"
+                    counts.withLock { $0.lost += early; $0.lastError = message }
+                    log(message)
+                }
+                counts.withLock { $0.pending -= accounted }
+                for job in jobs { job.done?.resume(throwing: error) }
             }
+            acknowledged -= early
         }
         draining = false
+        let waiters = idle
+        idle = []
+        for waiter in waiters { waiter.resume() }
     }
 }
 

@@ -188,7 +188,7 @@ final class ChunkedIngestTests: ReceiverTestCase {
         let spans = (0..<count).map { span($0, trace: String(format: "%032x", 0xabc000 + $0 / 50)) }
         let reply = try await post(try OTLPConversion.encodeRequest(spans))
         XCTAssertEqual(reply.status, 200, reply.text)
-        // Answered after every piece was committed.
+        // Every piece committed (the helper waits for the writer after the answer).
         let stored = try await store.spanCount()
         XCTAssertEqual(stored, count)
         let batches = recorder.batches

@@ -49,7 +49,11 @@ class ReceiverTestCase: XCTestCase {
     /// One HTTP request over a fresh connection.
     func post(_ body: [UInt8], contentType: String? = "application/x-protobuf", encoding: String? = nil,
               path: String = "/v1/traces", method: String = "POST") async throws -> Reply {
-        try await Self.post(port: port, body, contentType: contentType, encoding: encoding, path: path, method: method)
+        let reply = try await Self.post(port: port, body, contentType: contentType, encoding: encoding, path: path, method: method)
+        // A 200 can come before the spans are committed (write-behind): what the tests then read is what the
+        // writer stored once it caught up.
+        await receiver?.flush()
+        return reply
     }
 
     /// One HTTP request to a receiver on `port` over a fresh connection.

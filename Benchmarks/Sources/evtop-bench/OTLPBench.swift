@@ -11,12 +11,13 @@ import OTLPReceiver
 enum OTLPBench {
     /// Five spans per order, as the demo's services make them: publish, process (linked), publish, process, publish.
     static func spans(order: Int, baseNanos: UInt64 = 1_800_000_000_000_000_000) -> [Span] {
-        let trace = String(format: "%016llx%016llx", UInt64(order) &* 0x9E37_79B9_7F4A_7C15, UInt64(order) | 1 << 60)
+        // Random-looking ids, as OpenTelemetry SDKs make them (W3C: 16 random bytes of trace, 8 of span).
+        let trace = String(format: "%016llx%016llx", mix64(UInt64(order)), mix64(UInt64(order) ^ 0xA5A5_5A5A_0F0F_F0F0))
         let conversation = "ord-\(order)"
         var out: [Span] = []
         var parent: String?
         for step in 0..<5 {
-            let id = String(format: "%016llx", (UInt64(order) << 4 | UInt64(step)) | 1 << 62)
+            let id = String(format: "%016llx", mix64(UInt64(order) << 4 | UInt64(step) ^ 0x5DEE_CE66_D1CE_4E5B))
             let producer = step % 2 == 0
             let start = baseNanos + UInt64(order) * 1_000_000 + UInt64(step) * 100_000
             var attributes = [
@@ -36,6 +37,14 @@ enum OTLPBench {
             parent = id
         }
         return out
+    }
+
+    /// splitmix64's finaliser: a well-mixed 64-bit value for `x`, never 0 (an all-zero W3C id is invalid).
+    static func mix64(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return (z ^ (z >> 31)) | 1
     }
 
     /// Protobuf export bodies of `batchSize` unique spans each, for orders `orders` (the client's encoding
@@ -181,6 +190,8 @@ extension OTLPBench {
             }
             try await group.waitForAll()
         }
+        // Until the last acknowledged span is committed: the figure is spans stored per second, not answered.
+        await receiver.flush()
         let seconds = (clock.now - t0).seconds
         await receiver.stop()
         return seconds
