@@ -175,14 +175,41 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         // come together); the rows of spans sent again are removed before the new ones go in.
         var byTrace: [Int64: [Int]] = [:]
         for (i, item) in batch.enumerated() { byTrace[item.trace.lo, default: []].append(i) }
-        let probe = try db.cachedStatement(sql: "SELECT start_key, trace_hi, span_id FROM span_rows WHERE trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1")
+        // Every row under the 4 indexed bytes comes back (the rest of the id is compared here), so that what
+        // the probe reads is counted, and capped, below.
+        let probe = try db.cachedStatement(sql: "SELECT start_key, trace_hi, span_id, trace_lo FROM span_rows WHERE trace_lo >> 32 = ?1 >> 32")
         var replaced: [Int64] = []
+        // Trace ids whose 4 indexed bytes many stored spans share (a client counting its trace ids up from 1)
+        // would make this probe read all of those spans for every request: past `probeCap` rows, the trace's
+        // spans of the batch are looked for by their start instead (a span sent again has the same start).
+        let nearStart = try db.cachedStatement(sql: """
+            SELECT start_key, trace_hi, trace_lo, span_id FROM span_rows WHERE start_key >= ?1 AND start_key < ?1 + \(startProbeWindow)
+            """)
         for (lo, members) in byTrace {
             let rows = try Row.fetchCursor(probe, arguments: [lo])
-            while let row = try rows.next() {
-                let hi: DatabaseValue = row[1], spanID: DatabaseValue = row[2]
-                if members.contains(where: { batch[$0].trace.hi.databaseValue == hi && batch[$0].spanID.databaseValue == spanID }) {
-                    replaced.append(row[0])
+            var found: [Int64] = []
+            var read = 0
+            let probeCap = 4 * members.count + 256
+            while read < probeCap, let row = try rows.next() {
+                read += 1
+                let hi: DatabaseValue = row[1], spanID: DatabaseValue = row[2], rowLo: Int64 = row[3]
+                if rowLo == lo, members.contains(where: { batch[$0].trace.hi.databaseValue == hi && batch[$0].spanID.databaseValue == spanID }) {
+                    found.append(row[0])
+                }
+            }
+            guard read == probeCap else {
+                replaced += found
+                continue
+            }
+            for i in members {
+                let item = batch[i]
+                let start = Int64(clamping: item.span.startUnixNano)
+                let near = try Row.fetchCursor(nearStart, arguments: [start])
+                while let row = try near.next() {
+                    let hi: DatabaseValue = row[1], rowLo: Int64 = row[2], spanID: DatabaseValue = row[3]
+                    if rowLo == lo, hi == item.trace.hi.databaseValue, spanID == item.spanID.databaseValue {
+                        replaced.append(row[0])
+                    }
                 }
             }
         }
@@ -268,6 +295,11 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
 
     /// The key tried after `key` for a span that starts at `start`: upwards, then below `start` once the
     /// largest key is taken (only spans clamped to the end of time get there).
+    /// Nanoseconds after its start where the duplicate check looks for a span sent again when its trace
+    /// cannot be probed cheaply: spans sharing a start are moved a nanosecond on each, so a span sent again
+    /// is found unless more than this many spans began in the same nanosecond.
+    static let startProbeWindow = 64
+
     private static func nextKey(after key: Int64, start: Int64) -> Int64 {
         if key >= start { return key < .max ? key + 1 : start &- 1 }
         return key &- 1

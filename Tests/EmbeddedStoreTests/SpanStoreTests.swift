@@ -71,6 +71,30 @@ final class SpanStoreTests: StoreTestCase {
         XCTAssertEqual(count, 2)
     }
 
+    /// Trace ids counted up from one share the 4 bytes the trace index keeps: the duplicate check then goes
+    /// by start time, and a batch sent again still replaces itself (nothing doubles, the last one wins).
+    func testSpansSentAgainReplaceThemselvesWhenManyTracesShareTheIndexedBytes() async throws {
+        let store = try SQLiteLog(path: path())
+        func counted(_ n: Int, name: String) -> Span {
+            let trace = String(format: "%032x", n / 4 + 1), id = String(format: "%016x", n + 1)
+            return Span(traceID: trace, spanID: id, parentSpanID: nil, service: "orders", name: name, kind: .consumer,
+                        startUnixNano: 1_000_000 + UInt64(n / 2) * 1_000, endUnixNano: 1_000_000 + UInt64(n / 2) * 1_000 + 10,
+                        status: SpanStatus(code: .unset), attributes: [])
+        }
+        for first in stride(from: 0, to: 3_000, by: 500) {
+            try await store.insertSpans((first..<(first + 500)).map { counted($0, name: "first") })
+        }
+        // One trace's spans sent again among many traces sharing its indexed bytes, and a whole batch again.
+        try await store.insertSpans((1_000..<1_500).map { counted($0, name: "again") })
+        try await store.insertSpans([counted(2_999, name: "last")])
+        let count = try await store.spanCount()
+        XCTAssertEqual(count, 3_000)
+        let trace = try await store.spans(traceID: String(format: "%032x", 1_000 / 4 + 1))
+        XCTAssertEqual(trace.map(\.name), ["again", "again", "again", "again"])
+        let last = try await store.spans(traceID: String(format: "%032x", 2_999 / 4 + 1))
+        XCTAssertEqual(last.map(\.name).sorted(), ["first", "first", "first", "last"])
+    }
+
     func testRetentionByAgeThenSize() async throws {
         let store = try SQLiteLog(path: path())
         try await store.insertSpans((1...9).map { span("a", String($0), start: UInt64($0) * 100, conversation: "o") }
