@@ -56,7 +56,7 @@ enum DeadLetterListScreen {
     static func render(_ state: AppState, topic: String, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let all = state.deadLetterRows[topic]
         let rows = DeadLetterModel.letterRows(state, topic: topic)
-        let retained = state.snapshot?.topics.first { $0.name == topic }?.retained ?? Int64(all?.count ?? 0)
+        let retained = TopicsModel.topicInfo(state, name: topic)?.retained ?? Int64(all?.count ?? 0)
         var title = "\(topic) · \(NumberFormat.grouped(retained)) dead letter\(retained == 1 ? "" : "s")"
         if let oldest = state.deadLetters[topic]?.map(\.record.timestampMillis).min() {
             title += " · oldest " + DeadLetterModel.age(oldest, now: state.now)

@@ -71,7 +71,7 @@ enum QueueDetailScreen {
         let height = max(0, inner.height)
         let scroll = max(0, min(state.viewStates[QueueDetailState.self].scroll, lines.count - height))
         let right = lines.count > height ? "\(min(lines.count, scroll + height))/\(lines.count) lines" : SidePane.backTitle(state)
-        let kind = state.snapshot?.topics.first { $0.name == queue }?.queue?.type.map { " · \($0) queue" } ?? ""
+        let kind = TopicsModel.topicInfo(state, name: queue)?.queue?.type.map { " · \($0) queue" } ?? ""
         let area = layout.frame(Block(title: queue + kind, rightTitle: right), into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
         for (i, line) in lines.dropFirst(scroll).prefix(area.height).enumerated() {
@@ -88,7 +88,7 @@ struct QueueDetailState: ViewStateValue {
 /// The queue detail's lines, derived from the snapshot and the meter: pure.
 enum QueueDetailModel {
     static func lines(_ state: AppState, queue: String) -> [DetailLine] {
-        guard let info = state.snapshot?.topics.first(where: { $0.name == queue }) else {
+        guard let info = TopicsModel.topicInfo(state, name: queue) else {
             return [DetailLine(state.snapshot == nil ? Screen.noData(state) : "queue \(queue) is gone", role: .textDim)]
         }
         guard let q = info.queue else { return [DetailLine("\(queue) is a log topic, not a queue", role: .textDim)] }

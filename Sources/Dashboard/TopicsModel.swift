@@ -100,6 +100,10 @@ public struct TopicRowsCache: Sendable {
     var flagDetected: Set<String> = []
     /// Rows in display order.
     var rows: [TopicRow] = []
+    /// Where each row is in ``rows``, by topic name: a frame finds the highlighted row without a scan.
+    var rowIndex: [String: Int] = [:]
+    /// Where each topic is in the snapshot's topics, by name (the partitions pane and view look one up).
+    var topicIndex: [String: Int] = [:]
     /// Records retained on dead-letter topics.
     var deadLetterCount: Int64 = 0
 
@@ -129,6 +133,11 @@ public enum TopicsModel {
         let derived = derive(state, flags: &cache.deadLetterFlags)
         cache.rows = derived.rows
         cache.deadLetterCount = derived.deadLetters
+        cache.rowIndex = Dictionary(derived.rows.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        if cache.key?.time != key.time || cache.topicIndex.isEmpty {
+            let topics = state.snapshot?.topics ?? []
+            cache.topicIndex = Dictionary(topics.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        }
         cache.key = key
         state.topicRowsCache = cache
     }
@@ -136,6 +145,30 @@ public enum TopicsModel {
     /// The rows from the cache when it is current, else computed afresh.
     public static func cachedRows(_ state: AppState) -> [TopicRow] {
         state.topicRowsCache.key == cacheKey(state) ? state.topicRowsCache.rows : rows(state)
+    }
+
+    /// The position of the row of topic `name` among the rows shown, nil when it is not one of them.
+    public static func rowIndex(_ state: AppState, name: String) -> Int? {
+        if state.topicRowsCache.key == cacheKey(state) { return state.topicRowsCache.rowIndex[name] }
+        return rows(state).firstIndex { $0.name == name }
+    }
+
+    /// The highlighted topic row (the first when none is), nil for an empty table.
+    public static func highlightedRow(_ state: AppState) -> TopicRow? {
+        let rows = cachedRows(state)
+        guard !rows.isEmpty else { return nil }
+        let i = state.topicsCursor.selectedKey.flatMap { rowIndex(state, name: $0) } ?? 0
+        return rows.indices.contains(i) ? rows[i] : rows[0]
+    }
+
+    /// Topic `name` as the snapshot has it.
+    public static func topicInfo(_ state: AppState, name: String) -> TopicInfo? {
+        guard let topics = state.snapshot?.topics else { return nil }
+        if state.topicRowsCache.key?.time == state.snapshot?.time, let i = state.topicRowsCache.topicIndex[name],
+           topics.indices.contains(i), topics[i].name == name {
+            return topics[i]
+        }
+        return topics.first { $0.name == name }
     }
 
     /// Dead letters from the cache when it is current, else counted afresh.
@@ -256,7 +289,7 @@ public enum TopicsModel {
 
     /// Partition rows of one topic, filtered by the partitions filter (matched on the number).
     public static func partitionRows(_ state: AppState, topic: String) -> [PartitionRow] {
-        guard let info = state.snapshot?.topics.first(where: { $0.name == topic }) else { return [] }
+        guard let info = topicInfo(state, name: topic) else { return [] }
         let filter = RowFilter(state.filters[ViewID.partitions(topic: topic).name] ?? "")
         let groups = state.snapshot?.groups ?? []
         return info.partitions.compactMap { p in

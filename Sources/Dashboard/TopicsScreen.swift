@@ -75,7 +75,7 @@ enum TopicsScreen {
         // Whole minutes of history: 12 buckets of the meter make one minute at the default 5 s.
         let perMinute = max(1, Int((60 / state.meter.bucketSeconds).rounded()))
         let sparkWidth = perMinute * max(1, min(3, area.width / sparkPer))
-        let selected = state.topicsCursor.selectedKey.flatMap { key in rows.firstIndex { $0.name == key } } ?? 0
+        let selected = state.topicsCursor.selectedKey.flatMap { TopicsModel.rowIndex(state, name: $0) } ?? 0
         let (tableArea, chartArea) = Charts.split(area, tableRows: rows.count)
         if let chartArea { Charts.throughput(state, in: chartArea, into: &buffer, theme: theme) }
         let visible = max(0, tableArea.height - 1)
@@ -114,7 +114,8 @@ enum TopicsScreen {
 enum PartitionsScreen {
     static func render(_ state: AppState, topic: String, layout: Layout, into buffer: inout ScreenBuffer, theme: Theme) {
         let rows = TopicsModel.partitionRows(state, topic: topic)
-        let count = state.snapshot?.topics.first { $0.name == topic }?.partitions.count ?? 0
+        let info = TopicsModel.topicInfo(state, name: topic)
+        let count = info?.partitions.count ?? 0
         let block = Block(title: "\(topic) · \(count) partition\(count == 1 ? "" : "s")", rightTitle: SidePane.backTitle(state))
         let area = layout.frame(block, into: &buffer, theme: theme)
         guard !area.isEmpty else { return }
@@ -133,7 +134,6 @@ enum PartitionsScreen {
             TableColumn("CONSUMER LAG", width: .flexible(min: 14, weight: 1), priority: 75),
         ]
         // Kafka reports who leads and who holds each partition: shown after HIGH, trouble in its roles.
-        let info = state.snapshot?.topics.first { $0.name == topic }
         let replicated = info.map(TopicsModel.hasReplication) ?? false
         let down = Set(state.snapshot?.brokers?.down ?? [])
         let replication = replicated ? rows.map { TopicsModel.replication($0.watermarks, down: down) } : []

@@ -13,7 +13,7 @@ enum TopicsViews {
                                        cursor: { $0.topicsCursor }, setCursor: { $0.topicsCursor = $1 })),
         // A queue has one "partition": enter opens what matters about it instead (consumers, arguments, bindings).
         drillIn: DrillIn(label: "partitions", labelFor: { TopicsModel.showsQueues($0) ? "queue" : "partitions" }) { state, _ in
-            guard let row = Reducer.highlighted(TopicsModel.cachedRows(state), state.topicsCursor, key: \.name) else { return }
+            guard let row = TopicsModel.highlightedRow(state) else { return }
             if row.queue != nil {
                 Reducer.open(&state, .queue(row.name))
                 state.viewStates[QueueDetailState.self] = QueueDetailState()

@@ -91,6 +91,17 @@ public struct ScreenBuffer: Sendable, Hashable {
         }
         if ascii == utf8.count { return max(0, col - max(x, 0)) }
         let rest = utf8.index(utf8.startIndex, offsetBy: ascii)
+        // Borders, bars and sparklines: narrow characters that stand alone (``TextWidth/simpleNarrowWidth(_:)``),
+        // a scalar a column, without grapheme breaking.
+        let tail = text[rest...]
+        if tail.unicodeScalars.allSatisfy({ TextWidth.isSimpleNarrow($0.value) }) {
+            for scalar in tail.unicodeScalars {
+                guard col < end else { break }
+                if col >= 0 { writeCell(Cell(Self.symbol(scalar), style: style), x: col, y: y) }
+                col += 1
+            }
+            return max(0, col - max(x, 0))
+        }
         for ch in TextWidth.sanitized(String(text[rest...])) {
             let w = TextWidth.of(ch)
             if w == 0 {
@@ -122,6 +133,17 @@ public struct ScreenBuffer: Sendable, Hashable {
 
     /// The printable ASCII characters as cell symbols, made once.
     private static let asciiSymbols: [String] = (0x20..<0x7F).map { String(UnicodeScalar(UInt8($0))) }
+
+    /// Box drawing, blocks and geometric shapes (U+2500–U+25FF) as cell symbols, made once.
+    private static let boxSymbols: [String] = (0x2500...0x25FF).map { String(Character(Unicode.Scalar($0) ?? " ")) }
+
+    @inline(__always)
+    private static func symbol(_ scalar: Unicode.Scalar) -> String {
+        let v = Int(scalar.value)
+        if v >= 0x20, v < 0x7F { return asciiSymbols[v - 0x20] }
+        if v >= 0x2500, v <= 0x25FF { return boxSymbols[v - 0x2500] }
+        return String(Character(scalar))
+    }
 
     /// Sets one cell, first repairing any wide glyph the write would cut in half.
     private mutating func writeCell(_ cell: Cell, x: Int, y: Int) {

@@ -40,6 +40,7 @@ public enum TextWidth {
     /// Columns the whole string occupies once drawn (that is, after `sanitized`).
     public static func of(_ text: String) -> Int {
         if isPrintableASCII(text) { return text.utf8.count }
+        if let simple = simpleNarrowWidth(text) { return simple }
         var total = 0
         for ch in sanitized(text) { total += of(ch) }
         return total
@@ -93,6 +94,27 @@ public enum TextWidth {
         return String(out)
     }
 
+    /// Columns of `text` when every scalar of it is a narrow character standing alone (printable ASCII, Latin-1
+    /// and Latin Extended, general punctuation, arrows, box drawing, blocks and geometric shapes: the borders,
+    /// bars, sparklines and marks screens draw), else nil. None of those joins a neighbour into one grapheme or
+    /// needs escaping, so each is one column and one character: measured without grapheme breaking.
+    @inline(__always)
+    public static func simpleNarrowWidth(_ text: String) -> Int? {
+        var n = 0
+        for scalar in text.unicodeScalars {
+            guard isSimpleNarrow(scalar.value) else { return nil }
+            n += 1
+        }
+        return n
+    }
+
+    /// See ``simpleNarrowWidth(_:)``; ``of(_:)-(Unicode.Scalar)`` says 1 for each of these.
+    @inline(__always)
+    static func isSimpleNarrow(_ v: UInt32) -> Bool {
+        (0x20..<0x7F).contains(v) || (0xA0..<0x300).contains(v) || (0x2010...0x2027).contains(v)
+            || (0x2190...0x21FF).contains(v) || (0x2500...0x25FC).contains(v)
+    }
+
     /// True when every byte of `text` is printable ASCII (space to `~`): one column a byte, nothing to escape,
     /// one grapheme a byte (so byte counts are column counts and a cut at any byte is a cut between characters).
     public static func isPrintableASCII(_ text: String) -> Bool {
@@ -140,6 +162,13 @@ public enum TextWidth {
             if bytes.count <= columns { return (text, bytes.count) }
             let kept = String(decoding: bytes.prefix(ellipsis ? columns - 1 : columns), as: UTF8.self)
             return ellipsis ? (kept + "…", columns) : (kept, columns)
+        }
+        if let total = simpleNarrowWidth(text) {
+            if total <= columns { return (text, total) }
+            let limit = ellipsis ? columns - 1 : columns
+            var out = String.UnicodeScalarView()
+            out.append(contentsOf: text.unicodeScalars.prefix(limit))
+            return ellipsis ? (String(out) + "…", limit + 1) : (String(out), limit)
         }
         let text = sanitized(text)
         let total = of(text)

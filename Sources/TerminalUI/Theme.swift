@@ -47,6 +47,15 @@ public enum Role: String, CaseIterable, Sendable, Hashable {
     case sagaEvent = "saga.event"
     case dlqMarker = "dlq.marker"
     case dlqRow = "dlq.row"
+
+    /// The role's place in `allCases` (declaration order). A case-only enum of at most 256 cases is stored
+    /// as that one byte; read without going through the name, which hashing by default would (every
+    /// style lookup of every cell of every frame).
+    @inline(__always)
+    public var ordinal: Int { Int(unsafeBitCast(self, to: UInt8.self)) }
+
+    /// Hashes the case, not its name (equality compares cases too).
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
 }
 
 /// A set of roles: those a cell's style was made from (a selected STALL cell is `lag.stall+table.selected`).
@@ -59,12 +68,9 @@ public struct RoleSet: OptionSet, Sendable, Hashable {
 
     /// The set holding one role.
     public init(_ role: Role) {
-        self.init(rawValue: (RoleSet.bits[role] ?? 0))
+        // A test checks that every role has a bit: at most 64 roles.
+        self.init(rawValue: role.ordinal < 64 ? UInt64(1) << UInt64(role.ordinal) : 0)
     }
-
-    /// Bit of each role (a test checks that every role has one: at most 64 roles).
-    private static let bits: [Role: UInt64] = Dictionary(uniqueKeysWithValues:
-        Role.allCases.prefix(64).enumerated().map { ($0.element, UInt64(1) << UInt64($0.offset)) })
 
     /// The roles in the set, in `Role.allCases` order.
     public var members: [Role] {
@@ -83,19 +89,38 @@ public struct Theme: Sendable, Hashable {
     /// Theme name (file name without extension).
     public var name: String
     /// Style per role; every role is present in a loaded theme.
-    public var styles: [Role: Style]
+    public var styles: [Role: Style] { didSet { stamped = Theme.stamp(styles) } }
+    /// ``style(_:)``'s answers, by ``Role/ordinal``: asked for every cell of every frame.
+    private var stamped: [Style]
 
     /// Creates a theme; roles left out fall back to `.plain`.
     public init(name: String, styles: [Role: Style]) {
         self.name = name
         self.styles = styles
+        self.stamped = Theme.stamp(styles)
+    }
+
+    private static func stamp(_ styles: [Role: Style]) -> [Style] {
+        Role.allCases.map { role in
+            var style = styles[role] ?? .plain
+            style.roles = RoleSet(role)
+            return style
+        }
     }
 
     /// The style for a role, stamped with the role (golden screens record it).
+    @inline(__always)
     public func style(_ role: Role) -> Style {
-        var style = styles[role] ?? .plain
-        style.roles = RoleSet(role)
-        return style
+        stamped[role.ordinal]
+    }
+
+    /// Equal names and styles (the stamped table follows from them).
+    public static func == (a: Theme, b: Theme) -> Bool { a.name == b.name && a.styles == b.styles }
+
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(styles)
     }
 
     /// The theme with every colour removed (NO_COLOR, monochrome terminals), keeping attributes; what a

@@ -155,3 +155,36 @@ final class ScreenBufferTests: XCTestCase {
         XCTAssertEqual(b.lines, ["⚠️🇯🇵x "])
     }
 }
+
+/// The measuring fast path (narrow characters that stand alone) agrees with grapheme-by-grapheme measuring.
+final class SimpleNarrowTests: XCTestCase {
+    /// What the general path says: sanitized, then a Character at a time.
+    func general(_ text: String) -> Int { TextWidth.sanitized(text).reduce(0) { $0 + TextWidth.of($1) } }
+
+    func testEveryScalarOfTheFastPathIsOneColumnAndNeverEscaped() {
+        var checked = 0
+        for v in UInt32(0)...0x2FFF where TextWidth.isSimpleNarrow(v) {
+            guard let scalar = Unicode.Scalar(v) else { continue }
+            let text = String(Character(scalar))
+            XCTAssertEqual(TextWidth.of(scalar), 1, "U+\(String(v, radix: 16))")
+            XCTAssertEqual(TextWidth.sanitized(text), text, "U+\(String(v, radix: 16)) is escaped")
+            XCTAssertEqual(general("a" + text + "b"), 3, "U+\(String(v, radix: 16)) joins a neighbour")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 800)
+    }
+
+    func testMixedTextMeasuresAndCutsAlike() {
+        for text in ["│ orders ▁▂▃▅▇ ▼", "·…→ ┌─┐", "é 中", "a\u{301}▇", "x\u{1b}[31m▁", "❤️▁", "▁\u{200d}▂"] {
+            XCTAssertEqual(TextWidth.of(text), general(text), text)
+            for columns in 1...8 {
+                let cut = TextWidth.truncated(text, to: columns)
+                XCTAssertLessThanOrEqual(TextWidth.of(cut), columns, "\(text) in \(columns)")
+            }
+        }
+        XCTAssertNil(TextWidth.simpleNarrowWidth("▁\u{200d}▂"), "a joiner is not a character of its own")
+        var buffer = ScreenBuffer(width: 6, height: 1)
+        XCTAssertEqual(buffer.put("a▁▂▃▅▇▇", x: 0, y: 0), 6)
+        XCTAssertEqual(buffer.lines, ["a▁▂▃▅▇"])
+    }
+}

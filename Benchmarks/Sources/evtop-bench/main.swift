@@ -39,9 +39,9 @@ struct Options {
             case "--ingest-batches": ingestBatches = max(1, Int(value()) ?? ingestBatches)
             case "--only":
                 only = value()
-                guard ["screen", "messages", "store", "lag", "redrive", "saga", "otlp", "extract"].contains(only!) else { fail("--only takes screen, messages, store, lag, redrive, saga, otlp or extract") }
+                guard ["screen", "messages", "topics", "store", "lag", "redrive", "saga", "otlp", "extract"].contains(only!) else { fail("--only takes screen, messages, topics, store, lag, redrive, saga, otlp or extract") }
             case "-h", "--help":
-                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N] [--only screen|messages|store|lag|redrive|saga|otlp|extract]")
+                print("usage: evtop-bench [--iterations N] [--records N] [--repeats N] [--saga-records N] [--spans N] [--ingest-batches N] [--only screen|messages|topics|store|lag|redrive|saga|otlp|extract]")
                 exit(0)
             default: fail("unknown argument \(args[i])")
             }
@@ -84,7 +84,7 @@ if options.only == nil || options.only == "screen" || options.only == "messages"
 
 // MARK: - Topics screen
 
-if options.only == nil || options.only == "screen" {
+if options.only == nil || options.only == "screen" || options.only == "topics" {
     let size = Size(width: 200, height: 60)
     let workload = TopicsWorkload(topics: 10_000)
     var state = workload.state(size: size, ticks: 12)
