@@ -104,6 +104,9 @@ public struct TopicRowsCache: Sendable {
     var rowIndex: [String: Int] = [:]
     /// Where each topic is in the snapshot's topics, by name (the partitions pane and view look one up).
     var topicIndex: [String: Int] = [:]
+    /// The snapshot's groups (their positions) that have offsets in each topic: a partitions frame reads
+    /// the lag of those groups only.
+    var groupsByTopic: [String: [Int]] = [:]
     /// Records retained on dead-letter topics.
     var deadLetterCount: Int64 = 0
 
@@ -137,6 +140,11 @@ public enum TopicsModel {
         if cache.key?.time != key.time || cache.topicIndex.isEmpty {
             let topics = state.snapshot?.topics ?? []
             cache.topicIndex = Dictionary(topics.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+            var byTopic: [String: [Int]] = [:]
+            for (i, group) in (state.snapshot?.groups ?? []).enumerated() {
+                for topic in Set(group.offsets.keys.map(\.topic)) { byTopic[topic, default: []].append(i) }
+            }
+            cache.groupsByTopic = byTopic
         }
         cache.key = key
         state.topicRowsCache = cache
@@ -291,7 +299,13 @@ public enum TopicsModel {
     public static func partitionRows(_ state: AppState, topic: String) -> [PartitionRow] {
         guard let info = topicInfo(state, name: topic) else { return [] }
         let filter = RowFilter(state.filters[ViewID.partitions(topic: topic).name] ?? "")
-        let groups = state.snapshot?.groups ?? []
+        let all = state.snapshot?.groups ?? []
+        let groups: [ConsumerGroup]
+        if state.topicRowsCache.key?.time == state.snapshot?.time, !state.topicRowsCache.topicIndex.isEmpty {
+            groups = (state.topicRowsCache.groupsByTopic[topic] ?? []).compactMap { all.indices.contains($0) ? all[$0] : nil }
+        } else {
+            groups = all
+        }
         return info.partitions.compactMap { p in
             guard filter.matches(String(p.partition)) else { return nil }
             let tp = TopicPartition(topic, p.partition)

@@ -27,23 +27,33 @@ extension ScreenBuffer {
     public func diff(from previous: ScreenBuffer) -> [CellUpdate] {
         var updates: [CellUpdate] = []
         let sameSize = previous.width == width && previous.height == height
-        for y in 0..<height {
-            var toSkip = 0       // columns still covered by a wide glyph of `self`
-            var invalidated = 0  // columns still covered by a wide glyph of either frame
-            for x in 0..<width {
-                let current = self[x, y]
-                let old = sameSize ? previous[x, y] : Cell.blank
-                let currentWidth = current.isContinuation ? 0 : Self.columns(current.symbol)
-                let oldWidth = (!sameSize || old.isContinuation) ? 0 : Self.columns(old.symbol)
-                if toSkip == 0 {
-                    // An orphan continuation (no wide glyph to its left) is shown as a space.
-                    let wanted = current.isContinuation ? Cell(" ", style: current.style) : current
-                    if !sameSize || wanted != old || invalidated > 0 {
-                        updates.append(CellUpdate(x: x, y: y, cell: wanted))
+        // `before` is read only when the sizes are the same (every cell is written otherwise).
+        // Cells are compared where they lie: copying each out would retain and release its symbol.
+        cells.withUnsafeBufferPointer { now in
+            previous.cells.withUnsafeBufferPointer { before in
+                for y in 0..<height {
+                    var toSkip = 0       // columns still covered by a wide glyph of `self`
+                    var invalidated = 0  // columns still covered by a wide glyph of either frame
+                    let row = y * width
+                    for x in 0..<width {
+                        let currentContinues = now[row + x].isContinuation
+                        let currentWidth = currentContinues ? 0 : Self.columns(now[row + x].symbol)
+                        let oldWidth = (!sameSize || before[row + x].isContinuation) ? 0 : Self.columns(before[row + x].symbol)
+                        if toSkip == 0 {
+                            // An orphan continuation (no wide glyph to its left) is shown as a space.
+                            if currentContinues {
+                                let wanted = Cell(" ", style: now[row + x].style)
+                                if !sameSize || wanted != before[row + x] || invalidated > 0 {
+                                    updates.append(CellUpdate(x: x, y: y, cell: wanted))
+                                }
+                            } else if !sameSize || invalidated > 0 || now[row + x] != before[row + x] {
+                                updates.append(CellUpdate(x: x, y: y, cell: now[row + x]))
+                            }
+                        }
+                        toSkip = max(0, (toSkip > 0 ? toSkip : currentWidth) - 1)
+                        invalidated = max(0, max(currentWidth, oldWidth, invalidated) - 1)
                     }
                 }
-                toSkip = max(0, (toSkip > 0 ? toSkip : currentWidth) - 1)
-                invalidated = max(0, max(currentWidth, oldWidth, invalidated) - 1)
             }
         }
         return updates

@@ -150,8 +150,9 @@ public struct ScreenBuffer: Sendable, Hashable {
         guard x >= 0, x < width, y >= 0, y < height else { return }
         if cell.isContinuation {
             // The glyph at x-1 was just written by the caller; only the right neighbour may break.
-            if x + 1 < width, self[x + 1, y].isContinuation {
-                cells[y * width + x + 1] = Cell(" ", style: self[x + 1, y].style)
+            let right = y * width + x + 1
+            if x + 1 < width, cells[right].isContinuation {
+                cells[right] = Cell(" ", style: cells[right].style)
             }
         } else {
             clearWideOverlap(x: x, y: y)
@@ -162,11 +163,12 @@ public struct ScreenBuffer: Sendable, Hashable {
     /// Before overwriting (x, y), repairs a wide glyph that this write would cut in half.
     private mutating func clearWideOverlap(x: Int, y: Int) {
         guard x >= 0, x < width, y >= 0, y < height else { return }
-        let current = self[x, y]
-        if current.isContinuation {
-            if x > 0 { self[x - 1, y] = Cell(" ", style: self[x - 1, y].style) }
-        } else if x + 1 < width, self[x + 1, y].isContinuation {
-            self[x + 1, y] = Cell(" ", style: self[x + 1, y].style)
+        // Read in place: copying a cell out retains and releases its symbol.
+        let i = y * width + x
+        if cells[i].isContinuation {
+            if x > 0 { cells[i - 1] = Cell(" ", style: cells[i - 1].style) }
+        } else if x + 1 < width, cells[i + 1].isContinuation {
+            cells[i + 1] = Cell(" ", style: cells[i + 1].style)
         }
     }
 
