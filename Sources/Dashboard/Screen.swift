@@ -20,8 +20,7 @@ public enum Screen {
     }
 
     public static func render(_ state: AppState, theme: Theme) -> ScreenBuffer {
-        var buffer = ScreenBuffer(size: state.size)
-        buffer.fill(buffer.area, with: Cell(" ", style: theme.style(.text)))
+        var buffer = ScreenBuffer(width: state.size.width, height: state.size.height, fill: Cell(" ", style: theme.style(.text)))
         let layout = Layout(size: state.size)
         HeaderBar.render(state, in: layout.header, into: &buffer, theme: theme)
         if let pane = SidePane.split(state, layout: layout) {
