@@ -37,7 +37,7 @@ public struct InsightRecord: Sendable, Hashable {
     /// Largest value whose top-level fields are read (bigger ones are sampled for size only).
     public static let maxShapeBytes = 64 * 1024
 
-    private static let pointerPlans = JSONScanner.plans((eventIDPointers + versionPointers).compactMap(JSONPointer.init))
+    private static let pointerPlan = JSONScanner.Plan((eventIDPointers + versionPointers).compactMap(JSONPointer.init))
 
     /// Reads what the rules need from a record.
     public init(_ record: Record, rules: CorrelationRules) {
@@ -58,14 +58,14 @@ public struct InsightRecord: Sendable, Hashable {
         var version = header(Self.versionHeaders)
         fields = nil
         if value.count <= CorrelationRules.maxJSONBytes, value.first(where: { !Self.isSpace($0) }) == UInt8(ascii: "{") {
-            if eventID == nil || version == nil, let found = JSONScanner.resolve(Self.pointerPlans, in: value) {
+            // One pass for the pointers and the top-level fields, answering what a JSONSerialization decode
+            // would (JSONScanner's contract; the tests hold both to it).
+            if let scanned = JSONScanner.resolveWithKeys(Self.pointerPlan, in: value) {
+                let found = scanned.results
                 let ids = Self.eventIDPointers.count
                 if eventID == nil { eventID = found.prefix(ids).lazy.compactMap { CorrelationRules.accept($0) }.first }
                 if version == nil { version = found.dropFirst(ids).lazy.compactMap { CorrelationRules.accept($0) }.first }
-            }
-            if value.count <= Self.maxShapeBytes,
-               let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] {
-                fields = object.keys.sorted()
+                if value.count <= Self.maxShapeBytes { fields = scanned.keys }
             }
         }
         self.eventID = eventID

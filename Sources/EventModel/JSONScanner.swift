@@ -76,6 +76,18 @@ enum JSONScanner {
 
     /// The texts for a prepared plan, or nil when Foundation would not decode `bytes` as an object or array.
     static func resolve(_ plan: Plan, in bytes: [UInt8]) -> [String?]? {
+        scan(plan, bytes, keys: false)?.results
+    }
+
+    /// ``resolve(_:in:)-(Plan,_)`` and, in the same pass, the keys of the root object sorted, as
+    /// `(JSONSerialization.jsonObject(with:) as? [String: Any])?.keys.sorted()` gives them (keys equal as
+    /// Swift strings are one key; nil for a root array). Nil when Foundation would not decode `bytes`.
+    static func resolveWithKeys(_ plan: Plan, in bytes: [UInt8]) -> (results: [String?], keys: [String]?)? {
+        guard let scanned = scan(plan, bytes, keys: true) else { return nil }
+        return (scanned.results, scanned.keys.map { $0.sorted() })
+    }
+
+    private static func scan(_ plan: Plan, _ bytes: [UInt8], keys: Bool) -> (results: [String?], keys: Set<String>?)? {
         guard let first = bytes.first(where: { !isWhitespace($0) }), first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else {
             return nil
         }
@@ -86,20 +98,21 @@ enum JSONScanner {
             guard String(validating: bytes, as: UTF8.self) != nil else { return nil }  // parseJSON's own check
             if bytes.count >= 4, bytes[2] == 0, bytes[3] == 0 {
                 guard let utf8 = transcodeUTF32LE(bytes) else { return nil }
-                return scanUTF8(plan, utf8)
+                return scanUTF8(plan, utf8, keys: keys)
             }
             if bytes.count < 4 || bytes[3] == 0 {
                 guard let utf8 = transcodeUTF16LE(bytes) else { return nil }
-                return scanUTF8(plan, utf8)
+                return scanUTF8(plan, utf8, keys: keys)
             }
         }
-        return scanUTF8(plan, bytes)
+        return scanUTF8(plan, bytes, keys: keys)
     }
 
-    private static func scanUTF8(_ plan: Plan, _ bytes: [UInt8]) -> [String?]? {
+    private static func scanUTF8(_ plan: Plan, _ bytes: [UInt8], keys: Bool) -> (results: [String?], keys: Set<String>?)? {
         bytes.withUnsafeBufferPointer { buffer in
             var scanner = Scanner(buffer: buffer, plan: plan)
-            return scanner.run() ? scanner.results : nil
+            if keys, buffer.first(where: { !isWhitespace($0) }) == UInt8(ascii: "{") { scanner.rootKeys = [] }
+            return scanner.run() ? (scanner.results, scanner.rootKeys) : nil
         }
     }
 
@@ -137,6 +150,8 @@ enum JSONScanner {
         /// Per poisoned object (see `Frame.poisonSet`): keys whose value fails the document unless a later
         /// duplicate of the key replaces it.
         var poisonedKeys: [[String]] = []
+        /// The root object's keys, when asked for (nil: not collected).
+        var rootKeys: Set<String>?
 
         init(buffer: UnsafeBufferPointer<UInt8>, plan: Plan) {
             b = buffer
@@ -289,6 +304,10 @@ enum JSONScanner {
                     let parent = frames[depth].mask
                     guard let s = scanString() else { return false }
                     let matched = parent == 0 ? 0 : matchKey(s, among: parent, depth: depth)
+                    if depth == 0, rootKeys != nil {
+                        let key = decodeString(s)
+                        rootKeys?.insert(key)
+                    }
                     frames[depth].keyStart = s.start
                     frames[depth].keyEnd = s.end
                     frames[depth].keyPlain = s.plain

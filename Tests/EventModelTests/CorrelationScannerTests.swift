@@ -220,6 +220,17 @@ final class CorrelationScannerTests: XCTestCase {
                 mismatches.append("#\(n) texts: \(pointers.map(\.text)) in \(String(decoding: bytes.prefix(300), as: UTF8.self).debugDescription) \(bytes.prefix(24)): scanner \(String(describing: actual)) oracle \(String(describing: expected))")
             }
 
+            // The root object's keys, read in the same pass (what the insights sampler records as a shape).
+            if bytes.first(where: { !JSONScanner.isWhitespace($0) }) == UInt8(ascii: "{") {
+                // The oracle's reading (valid UTF-8 first, as for the pointers), which the sampler now shares.
+                let oracleKeys = (CorrelationOracle.parseJSON(bytes) as? [String: Any])?.keys.sorted()
+                let scanned = JSONScanner.resolveWithKeys(JSONScanner.Plan(Array(pointers.prefix(64))), in: bytes)
+                cases += 1
+                if (scanned?.keys ?? nil) != oracleKeys {
+                    mismatches.append("#\(n) keys in \(String(decoding: bytes.prefix(300), as: UTF8.self).debugDescription): scanner \(String(describing: scanned?.keys)) oracle \(String(describing: oracleKeys))")
+                }
+            }
+
             // Record level: configured rules, headers sometimes in front.
             let rules = try CorrelationRules.configured(headers: gen.chance(0.5) ? nil : ["h"], pointers: pointers.map(\.text))
             var headers: [RecordHeader] = []
