@@ -212,22 +212,7 @@ final class HTTPBehaviourTests: ReceiverTestCase {
     func testStoreBehindGets503WithRetryAfter() async throws {
         try await startReceiver(OTLPReceiverLimits(maxPendingSpans: 2, retryAfterSeconds: 7, retentionAge: nil, retentionMaxSpans: nil))
         // Another process holds the store's write lock, as a busy writer would; the first request waits for it.
-        let path = dir.appendingPathComponent("store.db").path
-        let lock = Process()
-        lock.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        lock.arguments = ["python3", "-c", """
-            import sqlite3, sys, time
-            c = sqlite3.connect(sys.argv[1], isolation_level=None)
-            c.execute('BEGIN IMMEDIATE')
-            print('locked', flush=True)
-            time.sleep(2.5)
-            c.execute('COMMIT')
-            """, path]
-        let out = Pipe()
-        lock.standardOutput = out
-        try lock.run()
-        _ = out.fileHandleForReading.availableData  // 'locked'
-
+        let (release, lock) = try holdWriteLock()
         let firstBody = try OTLPConversion.encodeRequest([span(1), span(2)])
         let receiverPort = port
         async let first = ReceiverTestCase.post(port: receiverPort, firstBody)
@@ -236,14 +221,16 @@ final class HTTPBehaviourTests: ReceiverTestCase {
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         XCTAssertEqual(receiver?.stats.pendingSpans, 2)
-        let throttled: Reply? = try await post(try OTLPConversion.encodeRequest([span(3)]))
+        let throttled: Reply? = try await ReceiverTestCase.post(port: receiverPort, try OTLPConversion.encodeRequest([span(3)]))
         XCTAssertEqual(throttled?.status, 503)
         let refused = try XCTUnwrap(throttled, "no 503 while the store was locked")
         XCTAssertEqual(refused.headers["retry-after"], "7")
         XCTAssertEqual(try Google_Rpc_Status(serializedBytes: Array(refused.body)).code, 14)
+        release()
         let accepted = try await first
         XCTAssertEqual(accepted.status, 200)
         lock.waitUntilExit()
+        await receiver?.flush()
         let names = Set(try await store.spans(traceID: "0af7651916cd43dd8448eb211c80319c").map(\.name))
         XCTAssertTrue(names.isSuperset(of: ["span 1", "span 2"]))
         XCTAssertFalse(names.contains("span 3"))

@@ -37,6 +37,26 @@ class ReceiverTestCase: XCTestCase {
         XCTAssertGreaterThan(port, 0)
     }
 
+    /// Another process holds the store's write lock until told to let go (a line on its stdin).
+    func holdWriteLock() throws -> (release: () -> Void, process: Process) {
+        let lock = Process()
+        lock.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        lock.arguments = ["python3", "-c", """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1], isolation_level=None)
+            c.execute('BEGIN IMMEDIATE')
+            print('locked', flush=True)
+            sys.stdin.readline()
+            c.execute('COMMIT')
+            """, dir.appendingPathComponent("store.db").path]
+        let out = Pipe(), input = Pipe()
+        lock.standardOutput = out
+        lock.standardInput = input
+        try lock.run()
+        _ = out.fileHandleForReading.availableData  // 'locked'
+        return ({ input.fileHandleForWriting.write(Data("go\n".utf8)) }, lock)
+    }
+
     var endpoint: String { "http://127.0.0.1:\(port)/v1/traces" }
 
     struct Reply: Sendable {

@@ -8,26 +8,6 @@ import XCTest
 /// A request is answered once its spans are queued for the writer, within the write-behind window;
 /// beyond it, and while the store fails, once they are committed. Nothing acknowledged is dropped silently.
 final class WriteBehindTests: ReceiverTestCase {
-    /// Another process holds the store's write lock until told to let go (a line on its stdin).
-    func holdWriteLock() throws -> (release: () -> Void, process: Process) {
-        let lock = Process()
-        lock.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        lock.arguments = ["python3", "-c", """
-            import sqlite3, sys
-            c = sqlite3.connect(sys.argv[1], isolation_level=None)
-            c.execute('BEGIN IMMEDIATE')
-            print('locked', flush=True)
-            sys.stdin.readline()
-            c.execute('COMMIT')
-            """, dir.appendingPathComponent("store.db").path]
-        let out = Pipe(), input = Pipe()
-        lock.standardOutput = out
-        lock.standardInput = input
-        try lock.run()
-        _ = out.fileHandleForReading.availableData  // 'locked'
-        return ({ input.fileHandleForWriting.write(Data("go\n".utf8)) }, lock)
-    }
-
     func testAnsweredBeforeTheCommitWithinTheWindowAndWrittenBeforeStopReturns() async throws {
         try await startReceiver(OTLPReceiverLimits(retentionAge: nil, retentionMaxSpans: nil, writeBehindSpans: 3))
         let (release, lock) = try holdWriteLock()
