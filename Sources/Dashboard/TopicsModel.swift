@@ -133,19 +133,16 @@ public enum TopicsModel {
             cache.flagPatterns = key.patterns
             cache.flagDetected = key.detected
         }
-        let derived = derive(state, flags: &cache.deadLetterFlags)
-        cache.rows = derived.rows
-        cache.deadLetterCount = derived.deadLetters
-        cache.rowIndex = Dictionary(derived.rows.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // The per-snapshot maps first (a new filter or sort keeps them): the rows' group counts come from them.
         if cache.key?.time != key.time || cache.topicIndex.isEmpty {
             let topics = state.snapshot?.topics ?? []
             cache.topicIndex = Dictionary(topics.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
-            var byTopic: [String: [Int]] = [:]
-            for (i, group) in (state.snapshot?.groups ?? []).enumerated() {
-                for topic in Set(group.offsets.keys.map(\.topic)) { byTopic[topic, default: []].append(i) }
-            }
-            cache.groupsByTopic = byTopic
+            cache.groupsByTopic = groupsByTopic(state.snapshot?.groups ?? [])
         }
+        let derived = derive(state, flags: &cache.deadLetterFlags, groupsPerTopic: cache.groupsByTopic.mapValues(\.count))
+        cache.rows = derived.rows
+        cache.deadLetterCount = derived.deadLetters
+        cache.rowIndex = Dictionary(derived.rows.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
         cache.key = key
         state.topicRowsCache = cache
     }
@@ -169,11 +166,16 @@ public enum TopicsModel {
         return rows.indices.contains(i) ? rows[i] : rows[0]
     }
 
+    /// True when the cache's per-snapshot maps (``TopicRowsCache/topicIndex``, ``TopicRowsCache/groupsByTopic``)
+    /// were built from the snapshot the state holds.
+    static func indexesCurrent(_ state: AppState) -> Bool {
+        state.snapshot != nil && state.topicRowsCache.key?.time == state.snapshot?.time
+    }
+
     /// Topic `name` as the snapshot has it.
     public static func topicInfo(_ state: AppState, name: String) -> TopicInfo? {
         guard let topics = state.snapshot?.topics else { return nil }
-        if state.topicRowsCache.key?.time == state.snapshot?.time, let i = state.topicRowsCache.topicIndex[name],
-           topics.indices.contains(i), topics[i].name == name {
+        if indexesCurrent(state), let i = state.topicRowsCache.topicIndex[name], topics.indices.contains(i), topics[i].name == name {
             return topics[i]
         }
         return topics.first { $0.name == name }
@@ -191,9 +193,10 @@ public enum TopicsModel {
     }
 
     /// One pass over the topics: rows that pass the filter, and the dead letters of all topics.
-    static func derive(_ state: AppState, flags: inout [String: Bool]) -> (rows: [TopicRow], deadLetters: Int64) {
+    static func derive(_ state: AppState, flags: inout [String: Bool],
+                       groupsPerTopic given: [String: Int]? = nil) -> (rows: [TopicRow], deadLetters: Int64) {
         guard let snapshot = state.snapshot else { return ([], 0) }
-        let groupsPerTopic = groupCounts(snapshot.groups)
+        let groupsPerTopic = given ?? groupCounts(snapshot.groups)
         let pattern = state.filters[ViewID.topics.name] ?? ""
         let filter = RowFilter(pattern)
         var rows: [TopicRow] = []
@@ -252,11 +255,16 @@ public enum TopicsModel {
 
     /// Number of groups with offsets per topic: O(committed partitions).
     public static func groupCounts(_ groups: [ConsumerGroup]) -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for g in groups {
-            for t in Set(g.offsets.keys.map(\.topic)) { counts[t, default: 0] += 1 }
+        groupsByTopic(groups).mapValues(\.count)
+    }
+
+    /// The positions in `groups` of the groups with offsets in each topic.
+    static func groupsByTopic(_ groups: [ConsumerGroup]) -> [String: [Int]] {
+        var byTopic: [String: [Int]] = [:]
+        for (i, group) in groups.enumerated() {
+            for topic in Set(group.offsets.keys.map(\.topic)) { byTopic[topic, default: []].append(i) }
         }
-        return counts
+        return byTopic
     }
 
     /// A partition's leader, replicas and in-sync replicas as the partitions view shows them (Kafka),
@@ -301,7 +309,7 @@ public enum TopicsModel {
         let filter = RowFilter(state.filters[ViewID.partitions(topic: topic).name] ?? "")
         let all = state.snapshot?.groups ?? []
         let groups: [ConsumerGroup]
-        if state.topicRowsCache.key?.time == state.snapshot?.time, !state.topicRowsCache.topicIndex.isEmpty {
+        if indexesCurrent(state) {
             groups = (state.topicRowsCache.groupsByTopic[topic] ?? []).compactMap { all.indices.contains($0) ? all[$0] : nil }
         } else {
             groups = all

@@ -16,7 +16,8 @@ import GRDBSQLite
 ///   and links are one format-2 detail (``SpanDetailCodec/encodeCompact(_:correlationID:intern:)``).
 /// - Two secondary indexes, what the product's queries use: by trace (`trace_lo >> 32`, 4 bytes of the
 ///   id's random half: lookups by trace id, children, and the duplicate check; the few other traces that
-///   share them are filtered out by the row) and by correlation id. Links are indexed in
+///   share them are filtered out by the row, and the duplicate check, which runs on every write, reads a
+///   bounded number of them before it goes by start time instead) and by correlation id. Links are indexed in
 ///   `span_link_targets` (by the same 4 bytes of the linked trace) only when they point somewhere else than
 ///   the span's own parent (that one is found as a child already). Queries spell the trace condition as
 ///   `trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1`: without the `+`, SQLite substitutes the constant into
@@ -293,13 +294,13 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         return spans.count
     }
 
-    /// The key tried after `key` for a span that starts at `start`: upwards, then below `start` once the
-    /// largest key is taken (only spans clamped to the end of time get there).
     /// Nanoseconds after its start where the duplicate check looks for a span sent again when its trace
     /// cannot be probed cheaply: spans sharing a start are moved a nanosecond on each, so a span sent again
     /// is found unless more than this many spans began in the same nanosecond.
     static let startProbeWindow = 64
 
+    /// The key tried after `key` for a span that starts at `start`: upwards, then below `start` once the
+    /// largest key is taken (only spans clamped to the end of time get there).
     private static func nextKey(after key: Int64, start: Int64) -> Int64 {
         if key >= start { return key < .max ? key + 1 : start &- 1 }
         return key &- 1
