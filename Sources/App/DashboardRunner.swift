@@ -555,15 +555,21 @@ struct SagaIndexing {
             let logger = Logger(label: "evtop.index")
             let loader = await loader.loader
             while !Task.isCancelled {
-                var behind = false
+                var pause = interval
                 do {
                     // Bounded calls; while behind (a busy cluster, or older records still to fill in on a cold
-                    // start) the next follows at once. A call that got nowhere waits the interval: no busy loop.
-                    behind = try await loader.catchUp()?.shouldContinue ?? false
+                    // start) the next follows at once, and after a busy log's worth of records soon. A call that
+                    // got nowhere, or read what a quiet log writes, waits the interval: no busy loop.
+                    let progress = try await loader.catchUp()
+                    if progress?.shouldContinue == true {
+                        pause = .milliseconds(20)
+                    } else if progress?.logIsBusy == true {
+                        pause = min(interval, .milliseconds(100))
+                    }
                 } catch {
                     logger.warning("correlation index: \(error)")
                 }
-                try? await Task.sleep(for: behind ? .milliseconds(20) : interval)
+                try? await Task.sleep(for: pause)
             }
         }
     }

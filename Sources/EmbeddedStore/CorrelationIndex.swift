@@ -395,29 +395,33 @@ public final class CorrelationIndex: Sendable {
     }
 
     /// ``dropEntries(_:topic:partition:below:)`` for every partition whose log now starts above what the
-    /// index covers (`lows`: each partition's low watermark), each partition in its own transaction: for a
-    /// log whose retention runs elsewhere (a Kafka broker). Returns the partitions trimmed.
+    /// index covers (`lows`: each partition's low watermark), in one transaction of at most `budget` offsets
+    /// over every partition: for a log whose retention runs elsewhere (a Kafka broker), called again while
+    /// it returns more than 0. Returns the offsets still to trim.
     @discardableResult
-    public func trim(below lows: [TopicPartition: Int64]) async throws -> Int {
+    public func trim(below lows: [TopicPartition: Int64], budget: Int64 = trimChunk) async throws -> Int64 {
         guard writable else { throw StoreError.readOnly(path) }
         let coverage = try await coverage()
-        var trimmed = 0
+        var left = max(1, budget)
+        var cuts: [(TopicPartition, Int64)] = []
+        var remaining: Int64 = 0
         for (tp, low) in lows.sorted(by: { $0.key < $1.key }) {
             guard let c = coverage[tp], c.tail < low else { continue }
-            // A stretch of offsets at a time: one transaction never drops more than that many entries.
-            var below = c.tail
-            while below < low {
-                below = min(low, below.addingSaturating(Self.trimChunk))
-                let upTo = below
-                try await file.write { db in try Self.dropEntries(db, topic: tp.topic, partition: tp.partition, below: upTo) }
-            }
-            trimmed += 1
+            let upTo = left > 0 ? min(low, c.tail.addingSaturating(left)) : c.tail
+            if upTo > c.tail { cuts.append((tp, upTo)) }
+            left -= upTo - c.tail
+            remaining += low - upTo
         }
-        return trimmed
+        if !cuts.isEmpty {
+            try await file.write { [cuts] db in
+                for (tp, upTo) in cuts { try Self.dropEntries(db, topic: tp.topic, partition: tp.partition, below: upTo) }
+            }
+        }
+        return remaining
     }
 
-    /// Offsets of a partition ``trim(below:)`` drops per transaction at most.
-    static let trimChunk: Int64 = 50_000
+    /// Offsets ``trim(below:budget:)`` drops per call by default.
+    public static let trimChunk: Int64 = 50_000
 
     // MARK: - Reading
 

@@ -38,23 +38,32 @@ public final class CorrelationIndexer: Sendable {
         /// When `remaining` is not 0: the timestamp of the last record indexed on the partition furthest
         /// behind, so nothing older than it waits (nil when unknown or nothing waits).
         public var indexedUpToMillis: Int64?
-        /// True when the call moved the index (read records or moved where a partition goes on).
+        /// Offsets below the log's start (deleted by retention elsewhere) whose entries are still to drop.
+        public var trimPending: Int64
+        /// True when the call moved the index (read records, moved where a partition goes on, or trimmed).
         public var progressed: Bool
         /// True when there is more to do and this call got somewhere: call again at once.
-        public var shouldContinue: Bool { progressed && (remaining > 0 || backfill > 0) }
+        public var shouldContinue: Bool { progressed && (remaining > 0 || backfill > 0 || trimPending > 0) }
+        /// True when the call read a busy log's worth of records (``CorrelationIndexer/busyReadRecords``): the
+        /// next call should come soon rather than after a refresh interval, or the index trails the log by
+        /// that interval and this call's time (a log written at 50,000 records a second).
+        public var logIsBusy: Bool { read >= CorrelationIndexer.busyReadRecords }
 
         /// Creates a progress report.
-        public init(read: Int, indexed: Int, remaining: Int64, backfill: Int64 = 0, indexedUpToMillis: Int64? = nil) {
+        public init(read: Int, indexed: Int, remaining: Int64, backfill: Int64 = 0, indexedUpToMillis: Int64? = nil,
+                    trimPending: Int64 = 0) {
             self.read = read
             self.indexed = indexed
             self.remaining = remaining
             self.backfill = backfill
             self.indexedUpToMillis = indexedUpToMillis
+            self.trimPending = trimPending
             self.progressed = read > 0
         }
 
         public static func == (a: Progress, b: Progress) -> Bool {
-            (a.read, a.indexed, a.remaining, a.backfill, a.indexedUpToMillis) == (b.read, b.indexed, b.remaining, b.backfill, b.indexedUpToMillis)
+            (a.read, a.indexed, a.remaining, a.backfill, a.indexedUpToMillis, a.trimPending)
+                == (b.read, b.indexed, b.remaining, b.backfill, b.indexedUpToMillis, b.trimPending)
         }
 
         public func hash(into hasher: inout Hasher) {
@@ -64,6 +73,10 @@ public final class CorrelationIndexer: Sendable {
             hasher.combine(backfill)
         }
     }
+
+    /// Records one call reads at and above which the log counts as busy (``Progress/logIsBusy``): 10,000 in
+    /// a refresh interval is well past what the embedded demo writes, so it keeps one call a refresh.
+    public static let busyReadRecords = 10_000
 
     /// Creates an indexer.
     public init(log: any LogReader, index: CorrelationIndex, rules: CorrelationRules,
@@ -89,26 +102,18 @@ public final class CorrelationIndexer: Sendable {
         let recreated = snapshot.topics.flatMap { t in
             t.partitions.compactMap { p -> TopicPartition? in
                 let tp = TopicPartition(t.name, p.partition)
-                let answered = p.leader.map { !down.contains($0) } ?? (p.replicas == nil)  // Kafka without a leader: stale
-                return answered && p.high > 0 && p.high < (coverage[tp]?.head ?? 0) ? tp : nil
+                return Self.answered(p, down: down) && p.high > 0 && p.high < (coverage[tp]?.head ?? 0) ? tp : nil
             }
         }
         if !recreated.isEmpty {
             try await index.forget(recreated)
             for tp in recreated { coverage[tp] = nil }
         }
-        // Retention moved a log start past what the index covers: drop the entries of the deleted records
-        // (the embedded store does this as it deletes; a Kafka broker deletes on its own).
-        var retained: [TopicPartition: Int64] = [:]
-        for t in snapshot.topics {
-            for p in t.partitions {
-                let tp = TopicPartition(t.name, p.partition)
-                let answered = p.leader.map { !down.contains($0) } ?? (p.replicas == nil)
-                if answered, p.low > 0, p.low <= p.high, let c = coverage[tp], c.tail < p.low { retained[tp] = p.low }
-            }
-        }
-        if !retained.isEmpty, index.writable {
-            try await index.trim(below: retained)
+        // Retention overtook a partition's head (the index was not running, or fell that far behind): its
+        // entries go first, so that it goes on at the log's start as a partition still being followed.
+        let overtaken = Self.retained(snapshot: snapshot, coverage: coverage, down: down).filter { tp, low in (coverage[tp]?.head ?? 0) < low }
+        if !overtaken.isEmpty, index.writable {
+            while try await index.trim(below: overtaken) > 0 {}
             coverage = try await index.coverage()
         }
         let plan = Self.plan(snapshot: snapshot, coverage: coverage, recentFirst: recentFirst, budget: maxRecordsPerTick)
@@ -129,6 +134,16 @@ public final class CorrelationIndexer: Sendable {
             pass.indexed += back.indexed
             pass.progressed = pass.progressed || back.progressed
         }
+        // Retention moved a log start past what the index covers: drop the entries of the deleted records
+        // (the embedded store does this as it deletes; a Kafka broker deletes on its own). After the reads,
+        // a budget a call: trimming never holds back the index's heads, and a log deleting as fast as it is
+        // written (50,000 records a second) trims as it goes.
+        var trimPending: Int64 = 0
+        let retained = Self.retained(snapshot: snapshot, coverage: coverage, down: down)
+        if !retained.isEmpty, index.writable {
+            trimPending = try await index.trim(below: retained)
+            pass.progressed = true
+        }
         var remaining: Int64 = 0
         var upTo: Int64?
         for r in plan.forward {
@@ -138,7 +153,7 @@ public final class CorrelationIndexer: Sendable {
             if let ms = pass.headMillis[r.partition] ?? coverage[r.partition]?.headMillis { upTo = min(upTo ?? .max, ms) }
         }
         var progress = Progress(read: pass.read, indexed: pass.indexed, remaining: remaining, backfill: max(0, backfill),
-                                indexedUpToMillis: remaining > 0 ? upTo : nil)
+                                indexedUpToMillis: remaining > 0 ? upTo : nil, trimPending: trimPending)
         progress.progressed = pass.progressed
         return progress
     }
@@ -199,6 +214,25 @@ public final class CorrelationIndexer: Sendable {
             }
         }
         return plan
+    }
+
+    /// The partitions whose log now starts above what the index covers, and their log starts. Only figures
+    /// a broker just gave count (see ``catchUp(snapshot:)``). Pure.
+    static func retained(snapshot: BrokerSnapshot, coverage: [TopicPartition: CorrelationIndex.Coverage], down: Set<Int32>) -> [TopicPartition: Int64] {
+        var retained: [TopicPartition: Int64] = [:]
+        for t in snapshot.topics {
+            for p in t.partitions {
+                let tp = TopicPartition(t.name, p.partition)
+                if Self.answered(p, down: down), p.low > 0, p.low <= p.high, let c = coverage[tp], c.tail < p.low { retained[tp] = p.low }
+            }
+        }
+        return retained
+    }
+
+    /// True when a broker just gave this partition's figures: its leader is up (a partition whose leader is
+    /// down shows its last known figures; Kafka without a leader is stale too). Pure.
+    static func answered(_ p: PartitionWatermarks, down: Set<Int32>) -> Bool {
+        p.leader.map { !down.contains($0) } ?? (p.replicas == nil)
     }
 
     /// The newest stretch of each backfill range, the budget shared between them.

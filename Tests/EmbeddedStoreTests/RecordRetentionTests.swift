@@ -163,4 +163,61 @@ final class RecordRetentionTests: StoreTestCase {
         let got6 = try await index.coverage()[TopicPartition("k", 0)]?.tail
         XCTAssertEqual(got6, 6)
     }
+
+    /// Trimming is bounded per call (one transaction of at most `budget` offsets over every partition) and
+    /// says what is left, so that a log deleting as fast as it is written never holds back the index's heads.
+    func testTrimmingIsBoundedPerCallAndSaysWhatIsLeft() async throws {
+        let log = InMemoryLog()
+        try await log.createTopic("k", partitions: 2)
+        for p: Int32 in 0...1 {
+            _ = try await log.produce((0..<100).map { i in
+                OutgoingRecord(topic: "k", partition: p, timestampMillis: nowMillis, key: nil,
+                               headers: [RecordHeader(name: "correlation-id", value: Array("p\(p)-\(i)".utf8))], value: [1])
+            })
+        }
+        let index = try CorrelationIndex(path: path("kafka.index"))
+        try await CorrelationIndexer(log: log, index: index, rules: CorrelationRules.default).catchUpFully()
+        let lows = [TopicPartition("k", 0): Int64(60), TopicPartition("k", 1): Int64(50)]
+        var left: [Int64] = []
+        var counts: [Int64] = []
+        repeat {
+            left.append(try await index.trim(below: lows, budget: 40))
+            counts.append(try await index.indexedRecordCount())
+        } while left.last ?? 0 > 0 && left.count < 10
+        XCTAssertEqual(left, [70, 30, 0])
+        XCTAssertEqual(counts, [160, 120, 90])
+        let coverage = try await index.coverage()
+        XCTAssertEqual(coverage[TopicPartition("k", 0)]?.tail, 60)
+        XCTAssertEqual(coverage[TopicPartition("k", 1)]?.tail, 50)
+        let sagas = try await index.recentCorrelations(limit: 1_000).count
+        XCTAssertEqual(sagas, 90)
+    }
+
+    /// Retention overtook what the index had reached (it was not running): the partition goes on at the
+    /// log's start with every record after it indexed, even when the indexer takes new partitions newest
+    /// first: the records between the log start and the newest window are not taken for indexed.
+    func testAnIndexOvertakenByRetentionGoesOnAtTheLogStart() async throws {
+        let log = InMemoryLog()
+        try await log.createTopic("k", partitions: 1)
+        func produce(_ range: Range<Int>) async throws {
+            _ = try await log.produce(range.map { i in
+                OutgoingRecord(topic: "k", partition: 0, timestampMillis: nowMillis, key: nil,
+                               headers: [RecordHeader(name: "correlation-id", value: Array("s\(i)".utf8))], value: [1])
+            })
+        }
+        try await produce(0..<1_000)
+        let index = try CorrelationIndex(path: path("kafka.index"))
+        let indexer = CorrelationIndexer(log: log, index: index, rules: CorrelationRules.default, maxRecordsPerTick: 1_000, recentFirst: 1)
+        try await indexer.catchUpFully()
+        let first = try await index.indexedRecordCount()
+        XCTAssertEqual(first, 1_000)
+        try await produce(1_000..<3_000)
+        try await log.deleteRecords(topic: "k", partition: 0, before: 1_500)
+        try await indexer.catchUpFully()
+        let count = try await index.indexedRecordCount()
+        XCTAssertEqual(count, 1_500)
+        let coverage = try await index.coverage()[TopicPartition("k", 0)]
+        XCTAssertEqual(coverage?.tail, 1_500)
+        XCTAssertEqual(coverage?.head, 3_000)
+    }
 }
