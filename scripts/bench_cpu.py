@@ -112,6 +112,14 @@ def main():
         # the indexer; rdk: threads are librdkafka's (none on the embedded store).
         parts = sorted(((threads1[n] - threads0.get(n, 0), n) for n in threads1), reverse=True)
         print("  by thread: " + ", ".join(f"{n} {100 * c / window:.1f} %" for c, n in parts if c > 0), flush=True)
+        # The frames it drew over the whole run (warm-up included), as the dashboard logs them when it quits.
+        try:
+            with open(os.path.join(tmp, "xdg_state_home", "evtop", "evtop.log")) as f:
+                frames = [line.strip() for line in f if "evtop.frames" in line]
+            if frames:
+                print("  " + frames[-1].split("evtop.frames: ", 1)[-1], flush=True)
+        except OSError:
+            pass
     finally:
         if demo is not None and demo.poll() is None:
             demo.send_signal(signal.SIGTERM)

@@ -217,6 +217,7 @@ public final class DashboardSession<Backend: TerminalBackend> {
         }
         for effect in effects { perform(effect) }
         performer.insights.setShown(state.view == InsightsModel.view)
+        performer.sagas?.setShown(state.view.showsSagas)
         if dirty {
             let updated = ContinuousClock.now
             let frame = Screen.render(state, theme: theme)
@@ -531,7 +532,7 @@ enum DashboardRunner {
             }
             // The first read waits up to 40 ms for a key (the terminal wakes us at once when one comes:
             // no busy polling, ~25 wake-ups a second when idle).
-            session.step(waitMillis: 40)
+            session.step(waitMillis: 100)
             // `:ctx NAME`: after the pass that asked is drawn (its "switching to …" shows meanwhile).
             await session.applyPendingSwitch()
             await Task.yield()
@@ -549,13 +550,17 @@ enum DashboardRunner {
 struct SagaIndexing {
     let loader: PendingSagaLoader
     let interval: Duration
+    /// The pause between calls on a quiet log while no sagas view is on screen.
+    static let hiddenInterval: Duration = .seconds(3)
 
     func start() -> Task<Void, Never> {
-        Task.detached { [loader = self.loader, interval] in
+        Task.detached { [pending = self.loader, interval] in
             let logger = Logger(label: "evtop.index")
-            let loader = await loader.loader
+            let loader = await pending.loader
             while !Task.isCancelled {
-                var pause = interval
+                // No sagas view on screen: a call every few seconds is fresh enough (opening one wakes the
+                // loop), and a quiet log then costs a third of the passes.
+                var pause = pending.isShown ? interval : max(interval, Self.hiddenInterval)
                 do {
                     // Bounded calls; while behind (a busy cluster, or older records still to fill in on a cold
                     // start) the next follows at once, and after a busy log's worth of records soon. A call that
@@ -569,7 +574,7 @@ struct SagaIndexing {
                 } catch {
                     logger.warning("correlation index: \(error)")
                 }
-                try? await Task.sleep(for: pause)
+                await pending.pause.sleep(for: pause)
             }
         }
     }

@@ -364,12 +364,25 @@ final class PendingSagaLoader: Sendable {
     /// Index everything before answering a load (`evtop snapshot`, as `evtop saga` does); the dashboard
     /// catches up in the background instead.
     let catchUpBeforeLoads: Bool
+    /// Whether a sagas view is on screen (the dashboard says so after each pass): the background indexer
+    /// keeps the index fresher then, and is woken when one opens.
+    private let shown = Atomic<Bool>(false)
+    /// Where the background indexer waits between calls.
+    let pause = WakeableSleep()
 
     /// A loader made by `make` when first needed.
     init(catchUpBeforeLoads: Bool = false, _ make: @escaping @Sendable () async -> SagaLoader) {
         self.make = make
         self.catchUpBeforeLoads = catchUpBeforeLoads
     }
+
+    /// Whether a sagas view is on screen now; one that opens wakes the indexer for a call at once.
+    func setShown(_ isShown: Bool) {
+        if shown.exchange(isShown, ordering: .relaxed) != isShown, isShown { pause.wake() }
+    }
+
+    /// True while a sagas view is on screen.
+    var isShown: Bool { shown.load(ordering: .relaxed) }
 
     /// Starts making the loader, if not started yet.
     func start() {
@@ -391,6 +404,33 @@ final class PendingSagaLoader: Sendable {
             // Started just above: the lock always holds a task here.
             guard let made = task.withLock({ $0 }) else { return await make() }
             return await made.value
+        }
+    }
+}
+
+/// A sleep another thread can end early: the background indexer's pause, ended when a sagas view opens.
+/// A wake while nobody sleeps is lost (the next pause runs its course); a timer left from an earlier
+/// pause can end a later one early, which only means one call sooner.
+final class WakeableSleep: Sendable {
+    private let sleeper = Mutex<CheckedContinuation<Void, Never>?>(nil)
+
+    /// Sleeps for `duration`, or until ``wake()``.
+    func sleep(for duration: Duration) async {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            sleeper.withLock { old in
+                old?.resume()
+                old = c
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in wake() }
+        }
+    }
+
+    /// Ends the sleep in progress, if any.
+    func wake() {
+        sleeper.withLock { c in
+            c?.resume()
+            c = nil
         }
     }
 }

@@ -26,6 +26,14 @@ public enum ViewID: Sendable, Hashable {
     /// (`argument` is what it shows, "" for none). New views use this, so adding one edits no enum.
     case registered(name: String, argument: String)
 
+    /// True for the views that show what the correlation index answers (the sagas list, a timeline).
+    public var showsSagas: Bool {
+        switch self {
+        case .sagas, .sagaTimeline: return true
+        default: return false
+        }
+    }
+
     /// The name of its registration: used by `:` commands, view specs and filters.
     public var name: String {
         switch self {

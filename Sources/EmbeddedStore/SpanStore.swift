@@ -256,7 +256,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             if span.status.message.isEmpty { sqlite3_bind_null(stmt, 12) } else { bind(stmt, 12, span.status.message) }
             if let correlation { bind(stmt, 13, correlation) } else { sqlite3_bind_null(stmt, 13) }
             detail.withUnsafeBytes { raw in
-                _ = sqlite3_bind_blob(stmt, 14, raw.baseAddress, Int32(raw.count), SQLITE_TRANSIENT)
+                _ = sqlite3_bind_blob(stmt, 14, raw.baseAddress, Int32(raw.count), SQLiteColumns.transient)
             }
             // The start itself, else the next free nanosecond after it (before it at the end of time).
             var key = nextFree[start] ?? start
@@ -564,14 +564,11 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
     }
 }
 
-/// SQLite's "copy the bytes now" destructor (the C macro is not imported).
-private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
 private func bind(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
     var text = text
     text.withUTF8 { utf8 in
         _ = utf8.withMemoryRebound(to: CChar.self) { chars in
-            sqlite3_bind_text(stmt, index, chars.baseAddress, Int32(chars.count), SQLITE_TRANSIENT)
+            sqlite3_bind_text(stmt, index, chars.baseAddress, Int32(chars.count), SQLiteColumns.transient)
         }
     }
 }
