@@ -83,7 +83,9 @@ enum OTLPBench {
         // (sustained, between N and 2N stored), then bytes per span once the WAL is checkpointed.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-bench-otlp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        // EVTOP_BENCH_KEEP=1 keeps the stores, to see where their bytes go (`dbstat`).
+        let keep = ProcessInfo.processInfo.environment["EVTOP_BENCH_KEEP"] != nil
+        defer { if keep { print("OTLP stores kept in \(dir.path)") } else { try? FileManager.default.removeItem(at: dir) } }
         let dbPath = dir.appendingPathComponent("ingest.db").path
         let session = URLSession(configuration: .ephemeral)
         // The HTTP path alone (client, receiver, decode) into a store that keeps nothing, for scale.
@@ -97,7 +99,10 @@ enum OTLPBench {
             let empty = try await post(first, into: store, session: session, senders: senders, clock: clock)
             let second = try bodies(orders: ordersPerHalf..<(2 * ordersPerHalf), batchSize: batchSize)
             let sustained = try await post(second, into: store, session: session, senders: senders, clock: clock)
-            return (empty, sustained, try await store.spanCount())
+            let count = try await store.spanCount()
+            // Weighed closed: the WAL folded into the file (as the lookup store below is).
+            store.close()
+            return (empty, sustained, count)
         }
         let (emptySeconds, sustainedSeconds, stored) = try await ingest()
         guard stored == 10 * ordersPerHalf else { fail("OTLP ingest: \(stored) spans stored, \(10 * ordersPerHalf) sent") }
@@ -130,6 +135,7 @@ enum OTLPBench {
                 if pendingBatch.count >= fillBatch { try await flushBatch() }
             }
             if !pendingBatch.isEmpty { try await flushBatch() }
+            big.close()
             return insertTime
         }
         let fillRate = Double(orders * 5) / (try await fill()).seconds
