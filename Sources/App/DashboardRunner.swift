@@ -565,6 +565,8 @@ struct SagaIndexing {
                     // Bounded calls; while behind (a busy cluster, or older records still to fill in on a cold
                     // start) the next follows at once, and after a busy log's worth of records soon. A call that
                     // got nowhere, or read what a quiet log writes, waits the interval: no busy loop.
+                    pending.indexCallStarted(shownInterval: interval)
+                    defer { pending.indexCallEnded() }
                     let progress = try await loader.catchUp()
                     if progress?.shouldContinue == true {
                         pause = .milliseconds(20)
@@ -584,7 +586,7 @@ struct SagaIndexing {
         Task.detached {
             let loader = await pending.loader
             do {
-                if pending.catchUpBeforeLoads { try await loader.catchUpFully() }
+                if pending.catchUpBeforeLoads { try await loader.catchUpFully() } else { await pending.awaitFreshIndex() }
                 switch effect {
                 case .loadSagas:
                     let rows = try await loader.recent(limit: SagaModel.maxListRows, now: loader.now)

@@ -376,6 +376,57 @@ final class PendingSagaLoader: Sendable {
         self.catchUpBeforeLoads = catchUpBeforeLoads
     }
 
+    /// The background indexer's calls: when the last started, and the loads waiting for the next to end.
+    private let calls = Mutex<IndexCalls>(IndexCalls())
+
+    struct IndexCalls {
+        /// When the last call started; nil while no background indexer runs (`evtop snapshot`).
+        var lastStart: ContinuousClock.Instant?
+        /// The pause between calls while a sagas view is on screen: an index that old is fresh enough.
+        var shownInterval: Duration = .seconds(1)
+        /// Loads waiting for the call in progress or the next one to end, by ticket.
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextTicket = 0
+    }
+
+    /// The background indexer starts a call (`shownInterval`: its pause while a sagas view is shown).
+    func indexCallStarted(shownInterval: Duration) {
+        calls.withLock { c in
+            c.lastStart = .now
+            c.shownInterval = shownInterval
+        }
+    }
+
+    /// The background indexer ended a call: the loads waiting for it go on.
+    func indexCallEnded() {
+        let waiting = calls.withLock { c in
+            defer { c.waiters = [:] }
+            return Array(c.waiters.values)
+        }
+        for w in waiting { w.resume() }
+    }
+
+    /// Before a load: when the background indexer last started a call longer ago than it does while a sagas
+    /// view is shown (no sagas view was, so it called every few seconds), wakes it and waits for that call
+    /// to end, at most `limit`: a saga opened from another view (an insight's evidence) then finds records
+    /// written seconds before, as the sagas list does. Returns at once while no background indexer runs.
+    func awaitFreshIndex(limit: Duration = .seconds(2)) async {
+        let (stale, ticket): (Bool, Int) = calls.withLock { c in
+            guard let last = c.lastStart, ContinuousClock.now - last > c.shownInterval else { return (false, 0) }
+            c.nextTicket += 1
+            return (true, c.nextTicket)
+        }
+        guard stale else { return }
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            calls.withLock { $0.waiters[ticket] = waiter }
+            pause.wake()
+            let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+                calls.withLock { $0.waiters.removeValue(forKey: ticket) }?.resume()
+            }
+        }
+    }
+
     /// Whether a sagas view is on screen now; one that opens wakes the indexer for a call at once.
     func setShown(_ isShown: Bool) {
         if shown.exchange(isShown, ordering: .relaxed) != isShown, isShown { pause.wake() }

@@ -80,11 +80,13 @@ public final class CorrelationIndex: Sendable {
         if readOnly, !FileManager.default.fileExists(atPath: path) { throw StoreError.missing(path) }
         // The index is rebuildable from the log: a commit need not wait for the disk (WAL stays consistent,
         // rows and cursor are lost or kept together). A larger cache keeps its B-trees off the disk.
-        let pragmas = (readOnly ? [] : ["PRAGMA synchronous = NORMAL"]) + ["PRAGMA cache_size = -65536"]
+        // Only the writer gets the large cache: a lookup reads a few pages, and each reader's cache would be
+        // 64 MiB more the process keeps once the file is big.
         file = try SQLiteFile(
             path: path,
             options: .init(readOnly: readOnly, busyTimeout: SQLiteLog.busyTimeout, label: "evtop.correlation-index",
-                           maximumReaderCount: 2, connectionPragmas: pragmas),
+                           maximumReaderCount: 2, connectionPragmas: readOnly ? [] : ["PRAGMA synchronous = NORMAL"],
+                           writerPragmas: ["PRAGMA cache_size = -65536"]),
             translate: StoreError.translate)
         if !readOnly {
             try file.write { db in try Self.ensureCorrelationTables(db) }

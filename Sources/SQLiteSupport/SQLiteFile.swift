@@ -18,6 +18,9 @@ public final class SQLiteFile: Sendable {
         public var maximumReaderCount: Int
         /// Statements run on every new connection (`PRAGMA`s); a read-only open runs them too.
         public var connectionPragmas: [String]
+        /// Statements run on the writer connection only (a large `cache_size` that readers doing a few
+        /// lookups do not need: every connection's cache is memory the process keeps).
+        public var writerPragmas: [String]
         /// With `readOnly`: open the file as `immutable` (SQLite's URI parameter), creating no `-wal` or
         /// `-shm` beside it and taking no locks. Only for a file nobody can be writing, see
         /// ``SQLiteFile/mustOpenImmutable(_:)``.
@@ -25,12 +28,14 @@ public final class SQLiteFile: Sendable {
 
         /// Creates options.
         public init(readOnly: Bool = false, busyTimeout: TimeInterval = 5, label: String,
-                    maximumReaderCount: Int = 4, connectionPragmas: [String] = [], immutable: Bool = false) {
+                    maximumReaderCount: Int = 4, connectionPragmas: [String] = [], writerPragmas: [String] = [],
+                    immutable: Bool = false) {
             self.readOnly = readOnly
             self.busyTimeout = busyTimeout
             self.label = label
             self.maximumReaderCount = maximumReaderCount
             self.connectionPragmas = connectionPragmas
+            self.writerPragmas = writerPragmas
             self.immutable = immutable
         }
     }
@@ -58,9 +63,14 @@ public final class SQLiteFile: Sendable {
         config.label = options.label
         config.maximumReaderCount = max(1, options.maximumReaderCount)
         let pragmas = options.connectionPragmas
-        if !pragmas.isEmpty {
+        let writerPragmas = options.readOnly ? [] : options.writerPragmas
+        if !pragmas.isEmpty || !writerPragmas.isEmpty {
             config.prepareDatabase { db in
                 for pragma in pragmas { try db.execute(sql: pragma) }
+                // A pool's readers are opened read-only; its one writer is not.
+                if !db.configuration.readonly {
+                    for pragma in writerPragmas { try db.execute(sql: pragma) }
+                }
             }
         }
         do {

@@ -221,4 +221,17 @@ final class SQLiteFileTests: StoreTestCase {
         XCTAssertEqual(StoreError.translate(.ioError(path: "/x/s.db", detail: "disk I/O error")) as? SQLiteFailure,
                        .ioError(path: "/x/s.db", detail: "disk I/O error"))
     }
+
+    /// Every reader's page cache is memory the process keeps: only the writer gets a large one.
+    func testWriterPragmasRunOnTheWriterAlone() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-writer-pragmas-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let index = try CorrelationIndex(path: dir.appendingPathComponent("index.sqlite").path)
+        let writer = try index.file.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+        let reader = try index.file.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+        XCTAssertEqual(writer, -65_536)
+        XCTAssertNotNil(reader)
+        XCTAssertNotEqual(reader, -65_536)
+    }
 }

@@ -1,0 +1,64 @@
+import XCTest
+import Foundation
+import Synchronization
+import EventModel
+import Dashboard
+@testable import App
+
+/// How the dashboard's background indexer is paced: slower while no sagas view is on screen, woken when
+/// one opens, and a load from another view waits for a fresh call.
+final class IndexPacingTests: XCTestCase {
+    private func pending() -> PendingSagaLoader {
+        PendingSagaLoader { SagaLoader(log: InMemoryLog(), assembler: SagaAssembler(rules: .default), index: nil, traces: nil) }
+    }
+
+    func testAWakeEndsASleepEarly() async {
+        let sleep = WakeableSleep()
+        let woke = Atomic<Bool>(false)
+        let sleeper = Task {
+            await sleep.sleep(for: .seconds(3_600))
+            woke.store(true, ordering: .relaxed)
+        }
+        // The wake may come before the sleep begins (then that sleep runs its course): wake until it ends.
+        while !woke.load(ordering: .relaxed) {
+            sleep.wake()
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        await sleeper.value
+        XCTAssertTrue(woke.load(ordering: .relaxed))
+    }
+
+    func testALoadWaitsForAFreshCallOnlyWhenTheIndexRestedLongerThanItsShownPace() async throws {
+        let p = pending()
+        // No background indexer: a load goes on at once.
+        await p.awaitFreshIndex(limit: .seconds(3_600))
+
+        // A call started just now: fresh enough.
+        p.indexCallStarted(shownInterval: .seconds(3_600))
+        p.indexCallEnded()
+        await p.awaitFreshIndex(limit: .seconds(3_600))
+
+        // The last call started longer ago than the shown pace: the load waits for the next call to end.
+        p.indexCallStarted(shownInterval: .milliseconds(1))
+        p.indexCallEnded()
+        try await Task.sleep(for: .milliseconds(20))
+        let done = Atomic<Bool>(false)
+        let load = Task {
+            await p.awaitFreshIndex(limit: .seconds(3_600))
+            done.store(true, ordering: .relaxed)
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        XCTAssertFalse(done.load(ordering: .relaxed), "the load went on before any fresh call")
+        p.indexCallStarted(shownInterval: .milliseconds(1))
+        p.indexCallEnded()
+        await load.value
+        XCTAssertTrue(done.load(ordering: .relaxed))
+    }
+
+    func testOnlyTheSagaViewsCountAsShowingSagas() {
+        XCTAssertTrue(ViewID.sagas.showsSagas)
+        XCTAssertTrue(ViewID.sagaTimeline(id: "o-1").showsSagas)
+        XCTAssertFalse(ViewID.topics.showsSagas)
+        XCTAssertFalse(ViewID.registered(name: "insights", argument: "").showsSagas)
+    }
+}
