@@ -204,12 +204,16 @@ public final class DashboardSession<Backend: TerminalBackend> {
         }
         let started = firstKey ?? ContinuousClock.now
         let cpuStarted = FrameProfile.threadCPUMillis()
+        var snapshotCame = false
         for action in performer.mailbox.drain() {
+            if case .snapshot = action { snapshotCame = true }
             effects += Reducer.reduce(&state, action)
             dirty = true
         }
-        // Ticks by a monotonic clock: a wall clock stepped back by NTP must not freeze them.
-        if ContinuousClock.now - lastTick >= .seconds(1) {
+        // Ticks by a monotonic clock: a wall clock stepped back by NTP must not freeze them. A tick due within
+        // half a second comes with a snapshot's frame: one frame a second, not one for each.
+        let sinceTick = ContinuousClock.now - lastTick
+        if sinceTick >= .seconds(1) || (snapshotCame && sinceTick >= .milliseconds(500)) {
             lastTick = ContinuousClock.now
             if keepsUIAhead { BackgroundPriority.lowerOthers(sparing: UIThreadExecutor.shared.threadID) }
             effects += Reducer.reduce(&state, .tick(now()))
