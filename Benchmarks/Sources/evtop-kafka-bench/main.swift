@@ -109,7 +109,9 @@ if filterScan {
 // evtop: the binary, with a state folder of its own, so the index starts empty.
 let state = FileManager.default.temporaryDirectory.appendingPathComponent("evtop-kafka-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: state) }
+// EVTOP_BENCH_KEEP=1 keeps the state folder, to see where the index's bytes go (`dbstat`).
+let keepState = ProcessInfo.processInfo.environment["EVTOP_BENCH_KEEP"] != nil
+defer { if keepState { print("state kept in \(state.path)") } else { try? FileManager.default.removeItem(at: state) } }
 let saga = Process()
 saga.executableURL = URL(fileURLWithPath: evtopPath)
 saga.arguments = ["saga", "order-42", "--json", "--broker", "kafka://" + bootstrapText]
@@ -139,5 +141,12 @@ let kcatRate = Double(kept) / seconds(kcatTime)
 let placement = external == nil ? "in the bench process" : "in its own process"
 print(String(format: "kafka %lld records (%d partitions, mock cluster " + placement + "): evtop saga ID on a fresh index %.0f records/s (%.2f s), kcat -C -e -q %.0f records/s (%.2f s): ratio %.2f× kcat",
              kept, info.count, evtopRate, seconds(evtopTime), kcatRate, seconds(kcatTime), evtopRate / kcatRate))
+// What the index takes on disk: the file `evtop saga` left in its state folder (closed, the WAL folded in).
+let indexFolder = state.appendingPathComponent("evtop/index")
+let indexBytes = ((try? FileManager.default.contentsOfDirectory(atPath: indexFolder.path)) ?? []).reduce(0) { total, name in
+    total + (((try? FileManager.default.attributesOfItem(atPath: indexFolder.appendingPathComponent(name).path)[.size]) as? Int) ?? 0)
+}
+print(String(format: "correlation index of %lld records: %.1f MB on disk, %.1f bytes a record", kept, Double(indexBytes) / 1e6,
+             Double(indexBytes) / Double(max(1, kept))))
 withExtendedLifetime(cluster) {}
 _ = kcatCount
