@@ -101,7 +101,21 @@ final class LockedData: @unchecked Sendable {
 }
 
 /// Runs a program with posix_spawn and waits for it; stdio goes to /dev/null. Returns the exit status.
+///
+/// The child starts with no signal blocked or ignored: an async test runs on a libdispatch thread that
+/// blocks nearly every signal, and a spawned tmux server kept that mask, so `kill-server` (a SIGTERM the
+/// server sends itself) did nothing and the server and its shell outlived the test run.
 func spawnAndWait(_ program: String, _ args: [String]) -> Int32 {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -111,7 +125,7 @@ func spawnAndWait(_ program: String, _ args: [String]) -> Int32 {
     let argv: [UnsafeMutablePointer<CChar>?] = ([program] + args).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid: pid_t = 0
-    guard posix_spawn(&pid, program, &actions, nil, argv, environ) == 0 else { return -1 }
+    guard posix_spawn(&pid, program, &actions, &attributes, argv, environ) == 0 else { return -1 }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     return (status >> 8) & 0xff
@@ -171,7 +185,10 @@ final class TmuxSession {
         return nil
     }
 
-    deinit { _ = try? run(["kill-server"]) }
+    deinit {
+        // Spawned directly, as new-session is: Foundation's Process can wait on the server's descriptors.
+        _ = spawnAndWait(tmux, ["-L", socket, "kill-server"])
+    }
 }
 
 /// A headless `evtop demo` writing to `store` in the background: the second process tests attach to.
