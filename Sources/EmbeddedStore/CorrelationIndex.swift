@@ -30,6 +30,13 @@ public final class CorrelationIndex: Sendable {
     /// The index's tables, all `IF NOT EXISTS` (they join a store without a schema version bump).
     /// `index_sagas` is AUTOINCREMENT so that a forgotten saga's id is never given to another one: other
     /// processes indexing the same file may still hold it in their caches.
+    ///
+    /// A record's entry is keyed by its saga, then its time as `dt`, milliseconds from the saga's `base_ms`
+    /// (its first record's time when the saga was created, never changed: `first_ms` moves when older
+    /// records are filled in): a saga's records span seconds, so `dt` takes a byte or two, not six.
+    /// Retention finds the entries of deleted records by position through `index_blocks`: per partition
+    /// and stretch of ``blockSpan`` offsets, one blob of packed (offset, saga, dt) triples, a few bytes
+    /// a record where a second index on the entries took a whole key (~22 bytes).
     static let tablesSQL = """
         CREATE TABLE IF NOT EXISTS index_partitions(
             id INTEGER PRIMARY KEY,
@@ -45,32 +52,49 @@ public final class CorrelationIndex: Sendable {
         CREATE TABLE IF NOT EXISTS index_sagas(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             correlation_id TEXT NOT NULL UNIQUE,
+            base_ms INTEGER NOT NULL,
             first_ms INTEGER NOT NULL,
             last_ms INTEGER NOT NULL,
             records INTEGER NOT NULL,
             last_type INTEGER);
         CREATE INDEX IF NOT EXISTS index_sagas_by_last ON index_sagas(last_ms);
-        CREATE TABLE IF NOT EXISTS index_records(
+        CREATE TABLE IF NOT EXISTS index_refs(
             saga INTEGER NOT NULL,
-            ms INTEGER NOT NULL,
+            dt INTEGER NOT NULL,
             part INTEGER NOT NULL,
             "offset" INTEGER NOT NULL,
             type INTEGER,
-            PRIMARY KEY(saga, ms, part, "offset")) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS index_records_by_position ON index_records(part, "offset");
+            PRIMARY KEY(saga, dt, part, "offset")) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS index_blocks(
+            part INTEGER NOT NULL,
+            block INTEGER NOT NULL,
+            entries BLOB NOT NULL,
+            PRIMARY KEY(part, block)) WITHOUT ROWID;
         """
 
-    /// The first layout's tables (one text row per record, three secondary indexes): dropped when a file
-    /// is opened read-write, and the index is rebuilt from the log.
+    /// Offsets one `index_blocks` row covers (a power of two: the block is `offset >> blockShift`).
+    static let blockShift: Int64 = 10
+    static var blockSpan: Int64 { 1 << blockShift }
+
+    /// The earlier layouts' tables: dropped when a file is opened read-write, and the index is rebuilt
+    /// from the log (it holds nothing the log does not). The first kept one text row per record with three
+    /// secondary indexes; the second keyed entries by full timestamps with a second index by position.
     static let firstLayoutSQL = """
         DROP TABLE IF EXISTS correlation_records;
         DROP TABLE IF EXISTS correlations;
         DROP TABLE IF EXISTS correlation_cursors;
         """
+    static let secondLayoutSQL = """
+        DROP TABLE IF EXISTS index_records;
+        DROP TABLE IF EXISTS index_sagas;
+        DROP TABLE IF EXISTS index_partitions;
+        DROP TABLE IF EXISTS index_event_types;
+        """
 
     /// Creates the index tables when missing. Runs inside the store's read-write open (and here).
     public static func ensureCorrelationTables(_ db: Database) throws {
         try db.execute(sql: firstLayoutSQL)
+        if try db.tableExists("index_records") { try db.execute(sql: secondLayoutSQL) }
         try db.execute(sql: tablesSQL)
     }
 
@@ -97,7 +121,7 @@ public final class CorrelationIndex: Sendable {
     /// True when the file has the index tables (a read-only open of a store never indexed has none).
     public func exists() async throws -> Bool {
         try await file.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'index_records'") == 1
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'index_refs'") == 1
         }
     }
 
@@ -196,6 +220,7 @@ public final class CorrelationIndex: Sendable {
     /// What one saga gained in a batch.
     private struct SagaGain {
         var correlationID: String
+        var baseMillis: Int64
         var first: Int64 = .max
         var last: Int64 = .min
         var count = 0
@@ -205,11 +230,12 @@ public final class CorrelationIndex: Sendable {
 
     private func write(_ entries: [Entry], moves: [TopicPartition: Move], _ db: Database) throws {
         let insert = try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO index_records(saga, ms, part, "offset", type) VALUES (?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO index_refs(saga, dt, part, "offset", type) VALUES (?, ?, ?, ?, ?)
             """)
         let stmt = insert.sqliteStatement
         let connection = db.sqliteConnection
         var gains: [Int64: SagaGain] = [:]
+        var blocks: [IndexBlockKey: [UInt8]] = [:]
         var lastTopic: (TopicPartition, Int64)?
         for e in entries {
             let tp = TopicPartition(e.topic, e.partition)
@@ -219,9 +245,10 @@ public final class CorrelationIndex: Sendable {
                 lastTopic = (tp, part)
             }
             let saga = try sagaID(e.correlationID, db, at: e.timestampMillis)
+            let dt = e.timestampMillis &- saga.baseMillis
             let type = try e.eventType.map { try eventTypeID($0, db) }
-            sqlite3_bind_int64(stmt, 1, saga)
-            sqlite3_bind_int64(stmt, 2, e.timestampMillis)
+            sqlite3_bind_int64(stmt, 1, saga.id)
+            sqlite3_bind_int64(stmt, 2, dt)
             sqlite3_bind_int64(stmt, 3, part)
             sqlite3_bind_int64(stmt, 4, e.offset)
             if let type { sqlite3_bind_int64(stmt, 5, type) } else { sqlite3_bind_null(stmt, 5) }
@@ -231,7 +258,8 @@ public final class CorrelationIndex: Sendable {
                 throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
             }
             guard sqlite3_changes(connection) > 0 else { continue }  // indexed before
-            var g = gains[saga, default: SagaGain(correlationID: e.correlationID)]
+            IndexBlock.append(offset: e.offset, saga: saga.id, dt: dt, to: &blocks[IndexBlockKey(part: part, offset: e.offset), default: []])
+            var g = gains[saga.id, default: SagaGain(correlationID: e.correlationID, baseMillis: saga.baseMillis)]
             g.first = min(g.first, e.timestampMillis)
             g.last = max(g.last, e.timestampMillis)
             g.count += 1
@@ -239,7 +267,14 @@ public final class CorrelationIndex: Sendable {
                 g.typeAtLast = type
                 g.typeAtLastMillis = e.timestampMillis
             }
-            gains[saga] = g
+            gains[saga.id] = g
+        }
+        // Each block touched once a batch: what the batch added goes after what the block held.
+        let readBlock = try db.cachedStatement(sql: "SELECT entries FROM index_blocks WHERE part = ? AND block = ?")
+        let writeBlock = try db.cachedStatement(sql: "INSERT OR REPLACE INTO index_blocks(part, block, entries) VALUES (?, ?, ?)")
+        for (key, added) in blocks {
+            let held = try Data.fetchOne(readBlock, arguments: [key.part, key.block]).map { [UInt8]($0) } ?? []
+            try writeBlock.execute(arguments: [key.part, key.block, Data(held + added)])
         }
         // Summaries once per saga per batch, not per record.
         let summary = try db.cachedStatement(sql: """
@@ -249,14 +284,14 @@ public final class CorrelationIndex: Sendable {
             WHERE id = ?6
             """)
         let revive = try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO index_sagas(id, correlation_id, first_ms, last_ms, records, last_type) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO index_sagas(id, correlation_id, base_ms, first_ms, last_ms, records, last_type) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         for (saga, g) in gains {
             try summary.execute(arguments: [g.first, g.count, g.typeAtLast, g.typeAtLastMillis, g.last, saga])
             if db.changesCount == 0 {
                 // Retention (here or in another process) dropped the saga after this process cached its id:
                 // it comes back under the same id, so the rows just written stay reachable.
-                try revive.execute(arguments: [saga, g.correlationID, g.first, g.last, g.count, g.typeAtLast])
+                try revive.execute(arguments: [saga, g.correlationID, g.baseMillis, g.first, g.last, g.count, g.typeAtLast])
             }
         }
         let move = try db.cachedStatement(sql: """
@@ -272,7 +307,7 @@ public final class CorrelationIndex: Sendable {
 
     /// Interned IDs of this process.
     private struct Interned {
-        var sagas: [String: Int64] = [:]
+        var sagas: [String: InternedSaga] = [:]
         var partitions: [TopicPartition: Int64] = [:]
         var types: [String: Int64] = [:]
         /// Sagas cached at most (a busy cluster sees millions; the newest are the ones that come back).
@@ -294,23 +329,29 @@ public final class CorrelationIndex: Sendable {
         return id
     }
 
-    private func sagaID(_ correlationID: String, _ db: Database, at millis: Int64) throws -> Int64 {
-        if let id = interned.withLock({ $0.sagas[correlationID] }) { return id }
-        let id: Int64
-        if let found = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM index_sagas WHERE correlation_id = ?"),
-                                          arguments: [correlationID]) {
-            id = found
+    /// A saga's id and the time its entries' `dt` counts from.
+    private struct InternedSaga {
+        var id: Int64
+        var baseMillis: Int64
+    }
+
+    private func sagaID(_ correlationID: String, _ db: Database, at millis: Int64) throws -> InternedSaga {
+        if let saga = interned.withLock({ $0.sagas[correlationID] }) { return saga }
+        let saga: InternedSaga
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, base_ms FROM index_sagas WHERE correlation_id = ?"),
+                                      arguments: [correlationID]) {
+            saga = InternedSaga(id: try decode(row, 0), baseMillis: try decode(row, 1))
         } else {
             // Counts and times come with the batch's summary update.
-            try db.cachedStatement(sql: "INSERT INTO index_sagas(correlation_id, first_ms, last_ms, records) VALUES (?, ?, ?, 0)")
-                .execute(arguments: [correlationID, millis, millis])
-            id = db.lastInsertedRowID
+            try db.cachedStatement(sql: "INSERT INTO index_sagas(correlation_id, base_ms, first_ms, last_ms, records) VALUES (?, ?, ?, ?, 0)")
+                .execute(arguments: [correlationID, millis, millis, millis])
+            saga = InternedSaga(id: db.lastInsertedRowID, baseMillis: millis)
         }
         interned.withLock { cache in
             if cache.sagas.count >= Interned.maxSagas { cache.sagas.removeAll(keepingCapacity: true) }
-            cache.sagas[correlationID] = id
+            cache.sagas[correlationID] = saga
         }
-        return id
+        return saga
     }
 
     private func eventTypeID(_ name: String, _ db: Database) throws -> Int64 {
@@ -339,17 +380,16 @@ public final class CorrelationIndex: Sendable {
             for tp in partitions {
                 guard let part = try Int64.fetchOne(db, sql: #"SELECT id FROM index_partitions WHERE topic = ? AND "partition" = ?"#,
                                                     arguments: [tp.topic, tp.partition]) else { continue }
-                // Rare (a recreated topic): one pass over the records finds the partition's sagas.
-                let sagas = try Int64.fetchAll(db, sql: "SELECT DISTINCT saga FROM index_records WHERE part = ?", arguments: [part])
-                try db.execute(sql: "DELETE FROM index_records WHERE part = ?", arguments: [part])
+                // Rare (a recreated topic): the partition's blocks name its entries and their sagas.
+                let sagas = try Self.dropBlocks(db, part: part, below: .max)
                 try db.execute(sql: "UPDATE index_partitions SET tail = 0, head = 0, head_ms = NULL WHERE id = ?", arguments: [part])
-                for saga in sagas {
+                for saga in sagas.keys {
                     try db.execute(sql: """
                         UPDATE index_sagas SET
-                            first_ms = coalesce((SELECT MIN(ms) FROM index_records WHERE saga = ?1), first_ms),
-                            last_ms = coalesce((SELECT MAX(ms) FROM index_records WHERE saga = ?1), last_ms),
-                            records = (SELECT COUNT(*) FROM index_records WHERE saga = ?1),
-                            last_type = (SELECT type FROM index_records WHERE saga = ?1 AND type IS NOT NULL ORDER BY ms DESC LIMIT 1)
+                            first_ms = coalesce((SELECT MIN(dt) FROM index_refs WHERE saga = ?1) + base_ms, first_ms),
+                            last_ms = coalesce((SELECT MAX(dt) FROM index_refs WHERE saga = ?1) + base_ms, last_ms),
+                            records = (SELECT COUNT(*) FROM index_refs WHERE saga = ?1),
+                            last_type = (SELECT type FROM index_refs WHERE saga = ?1 AND type IS NOT NULL ORDER BY dt DESC LIMIT 1)
                         WHERE id = ?1
                         """, arguments: [saga])
                     try db.execute(sql: "DELETE FROM index_sagas WHERE id = ? AND records = 0", arguments: [saga])
@@ -363,26 +403,17 @@ public final class CorrelationIndex: Sendable {
 
     /// Drops the entries of records below `offset` in one partition (retention deleted them), in the
     /// caller's transaction: their sagas' counts go down, a saga left without records goes, and the
-    /// partition's coverage starts at `offset` at the earliest. Found through `index_records_by_position`,
-    /// so it costs what it drops. Nothing happens in a file without the index's tables.
+    /// partition's coverage starts at `offset` at the earliest. Found through the partition's blocks
+    /// (`index_blocks`), so it costs what it drops plus at most one block's other entries. Nothing happens
+    /// in a file without the index's tables.
     public static func dropEntries(_ db: Database, topic: String, partition: Int32, below offset: Int64) throws {
         guard let part = try Int64.fetchOne(db.cachedStatement(sql: #"SELECT id FROM index_partitions WHERE topic = ? AND "partition" = ?"#),
                                             arguments: [topic, partition]) else { return }
-        var losses: [Int64: Int64] = [:]
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT saga FROM index_records INDEXED BY index_records_by_position WHERE part = ? AND "offset" < ?
-            """), arguments: [part, offset])
-        while let row = try rows.next() {
-            let saga: Int64 = row[0]
-            losses[saga, default: 0] += 1
-        }
+        let losses = try dropBlocks(db, part: part, below: offset)
         if !losses.isEmpty {
-            try db.cachedStatement(sql: """
-                DELETE FROM index_records WHERE part = ? AND "offset" < ?
-                """).execute(arguments: [part, offset])
             let lose = try db.cachedStatement(sql: """
                 UPDATE index_sagas SET records = records - ?2,
-                    first_ms = coalesce((SELECT MIN(ms) FROM index_records WHERE saga = ?1), first_ms)
+                    first_ms = coalesce((SELECT MIN(dt) FROM index_refs WHERE saga = ?1) + base_ms, first_ms)
                 WHERE id = ?1
                 """)
             let drop = try db.cachedStatement(sql: "DELETE FROM index_sagas WHERE id = ? AND records <= 0")
@@ -394,6 +425,44 @@ public final class CorrelationIndex: Sendable {
         try db.cachedStatement(sql: """
             UPDATE index_partitions SET tail = MAX(tail, ?1), head = MAX(head, ?1) WHERE id = ?2
             """).execute(arguments: [offset, part])
+    }
+
+    /// Deletes the entries of partition `part` below `offset` and their place in its blocks; returns how
+    /// many each saga lost. Blocks wholly below go; the block `offset` falls in keeps what is at or above it.
+    static func dropBlocks(_ db: Database, part: Int64, below offset: Int64) throws -> [Int64: Int64] {
+        guard offset > 0 else { return [:] }
+        let lastBlock = (offset - 1) >> blockShift
+        var losses: [Int64: Int64] = [:]
+        let blocks = try Row.fetchAll(db.cachedStatement(sql: "SELECT block, entries FROM index_blocks WHERE part = ? AND block <= ?"),
+                                      arguments: [part, lastBlock])
+        let delete = try db.cachedStatement(sql: #"DELETE FROM index_refs WHERE saga = ? AND dt = ? AND part = ? AND "offset" = ?"#)
+        for row in blocks {
+            let block: Int64 = try row.value(at: 0, of: "index_blocks")
+            let bytes: Data = try row.value(at: 1, of: "index_blocks")
+            let entries: [IndexBlock.Entry]
+            do {
+                entries = try IndexBlock.decode([UInt8](bytes), block: block)
+            } catch {
+                let file = sqlite3_db_filename(db.sqliteConnection, "main").map { String(cString: $0) } ?? "the correlation index"
+                throw SQLiteFailure.corrupt(path: file, detail: "an unreadable block \(block) of partition \(part) in the correlation index")
+            }
+            var kept: [UInt8] = []
+            for e in entries {
+                if e.offset < offset {
+                    try delete.execute(arguments: [e.saga, e.dt, part, e.offset])
+                    if db.changesCount > 0 { losses[e.saga, default: 0] += 1 }
+                } else {
+                    IndexBlock.append(offset: e.offset, saga: e.saga, dt: e.dt, to: &kept)
+                }
+            }
+            if kept.isEmpty {
+                try db.cachedStatement(sql: "DELETE FROM index_blocks WHERE part = ? AND block = ?").execute(arguments: [part, block])
+            } else if kept.count != bytes.count {
+                try db.cachedStatement(sql: "UPDATE index_blocks SET entries = ? WHERE part = ? AND block = ?")
+                    .execute(arguments: [Data(kept), part, block])
+            }
+        }
+        return losses
     }
 
     /// ``dropEntries(_:topic:partition:below:)`` for every partition whose log now starts above what the
@@ -452,13 +521,13 @@ public final class CorrelationIndex: Sendable {
         return try await file.read { db in
             var refs: [SagaEventRef] = []
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT p.topic, p."partition", r."offset", r.ms, t.name
+                SELECT p.topic, p."partition", r."offset", s.base_ms + r.dt, t.name
                 FROM index_sagas s
-                JOIN index_records r ON r.saga = s.id
+                JOIN index_refs r ON r.saga = s.id
                 JOIN index_partitions p ON p.id = r.part
                 LEFT JOIN index_event_types t ON t.id = r.type
                 WHERE s.correlation_id = ?
-                ORDER BY r.ms DESC, p.topic DESC, p."partition" DESC, r."offset" DESC LIMIT ?
+                ORDER BY r.dt DESC, p.topic DESC, p."partition" DESC, r."offset" DESC LIMIT ?
                 """), arguments: [id, limit])
             while let row = try rows.next() {
                 refs.append(SagaEventRef(topic: try self.decode(row, 0), partition: try self.decode(row, 1),
@@ -501,12 +570,53 @@ public final class CorrelationIndex: Sendable {
 
     /// Records indexed in total (a count over the index, for status lines and benchmarks).
     public func indexedRecordCount() async throws -> Int64 {
-        try await file.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM index_records") ?? 0 }
+        try await file.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM index_refs") ?? 0 }
     }
 
     // MARK: - Internals
 
     private func decode<T: DatabaseValueConvertible>(_ row: Row, _ index: Int) throws -> T {
         try row.value(at: index, of: path)
+    }
+}
+
+/// Where an entry's place in `index_blocks` is: its partition's id and the stretch of offsets.
+struct IndexBlockKey: Hashable {
+    var part: Int64
+    var block: Int64
+
+    init(part: Int64, offset: Int64) {
+        self.part = part
+        self.block = offset >> CorrelationIndex.blockShift
+    }
+}
+
+/// The packed entries of one `index_blocks` row: each the offset within the block, the saga's id and the
+/// entry's `dt` (zigzag, as it can be below the saga's base), as varints; in the order they were indexed.
+enum IndexBlock {
+    struct Entry: Equatable {
+        var offset: Int64
+        var saga: Int64
+        var dt: Int64
+    }
+
+    static func append(offset: Int64, saga: Int64, dt: Int64, to out: inout [UInt8]) {
+        Varint.append(UInt64(offset & (CorrelationIndex.blockSpan - 1)), to: &out)
+        Varint.append(UInt64(bitPattern: saga), to: &out)
+        Varint.append(UInt64(bitPattern: (dt << 1) ^ (dt >> 63)), to: &out)
+    }
+
+    static func decode(_ bytes: [UInt8], block: Int64) throws -> [Entry] {
+        var out: [Entry] = []
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let within = try Varint.read(bytes, at: &i)
+            let saga = try Varint.read(bytes, at: &i)
+            let zigzag = try Varint.read(bytes, at: &i)
+            guard within < UInt64(CorrelationIndex.blockSpan) else { throw Varint.Malformed() }
+            let dt = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
+            out.append(Entry(offset: block << CorrelationIndex.blockShift | Int64(within), saga: Int64(bitPattern: saga), dt: dt))
+        }
+        return out
     }
 }

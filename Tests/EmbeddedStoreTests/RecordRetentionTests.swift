@@ -220,4 +220,37 @@ final class RecordRetentionTests: StoreTestCase {
         XCTAssertEqual(coverage?.tail, 1_500)
         XCTAssertEqual(coverage?.head, 3_000)
     }
+
+    /// Entries are found by position through blocks of 1,024 offsets: a trim across several blocks and into
+    /// one drops exactly the entries below, keeps the rest of that block, and moves the sagas' summaries.
+    func testTrimmingAcrossBlocksDropsExactlyTheEntriesBelow() async throws {
+        let log = InMemoryLog()
+        try await log.createTopic("k", partitions: 1)
+        // Saga s<i/4>: four records each, a millisecond apart, 3,000 records over three blocks.
+        _ = try await log.produce((0..<3_000).map { i in
+            OutgoingRecord(topic: "k", partition: 0, timestampMillis: nowMillis + Int64(i), key: nil,
+                           headers: [RecordHeader(name: "correlation-id", value: Array("s\(i / 4)".utf8))], value: [1])
+        })
+        let index = try CorrelationIndex(path: path("kafka.index"))
+        let indexer = CorrelationIndexer(log: log, index: index, rules: CorrelationRules.default)
+        try await indexer.catchUpFully()
+        try await log.deleteRecords(topic: "k", partition: 0, before: 2_050)
+        try await indexer.catchUpFully()
+        let count = try await index.indexedRecordCount()
+        XCTAssertEqual(count, 950)
+        // s512 held offsets 2048–2051: two are gone, two stay, and its first time moves with them.
+        let split = try await index.records(correlationID: "s512")
+        XCTAssertEqual(split.map(\.offset), [2_050, 2_051])
+        XCTAssertEqual(split.map(\.timestampMillis), [nowMillis + 2_050, nowMillis + 2_051])
+        let summary = try await index.recentCorrelations(limit: 1_000).first { $0.correlationID == "s512" }
+        XCTAssertEqual(summary?.records, 2)
+        XCTAssertEqual(summary?.firstMillis, nowMillis + 2_050)
+        let gone = try await index.records(correlationID: "s100")
+        XCTAssertEqual(gone, [])
+        let sagas = try await index.recentCorrelations(limit: 1_000).count
+        XCTAssertEqual(sagas, 238)  // s512 through s749
+        // The rest of the log's records are still found, the newest included.
+        let last = try await index.records(correlationID: "s749")
+        XCTAssertEqual(last.map(\.offset), [2_996, 2_997, 2_998, 2_999])
+    }
 }
