@@ -35,8 +35,8 @@ public final class CorrelationIndex: Sendable {
     /// (its first record's time when the saga was created, never changed: `first_ms` moves when older
     /// records are filled in): a saga's records span seconds, so `dt` takes a byte or two, not six.
     /// Retention finds the entries of deleted records by position through `index_blocks`: per partition
-    /// and stretch of ``blockSpan`` offsets, one blob of packed (offset, saga, dt) triples, a few bytes
-    /// a record where a second index on the entries took a whole key (~22 bytes).
+    /// and stretch of ``blockSpan`` offsets, one blob of packed (offset, saga, dt) triples (``IndexBlock``),
+    /// about 3.5 bytes a record where a second index on the entries took a whole key (~22 bytes).
     static let tablesSQL = """
         CREATE TABLE IF NOT EXISTS index_partitions(
             id INTEGER PRIMARY KEY,
@@ -72,8 +72,10 @@ public final class CorrelationIndex: Sendable {
             PRIMARY KEY(part, block)) WITHOUT ROWID;
         """
 
-    /// Offsets one `index_blocks` row covers (a power of two: the block is `offset >> blockShift`).
-    static let blockShift: Int64 = 10
+    /// Offsets one `index_blocks` row covers (a power of two: the block is `offset >> blockShift`). 128
+    /// keeps a block's blob (about 3.5 bytes a record) within the ~1,000 bytes SQLite stores in a
+    /// WITHOUT ROWID row's own page: a longer one spills into overflow pages and wastes half of the last.
+    static let blockShift: Int64 = 7
     static var blockSpan: Int64 { 1 << blockShift }
 
     /// The earlier layouts' tables: dropped when a file is opened read-write, and the index is rebuilt
@@ -235,7 +237,7 @@ public final class CorrelationIndex: Sendable {
         let stmt = insert.sqliteStatement
         let connection = db.sqliteConnection
         var gains: [Int64: SagaGain] = [:]
-        var blocks: [IndexBlockKey: [UInt8]] = [:]
+        var blocks: [IndexBlockKey: [IndexBlock.Entry]] = [:]
         var lastTopic: (TopicPartition, Int64)?
         for e in entries {
             let tp = TopicPartition(e.topic, e.partition)
@@ -258,7 +260,7 @@ public final class CorrelationIndex: Sendable {
                 throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
             }
             guard sqlite3_changes(connection) > 0 else { continue }  // indexed before
-            IndexBlock.append(offset: e.offset, saga: saga.id, dt: dt, to: &blocks[IndexBlockKey(part: part, offset: e.offset), default: []])
+            blocks[IndexBlockKey(part: part, offset: e.offset), default: []].append(IndexBlock.Entry(offset: e.offset, saga: saga.id, dt: dt))
             var g = gains[saga.id, default: SagaGain(correlationID: e.correlationID, baseMillis: saga.baseMillis)]
             g.first = min(g.first, e.timestampMillis)
             g.last = max(g.last, e.timestampMillis)
@@ -273,8 +275,9 @@ public final class CorrelationIndex: Sendable {
         let readBlock = try db.cachedStatement(sql: "SELECT entries FROM index_blocks WHERE part = ? AND block = ?")
         let writeBlock = try db.cachedStatement(sql: "INSERT OR REPLACE INTO index_blocks(part, block, entries) VALUES (?, ?, ?)")
         for (key, added) in blocks {
-            let held = try Data.fetchOne(readBlock, arguments: [key.part, key.block]).map { [UInt8]($0) } ?? []
-            try writeBlock.execute(arguments: [key.part, key.block, Data(held + added)])
+            var bytes = try Data.fetchOne(readBlock, arguments: [key.part, key.block]).map { [UInt8]($0) } ?? []
+            IndexBlock.appendChunk(added, to: &bytes)
+            try writeBlock.execute(arguments: [key.part, key.block, Data(bytes)])
         }
         // Summaries once per saga per batch, not per record.
         let summary = try db.cachedStatement(sql: """
@@ -446,20 +449,22 @@ public final class CorrelationIndex: Sendable {
                 let file = sqlite3_db_filename(db.sqliteConnection, "main").map { String(cString: $0) } ?? "the correlation index"
                 throw SQLiteFailure.corrupt(path: file, detail: "an unreadable block \(block) of partition \(part) in the correlation index")
             }
-            var kept: [UInt8] = []
+            var kept: [IndexBlock.Entry] = []
             for e in entries {
                 if e.offset < offset {
                     try delete.execute(arguments: [e.saga, e.dt, part, e.offset])
                     if db.changesCount > 0 { losses[e.saga, default: 0] += 1 }
                 } else {
-                    IndexBlock.append(offset: e.offset, saga: e.saga, dt: e.dt, to: &kept)
+                    kept.append(e)
                 }
             }
             if kept.isEmpty {
                 try db.cachedStatement(sql: "DELETE FROM index_blocks WHERE part = ? AND block = ?").execute(arguments: [part, block])
-            } else if kept.count != bytes.count {
+            } else if kept.count != entries.count {
+                var packed: [UInt8] = []
+                IndexBlock.appendChunk(kept, to: &packed)
                 try db.cachedStatement(sql: "UPDATE index_blocks SET entries = ? WHERE part = ? AND block = ?")
-                    .execute(arguments: [Data(kept), part, block])
+                    .execute(arguments: [Data(packed), part, block])
             }
         }
         return losses
@@ -591,8 +596,11 @@ struct IndexBlockKey: Hashable {
     }
 }
 
-/// The packed entries of one `index_blocks` row: each the offset within the block, the saga's id and the
-/// entry's `dt` (zigzag, as it can be below the saga's base), as varints; in the order they were indexed.
+/// The packed entries of one `index_blocks` row, in the order they were indexed: chunks, one per batch
+/// that touched the block, each `varint(count)` then its entries as three zigzag varints: the offset's
+/// step from the one before (the first from the block's start), the saga id's step from the one before
+/// (the first from 0), and the entry's `dt`. A partition's records come in order and their sagas were
+/// interned in about that order, so an entry takes three to four bytes.
 enum IndexBlock {
     struct Entry: Equatable {
         var offset: Int64
@@ -600,23 +608,42 @@ enum IndexBlock {
         var dt: Int64
     }
 
-    static func append(offset: Int64, saga: Int64, dt: Int64, to out: inout [UInt8]) {
-        Varint.append(UInt64(offset & (CorrelationIndex.blockSpan - 1)), to: &out)
-        Varint.append(UInt64(bitPattern: saga), to: &out)
-        Varint.append(UInt64(bitPattern: (dt << 1) ^ (dt >> 63)), to: &out)
+    /// Appends `entries` as one chunk (entries of one block).
+    static func appendChunk(_ entries: [Entry], to out: inout [UInt8]) {
+        guard let first = entries.first else { return }
+        Varint.append(UInt64(entries.count), to: &out)
+        var offset = (first.offset >> CorrelationIndex.blockShift) << CorrelationIndex.blockShift
+        var saga: Int64 = 0
+        for e in entries {
+            Varint.append(zigzag(e.offset &- offset), to: &out)
+            Varint.append(zigzag(e.saga &- saga), to: &out)
+            Varint.append(zigzag(e.dt), to: &out)
+            offset = e.offset
+            saga = e.saga
+        }
     }
 
+    /// The entries of a block's bytes; throws when they are cut short or an entry falls outside the block.
     static func decode(_ bytes: [UInt8], block: Int64) throws -> [Entry] {
         var out: [Entry] = []
         var i = bytes.startIndex
+        let start = block << CorrelationIndex.blockShift
         while i < bytes.endIndex {
-            let within = try Varint.read(bytes, at: &i)
-            let saga = try Varint.read(bytes, at: &i)
-            let zigzag = try Varint.read(bytes, at: &i)
-            guard within < UInt64(CorrelationIndex.blockSpan) else { throw Varint.Malformed() }
-            let dt = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
-            out.append(Entry(offset: block << CorrelationIndex.blockShift | Int64(within), saga: Int64(bitPattern: saga), dt: dt))
+            let count = try Varint.read(bytes, at: &i)
+            guard count > 0, count <= UInt64(bytes.count) else { throw Varint.Malformed() }
+            var offset = start
+            var saga: Int64 = 0
+            for _ in 0..<count {
+                offset = offset &+ unzigzag(try Varint.read(bytes, at: &i))
+                saga = saga &+ unzigzag(try Varint.read(bytes, at: &i))
+                let dt = unzigzag(try Varint.read(bytes, at: &i))
+                guard offset >= start, offset - start < CorrelationIndex.blockSpan else { throw Varint.Malformed() }
+                out.append(Entry(offset: offset, saga: saga, dt: dt))
+            }
         }
         return out
     }
+
+    static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+    static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
 }

@@ -205,16 +205,34 @@ final class CorrelationIndexerTests: StoreTestCase {
 final class IndexBlockTests: XCTestCase {
     func testEntriesRoundTripAndAnUnreadableBlockIsAnError() throws {
         let block: Int64 = 7
-        let entries = [
-            IndexBlock.Entry(offset: 7 << 10, saga: 1, dt: 0),
-            IndexBlock.Entry(offset: 7 << 10 | 1023, saga: 4_000_000_000, dt: -86_400_000),
-            IndexBlock.Entry(offset: 7 << 10 | 5, saga: 9, dt: Int64.max),
-            IndexBlock.Entry(offset: 7 << 10 | 6, saga: 9, dt: Int64.min),
+        let base = block << CorrelationIndex.blockShift
+        let first = [
+            IndexBlock.Entry(offset: base, saga: 1, dt: 0),
+            IndexBlock.Entry(offset: base + CorrelationIndex.blockSpan - 1, saga: 4_000_000_000, dt: -86_400_000),
+            IndexBlock.Entry(offset: base + 5, saga: 9, dt: Int64.max),
         ]
+        let second = [IndexBlock.Entry(offset: base + 6, saga: 2, dt: Int64.min)]
         var bytes: [UInt8] = []
-        for e in entries { IndexBlock.append(offset: e.offset, saga: e.saga, dt: e.dt, to: &bytes) }
-        XCTAssertEqual(try IndexBlock.decode(bytes, block: block), entries)
+        IndexBlock.appendChunk(first, to: &bytes)
+        IndexBlock.appendChunk(second, to: &bytes)
+        XCTAssertEqual(try IndexBlock.decode(bytes, block: block), first + second)
         XCTAssertThrowsError(try IndexBlock.decode(Array(bytes.dropLast()), block: block))
-        XCTAssertThrowsError(try IndexBlock.decode([0x80, 0x08, 0x01, 0x00], block: block), "an offset past the block's span")
+        // One entry whose offset step leaves the block.
+        var outside: [UInt8] = [1]
+        for v in [IndexBlock.zigzag(CorrelationIndex.blockSpan), IndexBlock.zigzag(1), 0] { Varint.append(v, to: &outside) }
+        XCTAssertThrowsError(try IndexBlock.decode(outside, block: block), "an offset past the block's span")
+    }
+
+    /// Records in order, sagas interned in about that order: an entry takes a few bytes.
+    func testAnEntryTakesAFewBytes() {
+        let entries = (0..<128).map { (i: Int) -> IndexBlock.Entry in
+            let n = Int64(i)
+            let saga: Int64 = 300_000 + n / 6 + n % 3
+            return IndexBlock.Entry(offset: 1_000_064 + n, saga: saga, dt: n % 6)
+        }
+        var bytes: [UInt8] = []
+        IndexBlock.appendChunk(entries, to: &bytes)
+        XCTAssertLessThanOrEqual(bytes.count, 128 * 4)
+        XCTAssertEqual(try IndexBlock.decode(bytes, block: 1_000_064 >> CorrelationIndex.blockShift), entries)
     }
 }
