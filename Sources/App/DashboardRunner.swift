@@ -534,8 +534,8 @@ enum DashboardRunner {
                 await session.stopServices(grace: .zero, waitingForTheTap: true)
                 throw TerminatedBySignal(signal: sig)
             }
-            // The first read waits up to 40 ms for a key (the terminal wakes us at once when one comes:
-            // no busy polling, ~25 wake-ups a second when idle).
+            // The first read waits up to 100 ms for a key (the terminal wakes us at once when one comes:
+            // no busy polling, ~10 wake-ups a second when idle; what the background posts shows within 100 ms).
             session.step(waitMillis: 100)
             // `:ctx NAME`: after the pass that asked is drawn (its "switching to …" shows meanwhile).
             await session.applyPendingSwitch()
@@ -562,9 +562,7 @@ struct SagaIndexing {
             let logger = Logger(label: "evtop.index")
             let loader = await pending.loader
             while !Task.isCancelled {
-                // No sagas view on screen: a call every few seconds is fresh enough (opening one wakes the
-                // loop), and a quiet log then costs a third of the passes.
-                var pause = pending.isShown ? interval : max(interval, Self.hiddenInterval)
+                var pause: Duration?
                 do {
                     // Bounded calls; while behind (a busy cluster, or older records still to fill in on a cold
                     // start) the next follows at once, and after a busy log's worth of records soon. A call that
@@ -580,7 +578,10 @@ struct SagaIndexing {
                 } catch {
                     logger.warning("correlation index: \(error)")
                 }
-                await pending.pause.sleep(for: pause)
+                // No sagas view on screen: a call every few seconds is fresh enough (opening one wakes the
+                // loop), and a quiet log then costs a third of the passes. Read after the call: a view
+                // opened during it finds no sleeper to wake.
+                await pending.pause.sleep(for: pause ?? (pending.isShown ? interval : max(interval, Self.hiddenInterval)))
             }
         }
     }

@@ -465,15 +465,21 @@ final class PendingSagaLoader: Sendable {
 final class WakeableSleep: Sendable {
     private let sleeper = Mutex<CheckedContinuation<Void, Never>?>(nil)
 
-    /// Sleeps for `duration`, or until ``wake()``.
+    /// Sleeps for `duration`, or until ``wake()``, or until the task is cancelled (as `Task.sleep` would,
+    /// so that stopping the indexer never waits out a pause).
     func sleep(for duration: Duration) async {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            sleeper.withLock { old in
-                old?.resume()
-                old = c
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                sleeper.withLock { old in
+                    old?.resume()
+                    old = c
+                }
+                if Task.isCancelled { wake() }
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in wake() }
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in wake() }
+        } onCancel: {
+            wake()
         }
     }
 

@@ -34,6 +34,8 @@ public final class CorrelationIndex: Sendable {
     /// A record's entry is keyed by its saga, then its time as `dt`, milliseconds from the saga's `base_ms`
     /// (its first record's time when the saga was created, never changed: `first_ms` moves when older
     /// records are filled in): a saga's records span seconds, so `dt` takes a byte or two, not six.
+    /// `base_ms` has a default so that an older evtop, whose schema check refuses a table with a
+    /// required column it does not know, still opens the store.
     /// Retention finds the entries of deleted records by position through `index_blocks`: per partition
     /// and stretch of ``blockSpan`` offsets, one blob of packed (offset, saga, dt) triples (``IndexBlock``),
     /// about 3.5 bytes a record where a second index on the entries took a whole key (~22 bytes).
@@ -52,7 +54,7 @@ public final class CorrelationIndex: Sendable {
         CREATE TABLE IF NOT EXISTS index_sagas(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             correlation_id TEXT NOT NULL UNIQUE,
-            base_ms INTEGER NOT NULL,
+            base_ms INTEGER NOT NULL DEFAULT 0,
             first_ms INTEGER NOT NULL,
             last_ms INTEGER NOT NULL,
             records INTEGER NOT NULL,
@@ -81,6 +83,9 @@ public final class CorrelationIndex: Sendable {
     /// The earlier layouts' tables: dropped when a file is opened read-write, and the index is rebuilt
     /// from the log (it holds nothing the log does not). The first kept one text row per record with three
     /// secondary indexes; the second keyed entries by full timestamps with a second index by position.
+    /// `index_records` there means an evtop of the second layout wrote (an older build opened the file
+    /// again after this one): everything goes, this layout's tables too, since their saga ids would no
+    /// longer match `index_sagas`.
     static let firstLayoutSQL = """
         DROP TABLE IF EXISTS correlation_records;
         DROP TABLE IF EXISTS correlations;
@@ -88,6 +93,8 @@ public final class CorrelationIndex: Sendable {
         """
     static let secondLayoutSQL = """
         DROP TABLE IF EXISTS index_records;
+        DROP TABLE IF EXISTS index_refs;
+        DROP TABLE IF EXISTS index_blocks;
         DROP TABLE IF EXISTS index_sagas;
         DROP TABLE IF EXISTS index_partitions;
         DROP TABLE IF EXISTS index_event_types;
@@ -442,13 +449,10 @@ public final class CorrelationIndex: Sendable {
         for row in blocks {
             let block: Int64 = try row.value(at: 0, of: "index_blocks")
             let bytes: Data = try row.value(at: 1, of: "index_blocks")
-            let entries: [IndexBlock.Entry]
-            do {
-                entries = try IndexBlock.decode([UInt8](bytes), block: block)
-            } catch {
-                let file = sqlite3_db_filename(db.sqliteConnection, "main").map { String(cString: $0) } ?? "the correlation index"
-                throw SQLiteFailure.corrupt(path: file, detail: "an unreadable block \(block) of partition \(part) in the correlation index")
-            }
+            // An unreadable block (a damaged file) goes without its entries: this runs inside the store's
+            // retention, which must not fail over a rebuildable index. Its entries stay, pointing at
+            // deleted records (a saga then shows them missing), until the index is rebuilt.
+            let entries = (try? IndexBlock.decode([UInt8](bytes), block: block)) ?? []
             var kept: [IndexBlock.Entry] = []
             for e in entries {
                 if e.offset < offset {
@@ -637,7 +641,7 @@ enum IndexBlock {
                 offset = offset &+ unzigzag(try Varint.read(bytes, at: &i))
                 saga = saga &+ unzigzag(try Varint.read(bytes, at: &i))
                 let dt = unzigzag(try Varint.read(bytes, at: &i))
-                guard offset >= start, offset - start < CorrelationIndex.blockSpan else { throw Varint.Malformed() }
+                guard offset >= start, offset &- start < CorrelationIndex.blockSpan else { throw Varint.Malformed() }
                 out.append(Entry(offset: offset, saga: saga, dt: dt))
             }
         }

@@ -113,7 +113,8 @@ public final class CorrelationIndexer: Sendable {
         // entries go first, so that it goes on at the log's start as a partition still being followed.
         let overtaken = Self.retained(snapshot: snapshot, coverage: coverage, down: down).filter { tp, low in (coverage[tp]?.head ?? 0) < low }
         if !overtaken.isEmpty, index.writable {
-            while try await index.trim(below: overtaken) > 0 {}
+            // Up to a million offsets a transaction: a gap retention opened holds no more entries than offsets.
+            while try await index.trim(below: overtaken, budget: 1_000_000) > 0 {}
             coverage = try await index.coverage()
         }
         let plan = Self.plan(snapshot: snapshot, coverage: coverage, recentFirst: recentFirst, budget: maxRecordsPerTick)

@@ -28,6 +28,19 @@ final class IndexPacingTests: XCTestCase {
         XCTAssertTrue(woke.load(ordering: .relaxed))
     }
 
+    func testCancellingEndsASleepAsTaskSleepWould() async {
+        let sleep = WakeableSleep()
+        let sleeper = Task { await sleep.sleep(for: .seconds(3_600)) }
+        sleeper.cancel()
+        await sleeper.value
+        // Cancelled before it began: it does not sleep either.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            await sleep.sleep(for: .seconds(3_600))
+        }
+        await early.value
+    }
+
     func testALoadWaitsForAFreshCallOnlyWhenTheIndexRestedLongerThanItsShownPace() async throws {
         let p = pending()
         // No background indexer: a load goes on at once.

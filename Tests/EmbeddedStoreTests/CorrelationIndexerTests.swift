@@ -126,11 +126,14 @@ final class CorrelationIndexerTests: StoreTestCase {
         try await log.createTopic("orders", partitions: 1)
         try await log.produce((0..<20).map { event($0) })
         try log.close()
-        // The layout before (full timestamps, a second index by position), with a head that claims all 20.
+        // The layout before (full timestamps, a second index by position), with a head that claims all 20,
+        // as an older evtop leaves it when it opens a file this one wrote: this layout's entries stay beside
+        // it (one here, whose saga id would now mean another saga).
         let queue = try DatabaseQueue(path: path())
         try await queue.write { db in
             try db.execute(sql: """
-                DROP TABLE index_refs; DROP TABLE index_blocks; DROP TABLE index_sagas; DROP TABLE index_partitions;
+                INSERT INTO index_refs(saga, dt, part, "offset", type) VALUES(1, 0, 1, 5, NULL);
+                DROP TABLE index_sagas; DROP TABLE index_partitions;
                 CREATE TABLE index_partitions(id INTEGER PRIMARY KEY, topic TEXT NOT NULL, "partition" INTEGER NOT NULL,
                     tail INTEGER NOT NULL, head INTEGER NOT NULL, head_ms INTEGER, UNIQUE(topic, "partition"));
                 INSERT INTO index_partitions VALUES(1, 'orders', 0, 0, 20, NULL);
