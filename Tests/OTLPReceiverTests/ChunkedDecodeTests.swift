@@ -181,7 +181,12 @@ final class BatchSizeRecorder: SpanStore, Sendable {
 final class ChunkedIngestTests: ReceiverTestCase {
     func testALargeProtobufRequestIsStoredInBoundedPieces() async throws {
         let recorder = BatchSizeRecorder(store)
-        let r = OTLPReceiver(host: "127.0.0.1", port: 0, store: recorder, limits: ReceiverTestCase.noRetention)
+        // No write-behind window: each piece waits for its own commit before the next is decoded, so the
+        // store sees the pieces themselves (with a window, the writer may group queued pieces into one
+        // transaction, as it does across requests; WriteBehindTests covers that).
+        var limits = ReceiverTestCase.noRetention
+        limits.writeBehindSpans = 0
+        let r = OTLPReceiver(host: "127.0.0.1", port: 0, store: recorder, limits: limits)
         port = try await r.start()
         receiver = r
         let count = OTLPReceiver.decodeChunk * 2 + 500
