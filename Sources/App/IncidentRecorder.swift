@@ -127,7 +127,7 @@ final class IncidentRecorder: Sendable {
                     guard progress.snapshots > 0 else { throw error }
                     Self.note(&progress, "the source failed at \(Clock.hms(Date(), utcOffsetSeconds: 0))Z, retried at the next snapshot: \(TerminalSafe.text(error))")
                 }
-                progress.elapsed = Self.seconds(ContinuousClock.now - started)
+                progress.elapsed = (ContinuousClock.now - started).timeInterval
                 report(progress)
                 if stopping { break }
                 if let duration = plan.duration, progress.elapsed >= duration { break }
@@ -146,7 +146,7 @@ final class IncidentRecorder: Sendable {
             // The index is built once, whole: playback opens the file read-only and only reads it.
             let index = try CorrelationIndex(path: plan.out)
             _ = try await CorrelationIndexer(log: store, index: index, rules: rules).catchUpFully()
-            progress.elapsed = Self.seconds(ContinuousClock.now - started)
+            progress.elapsed = (ContinuousClock.now - started).timeInterval
         } catch {
             store.close()
             closed = true
@@ -266,10 +266,6 @@ final class IncidentRecorder: Sendable {
             copied += try await store.insertSpans(try await traces.spans(traceID: trace))
         }
         return copied
-    }
-
-    private static func seconds(_ d: Duration) -> TimeInterval {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
 

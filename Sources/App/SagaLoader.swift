@@ -420,8 +420,7 @@ final class PendingSagaLoader: Sendable {
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
             calls.withLock { $0.waiters[ticket] = waiter }
             pause.wake()
-            let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            DispatchQueue.global().asyncAfter(deadline: .now() + limit.timeInterval) { [self] in
                 calls.withLock { $0.waiters.removeValue(forKey: ticket) }?.resume()
             }
         }
@@ -468,7 +467,7 @@ final class WakeableSleep: Sendable {
     /// Sleeps for `duration`, or until ``wake()``, or until the task is cancelled (as `Task.sleep` would,
     /// so that stopping the indexer never waits out a pause).
     func sleep(for duration: Duration) async {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.timeInterval
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 sleeper.withLock { old in
