@@ -317,12 +317,15 @@ public final class CorrelationIndex: Sendable {
 
     /// Interned IDs of this process.
     private struct Interned {
-        var sagas: [String: InternedSaga] = [:]
+        /// The sagas of the records indexed lately (a busy cluster sees millions; a saga's records come
+        /// close together, so its later records find it here): about 4 MiB a generation.
+        var sagas = RecentCache<String, InternedSaga>(generation: CorrelationIndex.sagaGeneration)
         var partitions: [TopicPartition: Int64] = [:]
         var types: [String: Int64] = [:]
-        /// Sagas cached at most (a busy cluster sees millions; the newest are the ones that come back).
-        static let maxSagas = 500_000
     }
+
+    /// Sagas in a generation of the saga cache: 90,000 entries fit a table of 131,072 slots.
+    static let sagaGeneration = 90_000
 
     private func partitionID(_ tp: TopicPartition, _ db: Database, creatingAt start: Int64) throws -> Int64 {
         if let id = interned.withLock({ $0.partitions[tp] }) { return id }
@@ -346,7 +349,7 @@ public final class CorrelationIndex: Sendable {
     }
 
     private func sagaID(_ correlationID: String, _ db: Database, at millis: Int64) throws -> InternedSaga {
-        if let saga = interned.withLock({ $0.sagas[correlationID] }) { return saga }
+        if let saga = interned.withLock({ $0.sagas.value(correlationID) }) { return saga }
         let saga: InternedSaga
         if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, base_ms FROM index_sagas WHERE correlation_id = ?"),
                                       arguments: [correlationID]) {
@@ -357,10 +360,7 @@ public final class CorrelationIndex: Sendable {
                 .execute(arguments: [correlationID, millis, millis, millis])
             saga = InternedSaga(id: db.lastInsertedRowID, baseMillis: millis)
         }
-        interned.withLock { cache in
-            if cache.sagas.count >= Interned.maxSagas { cache.sagas.removeAll(keepingCapacity: true) }
-            cache.sagas[correlationID] = saga
-        }
+        interned.withLock { $0.sagas.insert(correlationID, saga) }
         return saga
     }
 

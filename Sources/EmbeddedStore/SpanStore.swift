@@ -63,14 +63,23 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
     /// One row per correlation ID that spans carry, with its newest span start and span count: the sagas
     /// list reads the newest `limit` through `span_correlations_by_last` (O(limit), whatever the number of
     /// spans). Kept by the span writer and pruning (``writeSpanRows(_:_:strings:pending:path:summarise:)``).
-    static let spanCorrelationSQL = """
-        CREATE TABLE IF NOT EXISTS span_correlations(
-            correlation_id TEXT PRIMARY KEY,
-            last_start_ns INTEGER NOT NULL,
-            spans INTEGER NOT NULL
-        ) WITHOUT ROWID;
+    /// Its `id` is what `span_rows` stores for the correlation id (``SpanCorrelationRefs``).
+    static let spanCorrelationSQL = spanCorrelationTableSQL(name: "span_correlations") + """
+        ;
         CREATE INDEX IF NOT EXISTS span_correlations_by_last ON span_correlations(last_start_ns, correlation_id);
         """
+
+    /// The summary table, under `name` (another while an earlier layout is moved over).
+    static func spanCorrelationTableSQL(name: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(name)(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            correlation_id TEXT NOT NULL UNIQUE,
+            last_start_ns INTEGER NOT NULL,
+            spans INTEGER NOT NULL
+        )
+        """
+    }
 
     /// `spans`, a read-only view of `span_rows` in the legacy layout's columns (ids as hex, strings
     /// resolved, start and end in nanoseconds; `detail` is format 2): for scripts and `sqlite3` sessions
@@ -83,7 +92,10 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             CASE typeof(service) WHEN 'integer' THEN (SELECT text FROM span_strings WHERE id = service) ELSE service END AS service,
             CASE typeof(name) WHEN 'integer' THEN (SELECT text FROM span_strings WHERE id = name) ELSE name END AS name,
             kind, start_key - start_shift AS start_ns, start_key - start_shift + duration_ns AS end_ns,
-            status_code, coalesce(status_message, '') AS status_message, correlation_id, detail
+            status_code, coalesce(status_message, '') AS status_message,
+            CASE typeof(correlation_id) WHEN 'blob' THEN (SELECT c.correlation_id FROM span_correlations c
+                WHERE c.id = \(SpanCorrelationRefs.decodeSQL("span_rows.correlation_id"))) ELSE correlation_id END AS correlation_id,
+            detail
         FROM span_rows;
         """
 
@@ -100,18 +112,25 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         try db.execute(sql: "PRAGMA cache_size = -\(spanWriterCacheKiB)")
         try db.execute(sql: spanSchemaSQL)
         let summarised = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'span_correlations'") == 1
+        try SpanCorrelationRefs.moveEarlierSummary(db)
         try db.execute(sql: spanCorrelationSQL)
         if try hasLegacySpans(db) {
             // Also when both layouts are there (an older evtop wrote into a store already moved): the
             // move rebuilds the summary from `span_rows` alone.
             try migrateLegacySpans(db, path: path)
         } else if !summarised {
+            // Rows written before the summary existed carry their ids as text.
             try db.execute(sql: """
                 INSERT OR IGNORE INTO span_correlations(correlation_id, last_start_ns, spans)
-                SELECT correlation_id, max(start_key - start_shift), count(*) FROM span_rows WHERE correlation_id IS NOT NULL GROUP BY correlation_id
+                SELECT correlation_id, max(start_key - start_shift), count(*) FROM span_rows WHERE typeof(correlation_id) = 'text' GROUP BY correlation_id
                 """)
         }
-        if try !hasLegacySpans(db) { try db.execute(sql: spanViewSQL) }
+        if try !hasLegacySpans(db) {
+            // The view of a store written before references reads `correlation_id` as it is: replaced.
+            let view = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'spans'")
+            if let view, !view.contains("span_correlations") { try db.execute(sql: "DROP VIEW spans") }
+            try db.execute(sql: spanViewSQL)
+        }
     }
 
     /// Which span tables a store has.
@@ -220,7 +239,8 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             var gone: [(key: Int64, span: Span, correlationID: String?)] = []
             for key in replaced {
                 guard let row = try Row.fetchOne(load, arguments: [key]) else { continue }
-                gone.append((key, try decodeRow(row, db, strings: strings, path: path), row[12]))
+                let decoded = try decodeRow(row, db, strings: strings, path: path)
+                gone.append((key, decoded.span, decoded.correlationID))
                 try delete.execute(arguments: [key])
             }
             try forget(gone, db)
@@ -235,7 +255,18 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         let stmt = insert.sqliteStatement
         let connection = db.sqliteConnection
         var nextFree: [Int64: Int64] = [:]
+        // Each correlation id's reference, its summary counted up first (``SpanCorrelationRefs``).
         var gains: [String: (last: Int64, count: Int)] = [:]
+        for item in batch {
+            guard let correlation = item.span.correlationID else { continue }
+            let g = gains[correlation]
+            gains[correlation] = (max(g?.last ?? .min, Int64(clamping: item.span.startUnixNano)), (g?.count ?? 0) + 1)
+        }
+        var references: [String: [UInt8]] = [:]
+        references.reserveCapacity(gains.count)
+        for (correlation, g) in gains {
+            references[correlation] = try SpanCorrelationRefs.claim(correlation, last: g.last, count: summarise ? g.count : 0, db)
+        }
         for item in batch {
             let span = item.span
             let correlation = span.correlationID
@@ -254,7 +285,13 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             sqlite3_bind_int64(stmt, 10, Int64(bitPattern: span.endUnixNano &- span.startUnixNano))
             sqlite3_bind_int64(stmt, 11, Int64(span.status.code.rawValue))
             if span.status.message.isEmpty { sqlite3_bind_null(stmt, 12) } else { bind(stmt, 12, span.status.message) }
-            if let correlation { bind(stmt, 13, correlation) } else { sqlite3_bind_null(stmt, 13) }
+            if let correlation, let reference = references[correlation] {
+                reference.withUnsafeBytes { raw in
+                    _ = sqlite3_bind_blob(stmt, 13, raw.baseAddress, Int32(raw.count), SQLiteColumns.transient)
+                }
+            } else {
+                sqlite3_bind_null(stmt, 13)
+            }
             detail.withUnsafeBytes { raw in
                 _ = sqlite3_bind_blob(stmt, 14, raw.baseAddress, Int32(raw.count), SQLiteColumns.transient)
             }
@@ -276,20 +313,8 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             // Spans of one batch that share a start (clients with coarse clocks) skip the keys taken already.
             if collided { nextFree[start] = nextKey(after: key, start: start) }
             for lo in linkTargets(span) { try addTarget.execute(arguments: [lo, key]) }
-            if let correlation, summarise {
-                let g = gains[correlation]
-                gains[correlation] = (max(g?.last ?? .min, start), (g?.count ?? 0) + 1)
-            }
         }
         sqlite3_clear_bindings(stmt)
-        if summarise {
-            let gain = try db.cachedStatement(sql: """
-                INSERT INTO span_correlations(correlation_id, last_start_ns, spans) VALUES (?, ?, ?)
-                ON CONFLICT(correlation_id) DO UPDATE SET last_start_ns = max(last_start_ns, excluded.last_start_ns),
-                    spans = spans + excluded.spans
-                """)
-            for (id, g) in gains { try gain.execute(arguments: [id, g.last, g.count]) }
-        }
         try db.cachedStatement(sql: "UPDATE span_count SET n = n + ?").execute(arguments: [batch.count])
         return spans.count
     }
@@ -327,14 +352,18 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             for lo in linkTargets(g.span) { try dropTarget.execute(arguments: [lo, g.key]) }
             if let id = g.correlationID { losses[id, default: 0] += 1 }
         }
+        // The rows left carry the id as a reference, or as text when an earlier evtop wrote them.
         let lose = try db.cachedStatement(sql: """
             UPDATE span_correlations SET spans = spans - ?2,
-                last_start_ns = coalesce((SELECT start_key - start_shift FROM span_rows WHERE correlation_id = ?1 ORDER BY start_key DESC LIMIT 1), last_start_ns)
+                last_start_ns = coalesce((SELECT start_key - start_shift FROM span_rows WHERE start_key = (SELECT max(newest) FROM (
+                    SELECT max(start_key) AS newest FROM span_rows WHERE correlation_id = ?1
+                    UNION ALL SELECT max(start_key) FROM span_rows WHERE correlation_id = ?3))), last_start_ns)
             WHERE correlation_id = ?1
             """)
         let drop = try db.cachedStatement(sql: "DELETE FROM span_correlations WHERE correlation_id = ? AND spans <= 0")
         for (id, n) in losses {
-            try lose.execute(arguments: [id, n])
+            let reference = try SpanCorrelationRefs.reference(to: id, db).map { Data($0) }
+            try lose.execute(arguments: [id, n, reference])
             try drop.execute(arguments: [id])
         }
         try db.cachedStatement(sql: "UPDATE span_count SET n = max(0, n - ?)").execute(arguments: [gone.count])
@@ -355,13 +384,21 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             }
             var found: [Int64: Span] = [:]
             var frontier: [Span] = []
-            let seeds = try Row.fetchCursor(db.cachedStatement(sql: """
+            // Rows carry the id as a reference, or as text when an earlier evtop wrote them: the first `limit`
+            // of each, in the index's order (one `IN` would sort all of an id's spans, however many).
+            let reference = try SpanCorrelationRefs.reference(to: id, db).map { Data($0) }
+            let seedRows = try db.cachedStatement(sql: """
                 SELECT \(Self.rowColumns) FROM span_rows WHERE correlation_id = ? ORDER BY start_key LIMIT ?
-                """), arguments: [id, limit])
-            while let row = try seeds.next() {
-                let key: Int64 = try self.column(row, 0)
-                guard found[key] == nil else { continue }
-                let span = try Self.decodeRow(row, db, strings: strings, path: self.path)
+                """)
+            var seeds: [(key: Int64, span: Span)] = []
+            for value in [reference?.databaseValue, id.databaseValue].compactMap({ $0 }) {
+                let rows = try Row.fetchCursor(seedRows, arguments: [value, limit])
+                while let row = try rows.next() {
+                    seeds.append((try self.column(row, 0), try Self.decodeRow(row, db, strings: strings, path: self.path).span))
+                }
+            }
+            seeds.sort { $0.key < $1.key }
+            for (key, span) in seeds.prefix(limit) where found[key] == nil {
                 found[key] = span
                 frontier.append(span)
             }
@@ -386,7 +423,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
                         while let row = try rows.next(), found.count < limit {
                             let key: Int64 = try self.column(row, 0)
                             guard found[key] == nil else { continue }
-                            let span = try Self.decodeRow(row, db, strings: strings, path: self.path)
+                            let span = try Self.decodeRow(row, db, strings: strings, path: self.path).span
                             // `span_link_targets` is keyed by the linked trace only: the link itself is checked.
                             if checkLink && !span.links.contains(where: { $0.traceID == target.traceID && $0.spanID == target.spanID }) {
                                 continue
@@ -442,7 +479,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
                 SELECT \(Self.rowColumns) FROM span_rows WHERE trace_lo >> 32 = ?1 >> 32 AND +trace_lo = ?1 AND trace_hi = ?2
                 """), arguments: [trace.lo, trace.hi.databaseValue])
             var result: [Span] = []
-            while let row = try rows.next() { result.append(try Self.decodeRow(row, db, strings: strings, path: self.path)) }
+            while let row = try rows.next() { result.append(try Self.decodeRow(row, db, strings: strings, path: self.path).span) }
             result.sort { ($0.startUnixNano, $0.spanID) < ($1.startUnixNano, $1.spanID) }
             return result
         }
@@ -503,7 +540,10 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         guard let first = rows.first, let last = rows.last else { return 0 }
         var gone: [(key: Int64, span: Span, correlationID: String?)] = []
         gone.reserveCapacity(rows.count)
-        for row in rows { gone.append((try row.value(at: 0, of: path), try decodeRow(row, db, strings: strings, path: path), row[12])) }
+        for row in rows {
+            let decoded = try decodeRow(row, db, strings: strings, path: path)
+            gone.append((try row.value(at: 0, of: path), decoded.span, decoded.correlationID))
+        }
         // The rows read are exactly the keys of this range: they were the first ones.
         try db.cachedStatement(sql: "DELETE FROM span_rows WHERE start_key BETWEEN ? AND ?")
             .execute(arguments: [try first.value(at: 0, of: path) as Int64, try last.value(at: 0, of: path) as Int64])
@@ -516,7 +556,8 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
 
     // MARK: - Rows
 
-    static func decodeRow(_ row: Row, _ db: Database, strings: SpanStrings, path: String) throws -> Span {
+    /// The span of a `span_rows` row, and the correlation id its row carries (as text or a reference).
+    static func decodeRow(_ row: Row, _ db: Database, strings: SpanStrings, path: String) throws -> (span: Span, correlationID: String?) {
         func column<T: DatabaseValueConvertible>(_ i: Int) throws -> T { try row.value(at: i, of: path) }
         func corrupt(_ what: String) -> StoreError { StoreError.corrupt(path, "\(what) in the span_rows table") }
         func text(_ i: Int) throws -> String {
@@ -545,7 +586,10 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             parent = p
         }
         let start = UInt64(startSigned)
-        let correlation: String? = try column(12)
+        let correlation: String?
+        do { correlation = try SpanCorrelationRefs.text(of: row[12], db) } catch is SpanCorrelationRefs.Malformed {
+            throw corrupt("an impossible correlation id")
+        }
         let detailBytes: [UInt8] = Array(try column(13) as Data)
         let detail: (attributes: [SpanAttribute], events: [SpanEvent], links: [SpanLink])
         do {
@@ -557,10 +601,11 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         } catch {
             throw corrupt("an unreadable span detail (attributes, events, links)")
         }
-        return Span(traceID: trace, spanID: spanID, parentSpanID: parent, service: try text(6), name: try text(7), kind: kind,
-                    startUnixNano: start, endUnixNano: start &+ UInt64(bitPattern: duration),
-                    status: SpanStatus(code: code, message: try column(11) ?? ""),
-                    attributes: detail.attributes, events: detail.events, links: detail.links)
+        let span = Span(traceID: trace, spanID: spanID, parentSpanID: parent, service: try text(6), name: try text(7), kind: kind,
+                        startUnixNano: start, endUnixNano: start &+ UInt64(bitPattern: duration),
+                        status: SpanStatus(code: code, message: try column(11) ?? ""),
+                        attributes: detail.attributes, events: detail.events, links: detail.links)
+        return (span, correlation)
     }
 }
 

@@ -72,12 +72,8 @@ extension SQLiteLog {
             moved += try writeSpanRows(spans, db, strings: strings, pending: &pending, path: path, summarise: false)
         }
         try db.execute(sql: "DROP TABLE spans; DROP TABLE span_links;")
-        try db.execute(sql: """
-            DELETE FROM span_correlations;
-            INSERT INTO span_correlations(correlation_id, last_start_ns, spans)
-            SELECT correlation_id, max(start_key - start_shift), count(*) FROM span_rows WHERE correlation_id IS NOT NULL GROUP BY correlation_id;
-            UPDATE span_count SET n = (SELECT COUNT(*) FROM span_rows);
-            """)
+        try SpanCorrelationRefs.recount(db)
+        try db.execute(sql: "UPDATE span_count SET n = (SELECT COUNT(*) FROM span_rows)")
         return moved
     }
 
@@ -146,7 +142,8 @@ extension SQLiteLog {
             : "SELECT correlation_id, start_key - start_shift FROM span_rows ORDER BY start_key DESC LIMIT ?"
         let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: [Self.spanCorrelationFallbackScan])
         while let row = try rows.next() {
-            guard let id: String = try column(row, 0) else { continue }
+            // Only text: a reference (``SpanCorrelationRefs``) needs the summary this store lacks.
+            guard case .string(let id) = (row[0] as DatabaseValue).storage else { continue }
             if let i = seen[id] { out[i].spans += 1; continue }
             guard out.count < limit else { continue }
             let start: Int64 = try column(row, 1)

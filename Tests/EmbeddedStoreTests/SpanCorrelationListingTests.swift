@@ -64,11 +64,14 @@ final class SpanCorrelationListingTests: StoreTestCase {
             try await store.insertSpans([span("a", "1", start: 100, conversation: "ord-old"),
                                          span("b", "2", start: 200, conversation: "ord-new")])
         }
-        // Spans without their summary table (a store edited by hand; a legacy store without it is in
-        // SpanLayoutTests).
+        // Spans written before the summary table existed: their rows carry the correlation id as text, not
+        // as a reference to the summary (a legacy store without it is in SpanLayoutTests).
         try python("""
             import sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
+            texts = dict(db.execute('SELECT id, correlation_id FROM span_correlations'))
+            for key, ref in db.execute('SELECT start_key, correlation_id FROM span_rows').fetchall():
+                db.execute('UPDATE span_rows SET correlation_id = ? WHERE start_key = ?', (texts[int.from_bytes(ref, 'big')], key))
             db.execute('DROP TABLE span_correlations')
             db.commit()
             """, [p])
