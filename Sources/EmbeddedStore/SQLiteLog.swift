@@ -92,7 +92,8 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup, RecordRetention {
                            // next checkpoint that resets it, SQLite cuts it back to this size instead of
                            // keeping its high-water mark on disk.
                            connectionPragmas: mode == .readOnly ? [] : ["PRAGMA journal_size_limit = \(Self.walSizeLimit)"],
-                           immutable: mode == .readOnly && SQLiteFile.mustOpenImmutable(path)),
+                           immutable: mode == .readOnly && SQLiteFile.mustOpenImmutable(path),
+                           walRestartBytes: 2 * Int64(Self.walSizeLimit)),
             translate: mode == .readOnly ? StoreError.translate : StoreError.translateWriting)
         if mode != .readOnly {
             storeID = try file.write { db in

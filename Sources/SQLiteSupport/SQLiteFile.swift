@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import GRDBSQLite
+import Synchronization
 
 /// One SQLite file in WAL mode, reached the way every evtop file (store, correlation index, redrive
 /// journal) is: a connection pool, writes in IMMEDIATE transactions that wait up to a busy timeout for
@@ -25,11 +27,14 @@ public final class SQLiteFile: Sendable {
         /// `-shm` beside it and taking no locks. Only for a file nobody can be writing, see
         /// ``SQLiteFile/mustOpenImmutable(_:)``.
         public var immutable: Bool
+        /// When the `-wal` file has grown past this many bytes, the writer restarts it after a write
+        /// (``SQLiteFile/restartWALIfLarge(_:)``); nil leaves it to SQLite's own checkpoints.
+        public var walRestartBytes: Int64?
 
         /// Creates options.
         public init(readOnly: Bool = false, busyTimeout: TimeInterval = 5, label: String,
                     maximumReaderCount: Int = 4, connectionPragmas: [String] = [], writerPragmas: [String] = [],
-                    immutable: Bool = false) {
+                    immutable: Bool = false, walRestartBytes: Int64? = nil) {
             self.readOnly = readOnly
             self.busyTimeout = busyTimeout
             self.label = label
@@ -37,6 +42,7 @@ public final class SQLiteFile: Sendable {
             self.connectionPragmas = connectionPragmas
             self.writerPragmas = writerPragmas
             self.immutable = immutable
+            self.walRestartBytes = walRestartBytes
         }
     }
 
@@ -48,6 +54,8 @@ public final class SQLiteFile: Sendable {
     /// errors from the pool directly are not translated.
     public let pool: DatabasePool
     private let translate: @Sendable (SQLiteFailure) -> any Error
+    /// When the WAL's size was last looked at after a write.
+    private let walLookedAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Opens (creating when missing, unless read-only) the file at `path`.
     ///
@@ -97,7 +105,11 @@ public final class SQLiteFile: Sendable {
     /// that turns into a write could fail at once with `SQLITE_BUSY` when another process writes.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.writeWithoutTransaction { db in try Self.immediate(db, body) }
+            return try await pool.writeWithoutTransaction { db in
+                let result = try Self.immediate(db, body)
+                restartWALIfLarge(db)
+                return result
+            }
         } catch {
             throw translated(error)
         }
@@ -106,7 +118,11 @@ public final class SQLiteFile: Sendable {
     /// ``write(_:)`` for callers that are not async (blocks the calling thread).
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try pool.writeWithoutTransaction { db in try Self.immediate(db, body) }
+            return try pool.writeWithoutTransaction { db in
+                let result = try Self.immediate(db, body)
+                restartWALIfLarge(db)
+                return result
+            }
         } catch {
             throw translated(error)
         }
@@ -206,6 +222,37 @@ public final class SQLiteFile: Sendable {
         guard stat(path, &st) == 0 else { return String(cString: strerror(errno)) }
         return "mode " + String(st.st_mode & 0o777, radix: 8) + ", owner uid \(st.st_uid)"
     }
+
+    // MARK: - The WAL's size
+
+    /// Restarts the WAL when it has grown past ``Options/walRestartBytes``; looks at most once a second.
+    ///
+    /// SQLite's own checkpoints copy the WAL into the file but write it from the beginning again only at a
+    /// moment no reader is using it. Readers that overlap without a break (a dashboard, an indexer, a
+    /// writer's own reads, other processes) can hold that moment off for minutes while a busy writer appends:
+    /// the file then grows far past `journal_size_limit`. `wal_checkpoint(RESTART)` waits for the readers of
+    /// the moment to finish (evtop's reads take milliseconds), so the next write starts at the beginning and
+    /// the limit cuts the file back. It waits ``walRestartWait`` at most, holding the write lock meanwhile;
+    /// a reader that holds on longer (a long export) is left for the next look.
+    func restartWALIfLarge(_ db: Database) {
+        guard let limit = options.walRestartBytes else { return }
+        let now = ContinuousClock.now
+        let due = walLookedAt.withLock { last -> Bool in
+            if let last, now - last < .seconds(1) { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        var st = stat()
+        guard stat(path + "-wal", &st) == 0, Int64(st.st_size) > limit else { return }
+        let connection = db.sqliteConnection
+        sqlite3_busy_timeout(connection, Int32(Self.walRestartWait * 1000))
+        defer { sqlite3_busy_timeout(connection, Int32(options.busyTimeout * 1000)) }
+        _ = try? db.execute(sql: "PRAGMA wal_checkpoint(RESTART)")
+    }
+
+    /// Seconds a WAL restart waits for readers at most.
+    static let walRestartWait: TimeInterval = 0.25
 
     // MARK: - Internals
 

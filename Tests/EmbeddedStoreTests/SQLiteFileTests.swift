@@ -3,6 +3,7 @@ import EventModel
 import Foundation
 import GRDB
 import SQLiteSupport
+import Synchronization
 import XCTest
 
 /// The one GRDB access helper, on real SQLite files: transactions, the busy timeout, and how each
@@ -233,5 +234,60 @@ final class SQLiteFileTests: StoreTestCase {
         XCTAssertEqual(writer, -65_536)
         XCTAssertNotNil(reader)
         XCTAssertNotEqual(reader, -65_536)
+    }
+
+    /// Readers that overlap without a break keep SQLite from writing its WAL from the beginning again, so a
+    /// busy writer's WAL grows whatever `journal_size_limit` says; with `walRestartBytes` the writer
+    /// restarts it once it is past that size, and the limit cuts it back.
+    func testOverlappingReadersDoNotLetTheWALGrowPastItsRestartSize() async throws {
+        func largestWAL(restartBytes: Int64?, _ name: String) async throws -> Int64 {
+            let p = path(name)
+            let file = try SQLiteFile(path: p, options: .init(label: "test", maximumReaderCount: 2,
+                                                              connectionPragmas: ["PRAGMA journal_size_limit = 262144"],
+                                                              walRestartBytes: restartBytes))
+            try await file.write { db in try db.execute(sql: "CREATE TABLE t(b BLOB)") }
+            // Two readers taking turns, each holding its snapshot until the other has begun one.
+            let stop = Mutex(false)
+            let readers = (0..<2).map { _ in
+                Thread.detachNewThreadWithResult {
+                    while !stop.withLock({ $0 }) {
+                        try? file.read { db in
+                            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM t")
+                            Thread.sleep(forTimeInterval: 0.03)
+                        }
+                    }
+                }
+            }
+            // 300 writes of 64 KiB (about 21 MB of WAL frames), at most 50 a second.
+            var largest: Int64 = 0
+            for _ in 0..<300 {
+                try await file.write { db in try db.execute(sql: "INSERT INTO t VALUES (randomblob(65536))") }
+                let size = (try? FileManager.default.attributesOfItem(atPath: p + "-wal")[.size] as? Int64) ?? 0
+                largest = max(largest, size ?? 0)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            stop.withLock { $0 = true }
+            for r in readers { r.wait() }
+            return largest
+        }
+        let unbounded = try await largestWAL(restartBytes: nil, "plain.db")
+        let bounded = try await largestWAL(restartBytes: 1_048_576, "restarted.db")
+        // Nothing restarts the WAL: it holds every write. With restarts: at most the restart size plus what
+        // is written between two looks (50 writes, 3.4 MB, a second; a restart a reader held off waits for the next).
+        XCTAssertGreaterThan(unbounded, 15_000_000, "the readers never let SQLite restart the WAL: the test shows nothing otherwise")
+        XCTAssertLessThan(bounded, 10_000_000, "restarted: \(bounded) bytes at most, against \(unbounded) without")
+    }
+}
+
+private extension Thread {
+    /// Runs `body` on a new thread; `wait()` on the result returns once it has finished.
+    static func detachNewThreadWithResult(_ body: @escaping @Sendable () -> Void) -> DispatchGroup {
+        let group = DispatchGroup()
+        group.enter()
+        Thread.detachNewThread {
+            body()
+            group.leave()
+        }
+        return group
     }
 }
