@@ -8,6 +8,7 @@ public enum Collector {
     /// Receives OTLP/HTTP on `otlp` into the store file `store` (default: the default store) until SIGINT or SIGTERM.
     /// Records in the store are kept within `records` meanwhile (whoever writes them).
     public static func run(store: String?, otlp: String, limits: SpanLimits, records: RecordRetentionPolicy = .standard) async throws {
+        HeapPolicy.forLongRunning()
         let logger = Logger(label: "evtop.collect")
         let path = store.map(Paths.expand) ?? Paths.defaultStore
         let opened = try SourceRegistry.open(SourceRegistry.embeddedStore(path: path), settings: SourceSettings(readOnly: false, create: true))
@@ -59,6 +60,7 @@ extension Collector {
     /// broker's exchanges into its tap store, and the spans received on `otlp` (unless `off`) into the same
     /// store, until SIGINT or SIGTERM; then stops the tap, and the server deletes the tap queue.
     public static func runTap(source: SourceSelection, otlp: String, limits: SpanLimits, records: RecordRetentionPolicy = .standard) async throws {
+        HeapPolicy.forLongRunning()
         let logger = Logger(label: "evtop.collect")
         let resolved = try source.resolve()
         let opened = try resolved.open(readOnly: false)

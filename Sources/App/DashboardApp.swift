@@ -36,6 +36,7 @@ public enum DashboardApp {
     /// address (nil: the default on a writable embedded store, `off`: none).
     public static func run(source: SourceSelection, display: DisplaySettings, follow: String?, otlp: String?,
                            spanLimits: SpanLimits) async throws {
+        HeapPolicy.forLongRunning()
         let resolved = try source.resolve()
         let theme = try display.loadTheme(config: resolved.config, context: resolved.context)
         // Only the dashboard creates the default store (an empty one says how to fill it).

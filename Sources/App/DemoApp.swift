@@ -56,6 +56,7 @@ public struct DemoRequest: Sendable {
 public enum DemoApp {
     /// Runs the demo on the request's broker, store file, or a fresh default store.
     public static func run(_ r: DemoRequest) async throws {
+        HeapPolicy.forLongRunning()
         let logger = Logger(label: "evtop.demo")
         // Headless, SIGINT and SIGTERM are taken from the start, before the store is opened: one that comes
         // while it opens or while the topics are set up stops the demo as soon as it runs, never mid-write,
