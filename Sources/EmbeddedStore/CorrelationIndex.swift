@@ -296,9 +296,18 @@ public final class CorrelationIndex: Sendable {
         let revive = try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO index_sagas(id, correlation_id, base_ms, first_ms, last_ms, records, last_type) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
+        // Bound directly: a cold index runs this about once per record (a saga's records come in different
+        // batches), and GRDB's arguments cost more than SQLite's update.
+        let summaryStatement = summary.sqliteStatement
         for (saga, g) in gains {
-            try summary.execute(arguments: [g.first, g.count, g.typeAtLast, g.typeAtLastMillis, g.last, saga])
-            if db.changesCount == 0 {
+            sqlite3_bind_int64(summaryStatement, 1, g.first)
+            sqlite3_bind_int64(summaryStatement, 2, Int64(g.count))
+            if let type = g.typeAtLast { sqlite3_bind_int64(summaryStatement, 3, type) } else { sqlite3_bind_null(summaryStatement, 3) }
+            sqlite3_bind_int64(summaryStatement, 4, g.typeAtLastMillis)
+            sqlite3_bind_int64(summaryStatement, 5, g.last)
+            sqlite3_bind_int64(summaryStatement, 6, saga)
+            try Self.stepToEnd(summaryStatement, connection)
+            if sqlite3_changes(connection) == 0 {
                 // Retention (here or in another process) dropped the saga after this process cached its id:
                 // it comes back under the same id, so the rows just written stay reachable.
                 try revive.execute(arguments: [saga, g.correlationID, g.baseMillis, g.first, g.last, g.count, g.typeAtLast])
@@ -351,17 +360,37 @@ public final class CorrelationIndex: Sendable {
     private func sagaID(_ correlationID: String, _ db: Database, at millis: Int64) throws -> InternedSaga {
         if let saga = interned.withLock({ $0.sagas.value(correlationID) }) { return saga }
         let saga: InternedSaga
-        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, base_ms FROM index_sagas WHERE correlation_id = ?"),
-                                      arguments: [correlationID]) {
-            saga = InternedSaga(id: try decode(row, 0), baseMillis: try decode(row, 1))
-        } else {
+        let connection = db.sqliteConnection
+        // Bound directly, as the entries are: on a cold index this runs for every new saga.
+        let find = try db.cachedStatement(sql: "SELECT id, base_ms FROM index_sagas WHERE correlation_id = ?").sqliteStatement
+        SQLiteColumns.bindText(find, 1, correlationID)
+        let rc = sqlite3_step(find)
+        defer { sqlite3_reset(find) }
+        if rc == SQLITE_ROW {
+            saga = InternedSaga(id: sqlite3_column_int64(find, 0), baseMillis: sqlite3_column_int64(find, 1))
+        } else if rc == SQLITE_DONE {
             // Counts and times come with the batch's summary update.
-            try db.cachedStatement(sql: "INSERT INTO index_sagas(correlation_id, base_ms, first_ms, last_ms, records) VALUES (?, ?, ?, ?, 0)")
-                .execute(arguments: [correlationID, millis, millis, millis])
-            saga = InternedSaga(id: db.lastInsertedRowID, baseMillis: millis)
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO index_sagas(correlation_id, base_ms, first_ms, last_ms, records) VALUES (?1, ?2, ?2, ?2, 0)
+                """).sqliteStatement
+            SQLiteColumns.bindText(insert, 1, correlationID)
+            sqlite3_bind_int64(insert, 2, millis)
+            try Self.stepToEnd(insert, connection)
+            saga = InternedSaga(id: sqlite3_last_insert_rowid(connection), baseMillis: millis)
+        } else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
         }
         interned.withLock { $0.sagas.insert(correlationID, saga) }
         return saga
+    }
+
+    /// Steps a statement whose values are bound to its end, then resets it.
+    private static func stepToEnd(_ statement: OpaquePointer?, _ connection: OpaquePointer?) throws {
+        let rc = sqlite3_step(statement)
+        sqlite3_reset(statement)
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
+        }
     }
 
     private func eventTypeID(_ name: String, _ db: Database) throws -> Int64 {

@@ -339,13 +339,19 @@ public final class CorrelationIndexer: Sendable {
     }
 }
 
-/// The index's writer thread for one pass: batches are written in order, at most two waiting, so the
-/// reading thread extracts the next batch while SQLite writes the last one, and memory stays bounded.
+/// The index's writer thread for one pass: batches are written in order, while the reading thread extracts
+/// the next ones. Batches that wait when the writer gets to them go in one transaction: a saga's records
+/// come in different batches (each holds a stretch of a few partitions), and one transaction updates its
+/// summary once for all of them. At most ``maxWaiting`` batches wait, so memory stays bounded.
 final class IndexWriter: Sendable {
     private let index: CorrelationIndex
     private let queue = DispatchQueue(label: "evtop.index.writer")
-    private let slots = DispatchSemaphore(value: 2)
+    private let slots = DispatchSemaphore(value: IndexWriter.maxWaiting)
+    private let waiting = Mutex<[(entries: [CorrelationIndex.Entry], moves: [TopicPartition: CorrelationIndex.Move])]>([])
     private let failure = Mutex<(any Error)?>(nil)
+
+    /// Batches handed over and not written yet, at most.
+    static let maxWaiting = 8
 
     init(index: CorrelationIndex) {
         self.index = index
@@ -356,12 +362,27 @@ final class IndexWriter: Sendable {
         if let error = failure.withLock({ $0 }) { throw error }
     }
 
-    /// Queues a batch; waits while two are waiting already.
+    /// Queues a batch; waits while ``maxWaiting`` are waiting already.
     func submit(_ entries: [CorrelationIndex.Entry], moves: [TopicPartition: CorrelationIndex.Move]) {
         slots.wait()
+        waiting.withLock { $0.append((entries, moves)) }
         queue.async { [self] in
-            defer { slots.signal() }
+            // Everything waiting now is written here; the blocks queued for the batches taken find nothing.
+            let taken = waiting.withLock { w in
+                defer { w.removeAll(keepingCapacity: true) }
+                return w
+            }
+            guard !taken.isEmpty else { return }
+            defer { for _ in taken { slots.signal() } }
             guard failure.withLock({ $0 == nil }) else { return }
+            var entries: [CorrelationIndex.Entry] = []
+            entries.reserveCapacity(taken.reduce(0) { $0 + $1.entries.count })
+            var moves: [TopicPartition: CorrelationIndex.Move] = [:]
+            for batch in taken {
+                entries += batch.entries
+                // Positions only move on: the later batch's is the one to keep.
+                moves.merge(batch.moves) { _, later in later }
+            }
             do { try index.applyNow(entries, moves: moves) } catch { failure.withLock { $0 = error } }
         }
     }

@@ -610,12 +610,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
 }
 
 private func bind(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
-    var text = text
-    text.withUTF8 { utf8 in
-        _ = utf8.withMemoryRebound(to: CChar.self) { chars in
-            sqlite3_bind_text(stmt, index, chars.baseAddress, Int32(chars.count), SQLiteColumns.transient)
-        }
-    }
+    SQLiteColumns.bindText(stmt, index, text)
 }
 
 private func bind(_ stmt: OpaquePointer?, _ index: Int32, _ id: SpanIDs.Stored) {
