@@ -575,6 +575,8 @@ struct SagaIndexing {
                     } else if progress?.logIsBusy == true {
                         pause = min(interval, .milliseconds(100))
                     }
+                } catch is CancellationError {
+                    break  // quitting or switching sources: nothing went wrong
                 } catch {
                     logger.warning("correlation index: \(error)")
                 }
