@@ -575,9 +575,8 @@ struct SagaIndexing {
                     } else if progress?.logIsBusy == true {
                         pause = min(interval, .milliseconds(100))
                     }
-                } catch is CancellationError {
-                    break  // quitting or switching sources: nothing went wrong
                 } catch {
+                    if Task.isCancelled { break }  // quitting or switching sources: nothing went wrong
                     logger.warning("correlation index: \(error)")
                 }
                 // No sagas view on screen: a call every few seconds is fresh enough (opening one wakes the

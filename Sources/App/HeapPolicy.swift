@@ -8,7 +8,7 @@ import Glibc
 /// freed in an arena stays with it for that arena's next allocations. A process whose work moves between
 /// threads (Swift's cooperative pool, SQLite's and libdispatch's queues, NIO's event loops) then holds
 /// every arena's high-water mark at once: the soak saw the dashboard's resident memory swing between 75 and
-/// 200 MB with no growth of what it keeps, and with two arenas it stayed between 64 and 104 MB. Two arenas
+/// 200 MB with no growth of what it keeps; with two arenas, between 64 and 139 MB (median 98–112). Two arenas
 /// suit evtop's few busy threads; allocations of 128 KiB and more (record batches, decoded spans) are
 /// mapped on their own and given back when freed, instead of raising the heap's trim threshold.
 enum HeapPolicy {
@@ -29,7 +29,9 @@ enum HeapPolicy {
     /// rises with each large block freed, and with it how much freed memory the heap keeps).
     static let mappedFrom: Int32 = 128 * 1024
 
-    /// Applies the policy; call first thing in a long-running command. Elsewhere than glibc, nothing.
+    /// Applies the policy; call first thing in a long-running command. Arenas made before (the few threads
+    /// that started with the runtime) stay; the threads that do the work (SQLite, NIO, the indexer) start
+    /// after. Elsewhere than glibc, nothing.
     static func forLongRunning() {
         #if canImport(Glibc)
         guard let mallopt else { return }

@@ -194,6 +194,14 @@ public final class CorrelationIndex: Sendable {
             self.tail = tail
             self.headMillis = headMillis
         }
+
+        /// This move, then `later` in the same transaction: heads only go on and tails only go back, and a
+        /// later head that came without records (markers) keeps the time of the records before it.
+        func then(_ later: Move) -> Move {
+            Move(head: [head, later.head].compactMap { $0 }.max(),
+                 tail: [tail, later.tail].compactMap { $0 }.min(),
+                 headMillis: later.headMillis ?? headMillis)
+        }
     }
 
     /// Adds entries and moves heads forward (never back) in one transaction.
@@ -204,13 +212,33 @@ public final class CorrelationIndex: Sendable {
     /// Adds entries and moves coverages in one transaction.
     public func apply(_ entries: [Entry], moves: [TopicPartition: Move]) async throws {
         guard writable else { throw StoreError.readOnly(path) }
-        try await file.write { [self] db in try write(entries, moves: moves, db) }
+        do {
+            try await file.write { [self] db in try write(entries, moves: moves, db) }
+        } catch {
+            forgetInterned()
+            throw error
+        }
     }
 
     /// ``apply(_:moves:)`` on the calling thread (the indexer's writer).
     func applyNow(_ entries: [Entry], moves: [TopicPartition: Move]) throws {
         guard writable else { throw StoreError.readOnly(path) }
-        try file.write { db in try write(entries, moves: moves, db) }
+        do {
+            try file.write { db in try write(entries, moves: moves, db) }
+        } catch {
+            forgetInterned()
+            throw error
+        }
+    }
+
+    /// Drops the ids this process cached: after a write that rolled back, some were made in it, and SQLite
+    /// gives a rolled-back id to the next row (a saga's records would be counted under another saga).
+    private func forgetInterned() {
+        interned.withLock { cache in
+            cache.sagas.removeAll()
+            cache.partitions.removeAll()
+            cache.types.removeAll()
+        }
     }
 
     /// Starts partitions not indexed yet at `start` (an empty coverage), in one transaction.
@@ -286,7 +314,7 @@ public final class CorrelationIndex: Sendable {
             IndexBlock.appendChunk(added, to: &bytes)
             try writeBlock.execute(arguments: [key.part, key.block, Data(bytes)])
         }
-        // Summaries once per saga per batch, not per record.
+        // Summaries once per saga per transaction, not per record.
         let summary = try db.cachedStatement(sql: """
             UPDATE index_sagas SET first_ms = MIN(first_ms, ?), records = records + ?,
                 last_type = CASE WHEN ?3 IS NOT NULL AND ?4 >= last_ms THEN ?3 ELSE last_type END,
@@ -629,8 +657,8 @@ struct IndexBlockKey: Hashable {
     }
 }
 
-/// The packed entries of one `index_blocks` row, in the order they were indexed: chunks, one per batch
-/// that touched the block, each `varint(count)` then its entries as three zigzag varints: the offset's
+/// The packed entries of one `index_blocks` row, in the order they were indexed: chunks, one per write
+/// transaction that touched the block, each `varint(count)` then its entries as three zigzag varints: the offset's
 /// step from the one before (the first from the block's start), the saga id's step from the one before
 /// (the first from 0), and the entry's `dt`. A partition's records come in order and their sagas were
 /// interned in about that order, so an entry takes three to four bytes.

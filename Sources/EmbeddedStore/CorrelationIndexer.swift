@@ -380,8 +380,7 @@ final class IndexWriter: Sendable {
             var moves: [TopicPartition: CorrelationIndex.Move] = [:]
             for batch in taken {
                 entries += batch.entries
-                // Positions only move on: the later batch's is the one to keep.
-                moves.merge(batch.moves) { _, later in later }
+                moves.merge(batch.moves) { earlier, later in earlier.then(later) }
             }
             do { try index.applyNow(entries, moves: moves) } catch { failure.withLock { $0 = error } }
         }

@@ -17,7 +17,7 @@ struct RecentCache<Key: Hashable, Value> {
     /// The value of `key`, if it was used in this generation or the one before.
     mutating func value(_ key: Key) -> Value? {
         if let value = newer[key] { return value }
-        guard let value = older[key] else { return nil }
+        guard let value = older.removeValue(forKey: key) else { return nil }
         insert(key, value)
         return value
     }

@@ -101,6 +101,7 @@ public final class SQLiteLog: LogReader, LogWriter, DemoSetup, RecordRetention {
                 try StoreFormat.ensureStoreID(db)
                 try CorrelationIndex.ensureCorrelationTables(db)
                 try SQLiteLog.ensureSpanTables(db, path: path)
+                try StoreFormat.markCurrentVersion(db)
                 return try StoreFormat.storeID(db)
             }
         } else {

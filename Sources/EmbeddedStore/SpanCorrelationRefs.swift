@@ -8,9 +8,14 @@ import GRDB
 /// A BLOB because `span_rows.correlation_id` has TEXT affinity, which would turn an integer into its
 /// decimal text, indistinguishable from a correlation id made of digits; a BLOB is kept as it is, never
 /// equals a TEXT, and rows an earlier evtop wrote (the id as TEXT) stay readable beside the references.
-/// `span_correlations` is then both the sagas-list summary and the intern table: its row lives exactly
-/// as long as spans carry the id (pruning deletes it at a count of 0), and its `id` is never reused
-/// (AUTOINCREMENT), so a reference can never point at another correlation id.
+/// `span_correlations` is then both the sagas-list summary and the intern table: its row lives as long as
+/// spans carry the id (pruning deletes it at a count of 0, and only when no row is left that names it), and
+/// its `id` is never reused (AUTOINCREMENT), so a reference can never point at another correlation id.
+/// Should a row still name one that is gone (a count an older evtop got wrong), the span is read without
+/// its correlation id rather than refused, so that pruning goes on.
+///
+/// Stores in this layout are schema version 2: an older evtop refuses them rather than read a reference
+/// as text.
 enum SpanCorrelationRefs {
     /// The reference to summary row `id` (which is at least 1): its big-endian bytes without leading zeros.
     static func encode(_ id: Int64) -> [UInt8] {
@@ -46,9 +51,9 @@ enum SpanCorrelationRefs {
     }
 
     /// The reference rows of correlation id `text` carry; nil when no span carries it (or references are
-    /// not used yet).
-    static func reference(to text: String, _ db: Database) throws -> [UInt8]? {
-        guard try areUsed(db) else { return nil }
+    /// not used yet). `used`: ``areUsed(_:)`` when the caller knows it already (once for many ids).
+    static func reference(to text: String, _ db: Database, used: Bool? = nil) throws -> [UInt8]? {
+        guard try used ?? areUsed(db) else { return nil }
         return try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM span_correlations WHERE correlation_id = ?"),
                                   arguments: [text]).map(encode)
     }

@@ -73,6 +73,9 @@ enum SpanDetailCodec {
         var parentSpanID: String?
         var startUnixNano: UInt64
         var correlationID: String?
+        /// The row referenced a correlation id whose summary row is gone (``SpanCorrelationRefs``): the
+        /// attribute that stood for it is left out rather than the span made unreadable.
+        var correlationLost = false
     }
 
     /// Format 2: `0x02`, then attributes, events, links, with references instead of repeated text.
@@ -127,7 +130,7 @@ enum SpanDetailCodec {
                               text: (Int64) throws -> String) throws -> (attributes: [SpanAttribute], events: [SpanEvent], links: [SpanLink]) {
         var r = Reader(bytes: bytes)
         guard try r.byte() == compactFormat else { throw Malformed() }
-        let attributes = try r.compactAttributes(depth: 0, context.correlationID, text)
+        let attributes = try r.compactAttributes(depth: 0, context.correlationID, lost: context.correlationLost, text)
         var events: [SpanEvent] = []
         for _ in 0..<(try r.count()) {
             let time = context.startUnixNano &+ UInt64(bitPattern: try r.zigzag())
@@ -327,13 +330,18 @@ enum SpanDetailCodec {
             return String(decoding: bytes[i..<(i + Int(n))], as: UTF8.self)
         }
 
-        mutating func compactAttributes(depth: Int, _ correlation: String?, _ text: (Int64) throws -> String) throws -> [SpanAttribute] {
+        mutating func compactAttributes(depth: Int, _ correlation: String?, lost: Bool = false,
+                                        _ text: (Int64) throws -> String) throws -> [SpanAttribute] {
             guard depth <= SpanDetailCodec.maxDepth else { throw Malformed() }
             var list: [SpanAttribute] = []
             let n = try count()
             list.reserveCapacity(n)
             for _ in 0..<n {
                 let key = try ref(text)
+                if lost, depth == 0, i < bytes.count, bytes[i] == 8 {
+                    i += 1  // the row's correlation id, which is lost
+                    continue
+                }
                 list.append(SpanAttribute(key, try compactValue(depth: depth, correlation, text)))
             }
             return list

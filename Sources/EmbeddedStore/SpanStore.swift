@@ -169,9 +169,11 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
     }
 
     /// Writes `spans` into `span_rows` (the caller's transaction): duplicates within the batch and
-    /// against the store are resolved first (the last one wins), then rows go in by start time, then
-    /// the summary and the count are updated once. Returns how many spans were given (duplicates included,
-    /// as the receiver counts them). New `span_strings` entries are in `pending` until the caller commits.
+    /// against the store are resolved first (the last one wins), then each correlation id's summary is
+    /// counted up once and gives the reference its rows carry (`summarise` false: references only, the
+    /// caller recounts), then rows go in by start time, then the count. Returns how many spans were given
+    /// (duplicates included, as the receiver counts them). New `span_strings` entries are in `pending`
+    /// until the caller commits.
     static func writeSpanRows(_ spans: [Span], _ db: Database, strings: SpanStrings, pending: inout SpanStrings.Pending,
                               path: String, summarise: Bool = true) throws -> Int {
         try strings.loadIfNeeded(db)
@@ -243,7 +245,7 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
                 gone.append((key, decoded.span, decoded.correlationID))
                 try delete.execute(arguments: [key])
             }
-            try forget(gone, db)
+            try forget(gone, db, counting: summarise)
         }
 
         // 3. The rows, by start time: keys mostly grow, so the table is appended to.
@@ -343,14 +345,15 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
     }
 
     /// Bookkeeping for rows just deleted: their link targets, the summary of their correlation ids (count
-    /// down; the newest remaining start, read through the correlation index), and the span count.
-    static func forget(_ gone: [(key: Int64, span: Span, correlationID: String?)], _ db: Database) throws {
+    /// down; the newest remaining start, read through the correlation index; unless `counting` is false,
+    /// when the summary is recounted afterwards), and the span count.
+    static func forget(_ gone: [(key: Int64, span: Span, correlationID: String?)], _ db: Database, counting: Bool = true) throws {
         guard !gone.isEmpty else { return }
         let dropTarget = try db.cachedStatement(sql: "DELETE FROM span_link_targets WHERE linked_lo = ?1 >> 32 AND start_key = ?2")
         var losses: [String: Int] = [:]
         for g in gone {
             for lo in linkTargets(g.span) { try dropTarget.execute(arguments: [lo, g.key]) }
-            if let id = g.correlationID { losses[id, default: 0] += 1 }
+            if counting, let id = g.correlationID { losses[id, default: 0] += 1 }
         }
         // The rows left carry the id as a reference, or as text when an earlier evtop wrote them.
         let lose = try db.cachedStatement(sql: """
@@ -360,11 +363,17 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
                     UNION ALL SELECT max(start_key) FROM span_rows WHERE correlation_id = ?3))), last_start_ns)
             WHERE correlation_id = ?1
             """)
-        let drop = try db.cachedStatement(sql: "DELETE FROM span_correlations WHERE correlation_id = ? AND spans <= 0")
+        // Never while a row still names it (a count gone wrong): its references would point at nothing.
+        let drop = try db.cachedStatement(sql: """
+            DELETE FROM span_correlations WHERE correlation_id = ?1 AND spans <= 0
+                AND NOT EXISTS (SELECT 1 FROM span_rows WHERE correlation_id = ?1)
+                AND NOT EXISTS (SELECT 1 FROM span_rows WHERE correlation_id = ?2)
+            """)
+        let used = losses.isEmpty ? false : try SpanCorrelationRefs.areUsed(db)
         for (id, n) in losses {
-            let reference = try SpanCorrelationRefs.reference(to: id, db).map { Data($0) }
+            let reference = try SpanCorrelationRefs.reference(to: id, db, used: used).map { Data($0) }
             try lose.execute(arguments: [id, n, reference])
-            try drop.execute(arguments: [id])
+            try drop.execute(arguments: [id, reference])
         }
         try db.cachedStatement(sql: "UPDATE span_count SET n = max(0, n - ?)").execute(arguments: [gone.count])
     }
@@ -586,15 +595,17 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
             parent = p
         }
         let start = UInt64(startSigned)
+        let storedCorrelation: DatabaseValue = row[12]
         let correlation: String?
-        do { correlation = try SpanCorrelationRefs.text(of: row[12], db) } catch is SpanCorrelationRefs.Malformed {
+        do { correlation = try SpanCorrelationRefs.text(of: storedCorrelation, db) } catch is SpanCorrelationRefs.Malformed {
             throw corrupt("an impossible correlation id")
         }
         let detailBytes: [UInt8] = Array(try column(13) as Data)
         let detail: (attributes: [SpanAttribute], events: [SpanEvent], links: [SpanLink])
         do {
             detail = try SpanDetailCodec.decodeCompact(
-                detailBytes, .init(traceID: trace, parentSpanID: parent, startUnixNano: start, correlationID: correlation),
+                detailBytes, .init(traceID: trace, parentSpanID: parent, startUnixNano: start, correlationID: correlation,
+                                   correlationLost: correlation == nil && !storedCorrelation.isNull),
                 text: { try strings.text($0, db) })
         } catch let error as DatabaseError {
             throw error

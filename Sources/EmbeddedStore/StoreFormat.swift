@@ -7,7 +7,9 @@ enum StoreFormat {
     /// `PRAGMA application_id`: ASCII "evtp".
     static let applicationID: Int32 = 0x6576_7470
     /// The only schema this build reads and writes.
-    static let schemaVersion = 1
+    /// 2: span rows reference their correlation ids (``SpanCorrelationRefs``); 1 stores are read as they
+    /// are and moved to 2 when opened for writing (``markCurrentVersion(_:)``).
+    static let schemaVersion = 2
     /// `evtop_meta.format`.
     static let formatName = "evtop-store"
 
@@ -291,6 +293,16 @@ enum StoreFormat {
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
         }
+    }
+
+    /// Marks a store of an earlier schema version as this one's: called in the opening write transaction,
+    /// once what changed has been moved. An older evtop then refuses the store as a newer one rather than
+    /// misread what moved (a span's correlation reference read as text).
+    static func markCurrentVersion(_ db: Database) throws {
+        let stored = try String.fetchOne(db, sql: "SELECT value FROM evtop_meta WHERE key = 'schema_version'").flatMap { Int($0) } ?? 0
+        guard stored < schemaVersion else { return }
+        try db.execute(sql: "UPDATE evtop_meta SET value = ? WHERE key = 'schema_version'", arguments: [String(schemaVersion)])
+        try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
     }
 
     /// The store's id: a UUID written once in `evtop_meta.store_id`, when the store is created or first

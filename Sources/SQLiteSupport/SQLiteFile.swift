@@ -103,6 +103,8 @@ public final class SQLiteFile: Sendable {
     ///
     /// IMMEDIATE takes the write lock up front, so the busy timeout applies: a deferred transaction
     /// that turns into a write could fail at once with `SQLITE_BUSY` when another process writes.
+    /// After the commit, a WAL past ``Options/walRestartBytes`` is restarted (``restartWALIfLarge(_:)``),
+    /// which can hold the call up to ``walRestartWait`` and the time to copy the WAL into the file.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
@@ -243,9 +245,11 @@ public final class SQLiteFile: Sendable {
             return true
         }
         guard due else { return }
-        var st = stat()
-        guard stat(path + "-wal", &st) == 0, Int64(st.st_size) > limit else { return }
         let connection = db.sqliteConnection
+        // SQLite's own name for it: beside the file a symlink points at, not beside the link.
+        guard let file = sqlite3_db_filename(connection, "main"), let wal = sqlite3_filename_wal(file) else { return }
+        var st = stat()
+        guard stat(wal, &st) == 0, Int64(st.st_size) > limit else { return }
         sqlite3_busy_timeout(connection, Int32(Self.walRestartWait * 1000))
         defer { sqlite3_busy_timeout(connection, Int32(options.busyTimeout * 1000)) }
         _ = try? db.execute(sql: "PRAGMA wal_checkpoint(RESTART)")

@@ -167,7 +167,7 @@ final class CorrelationIndexTests: StoreTestCase {
         let ro = try CorrelationIndex(path: log.path, readOnly: true)
         let exists = try await ro.exists()
         XCTAssertTrue(exists)
-        XCTAssertEqual(SQLiteLog.schemaVersion, 1)
+        XCTAssertEqual(SQLiteLog.schemaVersion, 2, "2 since span rows reference their correlation ids; the index's tables took no bump")
         // A store still opens read-only afterwards (the tables do not make it a foreign file).
         XCTAssertNoThrow(try SQLiteLog(path: log.path, mode: .readOnly))
     }

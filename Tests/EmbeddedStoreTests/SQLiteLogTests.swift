@@ -282,8 +282,8 @@ final class SQLiteLogTests: StoreTestCase {
             """, [p])
         XCTAssertEqual(out.split(separator: "\n").map(String.init), [
             "wal",
-            "\(SQLiteLog.applicationID) 1",
-            "{'format': 'evtop-store', 'schema_version': '1', 'store_id': 36}",
+            "\(SQLiteLog.applicationID) 2",
+            "{'format': 'evtop-store', 'schema_version': '2', 'store_id': 36}",
             "0201610131016101" + "32",
         ])
     }

@@ -91,9 +91,19 @@ final class SpanCorrelationRefsTests: StoreTestCase {
                 ALTER TABLE earlier RENAME TO span_correlations;
                 CREATE INDEX span_correlations_by_last ON span_correlations(last_start_ns, correlation_id);
                 CREATE VIEW spans AS SELECT start_key - start_shift AS start_ns, correlation_id FROM span_rows;
+                UPDATE evtop_meta SET value = '1' WHERE key = 'schema_version';
+                PRAGMA user_version = 1;
             ''')
             db.commit()
             """, [p])
+    }
+
+    /// `schema_version` in `evtop_meta` and SQLite's `user_version`.
+    func version(_ store: SQLiteLog) async throws -> String {
+        try await store.file.read { db in
+            "\(try String.fetchOne(db, sql: "SELECT value FROM evtop_meta WHERE key = 'schema_version'") ?? "none") "
+                + "\(try Int.fetchOne(db, sql: "PRAGMA user_version") ?? -1)"
+        }
     }
 
     func testAStoreWrittenBeforeReferencesIsReadThenMovedAndItsTextRowsStillCount() async throws {
@@ -110,8 +120,14 @@ final class SpanCorrelationRefsTests: StoreTestCase {
         XCTAssertEqual(list, [SpanCorrelationSummary(correlationID: "ord-2", lastStartUnixNano: 300, spans: 1),
                               SpanCorrelationSummary(correlationID: "ord-1", lastStartUnixNano: 200, spans: 2)])
 
-        // Read-write: the summary gets its ids; the rows keep their text; new rows carry references.
+        var stored = try await version(readOnly)
+        XCTAssertEqual(stored, "1 1", "a read-only open changes nothing")
+
+        // Read-write: the summary gets its ids; the rows keep their text; new rows carry references; the
+        // store is schema 2 (an older evtop refuses it rather than read a reference as text).
         let writable = try SQLiteLog(path: p)
+        stored = try await version(writable)
+        XCTAssertEqual(stored, "2 2")
         try await writable.insertSpans([d])
         let kinds = try await writable.file.read { db in
             try String.fetchAll(db, sql: "SELECT typeof(correlation_id) FROM span_rows ORDER BY start_key")
@@ -132,5 +148,29 @@ final class SpanCorrelationRefsTests: StoreTestCase {
         XCTAssertEqual(list, [SpanCorrelationSummary(correlationID: "ord-1", lastStartUnixNano: 400, spans: 1)])
         saga = try await writable.spans(correlationID: "ord-1", limit: 10)
         XCTAssertEqual(saga, [d])
+    }
+
+    /// A count gone wrong (an older evtop, a hand edit) must never leave rows naming a summary row that is
+    /// gone, and a row that does anyway is read without its correlation id: pruning goes on.
+    func testARowNamingAGoneSummaryIsStillReadAndPrunedAndNoneIsDroppedWhileNamed() async throws {
+        let p = path()
+        let store = try SQLiteLog(path: p)
+        let a = span(1, start: 100, conversation: "ord-1"), b = span(2, start: 200, conversation: "ord-1")
+        try await store.insertSpans([a, b])
+        // The summary says one span where two carry the id: pruning the first takes it to 0, but the
+        // second still names it, so it stays.
+        try await store.file.write { db in try db.execute(sql: "UPDATE span_correlations SET spans = 1") }
+        try await store.pruneSpans(olderThanUnixNano: 150, maxSpans: 100)
+        var saga = try await store.spans(correlationID: "ord-1", limit: 10)
+        XCTAssertEqual(saga, [b])
+        // Gone by hand: the span reads without the attribute that stood for it, and pruning deletes it.
+        try await store.file.write { db in try db.execute(sql: "DELETE FROM span_correlations") }
+        let trace = try await store.spans(traceID: b.traceID)
+        XCTAssertEqual(trace.first?.attributes, [SpanAttribute("messaging.system", .string("kafka"))])
+        XCTAssertNil(trace.first?.correlationID)
+        let pruned = try await store.pruneSpans(olderThanUnixNano: 1_000, maxSpans: 100)
+        XCTAssertEqual(pruned, 1)
+        saga = try await store.spans(correlationID: "ord-1", limit: 10)
+        XCTAssertEqual(saga, [])
     }
 }

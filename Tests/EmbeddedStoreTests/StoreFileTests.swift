@@ -71,8 +71,8 @@ final class StoreFileTests: StoreTestCase {
             c.execute("PRAGMA user_version = 7")
             c.commit(); c.close()
             """, [p])
-        try await assertRefused(p, .newerSchema(p, found: 7, supported: 1))
-        XCTAssertEqual(StoreError.newerSchema(p, found: 7, supported: 1).description.contains("upgrade evtop"), true)
+        try await assertRefused(p, .newerSchema(p, found: 7, supported: SQLiteLog.schemaVersion))
+        XCTAssertEqual(StoreError.newerSchema(p, found: 7, supported: SQLiteLog.schemaVersion).description.contains("upgrade evtop"), true)
 
         // Only evtop_meta says so (header still 1): caught by the SQLite-level check.
         let q = path("future-meta.db")
@@ -83,7 +83,7 @@ final class StoreFileTests: StoreTestCase {
             c.execute("UPDATE evtop_meta SET value = '3' WHERE key = 'schema_version'")
             c.commit(); c.close()
             """, [q])
-        try await assertRefused(q, .newerSchema(q, found: 3, supported: 1))
+        try await assertRefused(q, .newerSchema(q, found: 3, supported: SQLiteLog.schemaVersion))
     }
 
     func testTruncatedStoreIsCorrupt() async throws {
