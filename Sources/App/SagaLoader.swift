@@ -462,7 +462,8 @@ final class PendingSagaLoader: Sendable {
 /// A wake while nobody sleeps is lost (the next pause runs its course); a timer left from an earlier
 /// pause can end a later one early, which only means one call sooner.
 final class WakeableSleep: Sendable {
-    private let sleeper = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    /// The sleep in progress, and which one it is: a timer ends only its own sleep, not a later one.
+    private let sleeper = Mutex<(continuation: CheckedContinuation<Void, Never>?, number: UInt64)>((nil, 0))
 
     /// Sleeps for `duration`, or until ``wake()``, or until the task is cancelled (as `Task.sleep` would,
     /// so that stopping the indexer never waits out a pause).
@@ -470,12 +471,14 @@ final class WakeableSleep: Sendable {
         let seconds = duration.timeInterval
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                sleeper.withLock { old in
-                    old?.resume()
-                    old = c
+                let number = sleeper.withLock { s -> UInt64 in
+                    s.continuation?.resume()
+                    s.continuation = c
+                    s.number &+= 1
+                    return s.number
                 }
                 if Task.isCancelled { wake() }
-                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in wake() }
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in end(number) }
             }
         } onCancel: {
             wake()
@@ -484,9 +487,18 @@ final class WakeableSleep: Sendable {
 
     /// Ends the sleep in progress, if any.
     func wake() {
-        sleeper.withLock { c in
-            c?.resume()
-            c = nil
+        sleeper.withLock { s in
+            s.continuation?.resume()
+            s.continuation = nil
+        }
+    }
+
+    /// Ends sleep `number` if it is still the one in progress (its timer fired).
+    private func end(_ number: UInt64) {
+        sleeper.withLock { s in
+            guard s.number == number else { return }
+            s.continuation?.resume()
+            s.continuation = nil
         }
     }
 }

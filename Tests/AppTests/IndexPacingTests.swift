@@ -28,6 +28,33 @@ final class IndexPacingTests: XCTestCase {
         XCTAssertTrue(woke.load(ordering: .relaxed))
     }
 
+    func testAnEarlierSleepsTimerDoesNotEndALaterSleep() async throws {
+        let sleep = WakeableSleep()
+        // A short sleep, woken at once: its timer is still pending when the long sleep begins.
+        let firstEnded = Atomic<Bool>(false)
+        let first = Task {
+            await sleep.sleep(for: .milliseconds(300))
+            firstEnded.store(true, ordering: .relaxed)
+        }
+        while !firstEnded.load(ordering: .relaxed) {
+            sleep.wake()
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        await first.value
+        let ended = Atomic<Bool>(false)
+        let second = Task {
+            await sleep.sleep(for: .seconds(3_600))
+            ended.store(true, ordering: .relaxed)
+        }
+        try await Task.sleep(for: .milliseconds(600))  // well past the first sleep's timer
+        XCTAssertFalse(ended.load(ordering: .relaxed), "the first sleep's timer ended the second sleep")
+        while !ended.load(ordering: .relaxed) {
+            sleep.wake()
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        await second.value
+    }
+
     func testCancellingEndsASleepAsTaskSleepWould() async {
         let sleep = WakeableSleep()
         let sleeper = Task { await sleep.sleep(for: .seconds(3_600)) }
