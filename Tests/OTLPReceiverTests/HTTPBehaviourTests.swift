@@ -245,6 +245,8 @@ final class HTTPBehaviourTests: ReceiverTestCase {
         await exporter.flush()
         XCTAssertEqual(exporter.counters.exported, 10)
         XCTAssertEqual(exporter.counters.dropped, 0)
+        // The receiver answers once spans are queued for its writer: wait for the writer before counting.
+        await receiver?.flush()
         let awaited13 = try await store.spanCount()
         XCTAssertEqual(awaited13, 10)
     }
