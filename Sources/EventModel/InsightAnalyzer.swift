@@ -26,6 +26,24 @@ struct BoundedMap<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     var count: Int { values.count }
 }
 
+/// An id as the insights windows remember it: its 64-bit hash, not its text. A window holds 20,000 ids per
+/// topic and kind, and an id's text (a UUID is 36 bytes on the heap) cost more than the rest of its entry.
+/// A new id takes the hash of one of the 20,000 remembered with odds of about 1 in 10^15.
+struct RememberedID: Hashable, Sendable {
+    let hash: Int
+    init(_ id: String) { hash = id.hashValue }
+}
+
+/// A record's place within its topic (the window is the topic's): partition and offset, without the name.
+struct PlaceInTopic: Hashable, Sendable {
+    let partition: Int32
+    let offset: Int64
+    init(_ position: RecordPosition) {
+        partition = position.partition
+        offset = position.offset
+    }
+}
+
 /// What the insights rules learned from the records sampled so far, one topic.
 struct TopicInsightStats: Sendable {
     var sampled = 0
@@ -43,7 +61,7 @@ struct TopicInsightStats: Sendable {
     var fatExamples: [InsightEvidenceItem] = []
     var replyAsks = 0
     var replyExamples: [InsightEvidenceItem] = []
-    var correlationPartitions: BoundedMap<String, CorrelationSpread>
+    var correlationPartitions: BoundedMap<RememberedID, CorrelationSpread>
     var spreadIDs = 0
     var spreadExamples: [InsightEvidenceItem] = []
 
@@ -57,7 +75,7 @@ struct TopicInsightStats: Sendable {
 /// Ids of one kind seen on a topic, and those seen again at another position: how many, and the first few.
 struct RepeatedIDs: Sendable {
     let label: String
-    private var first: BoundedMap<String, RecordPosition>
+    private var first: BoundedMap<RememberedID, PlaceInTopic>
     private(set) var count = 0
     private(set) var examples: [InsightEvidenceItem] = []
 
@@ -68,8 +86,9 @@ struct RepeatedIDs: Sendable {
 
     /// Notes `id` at `r`'s position; the same record seen twice is one record, not a repeat.
     mutating func see(_ id: String, in r: InsightRecord) {
-        guard let earlier = first[id] else { first.set(id, r.position); return }
-        guard earlier != r.position else { return }
+        let key = RememberedID(id), place = PlaceInTopic(r.position)
+        guard let earlier = first[key] else { first.set(key, place); return }
+        guard earlier != place else { return }
         count += 1
         if examples.count < InsightFinding.maxEvidence {
             examples.append(InsightEvidenceItem(.record(r.position), "\(label) \(InsightAnalyzer.short(id)) also at p\(earlier.partition)@\(earlier.offset)",
@@ -80,7 +99,7 @@ struct RepeatedIDs: Sendable {
 
 /// Where one correlation id was first seen on a topic, and whether it was already counted as spread.
 struct CorrelationSpread: Sendable {
-    var first: RecordPosition
+    var first: PlaceInTopic
     var counted: Bool
 }
 
@@ -179,10 +198,11 @@ public struct InsightAnalyzer: Sendable {
             }
         }
         if let id = r.correlationID {
-            if var spread = s.correlationPartitions[id] {
+            let key = RememberedID(id)
+            if var spread = s.correlationPartitions[key] {
                 if spread.first.partition != r.position.partition, !spread.counted {
                     spread.counted = true
-                    s.correlationPartitions.set(id, spread)
+                    s.correlationPartitions.set(key, spread)
                     s.spreadIDs += 1
                     if s.spreadExamples.count < InsightFinding.maxEvidence {
                         s.spreadExamples.append(InsightEvidenceItem(.record(r.position),
@@ -191,7 +211,7 @@ public struct InsightAnalyzer: Sendable {
                     }
                 }
             } else {
-                s.correlationPartitions.set(id, CorrelationSpread(first: r.position, counted: false))
+                s.correlationPartitions.set(key, CorrelationSpread(first: PlaceInTopic(r.position), counted: false))
             }
         }
         topics[topic] = s
