@@ -238,11 +238,11 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         if !replaced.isEmpty {
             let load = try db.cachedStatement(sql: "SELECT \(rowColumns) FROM span_rows WHERE start_key = ?")
             let delete = try db.cachedStatement(sql: "DELETE FROM span_rows WHERE start_key = ?")
-            var gone: [(key: Int64, span: Span, correlationID: String?)] = []
+            var gone: [GoneRow] = []
             for key in replaced {
                 guard let row = try Row.fetchOne(load, arguments: [key]) else { continue }
                 let decoded = try decodeRow(row, db, strings: strings, path: path)
-                gone.append((key, decoded.span, decoded.correlationID))
+                gone.append(GoneRow(key: key, linkTargets: linkTargets(decoded.span), correlationID: decoded.correlationID))
                 try delete.execute(arguments: [key])
             }
             try forget(gone, db, counting: summarise)
@@ -344,15 +344,23 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
         return out
     }
 
+    /// What the bookkeeping needs of a deleted row: not its span (pruning goes 5,000 rows at a time, and
+    /// their decoded spans came to megabytes held at once).
+    struct GoneRow {
+        var key: Int64
+        var linkTargets: [Int64]
+        var correlationID: String?
+    }
+
     /// Bookkeeping for rows just deleted: their link targets, the summary of their correlation ids (count
     /// down; the newest remaining start, read through the correlation index; unless `counting` is false,
     /// when the summary is recounted afterwards), and the span count.
-    static func forget(_ gone: [(key: Int64, span: Span, correlationID: String?)], _ db: Database, counting: Bool = true) throws {
+    static func forget(_ gone: [GoneRow], _ db: Database, counting: Bool = true) throws {
         guard !gone.isEmpty else { return }
         let dropTarget = try db.cachedStatement(sql: "DELETE FROM span_link_targets WHERE linked_lo = ?1 >> 32 AND start_key = ?2")
         var losses: [String: Int] = [:]
         for g in gone {
-            for lo in linkTargets(g.span) { try dropTarget.execute(arguments: [lo, g.key]) }
+            for lo in g.linkTargets { try dropTarget.execute(arguments: [lo, g.key]) }
             if counting, let id = g.correlationID { losses[id, default: 0] += 1 }
         }
         // The rows left carry the id as a reference, or as text when an earlier evtop wrote them.
@@ -543,21 +551,20 @@ extension SQLiteLog: TraceStore, SpanRetention, SpanCorrelationListing {
 
     /// Deletes up to `limit` spans from the front of `span_rows` (those with keys below `below`, if given).
     private static func pruneFront(limit: Int, below: Int64?, _ db: Database, strings: SpanStrings, path: String) throws -> Int {
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+        // Row by row: only what the bookkeeping needs is kept.
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT \(rowColumns) FROM span_rows WHERE start_key < ? ORDER BY start_key LIMIT ?
             """), arguments: [below ?? .max, limit])
-        guard let first = rows.first, let last = rows.last else { return 0 }
-        var gone: [(key: Int64, span: Span, correlationID: String?)] = []
-        gone.reserveCapacity(rows.count)
-        for row in rows {
+        var gone: [GoneRow] = []
+        while let row = try rows.next() {
             let decoded = try decodeRow(row, db, strings: strings, path: path)
-            gone.append((try row.value(at: 0, of: path), decoded.span, decoded.correlationID))
+            gone.append(GoneRow(key: try row.value(at: 0, of: path), linkTargets: linkTargets(decoded.span), correlationID: decoded.correlationID))
         }
+        guard let first = gone.first?.key, let last = gone.last?.key else { return 0 }
         // The rows read are exactly the keys of this range: they were the first ones.
-        try db.cachedStatement(sql: "DELETE FROM span_rows WHERE start_key BETWEEN ? AND ?")
-            .execute(arguments: [try first.value(at: 0, of: path) as Int64, try last.value(at: 0, of: path) as Int64])
+        try db.cachedStatement(sql: "DELETE FROM span_rows WHERE start_key BETWEEN ? AND ?").execute(arguments: [first, last])
         try forget(gone, db)
-        return rows.count
+        return gone.count
     }
 
     /// Spans deleted per write transaction when pruning.
