@@ -92,6 +92,14 @@ public struct ViewStateStore: Sendable {
     public subscript<Value: ViewStateValue>(_ type: Value.Type) -> Value {
         get { values[ObjectIdentifier(type)] as? Value ?? Value() }
         set { values[ObjectIdentifier(type)] = newValue }
+        _modify {
+            // Taken out while it changes. Left in the store, its storage (the insights windows: dictionaries
+            // of 20,000 ids) would be shared with the stored copy and copied whole on every change.
+            let key = ObjectIdentifier(type)
+            var value = values.removeValue(forKey: key) as? Value ?? Value()
+            defer { values[key] = value }
+            yield &value
+        }
     }
 }
 

@@ -5,6 +5,21 @@ import TerminalUI
 
 /// The registry is the only place views are named: keys, hints, help, `:` commands and view specs follow from it.
 final class ViewRegistryTests: XCTestCase {
+    private struct GrowingState: ViewStateValue { var items: [Int] = [] }
+
+    /// A view's state changes in place: the insights windows (dictionaries of 20,000 ids) were copied whole
+    /// on every sampled batch while the store still held the value being changed.
+    func testAViewStateChangesInPlaceWithoutACopy() {
+        var store = ViewStateStore()
+        store[GrowingState.self].items.reserveCapacity(64)
+        store[GrowingState.self].items.append(1)
+        let before = store[GrowingState.self].items.withUnsafeBufferPointer { $0.baseAddress }
+        store[GrowingState.self].items.append(2)
+        let after = store[GrowingState.self].items.withUnsafeBufferPointer { $0.baseAddress }
+        XCTAssertEqual(store[GrowingState.self].items, [1, 2])
+        XCTAssertEqual(before, after, "the change copied the state's storage")
+    }
+
     /// One state with data for every view: topics and groups, letters, sagas and an open timeline.
     private static let base: AppState = {
         var state = SagaFixtures.timelineState(width: 100, height: 30)
