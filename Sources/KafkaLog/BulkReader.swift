@@ -81,6 +81,7 @@ final class KafkaBulkReader: @unchecked Sendable {
         }
         var batch = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: Self.batchSize)
         var records: [Record] = []
+        records.reserveCapacity(batch.count)
         var idleSince = DispatchTime.now().uptimeNanoseconds
         while !open.isEmpty {
             // What is there now (with a timeout, a batch call waits until the batch is full) ...
@@ -97,11 +98,7 @@ final class KafkaBulkReader: @unchecked Sendable {
                 continue
             }
             idleSince = DispatchTime.now().uptimeNanoseconds
-            // A new buffer sized for this batch: the last one may still be held by the body, and emptying a
-            // shared buffer "keeping its capacity" asks for one as large as it was, which for a mapped block is
-            // a page more than asked for: a buffer that grows by a page a batch.
-            records = []
-            records.reserveCapacity(Int(n))
+            records.removeAll(keepingCapacity: true)
             var next: [TopicPartition: Int64] = [:]
             var finished: [TopicPartition] = []
             for i in 0..<n {

@@ -33,13 +33,10 @@ final class UIThreadTests: XCTestCase {
         #endif
     }
 
-    /// The UI queue hands over a batch many times a second for hours: its buffer must follow what waits
-    /// now, not grow with use. Under the dashboard's heap policy a buffer of 128 KiB or more is mapped on
-    /// its own, and glibc rounds such a block up by a page more than was asked for; copying the queue out
-    /// and emptying it with `removeAll(keepingCapacity: true)` asked for a new buffer of that rounded-up
-    /// capacity on every hand-over, a page larger each time (the soak's dashboard: 17 MB after 20 minutes).
+    /// The queue the UI thread takes its jobs from: after a hand-over it holds no buffer, so what waits next
+    /// starts a buffer of its own size. (A queue copied out and emptied "keeping capacity" kept a burst's
+    /// buffer for good, and under the dashboard's heap policy asked for one a page larger each time.)
     func testHandingOverBatchesLeavesNoBufferToGrow() {
-        HeapPolicy.forLongRunning()
         var queue = HandOverQueue<Int>()
         var next = 0
         // A burst (the dashboard's first seconds) of more than 128 KiB of elements.
