@@ -12,6 +12,15 @@ final class IndexPacingTests: XCTestCase {
         PendingSagaLoader { SagaLoader(log: InMemoryLog(), assembler: SagaAssembler(rules: .default), index: nil, traces: nil) }
     }
 
+    /// Wakes `sleep` until `ended` says the sleep ended: a wake may come before the sleep begins (then that
+    /// sleep would run its course).
+    private func wake(_ sleep: WakeableSleep, until ended: () -> Bool) async {
+        while !ended() {
+            sleep.wake()
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     func testAWakeEndsASleepEarly() async {
         let sleep = WakeableSleep()
         let woke = Atomic<Bool>(false)
@@ -19,11 +28,7 @@ final class IndexPacingTests: XCTestCase {
             await sleep.sleep(for: .seconds(3_600))
             woke.store(true, ordering: .relaxed)
         }
-        // The wake may come before the sleep begins (then that sleep runs its course): wake until it ends.
-        while !woke.load(ordering: .relaxed) {
-            sleep.wake()
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        await wake(sleep, until: { woke.load(ordering: .relaxed) })
         await sleeper.value
         XCTAssertTrue(woke.load(ordering: .relaxed))
     }
@@ -36,10 +41,7 @@ final class IndexPacingTests: XCTestCase {
             await sleep.sleep(for: .milliseconds(300))
             firstEnded.store(true, ordering: .relaxed)
         }
-        while !firstEnded.load(ordering: .relaxed) {
-            sleep.wake()
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        await wake(sleep, until: { firstEnded.load(ordering: .relaxed) })
         await first.value
         let ended = Atomic<Bool>(false)
         let second = Task {
@@ -48,10 +50,7 @@ final class IndexPacingTests: XCTestCase {
         }
         try await Task.sleep(for: .milliseconds(600))  // well past the first sleep's timer
         XCTAssertFalse(ended.load(ordering: .relaxed), "the first sleep's timer ended the second sleep")
-        while !ended.load(ordering: .relaxed) {
-            sleep.wake()
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        await wake(sleep, until: { ended.load(ordering: .relaxed) })
         await second.value
     }
 
