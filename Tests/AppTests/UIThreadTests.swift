@@ -47,7 +47,7 @@ final class UIThreadTests: XCTestCase {
             for _ in 0..<(1 + round % 3) { queue.append(next); next += 1 }
             largest = max(largest, queue.capacity)
             let batch = queue.takeAll()
-            XCTAssertEqual(batch.first, next - batch.count, "batches come out whole and in order")
+            XCTAssertEqual(batch, Array((next - batch.count)..<next), "batches come out whole and in order")
             XCTAssertEqual(queue.capacity, 0)
         }
         XCTAssertLessThanOrEqual(largest, 16, "the waiting buffer kept the burst's size, or grew with use")
