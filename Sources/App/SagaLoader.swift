@@ -426,6 +426,9 @@ final class PendingSagaLoader: Sendable {
         }
     }
 
+    /// How many loads are waiting for a call to end.
+    var waitingLoads: Int { calls.withLock { $0.waiters.count } }
+
     /// Whether a sagas view is on screen now; one that opens wakes the indexer for a call at once.
     func setShown(_ isShown: Bool) {
         if shown.exchange(isShown, ordering: .relaxed) != isShown, isShown { pause.wake() }

@@ -30,7 +30,9 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertTrue(topics.contains { ($0["deadLetterQueue"] as? Bool) == true })
         // One rate, over the window actually measured (about --interval), never three copies of it.
         let orders = try XCTUnwrap(topics.first { ($0["topic"] as? String) == "orders" })
-        XCTAssertEqual(try XCTUnwrap(orders["rateWindowSeconds"] as? Double), 1, accuracy: 0.5)
+        // At least the interval; more by however long the two snapshots took on a loaded machine.
+        let window = try XCTUnwrap(orders["rateWindowSeconds"] as? Double)
+        XCTAssertTrue((0.9...3) ~= window, "rate window \(window) s for --interval 1")
         XCTAssertNil(orders["rate10s"])
         XCTAssertNil(orders["rate60s"])
 

@@ -217,7 +217,7 @@ final class HTTPBehaviourTests: ReceiverTestCase {
         let receiverPort = port
         async let first = ReceiverTestCase.post(port: receiverPort, firstBody)
         // Wait until the first request's spans are pending; then the next one is refused.
-        for _ in 0..<250 where receiver?.stats.pendingSpans != 2 {
+        for _ in 0..<3_000 where receiver?.stats.pendingSpans != 2 {
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         XCTAssertEqual(receiver?.stats.pendingSpans, 2)

@@ -111,9 +111,10 @@ class ReceiverTestCase: XCTestCase {
             .appendingPathComponent("Fixtures/otlp_send.py").path
     }
 
-    /// Runs a program to completion off the cooperative pool; returns status and stdout.
+    /// Runs a program to completion off the cooperative pool; returns status and stdout once the receiver
+    /// has stored what the program sent (a 200 can come before the commit, as in ``post(_:contentType:encoding:path:method:)``).
     func run(_ program: String, _ args: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        try await withCheckedThrowingContinuation { continuation in
+        let result: (status: Int32, stdout: String, stderr: String) = try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 do {
                     let p = Process()
@@ -133,6 +134,8 @@ class ReceiverTestCase: XCTestCase {
                 }
             }
         }
+        await receiver?.flush()
+        return result
     }
 
     func requirePythonSDK() async throws {

@@ -27,7 +27,7 @@ final class WriteBehindTests: ReceiverTestCase {
             answered.withLock { $0 = true }
             return reply
         }
-        for _ in 0..<300 where receiver?.stats.pendingSpans != 4 { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<3_000 where receiver?.stats.pendingSpans != 4 { try await Task.sleep(for: .milliseconds(10)) }
         XCTAssertEqual(receiver?.stats.pendingSpans, 4, "the second request was admitted")
         try await Task.sleep(for: .milliseconds(300))
         XCTAssertFalse(answered.withLock { $0 }, "beyond the window, a request is answered after its commit")
