@@ -68,6 +68,11 @@ final class UIThreadTests: XCTestCase {
         defer { done.signal() }
         let worker = tid.withLock { $0 }
         let ui = UIThreadExecutor.shared.threadID
+        // The rest of the suite runs in this process: its threads get their priorities back (as root, as
+        // in CI; without the privilege to raise them they stay lowered), or every later test whose
+        // threads compete with child processes (brokers, clients) runs at a tenth of their share.
+        let before = Self.threadNiceness()
+        defer { for (thread, nice) in before { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(thread), nice) } }
         let mainBefore = try XCTUnwrap(BackgroundPriority.niceness(ofThread: getpid()))
         let uiBefore = try XCTUnwrap(BackgroundPriority.niceness(ofThread: ui))
         XCTAssertLessThan(try XCTUnwrap(BackgroundPriority.niceness(ofThread: worker)), BackgroundPriority.niceness)
@@ -82,5 +87,14 @@ final class UIThreadTests: XCTestCase {
         #else
         throw XCTSkip("thread priorities are set on Linux only")
         #endif
+    }
+
+    /// Every thread of this process and its niceness.
+    static func threadNiceness() -> [(Int32, Int32)] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { name in
+            guard let tid = Int32(name), let nice = BackgroundPriority.niceness(ofThread: tid) else { return nil }
+            return (tid, nice)
+        }
     }
 }
