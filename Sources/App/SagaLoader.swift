@@ -426,7 +426,7 @@ final class PendingSagaLoader: Sendable {
         }
     }
 
-    /// How many loads are waiting for a call to end.
+    /// How many loads are waiting for a call to end (tests wait on it before they make the call).
     var waitingLoads: Int { calls.withLock { $0.waiters.count } }
 
     /// Whether a sagas view is on screen now; one that opens wakes the indexer for a call at once.

@@ -367,29 +367,37 @@ final class LagReportTests: XCTestCase {
         // Partition 0 read up to offset 3 (the record written 70 s ago is next); partition 1 never committed.
         try await store.commit(group: "billing", member: "m", offsets: [TopicPartition("orders", 0): 3])
 
-        /// `expected` seconds when the records were written, plus however long the test has run since.
-        func assertBehind(_ seconds: Double?, _ expected: Double, _ message: String = "", line: UInt = #line) throws {
-            let elapsed = Date().timeIntervalSince1970 - Double(now) / 1000
+        /// Seconds since the records were dated (never negative, should the clock step back).
+        func sinceWritten() -> Double { max(0, Date().timeIntervalSince1970 - Double(now) / 1000) }
+        /// `expected` seconds when the records were written, plus the time until the evaluation (`run`, seconds
+        /// after `now` it began and ended): the records are 10 s apart, so the wrong one is still told apart.
+        func assertBehind(_ seconds: Double?, _ expected: Double, during run: ClosedRange<Double>, _ message: String = "",
+                          line: UInt = #line) throws {
             let value = try XCTUnwrap(seconds, line: line)
-            XCTAssertTrue((expected - 1)...(expected + elapsed + 1) ~= value, "\(value) s, expected \(expected) s + \(elapsed) s since. \(message)", line: line)
+            XCTAssertTrue((expected + run.lowerBound - 1)...(expected + run.upperBound + 1) ~= value,
+                          "\(value) s, expected \(expected) s + \(run) s. \(message)", line: line)
         }
+        let first = sinceWritten()
         let groups = try await LagReport.evaluate(source: SourceSelection(broker: "sqlite:" + path), groups: ["billing"], window: 0, interval: 1)
+        let firstRun = first...max(first, sinceWritten())
         let group = try XCTUnwrap(groups.first)
         let p0 = try XCTUnwrap(group.partitions.first { $0.partition == 0 })
         let p1 = try XCTUnwrap(group.partitions.first { $0.partition == 1 })
-        try assertBehind(p0.secondsBehind, 70)
+        try assertBehind(p0.secondsBehind, 70, during: firstRun)
         XCTAssertFalse(p0.secondsBehindIsLowerBound)
-        try assertBehind(p1.secondsBehind, 100, "an uncommitted partition is as old as its oldest record")
-        try assertBehind(group.secondsBehind, 100)
+        try assertBehind(p1.secondsBehind, 100, during: firstRun, "an uncommitted partition is as old as its oldest record")
+        try assertBehind(group.secondsBehind, 100, during: firstRun)
         XCTAssertFalse(group.secondsBehindIsLowerBound)
         let json = try LagOutput.json(groups)
         XCTAssertTrue(json.contains("\"secondsBehindIsLowerBound\" : false"), json)
         // Retention deletes partition 0 below offset 5: the group's next record (3) is gone, so the oldest
         // left (written 50 s ago) only bounds how far behind it is.
         try await store.deleteRecords(topic: "orders", partition: 0, before: 5)
+        let second = sinceWritten()
         let after = try await LagReport.evaluate(source: SourceSelection(broker: "sqlite:" + path), groups: ["billing"], window: 0, interval: 1)
+        let secondRun = second...max(second, sinceWritten())
         let trimmed = try XCTUnwrap(after.first?.partitions.first { $0.partition == 0 })
-        try assertBehind(trimmed.secondsBehind, 50)
+        try assertBehind(trimmed.secondsBehind, 50, during: secondRun)
         XCTAssertTrue(trimmed.secondsBehindIsLowerBound)
         XCTAssertTrue(try XCTUnwrap(after.first).secondsBehindIsLowerBound)
     }
@@ -412,12 +420,15 @@ final class DashboardRecordTimeTests: XCTestCase {
             OutgoingRecord(topic: "orders", partition: 0, timestampMillis: now - Int64(100 - i * 10) * 1000, value: Array("x".utf8))
         } + [OutgoingRecord(topic: "orders", partition: 1, timestampMillis: now, value: Array("y".utf8))])
         try await store.commit(group: "half", member: "m", offsets: [TopicPartition("orders", 1): 1])
+        /// Whole seconds since the records were dated (never negative, should the clock step back).
+        func sinceWritten() -> Int { max(0, Int((Date().timeIntervalSince1970 * 1000 - Double(now)) / 1000)) }
+        let began = sinceWritten()
         let text = try await SnapshotReport.render(source: SourceSelection(broker: "sqlite:" + path), view: "lag",
                                                    width: 120, height: 12, interval: 0)
+        let ended = max(began, sinceWritten())
         let row = text.split(separator: "\n").first { $0.contains("│ half") }.map(String.init) ?? ""
-        // 1m 40s when written, plus however long the render took.
-        let elapsed = Int((Date().timeIntervalSince1970 * 1000 - Double(now)) / 1000)
-        let shown = (100...(101 + elapsed)).map { "\($0 / 60)m \($0 % 60)s" }
+        // 1m 40s when written, plus the time until the render.
+        let shown = ((100 + began)...(101 + ended)).map { "\($0 / 60)m \($0 % 60)s" }
         XCTAssertTrue(shown.contains { row.contains($0) }, "\(row)\n\(text)")
         XCTAssertFalse(row.contains(" 0s "), row)
     }

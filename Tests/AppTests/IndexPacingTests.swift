@@ -83,18 +83,20 @@ final class IndexPacingTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(20))
         let done = Atomic<Bool>(false)
         let load = Task {
-            // Far longer than the test waits below, so a load that goes on has been woken by the call.
+            // Far longer than the test waits below: a load that goes on in time was woken by the call.
             await p.awaitFreshIndex(limit: .seconds(120))
             done.store(true, ordering: .relaxed)
         }
         // The call comes once the load waits for it (a call before would not be one it waits for).
         for _ in 0..<3_000 where p.waitingLoads == 0 && !done.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(10)) }
         XCTAssertEqual(p.waitingLoads, 1, "the load waits for a fresh call")
+        try await Task.sleep(for: .milliseconds(200))
         XCTAssertFalse(done.load(ordering: .relaxed), "the load went on before any fresh call")
         p.indexCallStarted(shownInterval: .milliseconds(1))
         p.indexCallEnded()
+        for _ in 0..<3_000 where !done.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertTrue(done.load(ordering: .relaxed), "the call's end let the load go on")
         await load.value
-        XCTAssertTrue(done.load(ordering: .relaxed))
     }
 
     func testOnlyTheSagaViewsCountAsShowingSagas() {

@@ -72,7 +72,7 @@ final class UIThreadTests: XCTestCase {
         // in CI; without the privilege to raise them they stay lowered), or every later test whose
         // threads compete with child processes (brokers, clients) runs at a tenth of their share.
         let before = Self.threadNiceness()
-        defer { for (thread, nice) in before { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(thread), nice) } }
+        defer { for (other, nice) in before { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(other), nice) } }
         let mainBefore = try XCTUnwrap(BackgroundPriority.niceness(ofThread: getpid()))
         let uiBefore = try XCTUnwrap(BackgroundPriority.niceness(ofThread: ui))
         XCTAssertLessThan(try XCTUnwrap(BackgroundPriority.niceness(ofThread: worker)), BackgroundPriority.niceness)

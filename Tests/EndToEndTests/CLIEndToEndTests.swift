@@ -32,7 +32,7 @@ final class CLIEndToEndTests: XCTestCase {
         let orders = try XCTUnwrap(topics.first { ($0["topic"] as? String) == "orders" })
         // At least the interval; more by however long the two snapshots took on a loaded machine.
         let window = try XCTUnwrap(orders["rateWindowSeconds"] as? Double)
-        XCTAssertTrue((0.9...3) ~= window, "rate window \(window) s for --interval 1")
+        XCTAssertTrue((0.9...2) ~= window, "rate window \(window) s for --interval 1")
         XCTAssertNil(orders["rate10s"])
         XCTAssertNil(orders["rate60s"])
 

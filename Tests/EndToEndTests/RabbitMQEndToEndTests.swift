@@ -38,7 +38,9 @@ final class RabbitMQEndToEndTests: RabbitNodeTestCase {
 
     func testQueuesAreTopicsConsumersAreGroupsAndTheDeadLetterQueueIsFoundFromItsArguments() async throws {
         let (node, url) = try flow()
-        try node.client([url, "publish", "order.placed", "30", "--exchange", "orders"])
+        // RabbitMQ counts a queue's publishes from the publishing channel's statistics, and drops them if the
+        // channel closes before they are collected (once a second, later on a loaded node): it stays 5 s.
+        try node.client([url, "publish", "order.placed", "30", "--exchange", "orders", "--linger", "5"])
         try node.client([url, "reject", "billing", "7"])
         let log = try log(url)
         let snap = try await snapshot(log) { s in
