@@ -115,16 +115,20 @@ enum BackgroundPriority {
     static func lowerOthers(sparing spared: Int32) -> Int {
         #if os(Linux)
         let main = getpid()
-        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return 0 }
         var changed = 0
-        for name in tasks {
-            guard let tid = Int32(name), tid != main, tid != spared, let current = niceness(ofThread: tid) else { continue }
+        for tid in threadIDs() where tid != main && tid != spared {
+            guard let current = niceness(ofThread: tid) else { continue }
             if current < niceness, setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(tid), niceness) == 0 { changed += 1 }
         }
         return changed
         #else
         return 0
         #endif
+    }
+
+    /// The kernel ids of this process's threads (Linux; none elsewhere, or when `/proc` cannot be read).
+    static func threadIDs() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).compactMap { Int32($0) }
     }
 
     /// The niceness of thread `tid` (Linux), nil when it cannot be read.

@@ -91,10 +91,6 @@ final class UIThreadTests: XCTestCase {
 
     /// Every thread of this process and its niceness.
     static func threadNiceness() -> [(Int32, Int32)] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return tasks.compactMap { name in
-            guard let tid = Int32(name), let nice = BackgroundPriority.niceness(ofThread: tid) else { return nil }
-            return (tid, nice)
-        }
+        BackgroundPriority.threadIDs().compactMap { tid in BackgroundPriority.niceness(ofThread: tid).map { (tid, $0) } }
     }
 }
